@@ -1,0 +1,39 @@
+// Facts about a target process read from /proc, and the preflight checks that run before anything
+// touches it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::process {
+
+struct ProcessInfo {
+  pid_t pid = 0;
+  pid_t nspid = 0;          // pid inside the innermost pid namespace (== pid outside containers)
+  uid_t uid = 0;            // real uid
+  std::string comm;         // /proc/PID/comm
+  std::string exe;          // readlink /proc/PID/exe ("" when not readable)
+  std::vector<std::string> cmdline;
+  bool is_node = false;     // exe or comm looks like node / nodejs
+
+  std::string cmdline_string() const;  // space-joined, for the profile header
+};
+
+// Reads /proc/PID/{status,comm,cmdline,exe}. kNoProcess when it does not exist (or is a zombie),
+// kPermission when /proc hides it from us.
+Result<ProcessInfo> inspect(pid_t pid);
+
+bool is_alive(pid_t pid);  // exists and is not a zombie
+
+// Thread ids from /proc/PID/task ("" list when the process is gone).
+std::vector<pid_t> list_threads(pid_t pid);
+
+// /proc/PID/task/TID/comm without the newline; "" when the thread is gone.
+std::string thread_name(pid_t pid, pid_t tid);
+
+}  // namespace loopperf::process

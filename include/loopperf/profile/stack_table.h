@@ -1,0 +1,54 @@
+// Raw stacks aggregated while recording: each distinct (thread, frames) is stored once with its
+// count. Symbolization happens later, once per distinct address.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "loopperf/unwind/callchain.h"
+
+namespace loopperf::profile {
+
+class StackTable {
+ public:
+  struct Entry {
+    pid_t tid = 0;
+    uint32_t first_frame = 0;  // index into frames()
+    uint32_t depth = 0;
+    uint64_t count = 0;
+    uint64_t period = 0;  // sum of sample periods (cpu nanoseconds)
+  };
+
+  // `max_stacks` bounds memory: once reached, new distinct stacks are counted in a per-thread
+  // overflow entry (an empty stack) and in overflowed().
+  explicit StackTable(size_t max_stacks = 1'000'000) : max_stacks_(max_stacks) {}
+
+  void add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period);
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  std::span<const unwind::Frame> frames(const Entry& e) const {
+    return std::span<const unwind::Frame>(frames_).subspan(e.first_frame, e.depth);
+  }
+  uint64_t total_samples() const { return total_samples_; }
+  uint64_t overflowed() const { return overflowed_; }
+  size_t memory_bytes() const;
+
+ private:
+  void make_key(pid_t tid, std::span<const unwind::Frame> frames);
+
+  size_t max_stacks_;
+  std::vector<Entry> entries_;
+  std::vector<unwind::Frame> frames_;
+  std::unordered_map<std::string, uint32_t> index_;
+  std::unordered_map<pid_t, uint32_t> overflow_index_;
+  std::string key_;  // reused lookup buffer: no allocation per sample once warm
+  uint64_t total_samples_ = 0;
+  uint64_t overflowed_ = 0;
+};
+
+}  // namespace loopperf::profile

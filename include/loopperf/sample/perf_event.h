@@ -1,0 +1,64 @@
+// RAII wrappers for one perf_event fd and its mmap'ed ring buffer.
+#pragma once
+
+#include <linux/perf_event.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::sample {
+
+struct EventConfig {
+  int frequency_hz = 999;
+  bool kernel = true;         // sample kernel callchains too
+  bool enable_on_exec = false;  // launch mode: start counting at exec
+  uint16_t max_stack = 127;   // callchain frames (kernel.perf_event_max_stack)
+  size_t ring_pages = 16;     // data pages, power of two
+};
+
+// The perf_event_attr loopperf uses for cpu-clock sampling (exposed for tests and docs).
+perf_event_attr make_cpu_clock_attr(const EventConfig& cfg);
+
+// Turns a failed perf_event_open errno into an Error whose hint names the fix.
+Error perf_open_error(int err, pid_t tid, const EventConfig& cfg);
+
+class PerfEvent {
+ public:
+  PerfEvent() = default;
+  ~PerfEvent();
+  PerfEvent(PerfEvent&& o) noexcept;
+  PerfEvent& operator=(PerfEvent&& o) noexcept;
+  PerfEvent(const PerfEvent&) = delete;
+  PerfEvent& operator=(const PerfEvent&) = delete;
+
+  // Opens a per-thread event (cpu = -1) and maps its ring buffer.
+  static Result<PerfEvent> open(pid_t tid, const EventConfig& cfg);
+
+  int fd() const { return fd_; }
+  pid_t tid() const { return tid_; }
+  void enable();
+  void disable();
+
+  // Calls `fn` for every complete record in the ring, then releases the space.
+  // Records that wrap around the end of the ring are copied into `scratch` so `fn` always sees
+  // contiguous bytes. Returns the number of records.
+  size_t drain(const std::function<void(const perf_event_header*)>& fn);
+
+  size_t mapped_bytes() const { return map_size_; }
+
+ private:
+  void reset();
+  int fd_ = -1;
+  pid_t tid_ = 0;
+  void* base_ = nullptr;  // metadata page + data pages
+  size_t map_size_ = 0;
+  size_t data_size_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace loopperf::sample

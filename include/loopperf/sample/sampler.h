@@ -1,0 +1,79 @@
+// Samples every thread of one process with per-thread cpu-clock perf events. One sampler thread
+// (the caller's) polls the rings; nothing here blocks the target.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/sample/perf_event.h"
+
+namespace loopperf::sample {
+
+// One PERF_RECORD_SAMPLE, pointing into the ring (valid only during the callback).
+struct RawSample {
+  pid_t pid = 0;
+  pid_t tid = 0;
+  uint64_t time_ns = 0;   // CLOCK_MONOTONIC
+  uint64_t period = 0;    // cpu-clock: nanoseconds of CPU this sample stands for
+  const uint64_t* ips = nullptr;  // callchain with PERF_CONTEXT_* markers
+  uint64_t nr = 0;
+};
+
+struct SamplerConfig {
+  pid_t pid = 0;
+  EventConfig event;
+  size_t max_threads = 1024;  // hard cap on followed threads (fds + ring memory)
+};
+
+struct SamplerStats {
+  uint64_t samples = 0;
+  uint64_t lost = 0;             // samples the kernel dropped (PERF_RECORD_LOST)
+  uint64_t threads_seen = 0;
+  uint64_t threads_active = 0;
+  uint64_t threads_skipped = 0;  // over max_threads, or perf_event_open failed for them
+  uint64_t ring_bytes = 0;       // memory currently mapped for rings
+};
+
+class Sampler {
+ public:
+  using SampleFn = std::function<void(const RawSample&)>;
+
+  // Preflight + opens events for every current thread. The first failure on the main thread is
+  // returned as an Error that names the fix; failures on other threads are counted.
+  static Result<std::unique_ptr<Sampler>> create(const SamplerConfig& cfg, SampleFn on_sample);
+  ~Sampler();
+
+  // Opens events for threads that appeared since the last scan; closes those that ended.
+  void scan_threads();
+  // Waits up to `timeout` for data, then drains every ring.
+  void poll(std::chrono::milliseconds timeout);
+  // Drains every ring once more (after disabling) so nothing already recorded is lost.
+  void finish();
+
+  const SamplerStats& stats() const { return stats_; }
+  // tid -> thread name (comm), for every thread seen, remembered after it ends.
+  const std::map<pid_t, std::string>& thread_names() const { return names_; }
+
+ private:
+  Sampler(const SamplerConfig& cfg, SampleFn fn) : cfg_(cfg), on_sample_(std::move(fn)) {}
+  bool add_thread(pid_t tid, Error* first_error);
+  void drain_all();
+  void handle(const perf_event_header* h);
+
+  SamplerConfig cfg_;
+  SampleFn on_sample_;
+  std::map<pid_t, PerfEvent> events_;
+  std::map<pid_t, std::string> names_;
+  std::map<pid_t, bool> failed_;  // tids we could not open, not retried
+  SamplerStats stats_;
+};
+
+}  // namespace loopperf::sample

@@ -1,0 +1,62 @@
+// Symbols of one ELF file through elfutils libdw: .symtab, .dynsym, C++ demangling, DWARF line info
+// where present (with inlined frames), build id. Addresses are ELF virtual addresses of the file.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::symbols {
+
+struct SourceFrame {
+  std::string name;         // demangled, "" when unknown
+  std::string system_name;  // raw (mangled) name
+  std::string file;         // source file, "" when no line info
+  int64_t line = 0;
+  int64_t column = 0;       // JIT frames from the perf map; 0 when unknown (DWARF frames)
+};
+
+struct ElfSymbol {
+  bool found = false;
+  uint64_t symbol_start = 0;  // vaddr of the symbol
+  // Innermost first: inlined callees, then the containing function. frames.back() is the ELF symbol.
+  std::vector<SourceFrame> frames;
+};
+
+class ElfFile {
+ public:
+  // Opens from an fd (dup'ed, the caller keeps its own) so deleted binaries and files in other mount
+  // namespaces work; `display_path` is what the profile shows.
+  static Result<std::unique_ptr<ElfFile>> open_fd(int fd, const std::string& display_path);
+  static Result<std::unique_ptr<ElfFile>> open_path(const std::string& path);
+  ~ElfFile();
+  ElfFile(const ElfFile&) = delete;
+  ElfFile& operator=(const ElfFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  const std::string& build_id() const { return build_id_; }  // lowercase hex, "" when none
+  bool has_symbols() const;   // .symtab or .dynsym present
+  bool has_line_info() const;
+
+  // Converts a mapping-relative file offset into an ELF vaddr using the PT_LOAD headers.
+  uint64_t file_offset_to_vaddr(uint64_t offset) const;
+
+  ElfSymbol lookup(uint64_t vaddr);
+  // vaddr of a symbol by exact (raw) name; 0 when absent. Used to find e.g. uv_run.
+  uint64_t symbol_address(const std::string& raw_name, uint64_t* size = nullptr);
+
+  struct Impl;
+
+ private:
+  ElfFile() = default;
+  std::unique_ptr<Impl> impl_;
+  std::string path_;
+  std::string build_id_;
+};
+
+std::string demangle(const std::string& raw);
+
+}  // namespace loopperf::symbols

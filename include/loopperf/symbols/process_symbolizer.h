@@ -1,0 +1,103 @@
+// Names every address seen in a target process: native frames through the ELF files of its mappings,
+// JIT frames through V8's perf map, kernel frames through kallsyms.
+//
+// The target may exit before we symbolize (launch mode), so while it is alive `refresh()` snapshots its
+// maps, keeps an fd for each executable file mapping (/proc/PID/map_files/..., falling back to
+// /proc/PID/root/PATH) and tails the perf map. `resolve()` then works from what was kept.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopperf/process/maps.h"
+#include "loopperf/symbols/elf_symbolizer.h"
+#include "loopperf/symbols/kallsyms.h"
+#include "loopperf/symbols/perf_map.h"
+
+namespace loopperf::symbols {
+
+enum class FrameOrigin { kNative, kKernel, kJit, kUnknown };
+
+struct ResolvedFrame {
+  FrameOrigin origin = FrameOrigin::kUnknown;
+  // Module the address fell in: a file path, "[kernel.kallsyms]", "[jit]" (anonymous exec memory),
+  // "[vdso]", or "" when no mapping contains it.
+  std::string module;
+  std::string build_id;
+  uint64_t map_start = 0, map_limit = 0, map_offset = 0;
+  // Innermost first (inlined callees before their caller). Never empty: an unnamed address gets one
+  // frame named "[unknown]" (its module is in `module`).
+  std::vector<SourceFrame> frames;
+  JitKind jit_kind = JitKind::kOther;  // when origin == kJit and the perf map named it
+  char jit_tier = 0;
+};
+
+struct PerfMapStatus {
+  bool found = false;
+  bool trusted = true;      // false: ignored because of its owner or permissions
+  std::string path;         // where it was found
+  std::string problem;      // why it was ignored / not found, for the warning
+  size_t entries = 0;
+  size_t malformed = 0;
+};
+
+class ProcessSymbolizer {
+ public:
+  explicit ProcessSymbolizer(pid_t pid);
+  ~ProcessSymbolizer();
+  ProcessSymbolizer(const ProcessSymbolizer&) = delete;
+  ProcessSymbolizer& operator=(const ProcessSymbolizer&) = delete;
+
+  // Re-reads maps, opens newly mapped executable files, reads new perf-map lines. Cheap when nothing
+  // changed; call periodically while recording and once more at the end (while the target is alive).
+  void refresh();
+
+  // Resolves one address (user or kernel). Results are cached per address; the reference stays valid
+  // for the symbolizer's lifetime. A result that may still improve (JIT or unnamed addresses) is
+  // recomputed in place by a later resolve() once refresh() has seen new maps or perf-map lines.
+  const ResolvedFrame& resolve(uint64_t addr, bool kernel);
+
+  const PerfMapStatus& perf_map_status() const { return perf_map_status_; }
+  const std::vector<process::MapEntry>& maps() const { return maps_; }
+  bool kernel_symbols_usable() const { return kallsyms_.usable(); }
+
+  // The ELF file mapped at `path` (opened during refresh), or nullptr.
+  ElfFile* elf_for(const std::string& path);
+
+ private:
+  struct Module;
+  struct CacheEntry {
+    ResolvedFrame frame;
+    bool final = false;       // cannot change any more (ELF or kernel symbol found)
+    uint64_t generation = 0;  // generation_ when computed
+  };
+  void merge_maps(std::vector<process::MapEntry> snapshot);
+  void open_new_modules();
+  void tail_perf_map();
+  bool open_perf_map();
+  Module* module_for(const process::MapEntry& m);
+  ResolvedFrame compute(uint64_t addr, bool kernel, bool& final);
+  bool resolve_jit(uint64_t addr, ResolvedFrame& out) const;
+  ElfFile* vdso_elf();
+
+  pid_t pid_;
+  std::vector<process::MapEntry> maps_;          // union of every snapshot, newest first on conflict
+  std::map<std::string, std::unique_ptr<Module>> modules_;  // by path + inode
+  Kallsyms kallsyms_;
+  bool kallsyms_loaded_ = false;
+  PerfMap perf_map_;
+  PerfMapStatus perf_map_status_;
+  int perf_map_fd_ = -1;
+  uint64_t perf_map_offset_ = 0;
+  uint64_t generation_ = 0;  // bumped when maps or the perf map change
+  std::map<std::pair<uint64_t, bool>, CacheEntry> cache_;
+  std::unique_ptr<ElfFile> vdso_;
+  bool vdso_tried_ = false;
+};
+
+}  // namespace loopperf::symbols

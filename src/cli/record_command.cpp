@@ -1,0 +1,261 @@
+// `loopperf record`: attach to (or launch) a process, sample it, write the profile. Thin wiring
+// over process/, sample/, unwind/, symbols/, profile/ and formats/.
+#include "commands.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "loopperf/common/duration.h"
+#include "loopperf/common/fs.h"
+#include "loopperf/common/log.h"
+#include "loopperf/formats/output.h"
+#include "loopperf/process/launch.h"
+#include "loopperf/process/process.h"
+#include "loopperf/profile/builder.h"
+#include "loopperf/sample/sampler.h"
+#include "loopperf/unwind/callchain.h"
+#include "signals.h"
+
+namespace loopperf::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A private directory for V8's isolate log in launch mode, removed afterwards.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/loopperf-XXXXXX";
+    if (::mkdtemp(tmpl)) path = tmpl;
+  }
+  ~TempDir() {
+    if (path.empty()) return;
+    std::string cmd_free_cleanup = path + "/v8.log";
+    ::unlink(cmd_free_cleanup.c_str());
+    ::rmdir(path.c_str());
+  }
+};
+
+class StatusLine {
+ public:
+  explicit StatusLine(bool enabled) : enabled_(enabled) {}
+  ~StatusLine() { clear(); }
+  void show(const std::string& text) {
+    if (!enabled_) return;
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
+std::string perf_map_summary(const symbols::PerfMapStatus& st) {
+  if (st.found && st.trusted) return std::to_string(st.entries) + " entries from " + st.path;
+  if (st.found) return "ignored " + st.path + ": " + st.problem;
+  return "none";
+}
+
+}  // namespace
+
+Result<int> run_record(const RecordConfig& cfg) {
+  const bool launch = !cfg.command.empty();
+
+  // Output checks come first: a typo in -o must not cost a recording.
+  std::string output = cfg.output;
+  if (!output.empty()) {
+    if (auto st = check_output_writable(output); !st) return st.error();
+    auto fmt = formats::output_format_for(output);
+    if (!fmt) return fmt.error();
+  } else if (auto st = check_output_writable("./profile.pb.gz"); !st) {
+    return make_error(ErrorCode::kOutput, "the current directory is not writable for the default output name",
+                      "choose a path with -o");
+  }
+
+  process::LaunchedChild child;
+  TempDir v8_log_dir;
+  pid_t pid = cfg.pid;
+  std::string cmdline;
+  std::string exe;
+  bool is_node = false;
+  if (launch) {
+    process::LaunchOptions lo;
+    lo.argv = cfg.command;
+    lo.perf_map = cfg.perf_map;
+    lo.v8_log_dir = v8_log_dir.path;
+    if (auto st = child.start(lo); !st) return st.error();
+    pid = child.pid();
+    for (const auto& a : cfg.command) cmdline += (cmdline.empty() ? "" : " ") + a;
+    std::string base = cfg.command[0].substr(cfg.command[0].rfind('/') == std::string::npos
+                                                 ? 0
+                                                 : cfg.command[0].rfind('/') + 1);
+    is_node = base == "node" || base == "nodejs";
+  } else {
+    auto info = process::inspect(pid);
+    if (!info) return info.error();
+    cmdline = info->cmdline_string();
+    exe = info->exe;
+    is_node = info->is_node;
+    if (!is_node)
+      log::info("note: pid " + std::to_string(pid) + " (" + info->comm +
+                ") does not look like node: recording a native profile (no JavaScript names or loop phases)");
+  }
+  if (output.empty()) output = default_output_name(pid, std::time(nullptr));
+
+  profile::StackTable stacks(cfg.max_stacks);
+  std::vector<unwind::Frame> frames;
+  frames.reserve(256);
+  sample::SamplerConfig sc;
+  sc.pid = pid;
+  sc.event.frequency_hz = cfg.frequency_hz;
+  sc.event.kernel = cfg.kernel;
+  sc.max_threads = cfg.max_threads;
+  auto sampler = sample::Sampler::create(sc, [&](const sample::RawSample& s) {
+    frames.clear();
+    unwind::frames_from_callchain(s.ips, s.nr, frames);
+    stacks.add(s.tid, frames, s.period);
+  });
+  if (!sampler) {
+    if (launch) {
+      child.signal(SIGKILL);  // never exec'd: nothing of the user's has run yet
+      child.wait();
+    }
+    return sampler.error();
+  }
+
+  symbols::ProcessSymbolizer symbolizer(pid);
+  const int64_t start_real = realtime_ns();
+  const auto start = Clock::now();
+  if (launch) {
+    if (auto st = child.release(); !st) return st.error();
+    if (auto info = process::inspect(pid)) exe = info->exe;
+  }
+  symbolizer.refresh();
+
+  StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
+  auto last_scan = start, last_refresh = start, last_status = start;
+  bool target_exited = false;
+  bool interrupted = false;
+  for (;;) {
+    auto now = Clock::now();
+    if (cfg.duration && now - start >= *cfg.duration) break;
+    PendingSignal sig = take_signal();
+    if (sig.signo) {
+      if (launch) {
+        // The terminal already delivered Ctrl-C to the child (same process group); forward only
+        // what was sent to us alone. Then keep recording until the child exits.
+        if (!sig.from_terminal) child.signal(sig.signo);
+      } else {
+        interrupted = true;
+        break;
+      }
+    }
+    if (launch ? child.poll_exit() : !process::is_alive(pid)) {
+      target_exited = true;
+      break;
+    }
+    sampler.value()->poll(std::chrono::milliseconds(50));
+    now = Clock::now();
+    if (now - last_scan >= std::chrono::milliseconds(50)) {
+      sampler.value()->scan_threads();
+      last_scan = now;
+    }
+    // Maps and the perf map are snapshotted while the target lives: it may be gone by the end.
+    auto refresh_every = now - start < std::chrono::seconds(2) ? std::chrono::milliseconds(200)
+                                                               : std::chrono::milliseconds(1000);
+    if (now - last_refresh >= refresh_every) {
+      symbolizer.refresh();
+      last_refresh = now;
+    }
+    if (now - last_status >= std::chrono::milliseconds(250)) {
+      const auto& st = sampler.value()->stats();
+      char line[256];
+      std::snprintf(line, sizeof line, "recording pid %d: %s, %llu samples, %llu threads, %llu lost", pid,
+                    format_duration(now - start).c_str(), static_cast<unsigned long long>(st.samples),
+                    static_cast<unsigned long long>(st.threads_active), static_cast<unsigned long long>(st.lost));
+      status.show(line);
+      last_status = now;
+    }
+  }
+  const auto elapsed = Clock::now() - start;
+  sampler.value()->finish();
+  status.clear();
+  if (!target_exited) symbolizer.refresh();
+
+  const auto& st = sampler.value()->stats();
+  profile::BuildInfo info;
+  info.thread_names = sampler.value()->thread_names();
+  info.period_ns = 1'000'000'000LL / cfg.frequency_hz;
+  info.time_nanos = start_real;
+  info.main_binary = exe;
+  info.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+  info.metadata = {
+      {"tool", "loopperf " LOOPPERF_VERSION},
+      {"mode", "cpu"},
+      {"target.pid", std::to_string(pid)},
+      {"target.cmdline", cmdline},
+      {"target.node", is_node ? "yes" : "no"},
+      {"rate_hz", std::to_string(cfg.frequency_hz)},
+      {"samples", std::to_string(st.samples)},
+      {"lost", std::to_string(st.lost)},
+      {"threads", std::to_string(st.threads_seen)},
+      {"threads_skipped", std::to_string(st.threads_skipped)},
+      {"stacks_overflowed", std::to_string(stacks.overflowed())},
+      {"kernel_frames", cfg.kernel ? "yes" : "no"},
+      {"perf_map", perf_map_summary(symbolizer.perf_map_status())},
+      {"target_exited", target_exited ? "yes" : "no"},
+  };
+  const auto sym_start = Clock::now();
+  profile::Profile prof = profile::build_profile(stacks, symbolizer, info);
+  auto written = formats::write_profile(prof, output);
+  const auto sym_elapsed = Clock::now() - sym_start;
+
+  if (launch) {
+    child.wait();
+    child.cleanup_v8_logs();
+    // We turned the perf map on; do not leave it growing in /tmp.
+    if (cfg.perf_map && !cfg.keep_perf_map) ::unlink(("/tmp/perf-" + std::to_string(pid) + ".map").c_str());
+  }
+  if (!written) return written.error();
+
+  if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
+  const auto& pm = symbolizer.perf_map_status();
+  if (is_node && !(pm.found && pm.trusted)) {
+    log::warn(pm.found ? "the perf map " + pm.path + " was ignored: " + pm.problem
+                       : "no perf map found for pid " + std::to_string(pid) + ": JavaScript frames show as [unknown]",
+              launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
+                                                     "or record in launch mode: loopperf record -- node app.js");
+  }
+  if (st.lost > 0)
+    log::warn(std::to_string(st.lost) + " samples were lost (ring buffer full)", "lower the rate with -F");
+  if (stacks.overflowed() > 0)
+    log::warn(std::to_string(stacks.overflowed()) + " samples had new stacks after the distinct-stack limit",
+              "record for a shorter time");
+  char summary[512];
+  std::snprintf(summary, sizeof summary, "%llu samples, %llu threads, %llu lost, %s%s -> %s (symbolized in %s)",
+                static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.threads_seen),
+                static_cast<unsigned long long>(st.lost), format_duration(elapsed).c_str(),
+                interrupted ? " (interrupted)" : "", output.c_str(), format_duration(sym_elapsed).c_str());
+  log::info(summary);
+  return launch ? child.exit_status() : 0;
+}
+
+}  // namespace loopperf::cli

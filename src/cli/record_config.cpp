@@ -1,0 +1,54 @@
+#include "record_config.h"
+
+#include <ctime>
+
+#include "loopperf/common/duration.h"
+
+namespace loopperf::cli {
+
+Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) {
+  RecordConfig cfg;
+  if (args.pid.empty() == args.command.empty()) {
+    return make_error(ErrorCode::kUsage,
+                      args.pid.empty() ? "record needs a target: -p PID, or a command after --"
+                                       : "give either -p PID or a command after --, not both",
+                      "loopperf record -p 4242 -d 10s   or   loopperf record -- node app.js");
+  }
+  if (!args.pid.empty()) {
+    auto pid = parse_int(args.pid, 1, 4194304, "pid");
+    if (!pid) return pid.error();
+    cfg.pid = static_cast<pid_t>(*pid);
+    if (cfg.pid == self_pid)
+      return make_error(ErrorCode::kUsage, "refusing to profile loopperf itself (pid " + args.pid + ")",
+                        "give the pid of the node process, e.g. from `pgrep -a node`");
+  }
+  cfg.command = args.command;
+  if (!args.duration.empty()) {
+    auto d = parse_duration(args.duration);
+    if (!d) return d.error();
+    cfg.duration = *d;
+  }
+  if (!args.frequency.empty()) {
+    // The kernel caps the rate at kernel.perf_event_max_sample_rate; above ~20 kHz the profiler's
+    // own cost stops being negligible.
+    auto f = parse_int(args.frequency, 1, 100000, "sampling rate (-F)");
+    if (!f) return f.error();
+    cfg.frequency_hz = static_cast<int>(*f);
+  }
+  cfg.output = args.output;
+  cfg.quiet = args.quiet;
+  cfg.perf_map = !args.no_perf_map;
+  cfg.keep_perf_map = args.keep_perf_map;
+  cfg.kernel = !args.no_kernel;
+  return cfg;
+}
+
+std::string default_output_name(pid_t pid, std::time_t now) {
+  std::tm tm{};
+  localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return "loopperf-" + std::to_string(pid) + "-" + stamp + ".pb.gz";
+}
+
+}  // namespace loopperf::cli

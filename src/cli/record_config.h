@@ -1,0 +1,43 @@
+// `loopperf record` options as a plain struct, parsed and validated apart from any side effects so
+// the parsing is unit-testable.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::cli {
+
+struct RecordConfig {
+  pid_t pid = 0;                                  // -p; 0 in launch mode
+  std::vector<std::string> command;               // after `--`; empty in attach mode
+  std::optional<std::chrono::nanoseconds> duration;  // -d; none = until Ctrl-C / target exit
+  std::string output;                             // -o; "" = default name
+  int frequency_hz = 999;                         // -F
+  bool quiet = false;                             // -q
+  bool perf_map = true;                           // launch mode: --no-perf-map turns it off
+  bool keep_perf_map = false;                     // launch mode: keep /tmp/perf-PID.map afterwards
+  bool kernel = true;                             // --no-kernel: user frames only
+  size_t max_threads = 1024;
+  size_t max_stacks = 1'000'000;
+};
+
+// Raw strings from the command line, before validation.
+struct RecordArgs {
+  std::string pid, duration, output, frequency;
+  std::vector<std::string> command;
+  bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false;
+};
+
+// Validates and converts. `self_pid` is loopperf's own pid (refused as a target).
+Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid);
+
+// "loopperf-PID-YYYYmmdd-HHMMSS.pb.gz" for the given local time.
+std::string default_output_name(pid_t pid, std::time_t now);
+
+}  // namespace loopperf::cli

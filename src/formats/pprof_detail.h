@@ -1,0 +1,31 @@
+// Private helpers shared by the pprof reader and writer (not part of the public API). The unit tests
+// include this header to exercise the size cap without inflating a gigabyte.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::formats::detail {
+
+// A pprof file is at most a few hundred MB; the cap stops a gzip bomb before it exhausts memory.
+inline constexpr size_t kMaxInflatedBytes = size_t{1} << 30;
+
+// Every decode error carries this hint: the usual cause is handing loopperf some other kind of file.
+inline constexpr const char* kPprofHint =
+    "is this a pprof file? loopperf reads gzipped profile.proto files as written by loopperf record, "
+    "Go's pprof, or Node's pprof package";
+
+bool is_gzip(std::string_view data);
+Result<std::string> gzip_compress(std::string_view data);
+// Inflates one or more concatenated gzip members; more than `max_out` bytes is a kInput error.
+Result<std::string> gunzip(std::string_view data, size_t max_out = kMaxInflatedBytes);
+
+// proto3 parsers reject string fields that are not UTF-8, while file paths and symbol names are
+// arbitrary bytes; both sides therefore replace invalid sequences with U+FFFD.
+bool is_valid_utf8(std::string_view s);
+std::string to_valid_utf8(std::string_view s);
+
+}  // namespace loopperf::formats::detail

@@ -1,0 +1,358 @@
+// Gzipped (or plain) perftools.profiles.Profile -> Profile. Input may come from any tool, so every id and
+// string index is checked before use, and foreign ids (non-contiguous, any order) are renumbered to
+// our index + 1 scheme.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "loopperf/formats/pprof.h"
+#include "pprof_detail.h"
+#include "profile.pb.h"
+
+namespace loopperf::formats {
+
+namespace pb = perftools::profiles;
+using profile::Profile;
+
+namespace {
+
+Error bad_input(std::string message) {
+  return make_error(ErrorCode::kInput, std::move(message), detail::kPprofHint);
+}
+
+bool read_varint(std::string_view d, size_t& pos, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos >= d.size()) return false;
+    auto b = static_cast<uint8_t>(d[pos++]);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+void append_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+enum class Walk { kClean, kRepaired, kGarbled };
+
+// Go writes whatever bytes a symbol or path holds, but the generated proto3 parser refuses non-UTF-8
+// strings (and logs about it). The top-level string_table (field 6) is the only string field in
+// profile.proto, so one pass over the top-level fields can replace bad entries before parsing. The
+// pass accepts everything the real parser accepts (including unknown groups), so kGarbled input would
+// fail to parse anyway.
+Walk repair_string_table(std::string_view d, std::string& repaired) {
+  constexpr uint64_t kStringTableField = 6;
+  constexpr size_t kMaxGroupDepth = 100;  // protobuf's default recursion limit
+  struct Fix {
+    size_t begin, end;
+    std::string text;
+  };
+  std::vector<Fix> fixes;
+  std::vector<uint64_t> groups;  // open (unknown) groups, by field number
+  size_t pos = 0;
+  while (pos < d.size()) {
+    size_t begin = pos;
+    uint64_t tag, v;
+    if (!read_varint(d, pos, tag)) return Walk::kGarbled;
+    uint64_t field = tag >> 3;
+    if (field == 0) return Walk::kGarbled;
+    switch (tag & 7) {
+      case 0:
+        if (!read_varint(d, pos, v)) return Walk::kGarbled;
+        break;
+      case 1:
+      case 5: {
+        size_t n = (tag & 7) == 1 ? 8 : 4;
+        if (d.size() - pos < n) return Walk::kGarbled;
+        pos += n;
+        break;
+      }
+      case 2: {
+        if (!read_varint(d, pos, v)) return Walk::kGarbled;
+        if (v > d.size() - pos) return Walk::kGarbled;
+        std::string_view body = d.substr(pos, v);
+        pos += v;
+        if (groups.empty() && field == kStringTableField && !detail::is_valid_utf8(body))
+          fixes.push_back({begin, pos, detail::to_valid_utf8(body)});
+        break;
+      }
+      case 3:
+        if (groups.size() >= kMaxGroupDepth) return Walk::kGarbled;
+        groups.push_back(field);
+        break;
+      case 4:
+        if (groups.empty() || groups.back() != field) return Walk::kGarbled;
+        groups.pop_back();
+        break;
+      default:
+        return Walk::kGarbled;
+    }
+  }
+  if (!groups.empty()) return Walk::kGarbled;
+  if (fixes.empty()) return Walk::kClean;
+  repaired.clear();
+  size_t copied = 0;
+  for (const auto& f : fixes) {
+    repaired.append(d.substr(copied, f.begin - copied));
+    append_varint(repaired, (kStringTableField << 3) | 2);
+    append_varint(repaired, f.text.size());
+    repaired += f.text;
+    copied = f.end;
+  }
+  repaired.append(d.substr(copied));
+  return Walk::kRepaired;
+}
+
+using IdMap = std::unordered_map<uint64_t, uint64_t>;
+
+class Decoder {
+ public:
+  explicit Decoder(const pb::Profile& in) : in_(in) {}
+
+  Result<Profile> run() {
+    if (!decode_all()) return bad_input("invalid pprof profile: " + error_);
+    return std::move(out_);
+  }
+
+ private:
+  bool fail(std::string message) {
+    error_ = std::move(message);
+    return false;
+  }
+
+  bool str(int64_t idx, std::string& out, const std::string& what) {
+    if (idx < 0 || idx >= in_.string_table_size())
+      return fail(what + " string index " + std::to_string(idx) + " is out of range (the string table has " +
+                  std::to_string(in_.string_table_size()) + " entries)");
+    out = in_.string_table(static_cast<int>(idx));
+    return true;
+  }
+
+  bool value_type(const pb::ValueType& in, profile::ValueType& out, const std::string& what) {
+    return str(in.type(), out.type, what + " type") && str(in.unit(), out.unit, what + " unit");
+  }
+
+  template <typename Items>
+  bool index_ids(const Items& items, const char* kind, IdMap& ids) {
+    ids.reserve(static_cast<size_t>(items.size()));
+    for (int i = 0; i < items.size(); i++) {
+      uint64_t id = items[i].id();
+      if (id == 0) return fail(std::string(kind) + " #" + std::to_string(i) + " has the reserved id 0");
+      if (!ids.emplace(id, static_cast<uint64_t>(i) + 1).second)
+        return fail(std::string("two ") + kind + "s share the id " + std::to_string(id));
+    }
+    return true;
+  }
+
+  bool resolve(const IdMap& ids, uint64_t id, uint64_t& out, const char* kind, const std::string& who) {
+    auto it = ids.find(id);
+    if (it == ids.end())
+      return fail(who + " refers to " + kind + " id " + std::to_string(id) + ", which does not exist");
+    out = it->second;
+    return true;
+  }
+
+  bool decode_all() {
+    if (in_.string_table_size() == 0 || !in_.string_table(0).empty())
+      return fail("string_table[0] must be the empty string");
+    for (int i = 0; i < in_.sample_type_size(); i++)
+      if (!value_type(in_.sample_type(i), out_.sample_types.emplace_back(), "sample_type " + std::to_string(i)))
+        return false;
+    if (!index_ids(in_.mapping(), "mapping", mapping_ids_) ||
+        !index_ids(in_.location(), "location", location_ids_) ||
+        !index_ids(in_.function(), "function", function_ids_))
+      return false;
+    return mappings() && functions() && locations() && samples() && scalars();
+  }
+
+  bool mappings() {
+    out_.mappings.reserve(static_cast<size_t>(in_.mapping_size()));
+    for (const auto& m : in_.mapping()) {
+      std::string who = "mapping " + std::to_string(m.id());
+      auto& o = out_.mappings.emplace_back();
+      o.start = m.memory_start();
+      o.limit = m.memory_limit();
+      o.offset = m.file_offset();
+      o.has_functions = m.has_functions();
+      o.has_filenames = m.has_filenames();
+      o.has_line_numbers = m.has_line_numbers();
+      if (!str(m.filename(), o.file, who + " filename") || !str(m.build_id(), o.build_id, who + " build_id"))
+        return false;
+    }
+    return true;
+  }
+
+  bool functions() {
+    out_.functions.reserve(static_cast<size_t>(in_.function_size()));
+    for (const auto& f : in_.function()) {
+      std::string who = "function " + std::to_string(f.id());
+      auto& o = out_.functions.emplace_back();
+      o.start_line = f.start_line();
+      if (!str(f.name(), o.name, who + " name") || !str(f.system_name(), o.system_name, who + " system_name") ||
+          !str(f.filename(), o.file, who + " filename"))
+        return false;
+    }
+    return true;
+  }
+
+  bool locations() {
+    out_.locations.reserve(static_cast<size_t>(in_.location_size()));
+    for (const auto& l : in_.location()) {
+      std::string who = "location " + std::to_string(l.id());
+      auto& o = out_.locations.emplace_back();
+      o.address = l.address();
+      // 0 means "no mapping" / "no function" in pprof, so only non-zero ids must resolve.
+      if (l.mapping_id() != 0 && !resolve(mapping_ids_, l.mapping_id(), o.mapping_id, "mapping", who))
+        return false;
+      o.lines.reserve(static_cast<size_t>(l.line_size()));
+      for (const auto& ln : l.line()) {
+        auto& ol = o.lines.emplace_back();
+        ol.line = ln.line();
+        if (ln.function_id() != 0 && !resolve(function_ids_, ln.function_id(), ol.function_id, "function", who))
+          return false;
+      }
+    }
+    return true;
+  }
+
+  bool samples() {
+    out_.samples.reserve(static_cast<size_t>(in_.sample_size()));
+    for (int i = 0; i < in_.sample_size(); i++) {
+      const auto& s = in_.sample(i);
+      std::string who = "sample " + std::to_string(i);
+      if (s.value_size() != in_.sample_type_size())
+        return fail(who + " has " + std::to_string(s.value_size()) + " values but the profile declares " +
+                    std::to_string(in_.sample_type_size()) + " sample types");
+      auto& o = out_.samples.emplace_back();
+      o.values.assign(s.value().begin(), s.value().end());
+      o.location_ids.resize(static_cast<size_t>(s.location_id_size()));
+      for (int k = 0; k < s.location_id_size(); k++)
+        if (!resolve(location_ids_, s.location_id(k), o.location_ids[static_cast<size_t>(k)], "location", who))
+          return false;
+      o.labels.reserve(static_cast<size_t>(s.label_size()));
+      for (const auto& l : s.label()) {
+        auto& ol = o.labels.emplace_back();
+        if (!str(l.key(), ol.key, who + " label key")) return false;
+        // Same rule as Go's pprof: a label with a non-empty string is a string label, else numeric.
+        if (l.str() != 0) {
+          if (!str(l.str(), ol.str, who + " label " + ol.key + " value")) return false;
+        } else {
+          ol.is_num = true;
+          ol.num = l.num();
+          if (!str(l.num_unit(), ol.num_unit, who + " label " + ol.key + " unit")) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  bool scalars() {
+    out_.time_nanos = in_.time_nanos();
+    out_.duration_nanos = in_.duration_nanos();
+    out_.period = in_.period();
+    if (!value_type(in_.period_type(), out_.period_type, "period_type")) return false;
+    if (!str(in_.default_sample_type(), out_.default_sample_type, "default_sample_type")) return false;
+    // The model has no place for drop/keep_frames, but a bad index is still a sign of a broken file.
+    std::string ignored;
+    if (!str(in_.drop_frames(), ignored, "drop_frames") || !str(in_.keep_frames(), ignored, "keep_frames"))
+      return false;
+    constexpr std::string_view kMetaPrefix = "loopperf:";
+    for (int i = 0; i < in_.comment_size(); i++) {
+      std::string c;
+      if (!str(in_.comment(i), c, "comment " + std::to_string(i))) return false;
+      size_t eq = c.find('=');
+      if (c.starts_with(kMetaPrefix) && eq != std::string::npos) {
+        out_.metadata.emplace_back(c.substr(kMetaPrefix.size(), eq - kMetaPrefix.size()), c.substr(eq + 1));
+      } else {
+        out_.comments.push_back(std::move(c));
+      }
+    }
+    return true;
+  }
+
+  const pb::Profile& in_;
+  Profile out_;
+  std::string error_;
+  IdMap mapping_ids_, location_ids_, function_ids_;
+};
+
+}  // namespace
+
+Result<Profile> decode_pprof(const std::string& bytes) {
+  if (bytes.empty()) return bad_input("empty input: a pprof profile is never zero bytes long");
+  std::string_view data = bytes;
+  std::string inflated;
+  if (detail::is_gzip(data)) {
+    auto r = detail::gunzip(data);
+    if (!r) return r.error();
+    inflated = std::move(*r);
+    data = inflated;
+    if (data.empty()) return bad_input("the gzip data inflates to nothing: no profile inside");
+  }
+  if (data.size() > detail::kMaxInflatedBytes || data.size() > INT_MAX)
+    return bad_input("profile too large: more than " + std::to_string(detail::kMaxInflatedBytes >> 20) + " MiB");
+  std::string repaired;
+  switch (repair_string_table(data, repaired)) {
+    case Walk::kGarbled: return bad_input("not a protobuf message: the data is truncated or garbled");
+    case Walk::kRepaired: data = repaired; break;
+    case Walk::kClean: break;
+  }
+  pb::Profile in;
+  if (!in.ParseFromArray(data.data(), static_cast<int>(data.size())))
+    return bad_input("not a valid perftools.profiles.Profile protobuf message");
+  return Decoder(in).run();
+}
+
+Result<Profile> read_pprof(const std::string& path) {
+  auto sys_error = [&](int err) {
+    ErrorCode code = err == EACCES || err == EPERM ? ErrorCode::kPermission : ErrorCode::kInput;
+    return make_error(code, "cannot read " + path + ": " + std::strerror(err),
+                      err == ENOENT ? "check the path of the profile" : "");
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sys_error(errno);
+  std::string data;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
+  char buf[64 << 10];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return sys_error(err);
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    // Even gzipped, a file this big would inflate past the decode cap; stop before reading it all.
+    if (data.size() > detail::kMaxInflatedBytes) {
+      ::close(fd);
+      return bad_input("cannot read " + path + ": file too large (more than " +
+                       std::to_string(detail::kMaxInflatedBytes >> 20) + " MiB)");
+    }
+  }
+  ::close(fd);
+  auto p = decode_pprof(data);
+  if (!p) {
+    Error e = p.error();
+    e.message = path + ": " + e.message;
+    return e;
+  }
+  return p;
+}
+
+}  // namespace loopperf::formats

@@ -1,0 +1,173 @@
+#include "loopperf/process/launch.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+
+namespace loopperf::process {
+
+namespace {
+constexpr const char* kPerfMapFlags = "--perf-basic-prof --interpreted-frames-native-stack";
+
+bool is_node_command(const std::string& arg0) {
+  std::string base = arg0.substr(arg0.rfind('/') == std::string::npos ? 0 : arg0.rfind('/') + 1);
+  return base == "node" || base == "nodejs";
+}
+}  // namespace
+
+LaunchPlan plan_launch(const LaunchOptions& opts, const char* existing_node_options) {
+  LaunchPlan plan;
+  plan.argv = opts.argv;
+  if (!opts.perf_map || opts.argv.empty()) return plan;
+  if (is_node_command(opts.argv[0])) {
+    // node itself: flags on its command line, where --logfile is allowed, so V8's isolate log goes to
+    // our private directory instead of the user's working directory.
+    plan.argv_is_node = true;
+    std::vector<std::string> flags = {"--perf-basic-prof", "--interpreted-frames-native-stack"};
+    if (!opts.v8_log_dir.empty()) {
+      flags.push_back("--logfile=" + opts.v8_log_dir + "/v8.log");
+      flags.push_back("--no-logfile-per-isolate");
+    }
+    plan.argv.insert(plan.argv.begin() + 1, flags.begin(), flags.end());
+  } else {
+    // A wrapper (npm, a shell script ...): only NODE_OPTIONS reaches the node inside; --logfile is
+    // not allowed there, so the logs are removed after the run (cleanup_v8_logs).
+    std::string existing = existing_node_options ? existing_node_options : "";
+    plan.node_options = existing.empty() ? kPerfMapFlags : existing + " " + kPerfMapFlags;
+  }
+  return plan;
+}
+
+LaunchedChild::~LaunchedChild() {
+  if (gate_fd_ >= 0) ::close(gate_fd_);
+  if (error_fd_ >= 0) ::close(error_fd_);
+}
+
+Status LaunchedChild::start(const LaunchOptions& opts) {
+  if (opts.argv.empty()) return make_error(ErrorCode::kUsage, "no command given after --");
+  LaunchPlan plan = plan_launch(opts, std::getenv("NODE_OPTIONS"));
+  argv_is_node_ = plan.argv_is_node;
+  perf_map_ = opts.perf_map;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd)) cwd_ = cwd;
+  start_time_ = static_cast<long long>(::time(nullptr));
+
+  int gate[2], err[2];
+  if (::pipe2(gate, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::kResource, std::string("pipe: ") + std::strerror(errno), "raise `ulimit -n`");
+
+  std::vector<char*> argv;
+  for (auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return make_error(ErrorCode::kLaunch, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    ::close(gate[1]);
+    ::close(err[0]);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    char c;
+    while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::close(gate[0]);
+    if (!plan.node_options.empty()) ::setenv("NODE_OPTIONS", plan.node_options.c_str(), 1);
+    ::execvp(argv[0], argv.data());
+    int e = errno;
+    ssize_t ignored = ::write(err[1], &e, sizeof e);
+    (void)ignored;
+    ::_exit(127);
+  }
+  ::close(gate[0]);
+  ::close(err[1]);
+  pid_ = pid;
+  gate_fd_ = gate[1];
+  error_fd_ = err[0];
+  return {};
+}
+
+Status LaunchedChild::release() {
+  if (gate_fd_ >= 0) {
+    ::close(gate_fd_);
+    gate_fd_ = -1;
+  }
+  int e = 0;
+  ssize_t n;
+  do {
+    n = ::read(error_fd_, &e, sizeof e);
+  } while (n < 0 && errno == EINTR);
+  ::close(error_fd_);
+  error_fd_ = -1;
+  if (n == static_cast<ssize_t>(sizeof e)) {
+    wait();
+    return make_error(ErrorCode::kLaunch, std::string("cannot run the command: ") + std::strerror(e),
+                      e == ENOENT ? "check the program name and PATH" : "check the program's permissions");
+  }
+  return {};
+}
+
+static int shell_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+bool LaunchedChild::poll_exit() {
+  if (exited_ || pid_ <= 0) return exited_;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exited_ = true;
+    status_ = shell_status(status);
+  }
+  return exited_;
+}
+
+int LaunchedChild::wait() {
+  while (!exited_ && pid_ > 0) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, 0);
+    if (r == pid_) {
+      exited_ = true;
+      status_ = shell_status(status);
+    } else if (r < 0 && errno != EINTR) {
+      break;
+    }
+  }
+  return status_;
+}
+
+void LaunchedChild::signal(int sig) {
+  if (pid_ > 0 && !exited_) ::kill(pid_, sig);
+}
+
+void LaunchedChild::cleanup_v8_logs() {
+  if (!perf_map_ || argv_is_node_ || cwd_.empty()) return;
+  static const std::regex kIsolateLog(R"(isolate-0x[0-9a-f]+-[0-9]+-v8\.log)");
+  DIR* dir = ::opendir(cwd_.c_str());
+  if (!dir) return;
+  while (dirent* e = ::readdir(dir)) {
+    if (!std::regex_match(e->d_name, kIsolateLog)) continue;
+    std::string path = cwd_ + "/" + e->d_name;
+    struct stat st;
+    // Only logs that appeared during this run: an older one belongs to someone else.
+    if (::stat(path.c_str(), &st) == 0 && st.st_mtime >= start_time_ && S_ISREG(st.st_mode)) ::unlink(path.c_str());
+  }
+  ::closedir(dir);
+}
+
+}  // namespace loopperf::process

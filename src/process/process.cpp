@@ -1,0 +1,121 @@
+#include "loopperf/process/process.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "loopperf/common/fs.h"
+
+namespace loopperf::process {
+
+std::string ProcessInfo::cmdline_string() const {
+  std::string out;
+  for (const auto& a : cmdline) {
+    if (!out.empty()) out += ' ';
+    out += a;
+  }
+  return out;
+}
+
+static std::string proc_path(pid_t pid, const char* leaf) { return "/proc/" + std::to_string(pid) + "/" + leaf; }
+
+// The value of "Key:\t..." in /proc/PID/status.
+static std::string status_field(const std::string& status, const std::string& key) {
+  std::istringstream in(status);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size(), key) == 0 && line.size() > key.size() && line[key.size()] == ':') {
+      std::string v = line.substr(key.size() + 1);
+      size_t b = v.find_first_not_of(" \t");
+      return b == std::string::npos ? "" : v.substr(b);
+    }
+  }
+  return {};
+}
+
+static bool looks_like_node(const std::string& name) {
+  std::string base = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+  return base == "node" || base == "nodejs" || base.rfind("node-", 0) == 0 || base.rfind("node_", 0) == 0 ||
+         base == "MainThread";
+}
+
+bool is_alive(pid_t pid) {
+  auto status = read_small_file(proc_path(pid, "status"));
+  if (!status) return false;
+  std::string state = status_field(*status, "State");
+  return !state.empty() && state[0] != 'Z' && state[0] != 'X';
+}
+
+Result<ProcessInfo> inspect(pid_t pid) {
+  if (pid <= 0) return make_error(ErrorCode::kUsage, "invalid pid " + std::to_string(pid));
+  auto status = read_small_file(proc_path(pid, "status"));
+  if (!status) {
+    int err = errno;
+    if (err == EACCES || err == EPERM)
+      return make_error(ErrorCode::kPermission, "cannot read /proc/" + std::to_string(pid) + ": permission denied",
+                        "run as the target's user or as root (hidepid mount option?)");
+    return make_error(ErrorCode::kNoProcess, "no process with pid " + std::to_string(pid),
+                      "check the pid with `pgrep -a node`");
+  }
+  std::string state = status_field(*status, "State");
+  if (!state.empty() && (state[0] == 'Z' || state[0] == 'X'))
+    return make_error(ErrorCode::kNoProcess, "process " + std::to_string(pid) + " has already exited (zombie)");
+
+  ProcessInfo info;
+  info.pid = pid;
+  std::istringstream nspid(status_field(*status, "NSpid"));
+  std::string tok;
+  info.nspid = pid;
+  while (nspid >> tok) info.nspid = static_cast<pid_t>(std::stol(tok));
+  std::istringstream uid(status_field(*status, "Uid"));
+  long real_uid = 0;
+  uid >> real_uid;
+  info.uid = static_cast<uid_t>(real_uid);
+  if (auto comm = read_small_file(proc_path(pid, "comm"))) {
+    info.comm = *comm;
+    while (!info.comm.empty() && info.comm.back() == '\n') info.comm.pop_back();
+  }
+  if (auto cmd = read_small_file(proc_path(pid, "cmdline"), 1 << 20)) {
+    size_t start = 0;
+    for (size_t i = 0; i < cmd->size(); i++) {
+      if ((*cmd)[i] == '\0') {
+        info.cmdline.push_back(cmd->substr(start, i - start));
+        start = i + 1;
+      }
+    }
+    if (start < cmd->size()) info.cmdline.push_back(cmd->substr(start));
+  }
+  char buf[4096];
+  ssize_t n = ::readlink(proc_path(pid, "exe").c_str(), buf, sizeof buf - 1);
+  if (n > 0) info.exe.assign(buf, static_cast<size_t>(n));
+  info.is_node = looks_like_node(info.exe.empty() ? info.comm : info.exe) || looks_like_node(info.comm);
+  if (!info.is_node && !info.cmdline.empty()) info.is_node = looks_like_node(info.cmdline[0]);
+  return info;
+}
+
+std::vector<pid_t> list_threads(pid_t pid) {
+  std::vector<pid_t> out;
+  DIR* dir = ::opendir(proc_path(pid, "task").c_str());
+  if (!dir) return out;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    out.push_back(static_cast<pid_t>(std::atol(e->d_name)));
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string thread_name(pid_t pid, pid_t tid) {
+  auto comm = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
+  if (!comm) return {};
+  std::string name = *comm;
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return name;
+}
+
+}  // namespace loopperf::process

@@ -1,0 +1,175 @@
+#include "loopperf/sample/sampler.h"
+
+#include <poll.h>
+
+#include <cstring>
+#include <set>
+
+#include "loopperf/common/log.h"
+#include "loopperf/process/process.h"
+
+namespace loopperf::sample {
+
+namespace {
+// Layout of PERF_RECORD_SAMPLE for sample_type TID|TIME|PERIOD|CALLCHAIN (kernel ABI order).
+struct SampleHead {
+  perf_event_header header;
+  uint32_t pid, tid;
+  uint64_t time;
+  uint64_t period;
+  uint64_t nr;
+  // uint64_t ips[nr];
+};
+struct LostRecord {
+  perf_event_header header;
+  uint64_t id;
+  uint64_t lost;
+};
+struct CommRecord {
+  perf_event_header header;
+  uint32_t pid, tid;
+  char comm[16];
+};
+}  // namespace
+
+Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerConfig& cfg, SampleFn on_sample) {
+  std::unique_ptr<Sampler> s(new Sampler(cfg, std::move(on_sample)));
+  // Preflight on the main thread: its error is the one the user must see. Kernel callchains need
+  // more privilege than user ones; fall back to user-only rather than fail.
+  auto main_ev = PerfEvent::open(cfg.pid, s->cfg_.event);
+  if (!main_ev.ok() && s->cfg_.event.kernel && main_ev.error().code == ErrorCode::kPermission) {
+    s->cfg_.event.kernel = false;
+    auto user_only = PerfEvent::open(cfg.pid, s->cfg_.event);
+    if (user_only.ok()) {
+      log::warn("kernel frames are not allowed at this kernel.perf_event_paranoid; recording user frames only",
+                "run as root or set kernel.perf_event_paranoid=1 to see kernel frames");
+      main_ev = std::move(user_only);
+    }
+  }
+  if (!main_ev.ok()) return main_ev.error();
+  s->events_.emplace(cfg.pid, std::move(main_ev.value()));
+  s->names_[cfg.pid] = process::thread_name(cfg.pid, cfg.pid);
+  s->stats_.threads_seen = 1;
+  s->events_.at(cfg.pid).enable();
+  s->scan_threads();
+  return s;
+}
+
+Sampler::~Sampler() {
+  for (auto& [tid, ev] : events_) ev.disable();
+}
+
+bool Sampler::add_thread(pid_t tid, Error* first_error) {
+  if (events_.size() >= cfg_.max_threads) {
+    if (!failed_[tid]) stats_.threads_skipped++;
+    failed_[tid] = true;
+    return false;
+  }
+  auto ev = PerfEvent::open(tid, cfg_.event);
+  if (!ev.ok()) {
+    // A thread that exited between readdir and open is normal churn, not a failure.
+    if (ev.error().code != ErrorCode::kNoProcess) {
+      stats_.threads_skipped++;
+      if (first_error && first_error->message.empty()) *first_error = ev.error();
+    }
+    failed_[tid] = true;
+    return false;
+  }
+  ev->enable();
+  events_.emplace(tid, std::move(ev.value()));
+  stats_.threads_seen++;
+  return true;
+}
+
+void Sampler::scan_threads() {
+  std::vector<pid_t> tids = process::list_threads(cfg_.pid);
+  std::set<pid_t> alive(tids.begin(), tids.end());
+  Error first;
+  for (pid_t tid : tids) {
+    if (events_.count(tid) || failed_.count(tid)) continue;
+    if (add_thread(tid, &first)) names_[tid] = process::thread_name(cfg_.pid, tid);
+  }
+  if (!first.message.empty()) log::warn(first.message, first.hint);
+  // Threads that ended: drain what they recorded, then free their fd and ring.
+  for (auto it = events_.begin(); it != events_.end();) {
+    if (!alive.count(it->first)) {
+      it->second.drain([this](const perf_event_header* h) { handle(h); });
+      it = events_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  stats_.threads_active = events_.size();
+  stats_.ring_bytes = 0;
+  for (auto& [tid, ev] : events_) stats_.ring_bytes += ev.mapped_bytes();
+}
+
+void Sampler::handle(const perf_event_header* h) {
+  switch (h->type) {
+    case PERF_RECORD_SAMPLE: {
+      if (h->size < sizeof(SampleHead)) return;
+      SampleHead head;
+      std::memcpy(&head, h, sizeof head);
+      size_t max_nr = (h->size - sizeof(SampleHead)) / sizeof(uint64_t);
+      RawSample s;
+      s.pid = static_cast<pid_t>(head.pid);
+      s.tid = static_cast<pid_t>(head.tid);
+      s.time_ns = head.time;
+      s.period = head.period;
+      s.nr = head.nr < max_nr ? head.nr : max_nr;
+      s.ips = reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(h) + sizeof(SampleHead));
+      stats_.samples++;
+      on_sample_(s);
+      break;
+    }
+    case PERF_RECORD_LOST: {
+      if (h->size < sizeof(LostRecord)) return;
+      LostRecord lost;
+      std::memcpy(&lost, h, sizeof lost);
+      stats_.lost += lost.lost;
+      break;
+    }
+    case PERF_RECORD_COMM: {
+      if (h->size < sizeof(perf_event_header) + 9) return;
+      CommRecord c{};
+      std::memcpy(&c, h, std::min<size_t>(h->size, sizeof c));
+      c.comm[15] = '\0';
+      names_[static_cast<pid_t>(c.tid)] = c.comm;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Sampler::drain_all() {
+  for (auto& [tid, ev] : events_) ev.drain([this](const perf_event_header* h) { handle(h); });
+}
+
+void Sampler::poll(std::chrono::milliseconds timeout) {
+  std::vector<pollfd> fds;
+  fds.reserve(events_.size());
+  for (auto& [tid, ev] : events_) fds.push_back(pollfd{ev.fd(), POLLIN, 0});
+  ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+  drain_all();
+  // POLLHUP: the thread exited. Its ring was just drained; close it now, or poll() would keep
+  // returning at once for it.
+  for (const auto& p : fds) {
+    if (!(p.revents & POLLHUP)) continue;
+    for (auto it = events_.begin(); it != events_.end(); ++it) {
+      if (it->second.fd() == p.fd) {
+        events_.erase(it);
+        break;
+      }
+    }
+  }
+  stats_.threads_active = events_.size();
+}
+
+void Sampler::finish() {
+  for (auto& [tid, ev] : events_) ev.disable();
+  drain_all();
+  stats_.threads_active = events_.size();
+}
+
+}  // namespace loopperf::sample

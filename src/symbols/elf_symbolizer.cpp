@@ -1,0 +1,420 @@
+#include "loopperf/symbols/elf_symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace loopperf::symbols {
+
+namespace {
+
+// Owns one file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+struct ElfDeleter {
+  void operator()(Elf* e) const { elf_end(e); }
+};
+struct DwarfDeleter {
+  void operator()(Dwarf* d) const { dwarf_end(d); }
+};
+
+struct Sym {
+  uint64_t addr;
+  uint64_t size;
+  const char* name;  // points into libelf's (mmapped) string table; lives as long as the Elf*
+  uint64_t section_end;
+  int rank;  // lower wins when several symbols share an address
+};
+
+struct LoadSegment {
+  uint64_t offset, vaddr, filesz, memsz, align;
+};
+
+struct CuRange {
+  uint64_t low, high;
+  Dwarf_Die cu;  // copies are valid while the Dwarf* lives
+};
+
+std::string to_hex(const unsigned char* bytes, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[bytes[i] >> 4]);
+    out.push_back(kDigits[bytes[i] & 0xf]);
+  }
+  return out;
+}
+
+// The name of a subprogram / inlined-subroutine DIE, following abstract_origin and specification.
+// Sets `raw` to the linkage name when there is one (then `display` is its demangling).
+void die_names(Dwarf_Die* die, std::string& display, std::string& raw) {
+  Dwarf_Attribute attr;
+  const char* linkage = nullptr;
+  if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) != nullptr ||
+      dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr) != nullptr) {
+    linkage = dwarf_formstring(&attr);
+  }
+  if (linkage != nullptr) {
+    raw = linkage;
+    display = demangle(raw);
+    return;
+  }
+  const char* name = nullptr;
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr) != nullptr) name = dwarf_formstring(&attr);
+  raw = name != nullptr ? name : "";
+  display = raw;
+}
+
+}  // namespace
+
+struct ElfFile::Impl {
+  UniqueFd fd;
+  std::unique_ptr<Elf, ElfDeleter> elf;
+  std::vector<LoadSegment> loads;
+  bool has_symtab = false, has_dynsym = false;
+
+  bool syms_built = false;
+  std::vector<Sym> syms;  // sorted by addr, one per address
+
+  bool dwarf_tried = false;
+  std::unique_ptr<Dwarf, DwarfDeleter> dwarf;
+  std::vector<CuRange> cu_ranges;  // sorted by low
+
+  // Calls fn(GElf_Sym&, name, section index) for every defined symbol of .symtab (is_symtab=true)
+  // and .dynsym.
+  template <typename Fn>
+  void for_each_symbol(Fn&& fn) {
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
+      GElf_Shdr shdr;
+      if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+      if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM) continue;
+      bool is_symtab = shdr.sh_type == SHT_SYMTAB;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data == nullptr || shdr.sh_entsize == 0) continue;
+      // Files with >= SHN_LORESERVE sections keep the real section indexes in SHT_SYMTAB_SHNDX.
+      Elf_Data* xndx = nullptr;
+      if (int xscn = elf_scnshndx(scn); xscn > 0) xndx = elf_getdata(elf_getscn(elf.get(), xscn), nullptr);
+      size_t count = shdr.sh_size / shdr.sh_entsize;
+      for (size_t i = 1; i < count; ++i) {
+        GElf_Sym sym;
+        Elf32_Word shndx_ext = 0;
+        if (gelf_getsymshndx(data, xndx, static_cast<int>(i), &sym, &shndx_ext) == nullptr) continue;
+        if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0) continue;
+        size_t shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
+        const char* name = elf_strptr(elf.get(), shdr.sh_link, sym.st_name);
+        if (name == nullptr || name[0] == '\0') continue;
+        fn(sym, name, shndx, is_symtab);
+      }
+    }
+  }
+
+  void build_symbols() {
+    syms_built = true;
+    // Executable sections only: data symbols and absolute values are never a PC's function.
+    struct SecInfo {
+      bool exec = false;
+      uint64_t end = 0;
+    };
+    std::vector<SecInfo> sections;
+    size_t nsec = 0;
+    if (elf_getshdrnum(elf.get(), &nsec) != 0) return;
+    sections.resize(nsec);
+    for (size_t i = 0; i < nsec; ++i) {
+      GElf_Shdr shdr;
+      Elf_Scn* scn = elf_getscn(elf.get(), i);
+      if (scn == nullptr || gelf_getshdr(scn, &shdr) == nullptr) continue;
+      sections[i] = {(shdr.sh_flags & SHF_EXECINSTR) != 0 && (shdr.sh_flags & SHF_ALLOC) != 0,
+                     shdr.sh_addr + shdr.sh_size};
+    }
+    for_each_symbol([&](const GElf_Sym& s, const char* name, size_t shndx, bool is_symtab) {
+      int type = GELF_ST_TYPE(s.st_info);
+      if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) return;
+      if (shndx >= sections.size() || !sections[shndx].exec) return;
+      // ARM/AArch64 mapping symbols ($x, $d) and assembler locals are not functions.
+      if (name[0] == '$' || (name[0] == '.' && name[1] == 'L')) return;
+      int rank = 0;
+      if (type == STT_NOTYPE) rank += 8;
+      if (GELF_ST_BIND(s.st_info) == STB_LOCAL) rank += 4;
+      if (s.st_size == 0) rank += 2;
+      if (!is_symtab) rank += 1;
+      syms.push_back(Sym{s.st_value, s.st_size, name, sections[shndx].end, rank});
+    });
+    std::sort(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) {
+      return a.addr != b.addr ? a.addr < b.addr : a.rank < b.rank;
+    });
+    syms.erase(std::unique(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) { return a.addr == b.addr; }),
+               syms.end());
+    // Zero-size symbols (hand-written assembly) extend to the next symbol or the end of their section.
+    for (size_t i = 0; i < syms.size(); ++i) {
+      if (syms[i].size != 0) continue;
+      uint64_t limit = syms[i].section_end;
+      if (i + 1 < syms.size()) limit = std::min(limit, syms[i + 1].addr);
+      syms[i].size = limit > syms[i].addr ? limit - syms[i].addr : 1;
+    }
+  }
+
+  const Sym* find_symbol(uint64_t vaddr) {
+    if (!syms_built) build_symbols();
+    auto it = std::upper_bound(syms.begin(), syms.end(), vaddr, [](uint64_t a, const Sym& s) { return a < s.addr; });
+    // A few steps back covers a symbol that encloses smaller ones (local labels with FUNC type).
+    for (int steps = 0; it != syms.begin() && steps < 8; ++steps) {
+      --it;
+      if (vaddr - it->addr < it->size) return &*it;
+    }
+    return nullptr;
+  }
+
+  void ensure_dwarf() {
+    if (dwarf_tried) return;
+    dwarf_tried = true;
+    dwarf.reset(dwarf_begin_elf(elf.get(), DWARF_C_READ, nullptr));
+    if (!dwarf) return;
+    // Our own CU range table rather than .debug_aranges, which clang omits by default and which can
+    // be incomplete; reading only each CU's top DIE is cheap even for large files.
+    Dwarf_CU* cu = nullptr;
+    Dwarf_CU* next = nullptr;
+    Dwarf_Half version = 0;
+    uint8_t unit_type = 0;
+    Dwarf_Die cudie, subdie;
+    while (dwarf_get_units(dwarf.get(), cu, &next, &version, &unit_type, &cudie, &subdie) == 0) {
+      cu = next;
+      if (unit_type == DW_UT_type || unit_type == DW_UT_split_type) continue;
+      Dwarf_Addr base = 0, low = 0, high = 0;
+      ptrdiff_t off = 0;
+      while ((off = dwarf_ranges(&cudie, off, &base, &low, &high)) > 0) {
+        if (high > low) cu_ranges.push_back(CuRange{low, high, cudie});
+      }
+    }
+    std::sort(cu_ranges.begin(), cu_ranges.end(), [](const CuRange& a, const CuRange& b) { return a.low < b.low; });
+  }
+
+  Dwarf_Die* find_cu(uint64_t vaddr) {
+    ensure_dwarf();
+    auto it = std::upper_bound(cu_ranges.begin(), cu_ranges.end(), vaddr,
+                               [](uint64_t a, const CuRange& r) { return a < r.low; });
+    for (int steps = 0; it != cu_ranges.begin() && steps < 8; ++steps) {
+      --it;
+      if (vaddr < it->high) return &it->cu;
+    }
+    return nullptr;
+  }
+
+  // Fills `frames` innermost first with the inlined callees at vaddr, followed by one frame for the
+  // containing function (its name from DWARF, to be overridden by the ELF symbol). False when no CU
+  // covers the address.
+  bool dwarf_frames(uint64_t vaddr, std::vector<SourceFrame>& frames, uint64_t* function_low) {
+    Dwarf_Die* cudie = find_cu(vaddr);
+    if (cudie == nullptr) return false;
+    std::string file;
+    int64_t line = 0;
+    if (Dwarf_Line* row = dwarf_getsrc_die(cudie, vaddr); row != nullptr) {
+      const char* src = dwarf_linesrc(row, nullptr, nullptr);
+      if (src != nullptr) file = src;
+      int lineno = 0;
+      if (dwarf_lineno(row, &lineno) == 0) line = lineno;
+    }
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    bool have_files = dwarf_getsrcfiles(cudie, &files, &nfiles) == 0;
+
+    Dwarf_Die* scopes = nullptr;
+    int nscopes = dwarf_getscopes(cudie, vaddr, &scopes);
+    bool closed = false;
+    for (int i = 0; i < nscopes; ++i) {
+      int tag = dwarf_tag(&scopes[i]);
+      if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+      SourceFrame frame;
+      die_names(&scopes[i], frame.name, frame.system_name);
+      frame.file = file;
+      frame.line = line;
+      frames.push_back(std::move(frame));
+      if (tag == DW_TAG_subprogram) {
+        Dwarf_Addr low = 0;
+        if (function_low != nullptr && dwarf_lowpc(&scopes[i], &low) == 0) *function_low = low;
+        closed = true;
+        break;
+      }
+      // The caller's location is this inlined call's call site.
+      Dwarf_Attribute attr;
+      Dwarf_Word value = 0;
+      file.clear();
+      line = 0;
+      if (have_files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &value) == 0) {
+        const char* src = dwarf_filesrc(files, value, nullptr, nullptr);
+        if (src != nullptr) file = src;
+      }
+      if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) {
+        line = static_cast<int64_t>(value);
+      }
+    }
+    free(scopes);
+    // No enclosing subprogram (only line info): one anonymous frame carrying the location.
+    if (!closed) frames.push_back(SourceFrame{"", "", file, line});
+    return true;
+  }
+};
+
+std::string demangle(const std::string& raw) {
+  if (raw.size() < 2 || raw[0] != '_' || raw[1] != 'Z') return raw;
+  int status = 0;
+  char* out = abi::__cxa_demangle(raw.c_str(), nullptr, nullptr, &status);
+  if (status != 0 || out == nullptr) {
+    free(out);
+    return raw;
+  }
+  std::string result(out);
+  free(out);
+  return result;
+}
+
+Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& display_path) {
+  static std::once_flag version_once;
+  std::call_once(version_once, [] { elf_version(EV_CURRENT); });
+
+  auto impl = std::make_unique<Impl>();
+  impl->fd.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (impl->fd.get() < 0) {
+    return make_error(ErrorCode::kResource, "cannot duplicate the descriptor of " + display_path + ": " +
+                                                std::strerror(errno));
+  }
+  // READ_MMAP: a 100 MB binary costs address space, not a copy; libelf reads only what we touch.
+  impl->elf.reset(elf_begin(impl->fd.get(), ELF_C_READ_MMAP, nullptr));
+  if (!impl->elf || elf_kind(impl->elf.get()) != ELF_K_ELF) {
+    return make_error(ErrorCode::kInput, display_path + " is not an ELF file" +
+                                             (impl->elf ? std::string() : std::string(": ") + elf_errmsg(-1)));
+  }
+  size_t nphdr = 0;
+  if (elf_getphdrnum(impl->elf.get(), &nphdr) == 0) {
+    for (size_t i = 0; i < nphdr; ++i) {
+      GElf_Phdr phdr;
+      if (gelf_getphdr(impl->elf.get(), static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_LOAD) continue;
+      impl->loads.push_back(LoadSegment{phdr.p_offset, phdr.p_vaddr, phdr.p_filesz, phdr.p_memsz, phdr.p_align});
+    }
+  }
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(impl->elf.get(), scn)) != nullptr) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr) continue;
+    impl->has_symtab |= shdr.sh_type == SHT_SYMTAB;
+    impl->has_dynsym |= shdr.sh_type == SHT_DYNSYM;
+  }
+
+  std::unique_ptr<ElfFile> file(new ElfFile());
+  const void* id = nullptr;
+  ssize_t id_len = dwelf_elf_gnu_build_id(impl->elf.get(), &id);
+  if (id_len > 0) file->build_id_ = to_hex(static_cast<const unsigned char*>(id), static_cast<size_t>(id_len));
+  file->path_ = display_path;
+  file->impl_ = std::move(impl);
+  return file;
+}
+
+Result<std::unique_ptr<ElfFile>> ElfFile::open_path(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    int err = errno;
+    return make_error(err == EACCES || err == EPERM ? ErrorCode::kPermission : ErrorCode::kInput,
+                      "cannot open " + path + ": " + std::strerror(err));
+  }
+  return open_fd(fd.get(), path);
+}
+
+ElfFile::~ElfFile() = default;
+
+bool ElfFile::has_symbols() const { return impl_->has_symtab || impl_->has_dynsym; }
+
+bool ElfFile::has_line_info() const {
+  impl_->ensure_dwarf();
+  return !impl_->cu_ranges.empty();
+}
+
+uint64_t ElfFile::file_offset_to_vaddr(uint64_t offset) const {
+  for (const LoadSegment& seg : impl_->loads) {
+    if (offset >= seg.offset && offset - seg.offset < seg.filesz) return offset - seg.offset + seg.vaddr;
+  }
+  // Mappings start at page boundaries, so an offset may precede its segment's first byte within the
+  // same page, or lie in the zero-filled tail (memsz > filesz).
+  for (const LoadSegment& seg : impl_->loads) {
+    uint64_t align = seg.align > 1 ? seg.align : 4096;
+    uint64_t page_start = seg.offset & ~(align - 1);
+    if (offset >= page_start && offset < seg.offset + std::max(seg.filesz, seg.memsz)) {
+      return seg.vaddr + offset - seg.offset;
+    }
+  }
+  if (!impl_->loads.empty()) return offset - impl_->loads.front().offset + impl_->loads.front().vaddr;
+  return offset;
+}
+
+ElfSymbol ElfFile::lookup(uint64_t vaddr) {
+  ElfSymbol result;
+  const Sym* sym = impl_->find_symbol(vaddr);
+  uint64_t function_low = 0;
+  bool has_dwarf = impl_->dwarf_frames(vaddr, result.frames, &function_low);
+  if (sym != nullptr) {
+    result.found = true;
+    result.symbol_start = sym->addr;
+    // The ELF symbol names the outermost frame: it is what other tools show and keeps clone suffixes
+    // (uv__async_io.part.0) that callers match on.
+    SourceFrame outer;
+    if (has_dwarf && !result.frames.empty()) outer = std::move(result.frames.back());
+    outer.system_name = sym->name;
+    outer.name = demangle(outer.system_name);
+    if (has_dwarf && !result.frames.empty()) {
+      result.frames.back() = std::move(outer);
+    } else {
+      result.frames.push_back(std::move(outer));
+    }
+  } else if (has_dwarf && !result.frames.empty() && !result.frames.back().name.empty()) {
+    // No ELF symbol (e.g. stripped .symtab) but DWARF knows the function.
+    result.found = true;
+    result.symbol_start = function_low;
+  } else {
+    result.frames.clear();
+  }
+  return result;
+}
+
+uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
+  uint64_t best_addr = 0, best_size = 0;
+  int best_rank = 1 << 30;
+  impl_->for_each_symbol([&](const GElf_Sym& s, const char* name, size_t, bool is_symtab) {
+    if (raw_name != name) return;
+    int type = GELF_ST_TYPE(s.st_info);
+    int rank = (type == STT_FUNC || type == STT_GNU_IFUNC ? 0 : 2) + (is_symtab ? 0 : 1);
+    if (rank < best_rank) {
+      best_rank = rank;
+      best_addr = s.st_value;
+      best_size = s.st_size;
+    }
+  });
+  if (size != nullptr) *size = best_size;
+  return best_addr;
+}
+
+}  // namespace loopperf::symbols

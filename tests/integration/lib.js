@@ -1,0 +1,138 @@
+// Shared helpers for integration tests: real node targets, the real loopperf binary, Google's
+// real pprof tool. Readiness files instead of sleeps; tolerances instead of exact counts.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const LOOPPERF = process.env.LOOPPERF || path.resolve(__dirname, '../../build/loopperf');
+const PPROF = process.env.PPROF || path.resolve(path.dirname(LOOPPERF), 'pprof');
+const TARGETS = path.join(__dirname, 'targets');
+
+function tmpdir(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `lp-${tag}-`));
+}
+
+// Blocks (without spinning the CPU hard) until `file` exists or the timeout passes.
+function waitForFile(file, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    Atomics.wait(cell, 0, 0, 10);
+  }
+}
+
+async function waitForFileAsync(file, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// Starts `node [nodeArgs] targets/<script> [args]` with READY_FILE set; resolves once the target
+// has written it. The child is killed when the test process exits.
+async function startTarget(script, { nodeArgs = ['--perf-basic-prof'], args = [], env = {}, cwd } = {}) {
+  const dir = tmpdir('target');
+  const ready = path.join(dir, 'ready');
+  const child = spawn(process.execPath, [...nodeArgs, path.join(TARGETS, script), ...args], {
+    cwd: cwd || dir,
+    env: { ...process.env, READY_FILE: ready, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+  await waitForFileAsync(ready);
+  return { child, pid: child.pid, dir, ready };
+}
+
+function stopTarget(t) {
+  try { t.child.kill('SIGKILL'); } catch {}
+  try { fs.rmSync(t.dir, { recursive: true, force: true }); } catch {}
+  try { fs.rmSync(`/tmp/perf-${t.pid}.map`, { force: true }); } catch {}
+}
+
+// Runs loopperf synchronously; returns {status, stdout, stderr}.
+function loopperf(args, opts = {}) {
+  const r = spawnSync(LOOPPERF, args, { encoding: 'utf8', timeout: 120000, ...opts });
+  if (r.error) throw r.error;
+  return r;
+}
+
+// Runs loopperf asynchronously (the target keeps running in this process's event loop).
+function loopperfAsync(args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(LOOPPERF, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr, pid: child.pid }));
+    if (opts.onSpawn) opts.onSpawn(child);
+  });
+}
+
+function pprof(args) {
+  const r = spawnSync(PPROF, args, { encoding: 'utf8', timeout: 60000, env: { ...process.env, PPROF_TMPDIR: os.tmpdir(), HOME: os.tmpdir() } });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`pprof ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+// Parses `pprof -traces` into [{labels: {thread, tid}, value, frames: [leaf..root]}].
+function traces(file) {
+  const out = pprof(['-traces', '-sample_index=samples', file]);
+  const blocks = out.split(/^-+\+-+$/m).slice(1);
+  const result = [];
+  for (const block of blocks) {
+    const lines = block.split('\n').filter((l) => l.trim() !== '');
+    const labels = {};
+    let value = 0;
+    const frames = [];
+    for (const line of lines) {
+      const label = line.match(/^\s+(\S+):\s+(.*)$/);
+      if (label && frames.length === 0 && !/^\s+\d+\s/.test(line)) {
+        labels[label[1]] = label[2].trim().replace(/^\[|\]$/g, '');
+        continue;
+      }
+      const first = line.match(/^\s+(\d+)\s+(.*)$/);
+      if (first && frames.length === 0) {
+        value = Number(first[1]);
+        frames.push(first[2].trim());
+      } else {
+        frames.push(line.trim());
+      }
+    }
+    if (frames.length) result.push({ labels, value, frames });
+  }
+  return result;
+}
+
+function share(list, pred) {
+  const total = list.reduce((a, t) => a + t.value, 0);
+  const hit = list.filter(pred).reduce((a, t) => a + t.value, 0);
+  return total ? hit / total : 0;
+}
+
+function isAlive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+// "State:" from /proc/PID/status: R, S, t (traced), T (stopped), Z ...
+function procState(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)[1];
+  } catch { return null; }
+}
+
+function tracerPid(pid) {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^TracerPid:\s+(\d+)/m)[1]);
+  } catch { return -1; }
+}
+
+module.exports = {
+  LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
+  loopperf, loopperfAsync, pprof, traces, share, isAlive, procState, tracerPid,
+};

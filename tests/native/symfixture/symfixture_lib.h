@@ -1,0 +1,13 @@
+#pragma once
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int symfix_lib_function(int x);
+/* The address of symfix_lib_function as the library sees it (not a PLT entry of the caller). */
+void* symfix_lib_address(void);
+
+#ifdef __cplusplus
+}
+#endif

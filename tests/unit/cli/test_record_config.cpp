@@ -1,0 +1,81 @@
+#include <catch2/catch.hpp>
+
+#include "loopperf/process/launch.h"
+#include "record_config.h"
+
+using namespace loopperf;
+using namespace std::chrono_literals;
+
+TEST_CASE("record options become a plain config") {
+  cli::RecordArgs a;
+  a.pid = "4242";
+  a.duration = "10s";
+  a.output = "slow.pb.gz";
+  a.frequency = "99";
+  auto cfg = cli::make_record_config(a, 1);
+  REQUIRE(cfg.ok());
+  CHECK(cfg->pid == 4242);
+  CHECK(*cfg->duration == 10s);
+  CHECK(cfg->frequency_hz == 99);
+  CHECK(cfg->output == "slow.pb.gz");
+}
+
+TEST_CASE("record refuses nonsense with usage errors") {
+  auto bad = [](cli::RecordArgs a) {
+    auto cfg = cli::make_record_config(a, 555);
+    REQUIRE_FALSE(cfg.ok());
+    CHECK(cfg.error().code == ErrorCode::kUsage);
+    CHECK_FALSE(cfg.error().hint.empty());
+  };
+  bad({});                                    // no target
+  cli::RecordArgs a;
+  a.pid = "abc";
+  bad(a);
+  a.pid = "-3";
+  bad(a);
+  a.pid = "555";  // loopperf itself
+  bad(a);
+  a.pid = "12";
+  a.frequency = "0";
+  bad(a);
+  a.frequency = "1000000";
+  bad(a);
+  a.frequency = "";
+  a.duration = "-1s";
+  bad(a);
+  a.duration = "";
+  a.command = {"node", "x.js"};  // both -p and a command
+  bad(a);
+}
+
+TEST_CASE("the default output name carries the pid and the time") {
+  std::time_t t = 1700000000;
+  std::string name = cli::default_output_name(4242, t);
+  CHECK(name.rfind("loopperf-4242-", 0) == 0);
+  CHECK(name.size() == std::string("loopperf-4242-YYYYmmdd-HHMMSS.pb.gz").size());
+}
+
+TEST_CASE("launch mode puts perf-map flags on node's command line and logs in a private dir") {
+  process::LaunchOptions o;
+  o.argv = {"node", "app.js", "--iterations", "100"};
+  o.v8_log_dir = "/tmp/lp-x";
+  auto plan = process::plan_launch(o, nullptr);
+  CHECK(plan.argv_is_node);
+  CHECK(plan.node_options.empty());
+  REQUIRE(plan.argv.size() == 8);
+  CHECK(plan.argv[1] == "--perf-basic-prof");
+  CHECK(plan.argv[3] == "--logfile=/tmp/lp-x/v8.log");
+  CHECK(plan.argv[5] == "app.js");
+  CHECK(plan.argv[7] == "100");
+}
+
+TEST_CASE("launch mode reaches node behind a wrapper through NODE_OPTIONS, keeping the user's") {
+  process::LaunchOptions o;
+  o.argv = {"npm", "start"};
+  auto plan = process::plan_launch(o, "--max-old-space-size=4096");
+  CHECK_FALSE(plan.argv_is_node);
+  CHECK(plan.argv == o.argv);
+  CHECK(plan.node_options == "--max-old-space-size=4096 --perf-basic-prof --interpreted-frames-native-stack");
+  o.perf_map = false;
+  CHECK(process::plan_launch(o, nullptr).node_options.empty());
+}

@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "loopperf/symbols/kallsyms.h"
+
+using loopperf::symbols::Kallsyms;
+
+namespace {
+
+const char* kText =
+    "ffffffff81000000 T _stext\n"
+    "ffffffff81001000 T do_one_initcall\n"
+    "ffffffff81001200 t helper_local\n"
+    "ffffffff81002000 D some_data\n"  // data symbols never name a PC
+    "ffffffff81003000 W weak_text\n"
+    "ffffffff81f00000 T schedule\n"
+    "ffffffffc0a00000 t ext4_map_blocks\t[ext4]\n"
+    "ffffffffc0a00400 T ext4_iget\t[ext4]\n"
+    "garbage line\n"
+    "ffffffffc0b00000\n";
+
+}  // namespace
+
+TEST_CASE("kallsyms: nearest lower text symbol", "[kallsyms]") {
+  Kallsyms k;
+  k.parse(kText);
+  REQUIRE(k.usable());
+  CHECK(k.lookup(0xffffffff81000000) == "_stext");
+  CHECK(k.lookup(0xffffffff81000fff) == "_stext");
+  CHECK(k.lookup(0xffffffff81001004) == "do_one_initcall");
+  CHECK(k.lookup(0xffffffff81001234) == "helper_local");
+  CHECK(k.lookup(0xffffffff81002100) == "helper_local");  // D symbols are skipped
+  CHECK(k.lookup(0xffffffff81003010) == "weak_text");
+  CHECK(k.lookup(0xffffffff81f00010) == "schedule");
+  CHECK(k.lookup(0xffffffff80ffffff).empty());  // below everything
+}
+
+TEST_CASE("kallsyms: module symbols drop the [module] suffix", "[kallsyms]") {
+  Kallsyms k;
+  k.parse(kText);
+  CHECK(k.lookup(0xffffffffc0a00010) == "ext4_map_blocks");
+  CHECK(k.lookup(0xffffffffc0a00500) == "ext4_iget");
+}
+
+TEST_CASE("kallsyms: far from any symbol is unknown", "[kallsyms]") {
+  Kallsyms k;
+  k.parse(kText);
+  CHECK(k.lookup(0xffffffff81f00000 + (1 << 20) + 1).empty());
+  CHECK(k.lookup(0xffffffffc0a00400 + (2 << 20)).empty());
+}
+
+TEST_CASE("kallsyms: kptr_restrict zeros make it unusable", "[kallsyms]") {
+  Kallsyms k;
+  k.parse(
+      "0000000000000000 T _stext\n"
+      "0000000000000000 T schedule\n"
+      "0000000000000000 t ext4_map_blocks\t[ext4]\n");
+  CHECK_FALSE(k.usable());
+  CHECK(k.lookup(0xffffffff81000000).empty());
+  k.parse("");
+  CHECK_FALSE(k.usable());
+}
+
+TEST_CASE("kallsyms: load of a missing file is empty, load of a file parses it", "[kallsyms]") {
+  Kallsyms k;
+  k.load("/nonexistent/kallsyms");
+  CHECK_FALSE(k.usable());
+
+  std::string path = std::string(LOOPPERF_TEST_BUILD) + "/kallsyms_fixture.txt";
+  {
+    std::ofstream out(path);
+    out << kText;
+  }
+  k.load(path);
+  CHECK(k.usable());
+  CHECK(k.lookup(0xffffffff81f00001) == "schedule");
+  std::remove(path.c_str());
+}
+
+TEST_CASE("kallsyms: the real /proc/kallsyms when readable", "[kallsyms]") {
+  Kallsyms k;
+  k.load();
+  if (!k.usable()) {
+    WARN("/proc/kallsyms addresses are hidden (kptr_restrict); skipping");
+    return;
+  }
+  // Find the address of "schedule" in the text and check lookup agrees.
+  std::ifstream in("/proc/kallsyms");
+  std::string line;
+  uint64_t schedule = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string addr, type, name;
+    fields >> addr >> type >> name;
+    if (name == "schedule" && (type == "T" || type == "t")) {
+      schedule = std::stoull(addr, nullptr, 16);
+      break;
+    }
+  }
+  REQUIRE(schedule != 0);
+  CHECK(k.lookup(schedule + 1) == "schedule");
+}
