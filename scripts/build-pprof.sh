@@ -19,7 +19,7 @@ done
 say() { if [ "$verbose" = 1 ]; then echo "build-pprof.sh: $*"; fi; }
 
 # GOPATH mode over Debian's /usr/share/gocode: no module proxy, no network.
-export GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off
+export GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS='' GOPROXY=off
 pkg=github.com/google/pprof
 if ! command -v go >/dev/null; then
   echo "build-pprof.sh: go not found: install golang-go (scripts/install-deps.sh)" >&2

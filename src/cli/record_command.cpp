@@ -15,6 +15,8 @@
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
 #include "loopperf/formats/output.h"
+#include "loopperf/loop/classifier.h"
+#include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/process.h"
 #include "loopperf/profile/builder.h"
@@ -149,6 +151,8 @@ Result<int> run_record(const RecordConfig& cfg) {
     if (auto info = process::inspect(pid)) exe = info->exe;
   }
   symbolizer.refresh();
+  // Asked of the target's executable (a separate short-lived process), never of the target.
+  const std::string node_version = is_node ? process::node_version(pid) : "";
 
   StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
   auto last_scan = start, last_refresh = start, last_status = start;
@@ -213,6 +217,7 @@ Result<int> run_record(const RecordConfig& cfg) {
       {"target.pid", std::to_string(pid)},
       {"target.cmdline", cmdline},
       {"target.node", is_node ? "yes" : "no"},
+      {"target.node_version", node_version},
       {"rate_hz", std::to_string(cfg.frequency_hz)},
       {"samples", std::to_string(st.samples)},
       {"lost", std::to_string(st.lost)},
@@ -225,6 +230,13 @@ Result<int> run_record(const RecordConfig& cfg) {
   };
   const auto sym_start = Clock::now();
   profile::Profile prof = profile::build_profile(stacks, symbolizer, info);
+  loop::UvRunPhases phases(prof, symbolizer);
+  loop::LabelSummary labels = loop::label_profile(prof, pid, phases.as_fn());
+  std::string phase_problem;
+  if (labels.unknown_phase > 0) {
+    for (const auto& p : phases.problems()) phase_problem += (phase_problem.empty() ? "" : "; ") + p;
+    prof.set_meta("phase_problem", phase_problem);
+  }
   auto written = formats::write_profile(prof, output);
   const auto sym_elapsed = Clock::now() - sym_start;
 
@@ -244,6 +256,11 @@ Result<int> run_record(const RecordConfig& cfg) {
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
                                                      "or record in launch mode: loopperf record -- node app.js");
   }
+  if (!phase_problem.empty() && is_node)
+    log::warn("loop phases are unknown for " + std::to_string(labels.unknown_phase) + " of " +
+                  std::to_string(labels.loop_samples) + " event-loop samples: " + phase_problem,
+              "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
+              "(official builds keep it) to see phases");
   if (st.lost > 0)
     log::warn(std::to_string(st.lost) + " samples were lost (ring buffer full)", "lower the rate with -F");
   if (stacks.overflowed() > 0)

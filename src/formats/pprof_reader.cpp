@@ -169,7 +169,8 @@ class Decoder {
     if (in_.string_table_size() == 0 || !in_.string_table(0).empty())
       return fail("string_table[0] must be the empty string");
     for (int i = 0; i < in_.sample_type_size(); i++)
-      if (!value_type(in_.sample_type(i), out_.sample_types.emplace_back(), "sample_type " + std::to_string(i)))
+      if (!value_type(in_.sample_type(i), out_.sample_types.emplace_back(),
+                      "sample_type " + std::to_string(i)))
         return false;
     if (!index_ids(in_.mapping(), "mapping", mapping_ids_) ||
         !index_ids(in_.location(), "location", location_ids_) ||
@@ -201,7 +202,8 @@ class Decoder {
       std::string who = "function " + std::to_string(f.id());
       auto& o = out_.functions.emplace_back();
       o.start_line = f.start_line();
-      if (!str(f.name(), o.name, who + " name") || !str(f.system_name(), o.system_name, who + " system_name") ||
+      if (!str(f.name(), o.name, who + " name") ||
+          !str(f.system_name(), o.system_name, who + " system_name") ||
           !str(f.filename(), o.file, who + " filename"))
         return false;
     }
@@ -221,7 +223,8 @@ class Decoder {
       for (const auto& ln : l.line()) {
         auto& ol = o.lines.emplace_back();
         ol.line = ln.line();
-        if (ln.function_id() != 0 && !resolve(function_ids_, ln.function_id(), ol.function_id, "function", who))
+        if (ln.function_id() != 0 &&
+            !resolve(function_ids_, ln.function_id(), ol.function_id, "function", who))
           return false;
       }
     }
@@ -240,7 +243,8 @@ class Decoder {
       o.values.assign(s.value().begin(), s.value().end());
       o.location_ids.resize(static_cast<size_t>(s.location_id_size()));
       for (int k = 0; k < s.location_id_size(); k++)
-        if (!resolve(location_ids_, s.location_id(k), o.location_ids[static_cast<size_t>(k)], "location", who))
+        if (!resolve(location_ids_, s.location_id(k), o.location_ids[static_cast<size_t>(k)], "location",
+                     who))
           return false;
       o.labels.reserve(static_cast<size_t>(s.label_size()));
       for (const auto& l : s.label()) {
@@ -303,12 +307,17 @@ Result<Profile> decode_pprof(const std::string& bytes) {
     if (data.empty()) return bad_input("the gzip data inflates to nothing: no profile inside");
   }
   if (data.size() > detail::kMaxInflatedBytes || data.size() > INT_MAX)
-    return bad_input("profile too large: more than " + std::to_string(detail::kMaxInflatedBytes >> 20) + " MiB");
+    return bad_input("profile too large: more than " + std::to_string(detail::kMaxInflatedBytes >> 20) +
+                     " MiB");
   std::string repaired;
   switch (repair_string_table(data, repaired)) {
-    case Walk::kGarbled: return bad_input("not a protobuf message: the data is truncated or garbled");
-    case Walk::kRepaired: data = repaired; break;
-    case Walk::kClean: break;
+    case Walk::kGarbled:
+      return bad_input("not a protobuf message: the data is truncated or garbled");
+    case Walk::kRepaired:
+      data = repaired;
+      break;
+    case Walk::kClean:
+      break;
   }
   pb::Profile in;
   if (!in.ParseFromArray(data.data(), static_cast<int>(data.size())))

@@ -46,7 +46,9 @@ Result<std::string> gzip_compress(std::string_view data) {
 }
 
 Result<std::string> gunzip(std::string_view data, size_t max_out) {
-  auto input_error = [](std::string msg) { return make_error(ErrorCode::kInput, std::move(msg), kPprofHint); };
+  auto input_error = [](std::string msg) {
+    return make_error(ErrorCode::kInput, std::move(msg), kPprofHint);
+  };
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
     return make_error(ErrorCode::kResource, "cannot initialise zlib (out of memory?)");

@@ -49,7 +49,8 @@ bool parse_line(std::string_view line, MapEntry& out) {
   std::string_view inode = next_field(rest);
   size_t dash = range.find('-');
   if (dash == std::string_view::npos) return false;
-  if (!parse_hex(range.substr(0, dash), out.start) || !parse_hex(range.substr(dash + 1), out.end)) return false;
+  if (!parse_hex(range.substr(0, dash), out.start) || !parse_hex(range.substr(dash + 1), out.end))
+    return false;
   if (out.end <= out.start) return false;
   if (perms.size() != 4) return false;
   out.readable = perms[0] == 'r';
@@ -90,8 +91,10 @@ std::vector<MapEntry> parse_maps(const std::string& text) {
     if (!line.empty() && parse_line(line, entry)) out.push_back(std::move(entry));
   }
   // The kernel prints in address order; sort anyway so find_map's precondition holds for any input.
-  if (!std::is_sorted(out.begin(), out.end(), [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; })) {
-    std::stable_sort(out.begin(), out.end(), [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
+  if (!std::is_sorted(out.begin(), out.end(),
+                      [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; })) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
   }
   return out;
 }

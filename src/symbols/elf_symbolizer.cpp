@@ -55,10 +55,55 @@ struct LoadSegment {
   uint64_t offset, vaddr, filesz, memsz, align;
 };
 
+// Dwarf_Die copies stay valid while the Dwarf* lives.
+struct FuncRange {
+  uint64_t low, high;
+  Dwarf_Die die;  // a concrete DW_TAG_subprogram
+};
+
+struct CuInfo {
+  Dwarf_Die die;
+  bool indexed = false;
+  std::vector<FuncRange> funcs;  // sorted by low; built on the first lookup that lands in this CU
+};
+
 struct CuRange {
   uint64_t low, high;
-  Dwarf_Die cu;  // copies are valid while the Dwarf* lives
+  size_t cu;  // index into Impl::cus
 };
+
+template <typename Range>
+const Range* find_range(const std::vector<Range>& ranges, uint64_t addr) {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), addr,
+                             [](uint64_t a, const Range& r) { return a < r.low; });
+  // Ranges rarely nest or overlap; a few steps back finds an enclosing one.
+  for (int steps = 0; it != ranges.begin() && steps < 8; ++steps) {
+    --it;
+    if (addr < it->high) return &*it;
+  }
+  return nullptr;
+}
+
+// Collects concrete subprograms with code under `parent`: functions may sit inside namespaces, classes
+// and (for local classes, nested functions) inside other functions.
+void index_functions(Dwarf_Die* parent, std::vector<FuncRange>& out, int depth) {
+  Dwarf_Die child;
+  if (depth > 64 || dwarf_child(parent, &child) != 0) return;
+  do {
+    int tag = dwarf_tag(&child);
+    if (tag == DW_TAG_subprogram) {
+      Dwarf_Addr base = 0, low = 0, high = 0;
+      ptrdiff_t off = 0;
+      while ((off = dwarf_ranges(&child, off, &base, &low, &high)) > 0) {
+        if (high > low) out.push_back(FuncRange{low, high, child});
+      }
+    }
+    if (tag == DW_TAG_subprogram || tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+        tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_lexical_block) {
+      index_functions(&child, out, depth + 1);
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
 
 std::string to_hex(const unsigned char* bytes, size_t n) {
   static const char kDigits[] = "0123456789abcdef";
@@ -104,6 +149,7 @@ struct ElfFile::Impl {
 
   bool dwarf_tried = false;
   std::unique_ptr<Dwarf, DwarfDeleter> dwarf;
+  std::vector<CuInfo> cus;
   std::vector<CuRange> cu_ranges;  // sorted by low
 
   // Calls fn(GElf_Sym&, name, section index) for every defined symbol of .symtab (is_symtab=true)
@@ -169,8 +215,9 @@ struct ElfFile::Impl {
     std::sort(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) {
       return a.addr != b.addr ? a.addr < b.addr : a.rank < b.rank;
     });
-    syms.erase(std::unique(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) { return a.addr == b.addr; }),
-               syms.end());
+    syms.erase(
+        std::unique(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) { return a.addr == b.addr; }),
+        syms.end());
     // Zero-size symbols (hand-written assembly) extend to the next symbol or the end of their section.
     for (size_t i = 0; i < syms.size(); ++i) {
       if (syms[i].size != 0) continue;
@@ -182,7 +229,8 @@ struct ElfFile::Impl {
 
   const Sym* find_symbol(uint64_t vaddr) {
     if (!syms_built) build_symbols();
-    auto it = std::upper_bound(syms.begin(), syms.end(), vaddr, [](uint64_t a, const Sym& s) { return a < s.addr; });
+    auto it = std::upper_bound(syms.begin(), syms.end(), vaddr,
+                               [](uint64_t a, const Sym& s) { return a < s.addr; });
     // A few steps back covers a symbol that encloses smaller ones (local labels with FUNC type).
     for (int steps = 0; it != syms.begin() && steps < 8; ++steps) {
       --it;
@@ -208,75 +256,105 @@ struct ElfFile::Impl {
       if (unit_type == DW_UT_type || unit_type == DW_UT_split_type) continue;
       Dwarf_Addr base = 0, low = 0, high = 0;
       ptrdiff_t off = 0;
+      bool any = false;
       while ((off = dwarf_ranges(&cudie, off, &base, &low, &high)) > 0) {
-        if (high > low) cu_ranges.push_back(CuRange{low, high, cudie});
+        if (high <= low) continue;
+        cu_ranges.push_back(CuRange{low, high, cus.size()});
+        any = true;
       }
+      if (any) cus.push_back(CuInfo{cudie, false, {}});
     }
-    std::sort(cu_ranges.begin(), cu_ranges.end(), [](const CuRange& a, const CuRange& b) { return a.low < b.low; });
+    std::sort(cu_ranges.begin(), cu_ranges.end(),
+              [](const CuRange& a, const CuRange& b) { return a.low < b.low; });
   }
 
-  Dwarf_Die* find_cu(uint64_t vaddr) {
+  CuInfo* find_cu(uint64_t vaddr) {
     ensure_dwarf();
-    auto it = std::upper_bound(cu_ranges.begin(), cu_ranges.end(), vaddr,
-                               [](uint64_t a, const CuRange& r) { return a < r.low; });
-    for (int steps = 0; it != cu_ranges.begin() && steps < 8; ++steps) {
-      --it;
-      if (vaddr < it->high) return &it->cu;
-    }
-    return nullptr;
+    const CuRange* r = find_range(cu_ranges, vaddr);
+    return r == nullptr ? nullptr : &cus[r->cu];
   }
 
   // Fills `frames` innermost first with the inlined callees at vaddr, followed by one frame for the
   // containing function (its name from DWARF, to be overridden by the ELF symbol). False when no CU
   // covers the address.
   bool dwarf_frames(uint64_t vaddr, std::vector<SourceFrame>& frames, uint64_t* function_low) {
-    Dwarf_Die* cudie = find_cu(vaddr);
-    if (cudie == nullptr) return false;
+    CuInfo* cu = find_cu(vaddr);
+    if (cu == nullptr) return false;
     std::string file;
     int64_t line = 0;
-    if (Dwarf_Line* row = dwarf_getsrc_die(cudie, vaddr); row != nullptr) {
+    if (Dwarf_Line* row = dwarf_getsrc_die(&cu->die, vaddr); row != nullptr) {
       const char* src = dwarf_linesrc(row, nullptr, nullptr);
       if (src != nullptr) file = src;
       int lineno = 0;
       if (dwarf_lineno(row, &lineno) == 0) line = lineno;
     }
+    // Our own function index plus a descent through the function's children, instead of
+    // dwarf_getscopes: that walks the whole CU on every call (tens of microseconds in libuv, far more
+    // in big C++ CUs) and stops at the first inlined instance.
+    if (!cu->indexed) {
+      cu->indexed = true;
+      index_functions(&cu->die, cu->funcs, 0);
+      std::sort(cu->funcs.begin(), cu->funcs.end(),
+                [](const FuncRange& a, const FuncRange& b) { return a.low < b.low; });
+    }
+    const FuncRange* func = find_range(cu->funcs, vaddr);
+    if (func == nullptr) {
+      // Line info without a function (assembly CUs): one anonymous frame carrying the location.
+      frames.push_back(SourceFrame{"", "", file, line, 0});
+      return true;
+    }
+    if (function_low != nullptr) {
+      Dwarf_Addr low = 0;
+      Dwarf_Die die = func->die;
+      *function_low = dwarf_lowpc(&die, &low) == 0 ? low : func->low;
+    }
+    std::vector<Dwarf_Die> inlined;  // outermost first
+    Dwarf_Die scope = func->die;
+    for (int depth = 0; depth < 256; ++depth) {
+      Dwarf_Die child;
+      if (dwarf_child(&scope, &child) != 0) break;
+      bool descended = false;
+      do {
+        int tag = dwarf_tag(&child);
+        if ((tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block || tag == DW_TAG_try_block ||
+             tag == DW_TAG_catch_block) &&
+            dwarf_haspc(&child, vaddr) == 1) {
+          if (tag == DW_TAG_inlined_subroutine) inlined.push_back(child);
+          scope = child;
+          descended = true;
+          break;
+        }
+      } while (dwarf_siblingof(&child, &child) == 0);
+      if (!descended) break;
+    }
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
-    bool have_files = dwarf_getsrcfiles(cudie, &files, &nfiles) == 0;
-
-    Dwarf_Die* scopes = nullptr;
-    int nscopes = dwarf_getscopes(cudie, vaddr, &scopes);
-    bool closed = false;
-    for (int i = 0; i < nscopes; ++i) {
-      int tag = dwarf_tag(&scopes[i]);
-      if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+    bool have_files = dwarf_getsrcfiles(&cu->die, &files, &nfiles) == 0;
+    for (auto it = inlined.rbegin(); it != inlined.rend(); ++it) {
       SourceFrame frame;
-      die_names(&scopes[i], frame.name, frame.system_name);
+      die_names(&*it, frame.name, frame.system_name);
       frame.file = file;
       frame.line = line;
       frames.push_back(std::move(frame));
-      if (tag == DW_TAG_subprogram) {
-        Dwarf_Addr low = 0;
-        if (function_low != nullptr && dwarf_lowpc(&scopes[i], &low) == 0) *function_low = low;
-        closed = true;
-        break;
-      }
       // The caller's location is this inlined call's call site.
       Dwarf_Attribute attr;
       Dwarf_Word value = 0;
       file.clear();
       line = 0;
-      if (have_files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &value) == 0) {
+      if (have_files && dwarf_formudata(dwarf_attr(&*it, DW_AT_call_file, &attr), &value) == 0 &&
+          value < nfiles) {
         const char* src = dwarf_filesrc(files, value, nullptr, nullptr);
         if (src != nullptr) file = src;
       }
-      if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) {
+      if (dwarf_formudata(dwarf_attr(&*it, DW_AT_call_line, &attr), &value) == 0)
         line = static_cast<int64_t>(value);
-      }
     }
-    free(scopes);
-    // No enclosing subprogram (only line info): one anonymous frame carrying the location.
-    if (!closed) frames.push_back(SourceFrame{"", "", file, line});
+    SourceFrame outer;
+    Dwarf_Die func_die = func->die;
+    die_names(&func_die, outer.name, outer.system_name);
+    outer.file = file;
+    outer.line = line;
+    frames.push_back(std::move(outer));
     return true;
   }
 };
@@ -301,21 +379,24 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& dis
   auto impl = std::make_unique<Impl>();
   impl->fd.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
   if (impl->fd.get() < 0) {
-    return make_error(ErrorCode::kResource, "cannot duplicate the descriptor of " + display_path + ": " +
-                                                std::strerror(errno));
+    return make_error(ErrorCode::kResource,
+                      "cannot duplicate the descriptor of " + display_path + ": " + std::strerror(errno));
   }
   // READ_MMAP: a 100 MB binary costs address space, not a copy; libelf reads only what we touch.
   impl->elf.reset(elf_begin(impl->fd.get(), ELF_C_READ_MMAP, nullptr));
   if (!impl->elf || elf_kind(impl->elf.get()) != ELF_K_ELF) {
-    return make_error(ErrorCode::kInput, display_path + " is not an ELF file" +
-                                             (impl->elf ? std::string() : std::string(": ") + elf_errmsg(-1)));
+    return make_error(ErrorCode::kInput,
+                      display_path + " is not an ELF file" +
+                          (impl->elf ? std::string() : std::string(": ") + elf_errmsg(-1)));
   }
   size_t nphdr = 0;
   if (elf_getphdrnum(impl->elf.get(), &nphdr) == 0) {
     for (size_t i = 0; i < nphdr; ++i) {
       GElf_Phdr phdr;
-      if (gelf_getphdr(impl->elf.get(), static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_LOAD) continue;
-      impl->loads.push_back(LoadSegment{phdr.p_offset, phdr.p_vaddr, phdr.p_filesz, phdr.p_memsz, phdr.p_align});
+      if (gelf_getphdr(impl->elf.get(), static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_LOAD)
+        continue;
+      impl->loads.push_back(
+          LoadSegment{phdr.p_offset, phdr.p_vaddr, phdr.p_filesz, phdr.p_memsz, phdr.p_align});
     }
   }
   Elf_Scn* scn = nullptr;
@@ -329,7 +410,8 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& dis
   std::unique_ptr<ElfFile> file(new ElfFile());
   const void* id = nullptr;
   ssize_t id_len = dwelf_elf_gnu_build_id(impl->elf.get(), &id);
-  if (id_len > 0) file->build_id_ = to_hex(static_cast<const unsigned char*>(id), static_cast<size_t>(id_len));
+  if (id_len > 0)
+    file->build_id_ = to_hex(static_cast<const unsigned char*>(id), static_cast<size_t>(id_len));
   file->path_ = display_path;
   file->impl_ = std::move(impl);
   return file;
@@ -398,6 +480,22 @@ ElfSymbol ElfFile::lookup(uint64_t vaddr) {
     result.frames.clear();
   }
   return result;
+}
+
+std::string ElfFile::symbol_starting_at(uint64_t vaddr) {
+  const Sym* sym = impl_->find_symbol(vaddr);
+  return sym != nullptr && sym->addr == vaddr ? std::string(sym->name) : std::string();
+}
+
+std::vector<uint8_t> ElfFile::read_bytes(uint64_t vaddr, size_t len) const {
+  for (const LoadSegment& seg : impl_->loads) {
+    if (vaddr < seg.vaddr || vaddr + len > seg.vaddr + seg.filesz) continue;
+    std::vector<uint8_t> out(len);
+    ssize_t n = ::pread(impl_->fd.get(), out.data(), len, static_cast<off_t>(vaddr - seg.vaddr + seg.offset));
+    if (n != static_cast<ssize_t>(len)) return {};
+    return out;
+  }
+  return {};
 }
 
 uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {

@@ -54,7 +54,8 @@ void Kallsyms::parse(const std::string& text) {
 }
 
 std::string Kallsyms::lookup(uint64_t addr) const {
-  auto it = std::upper_bound(syms_.begin(), syms_.end(), addr, [](uint64_t a, const Sym& s) { return a < s.addr; });
+  auto it =
+      std::upper_bound(syms_.begin(), syms_.end(), addr, [](uint64_t a, const Sym& s) { return a < s.addr; });
   if (it == syms_.begin()) return {};
   --it;
   // Several names can share an address (_stext/_text); the first printed one is as good as any.

@@ -94,7 +94,8 @@ bool is_perf_map_link(std::string_view target) {
   if (target.ends_with(" (deleted)")) target.remove_suffix(10);
   if (!target.starts_with("/tmp/perf-") || !target.ends_with(".map")) return false;
   std::string_view digits = target.substr(10, target.size() - 14);
-  return !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !digits.empty() &&
+         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -148,8 +149,8 @@ void ProcessSymbolizer::merge_maps(std::vector<process::MapEntry> snapshot) {
             [](const process::MapEntry& a, const process::MapEntry& b) { return a.start < b.start; });
   bool changed = merged.size() != maps_.size() ||
                  !std::equal(merged.begin(), merged.end(), maps_.begin(), [](const auto& a, const auto& b) {
-                   return a.start == b.start && a.end == b.end && a.offset == b.offset && a.inode == b.inode &&
-                          a.path == b.path && a.executable == b.executable;
+                   return a.start == b.start && a.end == b.end && a.offset == b.offset &&
+                          a.inode == b.inode && a.path == b.path && a.executable == b.executable;
                  });
   if (!changed) return;
   maps_ = std::move(merged);
@@ -166,13 +167,15 @@ void ProcessSymbolizer::open_new_modules() {
     auto module = std::make_unique<Module>();
     module->path = m.clean_path();
     // map_files reaches the exact mapped file even when it is deleted or in another mount namespace.
-    module->fd.reset(::open((proc + "/map_files/" + hex(m.start) + "-" + hex(m.end)).c_str(), O_RDONLY | O_CLOEXEC));
+    module->fd.reset(
+        ::open((proc + "/map_files/" + hex(m.start) + "-" + hex(m.end)).c_str(), O_RDONLY | O_CLOEXEC));
     // The path fallbacks would find a different file once the mapped one was deleted.
     if (module->fd.get() < 0 && !m.is_deleted()) {
       module->fd.reset(::open((proc + "/root" + module->path).c_str(), O_RDONLY | O_CLOEXEC));
       if (module->fd.get() < 0) module->fd.reset(::open(module->path.c_str(), O_RDONLY | O_CLOEXEC));
     }
-    if (module->fd.get() < 0) log::debug("symbols: cannot open " + module->path + ": " + std::strerror(errno));
+    if (module->fd.get() < 0)
+      log::debug("symbols: cannot open " + module->path + ": " + std::strerror(errno));
     modules_.emplace(std::move(key), std::move(module));
   }
 }
@@ -200,9 +203,14 @@ bool ProcessSymbolizer::open_perf_map() {
     bool follow;  // /proc/PID/fd/N is a magic link that must be followed
   };
   std::vector<Candidate> candidates;
-  // The target's own open fd works across mount namespaces and after the file was unlinked.
+  // The target's own open fd works across mount namespaces and after the file was unlinked. V8 opens
+  // the map while the isolate is created, so it has a low number: a server with many thousands of
+  // sockets need not cost a readlink per socket on every refresh.
+  constexpr int kMaxFdsScanned = 1024;
   if (DIR* dir = ::opendir((proc + "/fd").c_str())) {
+    int scanned = 0;
     while (dirent* ent = ::readdir(dir)) {
+      if (++scanned > kMaxFdsScanned) break;
       if (ent->d_name[0] == '.') continue;
       std::string link = proc + "/fd/" + ent->d_name;
       char target[4096];
@@ -216,11 +224,12 @@ bool ProcessSymbolizer::open_perf_map() {
   auto status = read_small_file(proc + "/status");
   if (status) {
     if (auto nspid = status_field(*status, "NSpid", -1)) {
-      candidates.push_back({proc + "/root/tmp/perf-" + *nspid + ".map", "/tmp/perf-" + *nspid + ".map", false});
+      candidates.push_back(
+          {proc + "/root/tmp/perf-" + *nspid + ".map", "/tmp/perf-" + *nspid + ".map", false});
     }
   }
-  candidates.push_back({"/tmp/perf-" + std::to_string(pid_) + ".map", "/tmp/perf-" + std::to_string(pid_) + ".map",
-                        false});
+  candidates.push_back(
+      {"/tmp/perf-" + std::to_string(pid_) + ".map", "/tmp/perf-" + std::to_string(pid_) + ".map", false});
 
   for (const Candidate& c : candidates) {
     UniqueFd fd(::open(c.open_path.c_str(), O_RDONLY | O_CLOEXEC | (c.follow ? 0 : O_NOFOLLOW)));
@@ -240,10 +249,10 @@ bool ProcessSymbolizer::open_perf_map() {
     bool owner_ok = st.st_uid == 0 || static_cast<long>(st.st_uid) == target_uid;
     if (!owner_ok || (st.st_mode & 022) != 0) {
       perf_map_status_.trusted = false;
-      perf_map_status_.problem = c.display + " ignored: " +
-                                 (!owner_ok ? "owned by uid " + std::to_string(st.st_uid) +
-                                                  ", neither root nor the target's user"
-                                            : std::string("writable by group or others"));
+      perf_map_status_.problem =
+          c.display + " ignored: " +
+          (!owner_ok ? "owned by uid " + std::to_string(st.st_uid) + ", neither root nor the target's user"
+                     : std::string("writable by group or others"));
       return false;
     }
     perf_map_status_.trusted = true;
@@ -394,10 +403,17 @@ ResolvedFrame ProcessSymbolizer::compute(uint64_t addr, bool kernel, bool& final
 const ResolvedFrame& ProcessSymbolizer::resolve(uint64_t addr, bool kernel) {
   auto key = std::make_pair(addr, kernel);
   auto it = cache_.find(key);
-  if (it != cache_.end() && (it->second.final || it->second.generation == generation_)) return it->second.frame;
+  if (it != cache_.end() && (it->second.final || it->second.generation == generation_))
+    return it->second.frame;
   CacheEntry entry;
   entry.frame = compute(addr, kernel, entry.final);
   entry.generation = generation_;
+  // Unnamed code stays visible with the module it falls in: "[unknown] libc.so.6", "[unknown] [jit]".
+  ResolvedFrame& r = entry.frame;
+  if (r.frames.size() == 1 && r.frames[0].name == kUnknown && !r.module.empty()) {
+    std::string base = r.module.substr(r.module.rfind('/') == std::string::npos ? 0 : r.module.rfind('/') + 1);
+    r.frames[0].name += " " + base;
+  }
   if (it != cache_.end()) {
     it->second = std::move(entry);
     return it->second.frame;

@@ -37,3 +37,11 @@ std::vector<pid_t> list_threads(pid_t pid);
 std::string thread_name(pid_t pid, pid_t tid);
 
 }  // namespace loopperf::process
+
+namespace loopperf::process {
+
+// "v20.20.2": runs the target's own executable (/proc/PID/exe, so it works for deleted binaries
+// and containers) with --version, time-limited. Never touches the running target. "" when unknown.
+std::string node_version(pid_t pid);
+
+}  // namespace loopperf::process

@@ -45,6 +45,10 @@ class ElfFile {
   uint64_t file_offset_to_vaddr(uint64_t offset) const;
 
   ElfSymbol lookup(uint64_t vaddr);
+  // Raw name of the symbol that starts exactly at `vaddr`, "" when none.
+  std::string symbol_starting_at(uint64_t vaddr);
+  // File bytes backing [vaddr, vaddr+len) (e.g. a function's code); empty when not in the file.
+  std::vector<uint8_t> read_bytes(uint64_t vaddr, size_t len) const;
   // vaddr of a symbol by exact (raw) name; 0 when absent. Used to find e.g. uv_run.
   uint64_t symbol_address(const std::string& raw_name, uint64_t* size = nullptr);
 

@@ -64,8 +64,9 @@ int main(int argc, char** argv) {
            symfix_lib_function(4);
   char line[512];
   int n = std::snprintf(line, sizeof line, "outer=%p templated=%p lib=%p jit=%p\n",
-                        reinterpret_cast<void*>(&symfix_outer), reinterpret_cast<void*>(&symfix::templated_work<int>),
-                        symfix_lib_address(), jit);
+                        reinterpret_cast<void*>(&symfix_outer),
+                        reinterpret_cast<void*>(&symfix::templated_work<int>),
+                        reinterpret_cast<void*>(symfix_lib_address()), jit);
   if (n <= 0 || write(fd, line, static_cast<size_t>(n)) != n) return 1;
   close(fd);
   for (;;) pause();

@@ -12,4 +12,4 @@ __attribute__((noinline)) int symfix_lib_function(int x) {
   return acc;
 }
 
-void* symfix_lib_address(void) { return (void*)&symfix_lib_function; }
+symfix_fn symfix_lib_address(void) { return &symfix_lib_function; }

@@ -18,17 +18,30 @@ inline profile::Profile rich_profile() {
   p.duration_nanos = 5'000'000'000;
   p.default_sample_type = "cpu";
   p.mappings = {
-      {.start = 0x400000, .limit = 0x2800000, .offset = 0, .file = "/usr/bin/node", .build_id = "9f1c2e",
+      {.start = 0x400000,
+       .limit = 0x2800000,
+       .offset = 0,
+       .file = "/usr/bin/node",
+       .build_id = "9f1c2e",
        .has_functions = true},
-      {.start = 0x7f0000000000, .limit = 0x7f0000100000, .offset = 0x1000, .file = "[jit]",
-       .has_functions = true, .has_filenames = true, .has_line_numbers = true},
+      {.start = 0x7f0000000000,
+       .limit = 0x7f0000100000,
+       .offset = 0x1000,
+       .file = "[jit]",
+       .has_functions = true,
+       .has_filenames = true,
+       .has_line_numbers = true},
       {.start = 0xffffffff81000000, .limit = 0xffffffff82000000, .file = "[kernel.kallsyms]"},
   };
   p.functions = {
       {.name = "main", .system_name = "main"},
-      {.name = "node::fs::Read", .system_name = "_ZN4node2fs4ReadEv", .file = "../src/node_file.cc",
+      {.name = "node::fs::Read",
+       .system_name = "_ZN4node2fs4ReadEv",
+       .file = "../src/node_file.cc",
        .start_line = 120},
-      {.name = "authMiddleware", .system_name = "JS:*authMiddleware app.js:17:3", .file = "/srv/app.js",
+      {.name = "authMiddleware",
+       .system_name = "JS:*authMiddleware app.js:17:3",
+       .file = "/srv/app.js",
        .start_line = 17},
       {.name = "uv__read", .system_name = "uv__read", .file = "src/unix/stream.c", .start_line = 1100},
       {.name = "do_syscall_64", .system_name = "do_syscall_64"},
@@ -36,7 +49,9 @@ inline profile::Profile rich_profile() {
   p.locations = {
       {.mapping_id = 1, .address = 0x401000, .lines = {{.function_id = 1, .line = 10}}},
       // Inlined: uv__read inlined into node::fs::Read; innermost first.
-      {.mapping_id = 1, .address = 0x402000, .lines = {{.function_id = 4, .line = 1130}, {.function_id = 2, .line = 131}}},
+      {.mapping_id = 1,
+       .address = 0x402000,
+       .lines = {{.function_id = 4, .line = 1130}, {.function_id = 2, .line = 131}}},
       {.mapping_id = 2, .address = 0x7f0000000abc, .lines = {{.function_id = 3, .line = 18}}},
       {.mapping_id = 3, .address = 0xffffffff81001234, .lines = {{.function_id = 5}}},
       {.mapping_id = 0, .address = 0xdead},  // unsymbolized, unmapped

@@ -1,10 +1,10 @@
 // decode_pprof on input loopperf did not write: other tools' id schemes, broken files and garbage.
+
 // Designated initializers leave the remaining members value-initialised; GCC 12's
 // -Wmissing-field-initializers still flags members without a default initializer.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <catch2/catch.hpp>
-
 #include <random>
 #include <string>
 
@@ -117,10 +117,17 @@ TEST_CASE("decode repairs string tables that are not UTF-8", "[pprof]") {
   std::string bytes = pp.SerializeAsString();
   // Appending a field to a serialized message appends to the repeated field: string 17 is "bad\xff",
   // which the generated parser alone would refuse.
-  bytes += std::string("\x32\x04" "bad\xff", 6);
+  bytes += std::string(
+      "\x32\x04"
+      "bad\xff",
+      6);
   SECTION("plain") {}
   SECTION("after an unknown group, which the parser skips") {
-    bytes += std::string("\xa3\x06" "\x08\x01" "\xa4\x06", 6);  // field 100: start group, varint, end group
+    bytes += std::string(
+        "\xa3\x06"
+        "\x08\x01"
+        "\xa4\x06",
+        6);  // field 100: start group, varint, end group
   }
   auto r = formats::decode_pprof(bytes);
   REQUIRE(r.ok());

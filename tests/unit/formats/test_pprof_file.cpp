@@ -1,10 +1,10 @@
 // write_pprof / read_pprof: atomic files and errors that name the path.
+
 // Designated initializers leave the remaining members value-initialised; GCC 12's
 // -Wmissing-field-initializers still flags members without a default initializer.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>

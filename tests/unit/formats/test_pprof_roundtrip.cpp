@@ -1,11 +1,11 @@
 // encode_pprof -> decode_pprof keeps everything the model holds, and the encoded bytes obey pprof's
 // own invariants when read with the generated protobuf classes (what Go's pprof would see).
+
 // Designated initializers leave the remaining members value-initialised; GCC 12's
 // -Wmissing-field-initializers still flags members without a default initializer.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include <catch2/catch.hpp>
-
 #include <set>
 #include <string>
 
@@ -25,7 +25,9 @@ pb::Profile parse_plain(const std::string& bytes) {
   return out;
 }
 
-std::string comment_text(const pb::Profile& pp, int i) { return pp.string_table(static_cast<int>(pp.comment(i))); }
+std::string comment_text(const pb::Profile& pp, int i) {
+  return pp.string_table(static_cast<int>(pp.comment(i)));
+}
 
 }  // namespace
 
@@ -122,7 +124,7 @@ TEST_CASE("encoded pprof obeys profile.proto invariants", "[pprof]") {
   CHECK_FALSE(pp.mapping(1).has_inline_frames());
   CHECK(pp.location(1).line_size() == 2);
   CHECK(pp.location(1).line(0).function_id() == 4);  // innermost first
-  CHECK(pp.sample(0).location_id(0) == 3);            // leaf first
+  CHECK(pp.sample(0).location_id(0) == 3);           // leaf first
   const auto& bytes_label = pp.sample(1).label(1);
   CHECK(pp.string_table(static_cast<int>(bytes_label.key())) == "bytes");
   CHECK(bytes_label.num() == 4096);

@@ -17,11 +17,13 @@ const char* kSample =
     "0565c000-05689000 rw-p 00000000 00:00 0                                  [heap]\n"
     "1aea2b000000-1aea2b040000 rwxp 00000000 00:00 0 \n"
     "7f0000000000-7f0000001000 r-xp 00000000 00:00 0                          [anon:v8 code]\n"
-    "7f1000000000-7f1000100000 r-xp 00002000 08:02 99                         /opt/app/lib with space.so (deleted)\n"
+    "7f1000000000-7f1000100000 r-xp 00002000 08:02 99                         /opt/app/lib with space.so "
+    "(deleted)\n"
     "this is not a maps line\n"
     "7f2000000000-7f1000000000 r-xp 00000000 00:00 0                          [backwards]\n"
     "7ffd12340000-7ffd12342000 r-xp 00000000 00:00 0                          [vdso]\n"
-    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";  // no final newline
+    "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";  // no final
+                                                                                            // newline
 
 }  // namespace
 
@@ -77,10 +79,10 @@ TEST_CASE("parse_maps skips malformed lines without failing", "[maps]") {
   CHECK(parse_maps("").empty());
   CHECK(parse_maps("\n\n").empty());
   CHECK(parse_maps("zzzz-0010 r-xp 0 fd:01 1 /x\n").empty());
-  CHECK(parse_maps("1000-2000 r-x 0 fd:01 1 /x\n").empty());          // perms too short
-  CHECK(parse_maps("1000-2000 r-xp 0 fd01 1 /x\n").empty());          // dev without colon
-  CHECK(parse_maps("1000-2000 r-xp 0 fd:01 abc /x\n").empty());       // inode not decimal
-  CHECK(parse_maps("1000-2000 r-xp\n").empty());                      // truncated
+  CHECK(parse_maps("1000-2000 r-x 0 fd:01 1 /x\n").empty());             // perms too short
+  CHECK(parse_maps("1000-2000 r-xp 0 fd01 1 /x\n").empty());             // dev without colon
+  CHECK(parse_maps("1000-2000 r-xp 0 fd:01 abc /x\n").empty());          // inode not decimal
+  CHECK(parse_maps("1000-2000 r-xp\n").empty());                         // truncated
   CHECK(parse_maps("12345678901234567-2 r-xp 0 fd:01 1 /x\n").empty());  // too many hex digits
   std::string garbage("\x01\xff\x00\x7f binary", 11);
   CHECK(parse_maps(garbage).empty());

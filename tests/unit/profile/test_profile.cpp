@@ -1,4 +1,5 @@
 // The small helpers on the format-neutral model: id lookups, labels, metadata, frame kinds.
+
 // Designated initializers leave the remaining members value-initialised; GCC 12's
 // -Wmissing-field-initializers still flags members without a default initializer.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -71,12 +72,13 @@ TEST_CASE("frame_kind classifies frames from function and mapping", "[profile]")
   p.mappings = {{.file = "/usr/bin/node"}, {.file = "[kernel.kallsyms]"}, {.file = "[jit]"}};
   p.functions = {
       {.name = "authMiddleware", .system_name = "JS:*authMiddleware app.js:17:3"},  // 1
-      {.name = "eval", .system_name = "Eval:~ app.js:1:1"},                           // 2
-      {.name = "re", .system_name = "RegExp:[a-z]+"},                                 // 3
-      {.name = "ArrayMap", .system_name = "Builtin:ArrayMap"},                        // 4
-      {.name = "Ldar", .system_name = "BytecodeHandler:Ldar"},                        // 5
-      {.name = "Builtins_JSEntry", .system_name = "Builtins_JSEntry"},                // 6
-      {.name = "v8::internal::Heap::CollectGarbage(...)", .system_name = "_ZN2v88internal4Heap14CollectGarbageE"},
+      {.name = "eval", .system_name = "Eval:~ app.js:1:1"},                         // 2
+      {.name = "re", .system_name = "RegExp:[a-z]+"},                               // 3
+      {.name = "ArrayMap", .system_name = "Builtin:ArrayMap"},                      // 4
+      {.name = "Ldar", .system_name = "BytecodeHandler:Ldar"},                      // 5
+      {.name = "Builtins_JSEntry", .system_name = "Builtins_JSEntry"},              // 6
+      {.name = "v8::internal::Heap::CollectGarbage(...)",
+       .system_name = "_ZN2v88internal4Heap14CollectGarbageE"},
       {.name = "v8::internal::ScavengerCollector::CollectGarbage()", .system_name = "x"},  // 8
       {.name = "v8::internal::MarkCompactCollector::Sweep()", .system_name = "x"},         // 9
       {.name = "node::fs::Read", .system_name = "_ZN4node2fs4ReadEv"},                     // 10
@@ -98,8 +100,8 @@ TEST_CASE("frame_kind classifies frames from function and mapping", "[profile]")
   CHECK(kind(1, 9) == FrameKind::kGc);
   CHECK(kind(1, 10) == FrameKind::kNative);
   CHECK(kind(1, 11) == FrameKind::kUnknown);
-  CHECK(kind(0, 0) == FrameKind::kUnknown);   // no function, no mapping
-  CHECK(kind(2, 12) == FrameKind::kKernel);   // the mapping decides
+  CHECK(kind(0, 0) == FrameKind::kUnknown);  // no function, no mapping
+  CHECK(kind(2, 12) == FrameKind::kKernel);  // the mapping decides
   CHECK(kind(2, 0) == FrameKind::kKernel);
   CHECK(kind(0, 10) == FrameKind::kNative);   // unmapped but named
   CHECK(kind(99, 10) == FrameKind::kNative);  // dangling ids do not crash

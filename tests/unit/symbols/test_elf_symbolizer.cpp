@@ -179,6 +179,37 @@ TEST_CASE("ElfFile: errors for missing and non-ELF files", "[elf]") {
   CHECK_FALSE(bad_fd.ok());
 }
 
+TEST_CASE("ElfFile: truncated and garbage files never crash", "[elf]") {
+  std::ifstream in(fixture::kBinary, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() > 4096);
+  const std::string path = std::string(LOOPPERF_TEST_BUILD) + "/symfixture_damaged";
+  for (size_t keep : {size_t{64}, size_t{1000}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 100}) {
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(keep));
+    }
+    auto r = ElfFile::open_path(path);
+    if (!r.ok()) continue;  // refusing is fine; crashing is not
+    r.value()->symbol_address("symfix_outer");
+    r.value()->has_line_info();
+    for (uint64_t a = 0; a < 0x4000; a += 0x40) r.value()->lookup(a);
+  }
+  {
+    std::string garbage = bytes.substr(0, 64);  // a valid ELF header ...
+    for (size_t i = 64; i < 8192; ++i)
+      garbage.push_back(static_cast<char>((i * 131) ^ 0x5a));  // ... then noise
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << garbage;
+  }
+  auto r = ElfFile::open_path(path);
+  if (r.ok()) {
+    r.value()->symbol_address("x");
+    for (uint64_t a = 0; a < 0x4000; a += 0x40) r.value()->lookup(a);
+  }
+  std::remove(path.c_str());
+}
+
 TEST_CASE("ElfFile: /usr/bin/node symbols, timings", "[elf][node]") {
   const std::string node = "/usr/bin/node";
   if (::access(node.c_str(), R_OK) != 0) {
@@ -211,9 +242,8 @@ TEST_CASE("ElfFile: /usr/bin/node symbols, timings", "[elf][node]") {
   }
   auto t3 = Clock::now();
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  WARN("/usr/bin/node: open_path + symbol_address + first lookup " << ms(t1 - t0) << " ms; 10,000 lookups "
-                                                                   << ms(t3 - t2) << " ms (" << found
-                                                                   << " found)");
+  WARN("/usr/bin/node: open_path + symbol_address + first lookup "
+       << ms(t1 - t0) << " ms; 10,000 lookups " << ms(t3 - t2) << " ms (" << found << " found)");
   CHECK(found > 5000);
 #if defined(__SANITIZE_ADDRESS__)
   const double budget_ms = 5000;

@@ -37,7 +37,8 @@ const char* kScript =
 
 }  // namespace
 
-TEST_CASE("ProcessSymbolizer: node --perf-basic-prof map names a hot JS function", "[process_symbolizer][node]") {
+TEST_CASE("ProcessSymbolizer: node --perf-basic-prof map names a hot JS function",
+          "[process_symbolizer][node]") {
   const std::string node = find_node();
   if (node.empty()) {
     WARN("node not installed; skipping");

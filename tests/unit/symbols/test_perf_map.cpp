@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -130,14 +131,14 @@ TEST_CASE("perf map: malformed lines are rejected", "[perf_map]") {
   CHECK(rejects(""));
   CHECK(rejects("1000"));
   CHECK(rejects("1000 10"));
-  CHECK(rejects("1000 10 "));                       // empty name
-  CHECK(rejects("0x1000 10 JS:*f /a.js:1:1"));      // V8 never prints 0x
+  CHECK(rejects("1000 10 "));                   // empty name
+  CHECK(rejects("0x1000 10 JS:*f /a.js:1:1"));  // V8 never prints 0x
   CHECK(rejects("xyz 10 JS:*f /a.js:1:1"));
   CHECK(rejects("1000 zz JS:*f /a.js:1:1"));
   CHECK(rejects("-1000 10 JS:*f"));
-  CHECK(rejects("1000 100000001 JS:*f"));           // size > 4 GiB
-  CHECK(rejects("ffffffffffffffff 10 JS:*f"));      // wraps around
-  CHECK(rejects("12345678901234567 10 JS:*f"));     // 17 hex digits
+  CHECK(rejects("1000 100000001 JS:*f"));        // size > 4 GiB
+  CHECK(rejects("ffffffffffffffff 10 JS:*f"));   // wraps around
+  CHECK(rejects("12345678901234567 10 JS:*f"));  // 17 hex digits
   CHECK(rejects(std::string_view("1000 10 JS:\0\x01\x02", 14)));
   CHECK(rejects("1000 10 JS:*f\x1b[31m"));
   CHECK_FALSE(rejects("1000 10 JS:*caf\xc3\xa9 /a.js:1:1"));  // UTF-8 names are fine
@@ -195,7 +196,9 @@ TEST_CASE("perf map: later entries win over the ones they overlap", "[perf_map]"
   }
   SECTION("new entry covering several old ones erases them") {
     PerfMap map;
-    map.feed("1000 10 JS:*a /a.js:1:1\n1010 10 JS:*b /a.js:1:1\n1020 10 JS:*c /a.js:1:1\n1030 10 JS:*d /a.js:1:1\n");
+    map.feed(
+        "1000 10 JS:*a /a.js:1:1\n1010 10 JS:*b /a.js:1:1\n1020 10 JS:*c /a.js:1:1\n1030 10 JS:*d "
+        "/a.js:1:1\n");
     map.feed("1008 20 JS:*wide /a.js:9:9\n");
     CHECK(map.lookup(0x1007)->name == "a");
     CHECK(map.lookup(0x1008)->name == "wide");
@@ -270,4 +273,37 @@ TEST_CASE("perf map: insert of a zero-size entry covers nothing", "[perf_map]") 
   CHECK(map.size() == 0);
   CHECK(map.malformed_lines() == 0);
   CHECK(map.lookup(0x1000) == nullptr);
+}
+
+TEST_CASE("perf map: pseudo-random bytes in random chunks never break later lines", "[perf_map]") {
+  uint64_t state = 0x9e3779b97f4a7c15ULL;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  std::string text;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 10 == 0) {
+      text += "\n" + std::to_string(0x100000 + i * 0x100) + " 10 JS:*fn" + std::to_string(i) + " /x.js:1:1\n";
+    } else {
+      for (int j = 0; j < 60; ++j) text.push_back(static_cast<char>(next() & 0xff));
+    }
+  }
+  PerfMap map;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t n = std::min<size_t>(1 + next() % 97, text.size() - pos);
+    map.feed(std::string_view(text).substr(pos, n));
+    pos += n;
+  }
+  // Every valid line starts right after a '\n' and ends with one, so all 200 survive.
+  for (int i = 0; i < 2000; i += 10) {
+    // The start was written in decimal digits, which parse as hex.
+    uint64_t start = std::stoull(std::to_string(0x100000 + i * 0x100), nullptr, 16);
+    const PerfMapEntry* e = map.lookup(start);
+    REQUIRE(e != nullptr);
+    CHECK(e->name == "fn" + std::to_string(i));
+  }
+  CHECK(map.malformed_lines() > 0);
 }

@@ -1,0 +1,53 @@
+// Gives every sample its `phase`, `activity` and `role` labels from its stack.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loopperf/loop/labels.h"
+#include "loopperf/profile/profile.h"
+
+namespace loopperf::loop {
+
+// One frame of a stack as the classifier sees it: leaf first, inlined frames expanded.
+struct FrameRef {
+  std::string_view name;  // demangled function name
+  profile::FrameKind kind = profile::FrameKind::kUnknown;
+  const profile::Location* location = nullptr;
+  bool leaf = false;  // the sampled pc (not a return address)
+  bool jit = false;   // in anonymous executable memory (V8's code space)
+};
+
+// Phase of a frame that lies in uv_run, from the call-site table of the binary it is in.
+using UvRunPhaseFn = std::function<Phase(const FrameRef& uv_run_frame)>;
+
+struct Classification {
+  Phase phase = Phase::kOutsideLoop;
+  Activity activity = Activity::kNative;
+};
+
+// Classifies one stack of a thread with the given role.
+Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole role, const UvRunPhaseFn& uv_run_phase);
+
+// Role from the thread's stacks (any sample's outermost frames decide).
+ThreadRole role_of_stack(const std::vector<FrameRef>& frames, bool is_main_thread);
+
+// Expands a sample's locations into FrameRefs.
+std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s);
+
+struct LabelSummary {
+  uint64_t loop_samples = 0;
+  uint64_t unknown_phase = 0;
+  std::vector<std::string> warnings;  // shown once, e.g. why phases are unknown
+};
+
+// Labels every sample (replacing existing phase/activity/role labels). `main_tid` is the target's
+// pid. Samples of one thread all get the same role.
+LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhaseFn& uv_run_phase);
+
+}  // namespace loopperf::loop

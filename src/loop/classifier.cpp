@@ -1,0 +1,159 @@
+#include "loopperf/loop/classifier.h"
+
+#include <algorithm>
+#include <map>
+
+#include "loopperf/loop/rules.h"
+
+namespace loopperf::loop {
+
+namespace {
+
+struct Facts {
+  static constexpr size_t kNone = SIZE_MAX;
+  size_t first[16];  // index of the first (innermost) frame with the fact
+  size_t uv_run_count = 0;
+  size_t outer_uv_run = kNone;
+  Facts() { std::fill(std::begin(first), std::end(first), kNone); }
+  bool has(Fact f) const { return first[static_cast<size_t>(f)] != kNone; }
+  size_t at(Fact f) const { return first[static_cast<size_t>(f)]; }
+};
+
+Facts gather(const std::vector<FrameRef>& frames) {
+  Facts facts;
+  for (size_t i = 0; i < frames.size(); i++) {
+    for_each_fact(frames[i].name, [&](Fact f) {
+      size_t& slot = facts.first[static_cast<size_t>(f)];
+      if (slot == Facts::kNone) slot = i;
+      if (f == Fact::kUvRun) {
+        facts.uv_run_count++;
+        facts.outer_uv_run = i;  // frames are leaf first: the last one seen is the outermost
+      }
+    });
+  }
+  return facts;
+}
+
+size_t leaf_user_index(const std::vector<FrameRef>& frames) {
+  for (size_t i = 0; i < frames.size(); i++)
+    if (frames[i].kind != profile::FrameKind::kKernel) return i;
+  return frames.size();
+}
+
+bool rule_matches_any_poll_wait(std::string_view name) {
+  bool wait = false;
+  for_each_fact(name, [&](Fact f) { wait |= f == Fact::kPollWait; });
+  return wait;
+}
+
+bool is_js(const FrameRef& f) {
+  return f.kind == profile::FrameKind::kJs || f.kind == profile::FrameKind::kV8Builtin ||
+         (f.jit && f.kind == profile::FrameKind::kUnknown);
+}
+
+}  // namespace
+
+std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s) {
+  std::vector<FrameRef> out;
+  out.reserve(s.location_ids.size() + 4);
+  bool first = true;
+  for (uint64_t id : s.location_ids) {
+    const profile::Location* loc = p.location(id);
+    if (!loc) continue;
+    const profile::Mapping* m = p.mapping(loc->mapping_id);
+    bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
+    if (loc->lines.empty()) {
+      out.push_back(FrameRef{"", jit ? profile::FrameKind::kUnknown : profile::FrameKind::kUnknown, loc, first, jit});
+    }
+    for (const auto& line : loc->lines) {
+      const profile::Function* fn = p.function(line.function_id);
+      out.push_back(FrameRef{fn ? std::string_view(fn->name) : std::string_view(), profile::frame_kind(p, *loc, line),
+                             loc, first, jit});
+    }
+    first = false;
+  }
+  return out;
+}
+
+ThreadRole role_of_stack(const std::vector<FrameRef>& frames, bool is_main_thread) {
+  if (is_main_thread) return ThreadRole::kMainLoop;
+  Facts facts = gather(frames);
+  if (facts.has(Fact::kWorkerLoop)) return ThreadRole::kWorkerLoop;
+  // libuv's pool entry is a function literally named `worker`: trust it only at the thread's root
+  // (start_thread -> worker), where no other function of that name would be.
+  if (facts.has(Fact::kPoolThread) && frames.size() - facts.at(Fact::kPoolThread) <= 3) return ThreadRole::kLibuvPool;
+  if (facts.has(Fact::kPlatformThread)) return ThreadRole::kV8Platform;
+  return ThreadRole::kOther;
+}
+
+Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole role, const UvRunPhaseFn& uv_run_phase) {
+  Classification c;
+  Facts facts = gather(frames);
+  size_t leaf = leaf_user_index(frames);
+  bool loop_thread = is_loop_role(role);
+  bool waiting_in_poll = leaf < frames.size() && rule_matches_any_poll_wait(frames[leaf].name);
+  size_t user_frames = frames.size() - leaf;
+
+  // Phase: from the outermost uv_run (a nested spawnSync loop belongs to the outer loop's phase).
+  if (!loop_thread) {
+    c.phase = Phase::kOutsideLoop;
+  } else if (facts.outer_uv_run != Facts::kNone) {
+    c.phase = uv_run_phase ? uv_run_phase(frames[facts.outer_uv_run]) : Phase::kUnknown;
+  } else if (waiting_in_poll && user_frames <= 2) {
+    // glibc's epoll_pwait clobbers rbp, so a frame-pointer walk of the blocked loop thread stops
+    // at epoll_pwait: the loop thread's poll wait is the one place it blocks there.
+    c.phase = Phase::kPoll;
+  } else {
+    c.phase = Phase::kOutsideLoop;
+  }
+
+  // Activity, by priority.
+  const bool nested_loop = facts.uv_run_count >= 2;
+  if (facts.has(Fact::kGc)) {
+    c.activity = Activity::kGc;
+  } else if (waiting_in_poll || (leaf < frames.size() && facts.has(Fact::kThreadWait) && !loop_thread)) {
+    c.activity = loop_thread && (nested_loop || facts.has(Fact::kSyncCall)) ? Activity::kSyncIo : Activity::kIdleWait;
+  } else if (loop_thread && (nested_loop || facts.has(Fact::kSyncCall) ||
+                             (facts.has(Fact::kSyncFs) &&
+                              !(facts.has(Fact::kPoolSubmit) && facts.at(Fact::kPoolSubmit) < facts.at(Fact::kSyncFs))))) {
+    c.activity = Activity::kSyncIo;
+  } else if (facts.has(Fact::kMicrotasks)) {
+    c.activity = Activity::kMicrotasks;
+  } else if (leaf < frames.size() && is_js(frames[leaf])) {
+    c.activity = Activity::kJs;
+  } else {
+    c.activity = Activity::kNative;
+  }
+  return c;
+}
+
+LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhaseFn& uv_run_phase) {
+  LabelSummary summary;
+  // Roles per thread first: a thread's truncated stacks inherit what its complete ones show.
+  std::map<int64_t, ThreadRole> roles;
+  for (const auto& s : p.samples) {
+    int64_t tid = s.num_label(kTidLabel).value_or(-1);
+    ThreadRole r = role_of_stack(frames_of(p, s), tid == main_tid);
+    auto [it, inserted] = roles.try_emplace(tid, r);
+    if (!inserted && it->second == ThreadRole::kOther) it->second = r;
+  }
+  for (auto& s : p.samples) {
+    int64_t tid = s.num_label(kTidLabel).value_or(-1);
+    ThreadRole role = roles[tid];
+    Classification c = classify_stack(frames_of(p, s), role, uv_run_phase);
+    std::erase_if(s.labels, [](const profile::Label& l) {
+      return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
+    });
+    s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
+    s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(c.activity)), 0, "", false});
+    s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
+    if (is_loop_role(role)) {
+      uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
+      summary.loop_samples += n;
+      if (c.phase == Phase::kUnknown) summary.unknown_phase += n;
+    }
+  }
+  return summary;
+}
+
+}  // namespace loopperf::loop
