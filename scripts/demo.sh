@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 echo "demo: building loopperf ..." >&2
-scripts/build.sh -DLOOPPERF_TESTS=OFF
+BUILD_TARGET=loopperf scripts/build.sh
 BUILD_DIR=${BUILD_DIR:-build}
 
 work=$(mktemp -d /tmp/loopperf-demo-XXXXXX)
@@ -25,7 +25,7 @@ READY_FILE="$work/ready" node --perf-basic-prof scripts/demo/server.js &
 server_pid=$!
 for _ in $(seq 1 500); do [ -s "$work/ready" ] && break; sleep 0.02; done
 [ -s "$work/ready" ] || { echo "demo: the demo server did not start" >&2; exit 1; }
-read -r _ port < "$work/ready"
+port=$(cut -d" " -f2 "$work/ready")
 node scripts/demo/load.js "$port" 9000 2>/dev/null &
 load_pid=$!
 

@@ -1,11 +1,34 @@
+// Each command lives in its own file and registers its options on the CLI11 app; main() only
+// dispatches. A command's run function returns the exit status, or an Error that main() reports.
 #pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "loopperf/common/result.h"
 #include "record_config.h"
 
+namespace CLI {
+class App;
+}
+
 namespace loopperf::cli {
 
-// Each command returns the process exit status on success, or an Error that main() reports.
+// What main() hands every command besides its own options.
+struct CommandContext {
+  std::vector<std::string> command;  // everything after `--`
+};
+
+// A registered command: `parsed()` tells whether the user chose it, `run()` runs it.
+struct Command {
+  CLI::App* sub = nullptr;
+  std::function<Result<int>(const CommandContext&)> run;
+};
+
+Command register_record(CLI::App& app);
+Command register_report(CLI::App& app);
+
 Result<int> run_record(const RecordConfig& cfg);
 
 }  // namespace loopperf::cli

@@ -1,7 +1,5 @@
-// loopperf's entry point: parses the command line into plain config structs and calls the
-// commands. The only place where errors become messages and exit statuses.
-#include <unistd.h>
-
+// loopperf's entry point: dispatches to the commands and is the only place where errors become
+// messages and exit statuses.
 #include <CLI/CLI.hpp>
 #include <cstring>
 #include <string>
@@ -9,7 +7,6 @@
 
 #include "commands.h"
 #include "loopperf/common/log.h"
-#include "signals.h"
 
 using namespace loopperf;
 
@@ -18,17 +15,15 @@ static int report_error(const Error& e) {
   return static_cast<int>(e.code);
 }
 
-static int finish(const Result<int>& r) { return r.ok() ? r.value() : report_error(r.error()); }
-
 int main(int argc, char** argv) {
   // Everything after the first `--` is the command to launch; CLI11 never sees it, so the
   // command's own flags (node --inspect, --iterations 100) are not taken for ours.
-  std::vector<std::string> command;
+  cli::CommandContext ctx;
   int our_argc = argc;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--") == 0) {
       our_argc = i;
-      for (int j = i + 1; j < argc; j++) command.emplace_back(argv[j]);
+      for (int j = i + 1; j < argc; j++) ctx.command.emplace_back(argv[j]);
       break;
     }
   }
@@ -38,18 +33,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug messages");
-
-  cli::RecordArgs rec;
-  auto* record = app.add_subcommand("record", "Sample a running process (-p PID) or a command (-- CMD ...)");
-  record->add_option("-p,--pid", rec.pid, "Process id to attach to");
-  record->add_option("-d,--duration", rec.duration, "How long to record: 500ms, 10s, 2m (default: until Ctrl-C or exit)");
-  record->add_option("-o,--output", rec.output, "Output file (default loopperf-PID-YYYYmmdd-HHMMSS.pb.gz)");
-  record->add_option("-F,--frequency", rec.frequency, "Samples per second per thread (default 999)");
-  record->add_flag("-q,--quiet", rec.quiet, "Print nothing but errors");
-  record->add_flag("--no-perf-map", rec.no_perf_map, "Launch mode: do not turn on node's --perf-basic-prof");
-  record->add_flag("--keep-perf-map", rec.keep_perf_map, "Launch mode: keep /tmp/perf-PID.map after the run");
-  record->add_flag("--no-kernel", rec.no_kernel, "Record user-space frames only");
-  record->footer("Examples:\n  loopperf record -p 4242 -d 10s -o slow.pb.gz\n  loopperf record -o bench.pb.gz -- node bench.js");
+  std::vector<cli::Command> commands = {cli::register_record(app), cli::register_report(app)};
 
   try {
     app.parse(our_argc, argv);
@@ -58,15 +42,12 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : static_cast<int>(ErrorCode::kUsage);
   }
   if (verbose) log::set_level(log::Level::kVerbose);
-
-  if (record->parsed()) {
-    rec.command = command;
-    if (rec.quiet) log::set_level(log::Level::kQuiet);
-    auto cfg = cli::make_record_config(rec, ::getpid());
-    if (!cfg) return report_error(cfg.error());
-    cli::install_stop_handlers();
-    return finish(cli::run_record(*cfg));
+  for (const auto& c : commands) {
+    if (!c.sub->parsed()) continue;
+    if (!ctx.command.empty() && c.sub->get_name() != "record")
+      return report_error(make_error(ErrorCode::kUsage, "only `record` takes a command after --"));
+    auto r = c.run(ctx);
+    return r.ok() ? r.value() : report_error(r.error());
   }
-  if (!command.empty()) return report_error(make_error(ErrorCode::kUsage, "a command after -- needs `record`"));
   return static_cast<int>(ErrorCode::kUsage);
 }

@@ -11,7 +11,7 @@ namespace {
 
 struct Facts {
   static constexpr size_t kNone = SIZE_MAX;
-  size_t first[16];  // index of the first (innermost) frame with the fact
+  size_t first[static_cast<size_t>(Fact::kThreadRoot) + 1];  // index of the first (innermost) frame with the fact
   size_t uv_run_count = 0;
   size_t outer_uv_run = kNone;
   Facts() { std::fill(std::begin(first), std::end(first), kNone); }
@@ -103,8 +103,12 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
     // glibc's epoll_pwait clobbers rbp, so a frame-pointer walk of the blocked loop thread stops
     // at epoll_pwait: the loop thread's poll wait is the one place it blocks there.
     c.phase = Phase::kPoll;
+  } else if (facts.has(Fact::kThreadRoot) || facts.has(Fact::kWorkerLoop)) {
+    c.phase = Phase::kOutsideLoop;  // a complete stack without uv_run: bootstrap or shutdown
   } else {
-    c.phase = Phase::kOutsideLoop;
+    // The unwinder lost the stack's outer part (code without frame pointers, e.g. malloc in
+    // glibc): it may well be inside uv_run, so claim nothing.
+    c.phase = Phase::kUnknown;
   }
 
   // Activity, by priority.

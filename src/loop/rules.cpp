@@ -37,6 +37,9 @@ constexpr std::array kRules = {
     Rule{"runMicrotasks", Match::kExact, Fact::kMicrotasks, "node's microtask drain (JS)"},
     // --- synchronous I/O on the loop thread ---
     Rule{"uv_fs_", Match::kPrefix, Fact::kSyncFs, "libuv fs call; synchronous when not queued to the pool"},
+    Rule{"node::fs::ReadFileUtf8", Match::kPrefix, Fact::kSyncFs, "readFileSync(path, 'utf8') fast path (node 20)"},
+    Rule{"node::fs::SyncCall", Match::kContains, Fact::kSyncFs, "node's synchronous fs binding wrapper"},
+    Rule{"node::fs::FSReqWrapSync", Match::kContains, Fact::kSyncFs, "request object of a synchronous fs call"},
     Rule{"uv__work_submit", Match::kExact, Fact::kPoolSubmit, "queueing async work to the threadpool"},
     Rule{"node::SyncProcessRunner::", Match::kPrefix, Fact::kSyncCall, "spawnSync/execSync: private loop"},
     Rule{"uv_getaddrinfo", Match::kExact, Fact::kSyncFs, "DNS lookup (synchronous without a callback)"},
@@ -49,6 +52,16 @@ constexpr std::array kRules = {
     Rule{"do_epoll_wait", Match::kExact, Fact::kPollWait, "kernel side of the poll wait"},
     Rule{"uv__io_poll", Match::kExact, Fact::kPoll, "libuv poll phase"},
     Rule{"uv_run", Match::kExact, Fact::kUvRun, "the event loop"},
+    // --- where complete stacks end (a stack without one was cut short by the unwinder) ---
+    Rule{"node::Start", Match::kPrefix, Fact::kThreadRoot, "node's main()"},
+    Rule{"main", Match::kExact, Fact::kThreadRoot, "program entry"},
+    Rule{"_start", Match::kExact, Fact::kThreadRoot, "program entry"},
+    Rule{"__libc_start_main", Match::kExact, Fact::kThreadRoot, "program entry (glibc)"},
+    Rule{"__libc_start_call_main", Match::kExact, Fact::kThreadRoot, "program entry (glibc)"},
+    Rule{"start_thread", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
+    Rule{"clone3", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
+    Rule{"__clone3", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
+    Rule{"clone", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
     // --- thread roles ---
     Rule{"worker", Match::kExact, Fact::kPoolThread, "libuv threadpool thread entry (threadpool.c)"},
     Rule{"node::(anonymous namespace)::PlatformWorkerThread", Match::kPrefix, Fact::kPlatformThread,

@@ -23,6 +23,7 @@ enum class Fact {
   kPlatformThread,  // V8 platform worker / delayed task scheduler
   kWorkerLoop,      // a worker_threads Worker running its own loop
   kThreadWait,      // a pool/platform thread waiting for work (condition variable)
+  kThreadRoot,      // where a complete stack ends (main, start_thread ...)
 };
 
 struct Rule {

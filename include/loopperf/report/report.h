@@ -1,0 +1,81 @@
+// `loopperf report`: the verdict on where an event loop spent its time, computed from any profile
+// (labels written by `record`; profiles from other tools are read as one unlabelled thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/loop/labels.h"
+#include "loopperf/profile/profile.h"
+
+namespace loopperf::report {
+
+struct Share {
+  std::string name;
+  uint64_t samples = 0;
+  double share = 0;  // of the thread's samples, 0..1
+};
+
+struct ThreadSummary {
+  int64_t tid = 0;
+  std::string name;
+  loop::ThreadRole role = loop::ThreadRole::kOther;
+  uint64_t samples = 0;
+  std::vector<Share> phases;      // largest first
+  std::vector<Share> activities;  // largest first
+};
+
+struct StackFrame {
+  std::string name;
+  std::string file;
+  int64_t line = 0;
+  std::string kind;  // profile::frame_kind_name
+};
+
+struct Blocker {
+  std::string summary;  // "poll › authMiddleware (app.js:17) › readFileSync › uv_fs_read"
+  double share = 0;     // of its thread's samples
+  uint64_t samples = 0;
+  std::string phase, activity;
+  int64_t tid = 0;
+  std::string thread;
+  std::vector<StackFrame> frames;  // the heaviest full stack of the group, leaf first
+};
+
+struct Hint {
+  std::string kind;  // "missing-js-names", "sync-io", "gc", "microtasks", "phases-unknown", "lost", "not-node"
+  std::string text;
+};
+
+struct Report {
+  std::string cmdline, node_version, mode, tool;
+  int64_t pid = 0;
+  int64_t time_nanos = 0, duration_nanos = 0;
+  int64_t rate_hz = 0;
+  uint64_t samples = 0, lost = 0;
+  std::string value_name;  // what shares count: "samples"
+  std::vector<ThreadSummary> threads;  // loop threads first, then by samples
+  std::vector<Blocker> blockers;       // heaviest first
+  std::vector<Hint> hints;
+};
+
+struct ReportOptions {
+  std::string thread;  // "" = all; else a tid, a thread name, or a role ("main", "worker", "main-loop" ...)
+  size_t max_blockers = 10;
+};
+
+Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts);
+
+std::string render_text(const Report& r, bool stacks);
+std::string render_json(const Report& r);
+
+// The one-line summary of a stack (exposed for tests): phase › user JS › … › native leaf.
+std::string summarize_stack(const profile::Profile& p, const profile::Sample& s, std::string_view phase,
+                            std::string_view activity);
+// "node::fs::Read(v8::FunctionCallbackInfo<...> const&)" -> "node::fs::Read".
+std::string short_name(std::string_view name);
+
+}  // namespace loopperf::report

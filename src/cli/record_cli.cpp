@@ -1,0 +1,35 @@
+// `loopperf record` options.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "commands.h"
+#include "loopperf/common/log.h"
+#include "signals.h"
+
+namespace loopperf::cli {
+
+Command register_record(CLI::App& app) {
+  auto args = std::make_shared<RecordArgs>();
+  auto* sub = app.add_subcommand("record", "Sample a running process (-p PID) or a command (-- CMD ...)");
+  sub->add_option("-p,--pid", args->pid, "Process id to attach to");
+  sub->add_option("-d,--duration", args->duration, "How long to record: 500ms, 10s, 2m (default: until Ctrl-C or exit)");
+  sub->add_option("-o,--output", args->output, "Output file (default loopperf-PID-YYYYmmdd-HHMMSS.pb.gz)");
+  sub->add_option("-F,--frequency", args->frequency, "Samples per second per thread (default 999)");
+  sub->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  sub->add_flag("--no-perf-map", args->no_perf_map, "Launch mode: do not turn on node's --perf-basic-prof");
+  sub->add_flag("--keep-perf-map", args->keep_perf_map, "Launch mode: keep /tmp/perf-PID.map after the run");
+  sub->add_flag("--no-kernel", args->no_kernel, "Record user-space frames only");
+  sub->footer("Examples:\n  loopperf record -p 4242 -d 10s -o slow.pb.gz\n  loopperf record -o bench.pb.gz -- node bench.js");
+  return Command{sub, [args](const CommandContext& ctx) -> Result<int> {
+                   args->command = ctx.command;
+                   if (args->quiet) log::set_level(log::Level::kQuiet);
+                   auto cfg = make_record_config(*args, ::getpid());
+                   if (!cfg) return cfg.error();
+                   install_stop_handlers();
+                   return run_record(*cfg);
+                 }};
+}
+
+}  // namespace loopperf::cli

@@ -1,0 +1,223 @@
+#include "stacks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+#include "loopperf/loop/labels.h"
+#include "pprof_detail.h"
+
+namespace loopperf::formats::detail {
+
+Result<ValueChoice> choose_value(const profile::Profile& p, std::string_view requested, ValuePreference pref) {
+  if (p.sample_types.empty())
+    return make_error(ErrorCode::kInput, "the profile has no sample types", kPprofHint);
+  auto pick = [&](size_t i) { return ValueChoice{i, p.sample_types[i]}; };
+  if (!requested.empty()) {
+    if (auto i = p.value_index(requested)) return pick(*i);
+    std::string have;
+    for (const auto& t : p.sample_types) have += (have.empty() ? "" : ", ") + t.type;
+    return make_error(ErrorCode::kUsage, "the profile has no sample type '" + std::string(requested) + "'",
+                      "choose one of: " + have);
+  }
+  if (pref == ValuePreference::kCount) {
+    for (size_t i = 0; i < p.sample_types.size(); i++)
+      if (p.sample_types[i].unit == "count") return pick(i);
+  }
+  if (auto i = p.value_index(p.default_sample_type); i && !p.default_sample_type.empty()) return pick(*i);
+  return pick(p.sample_types.size() - 1);
+}
+
+std::string ThreadInfo::label() const {
+  if (!name.empty() && has_tid) return name + " (" + std::to_string(tid) + ")";
+  if (!name.empty()) return name;
+  if (has_tid) return "tid " + std::to_string(tid);
+  return "all";
+}
+
+int phase_rank(std::string_view phase) {
+  if (auto ph = loop::parse_phase(phase)) return static_cast<int>(*ph);
+  return phase.empty() ? 1000 : 999;  // foreign phases after ours, none at all last
+}
+
+namespace {
+
+std::string basename_of(std::string_view path) {
+  auto slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+int role_rank(std::string_view role) {
+  if (role == "main-loop") return 0;
+  if (role == "worker-loop") return 1;
+  return 2;
+}
+
+// Interns frames by what a reader sees, so JIT tiers of one JS function and unnamed code of one
+// module are each a single frame.
+class FrameTable {
+ public:
+  explicit FrameTable(std::vector<FrameInfo>& frames) : frames_(frames) {}
+
+  uint32_t intern(FrameInfo f) {
+    auto key = std::make_tuple(f.name, f.file, f.line, static_cast<int>(f.kind), static_cast<int>(f.synthetic));
+    auto [it, fresh] = index_.try_emplace(std::move(key), static_cast<uint32_t>(frames_.size()));
+    if (fresh) frames_.push_back(std::move(f));
+    return it->second;
+  }
+
+ private:
+  std::vector<FrameInfo>& frames_;
+  std::map<std::tuple<std::string, std::string, int64_t, int, int>, uint32_t> index_;
+};
+
+FrameInfo frame_for_line(const profile::Profile& p, const profile::Location& loc, const profile::Line& line) {
+  FrameInfo f;
+  const profile::Function* fn = p.function(line.function_id);
+  const profile::Mapping* m = p.mapping(loc.mapping_id);
+  f.kind = profile::frame_kind(p, loc, line);
+  f.name = fn && !fn->name.empty() ? fn->name : fn && !fn->system_name.empty() ? fn->system_name : "[unknown]";
+  f.file = fn ? fn->file : "";
+  if (f.file.empty() && m && f.kind != profile::FrameKind::kJs) f.file = m->file;
+  // The function's first line identifies it; the sampled line would split one function into many.
+  // Without a start line (perf-map JS frames) the line is already the function's "file:line:col".
+  bool use_start = fn && fn->start_line > 0;
+  f.line = use_start ? fn->start_line : line.line;
+  f.column = !use_start || fn->start_line == line.line ? line.column : 0;
+  return f;
+}
+
+FrameInfo frame_for_bare_location(const profile::Profile& p, const profile::Location& loc) {
+  FrameInfo f;
+  const profile::Mapping* m = p.mapping(loc.mapping_id);
+  f.name = m && !m->file.empty() ? "[unknown] " + basename_of(m->file) : "[unknown]";
+  f.file = m ? m->file : "";
+  f.kind = m && m->file == "[kernel.kallsyms]" ? profile::FrameKind::kKernel : profile::FrameKind::kUnknown;
+  return f;
+}
+
+}  // namespace
+
+Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt) {
+  Stacks out;
+  auto value = choose_value(p, opt.value_type, opt.preference);
+  if (!value) return value.error();
+  out.value = *value;
+  FrameTable table(out.frames);
+
+  // Per-location frame lists (root-most first within a location) are computed once.
+  std::vector<std::vector<uint32_t>> loc_frames(p.locations.size());
+  for (size_t i = 0; i < p.locations.size(); i++) {
+    const auto& loc = p.locations[i];
+    if (loc.lines.empty()) {
+      loc_frames[i].push_back(table.intern(frame_for_bare_location(p, loc)));
+      continue;
+    }
+    // pprof lists inlined frames innermost first; the caller is the root-most.
+    for (auto it = loc.lines.rbegin(); it != loc.lines.rend(); ++it)
+      loc_frames[i].push_back(table.intern(frame_for_line(p, loc, *it)));
+  }
+
+  std::map<std::pair<std::string, int64_t>, size_t> thread_index;
+  std::vector<ThreadInfo> threads;
+  for (const auto& s : p.samples) {
+    if (out.value.index >= s.values.size() || s.values[out.value.index] <= 0) continue;
+    StackSample ss;
+    ss.value = s.values[out.value.index];
+    std::string name(s.str_label(loop::kThreadLabel));
+    auto tid = s.num_label(loop::kTidLabel);
+    if (!name.empty() || tid) out.has_thread_labels = true;
+    auto [it, fresh] = thread_index.try_emplace({name, tid.value_or(0)}, threads.size());
+    if (fresh) {
+      ThreadInfo t;
+      t.name = name;
+      t.tid = tid.value_or(0);
+      t.has_tid = tid.has_value();
+      t.role = std::string(s.str_label(loop::kRoleLabel));
+      threads.push_back(std::move(t));
+    }
+    ss.thread = it->second;
+    threads[ss.thread].total += ss.value;
+    out.total += ss.value;
+    ss.phase = std::string(s.str_label(loop::kPhaseLabel));
+    if (opt.phase_roots && !ss.phase.empty()) {
+      FrameInfo ph;
+      ph.name = "[" + ss.phase + "]";
+      ph.synthetic = SyntheticKind::kPhase;
+      ss.frames.push_back(table.intern(std::move(ph)));
+    }
+    for (auto id = s.location_ids.rbegin(); id != s.location_ids.rend(); ++id) {
+      if (*id == 0 || *id > p.locations.size()) continue;  // decode_pprof rejects these; stay safe
+      const auto& lf = loc_frames[*id - 1];
+      ss.frames.insert(ss.frames.end(), lf.begin(), lf.end());
+    }
+    out.samples.push_back(std::move(ss));
+  }
+
+  // Loop threads first, so that the first profile a viewer opens is the event loop.
+  std::vector<size_t> order(threads.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const auto &x = threads[a], &y = threads[b];
+    return std::make_tuple(role_rank(x.role), x.tid, x.name) < std::make_tuple(role_rank(y.role), y.tid, y.name);
+  });
+  std::vector<size_t> new_index(threads.size());
+  for (size_t i = 0; i < order.size(); i++) {
+    new_index[order[i]] = i;
+    out.threads.push_back(std::move(threads[order[i]]));
+  }
+  for (auto& s : out.samples) s.thread = new_index[s.thread];
+  return out;
+}
+
+void sort_samples(Stacks& s) {
+  const auto& frames = s.frames;
+  std::stable_sort(s.samples.begin(), s.samples.end(), [&](const StackSample& a, const StackSample& b) {
+    if (a.thread != b.thread) return a.thread < b.thread;
+    int ra = phase_rank(a.phase), rb = phase_rank(b.phase);
+    if (ra != rb) return ra < rb;
+    if (a.phase != b.phase) return a.phase < b.phase;
+    size_t n = std::min(a.frames.size(), b.frames.size());
+    for (size_t i = 0; i < n; i++) {
+      if (a.frames[i] == b.frames[i]) continue;
+      const auto &fa = frames[a.frames[i]], &fb = frames[b.frames[i]];
+      if (fa.name != fb.name) return fa.name < fb.name;
+      return a.frames[i] < b.frames[i];
+    }
+    return a.frames.size() < b.frames.size();
+  });
+}
+
+void append_json_string(std::string& out, std::string_view raw) {
+  std::string fixed;
+  std::string_view s = raw;
+  if (!is_valid_utf8(raw)) {
+    fixed = to_valid_utf8(raw);
+    s = fixed;
+  }
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      // "</script>" inside the HTML page's inline JSON would end the script element.
+      case '<': out += "\\u003c"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace loopperf::formats::detail

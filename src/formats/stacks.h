@@ -1,0 +1,90 @@
+// Private to the writers (not part of the public API): the one flattening of a Profile into
+// root-first stacks grouped by thread, shared by speedscope, .cpuprofile, folded and the HTML flame
+// graph so that they all agree on frame names, thread names, thread order and phase roots.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/profile/profile.h"
+
+namespace loopperf::formats::detail {
+
+// Which of a profile's sample values a writer weighs stacks by.
+enum class ValuePreference {
+  kCount,    // a "count" type (samples) first: folded, flame graph, .cpuprofile sample expansion
+  kDefault,  // pprof's rule: default_sample_type, else the last type (time for loopperf and Go)
+};
+
+struct ValueChoice {
+  size_t index = 0;
+  profile::ValueType type;
+};
+
+// `requested` (a sample type name, e.g. "cpu") wins; a name the profile lacks is a usage error
+// listing the types it has. A profile without sample types is an input error.
+Result<ValueChoice> choose_value(const profile::Profile& p, std::string_view requested, ValuePreference pref);
+
+enum class SyntheticKind { kNone, kThread, kPhase };
+
+struct FrameInfo {
+  std::string name;
+  std::string file;  // source file, or the mapping's file for native code
+  int64_t line = 0;  // 1-based; 0 when unknown
+  int64_t column = 0;
+  profile::FrameKind kind = profile::FrameKind::kUnknown;
+  SyntheticKind synthetic = SyntheticKind::kNone;
+};
+
+struct ThreadInfo {
+  std::string name;  // the `thread` label, "" when absent
+  int64_t tid = 0;
+  bool has_tid = false;
+  std::string role;  // the `role` label, "" when absent
+  int64_t total = 0;
+  // "node (4242)"; the bare name or "tid 4242" when one is missing; "all" without either.
+  std::string label() const;
+  bool is_loop() const { return role == "main-loop" || role == "worker-loop"; }
+};
+
+struct StackSample {
+  size_t thread = 0;              // index into Stacks::threads
+  std::string phase;              // the `phase` label, "" when absent
+  std::vector<uint32_t> frames;   // root first; indices into Stacks::frames (phase root included)
+  int64_t value = 0;              // > 0
+};
+
+struct Stacks {
+  std::vector<FrameInfo> frames;
+  std::vector<ThreadInfo> threads;  // main loop, worker loops, then the rest; by tid within a role
+  std::vector<StackSample> samples;
+  bool has_thread_labels = false;   // false for profiles from tools that do not label threads
+  ValueChoice value;
+  int64_t total = 0;
+};
+
+struct StackOptions {
+  bool phase_roots = false;  // prepend a synthetic "[poll]" ... frame from the sample's phase label
+  std::string value_type;    // sample type name; empty = by preference
+  ValuePreference preference = ValuePreference::kCount;
+};
+
+// Samples with a non-positive chosen value are dropped (they carry no weight in any of the formats).
+// Frames merge by (name, file, start line, kind): pprof may hold one function per JIT tier.
+Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt);
+
+// Sorts samples so that equal stacks are adjacent and stacks sharing a prefix are contiguous:
+// thread order, then libuv phase order, then frame names. This is the synthesized "time" order
+// of the formats that need one (pprof keeps no per-sample timestamps).
+void sort_samples(Stacks& s);
+
+// Position of a phase name in one loop iteration (timers first, outside-loop and unknown last).
+int phase_rank(std::string_view phase);
+
+// JSON string literal (quotes included) for arbitrary bytes: invalid UTF-8 becomes U+FFFD.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace loopperf::formats::detail

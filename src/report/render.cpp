@@ -1,0 +1,155 @@
+// Text and JSON renderings of a Report (docs/report.md documents both).
+#include <cstdio>
+#include <ctime>
+
+#include "loopperf/common/duration.h"
+#include "loopperf/common/json.h"
+#include "loopperf/report/report.h"
+
+namespace loopperf::report {
+
+namespace {
+
+std::string bar(double share, int width = 24) {
+  int full = static_cast<int>(share * width + 0.5);
+  std::string out;
+  for (int i = 0; i < width; i++) out += i < full ? "█" : "·";
+  return out;
+}
+
+std::string fmt(const char* f, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, f, args...);
+  return buf;
+}
+
+std::string when(int64_t time_nanos) {
+  if (!time_nanos) return "?";
+  std::time_t t = static_cast<std::time_t>(time_nanos / 1'000'000'000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void shares_table(std::string& out, const char* title, const std::vector<Share>& shares) {
+  out += fmt("  %-13s\n", title);
+  for (const auto& s : shares) {
+    if (s.share < 0.005 && shares.size() > 1) continue;
+    out += fmt("    %-13s %s %5.1f%%  %8llu\n", s.name.c_str(), bar(s.share).c_str(), s.share * 100,
+               static_cast<unsigned long long>(s.samples));
+  }
+}
+
+}  // namespace
+
+std::string render_text(const Report& r, bool stacks) {
+  std::string out;
+  std::string target = r.cmdline.empty() ? "(unknown command line)" : r.cmdline;
+  out += "target    " + target;
+  if (r.pid) out += fmt("  (pid %lld)", static_cast<long long>(r.pid));
+  out += "\n";
+  if (!r.node_version.empty()) out += "node      " + r.node_version + "\n";
+  out += "recorded  " + when(r.time_nanos);
+  if (r.duration_nanos) out += " for " + format_duration(std::chrono::nanoseconds(r.duration_nanos));
+  if (r.rate_hz) out += fmt(" at %lld Hz", static_cast<long long>(r.rate_hz));
+  if (!r.mode.empty()) out += " (" + r.mode + ")";
+  out += fmt(", %llu samples, %llu lost\n", static_cast<unsigned long long>(r.samples),
+             static_cast<unsigned long long>(r.lost));
+
+  for (const auto& t : r.threads) {
+    if (!loop::is_loop_role(t.role)) continue;
+    out += fmt("\n%s loop — %s (tid %lld), %llu samples\n", t.role == loop::ThreadRole::kMainLoop ? "main" : "worker",
+               t.name.c_str(), static_cast<long long>(t.tid), static_cast<unsigned long long>(t.samples));
+    shares_table(out, "phase", t.phases);
+    shares_table(out, "activity", t.activities);
+  }
+
+  size_t loop_threads = 0;
+  for (const auto& t : r.threads) loop_threads += loop::is_loop_role(t.role);
+  out += "\nTop blockers";
+  out += r.blockers.empty() ? ": none (the loop threads were idle or not sampled)\n" : "\n";
+  for (size_t i = 0; i < r.blockers.size(); i++) {
+    const Blocker& b = r.blockers[i];
+    out += fmt("  %5.1f%%  %s  [%s]", b.share * 100, b.summary.c_str(), b.activity.c_str());
+    if (loop_threads > 1 && b.tid) out += fmt("  (%s %lld)", b.thread.c_str(), static_cast<long long>(b.tid));
+    out += "\n";
+    if (stacks) {
+      for (const auto& f : b.frames) {
+        out += "           " + f.name;
+        if (!f.file.empty()) out += fmt("  %s:%lld", f.file.c_str(), static_cast<long long>(f.line));
+        out += "\n";
+      }
+      out += "\n";
+    }
+  }
+  if (!stacks && !r.blockers.empty()) out += "  (full stacks: --stacks)\n";
+
+  out += "\nThreads\n";
+  out += fmt("  %-8s %-16s %-12s %10s\n", "tid", "name", "role", "samples");
+  for (const auto& t : r.threads)
+    out += fmt("  %-8lld %-16s %-12s %10llu\n", static_cast<long long>(t.tid), t.name.c_str(),
+               std::string(loop::role_name(t.role)).c_str(), static_cast<unsigned long long>(t.samples));
+
+  if (!r.hints.empty()) {
+    out += "\nHints\n";
+    for (const auto& h : r.hints) out += "  - " + h.text + "\n";
+  }
+  return out;
+}
+
+std::string render_json(const Report& r) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("version", 1);
+  w.key("target").begin_object();
+  w.field("cmdline", r.cmdline).field("pid", r.pid).field("node_version", r.node_version).end_object();
+  w.key("recording").begin_object();
+  w.field("time_nanos", r.time_nanos)
+      .field("duration_nanos", r.duration_nanos)
+      .field("rate_hz", r.rate_hz)
+      .field("mode", r.mode)
+      .field("samples", r.samples)
+      .field("lost", r.lost)
+      .end_object();
+  w.key("threads").begin_array();
+  for (const auto& t : r.threads) {
+    w.begin_object();
+    w.field("tid", t.tid).field("name", t.name).field("role", loop::role_name(t.role)).field("samples", t.samples);
+    w.key("phases").begin_object();
+    for (const auto& s : t.phases) w.field(s.name, s.share);
+    w.end_object();
+    w.key("activities").begin_object();
+    for (const auto& s : t.activities) w.field(s.name, s.share);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("blockers").begin_array();
+  for (const auto& b : r.blockers) {
+    w.begin_object();
+    w.field("summary", b.summary)
+        .field("share", b.share)
+        .field("samples", b.samples)
+        .field("phase", b.phase)
+        .field("activity", b.activity)
+        .field("tid", b.tid)
+        .field("thread", b.thread);
+    w.key("frames").begin_array();
+    for (const auto& f : b.frames) {
+      w.begin_object().field("name", f.name).field("file", f.file).field("line", f.line).field("kind", f.kind);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("hints").begin_array();
+  for (const auto& h : r.hints) w.begin_object().field("kind", h.kind).field("text", h.text).end_object();
+  w.end_array();
+  w.end_object();
+  return w.str() + "\n";
+}
+
+}  // namespace loopperf::report
