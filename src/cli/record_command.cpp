@@ -106,10 +106,6 @@ Result<int> run_record(const RecordConfig& cfg) {
     if (auto st = child.start(lo); !st) return st.error();
     pid = child.pid();
     for (const auto& a : cfg.command) cmdline += (cmdline.empty() ? "" : " ") + a;
-    std::string base = cfg.command[0].substr(cfg.command[0].rfind('/') == std::string::npos
-                                                 ? 0
-                                                 : cfg.command[0].rfind('/') + 1);
-    is_node = base == "node" || base == "nodejs";
   } else {
     auto info = process::inspect(pid);
     if (!info) return info.error();
@@ -148,7 +144,10 @@ Result<int> run_record(const RecordConfig& cfg) {
   const auto start = Clock::now();
   if (launch) {
     if (auto st = child.release(); !st) return st.error();
-    if (auto info = process::inspect(pid)) exe = info->exe;
+    if (auto info = process::inspect(pid)) {
+      exe = info->exe;
+      is_node = info->is_node;  // after exec: also right for wrappers (npm runs node) and renamed node binaries
+    }
   }
   symbolizer.refresh();
   // Asked of the target's executable (a separate short-lived process), never of the target.
@@ -202,7 +201,8 @@ Result<int> run_record(const RecordConfig& cfg) {
   const auto elapsed = Clock::now() - start;
   sampler.value()->finish();
   status.clear();
-  if (!target_exited) symbolizer.refresh();
+  // Even after the target exited: the perf map is still on disk and may hold code logged last.
+  symbolizer.refresh();
 
   const auto& st = sampler.value()->stats();
   profile::BuildInfo info;
@@ -257,10 +257,11 @@ Result<int> run_record(const RecordConfig& cfg) {
                                                      "or record in launch mode: loopperf record -- node app.js");
   }
   if (!phase_problem.empty() && is_node)
-    log::warn("loop phases are unknown for " + std::to_string(labels.unknown_phase) + " of " +
-                  std::to_string(labels.loop_samples) + " event-loop samples: " + phase_problem,
+    log::warn("uv_run's call sites are unknown, so loop phases were recovered only from node's own callbacks (" +
+                  std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
+                  " event-loop samples stay phase=unknown): " + phase_problem,
               "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
-              "(official builds keep it) to see phases");
+              "(official builds keep it) to see every phase");
   if (st.lost > 0)
     log::warn(std::to_string(st.lost) + " samples were lost (ring buffer full)", "lower the rate with -F");
   if (stacks.overflowed() > 0)

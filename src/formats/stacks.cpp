@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <map>
 #include <tuple>
-#include <unordered_map>
 
 #include "loopperf/loop/labels.h"
 #include "pprof_detail.h"
@@ -172,6 +171,25 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
   return out;
 }
 
+uint32_t CallTree::child(uint32_t parent, uint32_t frame) {
+  uint64_t key = (static_cast<uint64_t>(parent) << 32) | frame;
+  auto [it, fresh] = index_.try_emplace(key, static_cast<uint32_t>(nodes_.size()));
+  if (fresh) {
+    nodes_[parent].children.push_back(it->second);
+    nodes_.push_back(Node{frame, {}, 0, 0});
+    parent_.push_back(parent);
+  }
+  return it->second;
+}
+
+void CallTree::add(uint32_t leaf, int64_t value) {
+  nodes_[leaf].self += value;
+  for (uint32_t n = leaf;; n = parent_[n]) {
+    nodes_[n].total += value;
+    if (n == 0) break;
+  }
+}
+
 void sort_samples(Stacks& s) {
   const auto& frames = s.frames;
   std::stable_sort(s.samples.begin(), s.samples.end(), [&](const StackSample& a, const StackSample& b) {
@@ -188,6 +206,23 @@ void sort_samples(Stacks& s) {
     }
     return a.frames.size() < b.frames.size();
   });
+}
+
+std::string profile_title(const profile::Profile& p) {
+  std::string cmd(p.meta("target.cmdline"));
+  if (cmd.empty()) return "profile";
+  // "node /long/path/app.js --flag" reads best as "node app.js --flag".
+  std::string out;
+  size_t i = 0;
+  while (i < cmd.size()) {
+    size_t end = cmd.find(' ', i);
+    if (end == std::string::npos) end = cmd.size();
+    std::string_view word(cmd.data() + i, end - i);
+    if (word.find('/') != std::string_view::npos && word[0] != '-') word = word.substr(word.rfind('/') + 1);
+    out += (out.empty() ? "" : " ") + std::string(word);
+    i = end + 1;
+  }
+  return out.size() > 120 ? out.substr(0, 117) + "..." : out;
 }
 
 void append_json_string(std::string& out, std::string_view raw) {

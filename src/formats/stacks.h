@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "loopperf/common/result.h"
@@ -81,8 +82,33 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
 // of the formats that need one (pprof keeps no per-sample timestamps).
 void sort_samples(Stacks& s);
 
+// The call tree of a set of stacks: node 0 is the root, children in first-insertion order.
+class CallTree {
+ public:
+  struct Node {
+    uint32_t frame = 0;  // index into Stacks::frames; meaningless for the root
+    std::vector<uint32_t> children;
+    int64_t self = 0;
+    int64_t total = 0;
+  };
+  CallTree() : nodes_(1) {}
+  // The child of `parent` for `frame`, created on first use.
+  uint32_t child(uint32_t parent, uint32_t frame);
+  // Adds `value` to the totals of `leaf` and every ancestor (parents always precede children).
+  void add(uint32_t leaf, int64_t value);
+  const std::vector<Node>& nodes() const { return nodes_; }
+
+ private:
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> parent_ = {0};
+  std::unordered_map<uint64_t, uint32_t> index_;
+};
+
 // Position of a phase name in one loop iteration (timers first, outside-loop and unknown last).
 int phase_rank(std::string_view phase);
+
+// What a viewer calls the profile: the target's command line when loopperf recorded it.
+std::string profile_title(const profile::Profile& p);
 
 // JSON string literal (quotes included) for arbitrary bytes: invalid UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view s);

@@ -20,6 +20,10 @@ std::optional<Phase> phase_of_callee(std::string_view callee) {
       {"uv__run_idle", Phase::kIdle},
       {"uv__run_prepare", Phase::kPrepare},
       {"uv__io_poll", Phase::kPoll},
+      // uv__backend_timeout (inlined) computes the poll's timeout through uv__next_timeout; GCC
+      // places that path out of line after the end-of-iteration timers (node 20: uv_run+0x3df),
+      // where the region rule below would say "timers".
+      {"uv__next_timeout", Phase::kPoll},
       {"uv__run_check", Phase::kCheck},
       {"uv__run_closing_handles", Phase::kClose},
       {"uv__finish_close", Phase::kClose},

@@ -46,6 +46,16 @@ bool rule_matches_any_poll_wait(std::string_view name) {
   return wait;
 }
 
+// Without uv_run's call sites (a stripped binary), a node callback that only one phase ever runs
+// still tells the phase: the one nearest to uv_run wins.
+Phase phase_from_callbacks(const std::vector<FrameRef>& frames, size_t uv_run_index) {
+  for (size_t i = uv_run_index; i-- > 0;) {
+    for (const Rule& r : rules())
+      if (r.fact == Fact::kPhaseCallback && rule_matches(r, frames[i].name)) return r.phase;
+  }
+  return Phase::kUnknown;
+}
+
 bool is_js(const FrameRef& f) {
   return f.kind == profile::FrameKind::kJs || f.kind == profile::FrameKind::kV8Builtin ||
          (f.jit && f.kind == profile::FrameKind::kUnknown);
@@ -99,6 +109,7 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
     c.phase = Phase::kOutsideLoop;
   } else if (facts.outer_uv_run != Facts::kNone) {
     c.phase = uv_run_phase ? uv_run_phase(frames[facts.outer_uv_run]) : Phase::kUnknown;
+    if (c.phase == Phase::kUnknown) c.phase = phase_from_callbacks(frames, facts.outer_uv_run);
   } else if (waiting_in_poll && user_frames <= 2) {
     // glibc's epoll_pwait clobbers rbp, so a frame-pointer walk of the blocked loop thread stops
     // at epoll_pwait: the loop thread's poll wait is the one place it blocks there.

@@ -62,6 +62,17 @@ constexpr std::array kRules = {
     Rule{"clone3", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
     Rule{"__clone3", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
     Rule{"clone", Match::kExact, Fact::kThreadRoot, "thread entry (glibc)"},
+    // --- node callbacks that only one phase runs (used only when uv_run's call sites are unknown) ---
+    Rule{"node::Environment::RunTimers", Match::kPrefix, Fact::kPhaseCallback, "the timer handle's callback",
+         Phase::kTimers},
+    Rule{"node::Environment::CheckImmediate", Match::kPrefix, Fact::kPhaseCallback, "the check handle's callback",
+         Phase::kCheck},
+    Rule{"node::PerIsolatePlatformData::FlushForegroundTasks", Match::kPrefix, Fact::kPhaseCallback,
+         "V8 foreground tasks, delivered by a uv_async in poll", Phase::kPoll},
+    Rule{"node::LibuvStreamWrap::OnUvRead", Match::kPrefix, Fact::kPhaseCallback, "stream data, from poll",
+         Phase::kPoll},
+    Rule{"node::ConnectionWrap<", Match::kPrefix, Fact::kPhaseCallback, "new connection, from poll", Phase::kPoll},
+    Rule{"node::HandleWrap::OnClose", Match::kPrefix, Fact::kPhaseCallback, "close callbacks", Phase::kClose},
     // --- thread roles ---
     Rule{"worker", Match::kExact, Fact::kPoolThread, "libuv threadpool thread entry (threadpool.c)"},
     Rule{"node::(anonymous namespace)::PlatformWorkerThread", Match::kPrefix, Fact::kPlatformThread,

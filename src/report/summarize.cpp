@@ -192,6 +192,8 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
           break;
         }
       }
+      // Unnamed JIT code at the leaf: show it, it says JS names are missing.
+      if (!leaf_native && innermost_js > 0 && frames[0].kind == profile::FrameKind::kUnknown) leaf_native = &frames[0];
     } else {
       for (const auto& f : frames) {
         if (meaningful(f) && !has_fact(f.name, loop::Fact::kUvRun)) {

@@ -6,6 +6,8 @@
 #include <span>
 #include <string_view>
 
+#include "loopperf/loop/labels.h"
+
 namespace loopperf::loop {
 
 enum class Match { kExact, kPrefix, kContains };
@@ -24,13 +26,16 @@ enum class Fact {
   kWorkerLoop,      // a worker_threads Worker running its own loop
   kThreadWait,      // a pool/platform thread waiting for work (condition variable)
   kThreadRoot,      // where a complete stack ends (main, start_thread ...)
+  kPhaseCallback,   // a node callback only ever run from one phase (rule.phase): the fallback
+                    // when uv_run's call sites are unknown (stripped binaries)
 };
 
 struct Rule {
   std::string_view pattern;
   Match match;
   Fact fact;
-  std::string_view why;  // shown by `loopperf report --explain-rules` and in docs/labels.md
+  std::string_view why;  // documented in docs/labels.md
+  Phase phase = Phase::kUnknown;  // for kPhaseCallback
 };
 
 std::span<const Rule> rules();

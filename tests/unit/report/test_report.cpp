@@ -1,0 +1,197 @@
+#include <catch2/catch.hpp>
+
+#include "loopperf/formats/pprof.h"
+#include "loopperf/report/report.h"
+
+using namespace loopperf;
+using profile::Function;
+using profile::Label;
+using profile::Location;
+using profile::Profile;
+using profile::Sample;
+
+namespace {
+
+// Builds profiles stack by stack: frames are given root first, as people read them.
+struct Builder {
+  Profile p;
+  Builder() {
+    p.sample_types = {{"samples", "count"}, {"cpu", "nanoseconds"}};
+    p.mappings.push_back({0x400000, 0x3000000, 0, "/usr/bin/node", "", true, true, true});
+    p.mappings.push_back({0x7f0000000000, 0x7f0000100000, 0, "[jit]", "", true, true, true});
+    p.mappings.push_back({0x7e0000000000, 0x7e0000200000, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6", "", true, true, true});
+    p.set_meta("target.node", "yes");
+    p.set_meta("perf_map", "120 entries from /tmp/perf-1.map");
+  }
+  uint64_t fn(const std::string& name, const std::string& file = "", int64_t line = 0, const std::string& sys = "") {
+    for (size_t i = 0; i < p.functions.size(); i++)
+      if (p.functions[i].name == name && p.functions[i].file == file) return i + 1;
+    p.functions.push_back(Function{name, sys.empty() ? name : sys, file, line});
+    return p.functions.size();
+  }
+  // "js:name@file:line" for JS frames, "libc:name" for libc, else a native frame in node.
+  uint64_t loc(const std::string& spec) {
+    Location l;
+    if (spec.rfind("js:", 0) == 0) {
+      std::string rest = spec.substr(3);
+      std::string name = rest.substr(0, rest.find('@'));
+      std::string where = rest.find('@') == std::string::npos ? "" : rest.substr(rest.find('@') + 1);
+      std::string file = where.substr(0, where.rfind(':'));
+      int64_t line = where.empty() ? 0 : std::stoll(where.substr(where.rfind(':') + 1));
+      l.mapping_id = 2;
+      l.lines.push_back({fn(name, file, line, "JS:*" + name + " " + where + ":1"), line, 0});
+    } else if (spec.rfind("libc:", 0) == 0) {
+      l.mapping_id = 3;
+      l.lines.push_back({fn(spec.substr(5)), 0, 0});
+    } else {
+      l.mapping_id = 1;
+      l.lines.push_back({fn(spec), 0, 0});
+    }
+    l.address = 0x1000 + p.locations.size();
+    p.locations.push_back(l);
+    return p.locations.size();
+  }
+  void add(int64_t tid, std::vector<std::string> root_first, int64_t count, const std::string& phase,
+           const std::string& activity, const std::string& role = "main-loop") {
+    Sample s;
+    for (auto it = root_first.rbegin(); it != root_first.rend(); ++it) s.location_ids.push_back(loc(*it));
+    s.values = {count, count * 1000000};
+    s.labels = {Label{"thread", "node", 0, "", false}, Label{"tid", "", tid, "", true},
+                Label{"phase", phase, 0, "", false}, Label{"activity", activity, 0, "", false},
+                Label{"role", role, 0, "", false}};
+    p.samples.push_back(s);
+  }
+};
+
+const std::vector<std::string> kPollRoot = {"node::Start(int, char**)", "uv_run", "uv__io_poll", "uv__stream_io",
+                                            "js:parserOnHeadersComplete@node:_http_common:71",
+                                            "js:emit@node:events:517"};
+
+std::vector<std::string> with(std::vector<std::string> base, std::vector<std::string> more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+}  // namespace
+
+TEST_CASE("short_name drops parameters and return types but keeps templates and namespaces") {
+  CHECK(report::short_name("node::fs::Read(v8::FunctionCallbackInfo<v8::Value> const&)") == "node::fs::Read");
+  CHECK(report::short_name("v8::internal::MaybeHandle<v8::internal::Object> v8::internal::(anonymous namespace)::"
+                           "HandleApiCallHelper<false>(v8::internal::Isolate*)") ==
+        "v8::internal::(anonymous namespace)::HandleApiCallHelper<false>");
+  CHECK(report::short_name("node::(anonymous namespace)::PlatformWorkerThread(void*)") ==
+        "node::(anonymous namespace)::PlatformWorkerThread");
+  CHECK(report::short_name("Foo::operator()(int) const") == "Foo::operator()");
+  CHECK(report::short_name("uv_fs_read") == "uv_fs_read");
+  CHECK(report::short_name("[unknown] libc.so.6") == "[unknown] libc.so.6");
+}
+
+TEST_CASE("a readFileSync blocker reads phase › user function › API › libuv call") {
+  Builder b;
+  b.add(1, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:authMiddleware@/srv/app.js:17",
+                            "js:readFileSync@node:fs:450", "js:tryReadSync@node:fs:420",
+                            "node::fs::Read(v8::FunctionCallbackInfo<v8::Value> const&)", "uv_fs_read",
+                            "uv__fs_work", "libc:read"}),
+        34, "poll", "sync-io");
+  std::string summary = report::summarize_stack(b.p, b.p.samples[0], "poll", "sync-io");
+  CHECK(summary == "poll › handler (app.js:30) › authMiddleware › readFileSync › uv_fs_read");
+}
+
+TEST_CASE("pure JS blockers end at the innermost JS function; long chains are elided") {
+  Builder b;
+  b.add(1, with(kPollRoot, {"js:a@/x/app.js:1", "js:b@/x/app.js:2", "js:c@/x/app.js:3", "js:d@/x/app.js:4",
+                            "js:e@/x/app.js:5", "js:f@/x/app.js:6"}),
+        1, "timers", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[0], "timers", "js") == "timers › a (app.js:1) › … › e › f");
+}
+
+TEST_CASE("gc blockers name the GC entry, native ones skip V8 glue") {
+  Builder b;
+  b.add(1, with(kPollRoot, {"js:parse@/x/app.js:9", "Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit",
+                            "v8::internal::Builtin_HandleApiCall(int, unsigned long*, v8::internal::Isolate*)",
+                            "v8::internal::Builtin_JsonParse(int, unsigned long*, v8::internal::Isolate*)",
+                            "v8::internal::JsonParser<unsigned char>::ParseJson()",
+                            "v8::internal::Heap::CollectGarbage(v8::internal::AllocationSpace)",
+                            "v8::internal::Heap::PerformGarbageCollection()"}),
+        1, "poll", "gc");
+  CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "gc") ==
+        "poll › parse (app.js:9) › v8::internal::Heap::CollectGarbage");
+  CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "native") ==
+        "poll › parse (app.js:9) › v8::internal::Builtin_JsonParse");
+}
+
+TEST_CASE("build_report: shares per thread, blockers heaviest first without idle-wait, hints") {
+  Builder b;
+  b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:readFileSync@node:fs:450", "uv_fs_read"}), 30, "poll",
+        "sync-io");
+  b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:validate@/srv/app.js:50"}), 50, "poll", "js");
+  b.add(10, {"node::Start(int, char**)", "uv_run", "uv__io_poll", "libc:epoll_pwait"}, 20, "poll", "idle-wait");
+  b.add(11, {"libc:start_thread", "node::(anonymous namespace)::PlatformWorkerThread(void*)",
+             "v8::internal::ConcurrentMarking::Run()"},
+        7, "outside-loop", "gc", "v8-platform");
+  auto r = report::build_report(b.p, {});
+  REQUIRE(r.ok());
+  REQUIRE(r->threads.size() == 2);
+  CHECK(r->threads[0].tid == 10);  // loop threads first
+  CHECK(r->threads[0].samples == 100);
+  CHECK(r->threads[0].phases[0].name == "poll");
+  CHECK(r->threads[0].activities[0].name == "js");
+  CHECK(r->threads[0].activities[0].share == Approx(0.5));
+  REQUIRE(r->blockers.size() == 2);  // idle-wait and the platform thread are not blockers
+  CHECK(r->blockers[0].summary == "poll › handler (app.js:30) › validate");
+  CHECK(r->blockers[0].share == Approx(0.5));
+  CHECK(r->blockers[1].activity == "sync-io");
+  CHECK(r->blockers[1].frames.front().name == "uv_fs_read");  // leaf first
+  bool sync_hint = false;
+  for (const auto& h : r->hints) sync_hint |= h.kind == "sync-io";
+  CHECK(sync_hint);
+
+  report::ReportOptions only_platform;
+  only_platform.thread = "11";
+  auto r2 = report::build_report(b.p, only_platform);
+  REQUIRE(r2.ok());
+  CHECK(r2->threads.size() == 1);
+  only_platform.thread = "nope";
+  auto r3 = report::build_report(b.p, only_platform);
+  REQUIRE_FALSE(r3.ok());
+  CHECK(r3.error().code == ErrorCode::kUsage);
+}
+
+TEST_CASE("missing JS names are hinted") {
+  Builder b;
+  b.p.set_meta("perf_map", "none");
+  b.add(10, with(kPollRoot, {"[unknown] [jit]"}), 5, "poll", "js");
+  auto r = report::build_report(b.p, {});
+  REQUIRE(r.ok());
+  REQUIRE_FALSE(r->hints.empty());
+  CHECK(r->hints[0].kind == "missing-js-names");
+  CHECK(r->hints[0].text.find("--perf-basic-prof") != std::string::npos);
+}
+
+TEST_CASE("profiles without loopperf labels still report, as one thread") {
+  Builder b;
+  Sample s;
+  s.location_ids = {b.loc("main")};
+  s.values = {3, 3000};
+  b.p.samples.push_back(s);
+  auto r = report::build_report(b.p, {});
+  REQUIRE(r.ok());
+  REQUIRE(r->threads.size() == 1);
+  CHECK(r->threads[0].samples == 3);
+  CHECK(r->blockers.size() == 1);  // no loop threads: blockers over all threads
+}
+
+TEST_CASE("the JSON report has the documented fields and is valid JSON text") {
+  Builder b;
+  b.add(10, with(kPollRoot, {"js:handler@/srv/app \"quoted\".js:30"}), 5, "poll", "js");
+  auto r = report::build_report(b.p, {});
+  REQUIRE(r.ok());
+  std::string json = report::render_json(*r);
+  for (const char* field : {"\"threads\"", "\"tid\"", "\"role\"", "\"phases\"", "\"activities\"", "\"blockers\"",
+                            "\"summary\"", "\"share\"", "\"frames\"", "\"hints\"", "\"recording\""})
+    CHECK(json.find(field) != std::string::npos);
+  CHECK(json.find("app \\\"quoted\\\".js") != std::string::npos);
+  std::string text = report::render_text(*r, true);
+  CHECK(text.find("Top blockers") != std::string::npos);
+  CHECK(text.find("handler") != std::string::npos);
+}
