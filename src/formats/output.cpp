@@ -1,35 +1,87 @@
 #include "loopperf/formats/output.h"
 
+#include <array>
+
+#include "loopperf/common/fs.h"
+#include "loopperf/formats/cpuprofile.h"
+#include "loopperf/formats/folded.h"
+#include "loopperf/formats/html_flamegraph.h"
 #include "loopperf/formats/pprof.h"
+#include "loopperf/formats/speedscope.h"
 
 namespace loopperf::formats {
 
-static bool ends_with(const std::string& s, const std::string& suffix) {
+namespace {
+
+bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+struct Suffix {
+  std::string_view suffix;
+  OutputFormat format;
+};
+// Longest first: "x.speedscope.json" must not be taken for some other ".json".
+constexpr std::array<Suffix, 10> kSuffixes = {{
+    {".speedscope.json", OutputFormat::kSpeedscope},
+    {".cpuprofile", OutputFormat::kCpuprofile},
+    {".collapsed", OutputFormat::kFolded},
+    {".folded", OutputFormat::kFolded},
+    {".pprof", OutputFormat::kPprof},
+    {".pb.gz", OutputFormat::kPprof},
+    {".prof", OutputFormat::kPprof},
+    {".html", OutputFormat::kHtml},
+    {".htm", OutputFormat::kHtml},
+    {".pb", OutputFormat::kPprof},
+}};
+
+}  // namespace
+
 Result<OutputFormat> output_format_for(const std::string& path) {
-  if (ends_with(path, ".pb.gz") || ends_with(path, ".pb") || ends_with(path, ".pprof") ||
-      ends_with(path, ".prof"))
-    return OutputFormat::kPprof;
+  for (const auto& s : kSuffixes)
+    if (ends_with(path, s.suffix)) return s.format;
   return make_error(ErrorCode::kUsage, "cannot tell the output format from the name '" + path + "'",
-                    "end the file name with .pb.gz (pprof)");
+                    "end the file name with one of: " + supported_outputs());
+}
+
+std::string supported_outputs() {
+  return ".pb.gz (pprof), .speedscope.json (speedscope), .cpuprofile (Chrome DevTools), "
+         ".folded (collapsed stacks), .html (flame graph)";
 }
 
 const char* output_format_name(OutputFormat f) {
   switch (f) {
     case OutputFormat::kPprof: return "pprof";
+    case OutputFormat::kSpeedscope: return "speedscope";
+    case OutputFormat::kCpuprofile: return "cpuprofile";
+    case OutputFormat::kFolded: return "folded";
+    case OutputFormat::kHtml: return "html";
   }
   return "?";
 }
 
-Status write_profile(const profile::Profile& p, const std::string& path) {
+Result<std::string> encode_profile(const profile::Profile& p, OutputFormat f, const WriteOptions& opt) {
+  switch (f) {
+    case OutputFormat::kPprof: return encode_pprof(p);
+    case OutputFormat::kSpeedscope:
+      return to_speedscope(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .name = {}});
+    case OutputFormat::kCpuprofile:
+      return to_cpuprofile(p, {.phase_roots = opt.phase_roots.value_or(false), .thread = opt.thread});
+    case OutputFormat::kFolded:
+      return to_folded(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type});
+    case OutputFormat::kHtml:
+      return to_html_flamegraph(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .title = {}});
+  }
+  return make_error(ErrorCode::kInternal, "no writer for this output format");
+}
+
+Status write_profile(const profile::Profile& p, const std::string& path, const WriteOptions& opt) {
   auto fmt = output_format_for(path);
   if (!fmt) return fmt.error();
-  switch (*fmt) {
-    case OutputFormat::kPprof: return write_pprof(p, path);
-  }
-  return make_error(ErrorCode::kInternal, "no writer");
+  if (*fmt == OutputFormat::kPprof) return write_pprof(p, path);
+  auto bytes = encode_profile(p, *fmt, opt);
+  if (!bytes) return bytes.error();
+  return write_file_atomic(path, *bytes);
 }
 
 }  // namespace loopperf::formats
