@@ -8,5 +8,6 @@ BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
 scripts/build.sh -DLOOPPERF_WERROR=ON -DLOOPPERF_TESTS=ON
 scripts/build-pprof.sh "$BUILD_DIR"
+scripts/install-test-tools.sh "$BUILD_DIR"
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" --timeout 600 "$@"

@@ -28,6 +28,8 @@ struct Command {
 
 Command register_record(CLI::App& app);
 Command register_report(CLI::App& app);
+Command register_diff(CLI::App& app);
+Command register_convert(CLI::App& app);
 
 Result<int> run_record(const RecordConfig& cfg);
 

@@ -126,9 +126,21 @@ Result<int> run_record(const RecordConfig& cfg) {
   sc.event.frequency_hz = cfg.frequency_hz;
   sc.event.kernel = cfg.kernel;
   sc.max_threads = cfg.max_threads;
+  if (cfg.unwind != unwind::UnwindMode::kFp) {
+    sc.event.user_regs_and_stack = true;
+    sc.event.regs_mask = unwind::kSampledRegsMask;
+    sc.event.stack_bytes = cfg.stack_bytes;
+    // Room for ~32 samples with their stack copies per thread (drained at a quarter full).
+    size_t pages = 16;
+    while (pages * 4096 < 32 * (cfg.stack_bytes + 1024ull)) pages *= 2;
+    sc.event.ring_pages = pages;
+  }
+  // Stacks are unwound as samples arrive: stack copies are too big to keep.
+  std::unique_ptr<unwind::SampleUnwinder> unwinder;
   auto sampler = sample::Sampler::create(sc, [&](const sample::RawSample& s) {
     frames.clear();
-    unwind::frames_from_callchain(s.ips, s.nr, frames);
+    if (unwinder) unwinder->frames_for(s, frames);
+    else unwind::frames_from_callchain(s.ips, s.nr, frames);
     stacks.add(s.tid, frames, s.period);
   });
   if (!sampler) {
@@ -150,6 +162,8 @@ Result<int> run_record(const RecordConfig& cfg) {
     }
   }
   symbolizer.refresh();
+  // auto: node (launch or attach) keeps frame pointers, so frames in it are walked by rbp.
+  unwinder = std::make_unique<unwind::SampleUnwinder>(pid, cfg.unwind, is_node ? exe : std::string());
   // Asked of the target's executable (a separate short-lived process), never of the target.
   const std::string node_version = is_node ? process::node_version(pid) : "";
 
@@ -186,6 +200,7 @@ Result<int> run_record(const RecordConfig& cfg) {
                                                                : std::chrono::milliseconds(1000);
     if (now - last_refresh >= refresh_every) {
       symbolizer.refresh();
+      unwinder->refresh_modules();
       last_refresh = now;
     }
     if (now - last_status >= std::chrono::milliseconds(250)) {
@@ -225,9 +240,15 @@ Result<int> run_record(const RecordConfig& cfg) {
       {"threads_skipped", std::to_string(st.threads_skipped)},
       {"stacks_overflowed", std::to_string(stacks.overflowed())},
       {"kernel_frames", cfg.kernel ? "yes" : "no"},
+      {"unwind", unwind::unwind_mode_name(cfg.unwind)},
       {"perf_map", perf_map_summary(symbolizer.perf_map_status())},
       {"target_exited", target_exited ? "yes" : "no"},
   };
+  // How each stack's user part ended, so truncation is visible ("unwind.end.stack-copy-too-short=12").
+  for (size_t i = 0; i < unwinder->end_counts().size(); i++)
+    if (unwinder->end_counts()[i])
+      info.metadata.emplace_back(std::string("unwind.end.") + unwind::end_reason_name(static_cast<unwind::EndReason>(i)),
+                                 std::to_string(unwinder->end_counts()[i]));
   const auto sym_start = Clock::now();
   profile::Profile prof = profile::build_profile(stacks, symbolizer, info);
   loop::UvRunPhases phases(prof, symbolizer);

@@ -35,6 +35,15 @@ Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) 
     if (!f) return f.error();
     cfg.frequency_hz = static_cast<int>(*f);
   }
+  auto mode = unwind::parse_unwind_mode(args.unwind);
+  if (!mode) return mode.error();
+  cfg.unwind = *mode;
+  if (!args.stack_size.empty()) {
+    // The kernel's limit for one stack copy is 65528 bytes (a record is at most 64 KiB).
+    auto size = parse_int(args.stack_size, 512, 65528, "stack size (--stack-size)");
+    if (!size) return size.error();
+    cfg.stack_bytes = static_cast<uint32_t>(*size) & ~7u;
+  }
   cfg.output = args.output;
   cfg.quiet = args.quiet;
   cfg.perf_map = !args.no_perf_map;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/unwind/sample_unwinder.h"
 
 namespace loopperf::cli {
 
@@ -23,13 +24,15 @@ struct RecordConfig {
   bool perf_map = true;                           // launch mode: --no-perf-map turns it off
   bool keep_perf_map = false;                     // launch mode: keep /tmp/perf-PID.map afterwards
   bool kernel = true;                             // --no-kernel: user frames only
+  unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;  // --unwind
+  uint32_t stack_bytes = 8192;                            // --stack-size: user stack copied per sample
   size_t max_threads = 1024;
   size_t max_stacks = 1'000'000;
 };
 
 // Raw strings from the command line, before validation.
 struct RecordArgs {
-  std::string pid, duration, output, frequency;
+  std::string pid, duration, output, frequency, unwind = "auto", stack_size;
   std::vector<std::string> command;
   bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false;
 };

@@ -1,5 +1,6 @@
 #include "loopperf/formats/cpuprofile.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -40,7 +41,8 @@ void append_call_frame(std::string& out, const detail::FrameInfo& f, std::map<st
   detail::append_json_string(out, url);
   // This format counts lines and columns from 0; pprof and speedscope from 1.
   out += ",\"lineNumber\":" + std::to_string(f.line > 0 ? f.line - 1 : -1);
-  out += ",\"columnNumber\":" + std::to_string(f.line > 0 && f.column > 0 ? f.column - 1 : -1) + "}";
+  // A known line with an unknown column points at the line's start rather than at "column -1".
+  out += ",\"columnNumber\":" + std::to_string(f.line > 0 ? std::max<int64_t>(f.column - 1, 0) : -1) + "}";
 }
 
 }  // namespace
@@ -49,7 +51,9 @@ Result<std::string> to_cpuprofile(const profile::Profile& in, const CpuprofileOp
   const profile::Profile* p = &in;
   profile::Profile chosen;
   if (!opt.thread.empty()) {
-    auto f = filter_profile(in, {.threads = {opt.thread}});
+    FilterSpec spec;
+    spec.threads = {opt.thread};
+    auto f = filter_profile(in, spec);
     if (!f) return f.error();
     chosen = std::move(*f);
     p = &chosen;

@@ -124,7 +124,12 @@ bool thread_matches(const profile::Sample& s, const std::string& sel) {
   auto name = s.str_label(loop::kThreadLabel);
   auto role = s.str_label(loop::kRoleLabel);
   auto tid = s.num_label(loop::kTidLabel);
+  // The same short names as `report --thread`.
   if (sel == "main") return role == loop::role_name(loop::ThreadRole::kMainLoop);
+  if (sel == "worker" || sel == "workers") return role == loop::role_name(loop::ThreadRole::kWorkerLoop);
+  if (sel == "pool") return role == loop::role_name(loop::ThreadRole::kLibuvPool);
+  if (sel == "loop")
+    return role == loop::role_name(loop::ThreadRole::kMainLoop) || role == loop::role_name(loop::ThreadRole::kWorkerLoop);
   if (sel == role || (!name.empty() && sel == name)) return true;
   if (tid) {
     std::string t = std::to_string(*tid);
@@ -148,7 +153,7 @@ Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterS
       auto have = describe_threads(p);
       return make_error(ErrorCode::kUsage, "no thread matches '" + sel + "'",
                         have.empty() ? std::string("this profile's samples carry no thread labels")
-                                     : "use main, a role, a name or a tid; this profile has: " + join(have));
+                                     : "use main, worker, pool, loop, a role, a name or a tid; this profile has: " + join(have));
     }
   }
 

@@ -1,5 +1,6 @@
 #include "loopperf/formats/html_flamegraph.h"
 
+#include <algorithm>
 #include <map>
 #include <string_view>
 
@@ -35,12 +36,6 @@ void append_array(std::string& out, const std::vector<T>& v, Fn each) {
     each(v[i]);
   }
   out.push_back(']');
-}
-
-// Replaces the one occurrence of `marker` in `page` with `text`.
-void fill(std::string& page, std::string_view marker, std::string_view text) {
-  auto at = page.find(marker);
-  if (at != std::string::npos) page.replace(at, marker.size(), text);
 }
 
 std::string html_escape(std::string_view s) {
@@ -145,11 +140,36 @@ Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOpti
   }
   data += "]}";
 
-  std::string page(detail::kFlamegraphHtml);
-  fill(page, "/*LOOPPERF_STYLE*/", detail::kFlamegraphCss);
-  fill(page, "__LOOPPERF_TITLE__", html_escape(title));
-  fill(page, "/*LOOPPERF_SCRIPT*/", detail::kFlamegraphJs);
-  fill(page, "__LOOPPERF_DATA__", data);  // last: the data may contain the other markers
+  // Markers are filled in one pass in template order, never searched for inside inserted text, so a
+  // frame name that happens to contain one stays as it is.
+  const std::string escaped_title = html_escape(title);
+  const std::pair<std::string_view, std::string_view> fills[] = {
+      {"__LOOPPERF_TITLE__", escaped_title},
+      {"/*LOOPPERF_STYLE*/", detail::kFlamegraphCss},
+      {"/*LOOPPERF_SCRIPT*/", detail::kFlamegraphJs},
+      {"__LOOPPERF_DATA__", data},
+  };
+  const std::string_view tmpl(detail::kFlamegraphHtml);
+  std::string page;
+  page.reserve(tmpl.size() + data.size() + 32768);
+  for (size_t from = 0;;) {
+    size_t at = std::string_view::npos;
+    const std::pair<std::string_view, std::string_view>* which = nullptr;
+    for (const auto& f : fills) {
+      size_t pos = tmpl.find(f.first, from);
+      if (pos < at) {
+        at = pos;
+        which = &f;
+      }
+    }
+    if (!which) {
+      page += tmpl.substr(from);
+      break;
+    }
+    page += tmpl.substr(from, at - from);
+    page += which->second;
+    from = at + which->first.size();
+  }
   return page;
 }
 

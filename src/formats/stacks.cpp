@@ -81,10 +81,15 @@ FrameInfo frame_for_line(const profile::Profile& p, const profile::Location& loc
   f.file = fn ? fn->file : "";
   if (f.file.empty() && m && f.kind != profile::FrameKind::kJs) f.file = m->file;
   // The function's first line identifies it; the sampled line would split one function into many.
-  // Without a start line (perf-map JS frames) the line is already the function's "file:line:col".
-  bool use_start = fn && fn->start_line > 0;
-  f.line = use_start ? fn->start_line : line.line;
-  f.column = !use_start || fn->start_line == line.line ? line.column : 0;
+  // perf-map JS frames have no start line, but their line is the function's "file:line:col";
+  // a native frame's line is wherever it was sampled, so it is not part of the frame.
+  if (fn && fn->start_line > 0) {
+    f.line = fn->start_line;
+    f.column = fn->start_line == line.line ? line.column : 0;
+  } else if (f.kind == profile::FrameKind::kJs) {
+    f.line = line.line;
+    f.column = line.column;
+  }
   return f;
 }
 

@@ -11,7 +11,9 @@ namespace {
 
 struct Facts {
   static constexpr size_t kNone = SIZE_MAX;
-  size_t first[static_cast<size_t>(Fact::kThreadRoot) + 1];  // index of the first (innermost) frame with the fact
+  // Index of the first (innermost) frame with the fact. Sized by the last enumerator of Fact
+  // (kPhaseCallback; it was kThreadRoot + 1, one short: first[kPhaseCallback] read uv_run_count).
+  size_t first[static_cast<size_t>(Fact::kPhaseCallback) + 1];
   size_t uv_run_count = 0;
   size_t outer_uv_run = kNone;
   Facts() { std::fill(std::begin(first), std::end(first), kNone); }
@@ -23,6 +25,7 @@ Facts gather(const std::vector<FrameRef>& frames) {
   Facts facts;
   for (size_t i = 0; i < frames.size(); i++) {
     for_each_fact(frames[i].name, [&](Fact f) {
+      if (static_cast<size_t>(f) >= std::size(facts.first)) return;  // a Fact added after kPhaseCallback
       size_t& slot = facts.first[static_cast<size_t>(f)];
       if (slot == Facts::kNone) slot = i;
       if (f == Fact::kUvRun) {

@@ -19,11 +19,13 @@ constexpr std::array kRules = {
     Rule{"v8::internal::MarkCompactCollector::", Match::kPrefix, Fact::kGc, "full mark-compact"},
     Rule{"v8::internal::MinorMarkCompactCollector::", Match::kPrefix, Fact::kGc, "minor mark-compact"},
     Rule{"v8::internal::IncrementalMarking::", Match::kPrefix, Fact::kGc, "incremental marking"},
-    Rule{"v8::internal::IncrementalMarkingJob::", Match::kPrefix, Fact::kGc, "incremental marking task"},
+    // The jobs' Task::RunInternal only: their other members (ScheduleTask, ScheduleTaskIfNeeded ...)
+    // run from allocation observers in JS and merely post the task (uv_async_send), no GC.
+    Rule{"v8::internal::IncrementalMarkingJob::Task::", Match::kPrefix, Fact::kGc, "incremental marking task"},
     Rule{"v8::internal::ConcurrentMarking::", Match::kPrefix, Fact::kGc, "concurrent marking (platform threads)"},
     Rule{"v8::internal::Sweeper::", Match::kPrefix, Fact::kGc, "sweeping"},
-    Rule{"v8::internal::MinorGCJob::", Match::kPrefix, Fact::kGc, "scheduled minor GC task"},
-    Rule{"v8::internal::ScavengeJob::", Match::kPrefix, Fact::kGc, "scheduled scavenge task"},
+    Rule{"v8::internal::MinorGCJob::Task::", Match::kPrefix, Fact::kGc, "scheduled minor GC task"},
+    Rule{"v8::internal::ScavengeJob::Task::", Match::kPrefix, Fact::kGc, "scheduled scavenge task"},
     Rule{"v8::internal::ArrayBufferSweeper::", Match::kPrefix, Fact::kGc, "array buffer sweeping"},
     Rule{"v8::internal::GlobalHandles::PostGarbageCollectionProcessing", Match::kPrefix, Fact::kGc,
          "weak callbacks after GC"},

@@ -30,6 +30,11 @@ perf_event_attr make_cpu_clock_attr(const EventConfig& cfg) {
   attr.use_clockid = 1;
   attr.clockid = CLOCK_MONOTONIC;  // same clock as V8's jitdump and our own timestamps
   attr.sample_max_stack = cfg.max_stack;
+  if (cfg.user_regs_and_stack) {
+    attr.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    attr.sample_regs_user = cfg.regs_mask;
+    attr.sample_stack_user = cfg.stack_bytes;
+  }
   attr.watermark = 1;
   attr.wakeup_watermark = static_cast<uint32_t>(cfg.ring_pages * 4096 / 4);  // wake at a quarter full
   return attr;

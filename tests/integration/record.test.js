@@ -132,3 +132,20 @@ test('a process that is not node gets a native profile with a note', async () =>
   assert.match(lp.pprof(['-top', out]), /dash|sh|libc/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a node without a perf map: the summary says so and how to get JS names; report hints too', async () => {
+  const t = await lp.startTarget('hot.js', { nodeArgs: [] });
+  const out = path.join(t.dir, 'nomap.pb.gz');
+  try {
+    const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '1s', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /no perf map found for pid \d+: JavaScript frames show as \[unknown\]/);
+    assert.match(r.stderr, /--perf-basic-prof/);
+    const tr = lp.traces(out);
+    assert.ok(lp.share(tr, hasFrame(/^\[unknown\] \[jit\]$/)) > 0.5, 'unnamed JIT frames stay visible');
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    assert.ok(rep.hints.some((h) => h.kind === 'missing-js-names' && /--perf-basic-prof/.test(h.text)));
+  } finally {
+    lp.stopTarget(t);
+  }
+});

@@ -12,8 +12,9 @@ namespace loopperf::formats {
 
 // Within one list the values are alternatives (OR); the lists combine with AND. Empty = no filter.
 struct FilterSpec {
-  // Thread selectors, each one of: "main" (the main loop thread), a role ("worker-loop",
-  // "libuv-pool" ...), a thread name ("node"), a tid ("4242") or "name (tid)" as the writers print it.
+  // Thread selectors, as `report --thread` takes them: "main", "worker", "pool", "loop" (main and
+  // workers), a role ("libuv-pool" ...), a thread name ("node"), a tid ("4242") or "name (tid)" as
+  // the writers print it.
   std::vector<std::string> threads;
   std::vector<std::string> phases;      // "poll", "timers" ... (docs/labels.md)
   std::vector<std::string> activities;  // "js", "gc" ...

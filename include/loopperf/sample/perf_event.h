@@ -19,6 +19,10 @@ struct EventConfig {
   bool enable_on_exec = false;  // launch mode: start counting at exec
   uint16_t max_stack = 127;   // callchain frames (kernel.perf_event_max_stack)
   size_t ring_pages = 16;     // data pages, power of two
+  // DWARF unwinding: also copy the user registers and the top `stack_bytes` of the user stack.
+  bool user_regs_and_stack = false;
+  uint32_t stack_bytes = 8192;
+  uint64_t regs_mask = 0;  // PERF_SAMPLE_REGS_USER register mask
 };
 
 // The perf_event_attr loopperf uses for cpu-clock sampling (exposed for tests and docs).

@@ -25,6 +25,12 @@ struct RawSample {
   uint64_t period = 0;    // cpu-clock: nanoseconds of CPU this sample stands for
   const uint64_t* ips = nullptr;  // callchain with PERF_CONTEXT_* markers
   uint64_t nr = 0;
+  // With EventConfig::user_regs_and_stack: the user registers (in the order of the mask's bits;
+  // nullptr when the kernel had none, e.g. a kernel thread) and the copied user stack from sp.
+  const uint64_t* regs = nullptr;
+  size_t regs_count = 0;
+  const uint8_t* stack = nullptr;
+  uint64_t stack_size = 0;  // valid bytes (the kernel's dyn_size)
 };
 
 struct SamplerConfig {
@@ -67,6 +73,7 @@ class Sampler {
   bool add_thread(pid_t tid, Error* first_error);
   void drain_all();
   void handle(const perf_event_header* h);
+  bool parse_regs_and_stack(const perf_event_header* h, RawSample& s);
 
   SamplerConfig cfg_;
   SampleFn on_sample_;

@@ -4,6 +4,7 @@
 // drawn (nor is anything below them), and hit testing uses the boxes drawn by the last frame.
 'use strict';
 (function () {
+  const startedAt = performance.now();
   const data = JSON.parse(document.getElementById('lp-data').textContent);
   const frames = data.frames;
 
@@ -217,7 +218,7 @@
     });
     const thread = threadNodeOf(i);
     threadSelect.value = String(thread > 0 ? thread : 0);
-    updatePhaseStrip(thread);
+    updatePhaseStrip(thread, phaseOf(i));
     updateMatchInfo();
     render();
   }
@@ -250,18 +251,24 @@
     return [...sums.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));
   }
 
-  function updatePhaseStrip(threadNode) {
+  // The phase the zoomed node belongs to ("" above the phase level or without phase roots).
+  function phaseOf(i) {
+    for (let a = i; a > 0; a = parent[a]) if (kindOf(a) === KIND_PHASE) return nameOf(a).slice(1, -1);
+    return '';
+  }
+
+  function updatePhaseStrip(threadNode, current) {
     phaseStrip.textContent = '';
     const phases = phaseTotals(threadNode);
     const sum = phases.reduce((a, [, v]) => a + v, 0);
     $('lp-phases-row').hidden = sum === 0;
     for (const [phase, v] of phases) {
       const seg = document.createElement('div');
-      seg.className = 'lp-phase';
+      seg.className = phase === current ? 'lp-phase lp-current' : 'lp-phase';
       seg.setAttribute('role', 'listitem');
       seg.style.width = (100 * v / sum) + '%';
       seg.style.background = PHASE_COLORS[phase] || PHASE_COLORS.unknown;
-      seg.textContent = phase + ' ' + pct(v, sum);
+      if (v / sum >= 0.06) seg.textContent = phase + ' ' + pct(v, sum);  // narrow ones: hover
       seg.title = `${phase}: ${pct(v, sum)} (${amount(v)})` + (threadNode > 0 ? ' of ' + nameOf(threadNode) : ' of all threads');
       seg.addEventListener('click', () => focusPhase(threadNode, phase));
       phaseStrip.append(seg);
@@ -451,5 +458,7 @@
   let first = 0;
   if (hasThreads) for (const c of children(0)) if (frames.file[frameOf[c]] === 'main-loop') { first = c; break; }
   setZoom(first);
+  // For scripted checks (tests, CI): the page is drawn and interactive.
+  document.documentElement.dataset.lpInitMs = (performance.now() - startedAt).toFixed(1);
   document.documentElement.dataset.lpReady = '1';
 })();

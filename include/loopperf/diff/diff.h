@@ -1,0 +1,102 @@
+// `loopperf diff BASE HEAD`: which functions, phases and activities take a larger share of the time
+// in HEAD than in BASE, by more than a threshold and more than sampling noise explains
+// (docs/diff.md has the method and the reasoning behind it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/profile/profile.h"
+
+namespace loopperf::diff {
+
+// What a row measures. Function rows are shares of all samples of the profile; phase and activity
+// rows are shares of the samples of one loop-thread role; loop rows come from loop metadata.
+enum class Family { kSelf, kTotal, kPhase, kActivity, kLoop };
+std::string_view family_name(Family f);  // "self", "total", "phase", "activity", "loop"
+
+enum class Verdict {
+  kRegression,      // share up by >= threshold, significant, and up by >= threshold against the rest too
+  kImprovement,     // the same, down (or up where higher is better: idle-wait)
+  kRelative,        // significant and >= threshold, but only because the rest of the profile changed
+  kNotSignificant,  // tested; sampling noise explains the change
+  kBelowThreshold,  // significant but smaller than the threshold, or too small a share to reach it
+  kFewSamples,      // too few samples in the row for the normal approximation; never reported
+};
+std::string_view verdict_name(Verdict v);  // "regression", "improvement", "relative", ...
+
+struct Row {
+  Family family = Family::kSelf;
+  std::string population;  // "all threads", "main-loop", "worker-loop", "loop"
+  std::string name;        // "scoreRecords (bench.js)", "node::fs::Read", "timers", "sync-io", "utilization"
+  bool higher_is_worse = true;  // false for idle-wait: more idle loop is good news
+  double base_count = 0, base_total = 0, head_count = 0, head_total = 0;  // samples (x and n)
+  double base_share = 0, head_share = 0;  // 0..1
+  double change = 0;                      // head_share - base_share
+  double rescaled_change = 0;             // head_share - scale * base_share (scale of the population)
+  bool tested = false;                    // counted in the correction; z and p are meaningful
+  double z = 0, p = 1, p_adjusted = 1;    // p_adjusted: Holm over all tested rows
+  Verdict verdict = Verdict::kBelowThreshold;
+
+  bool reported() const {
+    return verdict == Verdict::kRegression || verdict == Verdict::kImprovement || verdict == Verdict::kRelative;
+  }
+};
+
+// The samples a family of rows divides by, and how much the unchanged code's share moved in it.
+struct Population {
+  std::string name;  // "all threads", "main-loop", "worker-loop"
+  double base_samples = 0, head_samples = 0;
+  // Median over functions (present with >= 10 samples in both) of head share / base share: what an
+  // unchanged function's share was multiplied by because other code got faster or slower. 1 when
+  // fewer than 3 functions qualify (scale_rows == 0).
+  double scale = 1;
+  size_t scale_rows = 0;
+};
+
+struct Side {
+  std::string file;  // as given on the command line (set by the caller)
+  std::string cmdline;
+  double samples = 0;  // sum of the count sample type
+  int64_t duration_nanos = 0;
+};
+
+struct Skipped {
+  std::string what;    // "loop utilization", "worker-loop phases"
+  std::string reason;  // "not in the base profile"
+};
+
+struct DiffOptions {
+  double threshold = 0.02;   // smallest change reported, as a fraction (0.02 = 2 percentage points)
+  double confidence = 0.99;  // family-wise: 1 - the chance of any false alarm among all rows tested
+};
+
+struct DiffResult {
+  Side base, head;
+  DiffOptions options;
+  std::string count_type;  // the sample type used as n: "samples"
+  std::vector<Population> populations;
+  // Reported rows first (regressions, improvements, relative), then the other tested rows, then the
+  // untested ones; within each by |change|, largest first.
+  std::vector<Row> rows;
+  std::vector<Skipped> skipped;
+  size_t tests = 0;  // rows tested, the m of the Holm correction
+
+  size_t count(Verdict v) const;
+};
+
+// Compares the shares of BASE and HEAD. Input errors (ErrorCode::kInput): different sample types,
+// no count sample type, different recording modes, a profile without samples.
+Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head, const DiffOptions& opt);
+
+// "2%", "2", "0.5 %" (percentage points / percent) -> 0.02, 0.02, 0.005. Accepts 0 < value < 100.
+Result<double> parse_percent(std::string_view text, std::string_view option);
+
+// How a row names a function: JavaScript "name (file.js)" (no directory, no line: both change between
+// two checkouts of one program), native the short_name of report ("node::fs::Read").
+std::string function_key(const profile::Profile& p, const profile::Location& loc, const profile::Line& line);
+
+}  // namespace loopperf::diff

@@ -1,0 +1,99 @@
+// Hybrid unwinding: libunwind with CFI (.eh_frame) for code without frame pointers (glibc, native
+// addons), the frame-pointer chain for V8's JIT code and builtins (no CFI) and for code known to
+// keep frame pointers (node itself). Memory comes from a Memory backend: the sampled stack copy
+// (record) or the stopped thread's live memory (dump); unwind tables and code always come from the
+// module files, never from the target.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "loopperf/unwind/callchain.h"
+#include "loopperf/unwind/modules.h"
+
+namespace loopperf::unwind {
+
+// x86-64 user registers, indexed like perf's enum perf_event_x86_regs.
+enum PerfReg : int { kAX = 0, kBX, kCX, kDX, kSI, kDI, kBP, kSP, kIP, kFLAGS, kR8 = 16, kR9, kR10, kR11, kR12, kR13, kR14, kR15 };
+struct UserRegs {
+  std::array<uint64_t, 24> r{};
+  bool valid = false;
+  uint64_t ip() const { return r[kIP]; }
+  uint64_t sp() const { return r[kSP]; }
+  uint64_t bp() const { return r[kBP]; }
+};
+// The registers loopperf samples (PERF_SAMPLE_REGS_USER): all general-purpose ones CFI may name.
+constexpr uint64_t kSampledRegsMask = 0x1ffULL | (0xffULL << 16);
+
+class Memory {
+ public:
+  virtual ~Memory() = default;
+  virtual bool read(uint64_t addr, void* out, size_t n) = 0;
+};
+
+// The user stack copied by the kernel at sample time (PERF_SAMPLE_STACK_USER), starting at sp.
+class StackCopyMemory : public Memory {
+ public:
+  StackCopyMemory(uint64_t sp, const uint8_t* data, size_t size) : sp_(sp), data_(data), size_(size) {}
+  bool read(uint64_t addr, void* out, size_t n) override;
+
+ private:
+  uint64_t sp_;
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// A ptrace-stopped thread's memory (process_vm_readv).
+class LiveMemory : public Memory {
+ public:
+  explicit LiveMemory(pid_t pid) : pid_(pid) {}
+  bool read(uint64_t addr, void* out, size_t n) override;
+
+ private:
+  pid_t pid_;
+};
+
+// How a stack's walk ended: shown in the profile so truncation is visible.
+enum class EndReason : uint8_t {
+  kKernelChain,    // leaf in frame-pointer code: the kernel's callchain was used as is
+  kSpliced,        // DWARF through the frames without frame pointers, then the kernel's callchain
+  kComplete,       // reached the thread's entry (CFI end of stack, or rbp == 0)
+  kStackShort,     // needed stack memory beyond the copy
+  kNoUnwindInfo,   // a pc in a module without CFI and without a usable frame pointer
+  kUnknownModule,  // a pc in no known mapping
+  kBadFrame,       // the frame chain went backwards or into nonsense
+  kMaxDepth,
+  kCount
+};
+const char* end_reason_name(EndReason r);
+
+class HybridUnwinder {
+ public:
+  explicit HybridUnwinder(const ModuleMap& modules, size_t max_depth = 256);
+  ~HybridUnwinder();
+  HybridUnwinder(const HybridUnwinder&) = delete;
+  HybridUnwinder& operator=(const HybridUnwinder&) = delete;
+
+  // Appends the user frames of one stack to `out` (leaf first; callers are return address - 1).
+  // `kernel_user_chain` is the user part of the kernel's frame-pointer callchain for the same
+  // sample (may be empty, e.g. in dump).
+  EndReason unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,
+                   std::vector<Frame>& out);
+
+  // Forget cached unwind info (after modules changed).
+  void flush_cache();
+
+  struct Context;
+
+ private:
+  EndReason walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<Frame>& out);
+  const ModuleMap& modules_;
+  size_t max_depth_;
+  void* as_ = nullptr;  // unw_addr_space_t
+};
+
+}  // namespace loopperf::unwind

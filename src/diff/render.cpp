@@ -1,0 +1,217 @@
+// Text, Markdown and JSON renderings of a DiffResult (docs/diff.md shows each).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "loopperf/common/duration.h"
+#include "loopperf/common/json.h"
+#include "loopperf/diff/render.h"
+#include "loopperf/diff/stats.h"
+
+namespace loopperf::diff {
+
+namespace {
+
+std::string fmt(const char* f, auto... args) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, f, args...);
+  return buf;
+}
+
+std::string pct(double share) { return fmt("%.1f%%", share * 100); }
+std::string pp(double change) { return fmt("%+.1f pp", change * 100); }
+
+std::string p_text(double p) {
+  if (p < 1e-12) return "<1e-12";
+  if (p < 1e-3) return fmt("%.0e", p);
+  return fmt("%.3f", p);
+}
+
+std::string kind(const Row& r) {
+  std::string k(family_name(r.family));
+  if (r.family == Family::kPhase || r.family == Family::kActivity) k += " (" + r.population + ")";
+  return k;
+}
+
+std::string side_line(const char* label, const Side& s) {
+  std::string out = fmt("  %s  %s", label, s.file.empty() ? "-" : s.file.c_str());
+  if (!s.cmdline.empty()) out += "  (" + s.cmdline + ")";
+  out += fmt("  %.0f samples", s.samples);
+  if (s.duration_nanos > 0) out += " in " + format_duration(std::chrono::nanoseconds(s.duration_nanos));
+  return out + "\n";
+}
+
+// Every cell of a UTF-8 string counts as one column, which holds for names and the symbols used here.
+size_t columns(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xc0) != 0x80; }));
+}
+
+std::string pad(std::string s, size_t width) {
+  size_t w = columns(s);
+  if (w > width) {
+    while (!s.empty() && columns(s) > width - 1) s.pop_back();
+    while (!s.empty() && (s.back() & 0xc0) == 0x80) s.pop_back();  // never cut a character in half
+    if (!s.empty() && (s.back() & 0x80)) s.pop_back();
+    return s + "…" + std::string(width - std::min(width, columns(s) + 1), ' ');
+  }
+  return s + std::string(width - w, ' ');
+}
+
+const Row* strongest_tested(const DiffResult& d) {
+  const Row* best = nullptr;
+  for (const auto& r : d.rows)
+    if (r.tested && (!best || std::fabs(r.z) > std::fabs(best->z))) best = &r;
+  return best;
+}
+
+std::string rule(const DiffResult& d) {
+  double alpha = 1 - d.options.confidence;
+  std::string out = fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence "
+                        "(pooled two-proportion z-test per row, Holm-corrected over %zu rows",
+                        d.options.threshold * 100, d.options.confidence * 100, d.tests);
+  if (d.tests) out += fmt("; the strongest row needs |z| >= %.2f", normal_critical_z(alpha / static_cast<double>(d.tests)));
+  return out + ")";
+}
+
+std::string scales(const DiffResult& d) {
+  std::string out;
+  for (const auto& p : d.populations) {
+    if (!out.empty()) out += ", ";
+    out += p.name + fmt(" x%.3f", p.scale);
+    out += p.scale_rows ? fmt(" (median over %zu functions)", p.scale_rows) : std::string(" (too few common functions)");
+  }
+  return out;
+}
+
+std::vector<const Row*> shown(const DiffResult& d, bool all) {
+  std::vector<const Row*> out;
+  for (const auto& r : d.rows)
+    if (r.reported() || (all && r.tested)) out.push_back(&r);
+  return out;
+}
+
+std::string headline(const DiffResult& d) {
+  size_t reg = d.count(Verdict::kRegression), imp = d.count(Verdict::kImprovement);
+  return fmt("%zu regression%s, %zu improvement%s", reg, reg == 1 ? "" : "s", imp, imp == 1 ? "" : "s");
+}
+
+std::string md_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '`') out += '\'';
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_text(const DiffResult& d, bool all) {
+  std::string out = "loopperf diff: " + headline(d) + "\n";
+  out += side_line("base", d.base);
+  out += side_line("head", d.head);
+  out += "  " + rule(d) + "\n\n";
+  auto rows = shown(d, all);
+  if (rows.empty()) {
+    out += fmt("No share changed by %.1f pp or more beyond sampling noise.", d.options.threshold * 100);
+    if (const Row* s = strongest_tested(d))
+      out += fmt(" Strongest row: %s %s, %s -> %s, z %+.2f.", std::string(family_name(s->family)).c_str(),
+                 s->name.c_str(), pct(s->base_share).c_str(), pct(s->head_share).c_str(), s->z);
+    out += "\n";
+  } else {
+    out += "  " + pad("verdict", 16) + pad("kind", 22) + pad("what", 46) +
+           fmt("%7s %7s %10s %7s %9s\n", "base", "head", "change", "z", "p (Holm)");
+    bool any_relative = false;
+    for (const Row* r : rows) {
+      std::string v(verdict_name(r->verdict));
+      if (r->verdict == Verdict::kRegression) v = "REGRESSION";
+      any_relative |= r->verdict == Verdict::kRelative;
+      out += "  " + pad(v, 16) + pad(kind(*r), 22) + pad(r->name, 46) +
+             fmt("%7s %7s %10s %+7.2f %9s\n", pct(r->base_share).c_str(), pct(r->head_share).c_str(),
+                 pp(r->change).c_str(), r->z, p_text(r->p_adjusted).c_str());
+    }
+    if (any_relative)
+      out += "\n  relative: the share moved because other code got cheaper or dearer; against the rest of the\n"
+             "  profile (rescaled as below) it changed by less than the threshold, so it is not counted.\n";
+  }
+  out += "\n  rescaled: " + scales(d) + "\n";
+  for (const auto& s : d.skipped) out += "  skipped: " + s.what + ": " + s.reason + "\n";
+  return out;
+}
+
+std::string render_markdown(const DiffResult& d, bool all) {
+  std::string out = "### loopperf diff: " + headline(d) + "\n\n";
+  auto rows = shown(d, all);
+  if (rows.empty()) {
+    out += fmt("No share changed by %.1f pp or more beyond sampling noise.\n", d.options.threshold * 100);
+  } else {
+    out += "| | what | kind | base | head | change | z | p (Holm) |\n|---|---|---|--:|--:|--:|--:|--:|\n";
+    for (const Row* r : rows) {
+      std::string v;
+      switch (r->verdict) {
+        case Verdict::kRegression: v = "🔴 **regression**"; break;
+        case Verdict::kImprovement: v = "🟢 improvement"; break;
+        case Verdict::kRelative: v = "⚪ relative"; break;
+        default: v = std::string(verdict_name(r->verdict));
+      }
+      std::string change = pp(r->change);
+      if (r->verdict == Verdict::kRegression) change = "**" + change + "**";
+      out += "| " + v + " | `" + md_escape(r->name) + "` | " + md_escape(kind(*r)) + " | " + pct(r->base_share) +
+             " | " + pct(r->head_share) + " | " + change + fmt(" | %+.1f | ", r->z) + p_text(r->p_adjusted) + " |\n";
+    }
+  }
+  out += "\n<sub>base: " + md_escape(d.base.file) + fmt(" (%.0f samples)", d.base.samples) + " · head: " +
+         md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " + md_escape(rule(d)) +
+         ". <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
+  for (const auto& s : d.skipped) out += " Skipped " + md_escape(s.what) + ": " + md_escape(s.reason) + ".";
+  return out + "</sub>\n";
+}
+
+std::string render_json(const DiffResult& d, bool all) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("version", 1);
+  for (auto [key, s] : {std::pair<const char*, const Side*>{"base", &d.base}, std::pair<const char*, const Side*>{"head", &d.head}}) {
+    w.key(key).begin_object();
+    w.field("file", s->file).field("cmdline", s->cmdline).field("samples", s->samples);
+    w.field("duration_nanos", s->duration_nanos).end_object();
+  }
+  w.key("settings").begin_object();
+  w.field("threshold", d.options.threshold).field("confidence", d.options.confidence);
+  w.field("alpha", 1 - d.options.confidence).field("test", "two-proportion-z-pooled").field("correction", "holm");
+  w.field("count_type", d.count_type).end_object();
+  w.field("tests", static_cast<uint64_t>(d.tests));
+  const Row* strongest = strongest_tested(d);
+  w.field("max_abs_z", strongest ? std::fabs(strongest->z) : 0.0);
+  w.key("summary").begin_object();
+  w.field("regressions", static_cast<uint64_t>(d.count(Verdict::kRegression)));
+  w.field("improvements", static_cast<uint64_t>(d.count(Verdict::kImprovement)));
+  w.field("relative", static_cast<uint64_t>(d.count(Verdict::kRelative))).end_object();
+  w.key("populations").begin_array();
+  for (const auto& p : d.populations) {
+    w.begin_object().field("name", p.name).field("base_samples", p.base_samples).field("head_samples", p.head_samples);
+    w.field("scale", p.scale).field("scale_rows", static_cast<uint64_t>(p.scale_rows)).end_object();
+  }
+  w.end_array();
+  w.key("rows").begin_array();
+  for (const Row* r : shown(d, all)) {
+    w.begin_object();
+    w.field("verdict", verdict_name(r->verdict)).field("family", family_name(r->family));
+    w.field("population", r->population).field("name", r->name);
+    w.field("base_share", r->base_share).field("head_share", r->head_share).field("change", r->change);
+    w.field("rescaled_change", r->rescaled_change);
+    w.field("base_samples", r->base_count).field("base_total", r->base_total);
+    w.field("head_samples", r->head_count).field("head_total", r->head_total);
+    w.field("z", r->z).field("p", r->p).field("p_adjusted", r->p_adjusted);
+    w.field("higher_is_worse", r->higher_is_worse).end_object();
+  }
+  w.end_array();
+  w.key("skipped").begin_array();
+  for (const auto& s : d.skipped) w.begin_object().field("what", s.what).field("reason", s.reason).end_object();
+  w.end_array();
+  w.end_object();
+  return w.str() + "\n";
+}
+
+}  // namespace loopperf::diff

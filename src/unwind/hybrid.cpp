@@ -1,0 +1,211 @@
+#include "loopperf/unwind/hybrid.h"
+
+#include <sys/uio.h>
+
+#include <cstring>
+
+#define UNW_REMOTE_ONLY
+#include <libunwind.h>
+
+// Not in libunwind's public headers, but exported and used the same way by perf
+// (tools/perf/util/unwind-libunwind-local.c): binary search of an .eh_frame_hdr table read
+// through our access_mem.
+extern "C" int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip, unw_dyn_info_t* di,
+                                                  unw_proc_info_t* pi, int need_unwind_info, void* arg);
+
+namespace loopperf::unwind {
+
+bool StackCopyMemory::read(uint64_t addr, void* out, size_t n) {
+  if (addr < sp_ || addr - sp_ > size_ || n > size_ - (addr - sp_)) return false;
+  std::memcpy(out, data_ + (addr - sp_), n);
+  return true;
+}
+
+bool LiveMemory::read(uint64_t addr, void* out, size_t n) {
+  iovec local{out, n};
+  iovec remote{reinterpret_cast<void*>(addr), n};
+  return ::process_vm_readv(pid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
+}
+
+const char* end_reason_name(EndReason r) {
+  switch (r) {
+    case EndReason::kKernelChain: return "fp";
+    case EndReason::kSpliced: return "dwarf+fp";
+    case EndReason::kComplete: return "complete";
+    case EndReason::kStackShort: return "stack-copy-too-short";
+    case EndReason::kNoUnwindInfo: return "no-unwind-info";
+    case EndReason::kUnknownModule: return "unknown-module";
+    case EndReason::kBadFrame: return "bad-frame";
+    case EndReason::kMaxDepth: return "max-depth";
+    case EndReason::kCount: break;
+  }
+  return "?";
+}
+
+struct HybridUnwinder::Context {
+  const ModuleMap* modules;
+  const UserRegs* regs;
+  Memory* memory;
+  bool stack_short = false;
+};
+
+namespace {
+
+using Ctx = HybridUnwinder::Context;
+
+int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi, int need_unwind_info, void* arg) {
+  auto* ctx = static_cast<Ctx*>(arg);
+  const Module* m = ctx->modules->find(ip);
+  // JIT code has no CFI, and must never be interpreted as if it had.
+  if (!m || m->jit || !m->image || !m->fde_count) return -UNW_ENOINFO;
+  unw_dyn_info_t di;
+  std::memset(&di, 0, sizeof di);
+  di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+  di.start_ip = m->text_start;
+  di.end_ip = m->text_end;
+  di.u.rti.segbase = m->hdr_runtime;
+  di.u.rti.table_data = m->table_runtime;
+  di.u.rti.table_len = m->fde_count * 8 / sizeof(unw_word_t);  // entries are two int32s
+  return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+void put_unwind_info(unw_addr_space_t, unw_proc_info_t*, void*) {}  // libunwind frees table-format info itself
+
+int get_dyn_info_list_addr(unw_addr_space_t, unw_word_t*, void*) { return -UNW_ENOINFO; }
+
+int access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* valp, int write, void* arg) {
+  auto* ctx = static_cast<Ctx*>(arg);
+  if (write) return -UNW_EINVAL;
+  if (ctx->memory->read(addr, valp, sizeof *valp)) return 0;
+  if (ctx->modules->read(addr, valp, sizeof *valp)) return 0;  // .eh_frame, .eh_frame_hdr from the file
+  // An address just above the copy is a stack read the copy was too small for.
+  uint64_t sp = ctx->regs->sp();
+  if (addr >= sp && addr - sp < (64u << 20)) ctx->stack_short = true;
+  *valp = 0;
+  return -UNW_EINVAL;
+}
+
+int perf_reg_of(int unw_reg) {
+  switch (unw_reg) {
+    case UNW_X86_64_RAX: return kAX;
+    case UNW_X86_64_RDX: return kDX;
+    case UNW_X86_64_RCX: return kCX;
+    case UNW_X86_64_RBX: return kBX;
+    case UNW_X86_64_RSI: return kSI;
+    case UNW_X86_64_RDI: return kDI;
+    case UNW_X86_64_RBP: return kBP;
+    case UNW_X86_64_RSP: return kSP;
+    case UNW_X86_64_RIP: return kIP;
+    default:
+      if (unw_reg >= UNW_X86_64_R8 && unw_reg <= UNW_X86_64_R15) return kR8 + (unw_reg - UNW_X86_64_R8);
+      return -1;
+  }
+}
+
+int access_reg(unw_addr_space_t, unw_regnum_t regnum, unw_word_t* valp, int write, void* arg) {
+  auto* ctx = static_cast<Ctx*>(arg);
+  int r = perf_reg_of(regnum);
+  if (write || r < 0) return -UNW_EBADREG;
+  *valp = ctx->regs->r[r];
+  return 0;
+}
+
+int access_fpreg(unw_addr_space_t, unw_regnum_t, unw_fpreg_t*, int, void*) { return -UNW_EINVAL; }
+int resume(unw_addr_space_t, unw_cursor_t*, void*) { return -UNW_EINVAL; }
+int get_proc_name(unw_addr_space_t, unw_word_t, char*, size_t, unw_word_t*, void*) { return -UNW_EINVAL; }
+
+unw_accessors_t g_accessors = {find_proc_info, put_unwind_info, get_dyn_info_list_addr, access_mem,
+                               access_reg,     access_fpreg,    resume,                 get_proc_name};
+
+bool plausible_frame_pointer(uint64_t bp, uint64_t sp) { return bp >= sp && bp - sp < (64u << 20) && (bp & 7) == 0; }
+
+}  // namespace
+
+HybridUnwinder::HybridUnwinder(const ModuleMap& modules, size_t max_depth) : modules_(modules), max_depth_(max_depth) {
+  unw_addr_space_t as = unw_create_addr_space(&g_accessors, 0);
+  unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+  as_ = as;
+}
+
+HybridUnwinder::~HybridUnwinder() { unw_destroy_addr_space(static_cast<unw_addr_space_t>(as_)); }
+
+void HybridUnwinder::flush_cache() { unw_flush_cache(static_cast<unw_addr_space_t>(as_), 0, 0); }
+
+EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<Frame>& out) {
+  // Frame layout: [bp] = caller's bp, [bp+8] = return address. The stack grows down, so each
+  // caller's frame lies above.
+  while (depth < max_depth_) {
+    if (bp == 0) return EndReason::kComplete;  // _start and clone3 clear rbp for the outermost frame
+    uint64_t frame[2];
+    if (!memory.read(bp, frame, sizeof frame)) return EndReason::kStackShort;
+    if (frame[1] == 0) return EndReason::kComplete;
+    out.push_back(Frame{frame[1] - 1, false});
+    depth++;
+    if (frame[0] != 0 && frame[0] <= bp) return EndReason::kBadFrame;
+    bp = frame[0];
+  }
+  return EndReason::kMaxDepth;
+}
+
+EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,
+                                 std::vector<Frame>& out) {
+  const size_t base = out.size();
+  auto kernel_chain_from = [&](size_t first) {
+    for (size_t i = first; i < kernel_user_chain.size() && out.size() - base < max_depth_; i++)
+      if (kernel_user_chain[i]) out.push_back(Frame{i == 0 ? kernel_user_chain[i] : kernel_user_chain[i] - 1, false});
+  };
+  const bool chain_matches = !kernel_user_chain.empty() && kernel_user_chain[0] == regs.ip();
+  const Module* leaf = modules_.find(regs.ip());
+  // Fast path: the leaf keeps frame pointers (JIT, builtins, node), so the kernel's walk is right.
+  if (chain_matches && leaf && leaf->fp_trusted) {
+    kernel_chain_from(0);
+    return EndReason::kKernelChain;
+  }
+  if (!regs.valid) {
+    kernel_chain_from(0);
+    return EndReason::kKernelChain;
+  }
+
+  Context ctx{&modules_, &regs, &memory};
+  unw_cursor_t cursor;
+  if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) {
+    kernel_chain_from(0);
+    return EndReason::kKernelChain;
+  }
+  for (size_t depth = 0; depth < max_depth_; depth++) {
+    unw_word_t ip = 0, sp = 0, bp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
+    if (ip == 0) return EndReason::kComplete;
+    out.push_back(Frame{depth == 0 ? ip : ip - 1, false});
+    const Module* m = modules_.find(ip);
+    if (!m && depth > 0) return EndReason::kUnknownModule;
+    bool no_cfi = !m || m->jit || !m->image || !m->fde_count;
+    if (depth > 0 && m && m->fp_trusted) {
+      // Back in frame-pointer code. If its rbp is the one the kernel started from, the kernel's
+      // chain already holds every caller from here on: splice it instead of walking again.
+      if (chain_matches && bp == regs.bp() && kernel_user_chain.size() > 1) {
+        kernel_chain_from(1);
+        return EndReason::kSpliced;
+      }
+      return walk_frame_pointers(bp, memory, out.size() - base, out);
+    }
+    if (no_cfi) {
+      if (depth == 0 && chain_matches) {
+        out.pop_back();
+        kernel_chain_from(0);
+        return EndReason::kKernelChain;
+      }
+      if (plausible_frame_pointer(bp, sp)) return walk_frame_pointers(bp, memory, out.size() - base, out);
+      return m ? EndReason::kNoUnwindInfo : EndReason::kUnknownModule;
+    }
+    ctx.stack_short = false;
+    int r = unw_step(&cursor);
+    if (r == 0) return EndReason::kComplete;
+    if (r < 0) return ctx.stack_short ? EndReason::kStackShort : EndReason::kBadFrame;
+  }
+  return EndReason::kMaxDepth;
+}
+
+}  // namespace loopperf::unwind

@@ -1,0 +1,160 @@
+#include "loopperf/unwind/modules.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace loopperf::unwind {
+
+namespace {
+// DWARF pointer encodings used by .eh_frame_hdr (LSB standard).
+constexpr uint8_t kPeOmit = 0xff, kPeUdata4 = 0x03, kPeSdata4 = 0x0b, kPePcrel = 0x10, kPeDatarel = 0x30;
+}  // namespace
+
+std::unique_ptr<ElfImage> ElfImage::open(int fd, const std::string& path) {
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return nullptr;
+  void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return nullptr;
+  std::unique_ptr<ElfImage> img(new ElfImage());
+  img->path_ = path;
+  img->data_ = static_cast<const uint8_t*>(p);
+  img->size_ = static_cast<size_t>(st.st_size);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, img->data_, sizeof eh);
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > img->size_ ||
+      eh.e_phnum > (img->size_ - eh.e_phoff) / sizeof(Elf64_Phdr))
+    return nullptr;
+  for (size_t i = 0; i < eh.e_phnum; i++) {
+    Elf64_Phdr ph;
+    std::memcpy(&ph, img->data_ + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (ph.p_type == PT_LOAD && ph.p_offset <= img->size_)
+      img->loads_.push_back({ph.p_offset, ph.p_vaddr, std::min<uint64_t>(ph.p_filesz, img->size_ - ph.p_offset)});
+    if (ph.p_type == PT_GNU_EH_FRAME) {
+      img->eh_frame_hdr_ = ph.p_vaddr;
+      img->eh_frame_hdr_size_ = ph.p_memsz;
+    }
+  }
+  return img;
+}
+
+ElfImage::~ElfImage() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+bool ElfImage::read_vaddr(uint64_t vaddr, void* out, size_t n) const {
+  for (const Load& l : loads_) {
+    if (vaddr < l.vaddr || vaddr - l.vaddr > l.filesz || n > l.filesz - (vaddr - l.vaddr)) continue;
+    std::memcpy(out, data_ + l.offset + (vaddr - l.vaddr), n);
+    return true;
+  }
+  return false;
+}
+
+bool ElfImage::vaddr_of_offset(uint64_t offset, uint64_t* vaddr) const {
+  for (const Load& l : loads_) {
+    // Mappings start page-aligned, possibly before the segment's first byte.
+    uint64_t page_start = l.offset & ~uint64_t{0xfff};
+    if (offset >= page_start && offset < l.offset + l.filesz) {
+      *vaddr = l.vaddr - (l.offset - offset);
+      return true;
+    }
+  }
+  return false;
+}
+
+Module* ModuleMap::module_for(const process::MapEntry& m) {
+  std::string key = m.clean_path() + "#" + std::to_string(m.inode);
+  auto it = modules_.find(key);
+  if (it != modules_.end()) return it->second.get();
+  auto mod = std::make_unique<Module>();
+  mod->path = m.clean_path();
+  // The target's own view of the file: works for deleted binaries and other mount namespaces.
+  char name[64];
+  std::snprintf(name, sizeof name, "/proc/%d/map_files/%lx-%lx", pid_, static_cast<unsigned long>(m.start),
+                static_cast<unsigned long>(m.end));
+  int fd = ::open(name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !m.is_deleted()) fd = ::open(("/proc/" + std::to_string(pid_) + "/root" + mod->path).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && !m.is_deleted()) fd = ::open(mod->path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    mod->image = ElfImage::open(fd, mod->path);
+    ::close(fd);  // the mapping keeps the file
+  }
+  if (mod->image) {
+    uint64_t vaddr;
+    if (mod->image->vaddr_of_offset(m.offset, &vaddr)) mod->bias = m.start - vaddr;
+    mod->fp_trusted = !trusted_fp_path_.empty() && mod->path == trusted_fp_path_;
+    // .eh_frame_hdr: version, eh_frame_ptr_enc, fde_count_enc, table_enc, eh_frame_ptr, fde_count, table.
+    uint8_t hdr[4];
+    uint64_t h = mod->image->eh_frame_hdr_vaddr();
+    if (h && mod->image->read_vaddr(h, hdr, 4) && hdr[0] == 1 && hdr[2] == kPeUdata4 &&
+        hdr[3] == (kPeDatarel | kPeSdata4) && (hdr[1] == (kPePcrel | kPeSdata4) || hdr[1] == kPeUdata4 || hdr[1] == kPeOmit)) {
+      size_t off = 4 + (hdr[1] == kPeOmit ? 0 : 4);
+      uint32_t count = 0;
+      if (mod->image->read_vaddr(h + off, &count, 4)) {
+        mod->fde_count = count;
+        mod->hdr_runtime = h + mod->bias;
+        mod->table_runtime = h + off + 4 + mod->bias;
+      }
+    }
+  }
+  Module* raw = mod.get();
+  modules_.emplace(key, std::move(mod));
+  return raw;
+}
+
+void ModuleMap::add_mappings(const std::vector<process::MapEntry>& maps) {
+  if (!jit_) {
+    jit_ = std::make_unique<Module>();
+    jit_->path = "[jit]";
+    jit_->jit = true;
+    jit_->fp_trusted = true;  // V8's generated code always keeps rbp frames
+  }
+  std::vector<Range> fresh;
+  for (const auto& m : maps) {
+    Module* mod = nullptr;
+    if (m.is_file_backed()) {
+      mod = module_for(m);
+      if (m.executable) {
+        mod->text_start = mod->text_start ? std::min(mod->text_start, m.start) : m.start;
+        mod->text_end = std::max(mod->text_end, m.end);
+      }
+    } else if (m.executable && (m.path.empty() || m.path.rfind("[anon", 0) == 0)) {
+      mod = jit_.get();
+    }
+    if (mod) fresh.push_back({m.start, m.end, mod});
+  }
+  // Newest snapshot wins where ranges overlap; older ranges stay for code that was unmapped since.
+  for (const auto& r : ranges_) {
+    bool overlapped = std::any_of(fresh.begin(), fresh.end(), [&](const Range& f) { return f.start < r.end && r.start < f.end; });
+    if (!overlapped) fresh.push_back(r);
+  }
+  std::sort(fresh.begin(), fresh.end(), [](const Range& a, const Range& b) { return a.start < b.start; });
+  ranges_ = std::move(fresh);
+}
+
+void ModuleMap::refresh() {
+  auto maps = process::read_maps(pid_);
+  if (maps.ok()) add_mappings(*maps);
+}
+
+const Module* ModuleMap::find(uint64_t addr) const {
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), addr, [](uint64_t a, const Range& r) { return a < r.start; });
+  if (it == ranges_.begin()) return nullptr;
+  --it;
+  return addr < it->end ? it->module : nullptr;
+}
+
+bool ModuleMap::read(uint64_t addr, void* out, size_t n) const {
+  const Module* m = find(addr);
+  if (!m || !m->image) return false;
+  return m->image->read_vaddr(addr - m->bias, out, n);
+}
+
+}  // namespace loopperf::unwind

@@ -1,0 +1,179 @@
+// loopperf diff on real recordings of real node benchmarks (launch mode, so JS functions are named):
+// a doubled function is the one regression and fails the build; the same benchmark recorded again
+// raises no alarm, pair after pair; a move from setImmediate to a timer is a phase change; inputs
+// that are not comparable profiles are clear errors. Tolerances, never exact sample counts.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const lp = require('./lib');
+
+const REGRESSION_STATUS = 10;
+const INPUT_STATUS = 6;
+const BASE_RUNS = 6;  // recordings of the unchanged benchmark: 15 pairs for the false-alarm test
+
+const dir = lp.tmpdir('diff');
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+
+// The two versions live in two "checkouts" under the same file name, as on a CI runner that builds
+// base and head in separate worktrees: function names must match across different paths.
+function checkout(version) {
+  const d = path.join(dir, version);
+  fs.mkdirSync(d, { recursive: true });
+  fs.copyFileSync(path.join(lp.TARGETS, `diff_bench_${version}.js`), path.join(d, 'bench.js'));
+  return path.join(d, 'bench.js');
+}
+
+function record(out, script, args = []) {
+  const r = lp.loopperf(['record', '-q', '-o', out, '--', 'node', script, ...args], { cwd: dir });
+  assert.strictEqual(r.status, 0, `record ${script}: ${r.stderr}`);
+  return out;
+}
+
+const baseRuns = [];
+function baseRun(i) {
+  while (baseRuns.length <= i) {
+    baseRuns.push(record(path.join(dir, `base-${baseRuns.length}.pb.gz`), checkout('base')));
+  }
+  return baseRuns[i];
+}
+
+function diffJson(base, head, extra = []) {
+  const r = lp.loopperf(['diff', base, head, '--format', 'json', ...extra]);
+  assert.ok(r.status === 0 || r.status === REGRESSION_STATUS, `diff failed (${r.status}): ${r.stderr}`);
+  return { status: r.status, json: JSON.parse(r.stdout) };
+}
+
+const FUNCTIONS = ['parseRecords', 'scoreRecords', 'renderRecords', 'hashRecords', 'sortRecords'];
+
+test('scoreRecords twice as expensive: diff --fail flags it, nothing unrelated, exits 10', () => {
+  const base = baseRun(0);
+  const head = record(path.join(dir, 'head.pb.gz'), checkout('head'));
+  const out = path.join(dir, 'diff.pb.gz');
+  const { status, json } = diffJson(base, head, ['--fail', '-o', out]);
+  assert.strictEqual(status, REGRESSION_STATUS);
+  const regressions = json.rows.filter((r) => r.verdict === 'regression');
+  const what = regressions.map((r) => `${r.family} ${r.name}`);
+  assert.ok(what.includes('self scoreRecords (bench.js)'), `regressions: ${what.join('; ')}`);
+  // Only what contains scoreRecords' samples: the function itself (self, total) and the phase and
+  // activity its samples carry (the benchmark runs at top level, before the loop, as JavaScript).
+  // Not its siblings, whose shares only shrink relatively, nor natives, nor any other phase or activity.
+  const related = new Set(['self scoreRecords (bench.js)', 'total scoreRecords (bench.js)', 'activity js', 'phase outside-loop']);
+  for (const w of what) assert.ok(related.has(w), `unrelated regression: ${w}`);
+  const self = regressions.find((r) => r.family === 'self');
+  // About 26% of the samples in base, 41% in head; the rest shrink only relatively.
+  assert.ok(self.change > 0.08 && self.change < 0.25, `change ${self.change}`);
+  assert.ok(self.z > 5, `z ${self.z}`);
+  assert.strictEqual(json.summary.improvements, 0, JSON.stringify(json.rows.filter((r) => r.verdict === 'improvement')));
+  for (const r of json.rows)
+    if (r.name !== 'scoreRecords (bench.js)') assert.notStrictEqual(r.verdict, 'regression');
+  const scale = json.populations.find((p) => p.name === 'all threads');
+  assert.ok(scale.scale > 0.65 && scale.scale < 0.92, `scale ${scale.scale}`);
+
+  // Without --fail the same verdict exits 0; text and markdown say the same.
+  const text = lp.loopperf(['diff', base, head]);
+  assert.strictEqual(text.status, 0, text.stderr);
+  assert.match(text.stdout, /REGRESSION\s+self\s+scoreRecords \(bench\.js\)\s+\d+\.\d% +\d+\.\d% +\+\d+\.\d pp/);
+  const md = lp.loopperf(['diff', base, head, '--format', 'markdown']);
+  assert.match(md.stdout, /^### loopperf diff: [12] regressions?/);
+  assert.match(md.stdout, /\| 🔴 \*\*regression\*\* \| `scoreRecords \(bench\.js\)` \| self \| [\d.]+% \| [\d.]+% \| \*\*\+[\d.]+ pp\*\* \|/);
+
+  // The diff profile: Google's pprof shows scoreRecords as the one function that grew.
+  const top = lp.pprof(['-top', '-sample_index=samples', out]).split('\n');
+  const rows = top.filter((l) => /^\s+-?\d+\s/.test(l)).map((l) => l.trim().split(/\s+/));
+  const score = rows.find((cols) => cols[5] === 'scoreRecords');
+  assert.ok(score, top.join('\n'));
+  const flat = Number(score[0]);
+  assert.ok(flat > 0, `scoreRecords flat ${flat}`);
+  for (const name of FUNCTIONS.filter((f) => f !== 'scoreRecords')) {
+    const other = rows.find((cols) => cols[5] === name);
+    if (other) assert.ok(Number(other[0]) < flat / 2, `${name}: ${other.join(' ')}`);
+  }
+});
+
+test(`the same benchmark recorded ${BASE_RUNS} times: no pair reports a change`, (t) => {
+  const zs = [];
+  for (let i = 0; i < BASE_RUNS; i++) baseRun(i);
+  for (let i = 0; i < BASE_RUNS; i++) {
+    for (let j = i + 1; j < BASE_RUNS; j++) {
+      const { status, json } = diffJson(baseRun(i), baseRun(j), ['--fail', '--all']);
+      const strongest = json.rows.reduce((a, r) => (!a || Math.abs(r.z) > Math.abs(a.z) ? r : a), null);
+      zs.push({ pair: `${i}-${j}`, z: json.max_abs_z, row: strongest && `${strongest.family} ${strongest.name}`,
+                change: strongest && strongest.change, tests: json.tests });
+      const reported = json.rows.filter((r) => ['regression', 'improvement'].includes(r.verdict));
+      assert.strictEqual(status, 0, `pair ${i}-${j}: ${JSON.stringify(reported)}`);
+      assert.deepStrictEqual(reported, [], `pair ${i}-${j}`);
+    }
+  }
+  t.diagnostic(`max |z| per pair: ${zs.map((z) => `${z.pair}: ${z.z.toFixed(2)} (${z.row}, ${(z.change * 100).toFixed(1)} pp, ${z.tests} tests)`).join('; ')}`);
+});
+
+test('work moved from setImmediate to a timer is reported as a phase change', () => {
+  const script = path.join(lp.TARGETS, 'diff_phase.js');
+  const before = record(path.join(dir, 'immediate.pb.gz'), script, ['immediate']);
+  const after = record(path.join(dir, 'timer.pb.gz'), script, ['timer']);
+  const { json } = diffJson(before, after);
+  const phase = (name) => json.rows.find((r) => r.family === 'phase' && r.population === 'main-loop' && r.name === name);
+  const timers = phase('timers');
+  const check = phase('check');
+  assert.ok(timers && check, JSON.stringify(json.rows.map((r) => `${r.family} ${r.name}`)));
+  assert.strictEqual(timers.verdict, 'regression');
+  assert.ok(timers.base_share < 0.05 && timers.head_share > 0.8, `timers ${timers.base_share} -> ${timers.head_share}`);
+  assert.strictEqual(check.verdict, 'improvement');
+  assert.ok(check.base_share > 0.8 && check.head_share < 0.05, `check ${check.base_share} -> ${check.head_share}`);
+  // The work itself did not change.
+  assert.ok(!json.rows.some((r) => r.family === 'self' && r.name === 'crunch (diff_phase.js)'));
+  const text = lp.loopperf(['diff', before, after]);
+  assert.match(text.stdout, /REGRESSION\s+phase \(main-loop\)\s+timers\s+0\.\d% +9\d\.\d%/);
+});
+
+// A minimal profile.proto with one sample type and one sample, encoded by hand: a valid pprof
+// file that measures something else (allocated bytes).
+function allocProfile() {
+  const varint = (n) => { const b = []; while (n >= 0x80) { b.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); } b.push(n); return Buffer.from(b); };
+  const field = (num, payload) => Buffer.concat([varint((num << 3) | 2), varint(payload.length), payload]);
+  const int = (num, v) => Buffer.concat([varint(num << 3), varint(v)]);
+  const strings = ['', 'alloc_space', 'bytes'].map((s) => field(6, Buffer.from(s)));
+  const sampleType = field(1, Buffer.concat([int(1, 1), int(2, 2)]));
+  const sample = field(2, field(2, varint(4096)));
+  return zlib.gzipSync(Buffer.concat([sampleType, sample, ...strings]));
+}
+
+test('bad inputs: not pprof, truncated gzip, different sample types, missing file, bad options', () => {
+  const good = baseRun(0);
+  const junk = path.join(dir, 'junk.pb.gz');
+  fs.writeFileSync(junk, 'this is not a profile\n');
+  const notPprof = lp.loopperf(['diff', good, junk, '--fail']);
+  assert.strictEqual(notPprof.status, INPUT_STATUS);
+  assert.match(notPprof.stderr, /cannot read the head profile: .*junk\.pb\.gz/);
+  assert.match(notPprof.stderr, /hint: is this a pprof file/);
+  assert.strictEqual(notPprof.stdout, '');
+
+  const truncated = path.join(dir, 'truncated.pb.gz');
+  const bytes = fs.readFileSync(good);
+  fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  const cut = lp.loopperf(['diff', truncated, good]);
+  assert.strictEqual(cut.status, INPUT_STATUS);
+  assert.match(cut.stderr, /cannot read the base profile: .*truncated\.pb\.gz: truncated gzip data/);
+
+  const alloc = path.join(dir, 'alloc.pb.gz');
+  fs.writeFileSync(alloc, allocProfile());
+  assert.match(lp.pprof(['-raw', alloc]), /alloc_space\/bytes/);  // a valid pprof file
+  const types = lp.loopperf(['diff', good, alloc, '--fail']);
+  assert.strictEqual(types.status, INPUT_STATUS);
+  assert.match(types.stderr, /measure different things: base has sample types samples\/count, cpu\/nanoseconds, head has alloc_space\/bytes/);
+  assert.match(types.stderr, /hint: diff two recordings of the same kind/);
+
+  const missing = lp.loopperf(['diff', path.join(dir, 'nope.pb.gz'), good]);
+  assert.strictEqual(missing.status, INPUT_STATUS);
+  assert.match(missing.stderr, /cannot read the base profile: cannot read .*nope\.pb\.gz: No such file/);
+
+  const threshold = lp.loopperf(['diff', good, good, '--threshold', 'lots']);
+  assert.strictEqual(threshold.status, 2);
+  assert.match(threshold.stderr, /--threshold: 'lots' is not a percentage/);
+  const html = lp.loopperf(['diff', good, good, '-o', path.join(dir, 'd.html')]);
+  assert.strictEqual(html.status, 2);
+  assert.match(html.stderr, /pprof only/);
+});

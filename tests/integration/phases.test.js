@@ -1,0 +1,261 @@
+// Phase / activity / role labels of `loopperf record` on real node programs (targets/phase_*.js),
+// each with one uniquely named hot function doing its work in one libuv phase. The labels are read
+// back with Google's pprof (`-tags -focus=<hot function>`) and the dominant value must hold a clear
+// majority; never exact counts (the machine may be loaded: 2 cores shared with builds).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawnSync } = require('node:child_process');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const lp = require('./lib');
+
+const RECORD = '2s';
+const MIN_HOT_SAMPLES = 100;  // ~2000 expected on an idle machine; enough for shares to mean something
+
+// Like lp.pprof, with room for big outputs: `-traces` of a 2 s GC-heavy profile can pass the 1 MB
+// default maxBuffer of spawnSync (ENOBUFS).
+function pprof(args) {
+  const r = spawnSync(lp.PPROF, args, {
+    encoding: 'utf8', timeout: 60000, maxBuffer: 512 << 20,
+    env: { ...process.env, PPROF_TMPDIR: os.tmpdir(), HOME: os.tmpdir() },
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`pprof ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+// `pprof -traces` -> [{labels: {phase, activity, role, thread, tid}, value, frames: [leaf..root]}]
+// (the parser of lp.traces).
+function traces(file) {
+  const blocks = pprof(['-traces', '-sample_index=samples', file]).split(/^-+\+-+$/m).slice(1);
+  const result = [];
+  for (const block of blocks) {
+    const labels = {};
+    let value = 0;
+    const frames = [];
+    for (const line of block.split('\n').filter((l) => l.trim() !== '')) {
+      const label = line.match(/^\s+(\S+):\s+(.*)$/);
+      if (label && frames.length === 0 && !/^\s+\d+\s/.test(line)) {
+        labels[label[1]] = label[2].trim().replace(/^\[|\]$/g, '');
+        continue;
+      }
+      const first = line.match(/^\s+(\d+)\s+(.*)$/);
+      if (first && frames.length === 0) {
+        value = Number(first[1]);
+        frames.push(first[2].trim());
+      } else {
+        frames.push(line.trim());
+      }
+    }
+    if (frames.length) result.push({ labels, value, frames });
+  }
+  return result;
+}
+
+// `pprof -tags [args] FILE` -> { phase: { timers: 0.99, ... }, activity: {...}, role: {...}, ... }
+function tagShares(file, args = []) {
+  const out = pprof(['-tags', ...args, file]);
+  const shares = {};
+  let key = null;
+  for (const line of out.split('\n')) {
+    const head = line.match(/^\s*(\S+): Total /);
+    if (head) {
+      key = head[1];
+      shares[key] = {};
+      continue;
+    }
+    const row = line.match(/^\s+\S+\s+\(\s*([\d.]+)%\):\s+(.+?)\s*$/);
+    if (row && key) shares[key][row[2]] = Number(row[1]) / 100;
+  }
+  return shares;
+}
+
+function describe(dist) {
+  return JSON.stringify(Object.fromEntries(Object.entries(dist || {}).map(([k, v]) => [k, Math.round(v * 1000) / 1000])));
+}
+
+function assertShare(shares, key, value, min, what) {
+  const dist = shares[key] || {};
+  const got = dist[value] || 0;
+  assert.ok(got >= min, `${what}: ${key}=${value} share ${got.toFixed(3)} < ${min}; distribution ${describe(dist)}`);
+}
+
+// Samples (count) whose stack has a frame matching `re`.
+function hotSamples(traces, re) {
+  return traces.filter((t) => t.frames.some((f) => re.test(f)));
+}
+const total = (list) => list.reduce((a, t) => a + t.value, 0);
+
+// Starts the target, records it for RECORD, hands the profile to `check`; the target (and any
+// load generator) is always stopped.
+async function withRecording(script, { nodeArgs, load } = {}, check) {
+  const t = await lp.startTarget(script, nodeArgs ? { nodeArgs } : {});
+  let stopLoad = () => {};
+  try {
+    if (load) stopLoad = load(t);
+    const out = path.join(t.dir, `${path.basename(script, '.js')}.pb.gz`);
+    const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '-d', RECORD, '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(lp.isAlive(t.pid), 'the target survives the recording');
+    await check(out, t);
+  } finally {
+    stopLoad();
+    lp.stopTarget(t);
+  }
+}
+
+// The common assertion: the hot function's samples are on the main loop thread, in `phase`,
+// doing `activity`.
+function checkHot(out, t, fn, { phase, activity, role = 'main-loop', min = 0.6 }) {
+  const tr = traces(out);
+  const hot = hotSamples(tr, new RegExp(`^${fn}$`));
+  assert.ok(total(hot) >= MIN_HOT_SAMPLES, `${fn}: only ${total(hot)} samples`);
+  if (role === 'main-loop') {
+    assert.ok(hot.every((s) => Number(s.labels.tid) === t.pid), `${fn} runs on the main thread`);
+  }
+  const shares = tagShares(out, [`-focus=${fn}`]);
+  assertShare(shares, 'role', role, 0.9, fn);
+  assertShare(shares, 'phase', phase, min, fn);
+  assertShare(shares, 'activity', activity, min, fn);
+  return { tr, hot, shares };
+}
+
+// When libuv's DWARF is there, the symbolizer expands the inlined phase functions under uv_run:
+// the frame right above uv_run (towards the leaf) names the phase independently of the call-site
+// table. Returns the share of `list` whose frame above uv_run matches `re`, or null without DWARF.
+function inlineAboveUvRun(allTraces, list, re) {
+  if (!allTraces.some((s) => s.frames.some((f) => / \(inline\)$/.test(f)))) return null;
+  const hit = list.filter((s) => {
+    const i = s.frames.indexOf('uv_run');
+    return i > 0 && re.test(s.frames[i - 1]);
+  });
+  return total(hit) / Math.max(1, total(list));
+}
+
+test('timers: a setInterval callback', { timeout: 60000 }, async () => {
+  await withRecording('phase_timers.js', {}, (out, t) => {
+    checkHot(out, t, 'hotTimersWork', { phase: 'timers', activity: 'js' });
+  });
+});
+
+test('check: a setImmediate callback', { timeout: 60000 }, async () => {
+  await withRecording('phase_check.js', {}, (out, t) => {
+    checkHot(out, t, 'hotCheckWork', { phase: 'check', activity: 'js' });
+  });
+});
+
+test('poll: an HTTP request handler under load from 127.0.0.1', { timeout: 60000 }, async () => {
+  // Load generator in this process: keep-alive requests, 3 in flight, until stopped (and never
+  // longer than 20 s).
+  const load = (t) => {
+    const port = Number(require('node:fs').readFileSync(t.ready, 'utf8').split(' ')[1]);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 3 });
+    const deadline = Date.now() + 20000;
+    let stopped = false;
+    const one = () => {
+      if (stopped || Date.now() > deadline) return;
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', one);
+      });
+      req.on('error', () => {});
+    };
+    for (let i = 0; i < 3; i++) one();
+    return () => {
+      stopped = true;
+      agent.destroy();
+    };
+  };
+  await withRecording('phase_poll.js', { load }, (out, t) => {
+    const { hot } = checkHot(out, t, 'hotPollHandler', { phase: 'poll', activity: 'js' });
+    // uv__io_poll is a real (not inlined) function: the frame above uv_run, DWARF or not.
+    const direct = hot.filter((s) => s.frames[s.frames.indexOf('uv_run') - 1] === 'uv__io_poll');
+    assert.ok(total(direct) / total(hot) >= 0.9, `uv__io_poll under the handler: ${total(direct)}/${total(hot)}`);
+  });
+});
+
+test('close: net.Socket "close" listeners run from the closing handles', { timeout: 60000 }, async () => {
+  await withRecording('phase_close.js', {}, (out, t) => {
+    const { tr, hot } = checkHot(out, t, 'hotCloseWork', { phase: 'close', activity: 'js' });
+    assert.ok(hot.some((s) => s.frames.some((f) => f.startsWith('node::HandleWrap::OnClose('))),
+      'the listener is called from HandleWrap::OnClose');
+    const inl = inlineAboveUvRun(tr, hot, /^uv__run_closing_handles \(inline\)$/);
+    if (inl !== null) assert.ok(inl >= 0.9, `uv__run_closing_handles inlined under uv_run: ${inl}`);
+  });
+});
+
+test('pending: socket.end() -> uv_shutdown completion (reached by tail calls)', { timeout: 60000 }, async () => {
+  await withRecording('phase_pending.js', {}, (out, t) => {
+    const { tr, hot } = checkHot(out, t, 'hotPendingWork', { phase: 'pending', activity: 'js' });
+    // No libuv function between uv_run and node's request callback: uv__stream_io and uv__drain
+    // leave by tail calls, uv__run_pending is inlined.
+    const viaShutdown = hot.filter((s) => s.frames.some((f) => /^node::MakeLibuvRequestCallback<uv_shutdown_s,/.test(f)));
+    assert.ok(total(viaShutdown) / total(hot) >= 0.9, 'called from the shutdown request callback');
+    const noUvFrame = viaShutdown.filter((s) => {
+      const i = s.frames.indexOf('uv_run');
+      const cb = s.frames.findIndex((f) => /^node::MakeLibuvRequestCallback<uv_shutdown_s,/.test(f));
+      return s.frames.slice(cb + 1, i).every((f) => / \(inline\)$/.test(f));
+    });
+    assert.ok(total(noUvFrame) / total(viaShutdown) >= 0.9, 'only inlined frames between uv_run and the callback');
+    const inl = inlineAboveUvRun(tr, hot, /^uv__run_pending \(inline\)$/);
+    if (inl !== null) assert.ok(inl >= 0.9, `uv__run_pending inlined under uv_run: ${inl}`);
+  });
+});
+
+test('microtasks: promise reactions started from a timer', { timeout: 60000 }, async () => {
+  await withRecording('phase_microtasks.js', {}, (out, t) => {
+    checkHot(out, t, 'hotMicrotaskWork', { phase: 'timers', activity: 'microtasks' });
+  });
+});
+
+test('gc: allocation churn with a large retained array', { timeout: 60000 }, async () => {
+  await withRecording('phase_gc.js', {}, (out, t) => {
+    checkHot(out, t, 'hotGcChurn', { phase: 'timers', activity: 'js', min: 0.4 });
+    const tr = traces(out);
+    const main = tr.filter((s) => Number(s.labels.tid) === t.pid);
+    const gc = main.filter((s) => s.labels.activity === 'gc');
+    const gcShare = total(gc) / total(main);
+    // ~35% measured on an idle machine; young-generation GC alone would be far less.
+    assert.ok(gcShare >= 0.15, `main-thread gc share ${gcShare.toFixed(3)}`);
+    const heapFrame = /^v8::internal::.*(Heap::|Scaveng|MarkCompact|Marking|Sweep|Evacuat|GCJob::Task|GarbageCollection)/;
+    const noHeapFrame = gc.filter((s) => !s.frames.some((f) => heapFrame.test(f)));
+    assert.deepStrictEqual(noHeapFrame.map((s) => s.frames.slice(0, 6)), [], 'every gc sample has a V8 GC frame');
+    // Main-thread GC happens inside the loop: in the timer's allocations or V8 tasks (poll).
+    const inLoop = gc.filter((s) => ['timers', 'poll'].includes(s.labels.phase));
+    assert.ok(total(inLoop) / total(gc) >= 0.8, `gc phases ${describe(tagShares(out, ['-tagfocus=activity=gc']).phase)}`);
+    // Concurrent GC work on V8's platform threads is gc too, outside the loop.
+    const platformGc = tr.filter((s) => s.labels.role === 'v8-platform' && s.labels.activity === 'gc');
+    assert.ok(platformGc.every((s) => s.labels.phase === 'outside-loop'));
+  });
+});
+
+test('sync-io: readFileSync in a timer callback', { timeout: 60000 }, async () => {
+  await withRecording('phase_sync_fs.js', {}, (out, t) => {
+    const { hot } = checkHot(out, t, 'hotSyncRead', { phase: 'timers', activity: 'sync-io' });
+    assert.ok(hot.some((s) => s.frames.some((f) => /^uv_fs_(read|open|close|fstat)$/.test(f))), 'uv_fs_* frames');
+  });
+});
+
+test('worker-loop: setImmediate inside a worker_threads Worker', { timeout: 60000 }, async () => {
+  await withRecording('phase_worker.js', {}, (out, t) => {
+    const { hot } = checkHot(out, t, 'hotWorkerImmediate', { role: 'worker-loop', phase: 'check', activity: 'js' });
+    const tids = new Set(hot.map((s) => Number(s.labels.tid)));
+    assert.strictEqual(tids.size, 1, `one worker thread: ${[...tids]}`);
+    assert.ok(!tids.has(t.pid), 'not the main thread');
+  });
+});
+
+test('idle: a node with a 1 s timer is (almost) never on the CPU', { timeout: 60000 }, async () => {
+  await withRecording('phase_idle.js', {}, (out, t) => {
+    const tr = traces(out);
+    const main = tr.filter((s) => Number(s.labels.tid) === t.pid);
+    // cpu-clock sampling: a sleeping thread gets no samples; allow a few for the timer ticks.
+    assert.ok(total(main) <= 60, `main-thread samples of an idle node: ${total(main)}`);
+    for (const s of main) {
+      if (s.labels.activity === 'idle-wait') assert.strictEqual(s.labels.phase, 'poll');
+      assert.notStrictEqual(s.labels.activity, 'sync-io');
+    }
+  });
+});

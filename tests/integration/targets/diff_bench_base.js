@@ -1,0 +1,46 @@
+// A benchmark in two versions for `loopperf diff`: this is the base; diff_bench_head.js is the same
+// program with scoreRecords doing twice the work. Fixed work (ROUNDS), synchronous, then exit.
+// The steps are called through one call site with five different targets: a megamorphic call that
+// V8 does not inline, so every function keeps its own frame in every run (inlining that differs
+// between runs would move samples between names and look like a change).
+'use strict';
+
+function parseRecords(n) {
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc = (acc + Math.sqrt(i * 3 + acc)) % 1e9;
+  return acc;
+}
+
+function scoreRecords(n) {
+  let acc = 1;
+  for (let i = 0; i < n; i++) acc = (acc * 1.0000001 + i) % 1e7;
+  return acc;
+}
+
+function renderRecords(n) {
+  let s = 0;
+  for (let i = 0; i < n; i++) s = (s + (((i * 2654435761) >>> 0) % 1000)) | 0;
+  return s;
+}
+
+function hashRecords(n) {
+  let h = 2166136261;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ (i & 255), 16777619) >>> 0;
+  return h;
+}
+
+function sortRecords(n) {
+  let x = 0;
+  for (let i = 0; i < n; i++) x = (x + Math.sin(i) * 1000) % 1e6;
+  return x;
+}
+
+const steps = [[parseRecords, 20000], [scoreRecords, 20000], [renderRecords, 60000], [hashRecords, 60000], [sortRecords, 10000]];
+
+function main(rounds) {
+  let sink = 0;
+  for (let r = 0; r < rounds; r++) for (const [fn, n] of steps) sink += fn(n);
+  return sink;
+}
+
+console.log(`base ${main(Number(process.env.ROUNDS || 1200)) !== 0}`);

@@ -1,0 +1,244 @@
+#include <catch2/catch.hpp>
+
+#include "diff_fixtures.h"
+#include "loopperf/diff/diff.h"
+
+using namespace loopperf;
+using test::bench;
+using test::DiffBuilder;
+
+namespace {
+
+const diff::Row* find(const diff::DiffResult& d, diff::Family f, const std::string& name,
+                      const std::string& population = "") {
+  for (const auto& r : d.rows)
+    if (r.family == f && r.name == name && (population.empty() || r.population == population)) return &r;
+  return nullptr;
+}
+
+std::vector<std::string> regressions(const diff::DiffResult& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d.rows)
+    if (r.verdict == diff::Verdict::kRegression) out.push_back(std::string(diff::family_name(r.family)) + " " + r.name);
+  return out;
+}
+
+diff::DiffResult run(const profile::Profile& a, const profile::Profile& b, diff::DiffOptions opt = {}) {
+  auto d = diff::diff_profiles(a, b, opt);
+  REQUIRE(d.ok());
+  return std::move(*d);
+}
+
+}  // namespace
+
+TEST_CASE("one function twice as expensive: it regresses, the others only shift relatively") {
+  auto d = run(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 6000, 2000, 1000, 1000}));
+  auto reg = regressions(d);
+  CHECK(reg == std::vector<std::string>{"self score (bench.js)", "total score (bench.js)"});
+  const auto* score = find(d, diff::Family::kSelf, "score (bench.js)");
+  REQUIRE(score);
+  CHECK(score->base_share == Approx(0.3));
+  CHECK(score->head_share == Approx(6000.0 / 13000));
+  CHECK(score->z > 10);
+  // parse: 30% -> 23%, a significant 7 pp drop that only reflects score's growth.
+  const auto* parse = find(d, diff::Family::kSelf, "parse (bench.js)");
+  REQUIRE(parse);
+  CHECK(parse->change == Approx(3000.0 / 13000 - 0.3));
+  CHECK(parse->p_adjusted < 0.01);
+  CHECK(parse->verdict == diff::Verdict::kRelative);
+  CHECK(std::fabs(parse->rescaled_change) < 1e-9);
+  REQUIRE(d.populations.size() == 2);
+  CHECK(d.populations[0].name == "all threads");
+  CHECK(d.populations[0].scale == Approx(10000.0 / 13000));
+  CHECK(d.populations[0].scale_rows == 5);  // score's ratio is in the median too, and cannot move it
+  // main is in every stack: 100% on both sides has no variance, and nothing to test.
+  CHECK(find(d, diff::Family::kTotal, "main (bench.js)")->verdict == diff::Verdict::kFewSamples);
+  CHECK(d.count(diff::Verdict::kImprovement) == 0);
+  CHECK(d.rows.front().verdict == diff::Verdict::kRegression);  // reported rows first
+}
+
+TEST_CASE("a function getting cheaper raises the others' shares, which is not a regression") {
+  auto d = run(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 1500, 2000, 1000, 1000}));
+  CHECK(regressions(d).empty());
+  CHECK(find(d, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kImprovement);
+  const auto* parse = find(d, diff::Family::kSelf, "parse (bench.js)");
+  CHECK(parse->change > 0.03);
+  CHECK(parse->verdict == diff::Verdict::kRelative);
+}
+
+TEST_CASE("identical profiles: nothing reported, rows are still tested") {
+  auto d = run(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 3000, 2000, 1000, 1000}));
+  CHECK(d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement) + d.count(diff::Verdict::kRelative) == 0);
+  CHECK(d.tests == 10);  // self and total of the five; 100% rows (main, check, js) have no variance
+  for (const auto& r : d.rows)
+    if (r.tested) CHECK(r.z == Approx(0).margin(1e-9));
+}
+
+TEST_CASE("sampling noise of a few points in small profiles is not significant") {
+  // 30% vs 36% of 200 samples: z = 1.27.
+  auto d = run(bench({60, 60, 40, 20, 20}), bench({60, 72, 40, 20, 20}));
+  CHECK(regressions(d).empty());
+  CHECK(find(d, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kNotSignificant);
+}
+
+TEST_CASE("significant but below the threshold is not reported; a lower threshold reports it") {
+  // 1.5 pp on 100k samples per side: z ~ 7, below 2 pp.
+  auto base = bench({30000, 30000, 20000, 10000, 10000});
+  auto head = bench({30000, 32000, 20000, 10000, 10000});
+  auto d = run(base, head);
+  const auto* score = find(d, diff::Family::kSelf, "score (bench.js)");
+  CHECK(score->p_adjusted < 1e-6);
+  CHECK(std::fabs(score->change) < 0.02);
+  CHECK(score->verdict == diff::Verdict::kBelowThreshold);
+  auto low = run(base, head, {.threshold = 0.01, .confidence = 0.99});
+  CHECK(find(low, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kRegression);
+}
+
+TEST_CASE("rows that cannot reach the threshold are not tested; tiny counts are few-samples") {
+  DiffBuilder a, b;
+  // 0.5% of 1000 on both sides: a 2 pp change would need a share of 2% somewhere, which a pooled
+  // share below 1% rules out with equal sample counts.
+  a.add({"js:main@/x/app.js", "js:big@/x/app.js"}, 995).add({"js:main@/x/app.js", "js:tiny@/x/app.js"}, 5);
+  b.add({"js:main@/x/app.js", "js:big@/x/app.js"}, 996).add({"js:main@/x/app.js", "js:tiny@/x/app.js"}, 4);
+  auto d = run(a.p, b.p);
+  const auto* tiny = find(d, diff::Family::kSelf, "tiny (app.js)");
+  CHECK_FALSE(tiny->tested);
+  CHECK(tiny->verdict == diff::Verdict::kBelowThreshold);
+  DiffBuilder c, e;
+  c.add({"js:main@/x/app.js", "js:a@/x/app.js"}, 3).add({"js:main@/x/app.js", "js:b@/x/app.js"}, 3);
+  e.add({"js:main@/x/app.js", "js:a@/x/app.js"}, 5).add({"js:main@/x/app.js", "js:b@/x/app.js"}, 1);
+  auto small = run(c.p, e.p);
+  CHECK(find(small, diff::Family::kSelf, "a (app.js)")->verdict == diff::Verdict::kFewSamples);
+  CHECK(small.tests == 0);
+}
+
+TEST_CASE("work moved from setImmediate to a timer is a phase change of the main loop") {
+  auto d = run(bench({3000, 3000, 2000, 1000, 1000}, "check"), bench({3000, 3000, 2000, 1000, 1000}, "timers"));
+  const auto* timers = find(d, diff::Family::kPhase, "timers", "main-loop");
+  const auto* check = find(d, diff::Family::kPhase, "check", "main-loop");
+  REQUIRE(timers);
+  REQUIRE(check);
+  CHECK(timers->base_share == 0);
+  CHECK(timers->head_share == 1);
+  CHECK(timers->verdict == diff::Verdict::kRegression);
+  CHECK(check->verdict == diff::Verdict::kImprovement);
+  CHECK(regressions(d) == std::vector<std::string>{"phase timers"});  // the functions did not change
+}
+
+TEST_CASE("more idle-wait is good news; more sync-io is a regression") {
+  auto loop = [](int64_t js, int64_t idle, int64_t sync) {
+    DiffBuilder b;
+    b.add({"node::Start", "uv_run", "js:handler@/srv/app.js"}, js, "poll", "js");
+    b.add({"node::Start", "uv_run", "uv__io_poll", "epoll_pwait"}, idle, "poll", "idle-wait");
+    b.add({"node::Start", "uv_run", "js:handler@/srv/app.js", "uv_fs_read"}, sync, "poll", "sync-io");
+    return b.p;
+  };
+  auto d = run(loop(5000, 3000, 2000), loop(5000, 4000, 1000));
+  CHECK(find(d, diff::Family::kActivity, "idle-wait", "main-loop")->verdict == diff::Verdict::kImprovement);
+  CHECK(find(d, diff::Family::kActivity, "sync-io", "main-loop")->verdict == diff::Verdict::kImprovement);
+  auto worse = run(loop(5000, 3000, 2000), loop(5000, 2000, 3000));
+  CHECK(find(worse, diff::Family::kActivity, "sync-io", "main-loop")->verdict == diff::Verdict::kRegression);
+  CHECK(find(worse, diff::Family::kActivity, "idle-wait", "main-loop")->verdict != diff::Verdict::kImprovement);
+}
+
+TEST_CASE("a worker loop in one profile only is skipped, with the reason") {
+  DiffBuilder a, b;
+  a.add({"js:main@/x/app.js"}, 1000);
+  b.add({"js:main@/x/app.js"}, 1000).add({"node::worker::Worker::Run", "js:job@/x/w.js"}, 500, "poll", "js",
+                                         "worker-loop", 101);
+  auto d = run(a.p, b.p);
+  bool found = false;
+  for (const auto& s : d.skipped) found |= s.what == "worker-loop phases and activities" && s.reason == "only in the head profile";
+  CHECK(found);
+}
+
+TEST_CASE("loop metrics plug in through metadata and are skipped when absent") {
+  auto a = bench({3000, 3000, 2000, 1000, 1000}), b = a;
+  auto d = run(a, b);
+  size_t loop_skips = 0;
+  for (const auto& s : d.skipped) loop_skips += s.what.rfind("loop ", 0) == 0 && s.reason.find("not in either") == 0;
+  CHECK(loop_skips == 2);
+  a.set_meta("loop.utilization", "0.50");
+  a.set_meta("loop.utilization_n", "2000");
+  b.set_meta("loop.utilization", "0.80");
+  b.set_meta("loop.utilization_n", "2000");
+  b.set_meta("loop.stalls", "4");
+  b.set_meta("loop.iterations", "100");
+  auto m = run(a, b);
+  const auto* u = find(m, diff::Family::kLoop, "utilization");
+  REQUIRE(u);
+  CHECK(u->change == Approx(0.3));
+  CHECK(u->verdict == diff::Verdict::kRegression);
+  bool stalls_skipped = false;
+  for (const auto& s : m.skipped) stalls_skipped |= s.what == "loop stalls" && s.reason.find("not in the base profile") == 0;
+  CHECK(stalls_skipped);
+}
+
+TEST_CASE("function keys ignore directories and lines; recursion counts once in total") {
+  DiffBuilder a, b;
+  a.add({"js:main@/ci/base/bench.js", "js:walk@/ci/base/bench.js", "js:walk@/ci/base/bench.js"}, 100);
+  b.add({"js:main@/ci/head/bench.js", "js:walk@/ci/head/bench.js", "js:walk@/ci/head/bench.js"}, 100);
+  auto d = run(a.p, b.p);
+  const auto* walk = find(d, diff::Family::kTotal, "walk (bench.js)");
+  REQUIRE(walk);
+  CHECK(walk->base_count == 100);
+  CHECK(walk->head_count == 100);
+  const auto& loc = a.p.locations[0];
+  CHECK(diff::function_key(a.p, loc, loc.lines[0]) == "walk (bench.js)");
+  DiffBuilder n;
+  n.add({"node::fs::Read(v8::FunctionCallbackInfo<v8::Value> const&)", "js:readFileSync@node:fs"}, 1);
+  CHECK(diff::function_key(n.p, n.p.locations[0], n.p.locations[0].lines[0]) == "readFileSync (node:fs)");
+  CHECK(diff::function_key(n.p, n.p.locations[1], n.p.locations[1].lines[0]) == "node::fs::Read");
+}
+
+TEST_CASE("an interrupt counts for the code it interrupted; a system call keeps its kernel frames") {
+  const std::vector<std::string> a = {"js:main@/x/app.js", "js:a@/x/app.js"};
+  auto with = [](std::vector<std::string> v, std::vector<std::string> more) {
+    v.insert(v.end(), more.begin(), more.end());
+    return v;
+  };
+  DiffBuilder base, head;
+  base.add(a, 500).add({"js:main@/x/app.js", "js:b@/x/app.js"}, 500);
+  // A loaded runner: 10% of a's samples land in the timer interrupt's kernel path.
+  head.add(a, 450).add(with(a, {"k:asm_sysvec_apic_timer_interrupt", "k:irqentry_exit_to_user_mode"}), 50);
+  head.add({"js:main@/x/app.js", "js:b@/x/app.js"}, 500);
+  auto d = run(base.p, head.p);
+  CHECK(find(d, diff::Family::kSelf, "a (app.js)")->head_count == 500);
+  CHECK(find(d, diff::Family::kSelf, "irqentry_exit_to_user_mode") == nullptr);
+  CHECK(find(d, diff::Family::kTotal, "asm_sysvec_apic_timer_interrupt") == nullptr);
+  DiffBuilder sys;
+  sys.add(with(a, {"k:entry_SYSCALL_64_after_hwframe", "k:do_syscall_64", "k:ksys_read"}), 10);
+  auto s = run(sys.p, sys.p);
+  CHECK(find(s, diff::Family::kSelf, "ksys_read")->base_count == 10);
+  CHECK(find(s, diff::Family::kSelf, "a (app.js)")->base_count == 0);
+}
+
+TEST_CASE("profiles that cannot be compared are input errors with a hint") {
+  auto a = bench({100, 100});
+  auto other = a;
+  other.sample_types = {{"alloc_space", "bytes"}, {"cpu", "nanoseconds"}};
+  auto r = diff::diff_profiles(a, other, {});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kInput);
+  CHECK(r.error().message.find("samples/count, cpu/nanoseconds") != std::string::npos);
+  CHECK(r.error().message.find("alloc_space/bytes") != std::string::npos);
+  CHECK_FALSE(r.error().hint.empty());
+
+  auto no_count = a;
+  no_count.sample_types = {{"cpu", "nanoseconds"}, {"wall", "nanoseconds"}};
+  auto nc = diff::diff_profiles(no_count, no_count, {});
+  REQUIRE_FALSE(nc.ok());
+  CHECK(nc.error().message.find("no sample counts") != std::string::npos);
+
+  auto wall = a;
+  wall.set_meta("mode", "wall");
+  auto w = diff::diff_profiles(a, wall, {});
+  REQUIRE_FALSE(w.ok());
+  CHECK(w.error().message.find("cpu mode, head in wall mode") != std::string::npos);
+
+  auto empty = a;
+  empty.samples.clear();
+  auto e = diff::diff_profiles(a, empty, {});
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.error().message == "the head profile has no samples");
+}

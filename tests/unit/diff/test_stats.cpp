@@ -1,0 +1,59 @@
+#include <catch2/catch.hpp>
+
+#include "loopperf/diff/diff.h"
+#include "loopperf/diff/stats.h"
+
+using namespace loopperf;
+
+TEST_CASE("two_proportion_test: pooled z and two-sided p against hand-computed values") {
+  // 50/100 vs 70/100: pooled 0.6, se = sqrt(0.6 * 0.4 * 0.02) = 0.069282, z = 0.2 / se.
+  auto t = diff::two_proportion_test(50, 100, 70, 100);
+  CHECK(t.z == Approx(2.886751).epsilon(1e-6));
+  CHECK(t.p == Approx(0.0038924).epsilon(1e-4));
+  CHECK(diff::two_proportion_test(70, 100, 50, 100).z == Approx(-2.886751).epsilon(1e-6));
+  auto same = diff::two_proportion_test(30, 100, 60, 200);
+  CHECK(same.z == Approx(0).margin(1e-12));
+  CHECK(same.p == Approx(1));
+  auto none = diff::two_proportion_test(0, 100, 0, 200);  // no variance: nothing to test
+  CHECK(none.z == 0);
+  CHECK(none.p == 1);
+  CHECK(diff::two_proportion_test(100, 100, 200, 200).p == 1);
+}
+
+TEST_CASE("normal tail and its inverse") {
+  CHECK(diff::normal_two_sided_p(1.959964) == Approx(0.05).epsilon(1e-5));
+  CHECK(diff::normal_two_sided_p(-2.575829) == Approx(0.01).epsilon(1e-5));
+  CHECK(diff::normal_critical_z(0.05) == Approx(1.959964).epsilon(1e-6));
+  CHECK(diff::normal_critical_z(0.01 / 50) == Approx(3.719016).epsilon(1e-5));
+}
+
+TEST_CASE("holm_adjust: step-down, monotone, capped, in input order") {
+  // Sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> raised to 0.06.
+  auto a = diff::holm_adjust({0.01, 0.04, 0.03, 0.005});
+  REQUIRE(a.size() == 4);
+  CHECK(a[0] == Approx(0.03));
+  CHECK(a[1] == Approx(0.06));
+  CHECK(a[2] == Approx(0.06));
+  CHECK(a[3] == Approx(0.02));
+  CHECK(diff::holm_adjust({0.5, 0.9})[1] == 1);
+  CHECK(diff::holm_adjust({}).empty());
+}
+
+TEST_CASE("median") {
+  CHECK(!diff::median({}).has_value());
+  CHECK(*diff::median({3, 1, 2}) == 2);
+  CHECK(*diff::median({4, 1, 2, 3}) == 2.5);
+}
+
+TEST_CASE("parse_percent reads percentage points with or without %") {
+  CHECK(*diff::parse_percent("2%", "--threshold") == Approx(0.02));
+  CHECK(*diff::parse_percent("2", "--threshold") == Approx(0.02));
+  CHECK(*diff::parse_percent("0.5 %", "--threshold") == Approx(0.005));
+  CHECK(*diff::parse_percent("99.9%", "--confidence") == Approx(0.999));
+  for (const char* bad : {"", "%", "0", "100", "-1%", "2pp", "abc"}) {
+    auto r = diff::parse_percent(bad, "--threshold");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kUsage);
+    CHECK(r.error().hint.find("--threshold 2%") != std::string::npos);
+  }
+}
