@@ -365,6 +365,7 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
   all.head_samples = hc.all.n;
   estimate_scale(all, bc.all, hc.all);
   for (uint32_t k = 0; k < keys.size(); k++) {
+    if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in skipped interrupt frames
     d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n, hc.all.self[k], hc.all.n));
     d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n, hc.all.total[k], hc.all.n));
   }

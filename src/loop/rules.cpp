@@ -38,7 +38,7 @@ constexpr std::array kRules = {
     Rule{"processTicksAndRejections", Match::kExact, Fact::kMicrotasks, "node's nextTick queue (JS)"},
     Rule{"runMicrotasks", Match::kExact, Fact::kMicrotasks, "node's microtask drain (JS)"},
     // --- synchronous I/O on the loop thread ---
-    Rule{"uv_fs_", Match::kPrefix, Fact::kSyncFs, "libuv fs call; synchronous when not queued to the pool"},
+    Rule{kUvFsRequests, Match::kOneOf, Fact::kSyncFs, "libuv fs request; synchronous when not queued to the pool"},
     Rule{"node::fs::ReadFileUtf8", Match::kPrefix, Fact::kSyncFs, "readFileSync(path, 'utf8') fast path (node 20)"},
     Rule{"node::fs::SyncCall", Match::kContains, Fact::kSyncFs, "node's synchronous fs binding wrapper"},
     Rule{"node::fs::FSReqWrapSync", Match::kContains, Fact::kSyncFs, "request object of a synchronous fs call"},
@@ -102,6 +102,16 @@ bool rule_matches(const Rule& rule, std::string_view name) {
     case Match::kExact: return without_clone_suffix(name) == rule.pattern;
     case Match::kPrefix: return name.substr(0, rule.pattern.size()) == rule.pattern;
     case Match::kContains: return name.find(rule.pattern) != std::string_view::npos;
+    case Match::kOneOf: {
+      std::string_view base = without_clone_suffix(name);
+      if (base.empty()) return false;
+      for (size_t pos = rule.pattern.find(base); pos != std::string_view::npos; pos = rule.pattern.find(base, pos + 1)) {
+        bool starts = pos == 0 || rule.pattern[pos - 1] == ' ';
+        bool ends = pos + base.size() == rule.pattern.size() || rule.pattern[pos + base.size()] == ' ';
+        if (starts && ends) return true;
+      }
+      return false;
+    }
   }
   return false;
 }

@@ -74,7 +74,7 @@ function loopperfAsync(args, opts = {}) {
 }
 
 function pprof(args) {
-  const r = spawnSync(PPROF, args, { encoding: 'utf8', timeout: 60000, env: { ...process.env, PPROF_TMPDIR: os.tmpdir(), HOME: os.tmpdir() } });
+  const r = spawnSync(PPROF, args, { encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20, env: { ...process.env, PPROF_TMPDIR: os.tmpdir(), HOME: os.tmpdir() } });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`pprof ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
@@ -109,6 +109,24 @@ function traces(file) {
   return result;
 }
 
+// `pprof -tags [args] FILE` -> { phase: { timers: 0.99, ... }, activity: {...}, role: {...}, ... }
+function tagShares(file, args = []) {
+  const out = pprof(['-tags', ...args, file]);
+  const shares = {};
+  let key = null;
+  for (const line of out.split('\n')) {
+    const head = line.match(/^\s*(\S+): Total /);
+    if (head) {
+      key = head[1];
+      shares[key] = {};
+      continue;
+    }
+    const row = line.match(/^\s+\S+\s+\(\s*([\d.]+)%\):\s+(.+?)\s*$/);
+    if (row && key) shares[key][row[2]] = Number(row[1]) / 100;
+  }
+  return shares;
+}
+
 function share(list, pred) {
   const total = list.reduce((a, t) => a + t.value, 0);
   const hit = list.filter(pred).reduce((a, t) => a + t.value, 0);
@@ -134,5 +152,5 @@ function tracerPid(pid) {
 
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
-  loopperf, loopperfAsync, pprof, traces, share, isAlive, procState, tracerPid,
+  loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
 };

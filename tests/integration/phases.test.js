@@ -5,72 +5,13 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawnSync } = require('node:child_process');
 const http = require('node:http');
-const os = require('node:os');
 const path = require('node:path');
 const lp = require('./lib');
 
 const RECORD = '2s';
 const MIN_HOT_SAMPLES = 100;  // ~2000 expected on an idle machine; enough for shares to mean something
 
-// Like lp.pprof, with room for big outputs: `-traces` of a 2 s GC-heavy profile can pass the 1 MB
-// default maxBuffer of spawnSync (ENOBUFS).
-function pprof(args) {
-  const r = spawnSync(lp.PPROF, args, {
-    encoding: 'utf8', timeout: 60000, maxBuffer: 512 << 20,
-    env: { ...process.env, PPROF_TMPDIR: os.tmpdir(), HOME: os.tmpdir() },
-  });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`pprof ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-// `pprof -traces` -> [{labels: {phase, activity, role, thread, tid}, value, frames: [leaf..root]}]
-// (the parser of lp.traces).
-function traces(file) {
-  const blocks = pprof(['-traces', '-sample_index=samples', file]).split(/^-+\+-+$/m).slice(1);
-  const result = [];
-  for (const block of blocks) {
-    const labels = {};
-    let value = 0;
-    const frames = [];
-    for (const line of block.split('\n').filter((l) => l.trim() !== '')) {
-      const label = line.match(/^\s+(\S+):\s+(.*)$/);
-      if (label && frames.length === 0 && !/^\s+\d+\s/.test(line)) {
-        labels[label[1]] = label[2].trim().replace(/^\[|\]$/g, '');
-        continue;
-      }
-      const first = line.match(/^\s+(\d+)\s+(.*)$/);
-      if (first && frames.length === 0) {
-        value = Number(first[1]);
-        frames.push(first[2].trim());
-      } else {
-        frames.push(line.trim());
-      }
-    }
-    if (frames.length) result.push({ labels, value, frames });
-  }
-  return result;
-}
-
-// `pprof -tags [args] FILE` -> { phase: { timers: 0.99, ... }, activity: {...}, role: {...}, ... }
-function tagShares(file, args = []) {
-  const out = pprof(['-tags', ...args, file]);
-  const shares = {};
-  let key = null;
-  for (const line of out.split('\n')) {
-    const head = line.match(/^\s*(\S+): Total /);
-    if (head) {
-      key = head[1];
-      shares[key] = {};
-      continue;
-    }
-    const row = line.match(/^\s+\S+\s+\(\s*([\d.]+)%\):\s+(.+?)\s*$/);
-    if (row && key) shares[key][row[2]] = Number(row[1]) / 100;
-  }
-  return shares;
-}
 
 function describe(dist) {
   return JSON.stringify(Object.fromEntries(Object.entries(dist || {}).map(([k, v]) => [k, Math.round(v * 1000) / 1000])));
@@ -109,13 +50,13 @@ async function withRecording(script, { nodeArgs, load } = {}, check) {
 // The common assertion: the hot function's samples are on the main loop thread, in `phase`,
 // doing `activity`.
 function checkHot(out, t, fn, { phase, activity, role = 'main-loop', min = 0.6 }) {
-  const tr = traces(out);
+  const tr = lp.traces(out);
   const hot = hotSamples(tr, new RegExp(`^${fn}$`));
   assert.ok(total(hot) >= MIN_HOT_SAMPLES, `${fn}: only ${total(hot)} samples`);
   if (role === 'main-loop') {
     assert.ok(hot.every((s) => Number(s.labels.tid) === t.pid), `${fn} runs on the main thread`);
   }
-  const shares = tagShares(out, [`-focus=${fn}`]);
+  const shares = lp.tagShares(out, [`-focus=${fn}`]);
   assertShare(shares, 'role', role, 0.9, fn);
   assertShare(shares, 'phase', phase, min, fn);
   assertShare(shares, 'activity', activity, min, fn);
@@ -213,7 +154,7 @@ test('microtasks: promise reactions started from a timer', { timeout: 60000 }, a
 test('gc: allocation churn with a large retained array', { timeout: 60000 }, async () => {
   await withRecording('phase_gc.js', {}, (out, t) => {
     checkHot(out, t, 'hotGcChurn', { phase: 'timers', activity: 'js', min: 0.4 });
-    const tr = traces(out);
+    const tr = lp.traces(out);
     const main = tr.filter((s) => Number(s.labels.tid) === t.pid);
     const gc = main.filter((s) => s.labels.activity === 'gc');
     const gcShare = total(gc) / total(main);
@@ -224,7 +165,7 @@ test('gc: allocation churn with a large retained array', { timeout: 60000 }, asy
     assert.deepStrictEqual(noHeapFrame.map((s) => s.frames.slice(0, 6)), [], 'every gc sample has a V8 GC frame');
     // Main-thread GC happens inside the loop: in the timer's allocations or V8 tasks (poll).
     const inLoop = gc.filter((s) => ['timers', 'poll'].includes(s.labels.phase));
-    assert.ok(total(inLoop) / total(gc) >= 0.8, `gc phases ${describe(tagShares(out, ['-tagfocus=activity=gc']).phase)}`);
+    assert.ok(total(inLoop) / total(gc) >= 0.8, `gc phases ${describe(lp.tagShares(out, ['-tagfocus=activity=gc']).phase)}`);
     // Concurrent GC work on V8's platform threads is gc too, outside the loop.
     const platformGc = tr.filter((s) => s.labels.role === 'v8-platform' && s.labels.activity === 'gc');
     assert.ok(platformGc.every((s) => s.labels.phase === 'outside-loop'));
@@ -249,7 +190,7 @@ test('worker-loop: setImmediate inside a worker_threads Worker', { timeout: 6000
 
 test('idle: a node with a 1 s timer is (almost) never on the CPU', { timeout: 60000 }, async () => {
   await withRecording('phase_idle.js', {}, (out, t) => {
-    const tr = traces(out);
+    const tr = lp.traces(out);
     const main = tr.filter((s) => Number(s.labels.tid) === t.pid);
     // cpu-clock sampling: a sleeping thread gets no samples; allow a few for the timer ticks.
     assert.ok(total(main) <= 60, `main-thread samples of an idle node: ${total(main)}`);

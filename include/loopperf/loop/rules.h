@@ -10,7 +10,21 @@
 
 namespace loopperf::loop {
 
-enum class Match { kExact, kPrefix, kContains };
+enum class Match {
+  kExact,     // the name (C clone suffixes such as ".part.0" ignored)
+  kPrefix,
+  kContains,
+  kOneOf,     // the name is one of the space-separated names in the pattern (clone suffixes ignored)
+};
+
+// libuv's file-system request functions: synchronous when called without a callback. Watchers
+// (uv_fs_event_*, uv_fs_poll_*), accessors (uv_fs_get_*) and uv_fs_req_cleanup do no I/O.
+inline constexpr std::string_view kUvFsRequests =
+    "uv_fs_open uv_fs_close uv_fs_read uv_fs_write uv_fs_stat uv_fs_fstat uv_fs_lstat uv_fs_statfs "
+    "uv_fs_unlink uv_fs_mkdir uv_fs_mkdtemp uv_fs_mkstemp uv_fs_rmdir uv_fs_rename uv_fs_fsync "
+    "uv_fs_fdatasync uv_fs_ftruncate uv_fs_sendfile uv_fs_utime uv_fs_futime uv_fs_lutime uv_fs_access "
+    "uv_fs_chmod uv_fs_fchmod uv_fs_chown uv_fs_fchown uv_fs_lchown uv_fs_link uv_fs_symlink "
+    "uv_fs_readlink uv_fs_realpath uv_fs_copyfile uv_fs_scandir uv_fs_opendir uv_fs_readdir uv_fs_closedir";
 
 enum class Fact {
   kGc,              // V8 garbage collection (main-thread or concurrent)

@@ -2,10 +2,10 @@
 // blocked in uv_fs_read. Writes READY_FILE once warmed up; runs until killed.
 'use strict';
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 
-const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lp-syncfs-')), 'blob.bin');
+// In the working directory the test gives us (removed with it, even when we are SIGKILLed).
+const file = path.join(process.cwd(), 'blob.bin');
 fs.writeFileSync(file, Buffer.alloc(4 << 20, 7));
 
 function checkToken() {
@@ -21,5 +21,5 @@ function tick() {
   setTimeout(tick, 1);
 }
 tick();
-process.on('exit', () => fs.rmSync(path.dirname(file), { recursive: true, force: true }));
+process.on('exit', () => fs.rmSync(file, { force: true }));
 process.on('SIGTERM', () => process.exit(0));

@@ -206,6 +206,7 @@ TEST_CASE("an interrupt counts for the code it interrupted; a system call keeps 
   CHECK(find(d, diff::Family::kSelf, "a (app.js)")->head_count == 500);
   CHECK(find(d, diff::Family::kSelf, "irqentry_exit_to_user_mode") == nullptr);
   CHECK(find(d, diff::Family::kTotal, "asm_sysvec_apic_timer_interrupt") == nullptr);
+  CHECK(d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement) == 0);
   DiffBuilder sys;
   sys.add(with(a, {"k:entry_SYSCALL_64_after_hwframe", "k:do_syscall_64", "k:ksys_read"}), 10);
   auto s = run(sys.p, sys.p);

@@ -121,7 +121,7 @@ const std::vector<RowTest>& row_tests() {
      {"runMicrotasks"},
      {"runNextTicks", "runMicrotasksSoon", "queueMicrotask"}},
     // --- synchronous I/O ---
-    {"uv_fs_", Fact::kSyncFs,
+    {loopperf::loop::kUvFsRequests, Fact::kSyncFs,
      {"uv_fs_read", "uv_fs_open", "uv_fs_close", "uv_fs_fstat", "uv_fs_write", "uv_fs_stat", "uv_fs_read.cold"},
      // the pool / completion side of fs requests
      {"uv__fs_work", "uv__fs_done", "uv__fs_read", "node::fs::Read(v8::FunctionCallbackInfo<v8::Value> const&)",
@@ -355,14 +355,10 @@ TEST_CASE("rules: common non-loop frames yield no fact", "[loop][rules]") {
   }
 }
 
-// KNOWN BUG (reported, not fixed: src/ is another engineer's): the "uv_fs_" prefix row also covers
-// libuv functions that do no file I/O and never block: fs event / fs poll watchers, request
-// accessors and cleanup. On the loop thread they make a sample "sync-io", e.g. the async readFile
-// completion in the poll phase, uv__io_poll -> uv__async_io -> uv__work_done -> uv__fs_done ->
-// node::fs::AfterNoArgs -> FSReqAfterScope::~FSReqAfterScope -> uv_fs_req_cleanup -> free, or
-// fs.watch() -> node::FSEventWrap::Start -> uv_fs_event_start -> inotify_add_watch.
-// Marked [!shouldfail]: remove the tag once the row lists only the request functions.
-TEST_CASE("rules: uv_fs_ functions that are not file I/O do not make sync-io", "[loop][rules][!shouldfail]") {
+// libuv functions named uv_fs_* that do no file I/O and never block (fs event / fs poll watchers,
+// request accessors and cleanup) must not make a sample "sync-io": e.g. the async readFile
+// completion in the poll phase ends in FSReqAfterScope::~FSReqAfterScope -> uv_fs_req_cleanup.
+TEST_CASE("rules: uv_fs_ functions that are not file I/O do not make sync-io", "[loop][rules]") {
   for (std::string_view name :
        {"uv_fs_event_start", "uv_fs_event_init", "uv_fs_event_stop", "uv_fs_event_getpath", "uv_fs_poll_start",
         "uv_fs_poll_stop", "uv_fs_poll_getpath", "uv_fs_req_cleanup", "uv_fs_scandir_next", "uv_fs_get_result",
