@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real consumers the format tests check loopperf's output with, all cached:
 # - from the npm registry into BUILD_DIR/test-tools: speedscope (its file-format schema, and its app,
-#   whose importer runs in the browser), ajv (JSON-schema validator), ws (DevTools protocol client);
+#   whose importer runs in the browser), ajv (JSON-schema validator), ws (DevTools protocol client),
+#   @datadog/pprof (Node's pprof package, to write a profile as Node users do);
 # - from Debian: chromium, run headless for the HTML flame graph, speedscope and DevTools itself.
 # Idempotent: quiet and quick when everything is already there.
 # Usage: scripts/install-test-tools.sh [BUILD_DIR]   (BUILD_DIR defaults to $BUILD_DIR or build)
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-${BUILD_DIR:-build}}
 tools=$build_dir/test-tools
 # Pinned so that a new release cannot change what the tests check against.
-npm_packages=(speedscope@1.25.0 ajv@8.17.1 ws@8.18.0)
+npm_packages=(speedscope@1.25.0 ajv@8.17.1 ws@8.18.0 @datadog/pprof@5.20.0)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

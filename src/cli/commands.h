@@ -28,6 +28,7 @@ struct Command {
 
 Command register_record(CLI::App& app);
 Command register_report(CLI::App& app);
+Command register_dump(CLI::App& app);
 Command register_diff(CLI::App& app);
 Command register_convert(CLI::App& app);
 

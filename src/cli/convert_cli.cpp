@@ -58,6 +58,8 @@ Result<int> run_convert(const ConvertArgs& a) {
   if (a.phase_roots) opt.phase_roots = true;
   if (a.no_phase_roots) opt.phase_roots = false;
   opt.value_type = a.value;
+  // --thread has chosen the threads; .cpuprofile must not narrow them again to the main loop.
+  opt.all_threads = !a.filter.threads.empty();
   if (auto st = formats::write_profile(*p, a.output, opt); !st) return st.error();
 
   if (!a.quiet) {

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug messages");
-  std::vector<cli::Command> commands = {cli::register_record(app), cli::register_report(app), cli::register_convert(app), cli::register_diff(app)};
+  std::vector<cli::Command> commands = {cli::register_record(app), cli::register_report(app), cli::register_dump(app), cli::register_convert(app), cli::register_diff(app)};
 
   try {
     app.parse(our_argc, argv);

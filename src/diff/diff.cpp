@@ -20,8 +20,8 @@ namespace {
 // Below this expected count (pooled share x the smaller n) the normal approximation of the
 // binomial is poor; such rows are not tested (a rule on counts alone, see docs/diff.md).
 constexpr double kMinExpected = 5;
-// Functions that enter the median-of-ratios scale: present with this many samples in both profiles,
-// and at least kMinScaleRows of them (fewer ratios make a median that one function can move).
+// Functions that enter the scale: present with this many samples in both profiles, and at least
+// kMinScaleRows of them agreeing (fewer make a scale that one function can move).
 constexpr double kMinScaleCount = 10;
 constexpr size_t kMinScaleRows = 3;
 constexpr const char* kAllThreads = "all threads";
@@ -153,18 +153,15 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
   return c;
 }
 
-// Scale of a population: the median ratio of head to base share over functions seen often enough in
-// both. Unchanged functions share that ratio, so it is what "the rest of the profile" did.
+// Scale of a population, from the function self rows of its samples.
 void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionCounts& head) {
-  std::vector<double> ratios;
+  std::vector<ShareCounts> rows;
   size_t keys = std::min(base.self.size(), head.self.size());
-  for (size_t k = 0; k < keys; k++) {
-    if (base.self[k] < kMinScaleCount || head.self[k] < kMinScaleCount) continue;
-    ratios.push_back((head.self[k] / head.n) / (base.self[k] / base.n));
-  }
-  if (ratios.size() < kMinScaleRows) return;
-  pop.scale = *median(ratios);
-  pop.scale_rows = ratios.size();
+  for (size_t k = 0; k < keys; k++) rows.push_back({base.self[k], base.n, head.self[k], head.n});
+  Scale s = diff::estimate_scale(rows, kMinScaleCount, kMinScaleRows);
+  pop.scale = s.value;
+  pop.scale_se = std::sqrt(s.var_log);
+  pop.scale_rows = s.rows;
 }
 
 Row make_row(Family f, std::string population, std::string name, double x1, double n1, double x2, double n2) {
@@ -211,18 +208,19 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
 void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const DiffOptions& opt, size_t& tests) {
   auto scale_of = [&](const std::string& name) {
     for (const auto& p : pops)
-      if (p.name == name) return p.scale;
-    return 1.0;
+      if (p.name == name) return Scale{p.scale, p.scale_se * p.scale_se, p.scale_rows};
+    return Scale{};
   };
   const double t = opt.threshold;
-  std::vector<double> pvalues;
+  std::vector<double> pvalues, rescaled_pvalues;
   std::vector<size_t> tested;
   for (size_t i = 0; i < rows.size(); i++) {
     Row& r = rows[i];
     r.base_share = r.base_total > 0 ? r.base_count / r.base_total : 0;
     r.head_share = r.head_total > 0 ? r.head_count / r.head_total : 0;
     r.change = r.head_share - r.base_share;
-    r.rescaled_change = r.head_share - scale_of(r.population) * r.base_share;
+    const Scale scale = scale_of(r.population);
+    r.rescaled_change = r.head_share - scale.value * r.base_share;
     double n1 = r.base_total, n2 = r.head_total;
     double pooled = (r.base_count + r.head_count) / (n1 + n2);
     // A row can reach |change| >= t only if its pooled share is >= t * min(n) / (n1 + n2); testing
@@ -239,21 +237,29 @@ void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const Di
     r.tested = true;
     r.z = pt.z;
     r.p = pt.p;
+    ProportionTest rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale);
+    r.rescaled_z = rt.z;
     pvalues.push_back(pt.p);
+    rescaled_pvalues.push_back(rt.p);
     tested.push_back(i);
   }
   tests = tested.size();
-  std::vector<double> adjusted = holm_adjust(pvalues);
+  std::vector<double> adjusted = holm_adjust(pvalues), rescaled_adjusted = holm_adjust(rescaled_pvalues);
   const double alpha = 1 - opt.confidence;
   constexpr double kEps = 1e-12;  // "2.0 pp" typed as threshold must pass a 2.0 pp change
   for (size_t j = 0; j < tested.size(); j++) {
     Row& r = rows[tested[j]];
     r.p_adjusted = adjusted[j];
+    r.rescaled_p_adjusted = rescaled_adjusted[j];
     if (r.p_adjusted >= alpha) {
       r.verdict = Verdict::kNotSignificant;
     } else if (std::fabs(r.change) < t - kEps) {
       r.verdict = Verdict::kBelowThreshold;
-    } else if (std::fabs(r.rescaled_change) < t - kEps || (r.rescaled_change > 0) != (r.change > 0)) {
+    } else if (r.rescaled_p_adjusted >= alpha || std::fabs(r.rescaled_change) < t - kEps ||
+               (r.rescaled_change > 0) != (r.change > 0)) {
+      // The share moved, but by no more than the rest of the profile explains: another function
+      // got cheaper or dearer. Both tests must hold (an intersection-union rule, so the family-wise
+      // error rate is still the raw test's).
       r.verdict = Verdict::kRelative;
     } else {
       r.verdict = (r.change > 0) == r.higher_is_worse ? Verdict::kRegression : Verdict::kImprovement;

@@ -78,7 +78,8 @@ std::string scales(const DiffResult& d) {
   for (const auto& p : d.populations) {
     if (!out.empty()) out += ", ";
     out += p.name + fmt(" x%.3f", p.scale);
-    out += p.scale_rows ? fmt(" (median over %zu functions)", p.scale_rows) : std::string(" (too few common functions)");
+    out += p.scale_rows ? fmt(" ±%.1f%% (%zu functions agree)", p.scale_se * 100, p.scale_rows)
+                        : std::string(" (too few functions agree: shares compared as they are)");
   }
   return out;
 }
@@ -133,7 +134,7 @@ std::string render_text(const DiffResult& d, bool all) {
     }
     if (any_relative)
       out += "\n  relative: the share moved because other code got cheaper or dearer; against the rest of the\n"
-             "  profile (rescaled as below) it changed by less than the threshold, so it is not counted.\n";
+             "  profile (rescaled as below) the change is below the threshold or not significant: not counted.\n";
   }
   out += "\n  rescaled: " + scales(d) + "\n";
   for (const auto& s : d.skipped) out += "  skipped: " + s.what + ": " + s.reason + "\n";
@@ -191,7 +192,8 @@ std::string render_json(const DiffResult& d, bool all) {
   w.key("populations").begin_array();
   for (const auto& p : d.populations) {
     w.begin_object().field("name", p.name).field("base_samples", p.base_samples).field("head_samples", p.head_samples);
-    w.field("scale", p.scale).field("scale_rows", static_cast<uint64_t>(p.scale_rows)).end_object();
+    w.field("scale", p.scale).field("scale_se", p.scale_se).field("scale_rows", static_cast<uint64_t>(p.scale_rows));
+    w.end_object();
   }
   w.end_array();
   w.key("rows").begin_array();
@@ -200,7 +202,8 @@ std::string render_json(const DiffResult& d, bool all) {
     w.field("verdict", verdict_name(r->verdict)).field("family", family_name(r->family));
     w.field("population", r->population).field("name", r->name);
     w.field("base_share", r->base_share).field("head_share", r->head_share).field("change", r->change);
-    w.field("rescaled_change", r->rescaled_change);
+    w.field("rescaled_change", r->rescaled_change).field("rescaled_z", r->rescaled_z);
+    w.field("rescaled_p_adjusted", r->rescaled_p_adjusted);
     w.field("base_samples", r->base_count).field("base_total", r->base_total);
     w.field("head_samples", r->head_count).field("head_total", r->head_total);
     w.field("z", r->z).field("p", r->p).field("p_adjusted", r->p_adjusted);

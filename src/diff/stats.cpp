@@ -51,4 +51,55 @@ std::optional<double> median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+ProportionTest rescaled_test(const ShareCounts& c, const Scale& s) {
+  ProportionTest t;
+  if (c.n1 <= 0 || c.n2 <= 0) return t;
+  // Pooled under H0 (head share = scale x base share = scale x pi): pi estimated from both sides, as
+  // the plain test pools, so that 0% -> 100% still has a variance.
+  const double k = s.value;
+  double pi = std::min((c.x1 + c.x2 / k) / (c.n1 + c.n2), 1.0);
+  double q = std::min(k * pi, 1.0);
+  double var = k * k * pi * (1 - pi) / c.n1 + q * (1 - q) / c.n2 + q * q * s.var_log;
+  if (var <= 0) return t;
+  t.z = (c.x2 / c.n2 - k * c.x1 / c.n1) / std::sqrt(var);
+  t.p = normal_two_sided_p(t.z);
+  return t;
+}
+
+Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows) {
+  std::vector<const ShareCounts*> candidates;
+  std::vector<double> ratios;
+  for (const auto& r : rows) {
+    if (r.x1 < min_count || r.x2 < min_count) continue;
+    candidates.push_back(&r);
+    ratios.push_back((r.x2 / r.n2) / (r.x1 / r.n1));
+  }
+  Scale s;
+  if (candidates.size() < min_rows) return s;
+  s.value = *median(ratios);  // robust start: half the rows may have changed
+  std::vector<bool> in(candidates.size(), false);
+  for (int round = 0; round < 20; round++) {
+    bool changed = false;
+    double share1 = 0, share2 = 0, x1 = 0, x2 = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < candidates.size(); i++) {
+      bool inlier = std::fabs(rescaled_test(*candidates[i], s).z) < 3;
+      changed |= inlier != in[i];
+      in[i] = inlier;
+      if (!inlier) continue;
+      share1 += candidates[i]->x1 / candidates[i]->n1;
+      share2 += candidates[i]->x2 / candidates[i]->n2;
+      x1 += candidates[i]->x1;
+      x2 += candidates[i]->x2;
+      used++;
+    }
+    if (used < min_rows) return Scale{};
+    s.value = share2 / share1;
+    s.var_log = (1 - std::min(share1, 1.0)) / x1 + (1 - std::min(share2, 1.0)) / x2;
+    s.rows = used;
+    if (!changed && round > 0) break;
+  }
+  return s;
+}
+
 }  // namespace loopperf::diff

@@ -64,7 +64,7 @@ Result<std::string> to_cpuprofile(const profile::Profile& in, const CpuprofileOp
   if (!stacks) return stacks.error();
   detail::sort_samples(*stacks);
   // A selector may name several threads (a role); they share one timeline then.
-  const bool all_threads = !opt.thread.empty() || stacks->threads.size() <= 1;
+  const bool all_threads = opt.all_threads || !opt.thread.empty() || stacks->threads.size() <= 1;
   const size_t thread = all_threads ? 0 : default_thread(*stacks);
 
   detail::CallTree tree;  // node i has id i + 1; (root) is 1

@@ -66,7 +66,8 @@ Result<std::string> encode_profile(const profile::Profile& p, OutputFormat f, co
     case OutputFormat::kSpeedscope:
       return to_speedscope(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .name = {}});
     case OutputFormat::kCpuprofile:
-      return to_cpuprofile(p, {.phase_roots = opt.phase_roots.value_or(false), .thread = opt.thread});
+      return to_cpuprofile(p, {.phase_roots = opt.phase_roots.value_or(false), .thread = opt.thread,
+                               .all_threads = opt.all_threads});
     case OutputFormat::kFolded:
       return to_folded(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type});
     case OutputFormat::kHtml:

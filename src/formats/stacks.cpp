@@ -72,6 +72,13 @@ class FrameTable {
   std::map<std::tuple<std::string, std::string, int64_t, int, int>, uint32_t> index_;
 };
 
+// Profiles from Node's pprof package name JS functions without perf-map prefixes; their source file
+// tells that they are JavaScript.
+bool is_js_file(std::string_view file) {
+  auto ends = [&](std::string_view suf) { return file.size() >= suf.size() && file.substr(file.size() - suf.size()) == suf; };
+  return file.substr(0, 5) == "node:" || ends(".js") || ends(".mjs") || ends(".cjs") || ends(".ts");
+}
+
 FrameInfo frame_for_line(const profile::Profile& p, const profile::Location& loc, const profile::Line& line) {
   FrameInfo f;
   const profile::Function* fn = p.function(line.function_id);
@@ -79,6 +86,7 @@ FrameInfo frame_for_line(const profile::Profile& p, const profile::Location& loc
   f.kind = profile::frame_kind(p, loc, line);
   f.name = fn && !fn->name.empty() ? fn->name : fn && !fn->system_name.empty() ? fn->system_name : "[unknown]";
   f.file = fn ? fn->file : "";
+  if (f.kind == profile::FrameKind::kNative && is_js_file(f.file)) f.kind = profile::FrameKind::kJs;
   if (f.file.empty() && m && f.kind != profile::FrameKind::kJs) f.file = m->file;
   // The function's first line identifies it; the sampled line would split one function into many.
   // perf-map JS frames have no start line, but their line is the function's "file:line:col";

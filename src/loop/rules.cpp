@@ -85,6 +85,7 @@ constexpr std::array kRules = {
     Rule{"node::worker::Worker::Run", Match::kPrefix, Fact::kWorkerLoop, "worker_threads thread"},
     Rule{"uv_cond_wait", Match::kExact, Fact::kThreadWait, "pool or platform thread waiting for work"},
     Rule{"uv_cond_timedwait", Match::kExact, Fact::kThreadWait, "pool or platform thread waiting for work"},
+    Rule{"uv_sem_wait", Match::kExact, Fact::kThreadWait, "inspector I/O thread waiting to be started"},
 };
 
 std::string_view without_clone_suffix(std::string_view name) {

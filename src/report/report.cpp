@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "loopperf/report/dump.h"
 #include "report_internal.h"
 
 namespace loopperf::report {
@@ -145,10 +146,7 @@ Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts
   for (auto& [key, g] : groups) {
     const ThreadSummary* t = selected[g.b.tid];
     g.b.share = t->samples ? static_cast<double>(g.b.samples) / t->samples : 0;
-    if (g.heaviest_sample) {
-      for (const auto& f : expand(p, *g.heaviest_sample))
-        g.b.frames.push_back(StackFrame{std::string(f.name), f.fn ? f.fn->file : "", f.line, profile::frame_kind_name(f.kind)});
-    }
+    if (g.heaviest_sample) g.b.frames = stack_frames(p, *g.heaviest_sample);
     r.blockers.push_back(std::move(g.b));
   }
   std::sort(r.blockers.begin(), r.blockers.end(), [](const Blocker& a, const Blocker& b) {

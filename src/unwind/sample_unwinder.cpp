@@ -62,6 +62,12 @@ void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<Frame>& 
   size_t k = 0;
   for (int bit = 0; bit < 64 && k < s.regs_count; bit++)
     if (kSampledRegsMask & (1ULL << bit)) regs.r[bit] = s.regs[k++];
+  // Code mapped since the last refresh (the dynamic loader right after exec, dlopen'd addons):
+  // re-read the maps now rather than lose these stacks. Rate-limited: /proc/PID/maps costs ~50 us.
+  if (!modules_.find(regs.ip()) && s.time_ns >= last_refresh_ns_ + 10'000'000) {
+    modules_.refresh();
+    last_refresh_ns_ = s.time_ns;
+  }
   StackCopyMemory stack(regs.sp(), s.stack, s.stack ? s.stack_size : 0);
   size_t before = out.size();
   EndReason end = unwinder_->unwind(regs, stack, user_chain_, out);

@@ -29,7 +29,8 @@ async function launchBrowser() {
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profileDir}`,
     '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', '--window-size=1400,900', 'about:blank',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its temporary files go inside the profile directory, so that nothing outlives the test.
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: profileDir } });
   process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let stderr = '';
@@ -338,7 +339,8 @@ test('cpuprofile: DevTools invariants; Chrome DevTools Performance panel and spe
     const bottomUp = await page.waitFor(`(() => { ${DEEP} const t = deepText(); return /\\nburn\\n/.test(t) && t; })()`, 'the Bottom-up table');
     const lines = bottomUp.split('\n');
     const at = lines.indexOf('burn');
-    const selfPct = Number(lines[at - 3].replace(/\s*%$/, '')) / 100;  // Self ms, Self %, Total ms, Total %, name
+    // A row reads: self ms, self %, total ms, total %, name.
+    const selfPct = Number(lines.slice(at - 4, at).find((l) => /^[\d.]+\s*%$/.test(l)).replace(/\s*%$/, '')) / 100;
     assert.ok(Math.abs(selfPct - expected) < 0.015, `DevTools: burn self ${selfPct}, pprof ${expected}`);
     assert.match(lines[at + 1], /convert_app\.js:9/, 'DevTools shows the 1-based line');
     assert.deepStrictEqual(page.errors, [], 'DevTools logged errors');
@@ -429,7 +431,7 @@ test('filters: pprof subsets whose totals match pprof-derived numbers', () => {
   assert.match(lp.pprof(['-raw', focus]), /loopperf:filter=focus=\^checkWork\$/);
 });
 
-test('other tools: a pprof re-encoded by Go pprof and a Go runtime CPU profile convert', async () => {
+test('other tools: pprof re-encoded by Go pprof, a Go runtime CPU profile, Node\'s pprof package', async () => {
   const goCopy = path.join(dir, 'go-copy.pb.gz');
   fs.writeFileSync(goCopy, spawnSync(lp.PPROF, ['-proto', app], { env: { ...process.env, HOME: os.tmpdir() } }).stdout);
   const folded = path.join(dir, 'go-copy.folded');
@@ -460,6 +462,18 @@ func main() {
   assert.ok(lines.some((l) => l.includes('main.spinHot')) && lines.every((l) => !l.startsWith('all;')), 'Go frames, no thread element');
   validateSpeedscope(path.join(dir, 'go.speedscope.json'));
   assert.strictEqual(checkCpuprofile(path.join(dir, 'go.cpuprofile')).samples.length, goTotal);
+  // Node's pprof package (@datadog/pprof): a wall-time profile with its own sample type names.
+  const nodeProf = path.join(dir, 'node-wall.pb.gz');
+  const made = spawnSync(process.execPath, [path.join(lp.TARGETS, 'convert_nodepprof.js'), TOOLS, nodeProf], { encoding: 'utf8' });
+  assert.strictEqual(made.status, 0, made.stderr);
+  const nodeTotal = Number(lp.pprof(['-top', '-sample_index=sample', nodeProf]).match(/of (\d+) total/)[1]);
+  convert([nodeProf, '-o', path.join(dir, 'node.folded')]);
+  const nodeLines = fs.readFileSync(path.join(dir, 'node.folded'), 'utf8').trim().split('\n');
+  assert.strictEqual(nodeLines.reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0), nodeTotal);
+  assert.ok(nodeLines.some((l) => /;nodePprofHot \d+$/.test(l)), 'the hot function is a leaf');
+  convert([nodeProf, '-o', path.join(dir, 'node.speedscope.json')]);
+  validateSpeedscope(path.join(dir, 'node.speedscope.json'));
+
   const page = await browser.open(`file://${path.join(dir, 'go.html')}`);
   try {
     await page.waitFor(`document.documentElement.dataset.lpReady === '1'`, 'the Go flame graph');

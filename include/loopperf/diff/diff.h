@@ -19,9 +19,9 @@ enum class Family { kSelf, kTotal, kPhase, kActivity, kLoop };
 std::string_view family_name(Family f);  // "self", "total", "phase", "activity", "loop"
 
 enum class Verdict {
-  kRegression,      // share up by >= threshold, significant, and up by >= threshold against the rest too
+  kRegression,      // share up by >= threshold and significant, and so against the rest of the profile
   kImprovement,     // the same, down (or up where higher is better: idle-wait)
-  kRelative,        // significant and >= threshold, but only because the rest of the profile changed
+  kRelative,        // significant and >= threshold, but against the rest of the profile not both
   kNotSignificant,  // tested; sampling noise explains the change
   kBelowThreshold,  // significant but smaller than the threshold, or too small a share to reach it
   kFewSamples,      // too few samples in the row for the normal approximation; never reported
@@ -39,6 +39,7 @@ struct Row {
   double rescaled_change = 0;             // head_share - scale * base_share (scale of the population)
   bool tested = false;                    // counted in the correction; z and p are meaningful
   double z = 0, p = 1, p_adjusted = 1;    // p_adjusted: Holm over all tested rows
+  double rescaled_z = 0, rescaled_p_adjusted = 1;  // the same test of rescaled_change
   Verdict verdict = Verdict::kBelowThreshold;
 
   bool reported() const {
@@ -50,10 +51,11 @@ struct Row {
 struct Population {
   std::string name;  // "all threads", "main-loop", "worker-loop"
   double base_samples = 0, head_samples = 0;
-  // Median over functions (present with >= 10 samples in both) of head share / base share: what an
-  // unchanged function's share was multiplied by because other code got faster or slower. 1 when
-  // fewer than 3 functions qualify (scale_rows == 0).
+  // What an unchanged function's share was multiplied by because other code got faster or slower,
+  // from the functions with >= 10 samples on both sides that agree on it (stats.h estimate_scale).
+  // 1 when fewer than 3 functions agree (scale_rows == 0).
   double scale = 1;
+  double scale_se = 0;  // relative standard error of scale
   size_t scale_rows = 0;
 };
 

@@ -31,4 +31,26 @@ std::vector<double> holm_adjust(const std::vector<double>& p);
 // Median of `values` (mean of the middle two for an even count); nullopt when empty.
 std::optional<double> median(std::vector<double> values);
 
+// x of n samples in base (1) and head (2).
+struct ShareCounts {
+  double x1 = 0, n1 = 0, x2 = 0, n2 = 0;
+};
+
+// What an unchanged row's share was multiplied by because other rows grew or shrank (shares add up to
+// one, so one function doubling shrinks every other share). Estimated from rows with >= min_count
+// samples on both sides: seeded with the median of their head/base share ratios, then, until the set
+// stops changing, the ratio of summed shares over the rows consistent with it (|rescaled z| < 3), so
+// that the big, precise rows dominate and the changed ones are left out.
+struct Scale {
+  double value = 1;
+  double var_log = 0;  // variance of log(value): (1 - P1) / X1 + (1 - P2) / X2 over the rows used
+  size_t rows = 0;     // rows it rests on; 0 = fewer than min_rows agree, value fixed at 1
+};
+Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows);
+
+// Is the head share different from scale x base share? The standard error is pooled under that null
+// (scale 1 gives two_proportion_test) and widened by the scale's own uncertainty, which makes it
+// conservative for the rows the scale was estimated from.
+ProportionTest rescaled_test(const ShareCounts& c, const Scale& s);
+
 }  // namespace loopperf::diff

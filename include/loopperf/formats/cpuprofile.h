@@ -14,6 +14,8 @@ struct CpuprofileOptions {
   bool phase_roots = false;  // DevTools expects program frames under (root); opt in for "[poll]" roots
   std::string thread;        // a thread selector as in FilterSpec::threads; empty = the main loop
                              // thread, else the thread with most samples
+  bool all_threads = false;  // every thread of the profile on one time line (convert --thread
+                             // has already chosen them)
 };
 
 // pprof has no per-sample timestamps: each pprof sample becomes `count` consecutive samples of its

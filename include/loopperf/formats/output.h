@@ -25,6 +25,7 @@ struct WriteOptions {
   std::optional<bool> phase_roots;
   std::string value_type;  // sample type the flame-style writers weigh by; empty = their default
   std::string thread;      // .cpuprofile: thread selector (FilterSpec::threads); empty = main loop
+  bool all_threads = false;  // .cpuprofile: every thread in the profile (it was filtered already)
 };
 
 // Serializes `p` in the format `path` names and writes it atomically.

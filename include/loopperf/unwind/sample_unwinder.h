@@ -42,6 +42,7 @@ class SampleUnwinder {
   ModuleMap modules_;
   std::unique_ptr<HybridUnwinder> unwinder_;
   std::vector<uint64_t> user_chain_;
+  uint64_t last_refresh_ns_ = 0;
   std::array<uint64_t, static_cast<size_t>(EndReason::kCount)> ends_{};
 };
 

@@ -103,6 +103,10 @@ TEST_CASE("cpuprofile: thread choice and phase roots on request", "[cpuprofile]"
   Json pool = cpuprofile({.phase_roots = false, .thread = "300"});
   CHECK(pool["samples"].arr.size() == 2);
 
+  Json every = cpuprofile({.phase_roots = false, .thread = {}, .all_threads = true});
+  check_structure(every);
+  CHECK(every["samples"].arr.size() == 18);
+
   Json phased = cpuprofile({.phase_roots = true, .thread = {}});
   check_structure(phased);
   std::set<std::string> top;

@@ -250,6 +250,9 @@ const std::vector<RowTest>& row_tests() {
     {"uv_cond_timedwait", Fact::kThreadWait,
      {"uv_cond_timedwait"},
      {"uv_cond_wait"}},
+    {"uv_sem_wait", Fact::kThreadWait,
+     {"uv_sem_wait", "uv_sem_wait.part.0"},
+     {"uv_sem_post", "uv__sem_wait"}},
   };
   return kTests;
 }

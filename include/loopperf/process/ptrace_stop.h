@@ -1,0 +1,47 @@
+// Stopping one thread for a moment with ptrace, the gentle way: PTRACE_SEIZE (no SIGSTOP, no
+// options — in particular no PTRACE_O_EXITKILL) + PTRACE_INTERRUPT, and always PTRACE_DETACH. If
+// loopperf dies while a thread is stopped, the kernel detaches it and the thread runs on.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <chrono>
+#include <string>
+
+#include "loopperf/common/result.h"
+
+namespace loopperf::process {
+
+class PtraceStop {
+ public:
+  // Seizes and interrupts `tid`; returns once it is stopped. kNoProcess when the thread is gone,
+  // kPermission when ptrace is not allowed (with the fix in the hint).
+  static Result<PtraceStop> stop(pid_t tid);
+  PtraceStop(PtraceStop&& o) noexcept;
+  PtraceStop& operator=(PtraceStop&&) = delete;
+  PtraceStop(const PtraceStop&) = delete;
+  ~PtraceStop();  // detaches (re-injecting a signal that arrived meanwhile)
+
+  const user_regs_struct& regs() const { return regs_; }
+  // The syscall the thread is blocked in (orig_rax), or -1.
+  long syscall() const { return static_cast<long>(regs_.orig_rax); }
+  void detach();
+  // How long the thread has been (or was) stopped.
+  std::chrono::nanoseconds stopped_for() const;
+
+ private:
+  PtraceStop() = default;
+  pid_t tid_ = -1;
+  int pending_signal_ = 0;
+  user_regs_struct regs_{};
+  std::chrono::steady_clock::time_point since_{};
+  std::chrono::steady_clock::time_point until_{};
+};
+
+}  // namespace loopperf::process
+
+namespace loopperf::process {
+// "epoll_pwait", "read", "futex" ... for x86-64 syscall numbers loopperf meets; "syscall N" otherwise.
+std::string syscall_name(long nr);
+}  // namespace loopperf::process

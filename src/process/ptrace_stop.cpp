@@ -1,0 +1,100 @@
+#include "loopperf/process/ptrace_stop.h"
+
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "loopperf/common/fs.h"
+
+namespace loopperf::process {
+
+Result<PtraceStop> PtraceStop::stop(pid_t tid) {
+  if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
+    int err = errno;
+    if (err == ESRCH) return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    std::string scope = "?";
+    if (auto v = read_small_file("/proc/sys/kernel/yama/ptrace_scope")) scope = v->substr(0, v->find('\n'));
+    return make_error(ErrorCode::kPermission,
+                      "cannot ptrace thread " + std::to_string(tid) + ": " + std::strerror(err),
+                      err == EPERM ? "run as root or with CAP_SYS_PTRACE; kernel.yama.ptrace_scope is " + scope +
+                                         " (1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids); another "
+                                         "debugger (gdb, strace) may already be attached"
+                                   : "");
+  }
+  PtraceStop s;
+  s.tid_ = tid;
+  s.since_ = std::chrono::steady_clock::now();
+  if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
+    int err = errno;
+    s.detach();
+    return make_error(ErrorCode::kNoProcess, "cannot interrupt thread " + std::to_string(tid) + ": " + std::strerror(err));
+  }
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(tid, &status, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      s.tid_ = -1;  // gone: nothing to detach
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      s.tid_ = -1;
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    if (!WIFSTOPPED(status)) continue;
+    // Our interrupt shows as PTRACE_EVENT_STOP. A signal-delivery-stop may come first: the thread is
+    // stopped as well, so use it, and hand the signal back at detach.
+    if ((status >> 16) != PTRACE_EVENT_STOP) s.pending_signal_ = WSTOPSIG(status);
+    break;
+  }
+  if (::ptrace(PTRACE_GETREGS, tid, nullptr, &s.regs_) != 0) {
+    int err = errno;
+    s.detach();
+    return make_error(ErrorCode::kNoProcess, "cannot read registers of thread " + std::to_string(tid) + ": " +
+                                                 std::strerror(err));
+  }
+  return s;
+}
+
+PtraceStop::PtraceStop(PtraceStop&& o) noexcept
+    : tid_(o.tid_), pending_signal_(o.pending_signal_), regs_(o.regs_), since_(o.since_), until_(o.until_) {
+  o.tid_ = -1;
+}
+
+PtraceStop::~PtraceStop() { detach(); }
+
+void PtraceStop::detach() {
+  if (tid_ < 0) return;
+  ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(pending_signal_)));
+  until_ = std::chrono::steady_clock::now();
+  tid_ = -1;
+}
+
+std::chrono::nanoseconds PtraceStop::stopped_for() const {
+  auto end = tid_ >= 0 ? std::chrono::steady_clock::now() : until_;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(end - since_);
+}
+
+}  // namespace loopperf::process
+
+namespace loopperf::process {
+
+std::string syscall_name(long nr) {
+  static const std::pair<long, const char*> kNames[] = {
+      {0, "read"},         {1, "write"},          {3, "close"},          {7, "poll"},
+      {17, "pread64"},     {18, "pwrite64"},      {19, "readv"},         {20, "writev"},
+      {23, "select"},      {35, "nanosleep"},     {42, "connect"},       {43, "accept"},
+      {44, "sendto"},      {45, "recvfrom"},      {46, "sendmsg"},       {47, "recvmsg"},
+      {61, "wait4"},       {74, "fsync"},         {202, "futex"},        {230, "clock_nanosleep"},
+      {232, "epoll_wait"}, {247, "waitid"},       {257, "openat"},       {262, "newfstatat"},
+      {270, "pselect6"},   {271, "ppoll"},        {281, "epoll_pwait"},  {288, "accept4"},
+      {425, "io_uring_enter"}, {441, "epoll_pwait2"},
+  };
+  for (const auto& [n, name] : kNames)
+    if (n == nr) return name;
+  return "syscall " + std::to_string(nr);
+}
+
+}  // namespace loopperf::process
