@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "loopperf/diff/diff.h"
 #include "loopperf/diff/stats.h"
@@ -56,4 +57,32 @@ TEST_CASE("parse_percent reads percentage points with or without %") {
     CHECK(r.error().code == ErrorCode::kUsage);
     CHECK(r.error().hint.find("--threshold 2%") != std::string::npos);
   }
+}
+
+TEST_CASE("estimate_scale: the unchanged rows' ratio, robust to the changed ones") {
+  // Five functions of 30/30/20/10/10% in base; the first doubles: the others are scaled by 10/13.
+  std::vector<diff::ShareCounts> rows = {
+      {3000, 10000, 6000, 13000}, {3000, 10000, 3000, 13000}, {2000, 10000, 2000, 13000},
+      {1000, 10000, 1000, 13000}, {1000, 10000, 1000, 13000}, {5, 10000, 9, 13000}};
+  auto s = diff::estimate_scale(rows, 10, 3);
+  CHECK(s.value == Approx(10.0 / 13));
+  CHECK(s.rows == 4);  // the doubled one disagrees; the tiny one is below min_count
+  CHECK(s.var_log > 0);
+  CHECK(std::sqrt(s.var_log) < 0.03);
+  // Nothing to rest on: scale 1, as if shares were compared directly.
+  auto none = diff::estimate_scale({{5, 100, 5, 100}}, 10, 3);
+  CHECK(none.value == 1);
+  CHECK(none.rows == 0);
+}
+
+TEST_CASE("rescaled_test: scale 1 is the pooled two-proportion test; a matching scale gives z 0") {
+  diff::ShareCounts c{50, 100, 70, 100};
+  CHECK(diff::rescaled_test(c, {}).z == Approx(diff::two_proportion_test(50, 100, 70, 100).z));
+  diff::Scale s{1.4, 0, 3};
+  CHECK(diff::rescaled_test(c, s).z == Approx(0).margin(1e-12));
+  // 0% -> 100% still has a variance.
+  CHECK(diff::rescaled_test({0, 1000, 1000, 1000}, {}).z > 30);
+  // The scale's uncertainty widens the error.
+  diff::Scale loose{1.0, 0.01, 3};
+  CHECK(std::fabs(diff::rescaled_test(c, loose).z) < std::fabs(diff::rescaled_test(c, {}).z));
 }
