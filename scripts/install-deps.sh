@@ -9,6 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libcli11-dev catch2
   golang-go golang-github-google-pprof-dev   # Google's pprof: the schema, and the real tool for tests
+  libc6-dbg                                  # glibc's local function names (start_thread, __libc_start_call_main ...)
 )
 [ "${LOOPPERF_WITH_NODE:-1}" = 1 ] && ! command -v node >/dev/null && packages+=(nodejs)
 

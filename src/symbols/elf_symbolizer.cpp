@@ -141,6 +141,10 @@ void die_names(Dwarf_Die* die, std::string& display, std::string& raw) {
 struct ElfFile::Impl {
   UniqueFd fd;
   std::unique_ptr<Elf, ElfDeleter> elf;
+  // Separate debug symbols (/usr/lib/debug/.build-id/xx/yyyy.debug, e.g. Debian's libc6-dbg) for a
+  // file shipped without .symtab: its local functions get names too.
+  UniqueFd debug_fd;
+  std::unique_ptr<Elf, ElfDeleter> debug_elf;
   std::vector<LoadSegment> loads;
   bool has_symtab = false, has_dynsym = false;
 
@@ -156,8 +160,13 @@ struct ElfFile::Impl {
   // and .dynsym.
   template <typename Fn>
   void for_each_symbol(Fn&& fn) {
+    for_each_symbol_in(elf.get(), fn);
+  }
+
+  template <typename Fn>
+  void for_each_symbol_in(Elf* e, Fn&& fn) {
     Elf_Scn* scn = nullptr;
-    while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
+    while ((scn = elf_nextscn(e, scn)) != nullptr) {
       GElf_Shdr shdr;
       if (gelf_getshdr(scn, &shdr) == nullptr) continue;
       if (shdr.sh_type != SHT_SYMTAB && shdr.sh_type != SHT_DYNSYM) continue;
@@ -166,7 +175,7 @@ struct ElfFile::Impl {
       if (data == nullptr || shdr.sh_entsize == 0) continue;
       // Files with >= SHN_LORESERVE sections keep the real section indexes in SHT_SYMTAB_SHNDX.
       Elf_Data* xndx = nullptr;
-      if (int xscn = elf_scnshndx(scn); xscn > 0) xndx = elf_getdata(elf_getscn(elf.get(), xscn), nullptr);
+      if (int xscn = elf_scnshndx(scn); xscn > 0) xndx = elf_getdata(elf_getscn(e, xscn), nullptr);
       size_t count = shdr.sh_size / shdr.sh_entsize;
       for (size_t i = 1; i < count; ++i) {
         GElf_Sym sym;
@@ -174,7 +183,7 @@ struct ElfFile::Impl {
         if (gelf_getsymshndx(data, xndx, static_cast<int>(i), &sym, &shndx_ext) == nullptr) continue;
         if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0) continue;
         size_t shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
-        const char* name = elf_strptr(elf.get(), shdr.sh_link, sym.st_name);
+        const char* name = elf_strptr(e, shdr.sh_link, sym.st_name);
         if (name == nullptr || name[0] == '\0') continue;
         fn(sym, name, shndx, is_symtab);
       }
@@ -183,6 +192,12 @@ struct ElfFile::Impl {
 
   void build_symbols() {
     syms_built = true;
+    add_symbols_of(elf.get());
+    if (debug_elf) add_symbols_of(debug_elf.get());
+    finish_symbols();
+  }
+
+  void add_symbols_of(Elf* e) {
     // Executable sections only: data symbols and absolute values are never a PC's function.
     struct SecInfo {
       bool exec = false;
@@ -190,16 +205,16 @@ struct ElfFile::Impl {
     };
     std::vector<SecInfo> sections;
     size_t nsec = 0;
-    if (elf_getshdrnum(elf.get(), &nsec) != 0) return;
+    if (elf_getshdrnum(e, &nsec) != 0) return;
     sections.resize(nsec);
     for (size_t i = 0; i < nsec; ++i) {
       GElf_Shdr shdr;
-      Elf_Scn* scn = elf_getscn(elf.get(), i);
+      Elf_Scn* scn = elf_getscn(e, i);
       if (scn == nullptr || gelf_getshdr(scn, &shdr) == nullptr) continue;
       sections[i] = {(shdr.sh_flags & SHF_EXECINSTR) != 0 && (shdr.sh_flags & SHF_ALLOC) != 0,
                      shdr.sh_addr + shdr.sh_size};
     }
-    for_each_symbol([&](const GElf_Sym& s, const char* name, size_t shndx, bool is_symtab) {
+    for_each_symbol_in(e, [&](const GElf_Sym& s, const char* name, size_t shndx, bool is_symtab) {
       int type = GELF_ST_TYPE(s.st_info);
       if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) return;
       if (shndx >= sections.size() || !sections[shndx].exec) return;
@@ -212,6 +227,9 @@ struct ElfFile::Impl {
       if (!is_symtab) rank += 1;
       syms.push_back(Sym{s.st_value, s.st_size, name, sections[shndx].end, rank});
     });
+  }
+
+  void finish_symbols() {
     std::sort(syms.begin(), syms.end(), [](const Sym& a, const Sym& b) {
       return a.addr != b.addr ? a.addr < b.addr : a.rank < b.rank;
     });
@@ -225,6 +243,15 @@ struct ElfFile::Impl {
       if (i + 1 < syms.size()) limit = std::min(limit, syms[i + 1].addr);
       syms[i].size = limit > syms[i].addr ? limit - syms[i].addr : 1;
     }
+  }
+
+  void open_debug_file(const std::string& build_id) {
+    if (build_id.size() < 4) return;
+    std::string path = "/usr/lib/debug/.build-id/" + build_id.substr(0, 2) + "/" + build_id.substr(2) + ".debug";
+    debug_fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (debug_fd.get() < 0) return;
+    debug_elf.reset(elf_begin(debug_fd.get(), ELF_C_READ_MMAP, nullptr));
+    if (debug_elf && elf_kind(debug_elf.get()) != ELF_K_ELF) debug_elf.reset();
   }
 
   const Sym* find_symbol(uint64_t vaddr) {
@@ -412,6 +439,7 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& dis
   ssize_t id_len = dwelf_elf_gnu_build_id(impl->elf.get(), &id);
   if (id_len > 0)
     file->build_id_ = to_hex(static_cast<const unsigned char*>(id), static_cast<size_t>(id_len));
+  if (!impl->has_symtab && !file->build_id_.empty()) impl->open_debug_file(file->build_id_);
   file->path_ = display_path;
   file->impl_ = std::move(impl);
   return file;
@@ -466,6 +494,8 @@ ElfSymbol ElfFile::lookup(uint64_t vaddr) {
     SourceFrame outer;
     if (has_dwarf && !result.frames.empty()) outer = std::move(result.frames.back());
     outer.system_name = sym->name;
+    // Versioned names from a .symtab ("pthread_cond_wait@@GLIBC_2.3.2") name the same function.
+    if (size_t at = outer.system_name.find('@'); at != std::string::npos && at > 0) outer.system_name.resize(at);
     outer.name = demangle(outer.system_name);
     if (has_dwarf && !result.frames.empty()) {
       result.frames.back() = std::move(outer);

@@ -26,8 +26,11 @@ function checkout(version) {
   return path.join(d, 'bench.js');
 }
 
+// 499 Hz: about 700 samples a run. Enough to find a doubled function (z ~ 6), while the drift a loaded
+// VM adds to unchanged code (a function's share moving by 3-4 pp now and then, see docs/diff.md)
+// stays below significance: the z of a fixed drift grows with the square root of the samples.
 function record(out, script, args = []) {
-  const r = lp.loopperf(['record', '-q', '-o', out, '--', 'node', script, ...args], { cwd: dir });
+  const r = lp.loopperf(['record', '-q', '-F', '499', '-o', out, '--', 'node', script, ...args], { cwd: dir });
   assert.strictEqual(r.status, 0, `record ${script}: ${r.stderr}`);
   return out;
 }
