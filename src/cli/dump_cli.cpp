@@ -28,30 +28,6 @@ struct DumpArgs {
   bool json = false;
 };
 
-unwind::UserRegs to_user_regs(const user_regs_struct& r) {
-  unwind::UserRegs u;
-  u.valid = true;
-  u.r[unwind::kAX] = r.rax;
-  u.r[unwind::kBX] = r.rbx;
-  u.r[unwind::kCX] = r.rcx;
-  u.r[unwind::kDX] = r.rdx;
-  u.r[unwind::kSI] = r.rsi;
-  u.r[unwind::kDI] = r.rdi;
-  u.r[unwind::kBP] = r.rbp;
-  u.r[unwind::kSP] = r.rsp;
-  u.r[unwind::kIP] = r.rip;
-  u.r[unwind::kFLAGS] = r.eflags;
-  u.r[unwind::kR8] = r.r8;
-  u.r[unwind::kR9] = r.r9;
-  u.r[unwind::kR10] = r.r10;
-  u.r[unwind::kR11] = r.r11;
-  u.r[unwind::kR12] = r.r12;
-  u.r[unwind::kR13] = r.r13;
-  u.r[unwind::kR14] = r.r14;
-  u.r[unwind::kR15] = r.r15;
-  return u;
-}
-
 // Ctrl-C / SIGTERM must not interrupt us between stop and detach: they are held while a thread is
 // stopped and take effect right after.
 class SignalsHeld {
@@ -112,7 +88,7 @@ Result<int> run_dump(const DumpArgs& args) {
         std::this_thread::sleep_for(std::chrono::seconds(10));
       }
       unwind::LiveMemory memory(pid);
-      end = unwinder.unwind(to_user_regs(stop->regs()), memory, {}, frames);
+      end = unwinder.unwind(unwind::user_regs_from_ptrace(stop->regs()), memory, {}, frames);
       if (stop->syscall() >= 0) t.syscall = process::syscall_name(stop->syscall());
       stop->detach();
       t.stopped_ns = stop->stopped_for().count();

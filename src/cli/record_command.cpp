@@ -22,6 +22,7 @@
 #include "loopperf/profile/builder.h"
 #include "loopperf/sample/sampler.h"
 #include "loopperf/unwind/callchain.h"
+#include "recorder.h"
 #include "signals.h"
 
 namespace loopperf::cli {
@@ -118,40 +119,27 @@ Result<int> run_record(const RecordConfig& cfg) {
   }
   if (output.empty()) output = default_output_name(pid, std::time(nullptr));
 
-  profile::StackTable stacks(cfg.max_stacks);
-  std::vector<unwind::Frame> frames;
-  frames.reserve(256);
-  sample::SamplerConfig sc;
-  sc.pid = pid;
-  sc.event.frequency_hz = cfg.frequency_hz;
-  sc.event.kernel = cfg.kernel;
-  sc.max_threads = cfg.max_threads;
-  if (cfg.unwind != unwind::UnwindMode::kFp) {
-    sc.event.user_regs_and_stack = true;
-    sc.event.regs_mask = unwind::kSampledRegsMask;
-    sc.event.stack_bytes = cfg.stack_bytes;
-    // Room for ~32 samples with their stack copies per thread (drained at a quarter full).
-    size_t pages = 16;
-    while (pages * 4096 < 32 * (cfg.stack_bytes + 1024ull)) pages *= 2;
-    sc.event.ring_pages = pages;
-  }
-  // Stacks are unwound as samples arrive: stack copies are too big to keep.
-  std::unique_ptr<unwind::SampleUnwinder> unwinder;
-  auto sampler = sample::Sampler::create(sc, [&](const sample::RawSample& s) {
-    frames.clear();
-    if (unwinder) unwinder->frames_for(s, frames);
-    else unwind::frames_from_callchain(s.ips, s.nr, frames);
-    stacks.add(s.tid, frames, s.period);
-  });
-  if (!sampler) {
+  RecorderOptions ro;
+  ro.pid = pid;
+  ro.frequency_hz = cfg.frequency_hz;
+  ro.kernel = cfg.kernel;
+  ro.unwind = cfg.unwind;
+  ro.stack_bytes = cfg.stack_bytes;
+  ro.max_threads = cfg.max_threads;
+  ro.max_stacks = cfg.max_stacks;
+  ro.wall = cfg.wall;
+  ro.loop_health = cfg.loop_health;
+  ro.stall_threshold_ns = cfg.stall_threshold.count();
+  auto recorder = Recorder::create(ro);
+  if (!recorder) {
     if (launch) {
       child.signal(SIGKILL);  // never exec'd: nothing of the user's has run yet
       child.wait();
     }
-    return sampler.error();
+    return recorder.error();
   }
+  Recorder& rec = *recorder.value();
 
-  symbols::ProcessSymbolizer symbolizer(pid);
   const int64_t start_real = realtime_ns();
   const auto start = Clock::now();
   if (launch) {
@@ -161,14 +149,13 @@ Result<int> run_record(const RecordConfig& cfg) {
       is_node = info->is_node;  // after exec: also right for wrappers (npm runs node) and renamed node binaries
     }
   }
-  symbolizer.refresh();
-  // auto: node (launch or attach) keeps frame pointers, so frames in it are walked by rbp.
-  unwinder = std::make_unique<unwind::SampleUnwinder>(pid, cfg.unwind, is_node ? exe : std::string());
+  rec.start(exe, is_node);
+  for (const auto& w : rec.warnings()) log::warn(w);
   // Asked of the target's executable (a separate short-lived process), never of the target.
   const std::string node_version = is_node ? process::node_version(pid) : "";
 
   StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
-  auto last_scan = start, last_refresh = start, last_status = start;
+  auto last_status = start;
   bool target_exited = false;
   bool interrupted = false;
   for (;;) {
@@ -189,22 +176,10 @@ Result<int> run_record(const RecordConfig& cfg) {
       target_exited = true;
       break;
     }
-    sampler.value()->poll(std::chrono::milliseconds(50));
+    rec.step(std::chrono::milliseconds(50));
     now = Clock::now();
-    if (now - last_scan >= std::chrono::milliseconds(50)) {
-      sampler.value()->scan_threads();
-      last_scan = now;
-    }
-    // Maps and the perf map are snapshotted while the target lives: it may be gone by the end.
-    auto refresh_every = now - start < std::chrono::seconds(2) ? std::chrono::milliseconds(200)
-                                                               : std::chrono::milliseconds(1000);
-    if (now - last_refresh >= refresh_every) {
-      symbolizer.refresh();
-      unwinder->refresh_modules();
-      last_refresh = now;
-    }
     if (now - last_status >= std::chrono::milliseconds(250)) {
-      const auto& st = sampler.value()->stats();
+      const auto& st = rec.stats();
       char line[256];
       std::snprintf(line, sizeof line, "recording pid %d: %s, %llu samples, %llu threads, %llu lost", pid,
                     format_duration(now - start).c_str(), static_cast<unsigned long long>(st.samples),
@@ -214,50 +189,36 @@ Result<int> run_record(const RecordConfig& cfg) {
     }
   }
   const auto elapsed = Clock::now() - start;
-  sampler.value()->finish();
+  rec.finish();
   status.clear();
-  // Even after the target exited: the perf map is still on disk and may hold code logged last.
-  symbolizer.refresh();
 
-  const auto& st = sampler.value()->stats();
+  const auto& st = rec.stats();
   profile::BuildInfo info;
-  info.thread_names = sampler.value()->thread_names();
+  info.thread_names = rec.thread_names();
   info.period_ns = 1'000'000'000LL / cfg.frequency_hz;
   info.time_nanos = start_real;
   info.main_binary = exe;
   info.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
   info.metadata = {
       {"tool", "loopperf " LOOPPERF_VERSION},
-      {"mode", "cpu"},
+      {"mode", cfg.wall ? "wall" : "cpu"},
       {"target.pid", std::to_string(pid)},
       {"target.cmdline", cmdline},
       {"target.node", is_node ? "yes" : "no"},
       {"target.node_version", node_version},
       {"rate_hz", std::to_string(cfg.frequency_hz)},
-      {"samples", std::to_string(st.samples)},
+      {"samples", std::to_string(st.samples + rec.wall_stats().samples)},
       {"lost", std::to_string(st.lost)},
       {"threads", std::to_string(st.threads_seen)},
       {"threads_skipped", std::to_string(st.threads_skipped)},
-      {"stacks_overflowed", std::to_string(stacks.overflowed())},
+      {"stacks_overflowed", std::to_string(rec.stacks().overflowed())},
       {"kernel_frames", cfg.kernel ? "yes" : "no"},
       {"unwind", unwind::unwind_mode_name(cfg.unwind)},
-      {"perf_map", perf_map_summary(symbolizer.perf_map_status())},
+      {"perf_map", perf_map_summary(rec.symbolizer().perf_map_status())},
       {"target_exited", target_exited ? "yes" : "no"},
   };
-  // How each stack's user part ended, so truncation is visible ("unwind.end.stack-copy-too-short=12").
-  for (size_t i = 0; i < unwinder->end_counts().size(); i++)
-    if (unwinder->end_counts()[i])
-      info.metadata.emplace_back(std::string("unwind.end.") + unwind::end_reason_name(static_cast<unwind::EndReason>(i)),
-                                 std::to_string(unwinder->end_counts()[i]));
   const auto sym_start = Clock::now();
-  profile::Profile prof = profile::build_profile(stacks, symbolizer, info);
-  loop::UvRunPhases phases(prof, symbolizer);
-  loop::LabelSummary labels = loop::label_profile(prof, pid, phases.as_fn());
-  std::string phase_problem;
-  if (labels.unknown_phase > 0) {
-    for (const auto& p : phases.problems()) phase_problem += (phase_problem.empty() ? "" : "; ") + p;
-    prof.set_meta("phase_problem", phase_problem);
-  }
+  profile::Profile prof = rec.build(info);
   auto written = formats::write_profile(prof, output);
   const auto sym_elapsed = Clock::now() - sym_start;
 
@@ -270,13 +231,15 @@ Result<int> run_record(const RecordConfig& cfg) {
   if (!written) return written.error();
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
-  const auto& pm = symbolizer.perf_map_status();
+  const auto& pm = rec.symbolizer().perf_map_status();
   if (is_node && !(pm.found && pm.trusted)) {
     log::warn(pm.found ? "the perf map " + pm.path + " was ignored: " + pm.problem
                        : "no perf map found for pid " + std::to_string(pid) + ": JavaScript frames show as [unknown]",
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
                                                      "or record in launch mode: loopperf record -- node app.js");
   }
+  const std::string& phase_problem = rec.phase_problem();
+  const loop::LabelSummary& labels = rec.labels();
   if (!phase_problem.empty() && is_node)
     log::warn("uv_run's call sites are unknown, so loop phases were recovered only from node's own callbacks (" +
                   std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
@@ -285,8 +248,8 @@ Result<int> run_record(const RecordConfig& cfg) {
               "(official builds keep it) to see every phase");
   if (st.lost > 0)
     log::warn(std::to_string(st.lost) + " samples were lost (ring buffer full)", "lower the rate with -F");
-  if (stacks.overflowed() > 0)
-    log::warn(std::to_string(stacks.overflowed()) + " samples had new stacks after the distinct-stack limit",
+  if (rec.stacks().overflowed() > 0)
+    log::warn(std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
               "record for a shorter time");
   char summary[512];
   std::snprintf(summary, sizeof summary, "%llu samples, %llu threads, %llu lost, %s%s -> %s (symbolized in %s)",

@@ -44,6 +44,20 @@ Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) 
     if (!size) return size.error();
     cfg.stack_bytes = static_cast<uint32_t>(*size) & ~7u;
   }
+  if (args.mode != "cpu" && args.mode != "wall")
+    return make_error(ErrorCode::kUsage, "unknown mode '" + args.mode + "'", "use --mode cpu (default) or --mode wall");
+  cfg.wall = args.mode == "wall";
+  // Each wall sample stops a loop thread for ~40-80 us: 199 Hz keeps that near 1% of its time.
+  if (cfg.wall && args.frequency.empty()) cfg.frequency_hz = 199;
+  cfg.loop_health = !args.no_loop_health;
+  if (!args.stall_threshold.empty()) {
+    auto t = parse_duration(args.stall_threshold);
+    if (!t) return t.error();
+    cfg.stall_threshold = *t;
+  }
+  if (cfg.wall && cfg.frequency_hz > 4999)
+    return make_error(ErrorCode::kUsage, "--mode wall stops the loop threads for each sample: at most -F 4999",
+                      "use -F 999 (the default) or lower for wall mode");
   cfg.output = args.output;
   cfg.quiet = args.quiet;
   cfg.perf_map = !args.no_perf_map;

@@ -28,11 +28,15 @@ struct RecordConfig {
   uint32_t stack_bytes = 8192;                            // --stack-size: user stack copied per sample
   size_t max_threads = 1024;
   size_t max_stacks = 1'000'000;
+  bool wall = false;                                    // --mode wall
+  bool loop_health = true;                              // --no-loop-health turns it off
+  std::chrono::nanoseconds stall_threshold = std::chrono::milliseconds(50);  // --stall-threshold
 };
 
 // Raw strings from the command line, before validation.
 struct RecordArgs {
-  std::string pid, duration, output, frequency, unwind = "auto", stack_size;
+  std::string pid, duration, output, frequency, unwind = "auto", stack_size, mode = "cpu", stall_threshold;
+  bool no_loop_health = false;
   std::vector<std::string> command;
   bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false;
 };

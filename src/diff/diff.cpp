@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 #include "loopperf/diff/loop_metrics.h"
@@ -107,8 +110,10 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
     }
     for (const auto& line : loc.lines) loc_keys[i].push_back(keys.id(function_key(p, loc, line)));
   }
+  // Every key of this profile is interned by now.
   ProfileCounts c;
-  std::vector<size_t> seen;  // stamp per key: counted in total for this sample already
+  c.all.grow(keys.size());
+  std::vector<size_t> seen(keys.size(), 0);  // stamp per key: counted in total for this sample already
   size_t stamp = 0;
   for (const auto& s : p.samples) {
     double v = value_of(s, count_idx);
@@ -117,11 +122,9 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
     FunctionCounts* role = nullptr;
     if (auto r = loop::parse_role(s.str_label(loop::kRoleLabel)); r && loop::is_loop_role(*r)) {
       role = &c.by_role[std::string(loop::role_name(*r))];
+      role->grow(keys.size());
       role->n += v;
     }
-    c.all.grow(keys.size());
-    if (role) role->grow(keys.size());
-    seen.resize(keys.size(), 0);
     stamp++;
     // Interrupts are the machine's doing, not the program's, and their rate follows the load of
     // the runner: such a sample counts for the user frame the interrupt arrived in. System calls
@@ -203,6 +206,75 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
     for (const auto& s : t.activities) rs.activities[s.name] += static_cast<double>(s.samples);
   }
   return out;
+}
+
+void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, ProfileCounts& bc, ProfileCounts& hc) {
+  bc.all.grow(keys.size());  // keys seen only in head
+  hc.all.grow(keys.size());
+  Population& all = pops.get(kAllThreads);
+  all.base_samples = bc.all.n;
+  all.head_samples = hc.all.n;
+  estimate_scale(all, bc.all, hc.all);
+  for (uint32_t k = 0; k < keys.size(); k++) {
+    if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in left-out interrupt frames
+    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n, hc.all.self[k], hc.all.n));
+    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n, hc.all.total[k], hc.all.n));
+  }
+}
+
+// Phases and activities of each loop role present on both sides; a role on one side only is skipped.
+Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Profile& base,
+                            const profile::Profile& head, ProfileCounts& bc, ProfileCounts& hc) {
+  auto bl = loop_shares(base);
+  if (!bl) return bl.error();
+  auto hl = loop_shares(head);
+  if (!hl) return hl.error();
+  if (bl->empty() && hl->empty())
+    d.skipped.push_back({"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
+  for (const char* role : {"main-loop", "worker-loop"}) {
+    bool in_base = bl->count(role) && bl->at(role).samples > 0, in_head = hl->count(role) && hl->at(role).samples > 0;
+    if (!in_base && !in_head) continue;
+    if (!in_base || !in_head) {
+      d.skipped.push_back({std::string(role) + " phases and activities",
+                           std::string("only in the ") + (in_base ? "base" : "head") + " profile"});
+      continue;
+    }
+    const RoleShares &b = bl->at(role), &h = hl->at(role);
+    Population& pop = pops.get(role);
+    pop.base_samples = b.samples;
+    pop.head_samples = h.samples;
+    // The scale of a role comes from the functions its own samples ran.
+    FunctionCounts none;
+    auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& { return c.by_role.count(role) ? c.by_role[role] : none; };
+    estimate_scale(pop, role_counts(bc), role_counts(hc));
+    auto add = [&](Family f, const std::map<std::string, double>& bm, const std::map<std::string, double>& hm) {
+      std::map<std::string, std::pair<double, double>> merged;
+      for (const auto& [name, n] : bm) merged[name].first = n;
+      for (const auto& [name, n] : hm) merged[name].second = n;
+      for (const auto& [name, c] : merged) {
+        Row r = make_row(f, role, name, c.first, b.samples, c.second, h.samples);
+        r.higher_is_worse = !(f == Family::kActivity && name == "idle-wait");
+        d.rows.push_back(std::move(r));
+      }
+    };
+    add(Family::kPhase, b.phases, h.phases);
+    add(Family::kActivity, b.activities, h.activities);
+  }
+  return {};
+}
+
+void add_loop_metric_rows(DiffResult& d, const profile::Profile& base, const profile::Profile& head) {
+  for (const LoopMetric& m : loop_metrics()) {
+    auto ob = m.observe(base), oh = m.observe(head);
+    if (!ob || !oh) {
+      std::string where = !ob && !oh ? "not in either profile" : !ob ? "not in the base profile" : "not in the head profile";
+      d.skipped.push_back({"loop " + std::string(m.name), where + " (metadata " + std::string(m.keys) + ")"});
+      continue;
+    }
+    Row r = make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);
+    r.higher_is_worse = m.higher_is_worse;
+    d.rows.push_back(std::move(r));
+  }
 }
 
 void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const DiffOptions& opt, size_t& tests) {
@@ -354,8 +426,6 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
   KeyTable keys;
   ProfileCounts bc = count_functions(base, *bi, keys);
   ProfileCounts hc = count_functions(head, *hi, keys);
-  bc.all.grow(keys.size());
-  hc.all.grow(keys.size());
   for (auto [side, counts, p, name] : {std::tuple{&d.base, &bc, &base, "base"}, std::tuple{&d.head, &hc, &head, "head"}}) {
     if (counts->all.n <= 0)
       return make_error(ErrorCode::kInput, std::string("the ") + name + " profile has no samples",
@@ -366,64 +436,9 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
   }
 
   Populations pops;
-  Population& all = pops.get(kAllThreads);
-  all.base_samples = bc.all.n;
-  all.head_samples = hc.all.n;
-  estimate_scale(all, bc.all, hc.all);
-  for (uint32_t k = 0; k < keys.size(); k++) {
-    if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in skipped interrupt frames
-    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n, hc.all.self[k], hc.all.n));
-    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n, hc.all.total[k], hc.all.n));
-  }
-
-  auto bl = loop_shares(base);
-  if (!bl) return bl.error();
-  auto hl = loop_shares(head);
-  if (!hl) return hl.error();
-  if (bl->empty() && hl->empty())
-    d.skipped.push_back({"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
-  for (const char* role : {"main-loop", "worker-loop"}) {
-    bool in_base = bl->count(role) && bl->at(role).samples > 0, in_head = hl->count(role) && hl->at(role).samples > 0;
-    if (!in_base && !in_head) continue;
-    if (!in_base || !in_head) {
-      d.skipped.push_back({std::string(role) + " phases and activities",
-                           std::string("only in the ") + (in_base ? "base" : "head") + " profile"});
-      continue;
-    }
-    const RoleShares &b = bl->at(role), &h = hl->at(role);
-    Population& pop = pops.get(role);
-    pop.base_samples = b.samples;
-    pop.head_samples = h.samples;
-    FunctionCounts empty;
-    auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& { return c.by_role.count(role) ? c.by_role[role] : empty; };
-    estimate_scale(pop, role_counts(bc), role_counts(hc));
-    auto add = [&](Family f, const std::map<std::string, double>& bm, const std::map<std::string, double>& hm) {
-      std::map<std::string, std::pair<double, double>> merged;
-      for (const auto& [name, n] : bm) merged[name].first = n;
-      for (const auto& [name, n] : hm) merged[name].second = n;
-      for (const auto& [name, c] : merged) {
-        Row r = make_row(f, role, name, c.first, b.samples, c.second, h.samples);
-        r.higher_is_worse = !(f == Family::kActivity && name == "idle-wait");
-        d.rows.push_back(std::move(r));
-      }
-    };
-    add(Family::kPhase, b.phases, h.phases);
-    add(Family::kActivity, b.activities, h.activities);
-  }
-
-  for (const LoopMetric& m : loop_metrics()) {
-    auto ob = m.observe(base), oh = m.observe(head);
-    if (!ob || !oh) {
-      d.skipped.push_back({"loop " + std::string(m.name),
-                           std::string(!ob && !oh ? "not in either profile" : !ob ? "not in the base profile" : "not in the head profile") +
-                               " (metadata " + std::string(m.keys) + ")"});
-      continue;
-    }
-    Row r = make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);
-    r.higher_is_worse = m.higher_is_worse;
-    d.rows.push_back(std::move(r));
-  }
-
+  add_function_rows(d, pops, keys, bc, hc);
+  if (auto st = add_loop_thread_rows(d, pops, base, head, bc, hc); !st) return st.error();
+  add_loop_metric_rows(d, base, head);
   d.populations = pops.list;
   judge(d.rows, d.populations, opt, d.tests);
   std::stable_sort(d.rows.begin(), d.rows.end(), [](const Row& a, const Row& b) {

@@ -163,9 +163,14 @@ std::string render_markdown(const DiffResult& d, bool all) {
     }
   }
   out += "\n<sub>base: " + md_escape(d.base.file) + fmt(" (%.0f samples)", d.base.samples) + " · head: " +
-         md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " + md_escape(rule(d)) +
-         ". <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
-  for (const auto& s : d.skipped) out += " Skipped " + md_escape(s.what) + ": " + md_escape(s.reason) + ".";
+         md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " + md_escape(rule(d)) + ".";
+  if (std::any_of(rows.begin(), rows.end(), [](const Row* r) { return r->verdict == Verdict::kRelative; }))
+    out += " <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
+  // What neither profile has (loop metrics from an older recorder) is noise in every comment; what
+  // only one side has is worth a note.
+  for (const auto& s : d.skipped)
+    if (s.reason.rfind("not in either", 0) != 0 && s.reason.rfind("neither", 0) != 0)
+      out += " Skipped " + md_escape(s.what) + ": " + md_escape(s.reason) + ".";
   return out + "</sub>\n";
 }
 

@@ -159,6 +159,10 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
     int64_t tid = s.num_label(kTidLabel).value_or(-1);
     ThreadRole role = roles[tid];
     Classification c = classify_stack(frames_of(p, s), role, uv_run_phase);
+    // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
+    // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
+    if (!s.str_label("syscall").empty() && (c.activity == Activity::kJs || c.activity == Activity::kNative))
+      c.activity = Activity::kBlocked;
     std::erase_if(s.labels, [](const profile::Label& l) {
       return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
     });

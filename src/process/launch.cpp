@@ -128,19 +128,20 @@ static int shell_status(int status) {
 
 bool LaunchedChild::poll_exit() {
   if (exited_ || pid_ <= 0) return exited_;
-  int status = 0;
-  pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    exited_ = true;
-    status_ = shell_status(status);
-  }
-  return exited_;
+  // The wall sampler (another thread of ours) may ptrace this child. The kernel then reports the
+  // child's ptrace stops to any waiter of our process, and a waitpid() here would consume the stop
+  // the sampler waits for, leaving the child stopped. WNOWAIT only peeks; WEXITED asks for exits.
+  siginfo_t si{};
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0) return false;
+  if (si.si_pid != pid_ || (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
+    return false;
+  return wait(), true;
 }
 
 int LaunchedChild::wait() {
   while (!exited_ && pid_ > 0) {
     int status = 0;
-    pid_t r = ::waitpid(pid_, &status, 0);
+    pid_t r = ::waitpid(pid_, &status, __WNOTHREAD);
     if (r == pid_) {
       exited_ = true;
       status_ = shell_status(status);

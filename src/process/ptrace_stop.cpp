@@ -33,7 +33,10 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   }
   for (;;) {
     int status = 0;
-    pid_t r = ::waitpid(tid, &status, __WALL);
+    // Blocking: the kernel wakes us the moment the thread stops. __WNOTHREAD: only this thread's
+    // tracees (another loopperf thread may wait for its own child, with WNOWAIT so that it never
+    // takes this stop: see LaunchedChild::poll_exit).
+    pid_t r = ::waitpid(tid, &status, __WALL | __WNOTHREAD);
     if (r < 0) {
       if (errno == EINTR) continue;
       s.tid_ = -1;  // gone: nothing to detach

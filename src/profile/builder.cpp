@@ -1,6 +1,8 @@
 #include "loopperf/profile/builder.h"
 
 #include <algorithm>
+
+#include "loopperf/process/ptrace_stop.h"
 #include <tuple>
 #include <unordered_map>
 
@@ -79,12 +81,13 @@ void move_mapping_first(Profile& p, const std::string& file) {
 
 Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symbolizer, const BuildInfo& info) {
   Profile p;
-  p.sample_types = {{"samples", "count"}, {"cpu", "nanoseconds"}};
-  p.period_type = {"cpu", "nanoseconds"};
+  const char* clock = info.wall_mode ? "wall" : "cpu";
+  p.sample_types = {{"samples", "count"}, {clock, "nanoseconds"}};
+  p.period_type = {clock, "nanoseconds"};
   p.period = info.period_ns;
   p.time_nanos = info.time_nanos;
   p.duration_nanos = info.duration_nanos;
-  p.default_sample_type = "cpu";
+  p.default_sample_type = clock;
   p.metadata = info.metadata;
 
   Interner intern(p);
@@ -125,6 +128,9 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
     tid.num = e.tid;
     tid.is_num = true;
     s.labels = {std::move(thread), std::move(tid)};
+    if (info.wall_mode) s.labels.push_back(Label{"clock", e.tag.wall ? "wall" : "cpu", 0, "", false});
+    if (e.tag.syscall >= 0)
+      s.labels.push_back(Label{"syscall", process::syscall_name(e.tag.syscall), 0, "", false});
     p.samples.push_back(std::move(s));
   }
   move_mapping_first(p, info.main_binary);

@@ -4,11 +4,14 @@
 
 namespace loopperf::profile {
 
-void StackTable::make_key(pid_t tid, std::span<const unwind::Frame> frames) {
-  key_.resize(sizeof(pid_t) + frames.size() * 9);
+void StackTable::make_key(pid_t tid, std::span<const unwind::Frame> frames, Tag tag) {
+  key_.resize(sizeof(pid_t) + 5 + frames.size() * 9);
   char* p = key_.data();
   std::memcpy(p, &tid, sizeof tid);
   p += sizeof tid;
+  *p++ = tag.wall ? 1 : 0;
+  std::memcpy(p, &tag.syscall, 4);
+  p += 4;
   for (const auto& f : frames) {
     std::memcpy(p, &f.addr, 8);
     p[8] = f.kernel ? 1 : 0;
@@ -16,27 +19,29 @@ void StackTable::make_key(pid_t tid, std::span<const unwind::Frame> frames) {
   }
 }
 
-void StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period) {
+uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag) {
   total_samples_++;
-  make_key(tid, frames);
+  make_key(tid, frames, tag);
   auto it = index_.find(key_);
   if (it != index_.end()) {
     entries_[it->second].count++;
     entries_[it->second].period += period;
-    return;
+    return it->second;
   }
   if (entries_.size() >= max_stacks_) {
     overflowed_++;
     auto [ov, inserted] = overflow_index_.try_emplace(tid, static_cast<uint32_t>(entries_.size()));
-    if (inserted) entries_.push_back(Entry{tid, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
+    if (inserted) entries_.push_back(Entry{tid, Tag{tag.wall, -1}, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
     entries_[ov->second].count++;
     entries_[ov->second].period += period;
-    return;
+    return ov->second;
   }
-  Entry e{tid, static_cast<uint32_t>(frames_.size()), static_cast<uint32_t>(frames.size()), 1, period};
+  Entry e{tid, tag, static_cast<uint32_t>(frames_.size()), static_cast<uint32_t>(frames.size()), 1, period};
   frames_.insert(frames_.end(), frames.begin(), frames.end());
-  index_.emplace(key_, static_cast<uint32_t>(entries_.size()));
+  uint32_t index = static_cast<uint32_t>(entries_.size());
+  index_.emplace(key_, index);
   entries_.push_back(e);
+  return index;
 }
 
 size_t StackTable::memory_bytes() const {

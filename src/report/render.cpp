@@ -42,6 +42,52 @@ void shares_table(std::string& out, const char* title, const std::vector<Share>&
   }
 }
 
+// Loop health of one thread: utilization, iterations/s, busy-period percentiles, the longest stalls.
+void health_text(std::string& out, const loop::LoopHealth& h) {
+  constexpr size_t kTextStalls = 10;
+  out += fmt("  %-13s utilization %.1f%%, %.1f iterations/s (%llu in %s)\n", "loop", h.utilization * 100,
+             h.iterations_per_sec, static_cast<unsigned long long>(h.iterations),
+             format_duration(std::chrono::nanoseconds(h.observed_ns)).c_str());
+  if (h.busy_count == 0)
+    out += fmt("  %-13s none (the loop waited throughout)\n", "busy periods");
+  else
+    out += fmt("  %-13s %llu: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", "busy periods",
+               static_cast<unsigned long long>(h.busy_count), h.busy_p50_ms, h.busy_p99_ms, h.busy_max_ms);
+  double threshold_ms = h.stall_threshold_ns > 0 ? static_cast<double>(h.stall_threshold_ns) / 1e6 : 50;
+  out += fmt("  stalls > %g ms: %llu", threshold_ms, static_cast<unsigned long long>(h.stall_count));
+  out += h.stall_count > h.stalls.size() ? fmt(" (the longest %zu kept)\n", h.stalls.size()) : "\n";
+  for (size_t i = 0; i < h.stalls.size() && i < kTextStalls; i++) {
+    const loop::Stall& s = h.stalls[i];
+    // "≥": the recording's start or end cut the stall, so it lasted at least that long.
+    out += fmt("    +%.3fs  %s%8.1f ms  ", static_cast<double>(s.start_ns) / 1e9, s.truncated ? "≥" : " ",
+               static_cast<double>(s.duration_ns) / 1e6);
+    out += s.summary + "\n";
+  }
+  if (h.stalls.size() > kTextStalls)
+    out += fmt("    … %zu more (--format json lists them all)\n", h.stalls.size() - kTextStalls);
+}
+
+void health_json(JsonWriter& w, const loop::LoopHealth& h) {
+  w.key("loop").begin_object();
+  w.field("utilization", h.utilization)
+      .field("iterations_per_sec", h.iterations_per_sec)
+      .field("busy_p50_ms", h.busy_p50_ms)
+      .field("busy_p99_ms", h.busy_p99_ms)
+      .field("busy_max_ms", h.busy_max_ms);
+  w.key("stalls").begin_array();
+  for (const auto& s : h.stalls) {
+    w.begin_object()
+        .field("start_ms", static_cast<double>(s.start_ns) / 1e6)
+        .field("duration_ms", static_cast<double>(s.duration_ns) / 1e6)
+        .field("phase", s.phase)
+        .field("summary", s.summary)
+        .field("truncated", s.truncated)
+        .end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 }  // namespace
 
 std::string render_text(const Report& r, bool stacks) {
@@ -64,6 +110,7 @@ std::string render_text(const Report& r, bool stacks) {
                t.name.c_str(), static_cast<long long>(t.tid), static_cast<unsigned long long>(t.samples));
     shares_table(out, "phase", t.phases);
     shares_table(out, "activity", t.activities);
+    if (t.health) health_text(out, *t.health);
   }
 
   size_t loop_threads = 0;
@@ -123,6 +170,7 @@ std::string render_json(const Report& r) {
     w.key("activities").begin_object();
     for (const auto& s : t.activities) w.field(s.name, s.share);
     w.end_object();
+    if (t.health) health_json(w, *t.health);
     w.end_object();
   }
   w.end_array();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "loopperf/report/dump.h"
@@ -50,6 +51,36 @@ std::string pct(double share) {
   return buf;
 }
 
+// The longest busy period, when it exceeds the stall threshold: nothing else ran on that loop meanwhile.
+std::optional<Hint> stall_hint(const ThreadSummary& t) {
+  if (!t.health) return std::nullopt;
+  const loop::LoopHealth& h = *t.health;
+  double threshold_ms = h.stall_threshold_ns > 0 ? static_cast<double>(h.stall_threshold_ns) / 1e6 : 50;
+  if (h.busy_max_ms <= threshold_ms) return std::nullopt;
+  char buf[160];
+  std::string who = t.role == loop::ThreadRole::kMainLoop ? "the main loop" : "the worker loop";
+  who += " (" + t.name + ", tid " + std::to_string(t.tid) + ")";
+  std::string text;
+  if (!h.stalls.empty()) {
+    const loop::Stall& s = h.stalls.front();  // longest first
+    std::snprintf(buf, sizeof buf, " was blocked for %s%.0f ms at +%.1fs", s.truncated ? "at least " : "",
+                  static_cast<double>(s.duration_ns) / 1e6, static_cast<double>(s.start_ns) / 1e9);
+    text = who + buf;
+    if (!s.summary.empty()) text += s.phase.empty() ? " (" + s.summary + ")" : " in " + s.summary;
+  } else {
+    std::snprintf(buf, sizeof buf, " had a busy period of %.0f ms", h.busy_max_ms);
+    text = who + buf;
+  }
+  if (h.stall_count > 1) {
+    std::snprintf(buf, sizeof buf, "; %llu stalls > %.0f ms in all", static_cast<unsigned long long>(h.stall_count),
+                  threshold_ms);
+    text += buf;
+  }
+  text += ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, requests all waited): split the "
+          "work, make it asynchronous, or move it to a worker.";
+  return Hint{"stall", text};
+}
+
 }  // namespace
 
 Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts) {
@@ -91,6 +122,16 @@ Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts
     acc.phases[label_or(s, "phase", "unlabelled")] += v;
     acc.activities[label_or(s, "activity", "unlabelled")] += v;
     r.samples += v;
+  }
+  // Loop health: a loop thread that was never sampled (idle in cpu mode) still has its figures.
+  for (auto& h : loop::read_loop_health(p)) {
+    bool sampled = threads.count(h.tid) != 0;
+    ThreadAcc& acc = threads[h.tid];
+    acc.t.tid = h.tid;
+    if (!sampled) acc.t.name = "?";
+    if (acc.t.role == loop::ThreadRole::kOther)
+      acc.t.role = h.tid == r.pid ? loop::ThreadRole::kMainLoop : loop::ThreadRole::kWorkerLoop;
+    acc.t.health = std::move(h);
   }
   for (auto& [tid, acc] : threads) {
     acc.t.phases = ranked(acc.phases, acc.t.samples);
@@ -174,6 +215,8 @@ Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts
                            "): start node with --perf-basic-prof (NODE_OPTIONS=--perf-basic-prof works too), or "
                            "record in launch mode: loopperf record -- node app.js"});
   }
+  for (const auto& t : r.threads)
+    if (auto hint = stall_hint(t)) r.hints.push_back(std::move(*hint));
   for (const auto& t : r.threads) {
     if (!loop::is_loop_role(t.role) || t.samples < 20) continue;
     for (const auto& a : t.activities) {

@@ -108,13 +108,36 @@ void PerfEvent::reset() {
 }
 
 Result<PerfEvent> PerfEvent::open(pid_t tid, const EventConfig& cfg) {
-  perf_event_attr attr = make_cpu_clock_attr(cfg);
+  return open(tid, make_cpu_clock_attr(cfg), cfg.ring_pages, cfg);
+}
+
+Result<PerfEvent> PerfEvent::open_into(pid_t tid, perf_event_attr attr, const PerfEvent& ring_owner,
+                                       const EventConfig& error_cfg) {
+  int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+  if (fd < 0) return perf_open_error(errno, tid, error_cfg);
+  PerfEvent ev;
+  ev.fd_ = fd;
+  ev.tid_ = tid;
+  if (::ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_owner.fd()) != 0) {
+    int err = errno;
+    return make_error(ErrorCode::kResource, std::string("PERF_EVENT_IOC_SET_OUTPUT: ") + std::strerror(err));
+  }
+  return ev;
+}
+
+uint64_t PerfEvent::id() const {
+  uint64_t id = 0;
+  if (fd_ >= 0) ::ioctl(fd_, PERF_EVENT_IOC_ID, &id);
+  return id;
+}
+
+Result<PerfEvent> PerfEvent::open(pid_t tid, perf_event_attr attr, size_t ring_pages, const EventConfig& cfg) {
   int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) return perf_open_error(errno, tid, cfg);
   PerfEvent ev;
   ev.fd_ = fd;
   ev.tid_ = tid;
-  ev.data_size_ = cfg.ring_pages * 4096;
+  ev.data_size_ = ring_pages * 4096;
   ev.map_size_ = ev.data_size_ + 4096;
   ev.base_ = ::mmap(nullptr, ev.map_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (ev.base_ == MAP_FAILED) {

@@ -27,6 +27,30 @@ bool LiveMemory::read(uint64_t addr, void* out, size_t n) {
   return ::process_vm_readv(pid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(n);
 }
 
+UserRegs user_regs_from_ptrace(const user_regs_struct& r) {
+  UserRegs u;
+  u.valid = true;
+  u.r[kAX] = r.rax;
+  u.r[kBX] = r.rbx;
+  u.r[kCX] = r.rcx;
+  u.r[kDX] = r.rdx;
+  u.r[kSI] = r.rsi;
+  u.r[kDI] = r.rdi;
+  u.r[kBP] = r.rbp;
+  u.r[kSP] = r.rsp;
+  u.r[kIP] = r.rip;
+  u.r[kFLAGS] = r.eflags;
+  u.r[kR8] = r.r8;
+  u.r[kR9] = r.r9;
+  u.r[kR10] = r.r10;
+  u.r[kR11] = r.r11;
+  u.r[kR12] = r.r12;
+  u.r[kR13] = r.r13;
+  u.r[kR14] = r.r14;
+  u.r[kR15] = r.r15;
+  return u;
+}
+
 const char* end_reason_name(EndReason r) {
   switch (r) {
     case EndReason::kKernelChain: return "fp";

@@ -25,6 +25,9 @@ struct BuildInfo {
   // The target's executable: its mapping goes first, since pprof names the profile after the
   // first mapping ("File: node").
   std::string main_binary;
+  // Wall mode: values are samples/count and wall/nanoseconds, and every sample says how it was taken
+  // (label clock = wall | cpu).
+  bool wall_mode = false;
 };
 
 Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symbolizer, const BuildInfo& info);

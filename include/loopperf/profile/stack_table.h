@@ -16,8 +16,17 @@ namespace loopperf::profile {
 
 class StackTable {
  public:
+  // What else distinguishes samples with the same stack: how they were taken and, for wall-clock
+  // samples, the system call the thread was blocked in.
+  struct Tag {
+    bool wall = false;  // a wall-clock sample (else cpu-clock)
+    int32_t syscall = -1;  // blocked in this system call (wall samples), -1 when running
+    bool operator==(const Tag&) const = default;
+  };
+
   struct Entry {
     pid_t tid = 0;
+    Tag tag;
     uint32_t first_frame = 0;  // index into frames()
     uint32_t depth = 0;
     uint64_t count = 0;
@@ -28,7 +37,11 @@ class StackTable {
   // overflow entry (an empty stack) and in overflowed().
   explicit StackTable(size_t max_stacks = 1'000'000) : max_stacks_(max_stacks) {}
 
-  void add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period);
+  // Returns the index of the entry the sample went to (the Profile sample index after building).
+  uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period) {
+    return add(tid, frames, period, Tag{});
+  }
+  uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag);
 
   const std::vector<Entry>& entries() const { return entries_; }
   std::span<const unwind::Frame> frames(const Entry& e) const {
@@ -39,7 +52,7 @@ class StackTable {
   size_t memory_bytes() const;
 
  private:
-  void make_key(pid_t tid, std::span<const unwind::Frame> frames);
+  void make_key(pid_t tid, std::span<const unwind::Frame> frames, Tag tag);
 
   size_t max_stacks_;
   std::vector<Entry> entries_;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/loop/health.h"
 #include "loopperf/loop/labels.h"
 #include "loopperf/profile/profile.h"
 
@@ -26,6 +28,9 @@ struct ThreadSummary {
   uint64_t samples = 0;
   std::vector<Share> phases;      // largest first
   std::vector<Share> activities;  // largest first
+  // Loop health from the poll tracepoints (loopperf:loop.<tid>.* metadata); absent when the profile
+  // has none for this thread. A loop thread with health but no samples still gets a summary.
+  std::optional<loop::LoopHealth> health;
 };
 
 struct StackFrame {
@@ -46,7 +51,7 @@ struct Blocker {
 };
 
 struct Hint {
-  std::string kind;  // "missing-js-names", "sync-io", "gc", "microtasks", "phases-unknown", "lost", "not-node"
+  std::string kind;  // "missing-js-names", "stall", "sync-io", "gc", "microtasks", "phases-unknown", "lost", "not-node"
   std::string text;
 };
 

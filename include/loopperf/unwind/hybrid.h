@@ -6,6 +6,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include <array>
 #include <cstdint>
@@ -26,6 +27,9 @@ struct UserRegs {
   uint64_t sp() const { return r[kSP]; }
   uint64_t bp() const { return r[kBP]; }
 };
+// From ptrace (PTRACE_GETREGS).
+UserRegs user_regs_from_ptrace(const struct user_regs_struct& r);
+
 // The registers loopperf samples (PERF_SAMPLE_REGS_USER): all general-purpose ones CFI may name.
 constexpr uint64_t kSampledRegsMask = 0x1ffULL | (0xffULL << 16);
 

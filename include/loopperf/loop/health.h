@@ -1,0 +1,104 @@
+// Event-loop health measured from outside: for each loop thread, the exact entry and exit times of
+// its poll wait (syscall tracepoints on epoll_pwait/epoll_wait, filtered to the loop's own epoll fd)
+// give utilization (share of wall time not spent waiting in the poll), iterations per second, the
+// busy periods between two poll waits (count, p50, p99, max) and the stalls longer than a threshold,
+// each with the heaviest stack sampled during it. docs/labels.md ("Loop health") documents the
+// semantics and the metadata keys.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopperf/profile/profile.h"
+
+namespace loopperf::loop {
+
+struct Stall {
+  int64_t start_ns = 0;     // from the start of the recording
+  int64_t duration_ns = 0;
+  int64_t heaviest_stack = -1;  // StackTable entry index (= Profile sample index), -1 when none sampled
+  // The recording (or the thread) began or ended during the stall: duration_ns is a lower bound.
+  bool truncated = false;
+  std::string phase;        // filled from the labelled profile (resolve_stalls)
+  std::string summary;      // one-line stack summary, or why there is none
+};
+
+struct LoopHealth {
+  int64_t tid = 0;
+  int64_t observed_ns = 0;  // wall time covered
+  int64_t wait_ns = 0;      // time inside the loop's poll wait
+  uint64_t iterations = 0;  // poll waits entered
+  double utilization = 0;   // 1 - wait / observed
+  double iterations_per_sec = 0;
+  // Busy periods, including the (truncated) ones cut by the recording's start or end.
+  uint64_t busy_count = 0;
+  double busy_p50_ms = 0, busy_p99_ms = 0, busy_max_ms = 0;
+  int64_t stall_threshold_ns = 0;
+  uint64_t stall_count = 0;   // every busy period longer than the threshold, also those not kept
+  std::vector<Stall> stalls;  // longest first, at most kMaxStalls
+};
+
+class LoopHealthTracker {
+ public:
+  static constexpr size_t kMaxStalls = 1000;
+  static constexpr int64_t kDefaultReorderWindowNs = 250'000'000;
+
+  // Times are CLOCK_MONOTONIC nanoseconds (the clock perf events use here). All members are
+  // thread-safe (the wall-clock sampler may report from its own thread).
+  LoopHealthTracker(uint64_t start_ns, int64_t stall_threshold_ns,
+                    int64_t reorder_window_ns = kDefaultReorderWindowNs);
+
+  // Follows a loop thread. `initially_waiting`: it was blocked in its poll when the recording began
+  // (/proc/PID/task/TID/syscall), so a first exit without an enter closes a wait, not a busy period
+  // (a first event contradicting it wins: /proc is read a little before the tracepoints start).
+  // `loop_epfd`: the loop's epoll fd when known (the first argument in /proc/.../syscall), else the
+  // first epoll fd this thread waits on is taken. `since_ns`: when the thread appeared (a worker
+  // started during the recording); 0 = the start of the recording.
+  void add_thread(pid_t tid, bool initially_waiting, int loop_epfd = -1, uint64_t since_ns = 0);
+  bool follows(pid_t tid) const;
+  // The thread exited: its figures cover [since, time_ns]. Buffered like the other events.
+  void end_thread(pid_t tid, uint64_t time_ns);
+
+  // Events may arrive out of order across sources (perf rings, the wall sampler): they are buffered
+  // and processed in time order once older than the reorder window behind the newest time seen.
+  // Events of threads not followed are ignored; an event older than what was already processed for
+  // its thread is dropped (late_events()).
+  void poll_enter(pid_t tid, uint64_t time_ns, int epfd);
+  void poll_exit(pid_t tid, uint64_t time_ns, int epfd);
+  void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight);
+  void flush(uint64_t now_ns);  // process events older than now - window
+
+  size_t buffered() const;       // events waiting in the reorder buffer
+  uint64_t late_events() const;  // events dropped because they arrived too late
+
+  // Processes every buffered event up to end_ns and closes each thread's open interval at end_ns.
+  // Returns one entry per followed thread, in add_thread order. Call once.
+  std::vector<LoopHealth> finish(uint64_t end_ns);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Fills Stall::phase and ::summary from the profile's sample at heaviest_stack (labels and
+// report::summarize_stack are applied by the caller's stack summarizer; lp_loop cannot depend on
+// lp_report, hence the function pointer).
+using StackSummarizer = std::string (*)(const profile::Profile&, const profile::Sample&);
+void resolve_stalls(std::vector<LoopHealth>& health, const profile::Profile& p, StackSummarizer summarize);
+
+// What a stall without samples says (the thread was off the CPU in cpu mode).
+inline constexpr const char* kStallNoSamples =
+    "no samples during the stall (the thread was off the CPU: record with --mode wall to see where it waited)";
+
+// The profile keeps the figures as metadata ("loopperf:loop.<tid>.utilization=0.53", ...; see
+// docs/labels.md), so `report` and `diff` can show them from the file. store replaces any loop.*
+// metadata already there; read ignores malformed values (a stall without a valid duration is dropped).
+void store_loop_health(profile::Profile& p, const std::vector<LoopHealth>& health);
+std::vector<LoopHealth> read_loop_health(const profile::Profile& p);
+
+}  // namespace loopperf::loop

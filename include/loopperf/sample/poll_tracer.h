@@ -1,0 +1,61 @@
+// Exact poll-wait boundaries of every thread, from the kernel's syscall tracepoints
+// (syscalls:sys_enter/sys_exit_epoll_pwait and _epoll_wait): one ring per thread, drained with
+// the sampler's. Costs the target a tracepoint hit per poll syscall, no signals, no stops.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/sample/perf_event.h"
+
+namespace loopperf::sample {
+
+struct PollEvent {
+  pid_t tid = 0;
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  bool enter = false;    // enter: the wait begins; exit: it ended
+  int epfd = -1;         // the epoll fd (exits carry the fd of their enter)
+};
+
+// Tracepoint ids come from tracefs; it is looked up in /proc/mounts and, if absent and we are root,
+// mounted at /sys/kernel/tracing (the standard place). Returns the id or an error saying what to do.
+Result<uint64_t> tracepoint_id(const std::string& category, const std::string& name);
+
+class PollTracer {
+ public:
+  using EventFn = std::function<void(const PollEvent&)>;
+  // Fails (with the fix in the hint) when tracepoints are not available.
+  static Result<std::unique_ptr<PollTracer>> create(pid_t pid, EventFn fn);
+
+  void add_thread(pid_t tid);  // idempotent; errors are counted, not fatal
+  void remove_thread(pid_t tid);
+  void drain();
+  std::vector<int> fds() const;  // for poll()
+  uint64_t lost() const { return lost_; }
+  uint64_t events() const { return events_; }
+
+ private:
+  struct Thread {
+    PerfEvent ring;                  // sys_enter_epoll_pwait, owning the ring
+    std::vector<PerfEvent> others;  // the other tracepoints, redirected into the ring
+    std::map<uint64_t, int> kinds;  // event id -> index into ids_
+    int open_epfd = -1;             // the fd of the enter awaiting its exit
+  };
+  PollTracer(pid_t pid, EventFn fn) : pid_(pid), fn_(std::move(fn)) {}
+  void handle(Thread& t, const perf_event_header* h);
+
+  pid_t pid_;
+  EventFn fn_;
+  std::vector<uint64_t> ids_;  // enter_pwait, exit_pwait, enter_wait, exit_wait
+  std::map<pid_t, Thread> threads_;
+  uint64_t lost_ = 0, events_ = 0;
+};
+
+}  // namespace loopperf::sample

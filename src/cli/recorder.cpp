@@ -1,0 +1,245 @@
+#include "recorder.h"
+
+#include <time.h>
+
+#include "loopperf/common/fs.h"
+#include "loopperf/common/log.h"
+#include "loopperf/loop/classifier.h"
+#include "loopperf/loop/uv_run_phases.h"
+#include "loopperf/process/process.h"
+#include "loopperf/report/report.h"
+#include "loopperf/unwind/callchain.h"
+
+namespace loopperf::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait)
+bool waiting_in_poll(pid_t pid, pid_t tid) {
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall");
+  if (!text) return false;
+  long nr = std::strtol(text->c_str(), nullptr, 10);
+  return nr == 281 || nr == 232 || nr == 441;
+}
+
+std::string stall_summary(const profile::Profile& p, const profile::Sample& s) {
+  return report::summarize_stack(p, s, s.str_label("phase"), s.str_label("activity"));
+}
+
+}  // namespace
+
+Recorder::Recorder(const RecorderOptions& opts) : opts_(opts), stacks_(opts.max_stacks), symbolizer_(opts.pid) {}
+
+Recorder::~Recorder() {
+  if (wall_) wall_->stop();
+}
+
+Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) {
+  std::unique_ptr<Recorder> r(new Recorder(opts));
+  sample::SamplerConfig sc;
+  sc.pid = opts.pid;
+  sc.event.frequency_hz = opts.frequency_hz;
+  sc.event.kernel = opts.kernel;
+  sc.max_threads = opts.max_threads;
+  if (opts.unwind != unwind::UnwindMode::kFp) {
+    sc.event.user_regs_and_stack = true;
+    sc.event.regs_mask = unwind::kSampledRegsMask;
+    sc.event.stack_bytes = opts.stack_bytes;
+    // Room for ~32 samples with their stack copies per thread (drained at a quarter full).
+    size_t pages = 16;
+    while (pages * 4096 < 32 * (opts.stack_bytes + 1024ull)) pages *= 2;
+    sc.event.ring_pages = pages;
+  }
+  Recorder* raw = r.get();
+  auto sampler = sample::Sampler::create(sc, [raw](const sample::RawSample& s) { raw->on_cpu_sample(s); });
+  if (!sampler) return sampler.error();
+  r->sampler_ = std::move(sampler.value());
+  return r;
+}
+
+void Recorder::start(const std::string& exe, bool is_node) {
+  opts_.is_node = is_node;
+  started_ = last_scan_ = last_refresh_ = Clock::now();
+  start_ns_ = monotonic_ns();
+  const std::string fp_binary = opts_.is_node ? exe : std::string();
+  symbolizer_.refresh();
+  unwinder_ = std::make_unique<unwind::SampleUnwinder>(opts_.pid, opts_.unwind, fp_binary);
+  if (opts_.loop_health && opts_.is_node) {
+    auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) {
+      if (!health_) return;
+      if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd);
+      else health_->poll_exit(e.tid, e.time_ns, e.epfd);
+    });
+    if (tracer) {
+      tracer_ = std::move(tracer.value());
+      health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
+    } else {
+      warnings_.push_back("loop health (utilization, stalls) is not measured: " + tracer.error().message +
+                          " — hint: " + tracer.error().hint);
+    }
+  }
+  follow_new_threads();
+  if (opts_.wall) {
+    wall_modules_ = std::make_unique<unwind::ModuleMap>(opts_.pid, fp_binary);
+    wall_modules_->refresh();
+    wall_unwinder_ = std::make_unique<unwind::HybridUnwinder>(*wall_modules_);
+    wall_ = std::make_unique<sample::WallSampler>(opts_.pid, opts_.frequency_hz, opts_.wall_stack_bytes);
+    wall_threads_.insert(opts_.pid);
+    wall_->set_threads(wall_threads_);
+    wall_->start();
+  }
+}
+
+void Recorder::on_cpu_sample(const sample::RawSample& s) {
+  frames_.clear();
+  if (unwinder_) unwinder_->frames_for(s, frames_);
+  else unwind::frames_from_callchain(s.ips, s.nr, frames_);
+  note_worker_loop(s.tid, frames_);
+  // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
+  if (opts_.wall && wall_threads_.count(s.tid)) return;
+  uint32_t index = stacks_.add(s.tid, frames_, s.period);
+  if (health_) health_->sample(s.tid, s.time_ns, index, 1);
+}
+
+void Recorder::note_worker_loop(pid_t tid, const std::vector<unwind::Frame>& frames) {
+  // worker_threads threads run their own loop under node::worker::Worker::Run. A few samples of
+  // each thread are enough to tell (their addresses are symbolized once, cached).
+  if (!opts_.is_node || tid == opts_.pid) return;
+  int& seen = probed_[tid];
+  if (seen >= 20) return;
+  seen++;
+  for (const auto& f : frames) {
+    if (f.kernel) continue;
+    const auto& r = symbolizer_.resolve(f.addr, false);
+    if (r.frames.empty() || r.frames.back().name.rfind("node::worker::Worker::Run", 0) != 0) continue;
+    seen = 1000;
+    if (wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
+    return;
+  }
+}
+
+void Recorder::on_wall_samples() {
+  if (!wall_) return;
+  const int64_t period = 1'000'000'000LL / opts_.frequency_hz;
+  for (auto& w : wall_->take()) {
+    unwind::UserRegs regs = unwind::user_regs_from_ptrace(w.regs);
+    unwind::StackCopyMemory memory(w.regs.rsp, w.stack.data(), w.stack.size());
+    frames_.clear();
+    wall_unwinder_->unwind(regs, memory, {}, frames_);
+    profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
+    uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
+    if (health_) health_->sample(w.tid, w.time_ns, index, 1);
+  }
+}
+
+void Recorder::follow_new_threads() {
+  std::vector<pid_t> alive = process::list_threads(opts_.pid);
+  std::set<pid_t> alive_set(alive.begin(), alive.end());
+  for (pid_t tid : alive) {
+    if (!followed_.insert(tid).second) continue;
+    if (tracer_) tracer_->add_thread(tid);
+    if (health_) health_->add_thread(tid, waiting_in_poll(opts_.pid, tid));
+  }
+  for (auto it = followed_.begin(); it != followed_.end();) {
+    if (alive_set.count(*it)) {
+      ++it;
+      continue;
+    }
+    if (tracer_) tracer_->remove_thread(*it);  // drains it, frees its fds
+    if (wall_threads_.erase(*it) && wall_) wall_->set_threads(wall_threads_);
+    it = followed_.erase(it);
+  }
+}
+
+void Recorder::step(std::chrono::milliseconds timeout) {
+  sampler_->poll(timeout);
+  if (tracer_) tracer_->drain();
+  on_wall_samples();
+  auto now = Clock::now();
+  if (now - last_scan_ >= std::chrono::milliseconds(50)) {
+    sampler_->scan_threads();
+    follow_new_threads();
+    last_scan_ = now;
+  }
+  // Maps and the perf map are snapshotted while the target lives: it may be gone by the end.
+  auto every = now - started_ < std::chrono::seconds(2) ? std::chrono::milliseconds(200) : std::chrono::milliseconds(1000);
+  if (now - last_refresh_ >= every) {
+    symbolizer_.refresh();
+    if (unwinder_) unwinder_->refresh_modules();
+    if (wall_modules_) wall_modules_->refresh();
+    last_refresh_ = now;
+  }
+  if (health_) health_->flush(monotonic_ns());
+}
+
+void Recorder::finish() {
+  if (wall_) wall_->stop();
+  on_wall_samples();
+  sampler_->finish();
+  if (tracer_) tracer_->drain();
+  // Even after the target exited: the perf map is still on disk and may hold code logged last.
+  symbolizer_.refresh();
+}
+
+profile::Profile Recorder::build(profile::BuildInfo info) {
+  info.wall_mode = opts_.wall;
+  profile::Profile prof = profile::build_profile(stacks_, symbolizer_, info);
+  loop::UvRunPhases phases(prof, symbolizer_);
+  labels_ = loop::label_profile(prof, opts_.pid, phases.as_fn());
+  if (labels_.unknown_phase > 0) {
+    for (const auto& p : phases.problems()) phase_problem_ += (phase_problem_.empty() ? "" : "; ") + p;
+    if (!phase_problem_.empty()) prof.set_meta("phase_problem", phase_problem_);
+  }
+  if (health_) {
+    std::vector<loop::LoopHealth> health = health_->finish(monotonic_ns());
+    // Health is kept for the event-loop threads only (the V8 delayed-task thread polls too).
+    std::set<int64_t> loop_tids;
+    for (const auto& s : prof.samples) {
+      std::string_view role = s.str_label("role");
+      if (role == "main-loop" || role == "worker-loop") loop_tids.insert(s.num_label("tid").value_or(-1));
+    }
+    loop_tids.insert(opts_.pid);  // an idle main loop has no samples in cpu mode, but it is a loop
+    std::erase_if(health, [&](const loop::LoopHealth& h) { return !loop_tids.count(h.tid); });
+    loop::resolve_stalls(health, prof, stall_summary);
+    loop::store_loop_health(prof, health);
+  }
+  for (const auto& [k, v] : metadata()) prof.set_meta(k, v);
+  return prof;
+}
+
+std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
+  std::vector<std::pair<std::string, std::string>> m;
+  if (unwinder_) {
+    for (size_t i = 0; i < unwinder_->end_counts().size(); i++)
+      if (unwinder_->end_counts()[i])
+        m.emplace_back(std::string("unwind.end.") + unwind::end_reason_name(static_cast<unwind::EndReason>(i)),
+                       std::to_string(unwinder_->end_counts()[i]));
+  }
+  if (wall_) {
+    sample::WallStats w = wall_->stats();
+    std::string tids;
+    for (pid_t t : wall_threads_) tids += (tids.empty() ? "" : ",") + std::to_string(t);
+    m.emplace_back("wall.threads", tids);
+    m.emplace_back("wall.samples", std::to_string(w.samples));
+    m.emplace_back("wall.dropped", std::to_string(w.dropped));
+    m.emplace_back("wall.failed", std::to_string(w.failed));
+    m.emplace_back("wall.stop_avg_us", std::to_string(w.samples ? w.stopped_ns_total / w.samples / 1000 : 0));
+    m.emplace_back("wall.stop_max_us", std::to_string(w.stopped_ns_max / 1000));
+    m.emplace_back("wall.other_threads", "cpu-clock (label clock=cpu)");
+  }
+  if (tracer_) {
+    m.emplace_back("loop_health.poll_events", std::to_string(tracer_->events()));
+    m.emplace_back("loop_health.lost", std::to_string(tracer_->lost()));
+  }
+  return m;
+}
+
+}  // namespace loopperf::cli

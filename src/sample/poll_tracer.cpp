@@ -1,0 +1,153 @@
+#include "loopperf/sample/poll_tracer.h"
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <sstream>
+
+#include "loopperf/common/fs.h"
+
+namespace loopperf::sample {
+
+namespace {
+
+std::string tracefs_root() {
+  auto mounts = read_small_file("/proc/mounts");
+  if (mounts) {
+    std::istringstream in(*mounts);
+    std::string dev, dir, type;
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      fields >> dev >> dir >> type;
+      if (type == "tracefs") return dir;
+    }
+    in.clear();
+    in.str(*mounts);
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      fields >> dev >> dir >> type;
+      if (type == "debugfs") return dir + "/tracing";
+    }
+  }
+  // Not mounted: the kernel has it built in; mounting it (root only) changes nothing but visibility.
+  if (::geteuid() == 0 && ::mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0) return "/sys/kernel/tracing";
+  return {};
+}
+
+// Layout with sample_type IDENTIFIER | TID | TIME | RAW (kernel ABI order).
+struct Head {
+  perf_event_header header;
+  uint64_t id;
+  uint32_t pid, tid;
+  uint64_t time;
+  uint32_t raw_size;
+};
+
+}  // namespace
+
+Result<uint64_t> tracepoint_id(const std::string& category, const std::string& name) {
+  std::string root = tracefs_root();
+  if (root.empty())
+    return make_error(ErrorCode::kPermission, "tracefs is not mounted, so syscall tracepoints cannot be found",
+                      "mount it (sudo mount -t tracefs nodev /sys/kernel/tracing) or run loopperf as root");
+  std::string path = root + "/events/" + category + "/" + name + "/id";
+  auto text = read_small_file(path);
+  if (!text)
+    return make_error(ErrorCode::kPermission, "cannot read " + path + ": " + std::strerror(errno),
+                      "tracefs needs root (or a tracing group with access); the kernel needs CONFIG_FTRACE_SYSCALLS");
+  return static_cast<uint64_t>(std::strtoull(text->c_str(), nullptr, 10));
+}
+
+Result<std::unique_ptr<PollTracer>> PollTracer::create(pid_t pid, EventFn fn) {
+  std::unique_ptr<PollTracer> t(new PollTracer(pid, std::move(fn)));
+  for (const char* name : {"sys_enter_epoll_pwait", "sys_exit_epoll_pwait", "sys_enter_epoll_wait", "sys_exit_epoll_wait"}) {
+    auto id = tracepoint_id("syscalls", name);
+    if (!id) return id.error();
+    t->ids_.push_back(*id);
+  }
+  return t;
+}
+
+void PollTracer::add_thread(pid_t tid) {
+  if (threads_.count(tid)) return;
+  EventConfig err_cfg;
+  auto attr_for = [](uint64_t id) {
+    perf_event_attr a{};
+    a.size = sizeof a;
+    a.type = PERF_TYPE_TRACEPOINT;
+    a.config = id;
+    a.sample_period = 1;
+    a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW;
+    a.use_clockid = 1;
+    a.clockid = CLOCK_MONOTONIC;
+    a.watermark = 1;
+    a.wakeup_watermark = 16384;
+    return a;
+  };
+  auto ring = PerfEvent::open(tid, attr_for(ids_[0]), 64, err_cfg);
+  if (!ring) return;
+  Thread th{std::move(ring.value()), {}, {}, -1};
+  th.kinds[th.ring.id()] = 0;
+  for (size_t i = 1; i < ids_.size(); i++) {
+    auto ev = PerfEvent::open_into(tid, attr_for(ids_[i]), th.ring, err_cfg);
+    if (!ev) continue;
+    th.kinds[ev->id()] = static_cast<int>(i);
+    ev->enable();
+    th.others.push_back(std::move(ev.value()));
+  }
+  th.ring.enable();
+  threads_.emplace(tid, std::move(th));
+}
+
+void PollTracer::remove_thread(pid_t tid) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end()) return;
+  it->second.ring.drain([&](const perf_event_header* h) { handle(it->second, h); });
+  threads_.erase(it);
+}
+
+void PollTracer::handle(Thread& t, const perf_event_header* h) {
+  if (h->type == PERF_RECORD_LOST) {
+    uint64_t lost[2];
+    if (h->size >= sizeof(perf_event_header) + 16) std::memcpy(lost, h + 1, 16), lost_ += lost[1];
+    return;
+  }
+  constexpr size_t kRawOffset = offsetof(Head, raw_size) + sizeof(uint32_t);  // the raw bytes follow the u32 size
+  if (h->type != PERF_RECORD_SAMPLE || h->size < kRawOffset) return;
+  Head head{};
+  std::memcpy(&head, h, kRawOffset);
+  auto kind = t.kinds.find(head.id);
+  if (kind == t.kinds.end()) return;
+  const char* raw = reinterpret_cast<const char*>(h) + kRawOffset;
+  PollEvent e;
+  e.tid = static_cast<pid_t>(head.tid);
+  e.time_ns = head.time;
+  e.enter = kind->second % 2 == 0;
+  if (e.enter) {
+    // syscalls:sys_enter_*: common fields (8 bytes), __syscall_nr (int, padded), then args[0] = epfd.
+    uint64_t epfd = 0;
+    if (head.raw_size >= 24 && kRawOffset + 24 <= h->size) std::memcpy(&epfd, raw + 16, 8);
+    e.epfd = static_cast<int>(epfd);
+    t.open_epfd = e.epfd;
+  } else {
+    e.epfd = t.open_epfd;  // the exit does not say; syscalls on one thread do not nest
+    t.open_epfd = -1;
+  }
+  events_++;
+  fn_(e);
+}
+
+void PollTracer::drain() {
+  for (auto& [tid, t] : threads_) t.ring.drain([&](const perf_event_header* h) { handle(t, h); });
+}
+
+std::vector<int> PollTracer::fds() const {
+  std::vector<int> out;
+  for (const auto& [tid, t] : threads_) out.push_back(t.ring.fd());
+  return out;
+}
+
+}  // namespace loopperf::sample
