@@ -181,6 +181,7 @@ void Recorder::step(std::chrono::milliseconds timeout) {
 }
 
 void Recorder::finish() {
+  end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
   on_wall_samples();
   sampler_->finish();
@@ -199,7 +200,7 @@ profile::Profile Recorder::build(profile::BuildInfo info) {
     if (!phase_problem_.empty()) prof.set_meta("phase_problem", phase_problem_);
   }
   if (health_) {
-    std::vector<loop::LoopHealth> health = health_->finish(monotonic_ns());
+    std::vector<loop::LoopHealth> health = health_->finish(end_ns_ ? end_ns_ : monotonic_ns());
     // Health is kept for the event-loop threads only (the V8 delayed-task thread polls too).
     std::set<int64_t> loop_tids;
     for (const auto& s : prof.samples) {

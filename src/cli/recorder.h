@@ -89,7 +89,7 @@ class Recorder {
   std::vector<std::string> warnings_;
   loop::LabelSummary labels_;
   std::string phase_problem_;
-  uint64_t start_ns_ = 0;
+  uint64_t start_ns_ = 0, end_ns_ = 0;
   std::chrono::steady_clock::time_point last_scan_, last_refresh_, started_;
 };
 

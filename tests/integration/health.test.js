@@ -1,0 +1,82 @@
+// Loop health measured from outside against the target's own numbers (perf_hooks), and wall mode.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const path = require('node:path');
+const lp = require('./lib');
+
+// Records `mode` for ~2 s while the target measures itself over the same window.
+async function measure(mode, extraArgs = []) {
+  const dir = lp.tmpdir(`elu-${mode}`);
+  const files = { START_FILE: path.join(dir, 'start'), STOP_FILE: path.join(dir, 'stop'), RESULT_FILE: path.join(dir, 'result.json') };
+  const t = await lp.startTarget('elu.js', { args: [mode], env: files });
+  const out = path.join(dir, `${mode}.pb.gz`);
+  try {
+    // Both windows are 2 s from (almost) the same instant: the target's must not include the time
+    // loopperf spends writing its file afterwards (on 2 cores that slows the target).
+    const rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', out, ...extraArgs]);
+    fs.writeFileSync(files.START_FILE, '1');
+    await new Promise((res) => setTimeout(res, 2000));
+    fs.writeFileSync(files.STOP_FILE, '1');
+    const r = await rec;
+    assert.strictEqual(r.status, 0, r.stderr);
+    await lp.waitForFileAsync(files.RESULT_FILE);
+    await new Promise((res) => setTimeout(res, 50));  // the file is written in one call; let it land
+    const own = JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.tid === t.pid);
+    return { own, main, out, rep };
+  } finally {
+    lp.stopTarget(t);
+  }
+}
+
+for (const [mode, expected] of [['idle', 0], ['half', 0.5], ['saturated', 1]]) {
+  test(`utilization of a ${mode} loop matches performance.eventLoopUtilization() within 0.05`, async () => {
+    const { own, main } = await measure(mode);
+    assert.ok(main && main.loop, 'the main loop has loop health');
+    const diff = Math.abs(main.loop.utilization - own.utilization);
+    assert.ok(diff <= 0.05, `loopperf ${main.loop.utilization.toFixed(3)} vs node ${own.utilization.toFixed(3)}`);
+    assert.ok(Math.abs(own.utilization - expected) < 0.25, `the target did what it should (${own.utilization})`);
+    assert.ok(main.loop.iterations_per_sec >= 0);
+    if (mode === 'half') {
+      // 100 timer ticks/s, plus the wake-ups of monitorEventLoopDelay's timer and V8's platform tasks.
+      assert.ok(main.loop.iterations_per_sec > 80 && main.loop.iterations_per_sec < 2000, `${main.loop.iterations_per_sec}/s`);
+      assert.ok(main.loop.busy_max_ms > 4 && main.loop.busy_max_ms < 100, `max ${main.loop.busy_max_ms} ms`);
+    }
+  });
+}
+
+test('a deliberate 300 ms block is the longest stall, within 10%, with its stack and phase', async () => {
+  const { own, main } = await measure('block300', ['--mode', 'wall']);
+  const stalls = main.loop.stalls;
+  assert.ok(stalls.length >= 1, 'a stall is listed');
+  const longest = stalls.reduce((a, s) => (s.duration_ms > a.duration_ms ? s : a));
+  assert.ok(Math.abs(longest.duration_ms - 300) <= 30, `longest stall ${longest.duration_ms} ms`);
+  assert.ok(Math.abs(main.loop.busy_max_ms - 300) <= 30, `busy max ${main.loop.busy_max_ms} ms`);
+  assert.strictEqual(longest.phase, 'timers');
+  assert.match(longest.summary, /tick .*busy/);
+  assert.ok(own.maxDelayMs > 250, `node saw the block too (${own.maxDelayMs} ms delay)`);
+});
+
+test('wall mode: an execSync loop spends its time under the spawnSync stack, phase timers, sync-io', async () => {
+  const { main, out } = await measure('execsync', ['--mode', 'wall']);
+  assert.ok(main.samples > 100, `${main.samples} wall samples`);
+  const under = lp.share(lp.traces(out).filter((x) => Number(x.labels.tid) === main.tid),
+    (x) => x.frames.some((f) => /SyncProcessRunner|spawnSync|execSync/.test(f)));
+  assert.ok(under > 0.6, `share under spawnSync ${under}`);
+  assert.ok(main.phases.timers > 0.6, `timers ${main.phases.timers}`);
+  assert.ok(main.activities['sync-io'] > 0.6, `sync-io ${main.activities['sync-io']}`);
+  const raw = lp.pprof(['-raw', out]);
+  assert.match(raw, /loopperf:mode=wall/);
+  assert.match(raw, /loopperf:wall\.other_threads=cpu-clock/);
+});
+
+test('wall mode on an idle loop: idle-wait in poll, the target timer does not drift', async () => {
+  const { main, own } = await measure('idle', ['--mode', 'wall']);
+  assert.ok(main.samples > 100, `${main.samples} wall samples of an idle loop (cpu mode sees none)`);
+  assert.ok(main.activities['idle-wait'] > 0.8, `idle-wait ${main.activities['idle-wait']}`);
+  assert.ok(main.phases.poll > 0.8, `poll ${main.phases.poll}`);
+  assert.ok(own.maxDelayMs < 50, `the target's loop delay stayed small (${own.maxDelayMs} ms)`);
+});

@@ -1,0 +1,54 @@
+// A loop that measures itself with perf_hooks over a window the test opens and closes (START_FILE
+// appears → measure; STOP_FILE appears → write RESULT_FILE), doing the work named by argv[2]:
+//   idle       a 100 ms timer and nothing else
+//   half       every 10 ms a timer that is busy for 5 ms
+//   saturated  setImmediate callbacks that are always busy
+//   block300   like half, plus one 300 ms block shortly after the window opens
+//   execsync   a timer that runs execSync('sleep 0.05') again and again
+'use strict';
+const fs = require('node:fs');
+const { execSync } = require('node:child_process');
+const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
+
+const mode = process.argv[2];
+const { READY_FILE, START_FILE, STOP_FILE, RESULT_FILE } = process.env;
+
+function busy(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+let started = null;
+let blocked = false;
+const delay = monitorEventLoopDelay({ resolution: 10 });
+
+function watchWindow() {
+  if (!started && fs.existsSync(START_FILE)) {
+    started = performance.eventLoopUtilization();
+    delay.enable();
+  } else if (started && fs.existsSync(STOP_FILE)) {
+    const elu = performance.eventLoopUtilization(started);
+    delay.disable();
+    fs.writeFileSync(RESULT_FILE, JSON.stringify({ utilization: elu.utilization, maxDelayMs: delay.max / 1e6 }));
+    process.exit(0);
+  }
+}
+
+if (mode === 'saturated') {
+  (function spin() {
+    busy(2);
+    watchWindow();
+    setImmediate(spin);
+  })();
+} else {
+  setInterval(function tick() {
+    watchWindow();
+    if (mode === 'half' || mode === 'block300') busy(5);
+    if (mode === 'block300' && started && !blocked && performance.now() - started.idle - started.active > 400) {
+      blocked = true;
+      busy(300);
+    }
+    if (mode === 'execsync') execSync('sleep 0.05');
+  }, mode === 'idle' ? 100 : 10);
+}
+fs.writeFileSync(READY_FILE, String(process.pid));
