@@ -42,10 +42,10 @@ Result<profile::Profile> read_side(const std::string& path, const char* side) {
 
 Result<int> run_diff(const DiffArgs& a) {
   diff::DiffOptions opt;
-  auto threshold = diff::parse_percent(a.threshold, "--threshold");
+  auto threshold = diff::parse_percent(a.threshold, "--threshold", "2%");
   if (!threshold) return threshold.error();
   opt.threshold = *threshold;
-  auto confidence = diff::parse_percent(a.confidence, "--confidence");
+  auto confidence = diff::parse_percent(a.confidence, "--confidence", "99%");
   if (!confidence) return confidence.error();
   opt.confidence = *confidence;
   if (!a.output.empty()) {

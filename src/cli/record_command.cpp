@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
 #include "loopperf/formats/output.h"
+#include "loopperf/formats/pprof.h"
 #include "loopperf/loop/classifier.h"
 #include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/process/launch.h"
@@ -75,6 +77,13 @@ std::string perf_map_summary(const symbols::PerfMapStatus& st) {
   if (st.found && st.trusted) return std::to_string(st.entries) + " entries from " + st.path;
   if (st.found) return "ignored " + st.path + ": " + st.problem;
   return "none";
+}
+
+void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, pid_t pid) {
+  child.wait();
+  child.cleanup_v8_logs();
+  // We turned the perf map on; do not leave it growing in /tmp.
+  if (cfg.perf_map && !cfg.keep_perf_map) ::unlink(("/tmp/perf-" + std::to_string(pid) + ".map").c_str());
 }
 
 }  // namespace
@@ -221,14 +230,20 @@ Result<int> run_record(const RecordConfig& cfg) {
   profile::Profile prof = rec.build(info);
   auto written = formats::write_profile(prof, output);
   const auto sym_elapsed = Clock::now() - sym_start;
-
-  if (launch) {
-    child.wait();
-    child.cleanup_v8_logs();
-    // We turned the perf map on; do not leave it growing in /tmp.
-    if (cfg.perf_map && !cfg.keep_perf_map) ::unlink(("/tmp/perf-" + std::to_string(pid) + ".map").c_str());
+  if (!written) {
+    // The disk filled or the directory went away during the recording: never lose what was
+    // collected. Save the canonical pprof where it fits and say where.
+    const char* tmp = std::getenv("TMPDIR");
+    std::string rescue = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + default_output_name(pid, std::time(nullptr));
+    Error e = written.error();
+    if (rescue != output && formats::write_pprof(prof, rescue).ok()) {
+      e.message += "; the profile was saved to " + rescue + " instead";
+    } else {
+      e.message += "; the profile could not be saved anywhere";
+    }
+    if (launch) finish_launch(child, cfg, pid);
+    return e;
   }
-  if (!written) return written.error();
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
   const auto& pm = rec.symbolizer().perf_map_status();
@@ -257,7 +272,11 @@ Result<int> run_record(const RecordConfig& cfg) {
                 static_cast<unsigned long long>(st.lost), format_duration(elapsed).c_str(),
                 interrupted ? " (interrupted)" : "", output.c_str(), format_duration(sym_elapsed).c_str());
   log::info(summary);
-  return launch ? child.exit_status() : 0;
+  if (!launch) return 0;
+  // The profile is written and summarized; launch mode then waits for its child (after -d it keeps
+  // running) and exits with its status.
+  finish_launch(child, cfg, pid);
+  return child.exit_status();
 }
 
 }  // namespace loopperf::cli

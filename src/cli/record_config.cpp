@@ -58,6 +58,11 @@ Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) 
   if (cfg.wall && cfg.frequency_hz > 4999)
     return make_error(ErrorCode::kUsage, "--mode wall stops the loop threads for each sample: at most -F 4999",
                       "use -F 999 (the default) or lower for wall mode");
+  if (!args.max_stacks.empty()) {
+    auto n = parse_int(args.max_stacks, 1000, 10'000'000, "distinct-stack limit (--max-stacks)");
+    if (!n) return n.error();
+    cfg.max_stacks = static_cast<size_t>(*n);
+  }
   cfg.output = args.output;
   cfg.quiet = args.quiet;
   cfg.perf_map = !args.no_perf_map;

@@ -27,7 +27,7 @@ struct RecordConfig {
   unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;  // --unwind
   uint32_t stack_bytes = 8192;                            // --stack-size: user stack copied per sample
   size_t max_threads = 1024;
-  size_t max_stacks = 1'000'000;
+  size_t max_stacks = 100'000;  // --max-stacks: bounds memory (~400 B per distinct stack)
   bool wall = false;                                    // --mode wall
   bool loop_health = true;                              // --no-loop-health turns it off
   std::chrono::nanoseconds stall_threshold = std::chrono::milliseconds(50);  // --stall-threshold
@@ -37,6 +37,7 @@ struct RecordConfig {
 struct RecordArgs {
   std::string pid, duration, output, frequency, unwind = "auto", stack_size, mode = "cpu", stall_threshold;
   bool no_loop_health = false;
+  std::string max_stacks;
   std::vector<std::string> command;
   bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false;
 };

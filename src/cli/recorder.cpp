@@ -22,12 +22,15 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait)
-bool waiting_in_poll(pid_t pid, pid_t tid) {
+// Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait,
+// the first argument being the epoll fd.) Returns the fd, or -1 when not waiting.
+int waiting_in_poll(pid_t pid, pid_t tid) {
   auto text = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall");
-  if (!text) return false;
-  long nr = std::strtol(text->c_str(), nullptr, 10);
-  return nr == 281 || nr == 232 || nr == 441;
+  if (!text) return -1;
+  char* end = nullptr;
+  long nr = std::strtol(text->c_str(), &end, 10);
+  if (nr != 281 && nr != 232 && nr != 441) return -1;
+  return static_cast<int>(std::strtol(end, nullptr, 16));
 }
 
 std::string stall_summary(const profile::Profile& p, const profile::Sample& s) {
@@ -146,7 +149,12 @@ void Recorder::follow_new_threads() {
   for (pid_t tid : alive) {
     if (!followed_.insert(tid).second) continue;
     if (tracer_) tracer_->add_thread(tid);
-    if (health_) health_->add_thread(tid, waiting_in_poll(opts_.pid, tid));
+    if (health_) {
+      int epfd = waiting_in_poll(opts_.pid, tid);
+      // A thread found after the start is followed from now on, not from the start.
+      uint64_t since = monotonic_ns() - start_ns_ < 20'000'000 ? 0 : monotonic_ns();
+      health_->add_thread(tid, epfd >= 0, epfd, since);
+    }
   }
   for (auto it = followed_.begin(); it != followed_.end();) {
     if (alive_set.count(*it)) {
@@ -154,6 +162,7 @@ void Recorder::follow_new_threads() {
       continue;
     }
     if (tracer_) tracer_->remove_thread(*it);  // drains it, frees its fds
+    if (health_) health_->end_thread(*it, monotonic_ns());
     if (wall_threads_.erase(*it) && wall_) wall_->set_threads(wall_threads_);
     it = followed_.erase(it);
   }
@@ -239,6 +248,7 @@ std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
   if (tracer_) {
     m.emplace_back("loop_health.poll_events", std::to_string(tracer_->events()));
     m.emplace_back("loop_health.lost", std::to_string(tracer_->lost()));
+    if (health_) m.emplace_back("loop_health.late", std::to_string(health_->late_events()));
   }
   return m;
 }

@@ -33,7 +33,7 @@ struct RecorderOptions {
   unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;
   uint32_t stack_bytes = 8192;
   size_t max_threads = 1024;
-  size_t max_stacks = 1'000'000;
+  size_t max_stacks = 100'000;  // --max-stacks: bounds memory (~400 B per distinct stack)
   bool wall = false;                 // --mode wall: loop threads sampled by wall clock
   size_t wall_stack_bytes = 65536;   // stack copied per wall sample (live memory, one read)
   bool loop_health = true;           // poll-wait tracepoints on every thread

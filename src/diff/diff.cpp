@@ -387,7 +387,7 @@ std::string function_key(const profile::Profile& p, const profile::Location& loc
   return report::short_name(fn->name);
 }
 
-Result<double> parse_percent(std::string_view text, std::string_view option) {
+Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example) {
   std::string s(text);
   s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
   if (!s.empty() && s.back() == '%') s.pop_back();
@@ -395,7 +395,7 @@ Result<double> parse_percent(std::string_view text, std::string_view option) {
   double v = s.empty() ? 0 : std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !(v > 0 && v < 100))
     return make_error(ErrorCode::kUsage, std::string(option) + ": '" + std::string(text) + "' is not a percentage",
-                      "give a number between 0 and 100, e.g. " + std::string(option) + " 2%");
+                      "give a number between 0 and 100, e.g. " + std::string(option) + " " + std::string(example));
   return v / 100;
 }
 

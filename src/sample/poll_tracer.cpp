@@ -141,7 +141,11 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
 }
 
 void PollTracer::drain() {
-  for (auto& [tid, t] : threads_) t.ring.drain([&](const perf_event_header* h) { handle(t, h); });
+  // Not a structured binding: lambdas may capture those only from clang 16 on (the fuzz build uses clang 14).
+  for (auto& entry : threads_) {
+    auto& t = entry.second;
+    t.ring.drain([&](const perf_event_header* h) { handle(t, h); });
+  }
 }
 
 std::vector<int> PollTracer::fds() const {

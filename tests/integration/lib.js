@@ -18,15 +18,20 @@ function tmpdir(tag) {
 function waitForFile(file, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
   const cell = new Int32Array(new SharedArrayBuffer(4));
-  while (!fs.existsSync(file)) {
+  while (!ready(file)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
     Atomics.wait(cell, 0, 0, 10);
   }
 }
 
+// Waits until `file` exists and is not empty (a writer may have created it but not written yet).
+function ready(file) {
+  try { return fs.statSync(file).size > 0; } catch { return false; }
+}
+
 async function waitForFileAsync(file, timeoutMs = 15000) {
   const deadline = Date.now() + timeoutMs;
-  while (!fs.existsSync(file)) {
+  while (!ready(file)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -1,12 +1,18 @@
-// An idle node: a timer ticks every 50 ms and counts; an HTTP server answers on an ephemeral port.
-// READY_FILE gets "pid port". Used by the never-harm tests to prove the target still serves.
+// An idle node: a timer ticks every 50 ms and counts; an HTTP server answers on an ephemeral port
+// with {ticks, usr2, fds}; SIGUSR2 is counted. READY_FILE gets "pid port". Used by the never-harm
+// tests to prove the target still serves, keeps its signal handling and its file descriptors.
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
 
 let ticks = 0;
+let usr2 = 0;
 setInterval(() => { ticks++; }, 50);
-const server = http.createServer((req, res) => { res.end(JSON.stringify({ ticks })); });
+process.on('SIGUSR2', () => { usr2++; });
+const server = http.createServer((req, res) => {
+  const fds = fs.readdirSync('/proc/self/fd').length;
+  res.end(JSON.stringify({ ticks, usr2, fds }));
+});
 server.listen(0, '127.0.0.1', () => {
   if (process.env.READY_FILE) fs.writeFileSync(process.env.READY_FILE, `${process.pid} ${server.address().port}`);
 });

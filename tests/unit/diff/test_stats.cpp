@@ -47,12 +47,12 @@ TEST_CASE("median") {
 }
 
 TEST_CASE("parse_percent reads percentage points with or without %") {
-  CHECK(*diff::parse_percent("2%", "--threshold") == Approx(0.02));
-  CHECK(*diff::parse_percent("2", "--threshold") == Approx(0.02));
-  CHECK(*diff::parse_percent("0.5 %", "--threshold") == Approx(0.005));
-  CHECK(*diff::parse_percent("99.9%", "--confidence") == Approx(0.999));
+  CHECK(*diff::parse_percent("2%", "--threshold", "2%") == Approx(0.02));
+  CHECK(*diff::parse_percent("2", "--threshold", "2%") == Approx(0.02));
+  CHECK(*diff::parse_percent("0.5 %", "--threshold", "2%") == Approx(0.005));
+  CHECK(*diff::parse_percent("99.9%", "--confidence", "99%") == Approx(0.999));
   for (const char* bad : {"", "%", "0", "100", "-1%", "2pp", "abc"}) {
-    auto r = diff::parse_percent(bad, "--threshold");
+    auto r = diff::parse_percent(bad, "--threshold", "2%");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ErrorCode::kUsage);
     CHECK(r.error().hint.find("--threshold 2%") != std::string::npos);
