@@ -30,9 +30,11 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   else if (unit == "h") scale = 3600e9;
   else return bad("unknown unit '" + std::string(unit) + "'");
   double ns = value * scale;
-  if (ns <= 0) return bad("must be greater than zero");
   if (ns >= static_cast<double>(std::numeric_limits<int64_t>::max())) return bad("too large");
-  return std::chrono::nanoseconds(static_cast<int64_t>(ns));
+  // Checked after the conversion: "0.1ns" is positive but truncates to a zero duration.
+  auto whole = static_cast<int64_t>(ns);
+  if (whole <= 0) return bad("must be greater than zero");
+  return std::chrono::nanoseconds(whole);
 }
 
 std::string format_duration(std::chrono::nanoseconds d) {

@@ -96,7 +96,7 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
 
 // "2%", "2", "0.5 %" (percentage points / percent) -> 0.02, 0.02, 0.005. Accepts 0 < value < 100;
 // otherwise a usage error whose hint shows `option example`.
-Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example);
+Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example = "2%");
 
 // How a row names a function: JavaScript "name (file.js)" (no directory, no line: both change between
 // two checkouts of one program), native the short_name of report ("node::fs::Read").
