@@ -5,9 +5,13 @@
 
 namespace loopperf {
 
-void JsonWriter::escape_to(std::string& out, std::string_view s) {
+void JsonWriter::escape_to(std::string& out, std::string_view s, bool html_safe) {
   out += '"';
   for (unsigned char c : s) {
+    if (c == '<' && html_safe) {
+      out += "\\u003c";
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

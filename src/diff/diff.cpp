@@ -266,9 +266,14 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
 void add_loop_metric_rows(DiffResult& d, const profile::Profile& base, const profile::Profile& head) {
   for (const LoopMetric& m : loop_metrics()) {
     auto ob = m.observe(base), oh = m.observe(head);
-    if (!ob || !oh) {
-      std::string where = !ob && !oh ? "not in either profile" : !ob ? "not in the base profile" : "not in the head profile";
-      d.skipped.push_back({"loop " + std::string(m.name), where + " (metadata " + std::string(m.keys) + ")"});
+    std::string why;
+    if (!ob || !oh)
+      why = std::string(!ob && !oh ? "not in either profile" : !ob ? "not in the base profile" : "not in the head profile") +
+            " (needs " + std::string(m.needs) + ")";
+    else if (m.incomparable)
+      why = m.incomparable(base, head);
+    if (!why.empty()) {
+      d.skipped.push_back({"loop " + std::string(m.name), why});
       continue;
     }
     Row r = make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);

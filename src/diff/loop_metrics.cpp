@@ -1,45 +1,58 @@
-// The loop metrics a diff compares when both profiles carry them. The keys are the contract for the
-// recorder that will write them (docs/diff.md); until then every metric here is skipped.
+// The loop metrics a diff compares, from the main loop's health (loop/health.h).
 #include "loopperf/diff/loop_metrics.h"
 
 #include <cmath>
 #include <cstdlib>
-#include <string>
+
+#include "loopperf/loop/health.h"
 
 namespace loopperf::diff {
 
 namespace {
 
-std::optional<double> meta_number(const profile::Profile& p, std::string_view key) {
-  std::string v(p.meta(key));
-  if (v.empty()) return std::nullopt;
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (*end != '\0' || !std::isfinite(d)) return std::nullopt;
-  return d;
+// The main loop's health: the thread whose tid is the target's pid (tids differ between two runs,
+// the role does not), or the only loop measured.
+std::optional<loop::LoopHealth> main_loop(const profile::Profile& p) {
+  std::vector<loop::LoopHealth> all = loop::read_loop_health(p);
+  std::string pid(p.meta("target.pid"));
+  for (auto& h : all)
+    if (!pid.empty() && std::to_string(h.tid) == pid) return std::move(h);
+  if (all.size() == 1) return std::move(all.front());
+  return std::nullopt;
 }
 
-// loop.utilization: fraction of the main loop's time spent outside the poll wait, 0..1, measured over
-// loop.utilization_n observations (samples or iterations; the test needs the count, not only the ratio).
+// Utilization (wall time outside the poll wait) as a proportion over the loop's busy periods: each
+// busy period plus the wait after it is one trial whose busy fraction averages to the utilization.
+// Var(X) <= mu (1 - mu) holds for any X in [0, 1], so the binomial variance is an upper bound while
+// periods are alike; long and short periods mixed weigh unequally, which makes it approximate.
 std::optional<LoopObservation> utilization(const profile::Profile& p) {
-  auto u = meta_number(p, "loop.utilization"), n = meta_number(p, "loop.utilization_n");
-  if (!u || !n || *n <= 0 || *u < 0 || *u > 1) return std::nullopt;
-  return LoopObservation{*u * *n, *n};
+  auto h = main_loop(p);
+  if (!h || h->busy_count == 0 || h->observed_ns <= 0) return std::nullopt;
+  double n = static_cast<double>(h->busy_count);
+  return LoopObservation{h->utilization * n, n};
 }
 
-// loop.stalls of loop.iterations: iterations longer than the recorder's stall threshold.
+// Stalls: busy periods longer than the recording's stall threshold, of all busy periods.
 std::optional<LoopObservation> stalls(const profile::Profile& p) {
-  auto s = meta_number(p, "loop.stalls"), n = meta_number(p, "loop.iterations");
-  if (!s || !n || *n <= 0 || *s < 0 || *s > *n) return std::nullopt;
-  return LoopObservation{*s, *n};
+  auto h = main_loop(p);
+  if (!h || h->busy_count == 0 || h->stall_count > h->busy_count) return std::nullopt;
+  return LoopObservation{static_cast<double>(h->stall_count), static_cast<double>(h->busy_count)};
+}
+
+std::string different_thresholds(const profile::Profile& base, const profile::Profile& head) {
+  auto b = main_loop(base), h = main_loop(head);
+  if (!b || !h || b->stall_threshold_ns == h->stall_threshold_ns) return {};
+  auto ms = [](int64_t ns) { return std::to_string(ns / 1'000'000) + " ms"; };
+  return "recorded with different stall thresholds (" + ms(b->stall_threshold_ns) + " and " +
+         ms(h->stall_threshold_ns) + ")";
 }
 
 }  // namespace
 
 const std::vector<LoopMetric>& loop_metrics() {
   static const std::vector<LoopMetric> metrics = {
-      {"utilization", "loop.utilization, loop.utilization_n", true, &utilization},
-      {"stalls", "loop.stalls, loop.iterations", true, &stalls},
+      {"utilization", "the main loop's health, loopperf:loop.<tid>.*", true, &utilization, nullptr},
+      {"stalls", "the main loop's health, loopperf:loop.<tid>.*", true, &stalls, &different_thresholds},
   };
   return metrics;
 }

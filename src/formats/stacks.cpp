@@ -1,5 +1,7 @@
 #include "stacks.h"
 
+#include "loopperf/common/json.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -245,27 +247,7 @@ void append_json_string(std::string& out, std::string_view raw) {
     fixed = to_valid_utf8(raw);
     s = fixed;
   }
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      // "</script>" inside the HTML page's inline JSON would end the script element.
-      case '<': out += "\\u003c"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  JsonWriter::escape_to(out, s, /*html_safe=*/true);
 }
 
 }  // namespace loopperf::formats::detail

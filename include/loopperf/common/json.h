@@ -34,7 +34,9 @@ class JsonWriter {
   }
 
   const std::string& str() const { return out_; }
-  static void escape_to(std::string& out, std::string_view s);
+  // Appends `s` as a JSON string literal. `html_safe` also escapes '<', so the JSON can sit inside an
+  // HTML <script> element ("</script>" in a name would end it).
+  static void escape_to(std::string& out, std::string_view s, bool html_safe = false);
 
  private:
   void before_value();

@@ -2,6 +2,7 @@
 
 #include "diff_fixtures.h"
 #include "loopperf/diff/diff.h"
+#include "loopperf/loop/health.h"
 
 using namespace loopperf;
 using test::bench;
@@ -152,26 +153,47 @@ TEST_CASE("a worker loop in one profile only is skipped, with the reason") {
   CHECK(found);
 }
 
-TEST_CASE("loop metrics plug in through metadata and are skipped when absent") {
+TEST_CASE("loop utilization and stalls come from the main loop's health, and are skipped when absent") {
   auto a = bench({3000, 3000, 2000, 1000, 1000}), b = a;
   auto d = run(a, b);
   size_t loop_skips = 0;
   for (const auto& s : d.skipped) loop_skips += s.what.rfind("loop ", 0) == 0 && s.reason.find("not in either") == 0;
   CHECK(loop_skips == 2);
-  a.set_meta("loop.utilization", "0.50");
-  a.set_meta("loop.utilization_n", "2000");
-  b.set_meta("loop.utilization", "0.80");
-  b.set_meta("loop.utilization_n", "2000");
-  b.set_meta("loop.stalls", "4");
-  b.set_meta("loop.iterations", "100");
+
+  // Written the way record writes them; the tids differ between the runs, the target pid says which
+  // one is the main loop (a worker's health is ignored).
+  auto health = [](int64_t tid, double utilization, uint64_t busy, uint64_t stalls, int64_t threshold_ms) {
+    loop::LoopHealth h;
+    h.tid = tid;
+    h.observed_ns = 2'000'000'000;
+    h.utilization = utilization;
+    h.iterations = h.busy_count = busy;
+    h.stall_count = stalls;
+    h.stall_threshold_ns = threshold_ms * 1'000'000;
+    return h;
+  };
+  a.set_meta("target.pid", "100");
+  loop::store_loop_health(a, {health(100, 0.50, 2000, 10, 50), health(101, 0.99, 50, 0, 50)});
+  b.set_meta("target.pid", "200");
+  loop::store_loop_health(b, {health(200, 0.80, 2000, 12, 50)});
   auto m = run(a, b);
   const auto* u = find(m, diff::Family::kLoop, "utilization");
   REQUIRE(u);
+  CHECK(u->base_count == Approx(1000));
   CHECK(u->change == Approx(0.3));
   CHECK(u->verdict == diff::Verdict::kRegression);
-  bool stalls_skipped = false;
-  for (const auto& s : m.skipped) stalls_skipped |= s.what == "loop stalls" && s.reason.find("not in the base profile") == 0;
-  CHECK(stalls_skipped);
+  const auto* st = find(m, diff::Family::kLoop, "stalls");
+  REQUIRE(st);
+  CHECK(st->base_share == Approx(0.005));
+  CHECK(st->verdict != diff::Verdict::kRegression);
+
+  loop::store_loop_health(b, {health(200, 0.50, 2000, 10, 100)});
+  auto t = run(a, b);
+  bool incomparable = false;
+  for (const auto& s : t.skipped)
+    incomparable |= s.what == "loop stalls" && s.reason == "recorded with different stall thresholds (50 ms and 100 ms)";
+  CHECK(incomparable);
+  CHECK(find(t, diff::Family::kLoop, "utilization"));
 }
 
 TEST_CASE("function keys ignore directories and lines; recursion counts once in total") {
