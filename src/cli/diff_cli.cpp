@@ -92,15 +92,19 @@ Result<int> run_diff(const DiffArgs& a) {
 
 Command register_diff(CLI::App& app) {
   auto args = std::make_shared<DiffArgs>();
-  auto* sub = app.add_subcommand("diff", "Compare two profiles: which functions, phases, activities got more expensive");
+  auto* sub = app.add_subcommand(
+      "diff", "Compare two profiles: which functions, phases, activities got more expensive");
   sub->add_option("base", args->base, "Profile of the baseline (e.g. the main branch), pprof")->required();
   sub->add_option("head", args->head, "Profile of the change, pprof")->required();
-  sub->add_option("--threshold", args->threshold, "Smallest change reported, in percentage points of share (default 2%)");
-  sub->add_option("--confidence", args->confidence, "Confidence that no reported change is noise, over all rows (default 99%)");
+  sub->add_option("--threshold", args->threshold,
+                  "Smallest change reported, in percentage points of share (default 2%)");
+  sub->add_option("--confidence", args->confidence,
+                  "Confidence that no reported change is noise, over all rows (default 99%)");
   sub->add_flag("--fail", args->fail, "Exit with status 10 when a regression is reported (for CI)");
   sub->add_option("--format", args->format, "text (default), markdown (a PR comment) or json")
       ->check(CLI::IsMember({"text", "markdown", "json"}));
-  sub->add_option("-o,--output", args->output, "Also write a pprof diff profile (base negated, pprof -diff_base style)");
+  sub->add_option("-o,--output", args->output,
+                  "Also write a pprof diff profile (base negated, pprof -diff_base style)");
   sub->add_flag("--all", args->all, "List every tested row, not only the reported ones");
   sub->footer(
       "Examples:\n"

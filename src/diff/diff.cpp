@@ -9,8 +9,8 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 
+#include "functions.h"
 #include "loopperf/diff/loop_metrics.h"
 #include "loopperf/diff/stats.h"
 #include "loopperf/loop/labels.h"
@@ -20,6 +20,10 @@ namespace loopperf::diff {
 
 namespace {
 
+using detail::FunctionCounts;
+using detail::KeyTable;
+using detail::ProfileCounts;
+
 // Below this expected count (pooled share x the smaller n) the normal approximation of the
 // binomial is poor; such rows are not tested (a rule on counts alone, see docs/diff.md).
 constexpr double kMinExpected = 5;
@@ -28,12 +32,6 @@ constexpr double kMinExpected = 5;
 constexpr double kMinScaleCount = 10;
 constexpr size_t kMinScaleRows = 3;
 constexpr const char* kAllThreads = "all threads";
-
-std::string basename_of(const std::string& file) {
-  if (file.rfind("node:", 0) == 0) return file;  // node:fs, node:internal/timers: already short
-  size_t slash = file.rfind('/');
-  return slash == std::string::npos ? file : file.substr(slash + 1);
-}
 
 std::string type_list(const profile::Profile& p) {
   std::string out;
@@ -47,113 +45,6 @@ std::optional<size_t> count_index(const profile::Profile& p) {
   for (size_t i = 0; i < p.sample_types.size(); i++)
     if (p.sample_types[i].unit == "count") return i;
   return std::nullopt;
-}
-
-double value_of(const profile::Sample& s, size_t index) {
-  return index < s.values.size() && s.values[index] > 0 ? static_cast<double>(s.values[index]) : 0;
-}
-
-// Function keys are interned across both profiles so that rows line up by name.
-class KeyTable {
- public:
-  uint32_t id(const std::string& key) {
-    auto [it, fresh] = ids_.try_emplace(key, static_cast<uint32_t>(names_.size()));
-    if (fresh) names_.push_back(key);
-    return it->second;
-  }
-  size_t size() const { return names_.size(); }
-  const std::string& name(uint32_t id) const { return names_[id]; }
-
- private:
-  std::unordered_map<std::string, uint32_t> ids_;
-  std::vector<std::string> names_;
-};
-
-struct FunctionCounts {
-  double n = 0;
-  std::vector<double> self, total;  // by key id
-  void grow(size_t keys) {
-    self.resize(keys, 0);
-    total.resize(keys, 0);
-  }
-};
-
-struct ProfileCounts {
-  FunctionCounts all;
-  std::map<std::string, FunctionCounts> by_role;  // loop roles only: self counts for their scale
-};
-
-// The kernel's entry for a hardware interrupt (timer tick, IPI, device): the outermost kernel frame of
-// a sample taken while the CPU served an interrupt that arrived during user code.
-bool is_interrupt_entry(std::string_view name) {
-  auto ends_with = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
-  };
-  return name.rfind("asm_sysvec_", 0) == 0 || name.rfind("asm_common_interrupt", 0) == 0 || ends_with("_interrupt");
-}
-
-enum class LocKind : uint8_t { kUser, kKernel, kInterruptEntry };
-
-ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTable& keys) {
-  // One key list per location (inlined frames expand to several), computed once.
-  std::vector<std::vector<uint32_t>> loc_keys(p.locations.size());
-  std::vector<LocKind> loc_kind(p.locations.size(), LocKind::kUser);
-  for (size_t i = 0; i < p.locations.size(); i++) {
-    const profile::Location& loc = p.locations[i];
-    if (!loc.lines.empty() && profile::frame_kind(p, loc, loc.lines.back()) == profile::FrameKind::kKernel) {
-      const profile::Function* fn = p.function(loc.lines.back().function_id);
-      loc_kind[i] = fn && is_interrupt_entry(fn->name) ? LocKind::kInterruptEntry : LocKind::kKernel;
-    }
-    if (loc.lines.empty()) {
-      const profile::Mapping* m = p.mapping(loc.mapping_id);
-      loc_keys[i].push_back(keys.id(m ? "[unknown] " + basename_of(m->file) : "[unknown]"));
-    }
-    for (const auto& line : loc.lines) loc_keys[i].push_back(keys.id(function_key(p, loc, line)));
-  }
-  // Every key of this profile is interned by now.
-  ProfileCounts c;
-  c.all.grow(keys.size());
-  std::vector<size_t> seen(keys.size(), 0);  // stamp per key: counted in total for this sample already
-  size_t stamp = 0;
-  for (const auto& s : p.samples) {
-    double v = value_of(s, count_idx);
-    if (v == 0) continue;
-    c.all.n += v;
-    FunctionCounts* role = nullptr;
-    if (auto r = loop::parse_role(s.str_label(loop::kRoleLabel)); r && loop::is_loop_role(*r)) {
-      role = &c.by_role[std::string(loop::role_name(*r))];
-      role->grow(keys.size());
-      role->n += v;
-    }
-    stamp++;
-    // Interrupts are the machine's doing, not the program's, and their rate follows the load of
-    // the runner: such a sample counts for the user frame the interrupt arrived in. System calls
-    // and page faults keep their kernel frames (the program asked for them).
-    auto valid = [&](uint64_t id) { return id != 0 && id <= p.locations.size(); };
-    size_t first = 0, user = 0;
-    while (user < s.location_ids.size() && (!valid(s.location_ids[user]) || loc_kind[s.location_ids[user] - 1] != LocKind::kUser))
-      user++;
-    if (user > 0 && user < s.location_ids.size() && valid(s.location_ids[user - 1]) &&
-        loc_kind[s.location_ids[user - 1] - 1] == LocKind::kInterruptEntry)
-      first = user;
-    bool leaf = true;
-    for (size_t f = first; f < s.location_ids.size(); f++) {
-      uint64_t id = s.location_ids[f];
-      if (!valid(id)) continue;
-      for (uint32_t k : loc_keys[id - 1]) {
-        if (leaf) {
-          c.all.self[k] += v;
-          if (role) role->self[k] += v;
-          leaf = false;
-        }
-        if (seen[k] != stamp) {  // recursion counts once in total
-          seen[k] = stamp;
-          c.all.total[k] += v;
-        }
-      }
-    }
-  }
-  return c;
 }
 
 // Scale of a population, from the function self rows of its samples.
@@ -208,7 +99,8 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
   return out;
 }
 
-void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, ProfileCounts& bc, ProfileCounts& hc) {
+void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, ProfileCounts& bc,
+                       ProfileCounts& hc) {
   bc.all.grow(keys.size());  // keys seen only in head
   hc.all.grow(keys.size());
   Population& all = pops.get(kAllThreads);
@@ -217,8 +109,10 @@ void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, P
   estimate_scale(all, bc.all, hc.all);
   for (uint32_t k = 0; k < keys.size(); k++) {
     if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in left-out interrupt frames
-    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n, hc.all.self[k], hc.all.n));
-    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n, hc.all.total[k], hc.all.n));
+    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n,
+                              hc.all.self[k], hc.all.n));
+    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n,
+                              hc.all.total[k], hc.all.n));
   }
 }
 
@@ -230,9 +124,11 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
   auto hl = loop_shares(head);
   if (!hl) return hl.error();
   if (bl->empty() && hl->empty())
-    d.skipped.push_back({"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
+    d.skipped.push_back(
+        {"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
   for (const char* role : {"main-loop", "worker-loop"}) {
-    bool in_base = bl->count(role) && bl->at(role).samples > 0, in_head = hl->count(role) && hl->at(role).samples > 0;
+    bool in_base = bl->count(role) && bl->at(role).samples > 0,
+         in_head = hl->count(role) && hl->at(role).samples > 0;
     if (!in_base && !in_head) continue;
     if (!in_base || !in_head) {
       d.skipped.push_back({std::string(role) + " phases and activities",
@@ -245,9 +141,12 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
     pop.head_samples = h.samples;
     // The scale of a role comes from the functions its own samples ran.
     FunctionCounts none;
-    auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& { return c.by_role.count(role) ? c.by_role[role] : none; };
+    auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& {
+      return c.by_role.count(role) ? c.by_role[role] : none;
+    };
     estimate_scale(pop, role_counts(bc), role_counts(hc));
-    auto add = [&](Family f, const std::map<std::string, double>& bm, const std::map<std::string, double>& hm) {
+    auto add = [&](Family f, const std::map<std::string, double>& bm,
+                   const std::map<std::string, double>& hm) {
       std::map<std::string, std::pair<double, double>> merged;
       for (const auto& [name, n] : bm) merged[name].first = n;
       for (const auto& [name, n] : hm) merged[name].second = n;
@@ -268,7 +167,9 @@ void add_loop_metric_rows(DiffResult& d, const profile::Profile& base, const pro
     auto ob = m.observe(base), oh = m.observe(head);
     std::string why;
     if (!ob || !oh)
-      why = std::string(!ob && !oh ? "not in either profile" : !ob ? "not in the base profile" : "not in the head profile") +
+      why = std::string(!ob && !oh ? "not in either profile"
+                        : !ob      ? "not in the base profile"
+                                   : "not in the head profile") +
             " (needs " + std::string(m.needs) + ")";
     else if (m.incomparable)
       why = m.incomparable(base, head);
@@ -276,13 +177,15 @@ void add_loop_metric_rows(DiffResult& d, const profile::Profile& base, const pro
       d.skipped.push_back({"loop " + std::string(m.name), why});
       continue;
     }
-    Row r = make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);
+    Row r =
+        make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);
     r.higher_is_worse = m.higher_is_worse;
     d.rows.push_back(std::move(r));
   }
 }
 
-void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const DiffOptions& opt, size_t& tests) {
+void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const DiffOptions& opt,
+           size_t& tests) {
   auto scale_of = [&](const std::string& name) {
     for (const auto& p : pops)
       if (p.name == name) return Scale{p.scale, p.scale_se * p.scale_se, p.scale_rows};
@@ -346,10 +249,14 @@ void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const Di
 
 int rank(const Row& r) {
   switch (r.verdict) {
-    case Verdict::kRegression: return 0;
-    case Verdict::kImprovement: return 1;
-    case Verdict::kRelative: return 2;
-    default: return r.tested ? 3 : 4;
+    case Verdict::kRegression:
+      return 0;
+    case Verdict::kImprovement:
+      return 1;
+    case Verdict::kRelative:
+      return 2;
+    default:
+      return r.tested ? 3 : 4;
   }
 }
 
@@ -357,39 +264,41 @@ int rank(const Row& r) {
 
 std::string_view family_name(Family f) {
   switch (f) {
-    case Family::kSelf: return "self";
-    case Family::kTotal: return "total";
-    case Family::kPhase: return "phase";
-    case Family::kActivity: return "activity";
-    case Family::kLoop: return "loop";
+    case Family::kSelf:
+      return "self";
+    case Family::kTotal:
+      return "total";
+    case Family::kPhase:
+      return "phase";
+    case Family::kActivity:
+      return "activity";
+    case Family::kLoop:
+      return "loop";
   }
   return "?";
 }
 
 std::string_view verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::kRegression: return "regression";
-    case Verdict::kImprovement: return "improvement";
-    case Verdict::kRelative: return "relative";
-    case Verdict::kNotSignificant: return "not-significant";
-    case Verdict::kBelowThreshold: return "below-threshold";
-    case Verdict::kFewSamples: return "few-samples";
+    case Verdict::kRegression:
+      return "regression";
+    case Verdict::kImprovement:
+      return "improvement";
+    case Verdict::kRelative:
+      return "relative";
+    case Verdict::kNotSignificant:
+      return "not-significant";
+    case Verdict::kBelowThreshold:
+      return "below-threshold";
+    case Verdict::kFewSamples:
+      return "few-samples";
   }
   return "?";
 }
 
 size_t DiffResult::count(Verdict v) const {
-  return static_cast<size_t>(std::count_if(rows.begin(), rows.end(), [&](const Row& r) { return r.verdict == v; }));
-}
-
-std::string function_key(const profile::Profile& p, const profile::Location& loc, const profile::Line& line) {
-  const profile::Function* fn = p.function(line.function_id);
-  if (!fn) return "[unknown]";
-  if (profile::frame_kind(p, loc, line) == profile::FrameKind::kJs) {
-    std::string name = fn->name.empty() ? "(anonymous)" : fn->name;
-    return fn->file.empty() ? name : name + " (" + basename_of(fn->file) + ")";
-  }
-  return report::short_name(fn->name);
+  return static_cast<size_t>(
+      std::count_if(rows.begin(), rows.end(), [&](const Row& r) { return r.verdict == v; }));
 }
 
 Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example) {
@@ -399,39 +308,46 @@ Result<double> parse_percent(std::string_view text, std::string_view option, std
   char* end = nullptr;
   double v = s.empty() ? 0 : std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || !(v > 0 && v < 100))
-    return make_error(ErrorCode::kUsage, std::string(option) + ": '" + std::string(text) + "' is not a percentage",
-                      "give a number between 0 and 100, e.g. " + std::string(option) + " " + std::string(example));
+    return make_error(
+        ErrorCode::kUsage, std::string(option) + ": '" + std::string(text) + "' is not a percentage",
+        "give a number between 0 and 100, e.g. " + std::string(option) + " " + std::string(example));
   return v / 100;
 }
 
-Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head, const DiffOptions& opt) {
+Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
+                                 const DiffOptions& opt) {
   auto sorted_types = [](const profile::Profile& p) {
     auto t = p.sample_types;
-    std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.type + '/' + a.unit < b.type + '/' + b.unit; });
+    std::sort(t.begin(), t.end(),
+              [](const auto& a, const auto& b) { return a.type + '/' + a.unit < b.type + '/' + b.unit; });
     return t;
   };
   if (sorted_types(base) != sorted_types(head))
-    return make_error(ErrorCode::kInput,
-                      "the profiles measure different things: base has sample types " + type_list(base) +
-                          ", head has " + type_list(head),
-                      "diff two recordings of the same kind, e.g. both from `loopperf record` in the same mode");
+    return make_error(
+        ErrorCode::kInput,
+        "the profiles measure different things: base has sample types " + type_list(base) + ", head has " +
+            type_list(head),
+        "diff two recordings of the same kind, e.g. both from `loopperf record` in the same mode");
   auto bi = count_index(base), hi = count_index(head);
   if (!bi || !hi)
-    return make_error(ErrorCode::kInput, "the profiles have no sample counts (sample types: " + type_list(base) + ")",
-                      "the significance test needs a count sample type such as samples/count, as CPU profiles "
-                      "from loopperf record or Go have");
+    return make_error(
+        ErrorCode::kInput, "the profiles have no sample counts (sample types: " + type_list(base) + ")",
+        "the significance test needs a count sample type such as samples/count, as CPU profiles "
+        "from loopperf record or Go have");
   std::string base_mode(base.meta("mode")), head_mode(head.meta("mode"));
   if (!base_mode.empty() && !head_mode.empty() && base_mode != head_mode)
-    return make_error(ErrorCode::kInput, "base was recorded in " + base_mode + " mode, head in " + head_mode + " mode",
+    return make_error(ErrorCode::kInput,
+                      "base was recorded in " + base_mode + " mode, head in " + head_mode + " mode",
                       "record both the same way: their shares are of different things");
 
   DiffResult d;
   d.options = opt;
   d.count_type = base.sample_types[*bi].type;
   KeyTable keys;
-  ProfileCounts bc = count_functions(base, *bi, keys);
-  ProfileCounts hc = count_functions(head, *hi, keys);
-  for (auto [side, counts, p, name] : {std::tuple{&d.base, &bc, &base, "base"}, std::tuple{&d.head, &hc, &head, "head"}}) {
+  ProfileCounts bc = detail::count_functions(base, *bi, keys);
+  ProfileCounts hc = detail::count_functions(head, *hi, keys);
+  for (auto [side, counts, p, name] :
+       {std::tuple{&d.base, &bc, &base, "base"}, std::tuple{&d.head, &hc, &head, "head"}}) {
     if (counts->all.n <= 0)
       return make_error(ErrorCode::kInput, std::string("the ") + name + " profile has no samples",
                         "record for longer, or check that the benchmark ran (loopperf report FILE)");

@@ -57,14 +57,16 @@ Result<profile::Profile> make_diff_profile(const profile::Profile& base, const p
   std::vector<uint64_t> fn_map(base.functions.size() + 1, 0);
   for (size_t i = 0; i < base.functions.size(); i++) {
     const auto& f = base.functions[i];
-    auto [it, fresh] = fn_ids.try_emplace(FnKey{f.name, f.system_name, f.file, f.start_line}, out.functions.size() + 1);
+    auto [it, fresh] =
+        fn_ids.try_emplace(FnKey{f.name, f.system_name, f.file, f.start_line}, out.functions.size() + 1);
     if (fresh) out.functions.push_back(f);
     fn_map[i + 1] = it->second;
   }
   for (const auto& loc : base.locations) {
     profile::Location l = loc;
     if (l.mapping_id) l.mapping_id += mapping_offset;
-    for (auto& line : l.lines) line.function_id = line.function_id < fn_map.size() ? fn_map[line.function_id] : 0;
+    for (auto& line : l.lines)
+      line.function_id = line.function_id < fn_map.size() ? fn_map[line.function_id] : 0;
     out.locations.push_back(std::move(l));
   }
 

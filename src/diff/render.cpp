@@ -1,11 +1,12 @@
 // Text, Markdown and JSON renderings of a DiffResult (docs/diff.md shows each).
+#include "loopperf/diff/render.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "loopperf/common/duration.h"
 #include "loopperf/common/json.h"
-#include "loopperf/diff/render.h"
 #include "loopperf/diff/stats.h"
 
 namespace loopperf::diff {
@@ -66,10 +67,13 @@ const Row* strongest_tested(const DiffResult& d) {
 
 std::string rule(const DiffResult& d) {
   double alpha = 1 - d.options.confidence;
-  std::string out = fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence "
-                        "(pooled two-proportion z-test per row, Holm-corrected over %zu rows",
-                        d.options.threshold * 100, d.options.confidence * 100, d.tests);
-  if (d.tests) out += fmt("; the strongest row needs |z| >= %.2f", normal_critical_z(alpha / static_cast<double>(d.tests)));
+  std::string out =
+      fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence "
+          "(pooled two-proportion z-test per row, Holm-corrected over %zu rows",
+          d.options.threshold * 100, d.options.confidence * 100, d.tests);
+  if (d.tests)
+    out +=
+        fmt("; the strongest row needs |z| >= %.2f", normal_critical_z(alpha / static_cast<double>(d.tests)));
   return out + ")";
 }
 
@@ -99,9 +103,12 @@ std::string headline(const DiffResult& d) {
 std::string md_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '`') out += '\'';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '`')
+      out += '\'';
+    else
+      out += c;
   }
   return out;
 }
@@ -133,8 +140,10 @@ std::string render_text(const DiffResult& d, bool all) {
                  pp(r->change).c_str(), r->z, p_text(r->p_adjusted).c_str());
     }
     if (any_relative)
-      out += "\n  relative: the share moved because other code got cheaper or dearer; against the rest of the\n"
-             "  profile (rescaled as below) the change is below the threshold or not significant: not counted.\n";
+      out +=
+          "\n  relative: the share moved because other code got cheaper or dearer; against the rest of the\n"
+          "  profile (rescaled as below) the change is below the threshold or not significant: not "
+          "counted.\n";
   }
   out += "\n  rescaled: " + scales(d) + "\n";
   for (const auto& s : d.skipped) out += "  skipped: " + s.what + ": " + s.reason + "\n";
@@ -151,21 +160,31 @@ std::string render_markdown(const DiffResult& d, bool all) {
     for (const Row* r : rows) {
       std::string v;
       switch (r->verdict) {
-        case Verdict::kRegression: v = "🔴 **regression**"; break;
-        case Verdict::kImprovement: v = "🟢 improvement"; break;
-        case Verdict::kRelative: v = "⚪ relative"; break;
-        default: v = std::string(verdict_name(r->verdict));
+        case Verdict::kRegression:
+          v = "🔴 **regression**";
+          break;
+        case Verdict::kImprovement:
+          v = "🟢 improvement";
+          break;
+        case Verdict::kRelative:
+          v = "⚪ relative";
+          break;
+        default:
+          v = std::string(verdict_name(r->verdict));
       }
       std::string change = pp(r->change);
       if (r->verdict == Verdict::kRegression) change = "**" + change + "**";
-      out += "| " + v + " | `" + md_escape(r->name) + "` | " + md_escape(kind(*r)) + " | " + pct(r->base_share) +
-             " | " + pct(r->head_share) + " | " + change + fmt(" | %+.1f | ", r->z) + p_text(r->p_adjusted) + " |\n";
+      out += "| " + v + " | `" + md_escape(r->name) + "` | " + md_escape(kind(*r)) + " | " +
+             pct(r->base_share) + " | " + pct(r->head_share) + " | " + change + fmt(" | %+.1f | ", r->z) +
+             p_text(r->p_adjusted) + " |\n";
     }
   }
-  out += "\n<sub>base: " + md_escape(d.base.file) + fmt(" (%.0f samples)", d.base.samples) + " · head: " +
-         md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " + md_escape(rule(d)) + ".";
+  out += "\n<sub>base: " + md_escape(d.base.file) + fmt(" (%.0f samples)", d.base.samples) +
+         " · head: " + md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " +
+         md_escape(rule(d)) + ".";
   if (std::any_of(rows.begin(), rows.end(), [](const Row* r) { return r->verdict == Verdict::kRelative; }))
-    out += " <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
+    out +=
+        " <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
   // What neither profile has (loop metrics from an older recorder) is noise in every comment; what
   // only one side has is worth a note.
   for (const auto& s : d.skipped)
@@ -178,14 +197,17 @@ std::string render_json(const DiffResult& d, bool all) {
   JsonWriter w;
   w.begin_object();
   w.field("version", 1);
-  for (auto [key, s] : {std::pair<const char*, const Side*>{"base", &d.base}, std::pair<const char*, const Side*>{"head", &d.head}}) {
+  for (auto [key, s] : {std::pair<const char*, const Side*>{"base", &d.base},
+                        std::pair<const char*, const Side*>{"head", &d.head}}) {
     w.key(key).begin_object();
     w.field("file", s->file).field("cmdline", s->cmdline).field("samples", s->samples);
     w.field("duration_nanos", s->duration_nanos).end_object();
   }
   w.key("settings").begin_object();
   w.field("threshold", d.options.threshold).field("confidence", d.options.confidence);
-  w.field("alpha", 1 - d.options.confidence).field("test", "two-proportion-z-pooled").field("correction", "holm");
+  w.field("alpha", 1 - d.options.confidence)
+      .field("test", "two-proportion-z-pooled")
+      .field("correction", "holm");
   w.field("count_type", d.count_type).end_object();
   w.field("tests", static_cast<uint64_t>(d.tests));
   const Row* strongest = strongest_tested(d);
@@ -196,8 +218,13 @@ std::string render_json(const DiffResult& d, bool all) {
   w.field("relative", static_cast<uint64_t>(d.count(Verdict::kRelative))).end_object();
   w.key("populations").begin_array();
   for (const auto& p : d.populations) {
-    w.begin_object().field("name", p.name).field("base_samples", p.base_samples).field("head_samples", p.head_samples);
-    w.field("scale", p.scale).field("scale_se", p.scale_se).field("scale_rows", static_cast<uint64_t>(p.scale_rows));
+    w.begin_object()
+        .field("name", p.name)
+        .field("base_samples", p.base_samples)
+        .field("head_samples", p.head_samples);
+    w.field("scale", p.scale)
+        .field("scale_se", p.scale_se)
+        .field("scale_rows", static_cast<uint64_t>(p.scale_rows));
     w.end_object();
   }
   w.end_array();
@@ -216,7 +243,8 @@ std::string render_json(const DiffResult& d, bool all) {
   }
   w.end_array();
   w.key("skipped").begin_array();
-  for (const auto& s : d.skipped) w.begin_object().field("what", s.what).field("reason", s.reason).end_object();
+  for (const auto& s : d.skipped)
+    w.begin_object().field("what", s.what).field("reason", s.reason).end_object();
   w.end_array();
   w.end_object();
   return w.str() + "\n";

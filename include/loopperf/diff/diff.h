@@ -34,16 +34,17 @@ struct Row {
   std::string name;        // "scoreRecords (bench.js)", "node::fs::Read", "timers", "sync-io", "utilization"
   bool higher_is_worse = true;  // false for idle-wait: more idle loop is good news
   double base_count = 0, base_total = 0, head_count = 0, head_total = 0;  // samples (x and n)
-  double base_share = 0, head_share = 0;  // 0..1
-  double change = 0;                      // head_share - base_share
-  double rescaled_change = 0;             // head_share - scale * base_share (scale of the population)
-  bool tested = false;                    // counted in the correction; z and p are meaningful
-  double z = 0, p = 1, p_adjusted = 1;    // p_adjusted: Holm over all tested rows
+  double base_share = 0, head_share = 0;                                  // 0..1
+  double change = 0;                                                      // head_share - base_share
+  double rescaled_change = 0;           // head_share - scale * base_share (scale of the population)
+  bool tested = false;                  // counted in the correction; z and p are meaningful
+  double z = 0, p = 1, p_adjusted = 1;  // p_adjusted: Holm over all tested rows
   double rescaled_z = 0, rescaled_p_adjusted = 1;  // the same test of rescaled_change
   Verdict verdict = Verdict::kBelowThreshold;
 
   bool reported() const {
-    return verdict == Verdict::kRegression || verdict == Verdict::kImprovement || verdict == Verdict::kRelative;
+    return verdict == Verdict::kRegression || verdict == Verdict::kImprovement ||
+           verdict == Verdict::kRelative;
   }
 };
 
@@ -92,7 +93,8 @@ struct DiffResult {
 
 // Compares the shares of BASE and HEAD. Input errors (ErrorCode::kInput): different sample types,
 // no count sample type, different recording modes, a profile without samples.
-Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head, const DiffOptions& opt);
+Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
+                                 const DiffOptions& opt);
 
 // "2%", "2", "0.5 %" (percentage points / percent) -> 0.02, 0.02, 0.005. Accepts 0 < value < 100;
 // otherwise a usage error whose hint shows `option example`.

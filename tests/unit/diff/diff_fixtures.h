@@ -16,7 +16,8 @@ struct DiffBuilder {
     p.period = 1'001'001;
     p.mappings.push_back({0x400000, 0x3000000, 0, "/usr/bin/node", "", true, true, true});
     p.mappings.push_back({0x7f0000000000, 0x7f0000100000, 0, "[jit]", "", true, true, true});
-    p.mappings.push_back({0xffffffff81000000, 0xffffffff82000000, 0, "[kernel.kallsyms]", "", true, false, false});
+    p.mappings.push_back(
+        {0xffffffff81000000, 0xffffffff82000000, 0, "[kernel.kallsyms]", "", true, false, false});
     p.set_meta("mode", "cpu");
     p.set_meta("target.node", "yes");
   }
@@ -34,7 +35,8 @@ struct DiffBuilder {
       std::string rest = spec.substr(3);
       size_t at = rest.find('@');
       l.mapping_id = 2;
-      l.lines.push_back({fn(rest.substr(0, at), at == std::string::npos ? "" : rest.substr(at + 1), true), 3, 0});
+      l.lines.push_back(
+          {fn(rest.substr(0, at), at == std::string::npos ? "" : rest.substr(at + 1), true), 3, 0});
     } else if (spec.rfind("k:", 0) == 0) {
       l.mapping_id = 3;
       l.lines.push_back({fn(spec.substr(2), "", false), 0, 0});
@@ -47,12 +49,16 @@ struct DiffBuilder {
     return p.locations.size();
   }
   DiffBuilder& add(std::vector<std::string> root_first, int64_t count, const std::string& phase = "check",
-                   const std::string& activity = "js", const std::string& role = "main-loop", int64_t tid = 100) {
+                   const std::string& activity = "js", const std::string& role = "main-loop",
+                   int64_t tid = 100) {
     profile::Sample s;
     for (auto it = root_first.rbegin(); it != root_first.rend(); ++it) s.location_ids.push_back(loc(*it));
     s.values = {count, count * 1'001'001};
-    s.labels = {{"thread", "node", 0, "", false}, {"tid", "", tid, "", true}, {"phase", phase, 0, "", false},
-                {"activity", activity, 0, "", false}, {"role", role, 0, "", false}};
+    s.labels = {{"thread", "node", 0, "", false},
+                {"tid", "", tid, "", true},
+                {"phase", phase, 0, "", false},
+                {"activity", activity, 0, "", false},
+                {"role", role, 0, "", false}};
     p.samples.push_back(s);
     return *this;
   }
@@ -63,7 +69,8 @@ inline profile::Profile bench(std::vector<int64_t> counts, const std::string& ph
   static const char* names[] = {"parse", "score", "render", "hash", "sort"};
   DiffBuilder b;
   for (size_t i = 0; i < counts.size() && i < 5; i++)
-    b.add({"node::Start", "uv_run", "js:main@/ci/base/bench.js", std::string("js:") + names[i] + "@/ci/base/bench.js"},
+    b.add({"node::Start", "uv_run", "js:main@/ci/base/bench.js",
+           std::string("js:") + names[i] + "@/ci/base/bench.js"},
           counts[i], phase);
   return b.p;
 }

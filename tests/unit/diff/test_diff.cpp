@@ -20,7 +20,8 @@ const diff::Row* find(const diff::DiffResult& d, diff::Family f, const std::stri
 std::vector<std::string> regressions(const diff::DiffResult& d) {
   std::vector<std::string> out;
   for (const auto& r : d.rows)
-    if (r.verdict == diff::Verdict::kRegression) out.push_back(std::string(diff::family_name(r.family)) + " " + r.name);
+    if (r.verdict == diff::Verdict::kRegression)
+      out.push_back(std::string(diff::family_name(r.family)) + " " + r.name);
   return out;
 }
 
@@ -69,7 +70,9 @@ TEST_CASE("a function getting cheaper raises the others' shares, which is not a 
 
 TEST_CASE("identical profiles: nothing reported, rows are still tested") {
   auto d = run(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 3000, 2000, 1000, 1000}));
-  CHECK(d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement) + d.count(diff::Verdict::kRelative) == 0);
+  CHECK(d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement) +
+            d.count(diff::Verdict::kRelative) ==
+        0);
   CHECK(d.tests == 10);  // self and total of the five; 100% rows (main, check, js) have no variance
   for (const auto& r : d.rows)
     if (r.tested) CHECK(r.z == Approx(0).margin(1e-9));
@@ -82,7 +85,7 @@ TEST_CASE("sampling noise of a few points in small profiles is not significant")
   CHECK(find(d, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kNotSignificant);
 }
 
-TEST_CASE("significant but below the threshold is not reported; a lower threshold reports it") {
+TEST_CASE("significant but below the threshold is not reported, a lower threshold reports it") {
   // 1.5 pp on 100k samples per side: z ~ 7, below 2 pp.
   auto base = bench({30000, 30000, 20000, 10000, 10000});
   auto head = bench({30000, 32000, 20000, 10000, 10000});
@@ -95,7 +98,7 @@ TEST_CASE("significant but below the threshold is not reported; a lower threshol
   CHECK(find(low, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kRegression);
 }
 
-TEST_CASE("rows that cannot reach the threshold are not tested; tiny counts are few-samples") {
+TEST_CASE("rows that cannot reach the threshold are not tested, tiny counts are few-samples") {
   DiffBuilder a, b;
   // 0.5% of 1000 on both sides: a 2 pp change would need a share of 2% somewhere, which a pooled
   // share below 1% rules out with equal sample counts.
@@ -114,7 +117,8 @@ TEST_CASE("rows that cannot reach the threshold are not tested; tiny counts are 
 }
 
 TEST_CASE("work moved from setImmediate to a timer is a phase change of the main loop") {
-  auto d = run(bench({3000, 3000, 2000, 1000, 1000}, "check"), bench({3000, 3000, 2000, 1000, 1000}, "timers"));
+  auto d =
+      run(bench({3000, 3000, 2000, 1000, 1000}, "check"), bench({3000, 3000, 2000, 1000, 1000}, "timers"));
   const auto* timers = find(d, diff::Family::kPhase, "timers", "main-loop");
   const auto* check = find(d, diff::Family::kPhase, "check", "main-loop");
   REQUIRE(timers);
@@ -126,7 +130,7 @@ TEST_CASE("work moved from setImmediate to a timer is a phase change of the main
   CHECK(regressions(d) == std::vector<std::string>{"phase timers"});  // the functions did not change
 }
 
-TEST_CASE("more idle-wait is good news; more sync-io is a regression") {
+TEST_CASE("more idle-wait is good news, more sync-io is a regression") {
   auto loop = [](int64_t js, int64_t idle, int64_t sync) {
     DiffBuilder b;
     b.add({"node::Start", "uv_run", "js:handler@/srv/app.js"}, js, "poll", "js");
@@ -139,17 +143,19 @@ TEST_CASE("more idle-wait is good news; more sync-io is a regression") {
   CHECK(find(d, diff::Family::kActivity, "sync-io", "main-loop")->verdict == diff::Verdict::kImprovement);
   auto worse = run(loop(5000, 3000, 2000), loop(5000, 2000, 3000));
   CHECK(find(worse, diff::Family::kActivity, "sync-io", "main-loop")->verdict == diff::Verdict::kRegression);
-  CHECK(find(worse, diff::Family::kActivity, "idle-wait", "main-loop")->verdict != diff::Verdict::kImprovement);
+  CHECK(find(worse, diff::Family::kActivity, "idle-wait", "main-loop")->verdict !=
+        diff::Verdict::kImprovement);
 }
 
 TEST_CASE("a worker loop in one profile only is skipped, with the reason") {
   DiffBuilder a, b;
   a.add({"js:main@/x/app.js"}, 1000);
-  b.add({"js:main@/x/app.js"}, 1000).add({"node::worker::Worker::Run", "js:job@/x/w.js"}, 500, "poll", "js",
-                                         "worker-loop", 101);
+  b.add({"js:main@/x/app.js"}, 1000)
+      .add({"node::worker::Worker::Run", "js:job@/x/w.js"}, 500, "poll", "js", "worker-loop", 101);
   auto d = run(a.p, b.p);
   bool found = false;
-  for (const auto& s : d.skipped) found |= s.what == "worker-loop phases and activities" && s.reason == "only in the head profile";
+  for (const auto& s : d.skipped)
+    found |= s.what == "worker-loop phases and activities" && s.reason == "only in the head profile";
   CHECK(found);
 }
 
@@ -157,7 +163,8 @@ TEST_CASE("loop utilization and stalls come from the main loop's health, and are
   auto a = bench({3000, 3000, 2000, 1000, 1000}), b = a;
   auto d = run(a, b);
   size_t loop_skips = 0;
-  for (const auto& s : d.skipped) loop_skips += s.what.rfind("loop ", 0) == 0 && s.reason.find("not in either") == 0;
+  for (const auto& s : d.skipped)
+    loop_skips += s.what.rfind("loop ", 0) == 0 && s.reason.find("not in either") == 0;
   CHECK(loop_skips == 2);
 
   // Written the way record writes them; the tids differ between the runs, the target pid says which
@@ -191,12 +198,13 @@ TEST_CASE("loop utilization and stalls come from the main loop's health, and are
   auto t = run(a, b);
   bool incomparable = false;
   for (const auto& s : t.skipped)
-    incomparable |= s.what == "loop stalls" && s.reason == "recorded with different stall thresholds (50 ms and 100 ms)";
+    incomparable |=
+        s.what == "loop stalls" && s.reason == "recorded with different stall thresholds (50 ms and 100 ms)";
   CHECK(incomparable);
   CHECK(find(t, diff::Family::kLoop, "utilization"));
 }
 
-TEST_CASE("function keys ignore directories and lines; recursion counts once in total") {
+TEST_CASE("function keys ignore directories and lines, recursion counts once in total") {
   DiffBuilder a, b;
   a.add({"js:main@/ci/base/bench.js", "js:walk@/ci/base/bench.js", "js:walk@/ci/base/bench.js"}, 100);
   b.add({"js:main@/ci/head/bench.js", "js:walk@/ci/head/bench.js", "js:walk@/ci/head/bench.js"}, 100);
@@ -213,7 +221,7 @@ TEST_CASE("function keys ignore directories and lines; recursion counts once in 
   CHECK(diff::function_key(n.p, n.p.locations[1], n.p.locations[1].lines[0]) == "node::fs::Read");
 }
 
-TEST_CASE("an interrupt counts for the code it interrupted; a system call keeps its kernel frames") {
+TEST_CASE("an interrupt counts for the code it interrupted, a system call keeps its kernel frames") {
   const std::vector<std::string> a = {"js:main@/x/app.js", "js:a@/x/app.js"};
   auto with = [](std::vector<std::string> v, std::vector<std::string> more) {
     v.insert(v.end(), more.begin(), more.end());

@@ -34,7 +34,9 @@ struct Program {
   }
 };
 
-size_t alarms(const diff::DiffResult& d) { return d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement); }
+size_t alarms(const diff::DiffResult& d) {
+  return d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement);
+}
 
 }  // namespace
 
@@ -75,9 +77,12 @@ TEST_CASE("a leaf at ~12% whose cost doubles or halves is found (nearly) every r
       bool false_alarm = false;
       for (const auto& row : d->rows) {
         if (row.verdict != diff::Verdict::kRegression && row.verdict != diff::Verdict::kImprovement) continue;
-        bool related = row.name == "leaf1 (app.js)" || row.name == "caller0 (app.js)";  // the caller moves with it
-        if (related && row.verdict == expected) found += row.name == "leaf1 (app.js)" && row.family == diff::Family::kSelf;
-        else false_alarm = true;
+        bool related =
+            row.name == "leaf1 (app.js)" || row.name == "caller0 (app.js)";  // the caller moves with it
+        if (related && row.verdict == expected)
+          found += row.name == "leaf1 (app.js)" && row.family == diff::Family::kSelf;
+        else
+          false_alarm = true;
       }
       false_alarm_runs += false_alarm;
     }

@@ -9,7 +9,8 @@ using test::bench;
 
 namespace {
 diff::DiffResult doubled() {
-  auto d = diff::diff_profiles(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 6000, 2000, 1000, 1000}), {});
+  auto d =
+      diff::diff_profiles(bench({3000, 3000, 2000, 1000, 1000}), bench({3000, 6000, 2000, 1000, 1000}), {});
   REQUIRE(d.ok());
   d->base.file = "base.pb.gz";
   d->head.file = "head.pb.gz";
@@ -34,20 +35,22 @@ TEST_CASE("markdown: one table row per reported change, pipes escaped") {
   d.rows[0].name = "operator|(a, b)";
   std::string m = diff::render_markdown(d, false);
   CHECK(m.find("### loopperf diff: 2 regressions") == 0);
-  CHECK(m.find("| | what | kind | base | head | change | z | p (Holm) |\n|---|---|---|--:|--:|--:|--:|--:|\n") !=
+  CHECK(m.find(
+            "| | what | kind | base | head | change | z | p (Holm) |\n|---|---|---|--:|--:|--:|--:|--:|\n") !=
         std::string::npos);
   CHECK(m.find("| 🔴 **regression** | `operator\\|(a, b)` |") != std::string::npos);
   CHECK(m.find("**+16.2 pp**") != std::string::npos);
   CHECK(m.find("<sub>base: base.pb.gz (10000 samples)") != std::string::npos);
 }
 
-TEST_CASE("json: documented fields; --all lists every tested row") {
+TEST_CASE("json: documented fields, --all lists every tested row") {
   auto d = doubled();
   std::string j = diff::render_json(d, false);
-  for (const char* field : {"\"version\": 1", "\"threshold\": 0.02", "\"confidence\": 0.99", "\"correction\": \"holm\"",
-                            "\"regressions\": 2", "\"verdict\": \"regression\"", "\"family\": \"self\"",
-                            "\"name\": \"score (bench.js)\"", "\"rescaled_change\"", "\"p_adjusted\"", "\"max_abs_z\"",
-                            "\"scale_rows\": 4", "\"rescaled_z\"", "\"skipped\""})
+  for (const char* field :
+       {"\"version\": 1", "\"threshold\": 0.02", "\"confidence\": 0.99", "\"correction\": \"holm\"",
+        "\"regressions\": 2", "\"verdict\": \"regression\"", "\"family\": \"self\"",
+        "\"name\": \"score (bench.js)\"", "\"rescaled_change\"", "\"p_adjusted\"", "\"max_abs_z\"",
+        "\"scale_rows\": 4", "\"rescaled_z\"", "\"skipped\""})
     CHECK(j.find(field) != std::string::npos);
   auto same = diff::diff_profiles(bench({3000, 3000, 2000}), bench({3000, 3000, 2000}), {});
   CHECK(diff::render_json(*same, false).find("\"rows\": []") != std::string::npos);

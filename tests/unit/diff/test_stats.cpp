@@ -61,9 +61,9 @@ TEST_CASE("parse_percent reads percentage points with or without %") {
 
 TEST_CASE("estimate_scale: the unchanged rows' ratio, robust to the changed ones") {
   // Five functions of 30/30/20/10/10% in base; the first doubles: the others are scaled by 10/13.
-  std::vector<diff::ShareCounts> rows = {
-      {3000, 10000, 6000, 13000}, {3000, 10000, 3000, 13000}, {2000, 10000, 2000, 13000},
-      {1000, 10000, 1000, 13000}, {1000, 10000, 1000, 13000}, {5, 10000, 9, 13000}};
+  std::vector<diff::ShareCounts> rows = {{3000, 10000, 6000, 13000}, {3000, 10000, 3000, 13000},
+                                         {2000, 10000, 2000, 13000}, {1000, 10000, 1000, 13000},
+                                         {1000, 10000, 1000, 13000}, {5, 10000, 9, 13000}};
   auto s = diff::estimate_scale(rows, 10, 3);
   CHECK(s.value == Approx(10.0 / 13));
   CHECK(s.rows == 4);  // the doubled one disagrees; the tiny one is below min_count
@@ -75,7 +75,7 @@ TEST_CASE("estimate_scale: the unchanged rows' ratio, robust to the changed ones
   CHECK(none.rows == 0);
 }
 
-TEST_CASE("rescaled_test: scale 1 is the pooled two-proportion test; a matching scale gives z 0") {
+TEST_CASE("rescaled_test: scale 1 is the pooled two-proportion test, a matching scale gives z 0") {
   diff::ShareCounts c{50, 100, 70, 100};
   CHECK(diff::rescaled_test(c, {}).z == Approx(diff::two_proportion_test(50, 100, 70, 100).z));
   diff::Scale s{1.4, 0, 3};
