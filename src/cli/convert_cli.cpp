@@ -1,7 +1,10 @@
 // `loopperf convert IN -o OUT`: reads a pprof file (loopperf's, Go's, Node's pprof package), keeps the
 // samples the filters select, and writes the format OUT's name asks for (docs/convert.md).
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "loopperf/common/fs.h"
@@ -29,6 +32,50 @@ int64_t total_of(const profile::Profile& p, size_t index) {
   for (const auto& s : p.samples)
     if (index < s.values.size()) sum += s.values[index];
   return sum;
+}
+
+// A diff profile (`loopperf diff -o`, pprof's -diff_base convention) holds base's samples negated and
+// labelled pprof::base=true: summed with head's they give head minus base, not a number of samples.
+// So each side is counted on its own, as a magnitude.
+struct Sides {
+  bool diff = false;
+  int64_t base = 0;
+  int64_t head = 0;
+};
+
+Sides sides_of(const profile::Profile& p, std::optional<size_t> index) {
+  Sides out;
+  for (const auto& s : p.samples) {
+    const bool labelled = s.str_label("pprof::base") == "true";
+    bool negative = false;
+    for (int64_t v : s.values) negative |= v < 0;
+    out.diff |= labelled || negative;
+    const int64_t v = !index ? 1 : *index < s.values.size() ? s.values[*index] : 0;
+    (labelled || v < 0 ? out.base : out.head) += v < 0 ? -v : v;
+  }
+  return out;
+}
+
+// Base's own number of samples: `diff -o` scaled them to head's total and noted by how much.
+int64_t unscaled_base(const profile::Profile& p, int64_t scaled) {
+  std::string s(p.meta("diff.base_scale"));
+  char* end = nullptr;
+  double r = std::strtod(s.c_str(), &end);
+  return !s.empty() && *end == '\0' && r > 0 ? std::llround(static_cast<double>(scaled) / r) : scaled;
+}
+
+std::string diff_summary(const profile::Profile& in, const profile::Profile& kept) {
+  auto idx = in.value_index("samples");
+  const std::string unit = idx ? " samples" : " sample records";
+  Sides all = sides_of(in, idx), now = sides_of(kept, idx);
+  auto count = [&](int64_t part, int64_t whole) {
+    return (&kept == &in ? "" : std::to_string(part) + " of ") + std::to_string(whole) + unit;
+  };
+  if (idx) {
+    all.base = unscaled_base(in, all.base);
+    now.base = unscaled_base(in, now.base);
+  }
+  return "diff profile: base " + count(now.base, all.base) + ", head " + count(now.head, all.head);
 }
 
 Result<int> run_convert(const ConvertArgs& a) {
@@ -62,7 +109,9 @@ Result<int> run_convert(const ConvertArgs& a) {
   opt.all_threads = !a.filter.threads.empty();
   if (auto st = formats::write_profile(*p, a.output, opt); !st) return st.error();
 
-  if (!a.quiet) {
+  if (!a.quiet && sides_of(*in, std::nullopt).diff) {
+    log::info(diff_summary(*in, *p) + " -> " + a.output + " (" + formats::output_format_name(*fmt) + ")");
+  } else if (!a.quiet) {
     size_t kept = p->samples.size();
     std::string what = std::to_string(kept) + " of " + std::to_string(in->samples.size()) + " sample records";
     if (auto idx = p->value_index("samples")) {

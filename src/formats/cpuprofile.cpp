@@ -60,7 +60,9 @@ Result<std::string> to_cpuprofile(const profile::Profile& in, const CpuprofileOp
   }
   auto stacks = detail::collect_stacks(*p, {.phase_roots = opt.phase_roots,
                                             .value_type = {},
-                                            .preference = detail::ValuePreference::kCount});
+                                            .preference = detail::ValuePreference::kCount,
+                                            .diff = detail::DiffMode::kRefuse,
+                                            .writer = ".cpuprofile"});
   if (!stacks) return stacks.error();
   detail::sort_samples(*stacks);
   // A selector may name several threads (a role); they share one timeline then.

@@ -18,7 +18,9 @@ void append_element(std::string& out, std::string_view name) {
 Result<std::string> to_folded(const profile::Profile& p, const FoldedOptions& opt) {
   auto stacks = detail::collect_stacks(p, {.phase_roots = opt.phase_roots,
                                            .value_type = opt.value_type,
-                                           .preference = detail::ValuePreference::kCount});
+                                           .preference = detail::ValuePreference::kCount,
+                                           .diff = detail::DiffMode::kRefuse,
+                                           .writer = "folded"});
   if (!stacks) return stacks.error();
   // Equal lines merge: pprof may hold one stack several times with different unknown labels.
   std::map<std::string, int64_t> lines;

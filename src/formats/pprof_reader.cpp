@@ -335,7 +335,15 @@ Result<Profile> read_pprof(const std::string& path) {
   if (fd < 0) return sys_error(errno);
   std::string data;
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    // Refused before reserving: a huge (or sparse) file would throw std::bad_alloc out of reserve().
+    if (static_cast<uint64_t>(st.st_size) > detail::kMaxInflatedBytes) {
+      ::close(fd);
+      return bad_input("cannot read " + path + ": file too large (" + std::to_string(st.st_size >> 20) +
+                       " MiB; at most " + std::to_string(detail::kMaxInflatedBytes >> 20) + " MiB)");
+    }
+    data.reserve(static_cast<size_t>(st.st_size));
+  }
   char buf[64 << 10];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);

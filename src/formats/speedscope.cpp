@@ -20,7 +20,9 @@ std::string_view speedscope_unit(std::string_view unit) {
 Result<std::string> to_speedscope(const profile::Profile& p, const SpeedscopeOptions& opt) {
   auto stacks = detail::collect_stacks(p, {.phase_roots = opt.phase_roots,
                                            .value_type = opt.value_type,
-                                           .preference = detail::ValuePreference::kDefault});
+                                           .preference = detail::ValuePreference::kDefault,
+                                           .diff = detail::DiffMode::kRefuse,
+                                           .writer = "speedscope"});
   if (!stacks) return stacks.error();
   detail::sort_samples(*stacks);
 

@@ -57,13 +57,17 @@ int role_rank(std::string_view role) {
 }
 
 // Interns frames by what a reader sees, so JIT tiers of one JS function and unnamed code of one
-// module are each a single frame.
+// module are each a single frame. In a diff, base and head were built in different checkouts and
+// edited in between: a frame is its name and its file's base name, as `loopperf diff` matches
+// functions (docs/diff.md), and keeps the file and line it was first seen with (head's).
 class FrameTable {
  public:
-  explicit FrameTable(std::vector<FrameInfo>& frames) : frames_(frames) {}
+  FrameTable(std::vector<FrameInfo>& frames, bool diff) : frames_(frames), diff_(diff) {}
 
   uint32_t intern(FrameInfo f) {
-    auto key = std::make_tuple(f.name, f.file, f.line, static_cast<int>(f.kind), static_cast<int>(f.synthetic));
+    const int kind = static_cast<int>(f.kind), synthetic = static_cast<int>(f.synthetic);
+    auto key = diff_ ? std::make_tuple(f.name, basename_of(f.file), int64_t{0}, kind, synthetic)
+                     : std::make_tuple(f.name, f.file, f.line, kind, synthetic);
     auto [it, fresh] = index_.try_emplace(std::move(key), static_cast<uint32_t>(frames_.size()));
     if (fresh) frames_.push_back(std::move(f));
     return it->second;
@@ -71,6 +75,7 @@ class FrameTable {
 
  private:
   std::vector<FrameInfo>& frames_;
+  bool diff_;
   std::map<std::tuple<std::string, std::string, int64_t, int, int>, uint32_t> index_;
 };
 
@@ -114,12 +119,29 @@ FrameInfo frame_for_bare_location(const profile::Profile& p, const profile::Loca
 
 }  // namespace
 
+bool is_diff_profile(const profile::Profile& p) {
+  for (const auto& s : p.samples) {
+    if (s.str_label(kPprofBaseLabel) == "true") return true;
+    for (int64_t v : s.values)
+      if (v < 0) return true;
+  }
+  return false;
+}
+
 Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt) {
   Stacks out;
   auto value = choose_value(p, opt.value_type, opt.preference);
   if (!value) return value.error();
   out.value = *value;
-  FrameTable table(out.frames);
+  out.diff = is_diff_profile(p);
+  if (out.diff && opt.diff == DiffMode::kRefuse)
+    return make_error(ErrorCode::kUsage,
+                      "cannot write a diff profile (base and head in one file, as `loopperf diff -o` writes it) as " +
+                          std::string(opt.writer.empty() ? "this format" : opt.writer) +
+                          ": it draws one profile, and head minus base is not one",
+                      "write it as .html (a red/green diff flame graph) or keep it as pprof (.pb.gz); to see "
+                      "one side alone, convert the base or the head recording itself");
+  FrameTable table(out.frames, out.diff);
 
   // Per-location frame lists (root-most first within a location) are computed once.
   std::vector<std::vector<uint32_t>> loc_frames(p.locations.size());
@@ -137,24 +159,38 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
   std::map<std::pair<std::string, int64_t>, size_t> thread_index;
   std::vector<ThreadInfo> threads;
   for (const auto& s : p.samples) {
-    if (out.value.index >= s.values.size() || s.values[out.value.index] <= 0) continue;
+    if (out.value.index >= s.values.size()) continue;
+    const int64_t v = s.values[out.value.index];
     StackSample ss;
-    ss.value = s.values[out.value.index];
+    if (out.diff) {
+      if (v == 0) continue;
+      ss.base = v < 0 || s.str_label(kPprofBaseLabel) == "true";
+      ss.value = v < 0 ? -v : v;
+    } else {
+      if (v <= 0) continue;
+      ss.value = v;
+    }
     std::string name(s.str_label(loop::kThreadLabel));
-    auto tid = s.num_label(loop::kTidLabel);
-    if (!name.empty() || tid) out.has_thread_labels = true;
-    auto [it, fresh] = thread_index.try_emplace({name, tid.value_or(0)}, threads.size());
+    std::string_view role = s.str_label(loop::kRoleLabel);
+    auto label_tid = s.num_label(loop::kTidLabel);
+    if (!name.empty() || label_tid) out.has_thread_labels = true;
+    // A diff's two sides ran as two processes: the same thread has another tid in each, so a thread
+    // is its name and role there (pool threads of one name merge, which is what a diff compares).
+    const bool has_tid = label_tid.has_value() && !out.diff;
+    const int64_t tid = has_tid ? *label_tid : 0;
+    auto key = out.diff ? std::make_pair(name + '\x1f' + std::string(role), int64_t{0}) : std::make_pair(name, tid);
+    auto [it, fresh] = thread_index.try_emplace(std::move(key), threads.size());
     if (fresh) {
       ThreadInfo t;
       t.name = name;
-      t.tid = tid.value_or(0);
-      t.has_tid = tid.has_value();
-      t.role = std::string(s.str_label(loop::kRoleLabel));
+      t.tid = tid;
+      t.has_tid = has_tid;
+      t.role = std::string(role);
       threads.push_back(std::move(t));
     }
     ss.thread = it->second;
-    threads[ss.thread].total += ss.value;
-    out.total += ss.value;
+    (ss.base ? threads[ss.thread].base_total : threads[ss.thread].total) += ss.value;
+    (ss.base ? out.base_total : out.total) += ss.value;
     ss.phase = std::string(s.str_label(loop::kPhaseLabel));
     if (opt.phase_roots && !ss.phase.empty()) {
       FrameInfo ph;
@@ -191,7 +227,7 @@ uint32_t CallTree::child(uint32_t parent, uint32_t frame) {
   auto [it, fresh] = index_.try_emplace(key, static_cast<uint32_t>(nodes_.size()));
   if (fresh) {
     nodes_[parent].children.push_back(it->second);
-    nodes_.push_back(Node{frame, {}, 0, 0});
+    nodes_.push_back(Node{frame, {}, 0, 0, 0, 0});
     parent_.push_back(parent);
   }
   return it->second;
@@ -203,6 +239,28 @@ void CallTree::add(uint32_t leaf, int64_t value) {
     nodes_[n].total += value;
     if (n == 0) break;
   }
+}
+
+void CallTree::add_base(uint32_t leaf, int64_t value) {
+  nodes_[leaf].base_self += value;
+  for (uint32_t n = leaf;; n = parent_[n]) {
+    nodes_[n].base_total += value;
+    if (n == 0) break;
+  }
+}
+
+std::vector<int64_t> CallTree::diff_widths() const {
+  // Children always have larger indices than their parent, so one backward pass sees every child
+  // before its parent. max(base, head) per node alone would not nest: a caller whose callee A
+  // vanished and whose callee B appeared has max(base, head) = 10 while A and B need 10 each.
+  std::vector<int64_t> w(nodes_.size(), 0);
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    const auto& n = nodes_[i];
+    int64_t children = 0;
+    for (uint32_t c : n.children) children += w[c];
+    w[i] = std::max({n.total, n.base_total, children});
+  }
+  return w;
 }
 
 void sort_samples(Stacks& s) {

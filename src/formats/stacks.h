@@ -45,7 +45,8 @@ struct ThreadInfo {
   int64_t tid = 0;
   bool has_tid = false;
   std::string role;  // the `role` label, "" when absent
-  int64_t total = 0;
+  int64_t total = 0;       // head's samples in a diff profile
+  int64_t base_total = 0;  // diff profiles only: base's samples (as positive magnitudes)
   // "node (4242)"; the bare name or "tid 4242" when one is missing; "all" without either.
   std::string label() const;
   bool is_loop() const { return role == "main-loop" || role == "worker-loop"; }
@@ -55,7 +56,8 @@ struct StackSample {
   size_t thread = 0;              // index into Stacks::threads
   std::string phase;              // the `phase` label, "" when absent
   std::vector<uint32_t> frames;   // root first; indices into Stacks::frames (phase root included)
-  int64_t value = 0;              // > 0
+  int64_t value = 0;              // > 0 (a base sample's magnitude in a diff profile)
+  bool base = false;              // diff profiles only: a base sample (pprof::base=true or negative)
 };
 
 struct Stacks {
@@ -64,17 +66,41 @@ struct Stacks {
   std::vector<StackSample> samples;
   bool has_thread_labels = false;   // false for profiles from tools that do not label threads
   ValueChoice value;
-  int64_t total = 0;
+  int64_t total = 0;       // head's samples in a diff profile
+  bool diff = false;       // a diff profile, split into base and head (DiffMode::kSplit)
+  int64_t base_total = 0;  // diff profiles only
+};
+
+// What a writer does with a diff profile (`loopperf diff -o`, Go pprof's -diff_base convention: head
+// samples plus base samples scaled to head's total, negated and labelled pprof::base=true).
+enum class DiffMode {
+  kRefuse,  // a usage error: one flame/time line cannot show two profiles, and dropping the negated
+            // base samples would silently draw head alone as if it were the whole story
+  kSplit,   // keep both: base samples get `base = true` and a positive value (HTML flame graph)
 };
 
 struct StackOptions {
   bool phase_roots = false;  // prepend a synthetic "[poll]" ... frame from the sample's phase label
   std::string value_type;    // sample type name; empty = by preference
   ValuePreference preference = ValuePreference::kCount;
+  DiffMode diff = DiffMode::kRefuse;
+  std::string_view writer;  // the format's name, for the refusal of a diff profile
 };
 
+// The label pprof puts on a diff profile's base samples (`pprof::base=true`).
+inline constexpr std::string_view kPprofBaseLabel = "pprof::base";
+
+// A diff profile: a sample labelled pprof::base=true, or a negative value of any type (another
+// tool's `pprof -diff_base`/`-base` output without the label). Ordinary profiles never have either.
+bool is_diff_profile(const profile::Profile& p);
+
 // Samples with a non-positive chosen value are dropped (they carry no weight in any of the formats).
-// Frames merge by (name, file, start line, kind): pprof may hold one function per JIT tier.
+// A diff profile is refused, or with DiffMode::kSplit kept: a sample is base when labelled
+// pprof::base=true or when its value is negative, and weighs |value| on its side (zero is dropped).
+// Threads of a split diff group by name and role, not tid: base and head ran as different
+// processes, so the same thread has different tids on the two sides.
+// Frames merge by (name, file, start line, kind): pprof may hold one function per JIT tier; in a
+// split diff by (name, file base name, kind), so that base and head frames from two checkouts meet.
 Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt);
 
 // Sorts samples so that equal stacks are adjacent and stacks sharing a prefix are contiguous:
@@ -90,12 +116,20 @@ class CallTree {
     std::vector<uint32_t> children;
     int64_t self = 0;
     int64_t total = 0;
+    int64_t base_self = 0;   // diff profiles: the base side, summed apart from head's
+    int64_t base_total = 0;
   };
   CallTree() : nodes_(1) {}
   // The child of `parent` for `frame`, created on first use.
   uint32_t child(uint32_t parent, uint32_t frame);
   // Adds `value` to the totals of `leaf` and every ancestor (parents always precede children).
   void add(uint32_t leaf, int64_t value);
+  // The same for a base sample of a diff profile (base_self, base_total).
+  void add_base(uint32_t leaf, int64_t value);
+  // Per node, the width a diff flame graph draws it with: max(base, head) total, and at least the
+  // sum of its children's widths so that they always fit inside it. A frame that vanished in head
+  // keeps its base width instead of disappearing; without base samples this is `total`.
+  std::vector<int64_t> diff_widths() const;
   const std::vector<Node>& nodes() const { return nodes_; }
 
  private:

@@ -2,6 +2,8 @@
 // src/formats/html_flamegraph.cpp) and draws it on one canvas, so that a profile with 100k samples
 // and tens of thousands of distinct stacks stays responsive: boxes narrower than a pixel are not
 // drawn (nor is anything below them), and hit testing uses the boxes drawn by the last frame.
+// A diff profile (data.diff) is drawn as a red/green diff flame graph: widths max(base, head),
+// colours by the change of each frame's share of all samples.
 'use strict';
 (function () {
   const startedAt = performance.now();
@@ -26,6 +28,9 @@
     check: '#9fdfbb', close: '#c9b6ee', 'outside-loop': '#cdd2d8', unknown: '#e3e3e3',
   };
   const MATCH_COLOR = '#e040e0';
+  const NEUTRAL_COLOR = 'hsl(60, 4%, 85%)';  // diff: a share that moved by less than NEUTRAL_PP
+  const NEUTRAL_PP = 0.001;
+  const MIN_FULL_PP = 0.05;  // diff: full colour at the largest change, but never below 5 pp
   const ROW = 18;          // px per stack level
   const MIN_WIDTH = 0.35;  // px; narrower boxes (and their subtrees) are skipped
   const FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
@@ -68,12 +73,17 @@
     }
   }
   const hasThreads = data.threads.length > 0 && count > 1 && frameOf[1] >= 0 && frames.kind[frameOf[1]] === KIND_THREAD;
+  // Shares are of head's samples (and base's, for a diff); `total` is the drawn width, which for an
+  // ordinary profile is the same array.
+  const diff = data.diff || null;
+  const head = diff ? Float64Array.from(data.head) : total;
+  const base = diff ? Float64Array.from(data.base) : null;
 
   const nameOf = (i) => (frameOf[i] < 0 ? (hasThreads ? 'all threads' : 'all') : frames.name[frameOf[i]]);
   const kindOf = (i) => (frameOf[i] < 0 ? KIND_ROOT : frames.kind[frameOf[i]]);
-  function selfOf(i) {
-    let s = total[i];
-    for (let c = i + 1, end = i + size[i]; c < end; c += size[c]) s -= total[c];
+  function selfOf(i, of = head) {
+    let s = of[i];
+    for (let c = i + 1, end = i + size[i]; c < end; c += size[c]) s -= of[c];
     return s;
   }
   function* children(i) {
@@ -100,8 +110,26 @@
     for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 16777619);
     return (h >>> 0) / 4294967296;
   }
+  // ---- Diff: the change of a node's share of all samples, head minus base. ----------------------
+  const share = (v, whole) => (whole > 0 ? v / whole : 0);
+  const changeOf = (i) => share(head[i], head[0]) - share(base[i], base[0]);
+  const pp = (d) => (d >= 0 ? '+' : '-') + Math.abs(100 * d).toFixed(1) + ' pp';
+  let fullScale = MIN_FULL_PP;
+  if (diff) for (let i = 1; i < count; i++) fullScale = Math.max(fullScale, Math.abs(changeOf(i)));
+  // Red grew, green shrank; paler the smaller the change against the largest one (linear, so the
+  // eye compares magnitudes), grey for no change worth a colour.
+  function diffColor(d) {
+    if (Math.abs(d) < NEUTRAL_PP) return NEUTRAL_COLOR;
+    const t = Math.min(Math.abs(d) / fullScale, 1);
+    return d > 0 ? `hsl(0, ${(45 + 40 * t).toFixed(0)}%, ${(88 - 36 * t).toFixed(1)}%)`
+      : `hsl(130, ${(35 + 35 * t).toFixed(0)}%, ${(88 - 38 * t).toFixed(1)}%)`;
+  }
+  // Base's values were scaled to head's total; divided back, they are base's own samples.
+  const baseAmount = (v) => (diff.baseScale > 0 ? amount(Math.round(v / diff.baseScale)) : amount(v) + ' (scaled to head)');
+
   const colorCache = new Map();
   function colorOf(i) {
+    if (diff) return i === 0 ? NEUTRAL_COLOR : diffColor(changeOf(i));
     const kind = kindOf(i);
     const name = nameOf(i);
     if (kind === KIND_PHASE) return PHASE_COLORS[name.slice(1, -1)] || PHASE_COLORS.unknown;
@@ -212,7 +240,7 @@
       if (k) breadcrumb.append(' › ');
       const link = document.createElement('a');
       link.textContent = nameOf(n);
-      link.title = amount(total[n]) + ', ' + pct(total[n], total[0]) + ' of all';
+      link.title = amount(head[n]) + ', ' + pct(head[n], head[0]) + ' of all' + (diff ? ` (base ${pct(base[n], base[0])})` : '');
       link.addEventListener('click', () => setZoom(n));
       breadcrumb.append(link);
     });
@@ -233,18 +261,18 @@
         const o = document.createElement('option');
         o.value = String(c);
         const role = frames.file[frameOf[c]];
-        o.textContent = nameOf(c) + (role ? ' · ' + role : '') + ' · ' + pct(total[c], total[0]);
+        o.textContent = nameOf(c) + (role ? ' · ' + role : '') + ' · ' + pct(head[c], head[0]) + (diff ? ` (base ${pct(base[c], base[0])})` : '');
         threadSelect.append(o);
       }
     }
     threadSelect.addEventListener('change', () => setZoom(Number(threadSelect.value)));
   }
 
-  function phaseTotals(threadNode) {
+  function phaseTotals(threadNode, key = 'phases') {
     const sums = new Map();
     for (const t of data.threads) {
       if (threadNode > 0 && t.label !== nameOf(threadNode)) continue;
-      for (const [phase, v] of t.phases) sums.set(phase, (sums.get(phase) || 0) + v);
+      for (const [phase, v] of t[key]) sums.set(phase, (sums.get(phase) || 0) + v);
     }
     const order = Object.keys(PHASE_COLORS);
     const rank = (p) => (order.indexOf(p) < 0 ? order.length : order.indexOf(p));
@@ -261,6 +289,8 @@
     phaseStrip.textContent = '';
     const phases = phaseTotals(threadNode);
     const sum = phases.reduce((a, [, v]) => a + v, 0);
+    const basePhases = diff ? new Map(phaseTotals(threadNode, 'basePhases')) : null;
+    const baseSum = diff ? [...basePhases.values()].reduce((a, v) => a + v, 0) : 0;
     $('lp-phases-row').hidden = sum === 0;
     for (const [phase, v] of phases) {
       const seg = document.createElement('div');
@@ -269,7 +299,8 @@
       seg.style.width = (100 * v / sum) + '%';
       seg.style.background = PHASE_COLORS[phase] || PHASE_COLORS.unknown;
       if (v / sum >= 0.06) seg.textContent = phase + ' ' + pct(v, sum);  // narrow ones: hover
-      seg.title = `${phase}: ${pct(v, sum)} (${amount(v)})` + (threadNode > 0 ? ' of ' + nameOf(threadNode) : ' of all threads');
+      seg.title = `${phase}: ${pct(v, sum)} (${amount(v)})` + (threadNode > 0 ? ' of ' + nameOf(threadNode) : ' of all threads') +
+        (diff ? `; base ${pct(basePhases.get(phase) || 0, baseSum)}` : '');
       seg.addEventListener('click', () => focusPhase(threadNode, phase));
       phaseStrip.append(seg);
     }
@@ -312,12 +343,12 @@
   }
 
   // Share of samples with a matching frame: topmost matches only, so recursion is not counted twice.
-  function matchedTotal(root) {
-    for (let a = root; a !== -1; a = parent[a]) if (matched[a]) return total[root];
+  function matchedTotal(root, of = head) {
+    for (let a = root; a !== -1; a = parent[a]) if (matched[a]) return of[root];
     let sum = 0;
     for (let i = root, end = root + size[root]; i < end;) {
       if (matched[i]) {
-        sum += total[i];
+        sum += of[i];
         i += size[i];
       } else {
         i++;
@@ -331,14 +362,19 @@
       matchInfo.textContent = '';
       matchInfo.className = '';
       delete document.documentElement.dataset.lpMatchShare;
+      delete document.documentElement.dataset.lpMatchBaseShare;
       return;
     }
     const all = matchedTotal(0);
-    let text = `Matched ${pct(all, total[0])} of all (${amount(all)})`;
-    if (zoom !== 0) text += `, ${pct(matchedTotal(zoom), total[zoom])} of view`;
-    matchInfo.textContent = all > 0 ? text : 'No match';
-    matchInfo.className = all > 0 ? 'lp-hit' : '';
-    document.documentElement.dataset.lpMatchShare = String(total[0] > 0 ? all / total[0] : 0);
+    const baseAll = diff ? matchedTotal(0, base) : 0;
+    let text = `Matched ${pct(all, head[0])} of all (${amount(all)})`;
+    if (diff) text = `Matched head ${pct(all, head[0])} · base ${pct(baseAll, base[0])} of all (${pp(share(all, head[0]) - share(baseAll, base[0]))})`;
+    if (zoom !== 0) text += diff ? `, head ${pct(matchedTotal(zoom), head[zoom])} · base ${pct(matchedTotal(zoom, base), base[zoom])} of view`
+      : `, ${pct(matchedTotal(zoom), head[zoom])} of view`;
+    matchInfo.textContent = all > 0 || baseAll > 0 ? text : 'No match';
+    matchInfo.className = all > 0 || baseAll > 0 ? 'lp-hit' : '';
+    document.documentElement.dataset.lpMatchShare = String(share(all, head[0]));
+    if (diff) document.documentElement.dataset.lpMatchBaseShare = String(share(baseAll, base[0]));
   }
 
   // ---- Pointer. ------------------------------------------------------------------------------
@@ -369,11 +405,15 @@
     if (f >= 0 && kind !== KIND_THREAD && frames.file[f]) where += ' · ' + frames.file[f] + (frames.line[f] > 0 ? ':' + frames.line[f] : '');
     if (kind === KIND_THREAD && frames.file[f]) where += ' · ' + frames.file[f];
     add(where, 'lp-dim');
-    let share = `${amount(total[i])} · ${pct(total[i], total[0])} of all`;
-    if (zoom !== 0) share += ` · ${pct(total[i], total[zoom])} of view`;
-    add('Total: ' + share);
-    const self = selfOf(i);
-    if (self > 0) add(`Self: ${amount(self)} · ${pct(self, total[0])} of all`);
+    if (diff) {
+      diffTooltip(i, add);
+    } else {
+      let text = `${amount(total[i])} · ${pct(total[i], total[0])} of all`;
+      if (zoom !== 0) text += ` · ${pct(total[i], total[zoom])} of view`;
+      add('Total: ' + text);
+      const self = selfOf(i);
+      if (self > 0) add(`Self: ${amount(self)} · ${pct(self, total[0])} of all`);
+    }
     add(matched && matched[i] ? 'Matches the search' : 'Click to zoom', 'lp-dim');
     tooltip.hidden = false;
     const pad = 14, w = tooltip.offsetWidth, h = tooltip.offsetHeight;
@@ -381,6 +421,19 @@
     const top = event.clientY + pad + h > window.innerHeight ? event.clientY - h - pad : event.clientY + pad;
     tooltip.style.left = Math.max(0, left) + 'px';
     tooltip.style.top = Math.max(0, top) + 'px';
+  }
+
+  function diffTooltip(i, add) {
+    const view = (of) => (zoom !== 0 ? ` · ${pct(of[i], of[zoom])} of view` : '');
+    add(`Head: ${pct(head[i], head[0])} of all · ${amount(head[i])}${view(head)}`);
+    add(`Base: ${pct(base[i], base[0])} of all · ${baseAmount(base[i])}${view(base)}`);
+    const d = changeOf(i);
+    add(`Change: ${pp(d)} of all` + (Math.abs(d) < NEUTRAL_PP ? ' (about the same)' : d > 0 ? ' (grew)' : ' (shrank)'));
+    const hs = selfOf(i), bs = selfOf(i, base);
+    if (hs > 0 || bs > 0) add(`Self: head ${pct(hs, head[0])} · base ${pct(bs, base[0])} (${pp(share(hs, head[0]) - share(bs, base[0]))})`);
+    // Say what the width stands for when it is not head's samples.
+    if (total[i] > head[i]) add(head[i] === 0 ? 'Drawn at its base size: gone in head' : total[i] === base[i]
+      ? 'Drawn at its base size (larger than head\'s)' : 'Drawn wider than both sides, so that its callees fit', 'lp-dim');
   }
 
   canvas.addEventListener('mousemove', (event) => {
@@ -426,27 +479,33 @@
   window.addEventListener('resize', scheduleRender);
 
   function fillLegend() {
-    const present = new Set(frames.kind);
     const legend = $('lp-legend');
-    KINDS.forEach((k, index) => {
-      if (!present.has(index) || index >= KIND_THREAD) return;
-      const item = document.createElement('span');
-      const sw = document.createElement('span');
-      sw.className = 'lp-swatch';
-      sw.style.background = `hsl(${k.hue}, ${k.sat}%, ${k.light}%)`;
-      item.append(sw, k.name);
-      legend.append(item);
-    });
-    const item = document.createElement('span');
-    const sw = document.createElement('span');
-    sw.className = 'lp-swatch';
-    sw.style.background = MATCH_COLOR;
-    item.append(sw, 'search match');
-    legend.append(item);
-    const info = document.createElement('span');
-    info.textContent = `${amount(total[0])} in total`;
-    legend.append(info);
+    const item = (...parts) => legend.appendChild(document.createElement('span')).append(...parts);
+    const swatch = (color) => Object.assign(document.createElement('span'), { className: 'lp-swatch', style: `background: ${color}` });
+    if (diff) {
+      item('shrank ', ...[-1, -0.5, -0.15, 0, 0.15, 0.5, 1].map((t) => swatch(t ? diffColor(t * fullScale) : NEUTRAL_COLOR)), ' grew');
+      item(`colour: change of the frame's share of all samples, head − base; full at ±${(100 * fullScale).toFixed(1)} pp, grey within ±${100 * NEUTRAL_PP} pp`);
+      item('width: max(base, head), so frames gone in head stay visible');
+    } else {
+      const present = new Set(frames.kind);
+      KINDS.forEach((k, index) => {
+        if (present.has(index) && index < KIND_THREAD) item(swatch(`hsl(${k.hue}, ${k.sat}%, ${k.light}%)`), k.name);
+      });
+    }
+    item(swatch(MATCH_COLOR), 'search match');
+    const side = (file, cmd) => (file || 'profile') + (cmd ? ` (${cmd})` : '');
+    item(!diff ? `${amount(total[0])} in total`
+      : `base ${side(diff.baseFile, diff.baseCmdline)}: ${baseAmount(base[0])} · head ${side(diff.headFile, '')}: ${amount(head[0])}`);
   }
+
+  // For scripted checks (tests, CI): the boxes drawn last, with their colour and shares.
+  window.lpFlamegraph = {
+    boxes: () => rows.flatMap((row, d) => Array.from({ length: row.length / 3 }, (_, k) => {
+      const i = row[3 * k + 2];
+      return { node: i, name: nameOf(i), x: row[3 * k], y: flame ? (maxDepth - d) * ROW : d * ROW, w: row[3 * k + 1], h: ROW,
+        fill: matched && matched[i] ? MATCH_COLOR : colorOf(i), headShare: share(head[i], head[0]), baseShare: diff ? share(base[i], base[0]) : null };
+    })),
+  };
 
   fillThreadPicker();
   fillLegend();

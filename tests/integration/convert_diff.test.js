@@ -1,0 +1,214 @@
+// `loopperf convert` on a diff profile (`loopperf diff -o`): the HTML flame graph draws it red/green
+// in headless Chromium (the grown function red, a shrunk sibling not, base and head shares in the
+// tooltip and the search), the summary counts each side, and the one-profile writers refuse it.
+// Two real recordings of the diff benchmark (diff_bench_{base,head}.js: scoreRecords does twice the
+// work in head), as diff.test.js records them.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const lp = require('./lib');
+
+const TOOLS = process.env.LOOPPERF_TEST_TOOLS || path.join(path.dirname(lp.LOOPPERF), 'test-tools', 'node_modules');
+
+// Headless Chromium over the DevTools protocol (the part of convert.test.js's driver this test needs).
+async function launchBrowser() {
+  let WebSocket;
+  try {
+    WebSocket = require(path.join(TOOLS, 'ws'));
+  } catch (e) {
+    throw new Error(`ws not found in ${TOOLS}: run scripts/install-test-tools.sh (${e.message})`);
+  }
+  const profileDir = lp.tmpdir('chromium');
+  const child = spawn(process.env.CHROMIUM || 'chromium', [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', `--user-data-dir=${profileDir}`,
+    '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0', '--window-size=1400,900', 'about:blank',
+  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: profileDir } });
+  process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let stderr = '';
+  const wsUrl = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const m = stderr.match(/DevTools listening on (ws:\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`chromium exited ${code}: ${stderr}`)));
+  });
+  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  let nextId = 1;
+  const waiting = new Map(), listeners = new Set();
+  ws.on('message', (raw) => {
+    const msg = JSON.parse(raw.toString('utf8'));
+    const w = msg.id && waiting.get(msg.id);
+    if (w) {
+      waiting.delete(msg.id);
+      if (msg.error) w.reject(new Error(`${w.method}: ${msg.error.message}`));
+      else w.resolve(msg.result);
+    } else {
+      for (const l of listeners) l(msg);
+    }
+  });
+  const send = (method, params = {}, sessionId) => new Promise((resolve, reject) => {
+    const id = nextId++;
+    waiting.set(id, { resolve, reject, method });
+    ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+  });
+  async function open(url) {
+    const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
+    const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+    const errors = [];
+    let loaded = null;
+    const onLoad = new Promise((resolve) => { loaded = resolve; });
+    const listener = (m) => {
+      if (m.sessionId !== sessionId) return;
+      const p = m.params;
+      if (m.method === 'Page.loadEventFired') loaded();
+      if (m.method === 'Runtime.exceptionThrown') errors.push(p.exceptionDetails.exception?.description || p.exceptionDetails.text);
+      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert'))
+        errors.push(`console.${p.type}: ${p.args.map((a) => a.value ?? a.description).join(' ')}`);
+      if (m.method === 'Log.entryAdded' && p.entry.level === 'error') errors.push(`${p.entry.source}: ${p.entry.text} ${p.entry.url || ''}`);
+    };
+    listeners.add(listener);
+    const s = (method, params) => send(method, params, sessionId);
+    await Promise.all([s('Runtime.enable'), s('Log.enable'), s('Page.enable')]);
+    await s('Page.navigate', { url });
+    await onLoad;
+    const evaluate = async (expression) => {
+      const r = await s('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+      if (r.exceptionDetails) throw new Error(`page: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+      return r.result.value;
+    };
+    const waitFor = async (expression, what, timeoutMs = 30000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await evaluate(expression);
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; page errors: ${errors.join('; ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const screenshot = async (file) => fs.writeFileSync(file, Buffer.from((await s('Page.captureScreenshot', { format: 'png' })).data, 'base64'));
+    const close = async () => { listeners.delete(listener); await send('Target.closeTarget', { targetId }); };
+    return { send: s, evaluate, waitFor, screenshot, errors, close };
+  }
+  async function close() {
+    send('Browser.close').catch(() => {});
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    ws.terminate();
+    child.kill('SIGKILL');
+    await exited;
+    fs.rmSync(profileDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  }
+  return { open, close };
+}
+
+let dir, diffFile, diffRows, browser;
+test.before(async () => {
+  dir = lp.tmpdir('convert-diff');
+  // Base and head in two "checkouts" under one file name, as diff.test.js (and a CI runner) has them.
+  const record = (version) => {
+    const d = path.join(dir, version);
+    fs.mkdirSync(d);
+    fs.copyFileSync(path.join(lp.TARGETS, `diff_bench_${version}.js`), path.join(d, 'bench.js'));
+    const out = path.join(dir, `${version}.pb.gz`);
+    const r = lp.loopperf(['record', '-q', '-F', '499', '-o', out, '--', process.execPath, path.join(d, 'bench.js')], { cwd: dir });
+    assert.strictEqual(r.status, 0, `record ${version}: ${r.stderr}`);
+    return out;
+  };
+  const base = record('base'), head = record('head');
+  diffFile = path.join(dir, 'd.pb.gz');
+  const r = lp.loopperf(['diff', base, head, '--all', '--format', 'json', '-o', diffFile]);
+  assert.strictEqual(r.status, 0, r.stderr);
+  diffRows = JSON.parse(r.stdout).rows;
+  browser = await launchBrowser();
+});
+test.after(async () => {
+  if (browser) await browser.close();
+  if (dir && !process.env.LOOPPERF_KEEP) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const totalRow = (fn) => diffRows.find((r) => r.family === 'total' && r.name === `${fn} (bench.js)`);
+
+test('the summary counts base and head apart; one-profile writers refuse with a usage error', () => {
+  const r = lp.loopperf(['convert', diffFile, '-o', path.join(dir, 'd.html')]);
+  assert.strictEqual(r.status, 0, r.stderr);
+  const m = r.stderr.match(/diff profile: base (\d+) samples, head (\d+) samples -> .*d\.html \(html\)/);
+  assert.ok(m, r.stderr);
+  const row = totalRow('scoreRecords');
+  assert.deepStrictEqual([Number(m[1]), Number(m[2])], [row.base_total, row.head_total], 'each side\'s own samples');
+  for (const out of ['d.folded', 'd.speedscope.json', 'd.cpuprofile']) {
+    const e = lp.loopperf(['convert', diffFile, '-o', path.join(dir, out)]);
+    assert.strictEqual(e.status, 2, `${out}: ${e.stderr}`);
+    assert.match(e.stderr, /cannot write a diff profile .* as (folded|speedscope|\.cpuprofile)[\s\S]*hint: write it as \.html .* pprof/);
+    assert.ok(!fs.existsSync(path.join(dir, out)), `${out}: nothing written`);
+  }
+});
+
+test('html: red/green diff flame graph in Chromium: grown frame red, shrunk sibling not, shares in tooltip and search', async (t) => {
+  const out = path.join(dir, 'd.html');
+  if (!fs.existsSync(out)) lp.loopperf(['convert', '-q', diffFile, '-o', out]);
+  const page = await browser.open(`file://${out}`);
+  try {
+    await page.waitFor(`document.documentElement.dataset.lpReady === '1'`, 'the diff flame graph');
+    assert.match(await page.evaluate(`document.getElementById('lp-legend').textContent`), /shrank.*grew[\s\S]*max\(base, head\)/);
+    // The widest box of a function, and the colour the canvas shows for it: the most common pixel
+    // along a line near its top (the name is drawn lower, at the middle).
+    const boxOf = async (fn) => {
+      const boxes = await page.evaluate(`window.lpFlamegraph.boxes().filter((b) => b.name === ${JSON.stringify(fn)})`);
+      assert.ok(boxes.length, `${fn} is drawn`);
+      return boxes.reduce((a, b) => (b.w > a.w ? b : a));
+    };
+    const pixel = (b) => page.evaluate(`(() => { const c = document.getElementById('lp-canvas'), dpr = window.devicePixelRatio || 1;
+      const y = Math.round((${b.y} + 3) * dpr), x0 = Math.round((${b.x} + 2) * dpr), x1 = Math.round((${b.x} + ${b.w} - 3) * dpr);
+      const d = c.getContext('2d').getImageData(x0, y, Math.max(x1 - x0, 1), 1).data, seen = new Map();
+      for (let i = 0; i < d.length; i += 4) { const k = d[i] + ',' + d[i + 1] + ',' + d[i + 2]; seen.set(k, (seen.get(k) || 0) + 1); }
+      return [...seen.entries()].sort((a, b) => b[1] - a[1])[0][0].split(',').map(Number); })()`);
+    const isRed = ([r, g, b]) => r > g + 60 && r > b + 60;
+    const isGreen = ([r, g, b]) => g > r + 20 && g > b + 20;
+
+    const grown = await boxOf('scoreRecords');
+    const rgb = await pixel(grown);
+    const row = totalRow('scoreRecords');
+    assert.ok(grown.headShare > grown.baseShare, `scoreRecords ${grown.baseShare} -> ${grown.headShare}`);
+    assert.ok(Math.abs(grown.headShare - row.head_share) < 0.01 && Math.abs(grown.baseShare - row.base_share) < 0.01,
+      `page ${grown.baseShare} -> ${grown.headShare}, diff ${row.base_share} -> ${row.head_share}`);
+    assert.ok(isRed(rgb), `scoreRecords (${(100 * grown.baseShare).toFixed(1)}% -> ${(100 * grown.headShare).toFixed(1)}%) drawn ${rgb}, not red`);
+
+    // parseRecords, the largest sibling, only loses share to it.
+    const sibling = await boxOf('parseRecords');
+    const srgb = await pixel(sibling);
+    assert.ok(!isRed(srgb), `parseRecords (${sibling.baseShare} -> ${sibling.headShare}) drawn red: ${srgb}`);
+    if (sibling.headShare < sibling.baseShare - 0.04) assert.ok(isGreen(srgb), `parseRecords shrank, drawn ${srgb}`);
+
+    // Hover: base share, head share and the change in percentage points.
+    const rect = await page.evaluate(`document.getElementById('lp-canvas').getBoundingClientRect().toJSON()`);
+    await page.send('Input.dispatchMouseEvent', { type: 'mouseMoved', x: rect.x + sibling.x + sibling.w / 2, y: rect.y + sibling.y + sibling.h / 2 });
+    const tip = await page.waitFor(`!document.getElementById('lp-tooltip').hidden && document.getElementById('lp-tooltip').innerText`, 'the tooltip');
+    const pctOf = (side) => Number((tip.match(new RegExp(`${side}: ([\\d.]+)% of all`)) || [])[1]) / 100;
+    assert.match(tip, /^parseRecords\n/, tip);
+    assert.ok(Math.abs(pctOf('Head') - sibling.headShare) < 0.001 && Math.abs(pctOf('Base') - sibling.baseShare) < 0.001, tip);
+    const change = Number(tip.match(/Change: ([+-][\d.]+) pp/)[1]);
+    const shares = (b) => `${(100 * b.baseShare).toFixed(1)}% -> ${(100 * b.headShare).toFixed(1)}%`;
+    t.diagnostic(`scoreRecords ${shares(grown)} drawn rgb(${rgb}); parseRecords ${shares(sibling)} drawn rgb(${srgb}); tooltip: ${tip.split('\n').join(' | ')}`);
+    assert.ok(Math.abs(change - 100 * (sibling.headShare - sibling.baseShare)) < 0.06, tip);
+
+    // Search: the matches' share on each side.
+    await page.evaluate(`document.getElementById('lp-search').focus()`);
+    await page.send('Input.insertText', { text: '^scoreRecords$' });
+    const share = Number(await page.waitFor(`document.documentElement.dataset.lpMatchShare`, 'the search result'));
+    const baseShare = Number(await page.evaluate(`document.documentElement.dataset.lpMatchBaseShare`));
+    assert.ok(Math.abs(share - row.head_share) < 0.01 && Math.abs(baseShare - row.base_share) < 0.01,
+      `search: base ${baseShare} head ${share}; diff: ${row.base_share} -> ${row.head_share}`);
+    assert.match(await page.evaluate(`document.getElementById('lp-match').textContent`), /^Matched head [\d.]+% · base [\d.]+% of all \(\+[\d.]+ pp\)/);
+    if (process.env.LOOPPERF_KEEP) await page.screenshot(path.join(dir, 'd.html.png'));
+    assert.deepStrictEqual(page.errors, [], 'no console errors');
+  } finally {
+    await page.close();
+  }
+});
