@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build-asan}
 export BUILD_DIR
-# Debug info for readable reports; -O1 keeps the sampling tests' CPU-time expectations reachable.
-BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} scripts/build.sh -DLOOPPERF_SANITIZE=ON -DLOOPPERF_WERROR=ON -DLOOPPERF_TESTS=ON
+# RelWithDebInfo: line numbers in the reports, and optimized enough for the sampling tests' CPU-time
+# expectations. No -Werror here: GCC documents that -fsanitize=address makes -Wmaybe-uninitialized
+# report false positives (std::regex, std::function); warnings are the plain build's job (test.sh).
+scripts/build.sh -DLOOPPERF_SANITIZE=ON -DLOOPPERF_WERROR=OFF -DLOOPPERF_TESTS=ON \
+  -DCMAKE_CXX_FLAGS=-Wno-maybe-uninitialized
 scripts/build-pprof.sh "$BUILD_DIR"
 scripts/install-test-tools.sh "$BUILD_DIR"
 

@@ -9,5 +9,7 @@ export BUILD_DIR
 scripts/build.sh -DLOOPPERF_WERROR=ON -DLOOPPERF_TESTS=ON
 scripts/build-pprof.sh "$BUILD_DIR"
 scripts/install-test-tools.sh "$BUILD_DIR"
+# libFuzzer smoke run, before ctest so its summary stays the last word (docs/hardening.md); ~2 min.
+if [ "${LOOPPERF_FUZZ_SMOKE:-1}" = 1 ]; then scripts/fuzz.sh --smoke; fi
 cd "$BUILD_DIR"
 ctest --output-on-failure -j"$(nproc)" --timeout 600 "$@"

@@ -2,6 +2,8 @@
 // messages and exit statuses.
 #include <CLI/CLI.hpp>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -46,8 +48,18 @@ int main(int argc, char** argv) {
     if (!c.sub->parsed()) continue;
     if (!ctx.command.empty() && c.sub->get_name() != "record")
       return report_error(make_error(ErrorCode::kUsage, "only `record` takes a command after --"));
-    auto r = c.run(ctx);
-    return r.ok() ? r.value() : report_error(r.error());
+    // Stages report errors as Result; an exception reaching here is memory running out or a bug.
+    // Either way it gets a message and its exit status rather than std::terminate's SIGABRT.
+    try {
+      auto r = c.run(ctx);
+      return r.ok() ? r.value() : report_error(r.error());
+    } catch (const std::bad_alloc&) {
+      return report_error(make_error(ErrorCode::kResource, "out of memory",
+                                     "free some memory; for record, a shorter -d or a lower -F needs less"));
+    } catch (const std::exception& e) {
+      return report_error(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
+                                     "please report this with the command line that caused it"));
+    }
   }
   return static_cast<int>(ErrorCode::kUsage);
 }

@@ -1,35 +1,75 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
+#include "loopperf/common/fs.h"
 #include "loopperf/process/process.h"
-
-extern char** environ;
 
 namespace loopperf::process {
 
+namespace {
+
+// Real uid and gid of the target from /proc/PID/status ("Uid:\treal\teffective..."); false when unknown.
+bool target_ids(pid_t pid, uid_t& uid, gid_t& gid) {
+  auto status = read_small_file("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return false;
+  auto first_number = [&](const char* key, unsigned long& out) {
+    size_t at = status->find(key);
+    if (at == std::string::npos) return false;
+    char* end = nullptr;
+    out = std::strtoul(status->c_str() + at + std::strlen(key), &end, 10);
+    return end != status->c_str() + at + std::strlen(key);
+  };
+  unsigned long u = 0, g = 0;
+  if (!first_number("\nUid:", u) || !first_number("\nGid:", g)) return false;
+  uid = static_cast<uid_t>(u);
+  gid = static_cast<gid_t>(g);
+  return true;
+}
+
+}  // namespace
+
 std::string node_version(pid_t pid) {
   std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  // The executable is whatever the target's owner runs, and "node" as argv[0] is enough to be taken
+  // for node: run with our privileges (root, under sudo) it would run their code as root. So it runs
+  // as the target's user and group, which gains nobody anything; without the right to switch, only
+  // when that is who we are.
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (!target_ids(pid, uid, gid)) return {};
+  const bool switch_ids = uid != ::geteuid() || gid != ::getegid();
+  if (switch_ids && ::geteuid() != 0) return {};
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   char arg0[] = "node";
   char arg1[] = "--version";
   char* argv[] = {arg0, arg1, nullptr};
   // A clean environment: NODE_OPTIONS of ours must not leak into it.
   char* envp[] = {nullptr};
-  pid_t child = -1;
-  int rc = posix_spawn(&child, exe.c_str(), &fa, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
+  // fork, not posix_spawn: the child must change its credentials before exec. Between fork and exec
+  // only raw system calls: they change this one thread's credentials, not glibc's setxid broadcast.
+  pid_t child = ::fork();
+  if (child == 0) {
+    int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(null_fd, STDERR_FILENO) < 0 ||
+        ::dup2(out[1], STDOUT_FILENO) < 0)
+      ::_exit(127);
+    if (switch_ids && (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
+                       ::syscall(SYS_setresuid, uid, uid, uid) != 0))
+      ::_exit(127);
+    ::execve(exe.c_str(), argv, envp);
+    ::_exit(127);
+  }
+  const int rc = child > 0 ? 0 : -1;
   ::close(out[1]);
   std::string text;
   if (rc == 0) {

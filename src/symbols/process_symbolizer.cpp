@@ -169,10 +169,11 @@ void ProcessSymbolizer::open_new_modules() {
     // map_files reaches the exact mapped file even when it is deleted or in another mount namespace.
     module->fd.reset(
         ::open((proc + "/map_files/" + hex(m.start) + "-" + hex(m.end)).c_str(), O_RDONLY | O_CLOEXEC));
-    // The path fallbacks would find a different file once the mapped one was deleted.
+    // The path fallbacks would find a different file once the mapped one was deleted. O_NONBLOCK:
+    // the path may have been replaced by a FIFO since, whose open would wait for a writer forever.
     if (module->fd.get() < 0 && !m.is_deleted()) {
-      module->fd.reset(::open((proc + "/root" + module->path).c_str(), O_RDONLY | O_CLOEXEC));
-      if (module->fd.get() < 0) module->fd.reset(::open(module->path.c_str(), O_RDONLY | O_CLOEXEC));
+      module->fd.reset(::open((proc + "/root" + module->path).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+      if (module->fd.get() < 0) module->fd.reset(::open(module->path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     }
     if (module->fd.get() < 0)
       log::debug("symbols: cannot open " + module->path + ": " + std::strerror(errno));
@@ -232,7 +233,9 @@ bool ProcessSymbolizer::open_perf_map() {
       {"/tmp/perf-" + std::to_string(pid_) + ".map", "/tmp/perf-" + std::to_string(pid_) + ".map", false});
 
   for (const Candidate& c : candidates) {
-    UniqueFd fd(::open(c.open_path.c_str(), O_RDONLY | O_CLOEXEC | (c.follow ? 0 : O_NOFOLLOW)));
+    // O_NONBLOCK: anyone can plant a FIFO at /tmp/perf-PID.map, and opening one blocks until a
+    // writer comes (SIGTERM does not end that wait). Regular files ignore the flag.
+    UniqueFd fd(::open(c.open_path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (c.follow ? 0 : O_NOFOLLOW)));
     if (fd.get() < 0) continue;
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -257,6 +260,7 @@ bool ProcessSymbolizer::open_perf_map() {
     }
     perf_map_status_.trusted = true;
     perf_map_status_.problem.clear();
+    perf_map_uid_ = st.st_uid;
     perf_map_fd_ = fd.release();
     perf_map_offset_ = 0;
     return true;
@@ -272,6 +276,22 @@ void ProcessSymbolizer::tail_perf_map() {
   if (perf_map_fd_ < 0 && !open_perf_map()) return;
   struct stat st {};
   if (::fstat(perf_map_fd_, &st) != 0) return;
+  // Accepted once is not accepted for good: after a chmod or chown others may write names into it.
+  // Drop all of it, as if it had been refused from the start (the final warning then says why).
+  if ((st.st_mode & 022) != 0 || st.st_uid != perf_map_uid_) {
+    perf_map_status_.trusted = false;
+    perf_map_status_.problem = perf_map_status_.path + " ignored: " +
+                               ((st.st_mode & 022) != 0 ? std::string("it became writable by group or others")
+                                                        : "its owner changed to uid " + std::to_string(st.st_uid)) +
+                               " during the recording";
+    perf_map_ = PerfMap{};
+    perf_map_status_.entries = 0;
+    perf_map_status_.malformed = 0;
+    ::close(perf_map_fd_);
+    perf_map_fd_ = -1;
+    ++generation_;
+    return;
+  }
   if (static_cast<uint64_t>(st.st_size) < perf_map_offset_) {
     // Truncated and rewritten (in-process perf-map writers do this): start over.
     perf_map_ = PerfMap{};
@@ -280,17 +300,26 @@ void ProcessSymbolizer::tail_perf_map() {
   }
   size_t before = perf_map_.size();
   size_t malformed_before = perf_map_.malformed_lines();
+  // V8 logs a few MB an hour; a file past this is garbage or sparse (`truncate -s 64G` takes no
+  // disk), and reading it all would stall the recording for minutes.
+  constexpr uint64_t kMaxPerfMapBytes = uint64_t{1} << 30;
+  const bool under_cap = perf_map_offset_ < kMaxPerfMapBytes;
   std::string buf(size_t{1} << 20, '\0');
-  for (;;) {
+  while (perf_map_offset_ < kMaxPerfMapBytes) {
     ssize_t n = ::pread(perf_map_fd_, buf.data(), buf.size(), static_cast<off_t>(perf_map_offset_));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     perf_map_.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
     perf_map_offset_ += static_cast<uint64_t>(n);
   }
-  // Overlapping entries can leave size() unchanged while names changed; any new line counts.
+  if (under_cap && perf_map_offset_ >= kMaxPerfMapBytes)
+    log::warn(perf_map_status_.path + " is larger than " + std::to_string(kMaxPerfMapBytes >> 20) +
+                  " MiB: the rest of it is not read",
+              "JavaScript code logged after that point shows as [unknown]; restart node to start a new perf map");
+  // Overlapping entries can leave size() unchanged while names changed; any new line counts. Past
+  // the cap nothing is read, so nothing changed.
   if (perf_map_.size() != before || perf_map_.malformed_lines() != malformed_before ||
-      perf_map_offset_ != static_cast<uint64_t>(st.st_size)) {
+      (under_cap && perf_map_offset_ != static_cast<uint64_t>(st.st_size))) {
     ++generation_;
   }
   perf_map_status_.entries = perf_map_.size();

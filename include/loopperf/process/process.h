@@ -41,7 +41,9 @@ std::string thread_name(pid_t pid, pid_t tid);
 namespace loopperf::process {
 
 // "v20.20.2": runs the target's own executable (/proc/PID/exe, so it works for deleted binaries
-// and containers) with --version, time-limited. Never touches the running target. "" when unknown.
+// and containers) with --version, time-limited, as the target's user and group (never with
+// loopperf's own privileges: the binary is the target owner's choice). Never touches the running
+// target. "" when unknown.
 std::string node_version(pid_t pid);
 
 }  // namespace loopperf::process

@@ -93,6 +93,7 @@ class ProcessSymbolizer {
   PerfMap perf_map_;
   PerfMapStatus perf_map_status_;
   int perf_map_fd_ = -1;
+  uid_t perf_map_uid_ = 0;  // owner when the map was accepted: a later chown or chmod revokes the trust
   uint64_t perf_map_offset_ = 0;
   uint64_t generation_ = 0;  // bumped when maps or the perf map change
   std::map<std::pair<uint64_t, bool>, CacheEntry> cache_;

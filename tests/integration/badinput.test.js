@@ -1,0 +1,479 @@
+// Bad input gets a clear error, never a crash. Every input loopperf parses is fed something broken:
+// the perf map of a live target (garbage, truncated, replaced, a FIFO, made writable or given away
+// while loopperf reads it), ELF files changed on disk under a running target, /proc files changing
+// underneath, pprof files for report/convert/diff (not gzip, truncated, garbage, wrong schema, ids
+// that point nowhere, a gzip bomb, a huge sparse file) and command-line values. Each case gives its
+// message and exit status, never a signal (status >= 128) and never 70 (an internal error). Every
+// fixture is made here, in temporary directories (docs/hardening.md).
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { spawnSync } = require('node:child_process');
+const lp = require('./lib');
+
+const EXIT = { ok: 0, usage: 2, noProcess: 3, permission: 4, output: 5, input: 6, resource: 7 };
+const isRoot = process.getuid() === 0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+process.setMaxListeners(100);  // every target started here adds an exit listener (lib.startTarget)
+
+// The contract for every run: the expected status, no signal, no internal error, no sanitizer report.
+function assertStatus(r, expected, what) {
+  const tail = `${what}: status ${r.status} signal ${r.signal}\n${r.stderr}`;
+  assert.strictEqual(r.signal, null, `killed by a signal: ${tail}`);
+  assert.ok(r.status !== null && r.status < 128, `crashed: ${tail}`);
+  assert.notStrictEqual(r.status, 70, `internal error: ${tail}`);
+  assert.doesNotMatch(r.stderr, /Sanitizer|runtime error:|terminate called|Assertion .* failed/, tail);
+  assert.strictEqual(r.status, expected, tail);
+  if (expected !== 0) assert.match(r.stderr, /error: /, tail);
+}
+
+function assertUnharmed(pid) {
+  assert.ok(lp.isAlive(pid), 'target alive');
+  assert.ok(['R', 'S'].includes(lp.procState(pid)), `target state ${lp.procState(pid)}`);
+  assert.strictEqual(lp.tracerPid(pid), 0, 'target not traced');
+}
+
+// ---------------------------------------------------------------------------------------------
+// pprof inputs to report, convert and diff
+
+// Minimal protobuf encoding, enough to build profiles that are well-formed on the wire but wrong.
+function varint(n) {
+  let v = BigInt(n);
+  const out = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Buffer.from(out);
+}
+const num = (field, v) => Buffer.concat([varint((field << 3) | 0), varint(v)]);
+const bytes = (field, buf) => Buffer.concat([varint((field << 3) | 2), varint(buf.length), Buffer.from(buf)]);
+const msg = (...parts) => Buffer.concat(parts);
+// perftools.profiles.Profile field numbers (profile.proto).
+const P = { sampleType: 1, sample: 2, mapping: 3, location: 4, function: 5, string: 6, period: 12 };
+const strings = (...s) => msg(...['', ...s].map((x) => bytes(P.string, x)));
+const sampleType = (type, unit) => bytes(P.sampleType, msg(num(1, type), num(2, unit)));
+
+let goodProfile;  // a real recording, made once
+function good(dir) {
+  if (!goodProfile) {
+    goodProfile = path.join(dir, 'good.pb.gz');
+    const r = lp.loopperf(['record', '-q', '-o', goodProfile, '--', process.execPath, path.join(lp.TARGETS, 'hot.js')],
+      { env: { ...process.env, DURATION_MS: '400' } });
+    assertStatus(r, EXIT.ok, 'recording the good profile');
+  }
+  return goodProfile;
+}
+
+// name -> [bytes or a function writing the file, expected message]
+function badProfiles(dir) {
+  const real = fs.readFileSync(good(dir));
+  const realPlain = zlib.gunzipSync(real);
+  // 64 MiB of zeros deflate to ~64 KiB; gzip members may be concatenated, so 17 of them inflate to
+  // 1.06 GiB: past the 1 GiB cap, built in milliseconds.
+  const member = zlib.gzipSync(Buffer.alloc(64 << 20), { level: 9 });
+  return {
+    'not gzip': [Buffer.from('this is a README, not a profile\n'.repeat(20)), /not a protobuf message|not a valid/],
+    'empty file': [Buffer.alloc(0), /empty/],
+    'truncated gzip': [real.subarray(0, Math.floor(real.length / 2)), /truncated gzip|stream ends early/],
+    'gzip header only': [real.subarray(0, 10), /truncated gzip|stream ends early/],
+    'corrupt gzip': [Buffer.concat([real.subarray(0, 20), crypto.randomBytes(200)]), /corrupt gzip|gzip/],
+    'valid gzip of garbage': [zlib.gzipSync(crypto.randomBytes(4096)), /not a protobuf message|not a valid|string_table/],
+    // A string field that announces 100 bytes and has 5.
+    'truncated protobuf': [zlib.gzipSync(Buffer.concat([realPlain, varint((P.string << 3) | 2), varint(100), Buffer.from('short')])),
+      /truncated or garbled/],
+    'trailing garbage after gzip': [Buffer.concat([real, Buffer.from('garbage')]), /after the end of the gzip stream/],
+    'gzip bomb': [Buffer.concat(Array(17).fill(member)), /too large/],
+    'wrong schema (no string table)': [msg(num(9, 12345), num(10, 99)), /string_table\[0\] must be the empty string/],
+    // The parser keeps a field of the wrong wire type as an unknown field: no string table then.
+    'wrong wire type': [msg(num(P.string, 5)), /string_table\[0\] must be the empty string|not a valid/],
+    'location id that points nowhere': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.sample, msg(num(1, 99), num(2, 1)))), /location id 99, which does not exist/],
+    'function id that points nowhere': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.location, msg(num(1, 1), bytes(4, msg(num(1, 7), num(2, 3))))),
+      bytes(P.sample, msg(num(1, 1), num(2, 1)))), /function id 7, which does not exist/],
+    'mapping id that points nowhere': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.location, msg(num(1, 1), num(2, 5))), bytes(P.sample, msg(num(1, 1), num(2, 1)))),
+      /mapping id 5, which does not exist/],
+    'string index out of range': [msg(strings('samples', 'count'), sampleType(40, 2)), /string index 40 is out of range/],
+    'negative string index': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.sample, msg(num(2, 1), bytes(3, msg(num(1, 2n ** 64n - 1n), num(2, 1)))))), /string index -1/],
+    'more values than sample types': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.sample, msg(num(2, 1), num(2, 2), num(2, 3)))), /3 values but the profile declares 1/],
+    'duplicate ids': [msg(strings('samples', 'count'), sampleType(1, 2), bytes(P.location, num(1, 3)),
+      bytes(P.location, num(1, 3))), /share the id 3/],
+    'absurd length': [msg(varint((P.string << 3) | 2), varint(2n ** 60n), Buffer.from('x')), /truncated or garbled/],
+    // A 100 GiB sparse file costs no disk; reading or reserving it must not be attempted.
+    'huge sparse file': [(file) => { fs.writeFileSync(file, real); fs.truncateSync(file, 100 * 2 ** 30); }, /too large/],
+  };
+}
+
+test('bad pprof files: report, convert and diff say what is wrong (exit 6), never crash', () => {
+  const dir = lp.tmpdir('badpprof');
+  try {
+    const goodFile = good(dir);
+    for (const [name, [content, message]] of Object.entries(badProfiles(dir))) {
+      const file = path.join(dir, `${name.replace(/\W+/g, '-')}.pb.gz`);
+      if (typeof content === 'function') content(file);
+      else fs.writeFileSync(file, content);
+      const out = path.join(dir, 'out.html');
+      for (const args of [['report', file], ['report', '--format', 'json', file], ['convert', file, '-o', out],
+        ['diff', file, goodFile], ['diff', goodFile, file]]) {
+        const r = lp.loopperf(args);
+        assertStatus(r, EXIT.input, `${name}: ${args[0]}`);
+        assert.match(r.stderr, message, `${name}: ${args.join(' ')}`);
+        assert.match(r.stderr, /hint: |check the path/, `${name}: a hint`);
+      }
+      assert.ok(!fs.existsSync(out), `${name}: convert wrote nothing`);
+      fs.rmSync(file, { force: true });
+    }
+    // Not a file at all.
+    for (const args of [['report', dir], ['report', path.join(dir, 'missing.pb.gz')], ['convert', '/dev/null', '-o', path.join(dir, 'x.html')]]) {
+      const r = lp.loopperf(args);
+      assertStatus(r, EXIT.input, args.join(' '));
+    }
+    // The real profile still works after all that (the cases above broke the files, not the reader).
+    assertStatus(lp.loopperf(['report', goodFile]), EXIT.ok, 'the good profile');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Command-line values
+
+test('bad command-line values are usage errors (exit 2) with a message', () => {
+  const cases = [
+    [['-p', 'abc'], /invalid pid 'abc'/], [['-p', ''], /pid|target/], [['-p', '0'], /invalid pid/],
+    [['-p', '-1'], /pid|-1|argument/], [['-p', '4194305'], /invalid pid/], [['-p', '1x'], /invalid pid/],
+    [['-p', '99999999999999999999999'], /invalid pid/], [['-p', ' 42'], /invalid pid/],
+    [['-p', '1', '-F', '0'], /sampling rate/], [['-p', '1', '-F', '-5'], /sampling rate|-5|argument/],
+    [['-p', '1', '-F', '100001'], /sampling rate/], [['-p', '1', '-F', '1e3'], /sampling rate/],
+    [['-p', '1', '-F', '18446744073709551617'], /sampling rate/], [['-p', '1', '-F', '2.5'], /sampling rate/],
+    [['-p', '1', '-d', '0'], /greater than zero/], [['-p', '1', '-d', '-1s'], /duration|-1s|argument/],
+    [['-p', '1', '-d', '0.1ns'], /greater than zero/], [['-p', '1', '-d', '2562048h'], /too large/],
+    [['-p', '1', '-d', '99999999999999999999999999h'], /too large/], [['-p', '1', '-d', '1e9s'], /unknown unit/],
+    [['-p', '1', '-d', 'inf'], /must start with a number/], [['-p', '1', '-d', '1..5s'], /not a number/],
+    [['-p', '1', '-d', '10 s'], /unknown unit/], [['-p', '1', '--stall-threshold', '0ms'], /greater than zero/],
+    [['-p', '1', '--stack-size', '100'], /stack size/], [['-p', '1', '--stack-size', '4294967304'], /stack size/],
+    [['-p', '1', '--mode', 'wall', '-F', '5000'], /at most -F 4999/],
+  ];
+  for (const [args, message] of cases) {
+    const r = lp.loopperf(['record', ...args, '-o', '/tmp/lp-badinput-never.pb.gz']);
+    assertStatus(r, EXIT.usage, args.join(' '));
+    assert.match(r.stderr, message, args.join(' '));
+  }
+  assert.ok(!fs.existsSync('/tmp/lp-badinput-never.pb.gz'));
+});
+
+test("loopperf refuses its own pid", () => {
+  const dir = lp.tmpdir('self');
+  try {
+    // exec keeps the shell's pid, so $$ is loopperf's own pid by the time it parses -p.
+    const r = spawnSync('sh', ['-c', 'exec "$0" record -p $$ -d 200ms -o "$1"', lp.LOOPPERF, path.join(dir, 'self.pb.gz')],
+      { encoding: 'utf8', timeout: 30000 });
+    assertStatus(r, EXIT.usage, 'own pid');
+    assert.match(r.stderr, /refusing to profile loopperf itself/);
+    assert.deepStrictEqual(fs.readdirSync(dir), []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// PID 1 of this machine is not ours to sample; in a PID namespace of our own, PID 1 is a shell we
+// started, and loopperf running beside it records "-p 1" like any process and leaves it as it was.
+test('pid 1 is recorded like any process and left unharmed', { skip: !isRoot && 'needs root for a PID namespace' }, (t) => {
+  const dir = lp.tmpdir('pid1');
+  try {
+    const out = path.join(dir, 'pid1.pb.gz');
+    const script = [
+      'sleep 30 & s=$!',
+      // The shell (PID 1) keeps busy while it is sampled, then reports its own state.
+      '( i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done ) &',
+      '"$0" record -p 1 -d 200ms -o "$1"; echo "status=$?"',
+      'grep -E "^(State|TracerPid):" /proc/1/status',
+      'kill $s; wait; echo alive',
+    ].join('\n');
+    const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'bash', '-c', script, lp.LOOPPERF, out],
+      { encoding: 'utf8', timeout: 60000 });
+    if (r.status !== 0 && /unshare/.test(r.stderr) && !/status=/.test(r.stdout)) {
+      t.skip(`no PID namespace here: ${r.stderr}`);
+      return;
+    }
+    assert.match(r.stdout, /status=0/, r.stdout + r.stderr);
+    assert.match(r.stdout, /State:\s+[RS]/, r.stdout);
+    assert.match(r.stdout, /TracerPid:\s+0/, r.stdout);
+    assert.match(r.stdout, /alive/, r.stdout);
+    assertStatus(lp.loopperf(['report', out]), EXIT.ok, 'report of pid 1');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-o into a directory that vanishes during the recording: the profile is saved elsewhere (exit 5)', async () => {
+  const t = await lp.startTarget('hot.js');
+  const dir = lp.tmpdir('vanish');
+  const rescue = lp.tmpdir('rescue');
+  try {
+    const out = path.join(dir, 'p.pb.gz');
+    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '1500ms', '-o', out],
+      { env: { ...process.env, TMPDIR: rescue } });
+    await sleep(500);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const r = await done;
+    assertStatus(r, EXIT.output, 'vanished output directory');
+    assert.match(r.stderr, /saved to .* instead/);
+    const saved = fs.readdirSync(rescue).filter((f) => f.endsWith('.pb.gz'));
+    assert.strictEqual(saved.length, 1, `rescued files: ${saved}`);
+    const rep = lp.loopperf(['report', path.join(rescue, saved[0])]);
+    assertStatus(rep, EXIT.ok, 'report of the rescued profile');
+    assert.match(rep.stdout, /hotFunction/);
+    assertUnharmed(t.pid);
+  } finally {
+    lp.stopTarget(t);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(rescue, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The perf map of a live target, changed while loopperf reads it
+
+// Records `hot.js` (started with --perf-basic-prof) for 2 s and applies `mutate(mapPath)` after
+// 600 ms, while loopperf tails the map. Returns the run and whether hotFunction got its name.
+async function recordWhileMapChanges(mutate, { nodeArgs } = {}) {
+  const t = await lp.startTarget('hot.js', nodeArgs ? { nodeArgs } : {});
+  const out = path.join(t.dir, 'p.pb.gz');
+  const map = `/tmp/perf-${t.pid}.map`;
+  try {
+    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '2s', '-o', out]);
+    await sleep(600);
+    mutate(map, t);
+    const r = await done;
+    const named = r.status === 0 && /hotFunction/.test(lp.loopperf(['report', out]).stdout);
+    const raw = r.status === 0 ? lp.pprof(['-raw', out]) : '';
+    assertUnharmed(t.pid);
+    return { r, named, raw };
+  } finally {
+    lp.stopTarget(t);
+  }
+}
+
+test('perf map: garbage, truncation and replacement while recording still give a profile', async () => {
+  const cases = {
+    'binary garbage appended': (map) => {
+      fs.appendFileSync(map, Buffer.concat([crypto.randomBytes(256 << 10), Buffer.alloc(3 << 20, 'x'), Buffer.from('\n')]));
+    },
+    'malformed lines appended': (map) => {
+      fs.appendFileSync(map, ['zz 10 JS:x', '1000', '1000 ffffffffffffffff JS:huge', 'ffffffffffffffff 10 JS:wrap',
+        '1000 10 \u0001\u0002', '-5 5 JS:neg', `1000 10 JS:${'a'.repeat(200000)}`, ''].join('\n'));
+    },
+    'truncated to zero': (map) => fs.truncateSync(map, 0),
+    'truncated mid-line': (map) => fs.truncateSync(map, Math.floor(fs.statSync(map).size / 2) + 3),
+    'replaced by another file': (map) => {
+      const tmp = `${map}.new`;
+      fs.writeFileSync(tmp, crypto.randomBytes(64 << 10));
+      fs.renameSync(tmp, map);
+    },
+    'deleted': (map) => fs.rmSync(map),
+  };
+  for (const [name, mutate] of Object.entries(cases)) {
+    const { r, named } = await recordWhileMapChanges(mutate);
+    assertStatus(r, EXIT.ok, name);
+    // What was read before the damage still names the hot function. A truncated map is read again
+    // from the start (in-process writers truncate and rewrite): entries cut off are gone.
+    if (!name.startsWith('truncated')) assert.ok(named, `${name}: hotFunction named\n${r.stderr}`);
+  }
+});
+
+test('perf map: a huge sparse file does not stall the recording', async () => {
+  const started = Date.now();
+  const { r } = await recordWhileMapChanges((map) => fs.truncateSync(map, 64 * 2 ** 30));
+  assertStatus(r, EXIT.ok, 'huge sparse perf map');
+  // -d 2s plus symbolization; reading 64 GiB of zeros would take minutes.
+  assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms`);
+});
+
+test('perf map: made writable by others or given away during the recording is ignored, with a warning', { skip: !isRoot && 'needs root to chown' }, async () => {
+  const cases = {
+    'chmod 0666': [(map) => fs.chmodSync(map, 0o666), /writable by group or others/],
+    'chown nobody': [(map) => fs.chownSync(map, 65534, 65534), /uid 65534/],
+  };
+  for (const [name, [mutate, message]] of Object.entries(cases)) {
+    const { r, raw } = await recordWhileMapChanges(mutate);
+    assertStatus(r, EXIT.ok, name);
+    assert.match(r.stderr, /perf map .* was ignored/, `${name}: warns`);
+    assert.match(r.stderr, message, name);
+    assert.match(raw, /loopperf:perf_map=ignored/, `${name}: the profile says so`);
+  }
+});
+
+test('perf map: planted before loopperf starts (world-writable, foreign owner, FIFO, symlink) is refused, never waited on', { skip: !isRoot && 'needs root to chown' }, async () => {
+  // The target runs without --perf-basic-prof, so the file at /tmp/perf-PID.map is someone else's.
+  const plant = {
+    'world-writable': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chmodSync(map, 0o666); }, /writable by group or others/],
+    'owned by nobody': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chownSync(map, 65534, 65534); }, /owned by uid 65534/],
+    'a FIFO': [(map) => spawnSync('mkfifo', [map]), /no perf map/],
+    'a symlink to a real map': [(map) => fs.symlinkSync('/etc/hostname', map), /no perf map/],
+  };
+  for (const [name, [make, message]] of Object.entries(plant)) {
+    const t = await lp.startTarget('idle.js', { nodeArgs: [] });
+    const map = `/tmp/perf-${t.pid}.map`;
+    try {
+      make(map);
+      const out = path.join(t.dir, 'p.pb.gz');
+      // SIGKILL on timeout: a loopperf blocked opening a FIFO does not end on SIGTERM.
+      const r = lp.loopperf(['record', '-p', String(t.pid), '-d', '500ms', '-o', out], { timeout: 30000, killSignal: 'SIGKILL' });
+      assertStatus(r, EXIT.ok, name);
+      assert.match(r.stderr, message, name);
+      assert.doesNotMatch(lp.pprof(['-raw', out]), /planted/, `${name}: no planted name`);
+      assertUnharmed(t.pid);
+    } finally {
+      fs.rmSync(map, { force: true });
+      lp.stopTarget(t);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// ELF files changed on disk while the target runs, and /proc/PID/maps changing underneath
+
+const NATIVE_LIB = `
+#include <time.h>
+__attribute__((noinline)) static void lib_use(unsigned long v) { __asm__ volatile("" : : "r"(v)); }
+__attribute__((noinline)) void lib_leaf(unsigned long n) { for (unsigned long i = 0; i < n; i++) lib_use(i * 7); }
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000 + t.tv_nsec / 1000000; }
+void lib_spin_ms(long ms) { long end = now_ms() + ms; while (now_ms() < end) lib_leaf(10000); }
+`;
+// prog LIB READY MODE: "spin" runs in LIB until killed; "churn" dlopens and dlcloses copies of LIB
+// and maps and unmaps executable memory, so /proc/PID/maps changes all the time.
+const NATIVE_PROG = `
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+int main(int argc, char** argv) {
+  if (argc < 4) return 2;
+  FILE* f = fopen(argv[2], "w"); fprintf(f, "ready"); fclose(f);
+  for (;;) {
+    void* h = dlopen(argv[1], RTLD_NOW);
+    if (!h) { fprintf(stderr, "%s\\n", dlerror()); return 3; }
+    void (*spin)(long) = (void (*)(long))dlsym(h, "lib_spin_ms");
+    if (strcmp(argv[3], "spin") == 0) for (;;) spin(1000);
+    spin(2);
+    void* m = mmap(0, 1 << 16, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(m, 1 << 16);
+    dlclose(h);
+  }
+}
+`;
+
+function buildNative(dir) {
+  fs.writeFileSync(path.join(dir, 'lib.c'), NATIVE_LIB);
+  fs.writeFileSync(path.join(dir, 'prog.c'), NATIVE_PROG);
+  for (const args of [['-O1', '-g', '-fPIC', '-shared', '-fomit-frame-pointer', '-o', 'lib.so', 'lib.c'], ['-O1', '-g', '-o', 'prog', 'prog.c', '-ldl']]) {
+    const r = spawnSync('cc', args, { cwd: dir, encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, `cc ${args.join(' ')}: ${r.stderr}`);
+  }
+}
+
+// Offsets in an ELF64 file: the .eh_frame_hdr segment and where the loaded part ends.
+function elfLayout(buf) {
+  const phoff = Number(buf.readBigUInt64LE(0x20));
+  const phnum = buf.readUInt16LE(0x38);
+  let ehFrame = null;
+  let loadedEnd = 0;
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * 56;
+    const type = buf.readUInt32LE(o);
+    const offset = Number(buf.readBigUInt64LE(o + 8));
+    const filesz = Number(buf.readBigUInt64LE(o + 32));
+    if (type === 1) loadedEnd = Math.max(loadedEnd, offset + filesz);
+    if (type === 0x6474e550) ehFrame = { offset, size: filesz };
+  }
+  return { ehFrame, loadedEnd };
+}
+
+async function startNative(dir, mode, lib) {
+  const ready = path.join(dir, `ready-${mode}`);
+  const { spawn } = require('node:child_process');
+  const child = spawn(path.join(dir, 'prog'), [lib, ready, mode], { stdio: ['ignore', 'ignore', 'inherit'] });
+  process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+  await lp.waitForFileAsync(ready);
+  return child;
+}
+
+test('ELF: a shared library corrupted or truncated on disk while the target runs in it', { skip: !spawnSync('cc', ['--version']).stdout && 'no C compiler' }, async () => {
+  const dir = lp.tmpdir('elf');
+  try {
+    buildNative(dir);
+    // The running executable itself cannot be changed: the kernel refuses writes to it (ETXTBSY).
+    // Its libraries can, and loopperf reads them from disk while the target keeps the old pages.
+    const exe = await startNative(dir, 'spin', path.join(dir, 'lib.so'));
+    assert.throws(() => fs.openSync(path.join(dir, 'prog'), 'r+'), /ETXTBSY/);
+    exe.kill('SIGKILL');
+
+    const damage = {
+      // Unwind tables, symbols, debug info and section headers overwritten in place: the target never
+      // reads them (it runs on), loopperf's DWARF unwinder and symbolizer do.
+      corrupted: (lib) => {
+        const buf = fs.readFileSync(lib);
+        const { ehFrame, loadedEnd } = elfLayout(buf);
+        const fd = fs.openSync(lib, 'r+');
+        if (ehFrame) fs.writeSync(fd, crypto.randomBytes(ehFrame.size), 0, ehFrame.size, ehFrame.offset);
+        const tailStart = Math.ceil(loadedEnd / 4096) * 4096;
+        if (buf.length > tailStart) fs.writeSync(fd, crypto.randomBytes(buf.length - tailStart), 0, buf.length - tailStart, tailStart);
+        fs.closeSync(fd);
+      },
+      // Cut to its first 8 KiB: the target may die of SIGBUS; loopperf must not, and keeps what it saw.
+      truncated: (lib) => fs.truncateSync(lib, 8192),
+      'truncated to zero': (lib) => fs.truncateSync(lib, 0),
+    };
+    for (const [name, hurt] of Object.entries(damage)) {
+      const lib = path.join(dir, `lib-${name.replace(/\W+/g, '-')}.so`);
+      fs.copyFileSync(path.join(dir, 'lib.so'), lib);
+      const child = await startNative(dir, 'spin', lib);
+      const out = path.join(dir, `${name}.pb.gz`);
+      try {
+        const done = lp.loopperfAsync(['record', '-p', String(child.pid), '-d', '1500ms', '--unwind', 'dwarf', '-o', out]);
+        await sleep(500);
+        hurt(lib);
+        const r = await done;
+        assertStatus(r, EXIT.ok, `library ${name}`);
+        assertStatus(lp.loopperf(['report', out]), EXIT.ok, `report after library ${name}`);
+        if (name === 'corrupted') assert.ok(lp.isAlive(child.pid), 'the target runs on');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('/proc/PID/maps changing all the time (dlopen/dlclose, mmap/munmap) while recording', { skip: !spawnSync('cc', ['--version']).stdout && 'no C compiler' }, async () => {
+  const dir = lp.tmpdir('churn');
+  try {
+    buildNative(dir);
+    const child = await startNative(dir, 'churn', path.join(dir, 'lib.so'));
+    try {
+      for (const unwind of ['dwarf', 'fp']) {
+        const out = path.join(dir, `churn-${unwind}.pb.gz`);
+        const r = await lp.loopperfAsync(['record', '-p', String(child.pid), '-d', '1500ms', '--unwind', unwind, '-o', out]);
+        assertStatus(r, EXIT.ok, `maps churn, --unwind ${unwind}`);
+        const rep = lp.loopperf(['report', out]);
+        assertStatus(rep, EXIT.ok, 'report');
+        assert.ok(lp.isAlive(child.pid), 'target alive');
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
