@@ -4,13 +4,14 @@
 # per sample, memory over a 10-minute recording, symbol loading; every mode (fp, dwarf, auto, wall).
 # Figures are ratios of medians over alternating runs; the method is in docs/performance.md.
 #
-# Usage: scripts/bench.sh [--quick] [--write] [--only LIST] [--memory-seconds N]
+# Usage: scripts/bench.sh [--quick] [--write] [--only LIST] [--reuse FILE] [--memory-seconds N]
 #   --quick           the pre-merge check (< 2 min): slowdown at 99/999 Hz, stop-to-file, lost
 #                     samples at 999 Hz x 16 threads; prints the ratios, exits 1 if a target is missed
 #   (default)         the full bench (~25 min, 10 of them the memory run); writes the results into
 #                     docs/performance.md between the bench markers
 #   --write / --no-write   force / skip updating docs/performance.md
 #   --only LIST       comma list of slowdown,stop,cost,memory,symbols
+#   --reuse FILE      take the sections not run now from an earlier results.json (e.g. the memory run)
 # Env: BUILD_DIR (default build; loopperf is built there if missing), BENCH_NICE (default -10: the
 #   profilers and targets run at this nice level so other work on the machine disturbs them less;
 #   0 to turn off), BENCH_KEEP=1 keeps the work directory.
@@ -24,8 +25,8 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --write) write=1 ;;
     --no-write) write=0 ;;
-    --only|--memory-seconds) pass+=("$1" "$2"); shift ;;
-    -h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --only|--memory-seconds|--reuse) pass+=("$1" "$2"); shift ;;
+    -h|--help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift

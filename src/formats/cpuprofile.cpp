@@ -11,6 +11,11 @@ namespace loopperf::formats {
 
 namespace {
 
+// A .cpuprofile lists every sample one by one (~30 bytes each while written): a profile from
+// elsewhere whose counts add up to billions would take minutes and gigabytes. 20 million is five
+// hours of one thread at 999 Hz, well past what DevTools can open; the default writes one thread.
+constexpr int64_t kMaxCpuprofileSamples = 20'000'000;
+
 // How many .cpuprofile samples one pprof sample stands for.
 int64_t sample_count(const detail::Stacks& st, const profile::Profile& p, int64_t value) {
   if (st.value.type.unit == "count") return value;
@@ -77,7 +82,13 @@ Result<std::string> to_cpuprofile(const profile::Profile& in, const CpuprofileOp
     if (!all_threads && s.thread != thread) continue;
     uint32_t cur = 0;
     for (uint32_t f : s.frames) cur = tree.child(cur, f);
-    int64_t n = sample_count(*stacks, *p, s.value);
+    // A negative count lists nothing (and summing a few of them near INT64_MIN would overflow).
+    int64_t n = std::max<int64_t>(sample_count(*stacks, *p, s.value), 0);
+    if (n > kMaxCpuprofileSamples - total)
+      return make_error(ErrorCode::kInput,
+                        "the profile holds more than " + std::to_string(kMaxCpuprofileSamples) +
+                            " samples, and a .cpuprofile lists each one",
+                        "write .speedscope.json, .html or .folded instead, or narrow it with --thread / --phase");
     tree.add(cur, n);
     sample_nodes.push_back(cur);
     sample_counts.push_back(n);

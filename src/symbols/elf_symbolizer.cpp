@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -141,6 +142,7 @@ void die_names(Dwarf_Die* die, std::string& display, std::string& raw) {
 struct ElfFile::Impl {
   UniqueFd fd;
   std::unique_ptr<Elf, ElfDeleter> elf;
+  uint64_t size_at_open = 0;
   // Separate debug symbols (/usr/lib/debug/.build-id/xx/yyyy.debug, e.g. Debian's libc6-dbg) for a
   // file shipped without .symtab: its local functions get names too.
   UniqueFd debug_fd;
@@ -252,6 +254,15 @@ struct ElfFile::Impl {
     if (debug_fd.get() < 0) return;
     debug_elf.reset(elf_begin(debug_fd.get(), ELF_C_READ_MMAP, nullptr));
     if (debug_elf && elf_kind(debug_elf.get()) != ELF_K_ELF) debug_elf.reset();
+  }
+
+  // libelf reads through a mapping of the file (ELF_C_READ_MMAP), and symbol names point into it:
+  // once the file was truncated (or rewritten in place, shorter) touching a page past its new end
+  // kills loopperf with SIGBUS. Such a file is not read any more; its frames stay unnamed. Checked
+  // before each use, so only a truncation within that use can still hit.
+  bool intact() const {
+    struct stat st {};
+    return ::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= size_at_open;
   }
 
   const Sym* find_symbol(uint64_t vaddr) {
@@ -409,6 +420,8 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& dis
     return make_error(ErrorCode::kResource,
                       "cannot duplicate the descriptor of " + display_path + ": " + std::strerror(errno));
   }
+  struct stat st {};
+  if (::fstat(impl->fd.get(), &st) == 0) impl->size_at_open = static_cast<uint64_t>(st.st_size);
   // READ_MMAP: a 100 MB binary costs address space, not a copy; libelf reads only what we touch.
   impl->elf.reset(elf_begin(impl->fd.get(), ELF_C_READ_MMAP, nullptr));
   if (!impl->elf || elf_kind(impl->elf.get()) != ELF_K_ELF) {
@@ -460,6 +473,7 @@ ElfFile::~ElfFile() = default;
 bool ElfFile::has_symbols() const { return impl_->has_symtab || impl_->has_dynsym; }
 
 bool ElfFile::has_line_info() const {
+  if (!impl_->intact()) return false;
   impl_->ensure_dwarf();
   return !impl_->cu_ranges.empty();
 }
@@ -483,6 +497,7 @@ uint64_t ElfFile::file_offset_to_vaddr(uint64_t offset) const {
 
 ElfSymbol ElfFile::lookup(uint64_t vaddr) {
   ElfSymbol result;
+  if (!impl_->intact()) return result;
   const Sym* sym = impl_->find_symbol(vaddr);
   uint64_t function_low = 0;
   bool has_dwarf = impl_->dwarf_frames(vaddr, result.frames, &function_low);
@@ -513,6 +528,7 @@ ElfSymbol ElfFile::lookup(uint64_t vaddr) {
 }
 
 std::string ElfFile::symbol_starting_at(uint64_t vaddr) {
+  if (!impl_->intact()) return {};
   const Sym* sym = impl_->find_symbol(vaddr);
   return sym != nullptr && sym->addr == vaddr ? std::string(sym->name) : std::string();
 }
@@ -530,6 +546,10 @@ std::vector<uint8_t> ElfFile::read_bytes(uint64_t vaddr, size_t len) const {
 
 uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
   uint64_t best_addr = 0, best_size = 0;
+  if (!impl_->intact()) {
+    if (size != nullptr) *size = 0;
+    return 0;
+  }
   int best_rank = 1 << 30;
   impl_->for_each_symbol([&](const GElf_Sym& s, const char* name, size_t, bool is_symtab) {
     if (raw_name != name) return;

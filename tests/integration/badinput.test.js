@@ -137,6 +137,19 @@ test('bad pprof files: report, convert and diff say what is wrong (exit 6), neve
       const r = lp.loopperf(args);
       assertStatus(r, EXIT.input, args.join(' '));
     }
+    // Well-formed, but one sample claims 10^12 counts: the writers that aggregate take it, the one
+    // that lists every sample (.cpuprofile) refuses instead of filling memory.
+    const huge = path.join(dir, 'huge-count.pb');
+    fs.writeFileSync(huge, msg(strings('samples', 'count', 'f'), sampleType(1, 2),
+      bytes(P.function, msg(num(1, 1), num(2, 3))), bytes(P.location, msg(num(1, 1), bytes(4, num(1, 1)))),
+      bytes(P.sample, msg(num(1, 1), num(2, 10n ** 12n)))));
+    assertStatus(lp.loopperf(['report', huge]), EXIT.ok, 'huge count: report');
+    for (const ext of ['html', 'speedscope.json', 'folded', 'pb.gz']) {
+      assertStatus(lp.loopperf(['convert', huge, '-o', path.join(dir, `huge.${ext}`)]), EXIT.ok, `huge count: ${ext}`);
+    }
+    const cpu = lp.loopperf(['convert', huge, '-o', path.join(dir, 'huge.cpuprofile')]);
+    assertStatus(cpu, EXIT.input, 'huge count: .cpuprofile');
+    assert.match(cpu.stderr, /lists each one/);
     // The real profile still works after all that (the cases above broke the files, not the reader).
     assertStatus(lp.loopperf(['report', goodFile]), EXIT.ok, 'the good profile');
   } finally {
@@ -450,6 +463,78 @@ test('ELF: a shared library corrupted or truncated on disk while the target runs
       } finally {
         child.kill('SIGKILL');
       }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A native addon the target ran (in a worker, so loopperf names its frames while recording), cut
+// after its loaded part while the target runs on in JavaScript: the symbols, debug info and section
+// headers loopperf maps are gone. This killed loopperf with SIGBUS and lost the profile.
+const ADDON = `
+#include <node_api.h>
+#include <time.h>
+__attribute__((noinline)) static void addon_leaf(unsigned long n) { for (unsigned long i = 0; i < n; i++) __asm__ volatile("" : : "r"(i)); }
+static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000 + t.tv_nsec / 1000000; }
+static napi_value addon_spin(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int64_t ms = 0;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_get_value_int64(env, argv[0], &ms);
+  long end = now_ms() + ms; while (now_ms() < end) addon_leaf(10000);
+  return NULL;
+}
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "spin", NAPI_AUTO_LENGTH, addon_spin, NULL, &fn);
+  napi_set_named_property(env, exports, "spin", fn);
+  return exports;
+}
+`;
+const ADDON_APP = `
+const { Worker, isMainThread } = require('node:worker_threads');
+const fs = require('node:fs');
+if (isMainThread) {
+  new Worker(__filename, { argv: process.argv.slice(2) });
+  setInterval(() => {}, 1000);
+} else {
+  const m = { exports: {} };
+  process.dlopen(m, process.argv[2]);
+  fs.writeFileSync(process.argv[3] + '.in', 'in the addon');
+  m.exports.spin(1500);
+  fs.writeFileSync(process.argv[3], 'left the addon');
+  for (;;) { let s = 0; for (let i = 0; i < 1e7; i++) s += i; }
+}
+`;
+
+test('ELF: a native addon cut short on disk while loopperf holds it open', { skip: !fs.existsSync('/usr/include/node/node_api.h') && 'no node_api.h' }, async () => {
+  const dir = lp.tmpdir('addon');
+  try {
+    fs.writeFileSync(path.join(dir, 'addon.c'), ADDON);
+    fs.writeFileSync(path.join(dir, 'app.js'), ADDON_APP);
+    const cc = spawnSync('cc', ['-O1', '-g', '-shared', '-fPIC', '-I/usr/include/node', '-o', 'addon.node', 'addon.c'], { cwd: dir, encoding: 'utf8' });
+    assert.strictEqual(cc.status, 0, cc.stderr);
+    const left = path.join(dir, 'left');
+    const { spawn } = require('node:child_process');
+    const addon = path.join(dir, 'addon.node');
+    const child = spawn(process.execPath, [path.join(dir, 'app.js'), addon, left], { stdio: 'ignore' });
+    process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+    try {
+      // The worker's first samples must land in the addon: loopperf names those while recording.
+      await lp.waitForFileAsync(`${left}.in`);
+      await sleep(100);
+      const out = path.join(dir, 'p.pb.gz');
+      const done = lp.loopperfAsync(['record', '-p', String(child.pid), '-d', '2500ms', '-o', out]);
+      await lp.waitForFileAsync(left);
+      await sleep(300);
+      const loadedEnd = elfLayout(fs.readFileSync(addon)).loadedEnd;
+      fs.truncateSync(addon, Math.ceil(loadedEnd / 4096) * 4096);
+      const r = await done;
+      assertStatus(r, EXIT.ok, 'addon truncated');
+      assertStatus(lp.loopperf(['report', out]), EXIT.ok, 'report');
+      assert.ok(lp.isAlive(child.pid), 'the target runs on');
+    } finally {
+      child.kill('SIGKILL');
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

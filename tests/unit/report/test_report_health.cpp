@@ -212,7 +212,7 @@ TEST_CASE("the JSON report gives each loop thread a loop object, only when there
   CHECK_FALSE(has(report::render_text(*r2, false), "busy periods"));
 }
 
-TEST_CASE("--thread keeps the health of the selected thread only") {
+TEST_CASE("report --thread keeps the health of the selected thread only") {
   report::ReportOptions opts;
   opts.thread = "worker";
   auto r = report::build_report(recorded_profile(), opts);
