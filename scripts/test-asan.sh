@@ -23,13 +23,17 @@ rm -rf "$logs"
 mkdir -p "$logs"
 # halt_on_error: the first error ends the process (UBSan too: the build also has
 # -fno-sanitize-recover). detect_leaks: LeakSanitizer works because nothing ptraces loopperf (it is
-# the tracer in dump and wall mode, never the tracee). Reports go to files named by pid.
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$logs/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# the tracer in dump and wall mode, never the tracee). handle_segv=0: tests/integration/harm.test.js
+# sends loopperf SIGSEGV on purpose to see the target survive its crash; ASan would catch that signal
+# and exit with status 1 and a report instead of dying by it. A real SIGSEGV still kills the process
+# and fails its test. Reports go to files named by pid.
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:handle_segv=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$logs/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-export LSAN_OPTIONS="${LSAN_OPTIONS:-}"
 
+# integration: memory measures loopperf's RSS over 3 minutes; ASan's shadow memory and quarantine
+# make that number meaningless, so it is left to the plain suite.
 status=0
-(cd "$BUILD_DIR" && ctest --output-on-failure -j"$(nproc)" --timeout 1200 "$@") || status=$?
+(cd "$BUILD_DIR" && ctest --output-on-failure -j"$(nproc)" --timeout 1200 -E '^integration: memory$' "$@") || status=$?
 
 reports=$(find "$logs" -type f | sort)
 if [ -n "$reports" ]; then

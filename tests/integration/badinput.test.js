@@ -254,6 +254,50 @@ test('-o into a directory that vanishes during the recording: the profile is sav
   }
 });
 
+// loopperf asks the target's executable for its version (/proc/PID/exe --version). Anyone can run
+// their own program as "node" (argv[0] is enough): run as root, it would be their code as root.
+test('a target posing as node: its executable runs as the target\'s user, never as root', { skip: !isRoot && 'needs root' }, async () => {
+  const dir = lp.tmpdir('impostor');
+  fs.chmodSync(dir, 0o777);
+  const ranAs = path.join(dir, 'ran-as');
+  const ready = path.join(dir, 'ready');
+  try {
+    fs.writeFileSync(path.join(dir, 'impostor.c'), `
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    FILE* f = fopen("${ranAs}", "w");
+    if (f) { fprintf(f, "%u %u", getuid(), geteuid()); fclose(f); }
+    printf("v99.0.0\\n");
+    return 0;
+  }
+  FILE* f = fopen("${ready}", "w"); if (f) { fputs("ready", f); fclose(f); }
+  for (;;) pause();
+}
+`);
+    const cc = spawnSync('cc', ['-O1', '-o', 'impostor', 'impostor.c'], { cwd: dir, encoding: 'utf8' });
+    assert.strictEqual(cc.status, 0, cc.stderr);
+    fs.chmodSync(path.join(dir, 'impostor'), 0o755);
+    const { spawn } = require('node:child_process');
+    const child = spawn(path.join(dir, 'impostor'), [], { argv0: 'node', uid: 65534, gid: 65534, stdio: 'ignore' });
+    process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+    try {
+      await lp.waitForFileAsync(ready);
+      const out = path.join(dir, 'p.pb.gz');
+      const r = lp.loopperf(['record', '-p', String(child.pid), '-d', '300ms', '-o', out]);
+      assertStatus(r, EXIT.ok, 'impostor');
+      assert.strictEqual(fs.readFileSync(ranAs, 'utf8'), '65534 65534', 'ran as the target\'s user');
+      assert.match(lp.pprof(['-raw', out]), /loopperf:target.node_version=v99.0.0/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // The perf map of a live target, changed while loopperf reads it
 
