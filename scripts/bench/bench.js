@@ -55,7 +55,7 @@ const Q = opt.quick;
 const P = {
   // slowdown: rounds of alternating runs, and the job's size (one round of the job is ~35 ms here)
   slowRounds: Q ? 5 : 7,
-  jobRounds: Q ? 30 : 50,
+  jobRounds: 50,
   // stop-to-file: pairs of 10 s recordings
   stopPairs: Q ? 1 : 3,
   stopSeconds: 10,
@@ -551,11 +551,13 @@ async function benchSymbols() {
     await recordFor('perf', ['record', ...tools['perf -g'](999).perf, '-p', String(demo.pid), '-o', data], 3);
     for (let i = 0; i < P.symPairs; i++) {
       for (const cold of i % 2 ? [false, true] : [true, false]) {
-        const r = await recordFor(LP, lpArgs(['-F', '999', '-p', String(demo.pid)], out), 3, {
-          onRunning: async () => { if (cold) res.dropped = dropCaches() && res.dropped; },
-        });
+        // Cold: the page cache is dropped before loopperf starts (it opens node's symbol table and
+        // unwind info while it records, so dropping it later would leave those pages mapped, warm).
+        if (cold) res.dropped = dropCaches() && res.dropped;
+        const r = await recordFor(LP, lpArgs(['-F', '999', '-p', String(demo.pid)], out), 3);
         const s = parseLoopperf(r.stderr);
-        res.loopperf[cold ? 'cold' : 'warm'].push({ symbolized_s: s.symbolized_s, stop_wall_s: r.stop_wall_s, stop_cpu_s: r.stop_cpu_s, samples: s.samples });
+        res.loopperf[cold ? 'cold' : 'warm'].push({ symbolized_s: s.symbolized_s, stop_wall_s: r.stop_wall_s, stop_cpu_s: r.stop_cpu_s, samples: s.samples,
+          total_cpu_s: r.cpu_s, overhead_wall_s: r.wall_ms / 1000 - 3 });
         rm(out);
         if (cold) dropCaches();
         const sf = await perfScriptFold(data, folded);
@@ -572,6 +574,8 @@ async function benchSymbols() {
     loopperf_cold_range: rng(res.loopperf.cold, 'stop_wall_s'), loopperf_warm_range: rng(res.loopperf.warm, 'stop_wall_s'),
     loopperf_cold_symbolized_s: m(res.loopperf.cold, 'symbolized_s'), loopperf_warm_symbolized_s: m(res.loopperf.warm, 'symbolized_s'),
     loopperf_cold_cpu_s: m(res.loopperf.cold, 'stop_cpu_s'), loopperf_warm_cpu_s: m(res.loopperf.warm, 'stop_cpu_s'),
+    loopperf_cold_total_cpu_s: m(res.loopperf.cold, 'total_cpu_s'), loopperf_warm_total_cpu_s: m(res.loopperf.warm, 'total_cpu_s'),
+    loopperf_cold_overhead_s: m(res.loopperf.cold, 'overhead_wall_s'), loopperf_warm_overhead_s: m(res.loopperf.warm, 'overhead_wall_s'),
     perf_cold_s: m(res.perf.cold, 'wall_s'), perf_warm_s: m(res.perf.warm, 'wall_s'),
     perf_cold_range: rng(res.perf.cold, 'wall_s'), perf_warm_range: rng(res.perf.warm, 'wall_s'),
     perf_cold_cpu_s: m(res.perf.cold, 'cpu_s'), perf_warm_cpu_s: m(res.perf.warm, 'cpu_s'),
@@ -585,19 +589,19 @@ async function benchSymbols() {
 function checkTargets(R) {
   const t = [];
   const add = (name, ok, detail, info = false) => t.push({ name, ok, detail, info });
-  // The tolerance for "no larger than perf's": a difference smaller than this is within the noise
-  // of a shared 2-core machine (the inter-quartile range of the per-round ratios is shown beside it).
-  const tol = 0.01;
+  // "No larger than perf's" allows for the noise of a shared 2-core machine: 1 percentage point, or
+  // half the inter-quartile range of loopperf's per-round ratios when the rounds spread more.
   if (R.slowdown) {
     const v = R.slowdown.variants;
     for (const f of [99, 999]) {
       const a = v[`loopperf @${f}`], b = v[`perf -g @${f}`];
       if (!a || !b) continue;
-      add(`slowdown @${f} Hz: loopperf ≤ perf -g (+${tol * 100} pt noise allowance), target CPU`, a.slowdown_cpu <= b.slowdown_cpu + tol,
-        `loopperf ${pct(a.slowdown_cpu)} vs perf ${pct(b.slowdown_cpu)} (wall: ${pct(a.slowdown_wall)} vs ${pct(b.slowdown_wall)})`);
+      const tol = Math.max(0.01, (a.round_cpu[1] - a.round_cpu[0]) / 2 || 0);
+      add(`slowdown @${f} Hz: loopperf ≤ perf -g (+${(tol * 100).toFixed(1)} pt noise allowance), target CPU`, a.slowdown_cpu <= b.slowdown_cpu + tol,
+        `loopperf ${pct(a.slowdown_cpu, 2)} vs perf ${pct(b.slowdown_cpu, 2)} (wall: ${pct(a.slowdown_wall, 2)} vs ${pct(b.slowdown_wall, 2)})`);
     }
     const a = v['loopperf @999'];
-    if (a) add('slowdown @999 Hz < 3% (target CPU)', a.slowdown_cpu < 0.03, `${pct(a.slowdown_cpu)} (wall ${pct(a.slowdown_wall)})`);
+    if (a) add('slowdown @999 Hz < 3% (target CPU)', a.slowdown_cpu < 0.03, `${pct(a.slowdown_cpu, 2)} (wall ${pct(a.slowdown_wall, 2)})`);
     const lost = Object.entries(v).filter(([k]) => k.startsWith('loopperf')).reduce((s, [, x]) => s + x.lost.reduce((p, q) => p + (q || 0), 0), 0);
     add('(not a target) lost samples in the slowdown runs', lost === 0, `${lost} lost`, true);
   }
@@ -639,6 +643,10 @@ function markdown(R) {
   L.push(`Measured ${m.date} by \`scripts/bench.sh${R.quick ? " --quick" : ""}\` on ${m.cores} × ${m.cpu}, ${m.mem_gb} GB, Linux ${m.kernel}, ` +
     `node ${m.node} (${mb(m.node_size)} MB binary), ${m.perf}, loopperf at nice ${m.nice}. Load average at the start: ${m.load_at_start} ` +
     `(other builds were running: see "Noise").`);
+  if (R.reused && Object.keys(R.reused).length) {
+    L.push('');
+    L.push(`Sections ${Object.keys(R.reused).join(', ')} are from the full run of ${[...new Set(Object.values(R.reused))].join('; ')} (\`--reuse\`); the rest from this run.`);
+  }
   L.push('');
   if (R.slowdown) {
     const s = R.slowdown;
@@ -698,7 +706,6 @@ function markdown(R) {
     const x = R.memory;
     L.push(`### 4. Memory over a ${Math.round(x.seconds / 60)}-minute recording`);
     L.push('');
-    if (R.reused && R.reused.memory) { L.push(`(From an earlier run: ${R.reused.memory}.)`); L.push(''); }
     L.push(`\`loopperf record -F 999 -p PID\` of the demo server under load for ${x.seconds} s, VmRSS every 5 s; \`perf record -e cpu-clock -g -F 999 -p PID\` on the same target at the same time.`);
     L.push('');
     L.push('| figure | loopperf | perf record |');
@@ -718,14 +725,18 @@ function markdown(R) {
     const s = R.symbols.summary;
     L.push(`### 5. Symbol loading (${mb(R.machine.node_size)} MB node binary with DWARF)`);
     L.push('');
-    L.push(`Stop phase of a 3 s recording of the demo server, ${R.symbols.loopperf.cold.length} cold + ${R.symbols.loopperf.warm.length} warm, alternating; ` +
-      `cold = \`sync; echo 3 > /proc/sys/vm/drop_caches\` just before the stop${R.symbols.dropped ? '' : ' (FAILED: not root?)'}. ` +
-      `perf: \`perf script | fold\` of a 3 s perf.data of the same target, cold and warm.`);
+    const before = s.loopperf_cold_total_cpu_s !== undefined;
+    L.push(`A 3 s recording of the demo server, ${R.symbols.loopperf.cold.length} cold + ${R.symbols.loopperf.warm.length} warm, alternating; ` +
+      `cold = \`sync; echo 3 > /proc/sys/vm/drop_caches\` ${before ? 'before loopperf starts' : 'just before the stop (too late: see below)'}${R.symbols.dropped ? '' : ' (FAILED: not root?)'}. ` +
+      `"Overhead" = loopperf's wall time beyond the 3 s of sampling (start-up + stop). perf: \`perf script | fold\` of a 3 s perf.data of the same target, cold and warm.`);
     L.push('');
-    L.push('| | loopperf stop → file | its "symbolized in" | CPU | perf script + fold | CPU |');
-    L.push('|---|---|---|---|---|---|');
-    L.push(`| cold | ${fx(s.loopperf_cold_s)} s (${fx(s.loopperf_cold_range[0])}–${fx(s.loopperf_cold_range[1])}) | ${fx(s.loopperf_cold_symbolized_s)} s | ${fx(s.loopperf_cold_cpu_s)} s | ${fx(s.perf_cold_s)} s (${fx(s.perf_cold_range[0])}–${fx(s.perf_cold_range[1])}) | ${fx(s.perf_cold_cpu_s)} s |`);
-    L.push(`| warm | ${fx(s.loopperf_warm_s)} s (${fx(s.loopperf_warm_range[0])}–${fx(s.loopperf_warm_range[1])}) | ${fx(s.loopperf_warm_symbolized_s)} s | ${fx(s.loopperf_warm_cpu_s)} s | ${fx(s.perf_warm_s)} s (${fx(s.perf_warm_range[0])}–${fx(s.perf_warm_range[1])}) | ${fx(s.perf_warm_cpu_s)} s |`);
+    L.push('| | loopperf stop → file | its "symbolized in" | CPU after stop | overhead (wall) | total CPU | perf script + fold | CPU |');
+    L.push('|---|---|---|---|---|---|---|---|');
+    for (const c of ['cold', 'warm']) {
+      const g = (k) => s[`loopperf_${c}_${k}`];
+      L.push(`| ${c} | ${fx(g('s'))} s (${fx(g('range')[0])}–${fx(g('range')[1])}) | ${fx(g('symbolized_s'))} s | ${fx(g('cpu_s'))} s | ${before ? fx(g('overhead_s')) + ' s' : 'n/a'} | ${before ? fx(g('total_cpu_s')) + ' s' : 'n/a'} | ` +
+        `${fx(s[`perf_${c}_s`])} s (${fx(s[`perf_${c}_range`][0])}–${fx(s[`perf_${c}_range`][1])}) | ${fx(s[`perf_${c}_cpu_s`])} s |`);
+    }
     L.push('');
   }
   L.push('### Targets');

@@ -38,7 +38,7 @@ sleep 1.5
 lpid=$!
 pids+=($lpid)
 if [ "$stop_only" = 1 ]; then
-  sleep "$(echo "$secs - 0.5" | bc)"
+  sleep "$(awk -v s="$secs" 'BEGIN { print s - 0.5 }')"
   perf record -q --call-graph dwarf,32768 -F 4999 -p "$lpid" -o "$out/perf.data" 2>/dev/null &
   ppid=$!
   sleep 0.5
