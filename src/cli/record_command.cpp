@@ -1,8 +1,7 @@
-// `loopperf record`: attach to (or launch) a process, sample it, write the profile. Thin wiring
-// over process/, sample/, unwind/, symbols/, profile/ and formats/.
+// `loopperf record`: the CLI around the recording pipeline (recorder.h): preflight, launch, signals,
+// status line, output and the messages at the end.
 #include "commands.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,13 +16,8 @@
 #include "loopperf/common/log.h"
 #include "loopperf/formats/output.h"
 #include "loopperf/formats/pprof.h"
-#include "loopperf/loop/classifier.h"
-#include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/process.h"
-#include "loopperf/profile/builder.h"
-#include "loopperf/sample/sampler.h"
-#include "loopperf/unwind/callchain.h"
 #include "recorder.h"
 #include "signals.h"
 
@@ -48,8 +42,7 @@ struct TempDir {
   }
   ~TempDir() {
     if (path.empty()) return;
-    std::string cmd_free_cleanup = path + "/v8.log";
-    ::unlink(cmd_free_cleanup.c_str());
+    ::unlink((path + "/v8.log").c_str());
     ::rmdir(path.c_str());
   }
 };
@@ -128,17 +121,8 @@ Result<int> run_record(const RecordConfig& cfg) {
   }
   if (output.empty()) output = default_output_name(pid, std::time(nullptr));
 
-  RecorderOptions ro;
+  RecorderOptions ro = cfg.sampling;
   ro.pid = pid;
-  ro.frequency_hz = cfg.frequency_hz;
-  ro.kernel = cfg.kernel;
-  ro.unwind = cfg.unwind;
-  ro.stack_bytes = cfg.stack_bytes;
-  ro.max_threads = cfg.max_threads;
-  ro.max_stacks = cfg.max_stacks;
-  ro.wall = cfg.wall;
-  ro.loop_health = cfg.loop_health;
-  ro.stall_threshold_ns = cfg.stall_threshold.count();
   auto recorder = Recorder::create(ro);
   if (!recorder) {
     if (launch) {
@@ -204,25 +188,25 @@ Result<int> run_record(const RecordConfig& cfg) {
   const auto& st = rec.stats();
   profile::BuildInfo info;
   info.thread_names = rec.thread_names();
-  info.period_ns = 1'000'000'000LL / cfg.frequency_hz;
+  info.period_ns = 1'000'000'000LL / cfg.sampling.frequency_hz;
   info.time_nanos = start_real;
   info.main_binary = exe;
   info.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
   info.metadata = {
       {"tool", "loopperf " LOOPPERF_VERSION},
-      {"mode", cfg.wall ? "wall" : "cpu"},
+      {"mode", cfg.sampling.wall ? "wall" : "cpu"},
       {"target.pid", std::to_string(pid)},
       {"target.cmdline", cmdline},
       {"target.node", is_node ? "yes" : "no"},
       {"target.node_version", node_version},
-      {"rate_hz", std::to_string(cfg.frequency_hz)},
+      {"rate_hz", std::to_string(cfg.sampling.frequency_hz)},
       {"samples", std::to_string(st.samples + rec.wall_stats().samples)},
       {"lost", std::to_string(st.lost)},
       {"threads", std::to_string(st.threads_seen)},
       {"threads_skipped", std::to_string(st.threads_skipped)},
       {"stacks_overflowed", std::to_string(rec.stacks().overflowed())},
-      {"kernel_frames", cfg.kernel ? "yes" : "no"},
-      {"unwind", unwind::unwind_mode_name(cfg.unwind)},
+      {"kernel_frames", cfg.sampling.kernel ? "yes" : "no"},
+      {"unwind", unwind::unwind_mode_name(cfg.sampling.unwind)},
       {"perf_map", perf_map_summary(rec.symbolizer().perf_map_status())},
       {"target_exited", target_exited ? "yes" : "no"},
   };

@@ -33,41 +33,41 @@ Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) 
     // own cost stops being negligible.
     auto f = parse_int(args.frequency, 1, 100000, "sampling rate (-F)");
     if (!f) return f.error();
-    cfg.frequency_hz = static_cast<int>(*f);
+    cfg.sampling.frequency_hz = static_cast<int>(*f);
   }
   auto mode = unwind::parse_unwind_mode(args.unwind);
   if (!mode) return mode.error();
-  cfg.unwind = *mode;
+  cfg.sampling.unwind = *mode;
   if (!args.stack_size.empty()) {
     // The kernel's limit for one stack copy is 65528 bytes (a record is at most 64 KiB).
     auto size = parse_int(args.stack_size, 512, 65528, "stack size (--stack-size)");
     if (!size) return size.error();
-    cfg.stack_bytes = static_cast<uint32_t>(*size) & ~7u;
+    cfg.sampling.stack_bytes = static_cast<uint32_t>(*size) & ~7u;
   }
   if (args.mode != "cpu" && args.mode != "wall")
     return make_error(ErrorCode::kUsage, "unknown mode '" + args.mode + "'", "use --mode cpu (default) or --mode wall");
-  cfg.wall = args.mode == "wall";
+  cfg.sampling.wall = args.mode == "wall";
   // Each wall sample stops a loop thread for ~40-80 us: 199 Hz keeps that near 1% of its time.
-  if (cfg.wall && args.frequency.empty()) cfg.frequency_hz = 199;
-  cfg.loop_health = !args.no_loop_health;
+  if (cfg.sampling.wall && args.frequency.empty()) cfg.sampling.frequency_hz = 199;
+  cfg.sampling.loop_health = !args.no_loop_health;
   if (!args.stall_threshold.empty()) {
     auto t = parse_duration(args.stall_threshold);
     if (!t) return t.error();
-    cfg.stall_threshold = *t;
+    cfg.sampling.stall_threshold_ns = t->count();
   }
-  if (cfg.wall && cfg.frequency_hz > 4999)
+  if (cfg.sampling.wall && cfg.sampling.frequency_hz > 4999)
     return make_error(ErrorCode::kUsage, "--mode wall stops the loop threads for each sample: at most -F 4999",
                       "use -F 999 (the default) or lower for wall mode");
   if (!args.max_stacks.empty()) {
     auto n = parse_int(args.max_stacks, 1000, 10'000'000, "distinct-stack limit (--max-stacks)");
     if (!n) return n.error();
-    cfg.max_stacks = static_cast<size_t>(*n);
+    cfg.sampling.max_stacks = static_cast<size_t>(*n);
   }
   cfg.output = args.output;
   cfg.quiet = args.quiet;
   cfg.perf_map = !args.no_perf_map;
   cfg.keep_perf_map = args.keep_perf_map;
-  cfg.kernel = !args.no_kernel;
+  cfg.sampling.kernel = !args.no_kernel;
   return cfg;
 }
 

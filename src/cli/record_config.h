@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
-#include "loopperf/unwind/sample_unwinder.h"
+#include "recorder_options.h"
 
 namespace loopperf::cli {
 
@@ -19,18 +19,10 @@ struct RecordConfig {
   std::vector<std::string> command;               // after `--`; empty in attach mode
   std::optional<std::chrono::nanoseconds> duration;  // -d; none = until Ctrl-C / target exit
   std::string output;                             // -o; "" = default name
-  int frequency_hz = 999;                         // -F
   bool quiet = false;                             // -q
   bool perf_map = true;                           // launch mode: --no-perf-map turns it off
   bool keep_perf_map = false;                     // launch mode: keep /tmp/perf-PID.map afterwards
-  bool kernel = true;                             // --no-kernel: user frames only
-  unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;  // --unwind
-  uint32_t stack_bytes = 8192;                            // --stack-size: user stack copied per sample
-  size_t max_threads = 1024;
-  size_t max_stacks = 100'000;  // --max-stacks: bounds memory (~400 B per distinct stack)
-  bool wall = false;                                    // --mode wall
-  bool loop_health = true;                              // --no-loop-health turns it off
-  std::chrono::nanoseconds stall_threshold = std::chrono::milliseconds(50);  // --stall-threshold
+  RecorderOptions sampling;  // -F, --mode, --unwind, --stack-size, --max-stacks ... (pid set at start)
 };
 
 // Raw strings from the command line, before validation.

@@ -22,23 +22,9 @@
 #include "loopperf/sample/wall_sampler.h"
 #include "loopperf/symbols/process_symbolizer.h"
 #include "loopperf/unwind/sample_unwinder.h"
+#include "recorder_options.h"
 
 namespace loopperf::cli {
-
-struct RecorderOptions {
-  pid_t pid = 0;
-  bool is_node = false;
-  int frequency_hz = 999;
-  bool kernel = true;
-  unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;
-  uint32_t stack_bytes = 8192;
-  size_t max_threads = 1024;
-  size_t max_stacks = 100'000;  // --max-stacks: bounds memory (~400 B per distinct stack)
-  bool wall = false;                 // --mode wall: loop threads sampled by wall clock
-  size_t wall_stack_bytes = 65536;   // stack copied per wall sample (live memory, one read)
-  bool loop_health = true;           // poll-wait tracepoints on every thread
-  int64_t stall_threshold_ns = 50'000'000;
-};
 
 class Recorder {
  public:

@@ -72,11 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (cfg) {
     check(cfg->pid >= 0 && cfg->pid != ::getpid());
     check((cfg->pid == 0) != cfg->command.empty());
-    check(cfg->frequency_hz >= 1 && cfg->frequency_hz <= 100000);
-    check(!cfg->wall || cfg->frequency_hz <= 4999);
-    check(cfg->stack_bytes >= 512 && cfg->stack_bytes <= 65528 && cfg->stack_bytes % 8 == 0);
+    check(cfg->sampling.frequency_hz >= 1 && cfg->sampling.frequency_hz <= 100000);
+    check(!cfg->sampling.wall || cfg->sampling.frequency_hz <= 4999);
+    check(cfg->sampling.stack_bytes >= 512 && cfg->sampling.stack_bytes <= 65528 && cfg->sampling.stack_bytes % 8 == 0);
     check(!cfg->duration || cfg->duration->count() > 0);
-    check(cfg->stall_threshold.count() > 0);
+    check(cfg->sampling.stall_threshold_ns > 0);
   } else {
     check(!cfg.error().message.empty());
   }

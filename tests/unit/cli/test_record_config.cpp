@@ -16,7 +16,7 @@ TEST_CASE("record options become a plain config") {
   REQUIRE(cfg.ok());
   CHECK(cfg->pid == 4242);
   CHECK(*cfg->duration == 10s);
-  CHECK(cfg->frequency_hz == 99);
+  CHECK(cfg->sampling.frequency_hz == 99);
   CHECK(cfg->output == "slow.pb.gz");
 }
 

@@ -42,7 +42,7 @@ TEST_CASE("folded: thread, phase root and frames root first, one line per stack"
   CHECK(text->back() == '\n');
 }
 
-TEST_CASE("folded: totals equal the profile's sample count; weightless samples vanish", "[folded]") {
+TEST_CASE("folded: totals equal the profile's sample count, weightless samples vanish", "[folded]") {
   auto text = formats::to_folded(test::labeled_profile());
   REQUIRE(text.ok());
   int64_t sum = 0;

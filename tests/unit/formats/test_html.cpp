@@ -103,7 +103,7 @@ TEST_CASE("html: frame names cannot break out of the data element", "[html]") {
   CHECK(found);
 }
 
-TEST_CASE("output: the file name picks the writer; unknown endings list the supported ones", "[output]") {
+TEST_CASE("output: the file name picks the writer, unknown endings list the supported ones", "[output]") {
   using formats::OutputFormat;
   CHECK(*formats::output_format_for("a.pb.gz") == OutputFormat::kPprof);
   CHECK(*formats::output_format_for("a.pprof") == OutputFormat::kPprof);
@@ -119,7 +119,7 @@ TEST_CASE("output: the file name picks the writer; unknown endings list the supp
     CHECK(bad.error().hint.find(s) != std::string::npos);
 }
 
-TEST_CASE("output: write_profile writes every format atomically; pprof reads back", "[output]") {
+TEST_CASE("output: write_profile writes every format atomically, pprof reads back", "[output]") {
   auto dir = std::filesystem::temp_directory_path() / ("lp-out-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto p = test::labeled_profile();

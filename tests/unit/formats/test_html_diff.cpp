@@ -198,7 +198,7 @@ TEST_CASE("diff: an ordinary profile flattens as before: tids kept, nothing mark
   CHECK(s->samples.size() == 7);  // the zero-valued sample is dropped
 }
 
-TEST_CASE("diff: call tree sums base and head apart; widths are max(base, head) and nest", "[diff-html]") {
+TEST_CASE("diff: call tree sums base and head apart, widths are max(base, head) and nest", "[diff-html]") {
   formats::detail::CallTree t;
   const uint32_t caller = t.child(0, 1), gone = t.child(caller, 2), fresh = t.child(caller, 3), same = t.child(0, 4);
   t.add_base(gone, 10);
@@ -283,7 +283,7 @@ TEST_CASE("diff html: per-node base and head in preorder, widths nest, base scal
   CHECK(open.empty());
 }
 
-TEST_CASE("diff html: base scale only for the count type; an ordinary page carries no diff data", "[diff-html]") {
+TEST_CASE("diff html: base scale only for the count type, an ordinary page carries no diff data", "[diff-html]") {
   auto cpu = formats::to_html_flamegraph(diff_profile(), {.phase_roots = true, .value_type = "cpu", .title = {}});
   REQUIRE(cpu.ok());
   Json d = page_data(*cpu);

@@ -51,7 +51,7 @@ TEST_CASE("speedscope: file header, profiles per thread with the main loop first
   CHECK(doc["profiles"][0]["endValue"].i() == 12'000'000);
 }
 
-TEST_CASE("speedscope: frames carry file and line; JIT tiers merge; stacks start at the phase root", "[speedscope]") {
+TEST_CASE("speedscope: frames carry file and line, JIT tiers merge, stacks start at the phase root", "[speedscope]") {
   Json doc = speedscope();
   const Json* auth = frame_named(doc, "authMiddleware");
   REQUIRE(auth);

@@ -510,7 +510,7 @@ TEST_CASE("classify: outside the loop", "[loop][classifier]") {
   }
 }
 
-TEST_CASE("frames_of: inlined frames expand innermost first; leaf and jit flags", "[loop][classifier]") {
+TEST_CASE("frames_of: inlined frames expand innermost first, leaf and jit flags", "[loop][classifier]") {
   Builder b;
   uint64_t f_pending = b.function("uv__run_pending", "uv__run_pending");
   uint64_t f_run = b.function("uv_run", "uv_run");

@@ -225,7 +225,7 @@ TEST_CASE("a nested loop's epoll fd (spawnSync) does not end the outer busy peri
   CHECK(h[0].stalls[0].duration_ns == static_cast<int64_t>(390 * kMs));
 }
 
-TEST_CASE("a known loop fd is used from the start; other threads' and unknown threads' events are apart") {
+TEST_CASE("a known loop fd is used from the start, other threads' and unknown threads' events are apart") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, true, kEpfd);
   t.add_thread(kTid + 1, false, -1, kStart + 100 * kMs);  // a worker appearing later
@@ -301,7 +301,7 @@ TEST_CASE("memory stays bounded: 1M iterations, percentiles within 3% of the tru
   CHECK(h[0].stalls[0].duration_ns == static_cast<int64_t>(400 * kMs));
 }
 
-TEST_CASE("only the longest kMaxStalls stalls are kept, longest first; stall_count counts all") {
+TEST_CASE("only the longest kMaxStalls stalls are kept, longest first, stall_count counts all") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, false);
   std::vector<uint64_t> busy;
@@ -402,9 +402,7 @@ TEST_CASE("read_loop_health ignores malformed values") {
   CHECK(loop::read_loop_health(profile::Profile{}).empty());
 }
 
-// KNOWN ISSUE (open, see the session note): the stall is found and timed right, but its
-// `truncated` flag is not set when the busy period began 1 ms before the recording.
-TEST_CASE("events just before the start of the recording count from the start", "[!mayfail]") {
+TEST_CASE("events just before the start of the recording count from the start") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, true);
   t.poll_exit(kTid, kStart - 1 * kMs, kEpfd);  // tracepoints enabled a little before start_ns

@@ -97,7 +97,7 @@ TEST_CASE("a readFileSync blocker reads phase › user function › API › libu
   CHECK(summary == "poll › handler (app.js:30) › authMiddleware › readFileSync › uv_fs_read");
 }
 
-TEST_CASE("pure JS blockers end at the innermost JS function; long chains are elided") {
+TEST_CASE("pure JS blockers end at the innermost JS function, long chains are elided") {
   Builder b;
   b.add(1, with(kPollRoot, {"js:a@/x/app.js:1", "js:b@/x/app.js:2", "js:c@/x/app.js:3", "js:d@/x/app.js:4",
                             "js:e@/x/app.js:5", "js:f@/x/app.js:6"}),

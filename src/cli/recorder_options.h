@@ -1,0 +1,29 @@
+// What the recording pipeline (recorder.h) is asked to do: the sampling part of `record`'s options,
+// kept in one struct so the CLI's config and the recorder share one set of fields and defaults.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "loopperf/unwind/sample_unwinder.h"
+
+namespace loopperf::cli {
+
+struct RecorderOptions {
+  pid_t pid = 0;
+  bool is_node = false;
+  int frequency_hz = 999;
+  bool kernel = true;
+  unwind::UnwindMode unwind = unwind::UnwindMode::kAuto;
+  uint32_t stack_bytes = 8192;
+  size_t max_threads = 1024;
+  size_t max_stacks = 100'000;  // --max-stacks: bounds memory (~400 B per distinct stack)
+  bool wall = false;                 // --mode wall: loop threads sampled by wall clock
+  size_t wall_stack_bytes = 65536;   // stack copied per wall sample (live memory, one read)
+  bool loop_health = true;           // poll-wait tracepoints on every thread
+  int64_t stall_threshold_ns = 50'000'000;
+};
+
+}  // namespace loopperf::cli
