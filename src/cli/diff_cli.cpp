@@ -24,6 +24,7 @@ struct DiffArgs {
   std::string base, head;
   std::string threshold = "2%";
   std::string confidence = "99%";
+  std::string run_noise = "2%";
   std::string format = "text";
   std::string output;
   bool fail = false;
@@ -48,6 +49,9 @@ Result<int> run_diff(const DiffArgs& a) {
   auto confidence = diff::parse_percent(a.confidence, "--confidence", "99%");
   if (!confidence) return confidence.error();
   opt.confidence = *confidence;
+  auto run_noise = diff::parse_percent(a.run_noise, "--run-noise", "2%", /*allow_zero=*/true);
+  if (!run_noise) return run_noise.error();
+  opt.run_noise = *run_noise;
   if (!a.output.empty()) {
     // Only pprof keeps the negative base samples a diff is made of; other writers drop them.
     auto fmt = formats::output_format_for(a.output);
@@ -100,6 +104,9 @@ Command register_diff(CLI::App& app) {
                   "Smallest change reported, in percentage points of share (default 2%)");
   sub->add_option("--confidence", args->confidence,
                   "Confidence that no reported change is noise, over all rows (default 99%)");
+  sub->add_option("--run-noise", args->run_noise,
+                  "How much an unchanged share varies between runs beyond sampling, relative (default 2%; "
+                  "0 = sampling noise only)");
   sub->add_flag("--fail", args->fail, "Exit with status 10 when a regression is reported (for CI)");
   sub->add_option("--format", args->format, "text (default), markdown (a PR comment) or json")
       ->check(CLI::IsMember({"text", "markdown", "json"}));

@@ -48,11 +48,11 @@ std::optional<size_t> count_index(const profile::Profile& p) {
 }
 
 // Scale of a population, from the function self rows of its samples.
-void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionCounts& head) {
+void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionCounts& head, double run_noise) {
   std::vector<ShareCounts> rows;
   size_t keys = std::min(base.self.size(), head.self.size());
   for (size_t k = 0; k < keys; k++) rows.push_back({base.self[k], base.n, head.self[k], head.n});
-  Scale s = diff::estimate_scale(rows, kMinScaleCount, kMinScaleRows);
+  Scale s = diff::estimate_scale(rows, kMinScaleCount, kMinScaleRows, run_noise);
   pop.scale = s.value;
   pop.scale_se = std::sqrt(s.var_log);
   pop.scale_rows = s.rows;
@@ -100,13 +100,13 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
 }
 
 void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, ProfileCounts& bc,
-                       ProfileCounts& hc) {
+                       ProfileCounts& hc, double run_noise) {
   bc.all.grow(keys.size());  // keys seen only in head
   hc.all.grow(keys.size());
   Population& all = pops.get(kAllThreads);
   all.base_samples = bc.all.n;
   all.head_samples = hc.all.n;
-  estimate_scale(all, bc.all, hc.all);
+  estimate_scale(all, bc.all, hc.all, run_noise);
   for (uint32_t k = 0; k < keys.size(); k++) {
     if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in left-out interrupt frames
     d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n,
@@ -118,7 +118,8 @@ void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, P
 
 // Phases and activities of each loop role present on both sides; a role on one side only is skipped.
 Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Profile& base,
-                            const profile::Profile& head, ProfileCounts& bc, ProfileCounts& hc) {
+                            const profile::Profile& head, ProfileCounts& bc, ProfileCounts& hc,
+                            double run_noise) {
   auto bl = loop_shares(base);
   if (!bl) return bl.error();
   auto hl = loop_shares(head);
@@ -144,7 +145,7 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
     auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& {
       return c.by_role.count(role) ? c.by_role[role] : none;
     };
-    estimate_scale(pop, role_counts(bc), role_counts(hc));
+    estimate_scale(pop, role_counts(bc), role_counts(hc), run_noise);
     auto add = [&](Family f, const std::map<std::string, double>& bm,
                    const std::map<std::string, double>& hm) {
       std::map<std::string, std::pair<double, double>> merged;
@@ -213,11 +214,11 @@ void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const Di
       r.verdict = Verdict::kFewSamples;
       continue;
     }
-    ProportionTest pt = two_proportion_test(r.base_count, n1, r.head_count, n2);
+    ProportionTest pt = two_proportion_test(r.base_count, n1, r.head_count, n2, opt.run_noise);
     r.tested = true;
     r.z = pt.z;
     r.p = pt.p;
-    ProportionTest rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale);
+    ProportionTest rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale, opt.run_noise);
     r.rescaled_z = rt.z;
     pvalues.push_back(pt.p);
     rescaled_pvalues.push_back(rt.p);
@@ -301,16 +302,18 @@ size_t DiffResult::count(Verdict v) const {
       std::count_if(rows.begin(), rows.end(), [&](const Row& r) { return r.verdict == v; }));
 }
 
-Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example) {
+Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example,
+                             bool allow_zero) {
   std::string s(text);
   s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
   if (!s.empty() && s.back() == '%') s.pop_back();
   char* end = nullptr;
   double v = s.empty() ? 0 : std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0' || !(v > 0 && v < 100))
+  if (s.empty() || *end != '\0' || !((allow_zero ? v >= 0 : v > 0) && v < 100))
     return make_error(
         ErrorCode::kUsage, std::string(option) + ": '" + std::string(text) + "' is not a percentage",
-        "give a number between 0 and 100, e.g. " + std::string(option) + " " + std::string(example));
+        std::string("give a number ") + (allow_zero ? "from 0 to" : "between 0 and") + " 100, e.g. " +
+            std::string(option) + " " + std::string(example));
   return v / 100;
 }
 
@@ -357,8 +360,8 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
   }
 
   Populations pops;
-  add_function_rows(d, pops, keys, bc, hc);
-  if (auto st = add_loop_thread_rows(d, pops, base, head, bc, hc); !st) return st.error();
+  add_function_rows(d, pops, keys, bc, hc, opt.run_noise);
+  if (auto st = add_loop_thread_rows(d, pops, base, head, bc, hc, opt.run_noise); !st) return st.error();
   add_loop_metric_rows(d, base, head);
   d.populations = pops.list;
   judge(d.rows, d.populations, opt, d.tests);

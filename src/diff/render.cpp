@@ -69,8 +69,8 @@ std::string rule(const DiffResult& d) {
   double alpha = 1 - d.options.confidence;
   std::string out =
       fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence "
-          "(pooled two-proportion z-test per row, Holm-corrected over %zu rows",
-          d.options.threshold * 100, d.options.confidence * 100, d.tests);
+          "(pooled two-proportion z-test per row allowing %g%% run-to-run noise, Holm-corrected over %zu rows",
+          d.options.threshold * 100, d.options.confidence * 100, d.options.run_noise * 100, d.tests);
   if (d.tests)
     out +=
         fmt("; the strongest row needs |z| >= %.2f", normal_critical_z(alpha / static_cast<double>(d.tests)));
@@ -205,6 +205,7 @@ std::string render_json(const DiffResult& d, bool all) {
   }
   w.key("settings").begin_object();
   w.field("threshold", d.options.threshold).field("confidence", d.options.confidence);
+  w.field("run_noise", d.options.run_noise);
   w.field("alpha", 1 - d.options.confidence)
       .field("test", "two-proportion-z-pooled")
       .field("correction", "holm");

@@ -6,12 +6,13 @@
 
 namespace loopperf::diff {
 
-ProportionTest two_proportion_test(double x1, double n1, double x2, double n2) {
+ProportionTest two_proportion_test(double x1, double n1, double x2, double n2, double run_noise) {
   ProportionTest t;
   if (n1 <= 0 || n2 <= 0) return t;
   double pooled = (x1 + x2) / (n1 + n2);
   if (pooled <= 0 || pooled >= 1) return t;  // both 0% or both 100%: nothing can differ
-  double se = std::sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
+  const double drift = run_noise * std::min(pooled, 1 - pooled);  // a 90% share varies like its 10%
+  double se = std::sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2) + 2 * drift * drift);
   t.z = (x2 / n2 - x1 / n1) / se;
   t.p = normal_two_sided_p(t.z);
   return t;
@@ -51,7 +52,7 @@ std::optional<double> median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-ProportionTest rescaled_test(const ShareCounts& c, const Scale& s) {
+ProportionTest rescaled_test(const ShareCounts& c, const Scale& s, double run_noise) {
   ProportionTest t;
   if (c.n1 <= 0 || c.n2 <= 0) return t;
   // Pooled under H0 (head share = scale x base share = scale x pi): pi estimated from both sides, as
@@ -59,14 +60,17 @@ ProportionTest rescaled_test(const ShareCounts& c, const Scale& s) {
   const double k = s.value;
   double pi = std::min((c.x1 + c.x2 / k) / (c.n1 + c.n2), 1.0);
   double q = std::min(k * pi, 1.0);
-  double var = k * k * pi * (1 - pi) / c.n1 + q * (1 - q) / c.n2 + q * q * s.var_log;
+  const double drift1 = run_noise * std::min(k * pi, 1 - k * pi), drift2 = run_noise * std::min(q, 1 - q);
+  double var = k * k * pi * (1 - pi) / c.n1 + q * (1 - q) / c.n2 + q * q * s.var_log + drift1 * drift1 +
+               drift2 * drift2;
   if (var <= 0) return t;
   t.z = (c.x2 / c.n2 - k * c.x1 / c.n1) / std::sqrt(var);
   t.p = normal_two_sided_p(t.z);
   return t;
 }
 
-Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows) {
+Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,
+                     double run_noise) {
   std::vector<const ShareCounts*> candidates;
   std::vector<double> ratios;
   for (const auto& r : rows) {
@@ -80,10 +84,10 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
   std::vector<bool> in(candidates.size(), false);
   for (int round = 0; round < 20; round++) {
     bool changed = false;
-    double share1 = 0, share2 = 0, x1 = 0, x2 = 0;
+    double share1 = 0, share2 = 0, x1 = 0, x2 = 0, squares1 = 0, squares2 = 0;
     size_t used = 0;
     for (size_t i = 0; i < candidates.size(); i++) {
-      bool inlier = std::fabs(rescaled_test(*candidates[i], s).z) < 3;
+      bool inlier = std::fabs(rescaled_test(*candidates[i], s, run_noise).z) < 3;
       changed |= inlier != in[i];
       in[i] = inlier;
       if (!inlier) continue;
@@ -91,11 +95,16 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
       share2 += candidates[i]->x2 / candidates[i]->n2;
       x1 += candidates[i]->x1;
       x2 += candidates[i]->x2;
+      squares1 += std::pow(candidates[i]->x1 / candidates[i]->n1, 2);
+      squares2 += std::pow(candidates[i]->x2 / candidates[i]->n2, 2);
       used++;
     }
     if (used < min_rows) return Scale{};
     s.value = share2 / share1;
-    s.var_log = (1 - std::min(share1, 1.0)) / x1 + (1 - std::min(share2, 1.0)) / x2;
+    // Sampling, plus each row's own run-to-run noise (independent rows: the sum's relative variance
+    // is run_noise^2 x sum of squared shares / squared sum).
+    s.var_log = (1 - std::min(share1, 1.0)) / x1 + (1 - std::min(share2, 1.0)) / x2 +
+                run_noise * run_noise * (squares1 / (share1 * share1) + squares2 / (share2 * share2));
     s.rows = used;
     if (!changed && round > 0) break;
   }

@@ -158,6 +158,9 @@ void PerfEvent::enable() {
 void PerfEvent::disable() {
   if (fd_ >= 0) ::ioctl(fd_, PERF_EVENT_IOC_DISABLE, 0);
 }
+bool PerfEvent::set_period(uint64_t period) {
+  return fd_ >= 0 && ::ioctl(fd_, PERF_EVENT_IOC_PERIOD, &period) == 0;
+}
 
 size_t PerfEvent::drain(const std::function<void(const perf_event_header*)>& fn) {
   if (!base_) return 0;

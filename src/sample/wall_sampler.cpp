@@ -1,5 +1,7 @@
 #include "loopperf/sample/wall_sampler.h"
 
+#include "loopperf/sample/jitter.h"
+
 #include <sys/uio.h>
 #include <time.h>
 
@@ -97,7 +99,9 @@ void WallSampler::sample_one(pid_t tid) {
 }
 
 void WallSampler::run() {
-  // Absolute deadlines: the rate does not drift with the time each round takes.
+  // Absolute deadlines: the rate does not drift with the time each round takes. Each interval is
+  // drawn from [0.5, 1.5] x period (jitter.h): a fixed one aliases with the target's own timers.
+  PeriodJitter jitter(static_cast<uint64_t>(period_.count()));
   auto next = std::chrono::steady_clock::now();
   while (running_) {
     std::set<pid_t> tids;
@@ -106,7 +110,7 @@ void WallSampler::run() {
       tids = tids_;
     }
     for (pid_t tid : tids) sample_one(tid);
-    next += period_;
+    next += std::chrono::nanoseconds(jitter.next());
     auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // fell behind (a slow stop): skip, do not burst
     std::this_thread::sleep_until(next);

@@ -149,3 +149,24 @@ test('a node without a perf map: the summary says so and how to get JS names; re
     lp.stopTarget(t);
   }
 });
+
+test('periodic work in step with the sampling rate gets its true share (periods are jittered)', () => {
+  // spinA takes 25% of every 1001 µs cycle (CPU time, by construction), the period of 999 Hz.
+  // With a fixed period every sample lands at the same point of the cycle (spinA ~0% or ~100%).
+  const dir = lp.tmpdir('aliasing');
+  const out = path.join(dir, 'aliasing.pb.gz');
+  try {
+    const r = lp.loopperf(['record', '-q', '-F', '999', '-o', out, '--', 'node', path.join(lp.TARGETS, 'aliasing.js')]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const tr = lp.traces(out);
+    const a = tr.filter(hasFrame(/^spinA$/)).reduce((n, t) => n + t.value, 0);
+    const b = tr.filter(hasFrame(/^spinB$/)).reduce((n, t) => n + t.value, 0);
+    assert.ok(a + b > 500, `spinA ${a} + spinB ${b} samples`);
+    const share = a / (a + b);
+    // ~1500 samples: the binomial standard deviation is ~1.1 pp.
+    assert.ok(Math.abs(share - 0.25) < 0.07, `spinA share ${share.toFixed(3)} (${a} of ${a + b}), true 0.25`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+

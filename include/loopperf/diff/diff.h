@@ -75,6 +75,9 @@ struct Skipped {
 struct DiffOptions {
   double threshold = 0.02;   // smallest change reported, as a fraction (0.02 = 2 percentage points)
   double confidence = 0.99;  // family-wise: 1 - the chance of any false alarm among all rows tested
+  // Run-to-run variation of a share beyond sampling, relative (docs/diff.md, "Run-to-run noise"): a
+  // small allowance; JIT-stable code measured within sampling noise once sampling is jittered.
+  double run_noise = 0.02;
 };
 
 struct DiffResult {
@@ -96,9 +99,10 @@ struct DiffResult {
 Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
                                  const DiffOptions& opt);
 
-// "2%", "2", "0.5 %" (percentage points / percent) -> 0.02, 0.02, 0.005. Accepts 0 < value < 100;
-// otherwise a usage error whose hint shows `option example`.
-Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example = "2%");
+// "2%", "2", "0.5 %" (percentage points / percent) -> 0.02, 0.02, 0.005. Accepts 0 < value < 100
+// (0 too with allow_zero); otherwise a usage error whose hint shows `option example`.
+Result<double> parse_percent(std::string_view text, std::string_view option, std::string_view example = "2%",
+                             bool allow_zero = false);
 
 // How a row names a function: JavaScript "name (file.js)" (no directory, no line: both change between
 // two checkouts of one program), native the short_name of report ("node::fs::Read").

@@ -14,9 +14,13 @@ struct ProportionTest {
 };
 
 // H0: both samples come from one proportion. x of n "successes" in base (1) and head (2); the
-// standard error uses the pooled proportion (x1 + x2) / (n1 + n2). A pooled proportion of 0 or 1
+// standard error uses the pooled proportion P = (x1 + x2) / (n1 + n2). A pooled proportion of 0 or 1
 // (no variance) gives z = 0, p = 1. Requires n1, n2 > 0.
-ProportionTest two_proportion_test(double x1, double n1, double x2, double n2);
+//
+// `run_noise` is the run-to-run variation of a share that sampling does not explain, as a relative
+// standard deviation (0.05: an unchanged 30% share is 30% +- 1.5 pp from one run to the next): each
+// side's variance gains (run_noise x min(P, 1 - P))^2. 0 is the textbook binomial test.
+ProportionTest two_proportion_test(double x1, double n1, double x2, double n2, double run_noise = 0);
 
 // Two-sided p-value of a standard normal statistic: P(|Z| >= |z|).
 double normal_two_sided_p(double z);
@@ -43,14 +47,17 @@ struct ShareCounts {
 // that the big, precise rows dominate and the changed ones are left out.
 struct Scale {
   double value = 1;
-  double var_log = 0;  // variance of log(value): (1 - P1) / X1 + (1 - P2) / X2 over the rows used
+  double var_log = 0;  // variance of log(value): (1 - P1) / X1 + (1 - P2) / X2 over the rows used, + run noise
   size_t rows = 0;     // rows it rests on; 0 = fewer than min_rows agree, value fixed at 1
 };
-Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows);
+// `run_noise` as in two_proportion_test: in the consistency test and in var_log.
+Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,
+                     double run_noise = 0);
 
 // Is the head share different from scale x base share? The standard error is pooled under that null
 // (scale 1 gives two_proportion_test) and widened by the scale's own uncertainty, which makes it
 // conservative for the rows the scale was estimated from.
-ProportionTest rescaled_test(const ShareCounts& c, const Scale& s);
+// `run_noise` as in two_proportion_test, on each side's share under that null.
+ProportionTest rescaled_test(const ShareCounts& c, const Scale& s, double run_noise = 0);
 
 }  // namespace loopperf::diff

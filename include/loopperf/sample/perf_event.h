@@ -23,6 +23,8 @@ struct EventConfig {
   bool user_regs_and_stack = false;
   uint32_t stack_bytes = 8192;
   uint64_t regs_mask = 0;  // PERF_SAMPLE_REGS_USER register mask
+  // Re-draw each thread's period every few dozen samples (jitter.h): no aliasing with periodic work.
+  bool jitter = true;
 };
 
 // The perf_event_attr loopperf uses for cpu-clock sampling (exposed for tests and docs).
@@ -53,6 +55,9 @@ class PerfEvent {
   pid_t tid() const { return tid_; }
   void enable();
   void disable();
+  // PERF_EVENT_IOC_PERIOD: a new sampling period (ns for cpu-clock), counted from now; the part of
+  // the current period already elapsed is dropped by the kernel. False when the kernel refuses.
+  bool set_period(uint64_t period);
 
   // Calls `fn` for every complete record in the ring, then releases the space.
   // Records that wrap around the end of the ring are copied into `scratch` so `fn` always sees

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/sample/jitter.h"
 #include "loopperf/sample/perf_event.h"
 
 namespace loopperf::sample {
@@ -22,7 +23,9 @@ struct RawSample {
   pid_t pid = 0;
   pid_t tid = 0;
   uint64_t time_ns = 0;   // CLOCK_MONOTONIC
-  uint64_t period = 0;    // cpu-clock: nanoseconds of CPU this sample stands for
+  // cpu-clock: nanoseconds of CPU this sample stands for. With jitter the kernel keeps reporting
+  // the first period, which is the mean of the drawn ones: right on average, as a sample should be.
+  uint64_t period = 0;
   const uint64_t* ips = nullptr;  // callchain with PERF_CONTEXT_* markers
   uint64_t nr = 0;
   // With EventConfig::user_regs_and_stack: the user registers (in the order of the mask's bits;
@@ -48,6 +51,12 @@ struct SamplerStats {
   uint64_t ring_bytes = 0;       // memory currently mapped for rings
 };
 
+// One followed thread: its event, and the records drained since its period was last re-drawn.
+struct Followed {
+  PerfEvent event;
+  uint32_t since_rearm = 0;
+};
+
 class Sampler {
  public:
   using SampleFn = std::function<void(const RawSample&)>;
@@ -69,15 +78,19 @@ class Sampler {
   const std::map<pid_t, std::string>& thread_names() const { return names_; }
 
  private:
-  Sampler(const SamplerConfig& cfg, SampleFn fn) : cfg_(cfg), on_sample_(std::move(fn)) {}
+  Sampler(const SamplerConfig& cfg, SampleFn fn);
   bool add_thread(pid_t tid, Error* first_error);
-  void drain_all();
+  // Drains the rings; `rearm`: re-draw the period of threads due for it (not for ended or disabled ones).
+  void drain_all(bool rearm = true);
   void handle(const perf_event_header* h);
   bool parse_regs_and_stack(const perf_event_header* h, RawSample& s);
+  void drain(Followed& f, bool rearm);
 
   SamplerConfig cfg_;
   SampleFn on_sample_;
-  std::map<pid_t, PerfEvent> events_;
+  PeriodJitter jitter_;
+  bool jitter_on_ = true;
+  std::map<pid_t, Followed> events_;
   std::map<pid_t, std::string> names_;
   std::map<pid_t, bool> failed_;  // tids we could not open, not retried
   SamplerStats stats_;

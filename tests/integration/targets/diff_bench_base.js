@@ -2,8 +2,9 @@
 // program with scoreRecords doing twice the work. Fixed work (ROUNDS), synchronous, then exit.
 // The steps are called through one call site with five different targets: a megamorphic call that
 // V8 does not inline, so every function keeps its own frame in every run (inlining that differs
-// between runs would move samples between names and look like a change). No libm calls: Math.sin's
-// share varied up to 2.5x between runs of this same code on a loaded VM (docs/diff.md).
+// between runs would move samples between names and look like a change). Every body runs at one
+// speed from run to run: an earlier renderRecords (a multiply that left int32, then %) ran at one of
+// two speeds, 9% or 12.5% of the time, depending on how V8 compiled it in that run.
 'use strict';
 
 function parseRecords(n) {
@@ -20,7 +21,7 @@ function scoreRecords(n) {
 
 function renderRecords(n) {
   let s = 0;
-  for (let i = 0; i < n; i++) s = (s + (((i * 2654435761) >>> 0) % 1000)) | 0;
+  for (let i = 0; i < n; i++) s = (Math.imul(s, 31) + (i & 1023)) | 0;
   return s;
 }
 
@@ -36,7 +37,7 @@ function sortRecords(n) {
   return x;
 }
 
-const steps = [[parseRecords, 20000], [scoreRecords, 20000], [renderRecords, 60000], [hashRecords, 60000], [sortRecords, 10000]];
+const steps = [[parseRecords, 20000], [scoreRecords, 20000], [renderRecords, 90000], [hashRecords, 60000], [sortRecords, 10000]];
 
 function main(rounds) {
   let sink = 0;

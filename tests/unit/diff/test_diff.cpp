@@ -25,7 +25,11 @@ std::vector<std::string> regressions(const diff::DiffResult& d) {
   return out;
 }
 
-diff::DiffResult run(const profile::Profile& a, const profile::Profile& b, diff::DiffOptions opt = {}) {
+// The fixtures are exact counts with no run-to-run variation: most cases test the sampling model
+// alone (run_noise 0); the run-noise cases say so.
+constexpr diff::DiffOptions kSamplingOnly{.run_noise = 0};
+
+diff::DiffResult run(const profile::Profile& a, const profile::Profile& b, diff::DiffOptions opt = kSamplingOnly) {
   auto d = diff::diff_profiles(a, b, opt);
   REQUIRE(d.ok());
   return std::move(*d);
@@ -94,8 +98,27 @@ TEST_CASE("significant but below the threshold is not reported, a lower threshol
   CHECK(score->p_adjusted < 1e-6);
   CHECK(std::fabs(score->change) < 0.02);
   CHECK(score->verdict == diff::Verdict::kBelowThreshold);
-  auto low = run(base, head, {.threshold = 0.01, .confidence = 0.99});
+  auto low = run(base, head, {.threshold = 0.01, .confidence = 0.99, .run_noise = 0});
   CHECK(find(low, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kRegression);
+}
+
+TEST_CASE("run-to-run noise: a share that moves by less than it varies between runs is not significant") {
+  // score: 30% -> 33.3% on 100k samples a side. Sampling alone calls that z ~ 16; an unchanged share
+  // that varies by 5% of itself between runs moves that much now and then (z ~ 1.6 then).
+  auto base = bench({30000, 30000, 20000, 10000, 10000});
+  auto head = bench({30000, 35000, 20000, 10000, 10000});
+  auto exact = run(base, head);
+  const auto* s0 = find(exact, diff::Family::kSelf, "score (bench.js)");
+  CHECK(s0->z > 15);
+  CHECK(s0->verdict == diff::Verdict::kRegression);
+  auto noisy = run(base, head, {.run_noise = 0.05});
+  const auto* s5 = find(noisy, diff::Family::kSelf, "score (bench.js)");
+  CHECK(s5->z == Approx(1.6).margin(0.2));
+  CHECK(s5->verdict == diff::Verdict::kNotSignificant);
+  // A doubling stands out of that noise at any sample count: z ~ 5 on 1000 samples a side.
+  auto doubled = run(bench({300, 300, 200, 100, 100}), bench({300, 600, 200, 100, 100}), {.run_noise = 0.05});
+  CHECK(find(doubled, diff::Family::kSelf, "score (bench.js)")->verdict == diff::Verdict::kRegression);
+  CHECK(diff::DiffOptions{}.run_noise == 0.02);  // the default (docs/diff.md)
 }
 
 TEST_CASE("rows that cannot reach the threshold are not tested, tiny counts are few-samples") {

@@ -1,7 +1,10 @@
 // Monte Carlo checks of the decision rule under its own model: stacks drawn independently from one
 // distribution (H0) must raise an alarm in at most 1 - confidence of the diffs, and a doubled
-// function must be found nearly always. Fixed seeds: the outcome is the same on every run.
+// function must be found nearly always. Each run's program varies a little, as real runs do: every
+// function's weight is multiplied by a random factor of about 1 +- 2% (the run noise diff allows
+// for by default, docs/diff.md). Fixed seeds: the outcome is the same on every run.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <random>
 
 #include "diff_fixtures.h"
@@ -34,6 +37,13 @@ struct Program {
   }
 };
 
+// One run's weights: each multiplied by exp(N(0, sd)), an independent relative drift per function.
+std::vector<double> jitter(std::vector<double> weights, std::mt19937& rng, double sd = 0.02) {
+  std::normal_distribution<double> noise(0, sd);
+  for (auto& w : weights) w *= std::exp(noise(rng));
+  return weights;
+}
+
 size_t alarms(const diff::DiffResult& d) {
   return d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement);
 }
@@ -46,9 +56,9 @@ TEST_CASE("under H0 (same program, independent samples) alarms stay below 1 - co
   const int runs = 300;
   int any = 0;
   for (int r = 0; r < runs; r++) {
-    auto base = prog.draw(rng, 1500, prog.weights);
+    auto base = prog.draw(rng, 1500, jitter(prog.weights, rng));
     int n = 1200 + static_cast<int>(rng() % 600);  // runs differ in length
-    auto head = prog.draw(rng, n, prog.weights);
+    auto head = prog.draw(rng, n, jitter(prog.weights, rng));
     auto d = diff::diff_profiles(base, head, {});
     REQUIRE(d.ok());
     any += alarms(*d) > 0;
@@ -69,8 +79,8 @@ TEST_CASE("a leaf at ~12% whose cost doubles or halves is found (nearly) every r
     int found = 0, false_alarm_runs = 0;
     const int runs = 200;
     for (int r = 0; r < runs; r++) {
-      auto base = prog.draw(rng, 1500, prog.weights);
-      auto head = prog.draw(rng, 1500, changed);
+      auto base = prog.draw(rng, 1500, jitter(prog.weights, rng));
+      auto head = prog.draw(rng, 1500, jitter(changed, rng));
       auto d = diff::diff_profiles(base, head, {});
       REQUIRE(d.ok());
       const auto expected = factor > 1 ? diff::Verdict::kRegression : diff::Verdict::kImprovement;
@@ -87,8 +97,9 @@ TEST_CASE("a leaf at ~12% whose cost doubles or halves is found (nearly) every r
       false_alarm_runs += false_alarm;
     }
     INFO("factor " << factor);
-    // +12.5 pp at 1500 samples a side is z ~ 9; -5.5 pp (halving) is z ~ 5.3 against |z| >= 3.8 needed.
-    CHECK(found >= runs * (factor > 1 ? 98 : 85) / 100);
+    // +9 pp at 1500 samples a side is z ~ 5 with 5% run noise (~9 on sampling alone); -5.5 pp
+    // (halving) z ~ 4.3, against |z| >= 3.8 needed. Measured: 189 and 164 of 200.
+    CHECK(found >= runs * (factor > 1 ? 90 : 75) / 100);
     CHECK(false_alarm_runs <= runs / 100);
   }
 }
