@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
 #include "loopperf/loop/classifier.h"
@@ -39,7 +41,12 @@ std::string stall_summary(const profile::Profile& p, const profile::Sample& s) {
 
 }  // namespace
 
-Recorder::Recorder(const RecorderOptions& opts) : opts_(opts), stacks_(opts.max_stacks), symbolizer_(opts.pid) {}
+Recorder::Recorder(const RecorderOptions& opts)
+    : opts_(opts),
+      stacks_(opts.max_stacks),
+      symbolizer_(opts.pid),
+      // The first compaction well before the distinct-stack limit, so that it can make room.
+      compactor_(symbolizer_, stacks_, std::clamp<size_t>(opts.max_stacks / 2, 1000, 20000)) {}
 
 Recorder::~Recorder() {
   if (wall_) wall_->stop();
@@ -56,9 +63,11 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
     sc.event.user_regs_and_stack = true;
     sc.event.regs_mask = unwind::kSampledRegsMask;
     sc.event.stack_bytes = opts.stack_bytes;
-    // Room for ~32 samples with their stack copies per thread (drained at a quarter full).
+    // Room for 32 samples with their stack copies per thread, or ~25 ms of them at high rates
+    // (4999 Hz: 125, a 2 MB ring), drained at a quarter full. 32 at 999 Hz is ~60 samples in 512 KB.
+    const size_t room = std::max<size_t>(32, static_cast<size_t>(opts.frequency_hz) / 40);
     size_t pages = 16;
-    while (pages * 4096 < 32 * (opts.stack_bytes + 1024ull)) pages *= 2;
+    while (pages * 4096 < room * (opts.stack_bytes + 1024ull)) pages *= 2;
     sc.event.ring_pages = pages;
   }
   Recorder* raw = r.get();
@@ -70,10 +79,12 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
 
 void Recorder::start(const std::string& exe, bool is_node) {
   opts_.is_node = is_node;
+  exe_ = exe;
   started_ = last_scan_ = last_refresh_ = Clock::now();
   start_ns_ = monotonic_ns();
   const std::string fp_binary = opts_.is_node ? exe : std::string();
   symbolizer_.refresh();
+  if (opts_.kernel) symbolizer_.preload_kernel_symbols();
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(opts_.pid, opts_.unwind, fp_binary);
   if (opts_.loop_health && opts_.is_node) {
     auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) {
@@ -108,6 +119,7 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   note_worker_loop(s.tid, frames_);
   // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
   if (opts_.wall && wall_threads_.count(s.tid)) return;
+  compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(s.tid, frames_, s.period);
   if (health_) health_->sample(s.tid, s.time_ns, index, 1);
 }
@@ -138,6 +150,7 @@ void Recorder::on_wall_samples() {
     frames_.clear();
     wall_unwinder_->unwind(regs, memory, {}, frames_);
     profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
+    compactor_.canonicalize(frames_);
     uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
     if (health_) health_->sample(w.tid, w.time_ns, index, 1);
   }
@@ -187,6 +200,15 @@ void Recorder::step(std::chrono::milliseconds timeout) {
     last_refresh_ = now;
   }
   if (health_) health_->flush(monotonic_ns());
+  // uv_run's call-site table (loop/uv_run_phases.h), built now rather than after the stop.
+  if (!call_sites_ready_ && opts_.is_node && now - started_ >= std::chrono::seconds(1)) {
+    call_sites_ready_ = true;
+    if (symbols::ElfFile* elf = symbolizer_.elf_for(exe_)) (void)loop::call_sites_for(*elf);
+  }
+  // Keep the stack table small (stack_compactor.h): a little symbolization per step, and a
+  // compaction when the table has doubled.
+  compactor_.resolve_pending(std::chrono::milliseconds(2));
+  if (auto remap = compactor_.maybe_compact(); !remap.empty() && health_) health_->remap_stacks(remap);
 }
 
 void Recorder::finish() {
@@ -233,6 +255,11 @@ std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
         m.emplace_back(std::string("unwind.end.") + unwind::end_reason_name(static_cast<unwind::EndReason>(i)),
                        std::to_string(unwinder_->end_counts()[i]));
   }
+  m.emplace_back("stacks.distinct", std::to_string(stacks_.entries().size()));
+  m.emplace_back("stacks.compactions", std::to_string(compactor_.compactions()));
+  m.emplace_back("stacks.addresses", std::to_string(compactor_.addresses()));
+  m.emplace_back("symbols.addresses", std::to_string(symbolizer_.resolved_addresses()));
+  m.emplace_back("symbols.distinct", std::to_string(symbolizer_.distinct_results()));
   if (wall_) {
     sample::WallStats w = wall_->stats();
     std::string tids;

@@ -16,6 +16,7 @@
 #include "loopperf/loop/classifier.h"
 #include "loopperf/loop/health.h"
 #include "loopperf/profile/builder.h"
+#include "loopperf/profile/stack_compactor.h"
 #include "loopperf/profile/stack_table.h"
 #include "loopperf/sample/poll_tracer.h"
 #include "loopperf/sample/sampler.h"
@@ -61,6 +62,7 @@ class Recorder {
   RecorderOptions opts_;
   profile::StackTable stacks_;
   symbols::ProcessSymbolizer symbolizer_;
+  profile::StackCompactor compactor_;  // after stacks_ and symbolizer_, which it refers to
   std::unique_ptr<sample::Sampler> sampler_;
   std::unique_ptr<unwind::SampleUnwinder> unwinder_;
   std::unique_ptr<unwind::HybridUnwinder> wall_unwinder_;
@@ -75,6 +77,8 @@ class Recorder {
   std::vector<std::string> warnings_;
   loop::LabelSummary labels_;
   std::string phase_problem_;
+  std::string exe_;                 // the target's executable (its mapping's path)
+  bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;
   std::chrono::steady_clock::time_point last_scan_, last_refresh_, started_;
 };

@@ -21,18 +21,25 @@ struct Facts {
   size_t at(Fact f) const { return first[static_cast<size_t>(f)]; }
 };
 
+uint32_t frame_facts(const FrameRef& f) {
+  return f.facts != FrameRef::kFactsUnknown ? f.facts : loop::facts_of(f.name);
+}
+
 Facts gather(const std::vector<FrameRef>& frames) {
   Facts facts;
   for (size_t i = 0; i < frames.size(); i++) {
-    for_each_fact(frames[i].name, [&](Fact f) {
-      if (static_cast<size_t>(f) >= std::size(facts.first)) return;  // a Fact added after kPhaseCallback
-      size_t& slot = facts.first[static_cast<size_t>(f)];
+    uint32_t bits = frame_facts(frames[i]);
+    while (bits) {
+      const size_t f = static_cast<size_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      if (f >= std::size(facts.first)) continue;  // a Fact added after kPhaseCallback
+      size_t& slot = facts.first[f];
       if (slot == Facts::kNone) slot = i;
-      if (f == Fact::kUvRun) {
+      if (f == static_cast<size_t>(Fact::kUvRun)) {
         facts.uv_run_count++;
         facts.outer_uv_run = i;  // frames are leaf first: the last one seen is the outermost
       }
-    });
+    }
   }
   return facts;
 }
@@ -43,11 +50,7 @@ size_t leaf_user_index(const std::vector<FrameRef>& frames) {
   return frames.size();
 }
 
-bool rule_matches_any_poll_wait(std::string_view name) {
-  bool wait = false;
-  for_each_fact(name, [&](Fact f) { wait |= f == Fact::kPollWait; });
-  return wait;
-}
+bool is_poll_wait(const FrameRef& f) { return frame_facts(f) & (1u << static_cast<unsigned>(Fact::kPollWait)); }
 
 // Without uv_run's call sites (a stripped binary), a node callback that only one phase ever runs
 // still tells the phase: the one nearest to uv_run wins.
@@ -66,6 +69,25 @@ bool is_js(const FrameRef& f) {
 
 }  // namespace
 
+uint32_t facts_of(std::string_view function_name) {
+  uint32_t bits = 0;
+  for_each_fact(function_name, [&](Fact f) { bits |= 1u << static_cast<unsigned>(f); });
+  return bits;
+}
+
+namespace {
+void append_location(const profile::Profile& p, const profile::Location* loc, bool leaf, std::vector<FrameRef>& out) {
+  const profile::Mapping* m = p.mapping(loc->mapping_id);
+  bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
+  if (loc->lines.empty()) out.push_back(FrameRef{"", profile::FrameKind::kUnknown, loc, leaf, jit, 0});
+  for (const auto& line : loc->lines) {
+    const profile::Function* fn = p.function(line.function_id);
+    std::string_view name = fn ? std::string_view(fn->name) : std::string_view();
+    out.push_back(FrameRef{name, profile::frame_kind(p, *loc, line), loc, leaf, jit, facts_of(name)});
+  }
+}
+}  // namespace
+
 std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s) {
   std::vector<FrameRef> out;
   out.reserve(s.location_ids.size() + 4);
@@ -73,16 +95,31 @@ std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample
   for (uint64_t id : s.location_ids) {
     const profile::Location* loc = p.location(id);
     if (!loc) continue;
-    const profile::Mapping* m = p.mapping(loc->mapping_id);
-    bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
-    if (loc->lines.empty()) {
-      out.push_back(FrameRef{"", jit ? profile::FrameKind::kUnknown : profile::FrameKind::kUnknown, loc, first, jit});
-    }
-    for (const auto& line : loc->lines) {
-      const profile::Function* fn = p.function(line.function_id);
-      out.push_back(FrameRef{fn ? std::string_view(fn->name) : std::string_view(), profile::frame_kind(p, *loc, line),
-                             loc, first, jit});
-    }
+    append_location(p, loc, first, out);
+    first = false;
+  }
+  return out;
+}
+
+LocationFrames::LocationFrames(const profile::Profile& p) : by_location_(p.locations.size()) {
+  for (size_t i = 0; i < p.locations.size(); i++) append_location(p, &p.locations[i], false, by_location_[i]);
+}
+
+void LocationFrames::append(uint64_t id, bool leaf, std::vector<FrameRef>& out) const {
+  if (id == 0 || id > by_location_.size()) return;
+  size_t from = out.size();
+  out.insert(out.end(), by_location_[id - 1].begin(), by_location_[id - 1].end());
+  if (leaf)
+    for (size_t i = from; i < out.size(); i++) out[i].leaf = true;
+}
+
+std::vector<FrameRef> LocationFrames::frames_of(const profile::Sample& s) const {
+  std::vector<FrameRef> out;
+  out.reserve(s.location_ids.size() + 4);
+  bool first = true;
+  for (uint64_t id : s.location_ids) {
+    if (id == 0 || id > by_location_.size()) continue;
+    append(id, first, out);
     first = false;
   }
   return out;
@@ -104,7 +141,7 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
   Facts facts = gather(frames);
   size_t leaf = leaf_user_index(frames);
   bool loop_thread = is_loop_role(role);
-  bool waiting_in_poll = leaf < frames.size() && rule_matches_any_poll_wait(frames[leaf].name);
+  bool waiting_in_poll = leaf < frames.size() && is_poll_wait(frames[leaf]);
   size_t user_frames = frames.size() - leaf;
 
   // Phase: from the outermost uv_run (a nested spawnSync loop belongs to the outer loop's phase).
@@ -147,18 +184,19 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
 
 LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhaseFn& uv_run_phase) {
   LabelSummary summary;
+  const LocationFrames locations(p);
   // Roles per thread first: a thread's truncated stacks inherit what its complete ones show.
   std::map<int64_t, ThreadRole> roles;
   for (const auto& s : p.samples) {
     int64_t tid = s.num_label(kTidLabel).value_or(-1);
-    ThreadRole r = role_of_stack(frames_of(p, s), tid == main_tid);
+    ThreadRole r = tid == main_tid ? ThreadRole::kMainLoop : role_of_stack(locations.frames_of(s), false);
     auto [it, inserted] = roles.try_emplace(tid, r);
     if (!inserted && it->second == ThreadRole::kOther) it->second = r;
   }
   for (auto& s : p.samples) {
     int64_t tid = s.num_label(kTidLabel).value_or(-1);
     ThreadRole role = roles[tid];
-    Classification c = classify_stack(frames_of(p, s), role, uv_run_phase);
+    Classification c = classify_stack(locations.frames_of(s), role, uv_run_phase);
     // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
     // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
     if (!s.str_label("syscall").empty() && (c.activity == Activity::kJs || c.activity == Activity::kNative))

@@ -292,6 +292,21 @@ void LoopHealthTracker::flush(uint64_t now_ns) {
   if (now_ns > static_cast<uint64_t>(impl_->window)) impl_->process_before(now_ns - static_cast<uint64_t>(impl_->window));
 }
 
+void LoopHealthTracker::remap_stacks(const std::vector<uint32_t>& old_to_new) {
+  std::lock_guard lock(impl_->mu);
+  auto remap = [&](int64_t i) -> int64_t {
+    return i >= 0 && static_cast<size_t>(i) < old_to_new.size() ? old_to_new[static_cast<size_t>(i)] : i;
+  };
+  for (auto& e : impl_->heap)  // the key (time, seq) is unchanged: still a heap
+    if (e.kind == Kind::kSample) e.value = remap(e.value);
+  for (auto& t : impl_->threads) {
+    std::map<uint32_t, uint64_t> merged;  // two stacks may have become one
+    for (const auto& [stack, weight] : t.period_samples) merged[static_cast<uint32_t>(remap(stack))] += weight;
+    t.period_samples = std::move(merged);
+    for (auto& st : t.stalls) st.heaviest_stack = remap(st.heaviest_stack);
+  }
+}
+
 size_t LoopHealthTracker::buffered() const {
   std::lock_guard lock(impl_->mu);
   return impl_->heap.size();

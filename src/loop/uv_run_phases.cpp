@@ -3,25 +3,36 @@
 namespace loopperf::loop {
 
 namespace {
-// Call-site tables by build id: built once per binary per process (cheap, but report/record may
-// meet the same node many times, e.g. worker threads and watch mode).
-std::map<std::string, CallSiteTable>& table_cache() {
-  static std::map<std::string, CallSiteTable> cache;
+// Call-site tables by build id, with uv_run's address and size: built once per binary per process
+// (finding uv_run scans every symbol of node, ~10 ms; record builds it while recording, so the
+// stop does not pay it; report and dump may meet the same node many times).
+struct CachedTable {
+  CallSiteTable table;
+  uint64_t start = 0, size = 0;
+};
+std::map<std::string, CachedTable>& table_cache() {
+  static std::map<std::string, CachedTable> cache;
   return cache;
 }
 }  // namespace
 
-CallSiteTable call_sites_for(symbols::ElfFile& elf, uint64_t* uv_run_vaddr, std::string* problem) {
+CallSiteTable call_sites_for(symbols::ElfFile& elf, uint64_t* uv_run_vaddr, std::string* problem,
+                             uint64_t* uv_run_size) {
+  if (!elf.build_id().empty()) {
+    auto it = table_cache().find(elf.build_id());
+    if (it != table_cache().end()) {
+      if (uv_run_vaddr) *uv_run_vaddr = it->second.start;
+      if (uv_run_size) *uv_run_size = it->second.size;
+      return it->second.table;
+    }
+  }
   uint64_t size = 0;
   uint64_t start = elf.symbol_address("uv_run", &size);
   if (uv_run_vaddr) *uv_run_vaddr = start;
+  if (uv_run_size) *uv_run_size = size;
   if (!start || !size || size > 64 * 1024) {
     if (problem) *problem = elf.path() + " has no usable uv_run symbol";
     return CallSiteTable::build(UvRunCode{});
-  }
-  if (!elf.build_id().empty()) {
-    auto it = table_cache().find(elf.build_id());
-    if (it != table_cache().end()) return it->second;
   }
   UvRunCode code;
   code.start = start;
@@ -29,7 +40,7 @@ CallSiteTable call_sites_for(symbols::ElfFile& elf, uint64_t* uv_run_vaddr, std:
   code.symbol_at = [&elf](uint64_t vaddr) { return elf.symbol_starting_at(vaddr); };
   CallSiteTable table = CallSiteTable::build(code);
   if (!table.usable() && problem) *problem = elf.path() + ": " + table.problem();
-  if (!elf.build_id().empty()) table_cache()[elf.build_id()] = table;
+  if (!elf.build_id().empty() && table.usable()) table_cache()[elf.build_id()] = CachedTable{table, start, size};
   return table;
 }
 
@@ -43,8 +54,7 @@ UvRunPhases::Binary& UvRunPhases::binary_for(const profile::Mapping& m) {
     return b;
   }
   std::string problem;
-  b.table = call_sites_for(*b.elf, &b.uv_run, &problem);
-  b.elf->symbol_address("uv_run", &b.uv_run_size);
+  b.table = call_sites_for(*b.elf, &b.uv_run, &problem, &b.uv_run_size);
   b.usable = b.table.usable();
   if (!b.usable) problems_.push_back(problem.empty() ? b.table.problem() : problem);
   return b;

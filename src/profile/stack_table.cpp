@@ -44,6 +44,42 @@ uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint6
   return index;
 }
 
+std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unwind::Frame&)>& canonical) {
+  std::vector<Entry> old_entries = std::move(entries_);
+  std::vector<unwind::Frame> old_frames = std::move(frames_);
+  entries_.clear();
+  frames_.clear();
+  index_.clear();
+  overflow_index_.clear();
+  std::vector<uint32_t> old_to_new(old_entries.size());
+  std::vector<unwind::Frame> rewritten;
+  for (size_t i = 0; i < old_entries.size(); i++) {
+    const Entry& e = old_entries[i];
+    if (e.depth == 0) {  // an overflow entry (or an empty stack): one per thread
+      auto [ov, inserted] = overflow_index_.try_emplace(e.tid, static_cast<uint32_t>(entries_.size()));
+      if (inserted) entries_.push_back(Entry{e.tid, e.tag, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
+      entries_[ov->second].count += e.count;
+      entries_[ov->second].period += e.period;
+      old_to_new[i] = ov->second;
+      continue;
+    }
+    rewritten.assign(old_frames.begin() + e.first_frame, old_frames.begin() + e.first_frame + e.depth);
+    for (auto& f : rewritten) f.addr = canonical(f);
+    make_key(e.tid, rewritten, e.tag);
+    auto [it, inserted] = index_.try_emplace(key_, static_cast<uint32_t>(entries_.size()));
+    if (inserted) {
+      entries_.push_back(Entry{e.tid, e.tag, static_cast<uint32_t>(frames_.size()), e.depth, 0, 0});
+      frames_.insert(frames_.end(), rewritten.begin(), rewritten.end());
+    }
+    entries_[it->second].count += e.count;
+    entries_[it->second].period += e.period;
+    old_to_new[i] = it->second;
+  }
+  entries_.shrink_to_fit();
+  frames_.shrink_to_fit();
+  return old_to_new;
+}
+
 size_t StackTable::memory_bytes() const {
   size_t keys = 0;
   for (const auto& [k, v] : index_) keys += k.capacity() + 48;

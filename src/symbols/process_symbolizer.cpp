@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -126,6 +128,7 @@ ProcessSymbolizer::ProcessSymbolizer(pid_t pid) : pid_(pid) {}
 
 ProcessSymbolizer::~ProcessSymbolizer() {
   if (perf_map_fd_ >= 0) ::close(perf_map_fd_);
+  if (kallsyms_future_.valid()) hurry_kallsyms();  // its destructor waits for the thread
 }
 
 void ProcessSymbolizer::refresh() {
@@ -361,13 +364,61 @@ bool ProcessSymbolizer::resolve_jit(uint64_t addr, ResolvedFrame& out) const {
   return true;
 }
 
+// The reading thread runs at nice 19 (it must not compete with the target) until someone waits for
+// it; then at the waiter's priority. Whichever of the two comes first, the thread never stays at 19
+// once `urgent` is set: it checks the flag again after lowering itself.
+struct ProcessSymbolizer::KallsymsLoader {
+  std::atomic<pid_t> tid{0};
+  std::atomic<bool> urgent{false};
+  std::atomic<int> waiter_nice{0};
+};
+
+void ProcessSymbolizer::preload_kernel_symbols() {
+  if (kallsyms_loaded_ || kallsyms_future_.valid()) return;
+  kallsyms_loader_ = std::make_shared<KallsymsLoader>();
+  kallsyms_future_ = std::async(std::launch::async, [loader = kallsyms_loader_] {
+    const id_t self = static_cast<id_t>(::gettid());
+    loader->tid = static_cast<pid_t>(self);
+    if (!loader->urgent) {
+      (void)::setpriority(PRIO_PROCESS, self, 19);
+      if (loader->urgent) (void)::setpriority(PRIO_PROCESS, self, loader->waiter_nice);
+    }
+    Kallsyms k;
+    k.load();
+    return k;
+  });
+}
+
+void ProcessSymbolizer::hurry_kallsyms() {
+  // Waited for now (or at exit: a std::async future waits for its thread when destroyed). At nice
+  // 19 on a busy machine the thread may not have run yet: give it this thread's priority, so that
+  // the wait is the ~40 ms the read takes.
+  if (!kallsyms_loader_) return;
+  errno = 0;
+  int mine = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  kallsyms_loader_->waiter_nice = errno == 0 ? mine : 0;
+  kallsyms_loader_->urgent = true;
+  if (pid_t t = kallsyms_loader_->tid; t > 0)
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(t), kallsyms_loader_->waiter_nice);
+}
+
+bool ProcessSymbolizer::kernel_symbols_ready() const {
+  return kallsyms_loaded_ || !kallsyms_future_.valid() ||
+         kallsyms_future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
 ResolvedFrame ProcessSymbolizer::compute(uint64_t addr, bool kernel, bool& final) {
   ResolvedFrame out;
   final = false;
   if (kernel) {
     if (!kallsyms_loaded_) {
       kallsyms_loaded_ = true;
-      kallsyms_.load();
+      if (kallsyms_future_.valid()) {
+        hurry_kallsyms();
+        kallsyms_ = kallsyms_future_.get();
+      } else {
+        kallsyms_.load();
+      }
     }
     out.origin = FrameOrigin::kKernel;
     out.module = "[kernel.kallsyms]";
@@ -429,25 +480,36 @@ ResolvedFrame ProcessSymbolizer::compute(uint64_t addr, bool kernel, bool& final
   return out;
 }
 
+uint32_t ProcessSymbolizer::intern(ResolvedFrame&& r) {
+  size_t h = std::hash<std::string>()(r.module) ^ (std::hash<uint64_t>()(r.map_start) * 31) ^
+             static_cast<size_t>(r.origin) ^ (r.frames.size() << 8);
+  for (const auto& f : r.frames)
+    h = h * 1000003 ^ std::hash<std::string>()(f.name) ^ (std::hash<int64_t>()(f.line) << 1);
+  auto [from, to] = interned_by_hash_.equal_range(h);
+  for (auto it = from; it != to; ++it)
+    if (interned_[it->second] == r) return it->second;
+  interned_.push_back(std::move(r));
+  const uint32_t index = static_cast<uint32_t>(interned_.size() - 1);
+  interned_by_hash_.emplace(h, index);
+  return index;
+}
+
 const ResolvedFrame& ProcessSymbolizer::resolve(uint64_t addr, bool kernel) {
-  auto key = std::make_pair(addr, kernel);
+  const uint64_t key = addr << 1 | (kernel ? 1 : 0);
   auto it = cache_.find(key);
   if (it != cache_.end() && (it->second.final || it->second.generation == generation_))
-    return it->second.frame;
+    return interned_[it->second.frame];
   CacheEntry entry;
-  entry.frame = compute(addr, kernel, entry.final);
+  ResolvedFrame r = compute(addr, kernel, entry.final);
   entry.generation = generation_;
   // Unnamed code stays visible with the module it falls in: "[unknown] libc.so.6", "[unknown] [jit]".
-  ResolvedFrame& r = entry.frame;
   if (r.frames.size() == 1 && r.frames[0].name == kUnknown && !r.module.empty()) {
     std::string base = r.module.substr(r.module.rfind('/') == std::string::npos ? 0 : r.module.rfind('/') + 1);
     r.frames[0].name += " " + base;
   }
-  if (it != cache_.end()) {
-    it->second = std::move(entry);
-    return it->second.frame;
-  }
-  return cache_.emplace(key, std::move(entry)).first->second.frame;
+  entry.frame = intern(std::move(r));
+  cache_[key] = entry;
+  return interned_[entry.frame];
 }
 
 }  // namespace loopperf::symbols

@@ -21,7 +21,13 @@ struct FrameRef {
   const profile::Location* location = nullptr;
   bool leaf = false;  // the sampled pc (not a return address)
   bool jit = false;   // in anonymous executable memory (V8's code space)
+  // The rules' facts about `name`, one bit per Fact (facts_of); kFactsUnknown: computed on use.
+  static constexpr uint32_t kFactsUnknown = UINT32_MAX;
+  uint32_t facts = kFactsUnknown;
 };
+
+// One bit per Fact (rules.h) that `function_name` matches.
+uint32_t facts_of(std::string_view function_name);
 
 // Phase of a frame that lies in uv_run, from the call-site table of the binary it is in.
 using UvRunPhaseFn = std::function<Phase(const FrameRef& uv_run_frame)>;
@@ -37,8 +43,21 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
 // Role from the thread's stacks (any sample's outermost frames decide).
 ThreadRole role_of_stack(const std::vector<FrameRef>& frames, bool is_main_thread);
 
-// Expands a sample's locations into FrameRefs.
+// Expands a sample's locations into FrameRefs (facts computed).
 std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s);
+
+// The FrameRefs of every location of a profile, computed once: name, kind and the rules' facts are
+// per location, and a long recording has millions of frames over a few thousand locations.
+class LocationFrames {
+ public:
+  explicit LocationFrames(const profile::Profile& p);
+  // Appends the frames of location `id` (innermost inlined first) to `out`.
+  void append(uint64_t id, bool leaf, std::vector<FrameRef>& out) const;
+  std::vector<FrameRef> frames_of(const profile::Sample& s) const;
+
+ private:
+  std::vector<std::vector<FrameRef>> by_location_;  // [id - 1]
+};
 
 struct LabelSummary {
   uint64_t loop_samples = 0;

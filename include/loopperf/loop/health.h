@@ -72,6 +72,9 @@ class LoopHealthTracker {
   void poll_exit(pid_t tid, uint64_t time_ns, int epfd);
   void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight);
   void flush(uint64_t now_ns);  // process events older than now - window
+  // The stack table was compacted (StackTable::compact): renumber every stack index held, in
+  // buffered samples, open busy periods and stalls.
+  void remap_stacks(const std::vector<uint32_t>& old_to_new);
 
   size_t buffered() const;       // events waiting in the reorder buffer
   uint64_t late_events() const;  // events dropped because they arrived too late

@@ -41,6 +41,7 @@ class UvRunPhases {
 };
 
 // Builds the table for one ELF file (exposed for tests: the real node binary).
-CallSiteTable call_sites_for(symbols::ElfFile& elf, uint64_t* uv_run_vaddr = nullptr, std::string* problem = nullptr);
+CallSiteTable call_sites_for(symbols::ElfFile& elf, uint64_t* uv_run_vaddr = nullptr, std::string* problem = nullptr,
+                             uint64_t* uv_run_size = nullptr);
 
 }  // namespace loopperf::loop

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -47,6 +48,13 @@ class StackTable {
   std::span<const unwind::Frame> frames(const Entry& e) const {
     return std::span<const unwind::Frame>(frames_).subspan(e.first_frame, e.depth);
   }
+  // Rewrites every frame address through `canonical` (an address that symbolizes exactly like it,
+  // e.g. the first address seen in the same function and line) and merges the stacks that became
+  // equal: a long recording's leaf addresses differ in nearly every sample, its symbolized stacks
+  // do not. Returns old entry index -> new entry index, for whoever kept indices (loop health).
+  // Overflow entries stay overflow entries.
+  std::vector<uint32_t> compact(const std::function<uint64_t(const unwind::Frame&)>& canonical);
+
   uint64_t total_samples() const { return total_samples_; }
   uint64_t overflowed() const { return overflowed_; }
   size_t memory_bytes() const;

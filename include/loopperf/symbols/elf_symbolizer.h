@@ -17,6 +17,7 @@ struct SourceFrame {
   std::string file;         // source file, "" when no line info
   int64_t line = 0;
   int64_t column = 0;       // JIT frames from the perf map; 0 when unknown (DWARF frames)
+  bool operator==(const SourceFrame&) const = default;
 };
 
 struct ElfSymbol {

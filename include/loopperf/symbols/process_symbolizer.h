@@ -8,10 +8,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "loopperf/process/maps.h"
@@ -35,6 +39,7 @@ struct ResolvedFrame {
   std::vector<SourceFrame> frames;
   JitKind jit_kind = JitKind::kOther;  // when origin == kJit and the perf map named it
   char jit_tier = 0;
+  bool operator==(const ResolvedFrame&) const = default;
 };
 
 struct PerfMapStatus {
@@ -57,25 +62,40 @@ class ProcessSymbolizer {
   // changed; call periodically while recording and once more at the end (while the target is alive).
   void refresh();
 
+  // Starts reading /proc/kallsyms on a background thread at the lowest CPU priority: ~40 ms of
+  // kernel time for 120k symbols, spent while recording instead of after the stop. The first kernel
+  // frame resolved waits for it; without this call it is read then.
+  void preload_kernel_symbols();
+  // False while preload_kernel_symbols() is still reading: resolving a kernel address now would wait
+  // for it (the stack compactor leaves kernel frames alone until then).
+  bool kernel_symbols_ready() const;
+
   // Resolves one address (user or kernel). Results are cached per address; the reference stays valid
   // for the symbolizer's lifetime. A result that may still improve (JIT or unnamed addresses) is
-  // recomputed in place by a later resolve() once refresh() has seen new maps or perf-map lines.
+  // recomputed by a later resolve() once refresh() has seen new maps or perf-map lines (a reference
+  // taken before keeps the old result).
   const ResolvedFrame& resolve(uint64_t addr, bool kernel);
 
   const PerfMapStatus& perf_map_status() const { return perf_map_status_; }
   const std::vector<process::MapEntry>& maps() const { return maps_; }
   bool kernel_symbols_usable() const { return kallsyms_.usable(); }
+  size_t resolved_addresses() const { return cache_.size(); }
+  size_t distinct_results() const { return interned_.size(); }
 
   // The ELF file mapped at `path` (opened during refresh), or nullptr.
   ElfFile* elf_for(const std::string& path);
 
  private:
   struct Module;
+  // Per address only an index into interned_: the addresses of one function and line resolve alike,
+  // and a long recording resolves hundreds of thousands of them (the stack compactor does so while
+  // recording), so each distinct result is stored once.
   struct CacheEntry {
-    ResolvedFrame frame;
+    uint32_t frame = 0;       // index into interned_
     bool final = false;       // cannot change any more (ELF or kernel symbol found)
     uint64_t generation = 0;  // generation_ when computed
   };
+  uint32_t intern(ResolvedFrame&& r);
   void merge_maps(std::vector<process::MapEntry> snapshot);
   void open_new_modules();
   void tail_perf_map();
@@ -90,13 +110,19 @@ class ProcessSymbolizer {
   std::map<std::string, std::unique_ptr<Module>> modules_;  // by path + inode
   Kallsyms kallsyms_;
   bool kallsyms_loaded_ = false;
+  std::future<Kallsyms> kallsyms_future_;
+  void hurry_kallsyms();
+  struct KallsymsLoader;  // the reading thread's tid and "someone waits" flag, shared with it
+  std::shared_ptr<KallsymsLoader> kallsyms_loader_;
   PerfMap perf_map_;
   PerfMapStatus perf_map_status_;
   int perf_map_fd_ = -1;
   uid_t perf_map_uid_ = 0;  // owner when the map was accepted: a later chown or chmod revokes the trust
   uint64_t perf_map_offset_ = 0;
   uint64_t generation_ = 0;  // bumped when maps or the perf map change
-  std::map<std::pair<uint64_t, bool>, CacheEntry> cache_;
+  std::unordered_map<uint64_t, CacheEntry> cache_;  // key: address << 1 | kernel
+  std::deque<ResolvedFrame> interned_;                // stable references, never freed
+  std::unordered_multimap<size_t, uint32_t> interned_by_hash_;
   std::unique_ptr<ElfFile> vdso_;
   bool vdso_tried_ = false;
 };

@@ -415,3 +415,21 @@ TEST_CASE("events just before the start of the recording count from the start") 
   CHECK(h[0].stalls[0].duration_ns == static_cast<int64_t>(60 * kMs));
   CHECK(h[0].stalls[0].truncated);  // it began 1 ms before the recording
 }
+
+TEST_CASE("stack indices follow a compaction of the stack table: buffered, in an open period, in stalls") {
+  LoopHealthTracker t(kStart, kThreshold);
+  t.add_thread(kTid, true);
+  t.poll_exit(kTid, kStart + 10 * kMs, kEpfd);  // a busy period starts
+  // Stacks 4 and 6 become one (2) in the compaction; 4 alone would not be the heaviest, 4 + 6 is.
+  for (int i = 0; i < 3; i++) t.sample(kTid, kStart + (20 + i) * kMs, 8, 1);
+  for (int i = 0; i < 2; i++) t.sample(kTid, kStart + (30 + i) * kMs, 4, 1);
+  t.flush(kStart + 5000 * kMs);  // processed: in the open period's counts
+  for (int i = 0; i < 2; i++) t.sample(kTid, kStart + (40 + i) * kMs, 6, 1);  // still buffered
+  std::vector<uint32_t> old_to_new = {0, 1, 2, 3, 2, 5, 2, 7, 1};
+  t.remap_stacks(old_to_new);
+  t.poll_enter(kTid, kStart + 200 * kMs, kEpfd);  // a 190 ms stall ends
+  auto h = t.finish(kStart + 300 * kMs);
+  REQUIRE(h.size() == 1);
+  REQUIRE(h[0].stalls.size() == 1);
+  CHECK(h[0].stalls[0].heaviest_stack == 2);  // 4 + 6: 4 samples against stack 8's (now 1) 3
+}
