@@ -233,13 +233,20 @@ test('cpuprofile: DevTools invariants; Chrome DevTools Performance panel and spe
     const ours = (doc.endTime - doc.startTime) / 1000;
     assert.ok(Math.abs(range - ours) <= ours * 0.01 + 1, `DevTools range ${range} ms, file ${ours} ms`);
     await page.evaluate(`(() => { ${DEEP} return clickTab('Bottom-up'); })()`);
-    const bottomUp = await page.waitFor(`(() => { ${DEEP} const t = deepText(); return /\\nburn\\n/.test(t) && t; })()`, 'the Bottom-up table');
-    const lines = bottomUp.split('\n');
-    const at = lines.indexOf('burn');
-    // A row reads: self ms, self %, total ms, total %, name.
-    const selfPct = Number(lines.slice(at - 4, at).find((l) => /^[\d.]+\s*%$/.test(l)).replace(/\s*%$/, '')) / 100;
-    assert.ok(Math.abs(selfPct - expected) < 0.015, `DevTools: burn self ${selfPct}, pprof ${expected}`);
-    assert.match(lines[at + 1], /convert_app\.js:9/, 'DevTools shows the 1-based line');
+    // A row reads: self ms, self %, total ms, total %, name. DevTools fills the grid in steps (a
+    // row read too early once gave 135.7% self), so read until burn's row is complete and
+    // consistent: both shares present, self <= total <= 100%.
+    const row = JSON.parse(await page.waitFor(`(() => { ${DEEP} const lines = deepText().split('\\n');
+      const at = lines.indexOf('burn');
+      if (at < 4) return false;
+      const cells = lines.slice(at - 4, at).map((l) => l.trim());
+      const pct = (c) => (/^[0-9.]+\\s*%$/.test(c) ? Number(c.replace(/\\s*%$/, '')) : NaN);
+      const self = pct(cells[1]), total = pct(cells[3]);
+      if (!(self >= 0 && total >= self && total <= 100.05)) return false;
+      return JSON.stringify({ self, total, cells, next: lines[at + 1] }); })()`, 'a complete Bottom-up row for burn'));
+    const selfPct = row.self / 100;
+    assert.ok(Math.abs(selfPct - expected) < 0.015, `DevTools: burn self ${selfPct}, pprof ${expected} (row ${row.cells.join(' | ')})`);
+    assert.match(row.next, /convert_app\.js:9/, 'DevTools shows the 1-based line');
     assert.deepStrictEqual(page.errors, [], 'DevTools logged errors');
   } finally {
     await page.close();
