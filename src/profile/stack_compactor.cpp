@@ -45,9 +45,9 @@ uint64_t StackCompactor::canonical(const unwind::Frame& f, std::unordered_map<st
 }
 
 void StackCompactor::canonicalize(std::vector<unwind::Frame>& frames) {
-  const bool kernel_ready = symbolizer_.kernel_symbols_ready();
   for (auto& f : frames) {
-    if (f.kernel && !kernel_ready) continue;  // resolving one now would wait for /proc/kallsyms
+    // Resolving a kernel address before /proc/kallsyms is read would wait for it.
+    if (f.kernel && !symbolizer_.kernel_symbols_ready()) continue;
     auto [it, inserted] = stable_.try_emplace(slot(f), kQueued);
     if (inserted) pending_.push_back(f);
     else if (is_address(it->second)) f.addr = it->second;

@@ -30,11 +30,7 @@ uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint6
   }
   if (entries_.size() >= max_stacks_) {
     overflowed_++;
-    auto [ov, inserted] = overflow_index_.try_emplace(tid, static_cast<uint32_t>(entries_.size()));
-    if (inserted) entries_.push_back(Entry{tid, Tag{tag.wall, -1}, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
-    entries_[ov->second].count++;
-    entries_[ov->second].period += period;
-    return ov->second;
+    return add_overflow(tid, Tag{tag.wall, -1}, 1, period);
   }
   Entry e{tid, tag, static_cast<uint32_t>(frames_.size()), static_cast<uint32_t>(frames.size()), 1, period};
   frames_.insert(frames_.end(), frames.begin(), frames.end());
@@ -42,6 +38,14 @@ uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint6
   index_.emplace(key_, index);
   entries_.push_back(e);
   return index;
+}
+
+uint32_t StackTable::add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t period) {
+  auto [ov, inserted] = overflow_index_.try_emplace(tid, static_cast<uint32_t>(entries_.size()));
+  if (inserted) entries_.push_back(Entry{tid, tag, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
+  entries_[ov->second].count += count;
+  entries_[ov->second].period += period;
+  return ov->second;
 }
 
 std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unwind::Frame&)>& canonical) {
@@ -56,11 +60,7 @@ std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unw
   for (size_t i = 0; i < old_entries.size(); i++) {
     const Entry& e = old_entries[i];
     if (e.depth == 0) {  // an overflow entry (or an empty stack): one per thread
-      auto [ov, inserted] = overflow_index_.try_emplace(e.tid, static_cast<uint32_t>(entries_.size()));
-      if (inserted) entries_.push_back(Entry{e.tid, e.tag, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
-      entries_[ov->second].count += e.count;
-      entries_[ov->second].period += e.period;
-      old_to_new[i] = ov->second;
+      old_to_new[i] = add_overflow(e.tid, e.tag, e.count, e.period);
       continue;
     }
     rewritten.assign(old_frames.begin() + e.first_frame, old_frames.begin() + e.first_frame + e.depth);

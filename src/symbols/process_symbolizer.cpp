@@ -403,8 +403,10 @@ void ProcessSymbolizer::hurry_kallsyms() {
 }
 
 bool ProcessSymbolizer::kernel_symbols_ready() const {
-  return kallsyms_loaded_ || !kallsyms_future_.valid() ||
-         kallsyms_future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  if (!kallsyms_ready_)
+    kallsyms_ready_ = kallsyms_loaded_ || !kallsyms_future_.valid() ||
+                      kallsyms_future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  return kallsyms_ready_;
 }
 
 ResolvedFrame ProcessSymbolizer::compute(uint64_t addr, bool kernel, bool& final) {

@@ -61,6 +61,8 @@ class StackTable {
 
  private:
   void make_key(pid_t tid, std::span<const unwind::Frame> frames, Tag tag);
+  // Adds to the thread's overflow entry (an empty stack), creating it; returns its index.
+  uint32_t add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t period);
 
   size_t max_stacks_;
   std::vector<Entry> entries_;

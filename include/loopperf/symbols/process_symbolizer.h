@@ -111,6 +111,7 @@ class ProcessSymbolizer {
   Kallsyms kallsyms_;
   bool kallsyms_loaded_ = false;
   std::future<Kallsyms> kallsyms_future_;
+  mutable bool kallsyms_ready_ = false;  // the future was seen ready (no more checks per sample)
   void hurry_kallsyms();
   struct KallsymsLoader;  // the reading thread's tid and "someone waits" flag, shared with it
   std::shared_ptr<KallsymsLoader> kallsyms_loader_;
