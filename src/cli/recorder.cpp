@@ -1,5 +1,6 @@
 #include "recorder.h"
 
+#include <malloc.h>
 #include <time.h>
 
 #include <algorithm>
@@ -208,7 +209,14 @@ void Recorder::step(std::chrono::milliseconds timeout) {
   // Keep the stack table small (stack_compactor.h): a little symbolization per step, and a
   // compaction when the table has doubled.
   compactor_.resolve_pending(std::chrono::milliseconds(2));
-  if (auto remap = compactor_.maybe_compact(); !remap.empty() && health_) health_->remap_stacks(remap);
+  auto remap = compactor_.maybe_compact();
+  if (!remap.empty() && health_) health_->remap_stacks(remap);
+  // Give freed memory back to the system: glibc returns only the top of its heap by itself, so the
+  // holes a compaction or the symbolizer's work leave would otherwise add up over a long recording.
+  if (!remap.empty() || now - last_trim_ >= std::chrono::seconds(10)) {
+    ::malloc_trim(0);
+    last_trim_ = now;
+  }
 }
 
 void Recorder::finish() {
@@ -224,6 +232,14 @@ void Recorder::finish() {
 profile::Profile Recorder::build(profile::BuildInfo info) {
   info.wall_mode = opts_.wall;
   profile::Profile prof = profile::build_profile(stacks_, symbolizer_, info);
+  // The profile holds the stacks and their names now: what built them goes before the labels and
+  // the file add their own memory (the peak of a long recording is here). Labelling still needs
+  // node's ELF file (uv_run's call sites), not the kernel's symbols.
+  const auto meta = metadata();
+  stacks_.release();
+  compactor_.release();
+  symbolizer_.release_kernel_symbols();
+  ::malloc_trim(0);
   loop::UvRunPhases phases(prof, symbolizer_);
   labels_ = loop::label_profile(prof, opts_.pid, phases.as_fn());
   if (labels_.unknown_phase > 0) {
@@ -243,7 +259,9 @@ profile::Profile Recorder::build(profile::BuildInfo info) {
     loop::resolve_stalls(health, prof, stall_summary);
     loop::store_loop_health(prof, health);
   }
-  for (const auto& [k, v] : metadata()) prof.set_meta(k, v);
+  for (const auto& [k, v] : meta) prof.set_meta(k, v);
+  symbolizer_.release();
+  ::malloc_trim(0);
   return prof;
 }
 
@@ -256,6 +274,7 @@ std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
                        std::to_string(unwinder_->end_counts()[i]));
   }
   m.emplace_back("stacks.distinct", std::to_string(stacks_.entries().size()));
+  m.emplace_back("stacks.nodes", std::to_string(stacks_.nodes()));
   m.emplace_back("stacks.compactions", std::to_string(compactor_.compactions()));
   m.emplace_back("stacks.addresses", std::to_string(compactor_.addresses()));
   m.emplace_back("symbols.addresses", std::to_string(symbolizer_.resolved_addresses()));

@@ -40,6 +40,7 @@ class Recorder {
   void step(std::chrono::milliseconds timeout);
   void finish();
 
+  // Builds the labelled profile, then frees the stack table and symbol tables: call once.
   profile::Profile build(profile::BuildInfo info);
 
   const sample::SamplerStats& stats() const { return sampler_->stats(); }
@@ -80,7 +81,7 @@ class Recorder {
   std::string exe_;                 // the target's executable (its mapping's path)
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;
-  std::chrono::steady_clock::time_point last_scan_, last_refresh_, started_;
+  std::chrono::steady_clock::time_point last_scan_, last_refresh_, last_trim_, started_;
 };
 
 }  // namespace loopperf::cli

@@ -15,20 +15,25 @@ using profile::Profile;
 
 namespace {
 
-// pprof's string table: index 0 must be "", every other string appears once.
+// pprof's string table: index 0 must be "", every other string appears once. Filled while the
+// samples are encoded, written with the last part of the message (emit).
 class StringTable {
  public:
-  explicit StringTable(pb::Profile* out) : out_(out) { add(""); }
+  StringTable() { add(""); }
 
   int64_t add(std::string_view s) {
     std::string key = detail::is_valid_utf8(s) ? std::string(s) : detail::to_valid_utf8(s);
     auto [it, inserted] = index_.try_emplace(key, static_cast<int64_t>(index_.size()));
-    if (inserted) out_->add_string_table(std::move(key));
+    if (inserted) strings_.push_back(std::move(key));
     return it->second;
+  }
+  void emit(pb::Profile* out) {
+    for (auto& s : strings_) out->add_string_table(std::move(s));
+    strings_.clear();
   }
 
  private:
-  pb::Profile* out_;
+  std::vector<std::string> strings_;
   std::unordered_map<std::string, int64_t> index_;
 };
 
@@ -70,12 +75,20 @@ void set_value_type(pb::ValueType* out, const profile::ValueType& vt, StringTabl
 Result<std::string> encode_pprof(const Profile& p, bool gzip) {
   if (auto st = check_model(p); !st) return st.error();
 
+  // Protobuf's encoding of a message is the concatenation of its fields, and repeated fields
+  // concatenate: the samples are encoded a batch at a time and appended, so the message objects of
+  // all samples (as large as the Profile itself) never exist at once.
+  std::string bytes;
   pb::Profile out;
-  StringTable strings(&out);
-
-  for (const auto& vt : p.sample_types) set_value_type(out.add_sample_type(), vt, strings);
+  StringTable strings;
+  constexpr size_t kBatch = 1024;
+  auto flush = [&] {
+    out.AppendToString(&bytes);
+    out.Clear();
+  };
 
   for (const auto& s : p.samples) {
+    if (out.sample_size() == kBatch) flush();
     pb::Sample* ps = out.add_sample();
     for (uint64_t id : s.location_ids) ps->add_location_id(id);
     for (int64_t v : s.values) ps->add_value(v);
@@ -91,6 +104,10 @@ Result<std::string> encode_pprof(const Profile& p, bool gzip) {
       }
     }
   }
+
+  flush();
+
+  for (const auto& vt : p.sample_types) set_value_type(out.add_sample_type(), vt, strings);
 
   // has_inline_frames is not in our model: it is derivable from the locations.
   std::vector<bool> inlined(p.mappings.size(), false);
@@ -145,8 +162,9 @@ Result<std::string> encode_pprof(const Profile& p, bool gzip) {
   for (const auto& [k, v] : p.metadata) out.add_comment(strings.add("loopperf:" + k + "=" + v));
   if (!p.default_sample_type.empty()) out.set_default_sample_type(strings.add(p.default_sample_type));
 
-  std::string bytes;
-  if (!out.SerializeToString(&bytes))
+  strings.emit(&out);
+  flush();
+  if (bytes.size() > (size_t{2} << 30) - 1)
     return make_error(ErrorCode::kOutput, "cannot encode profile: it exceeds protobuf's 2 GiB message limit",
                       "record for a shorter time or at a lower rate");
   if (!gzip) return bytes;

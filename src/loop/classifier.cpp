@@ -204,6 +204,7 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
     std::erase_if(s.labels, [](const profile::Label& l) {
       return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
     });
+    s.labels.reserve(s.labels.size() + 3);  // exactly: a long profile has ~20k samples
     s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
     s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(c.activity)), 0, "", false});
     s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});

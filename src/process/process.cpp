@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -116,6 +117,25 @@ std::string thread_name(pid_t pid, pid_t tid) {
   std::string name = *comm;
   while (!name.empty() && name.back() == '\n') name.pop_back();
   return name;
+}
+
+std::optional<double> start_time(pid_t pid) {
+  auto stat = read_small_file(proc_path(pid, "stat"));
+  auto sys = read_small_file("/proc/stat");
+  if (!stat || !sys) return std::nullopt;
+  // Fields after the command name, which may itself hold spaces and parentheses: the last ')' ends it.
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat->substr(close + 1));
+  std::string field;
+  unsigned long long ticks = 0;
+  for (int i = 3; i <= 22 && fields >> field; i++)  // field 3 is the state, 22 the start time
+    if (i == 22) ticks = std::strtoull(field.c_str(), nullptr, 10);
+  size_t at = sys->find("\nbtime ");
+  long hz = ::sysconf(_SC_CLK_TCK);
+  if (ticks == 0 || at == std::string::npos || hz <= 0) return std::nullopt;
+  double boot = std::strtod(sys->c_str() + at + 7, nullptr);
+  return boot + static_cast<double>(ticks) / static_cast<double>(hz);
 }
 
 }  // namespace loopperf::process

@@ -98,4 +98,11 @@ std::vector<uint32_t> StackCompactor::maybe_compact() {
   return old_to_new;
 }
 
+void StackCompactor::release() {
+  stable_ = {};
+  stable_reps_ = {};
+  pending_ = {};
+  key_ = {};
+}
+
 }  // namespace loopperf::profile

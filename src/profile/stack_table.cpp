@@ -1,89 +1,181 @@
 #include "loopperf/profile/stack_table.h"
 
-#include <cstring>
+#include <limits>
 
 namespace loopperf::profile {
 
-void StackTable::make_key(pid_t tid, std::span<const unwind::Frame> frames, Tag tag) {
-  key_.resize(sizeof(pid_t) + 5 + frames.size() * 9);
-  char* p = key_.data();
-  std::memcpy(p, &tid, sizeof tid);
-  p += sizeof tid;
-  *p++ = tag.wall ? 1 : 0;
-  std::memcpy(p, &tag.syscall, 4);
-  p += 4;
-  for (const auto& f : frames) {
-    std::memcpy(p, &f.addr, 8);
-    p[8] = f.kernel ? 1 : 0;
-    p += 9;
+namespace {
+
+constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+constexpr size_t kInitialSlots = 1024;  // a power of two
+
+uint64_t mix(uint64_t x) {  // splitmix64's finalizer: cheap, and every input bit reaches every output bit
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t node_hash(uint32_t parent, uint64_t addr, bool kernel) {
+  return mix(addr ^ mix((uint64_t{parent} << 1) | (kernel ? 1 : 0)));
+}
+
+uint64_t entry_hash(pid_t tid, StackTable::Tag tag, uint32_t leaf) {
+  uint64_t a = (uint64_t{static_cast<uint32_t>(tid)} << 32) | leaf;
+  uint64_t b = (uint64_t{static_cast<uint32_t>(tag.syscall)} << 1) | (tag.wall ? 1 : 0);
+  return mix(a ^ mix(b));
+}
+
+}  // namespace
+
+StackTable::StackTable(size_t max_stacks) : max_stacks_(max_stacks) {
+  nodes_.emplace_back();
+  node_slots_.assign(kInitialSlots, 0);
+  entry_slots_.assign(kInitialSlots, 0);
+}
+
+uint32_t StackTable::child(uint32_t parent, const unwind::Frame& f) {
+  size_t mask = node_slots_.size() - 1;
+  for (size_t i = node_hash(parent, f.addr, f.kernel) & mask;; i = (i + 1) & mask) {
+    uint32_t id = node_slots_[i];
+    if (id == 0) {
+      id = static_cast<uint32_t>(nodes_.size());
+      nodes_.push_back(Node{f.addr, parent, f.kernel});
+      node_slots_[i] = id;
+      if (nodes_.size() * 2 > node_slots_.size()) grow_node_slots();  // load factor <= 1/2
+      return id;
+    }
+    const Node& n = nodes_[id];
+    if (n.parent == parent && n.addr == f.addr && n.kernel == f.kernel) return id;
+  }
+}
+
+void StackTable::grow_node_slots() {
+  node_slots_.assign(node_slots_.size() * 2, 0);
+  size_t mask = node_slots_.size() - 1;
+  for (uint32_t id = 1; id < nodes_.size(); id++) {
+    const Node& n = nodes_[id];
+    size_t i = node_hash(n.parent, n.addr, n.kernel) & mask;
+    while (node_slots_[i] != 0) i = (i + 1) & mask;
+    node_slots_[i] = id;
+  }
+}
+
+uint32_t StackTable::entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth) {
+  size_t mask = entry_slots_.size() - 1;
+  for (size_t i = entry_hash(tid, tag, leaf) & mask;; i = (i + 1) & mask) {
+    uint32_t slot = entry_slots_[i];
+    if (slot == 0) {
+      if (entries_.size() >= max_stacks_) return kNone;
+      uint32_t index = static_cast<uint32_t>(entries_.size());
+      entries_.push_back(Entry{tid, tag, leaf, depth, 0, 0});
+      entry_slots_[i] = index + 1;
+      if (entries_.size() * 2 > entry_slots_.size()) grow_entry_slots();
+      return index;
+    }
+    const Entry& e = entries_[slot - 1];
+    if (e.leaf == leaf && e.tid == tid && e.tag == tag) return slot - 1;
+  }
+}
+
+void StackTable::grow_entry_slots() {
+  entry_slots_.assign(entry_slots_.size() * 2, 0);
+  size_t mask = entry_slots_.size() - 1;
+  for (uint32_t index = 0; index < entries_.size(); index++) {
+    const Entry& e = entries_[index];
+    size_t i = entry_hash(e.tid, e.tag, e.leaf) & mask;
+    while (entry_slots_[i] != 0) i = (i + 1) & mask;
+    entry_slots_[i] = index + 1;
   }
 }
 
 uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag) {
   total_samples_++;
-  make_key(tid, frames, tag);
-  auto it = index_.find(key_);
-  if (it != index_.end()) {
-    entries_[it->second].count++;
-    entries_[it->second].period += period;
-    return it->second;
-  }
-  if (entries_.size() >= max_stacks_) {
+  uint32_t node = 0;
+  for (size_t i = frames.size(); i-- > 0;) node = child(node, frames[i]);
+  uint32_t index = entry_for(tid, tag, node, static_cast<uint32_t>(frames.size()));
+  if (index == kNone) {
     overflowed_++;
     return add_overflow(tid, Tag{tag.wall, -1}, 1, period);
   }
-  Entry e{tid, tag, static_cast<uint32_t>(frames_.size()), static_cast<uint32_t>(frames.size()), 1, period};
-  frames_.insert(frames_.end(), frames.begin(), frames.end());
-  uint32_t index = static_cast<uint32_t>(entries_.size());
-  index_.emplace(key_, index);
-  entries_.push_back(e);
+  entries_[index].count++;
+  entries_[index].period += period;
   return index;
 }
 
 uint32_t StackTable::add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t period) {
+  // Not in entry_slots_: the table is full when this is first needed, and lookups by stack must
+  // never land on it.
   auto [ov, inserted] = overflow_index_.try_emplace(tid, static_cast<uint32_t>(entries_.size()));
-  if (inserted) entries_.push_back(Entry{tid, tag, static_cast<uint32_t>(frames_.size()), 0, 0, 0});
+  if (inserted) entries_.push_back(Entry{tid, tag, 0, 0, 0, 0});
   entries_[ov->second].count += count;
   entries_[ov->second].period += period;
   return ov->second;
 }
 
+std::vector<unwind::Frame> StackTable::frames(const Entry& e) const {
+  std::vector<unwind::Frame> out;
+  out.reserve(e.depth);
+  for (uint32_t n = e.leaf; n != 0; n = nodes_[n].parent) out.push_back(unwind::Frame{nodes_[n].addr, nodes_[n].kernel});
+  return out;
+}
+
 std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unwind::Frame&)>& canonical) {
   std::vector<Entry> old_entries = std::move(entries_);
-  std::vector<unwind::Frame> old_frames = std::move(frames_);
+  std::vector<Node> old_nodes = std::move(nodes_);
+  std::unordered_map<pid_t, uint32_t> old_overflow = std::move(overflow_index_);
   entries_.clear();
-  frames_.clear();
-  index_.clear();
+  nodes_.assign(1, Node{});
   overflow_index_.clear();
+  node_slots_.assign(kInitialSlots, 0);
+  entry_slots_.assign(kInitialSlots, 0);
+  // Parents come before their children, so one pass over the old tree rebuilds it rewritten.
+  std::vector<uint32_t> new_node(old_nodes.size(), 0);
+  for (uint32_t id = 1; id < old_nodes.size(); id++) {
+    const Node& n = old_nodes[id];
+    unwind::Frame f{n.addr, n.kernel};
+    f.addr = canonical(f);
+    new_node[id] = child(new_node[n.parent], f);
+  }
+  old_nodes = {};
+  // Entries are re-added in their old order and only merge, so each lands at or below its old
+  // index, which was below the limit; the limit is lifted anyway so that no count can be lost.
+  const size_t limit = max_stacks_;
+  max_stacks_ = std::numeric_limits<size_t>::max();
   std::vector<uint32_t> old_to_new(old_entries.size());
-  std::vector<unwind::Frame> rewritten;
   for (size_t i = 0; i < old_entries.size(); i++) {
     const Entry& e = old_entries[i];
-    if (e.depth == 0) {  // an overflow entry (or an empty stack): one per thread
+    auto ov = old_overflow.find(e.tid);
+    if (ov != old_overflow.end() && ov->second == i) {
       old_to_new[i] = add_overflow(e.tid, e.tag, e.count, e.period);
       continue;
     }
-    rewritten.assign(old_frames.begin() + e.first_frame, old_frames.begin() + e.first_frame + e.depth);
-    for (auto& f : rewritten) f.addr = canonical(f);
-    make_key(e.tid, rewritten, e.tag);
-    auto [it, inserted] = index_.try_emplace(key_, static_cast<uint32_t>(entries_.size()));
-    if (inserted) {
-      entries_.push_back(Entry{e.tid, e.tag, static_cast<uint32_t>(frames_.size()), e.depth, 0, 0});
-      frames_.insert(frames_.end(), rewritten.begin(), rewritten.end());
-    }
-    entries_[it->second].count += e.count;
-    entries_[it->second].period += e.period;
-    old_to_new[i] = it->second;
+    uint32_t index = entry_for(e.tid, e.tag, new_node[e.leaf], e.depth);
+    entries_[index].count += e.count;
+    entries_[index].period += e.period;
+    old_to_new[i] = index;
   }
+  max_stacks_ = limit;
   entries_.shrink_to_fit();
-  frames_.shrink_to_fit();
+  nodes_.shrink_to_fit();
   return old_to_new;
 }
 
+void StackTable::release() {
+  entries_ = {};
+  nodes_.assign(1, Node{});
+  nodes_.shrink_to_fit();
+  node_slots_.assign(kInitialSlots, 0);
+  node_slots_.shrink_to_fit();
+  entry_slots_.assign(kInitialSlots, 0);
+  entry_slots_.shrink_to_fit();
+  overflow_index_.clear();
+}
+
 size_t StackTable::memory_bytes() const {
-  size_t keys = 0;
-  for (const auto& [k, v] : index_) keys += k.capacity() + 48;
-  return entries_.capacity() * sizeof(Entry) + frames_.capacity() * sizeof(unwind::Frame) + keys;
+  return entries_.capacity() * sizeof(Entry) + nodes_.capacity() * sizeof(Node) +
+         (node_slots_.capacity() + entry_slots_.capacity()) * sizeof(uint32_t) + overflow_index_.size() * 32;
 }
 
 }  // namespace loopperf::profile

@@ -16,26 +16,11 @@
 #include <cstring>
 #include <mutex>
 
+#include "loopperf/common/unique_fd.h"
+
 namespace loopperf::symbols {
 
 namespace {
-
-// Owns one file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 struct ElfDeleter {
   void operator()(Elf* e) const { elf_end(e); }
@@ -44,13 +29,16 @@ struct DwarfDeleter {
   void operator()(Dwarf* d) const { dwarf_end(d); }
 };
 
+// 24 bytes: node has ~260k function symbols.
 struct Sym {
   uint64_t addr;
-  uint64_t size;
   const char* name;  // points into libelf's (mmapped) string table; lives as long as the Elf*
-  uint64_t section_end;
-  int rank;  // lower wins when several symbols share an address
+  // The symbol's size; while building, for a zero-size symbol (rank & kZeroSize) the distance to the
+  // end of its section, which bounds the size it is given.
+  uint32_t size;
+  uint8_t rank;  // lower wins when several symbols share an address
 };
+constexpr uint8_t kZeroSize = 2;
 
 struct LoadSegment {
   uint64_t offset, vaddr, filesz, memsz, align;
@@ -137,6 +125,87 @@ void die_names(Dwarf_Die* die, std::string& display, std::string& raw) {
   display = raw;
 }
 
+// A string table (.strtab, .dynstr) read in place. Names are not touched while the symbol table is
+// built: node's are 12 MB, and reading each one (elf_strptr checks its terminator) kept all of them
+// in loopperf's memory for the whole recording, where a profile looks up a few thousand.
+struct StringSection {
+  const char* data = nullptr;
+  size_t size = 0;
+  bool in_place = false;  // terminated by '\0' and mapped: a name is data + offset, never read here
+
+  // The name at `offset`, or nullptr when outside the table. Names of a table that cannot be read
+  // in place come from elf_strptr (which copies or checks them).
+  const char* at(Elf* e, size_t section, size_t offset) const {
+    if (in_place) return offset < size ? data + offset : nullptr;
+    const char* name = elf_strptr(e, section, offset);
+    return name != nullptr && name[0] != '\0' ? name : nullptr;
+  }
+};
+
+StringSection string_section(Elf* e, size_t index) {
+  StringSection out;
+  Elf_Scn* scn = elf_getscn(e, index);
+  GElf_Shdr shdr;
+  if (scn == nullptr || gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_STRTAB) return out;
+  Elf_Data* data = elf_getdata(scn, nullptr);
+  if (data == nullptr || data->d_buf == nullptr || data->d_size == 0) return out;
+  out.data = static_cast<const char*>(data->d_buf);
+  out.size = data->d_size;
+  // A table that ends in '\0' terminates every name that starts inside it.
+  out.in_place = out.data[out.size - 1] == '\0';
+  return out;
+}
+
+// Names that are not a function's even though their symbol may look like one: empty ones, ARM and
+// AArch64 mapping symbols ($x, $d) and assembler locals (.L...). Checked when a symbol is looked up.
+bool is_function_name(const char* name) {
+  return name[0] != '\0' && name[0] != '$' && !(name[0] == '.' && name[1] == 'L');
+}
+
+// The symbol `name` through the GNU hash table of .dynsym: a handful of reads, where a scan by name
+// reads every name of the file. False when the file has no such table or the name is not in it.
+bool gnu_hash_lookup(Elf* e, const std::string& name, GElf_Sym* out) {
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(e, scn)) != nullptr) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_GNU_HASH) continue;
+    Elf_Data* hash = elf_getdata(scn, nullptr);
+    Elf_Scn* dynsym = elf_getscn(e, shdr.sh_link);
+    GElf_Shdr dynsym_shdr;
+    if (hash == nullptr || dynsym == nullptr || gelf_getshdr(dynsym, &dynsym_shdr) == nullptr) return false;
+    Elf_Data* syms = elf_getdata(dynsym, nullptr);
+    const StringSection strings = string_section(e, dynsym_shdr.sh_link);
+    if (syms == nullptr || !strings.in_place || hash->d_size < 16 || dynsym_shdr.sh_entsize == 0) return false;
+    const size_t nsyms = dynsym_shdr.sh_size / dynsym_shdr.sh_entsize;
+    // [nbuckets, symoffset, bloom words, bloom shift] [bloom: words of the ELF class] [buckets] [chain]
+    const auto* words = static_cast<const uint32_t*>(hash->d_buf);
+    const size_t nwords = hash->d_size / 4;
+    const uint32_t nbuckets = words[0], symoffset = words[1], bloom_words = words[2];
+    const size_t bloom_u32 = size_t{bloom_words} * (gelf_getclass(e) == ELFCLASS64 ? 2 : 1);
+    if (nbuckets == 0 || 4 + bloom_u32 + nbuckets > nwords) return false;
+    const uint32_t* buckets = words + 4 + bloom_u32;
+    const uint32_t* chain = buckets + nbuckets;
+    const size_t chain_len = nwords - (4 + bloom_u32 + nbuckets);
+    uint32_t h = 5381;
+    for (unsigned char c : name) h = h * 33 + c;
+    for (uint32_t i = buckets[h % nbuckets]; i >= symoffset && i - symoffset < chain_len && i < nsyms; ++i) {
+      const uint32_t h2 = chain[i - symoffset];
+      GElf_Sym sym;
+      if ((h | 1) == (h2 | 1) && gelf_getsym(syms, static_cast<int>(i), &sym) != nullptr &&
+          sym.st_shndx != SHN_UNDEF) {
+        const char* n = strings.at(e, dynsym_shdr.sh_link, sym.st_name);
+        if (n != nullptr && name == n) {
+          *out = sym;
+          return true;
+        }
+      }
+      if (h2 & 1) break;  // the end of this bucket's chain
+    }
+    return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 struct ElfFile::Impl {
@@ -178,6 +247,7 @@ struct ElfFile::Impl {
       // Files with >= SHN_LORESERVE sections keep the real section indexes in SHT_SYMTAB_SHNDX.
       Elf_Data* xndx = nullptr;
       if (int xscn = elf_scnshndx(scn); xscn > 0) xndx = elf_getdata(elf_getscn(e, xscn), nullptr);
+      const StringSection names = string_section(e, shdr.sh_link);
       size_t count = shdr.sh_size / shdr.sh_entsize;
       for (size_t i = 1; i < count; ++i) {
         GElf_Sym sym;
@@ -185,8 +255,8 @@ struct ElfFile::Impl {
         if (gelf_getsymshndx(data, xndx, static_cast<int>(i), &sym, &shndx_ext) == nullptr) continue;
         if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0) continue;
         size_t shndx = sym.st_shndx == SHN_XINDEX ? shndx_ext : sym.st_shndx;
-        const char* name = elf_strptr(e, shdr.sh_link, sym.st_name);
-        if (name == nullptr || name[0] == '\0') continue;
+        const char* name = names.at(e, shdr.sh_link, sym.st_name);
+        if (name == nullptr) continue;
         fn(sym, name, shndx, is_symtab);
       }
     }
@@ -194,12 +264,21 @@ struct ElfFile::Impl {
 
   void build_symbols() {
     syms_built = true;
-    add_symbols_of(elf.get());
-    if (debug_elf) add_symbols_of(debug_elf.get());
+    // Counted first, so the table is allocated once at its size (no doubling slack to carry).
+    size_t count = 0;
+    auto counter = [&](const Sym&) { count++; };
+    for_each_function(elf.get(), counter);
+    if (debug_elf) for_each_function(debug_elf.get(), counter);
+    syms.reserve(count);
+    auto adder = [&](const Sym& sym) { syms.push_back(sym); };
+    for_each_function(elf.get(), adder);
+    if (debug_elf) for_each_function(debug_elf.get(), adder);
     finish_symbols();
   }
 
-  void add_symbols_of(Elf* e) {
+  // Calls fn(Sym) for every symbol of `e` that can be a PC's function.
+  template <typename Fn>
+  void for_each_function(Elf* e, Fn&& fn) {
     // Executable sections only: data symbols and absolute values are never a PC's function.
     struct SecInfo {
       bool exec = false;
@@ -220,14 +299,14 @@ struct ElfFile::Impl {
       int type = GELF_ST_TYPE(s.st_info);
       if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) return;
       if (shndx >= sections.size() || !sections[shndx].exec) return;
-      // ARM/AArch64 mapping symbols ($x, $d) and assembler locals are not functions.
-      if (name[0] == '$' || (name[0] == '.' && name[1] == 'L')) return;
-      int rank = 0;
+      uint8_t rank = 0;
       if (type == STT_NOTYPE) rank += 8;
       if (GELF_ST_BIND(s.st_info) == STB_LOCAL) rank += 4;
-      if (s.st_size == 0) rank += 2;
+      if (s.st_size == 0) rank += kZeroSize;
       if (!is_symtab) rank += 1;
-      syms.push_back(Sym{s.st_value, s.st_size, name, sections[shndx].end, rank});
+      uint64_t section_end = sections[shndx].end;
+      uint64_t size = s.st_size != 0 ? s.st_size : section_end > s.st_value ? section_end - s.st_value : 0;
+      fn(Sym{s.st_value, name, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX)), rank});
     });
   }
 
@@ -240,10 +319,10 @@ struct ElfFile::Impl {
         syms.end());
     // Zero-size symbols (hand-written assembly) extend to the next symbol or the end of their section.
     for (size_t i = 0; i < syms.size(); ++i) {
-      if (syms[i].size != 0) continue;
-      uint64_t limit = syms[i].section_end;
-      if (i + 1 < syms.size()) limit = std::min(limit, syms[i + 1].addr);
-      syms[i].size = limit > syms[i].addr ? limit - syms[i].addr : 1;
+      if (!(syms[i].rank & kZeroSize)) continue;
+      uint64_t size = syms[i].size;
+      if (i + 1 < syms.size()) size = std::min(size, syms[i + 1].addr - syms[i].addr);
+      syms[i].size = static_cast<uint32_t>(std::max<uint64_t>(size, 1));
     }
   }
 
@@ -272,7 +351,7 @@ struct ElfFile::Impl {
     // A few steps back covers a symbol that encloses smaller ones (local labels with FUNC type).
     for (int steps = 0; it != syms.begin() && steps < 8; ++steps) {
       --it;
-      if (vaddr - it->addr < it->size) return &*it;
+      if (vaddr - it->addr < it->size && is_function_name(it->name)) return &*it;
     }
     return nullptr;
   }
@@ -549,6 +628,12 @@ uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
   if (!impl_->intact()) {
     if (size != nullptr) *size = 0;
     return 0;
+  }
+  // uv_run and the like are exported: found through the hash table without reading every name.
+  if (GElf_Sym sym; gnu_hash_lookup(impl_->elf.get(), raw_name, &sym) &&
+                    (GELF_ST_TYPE(sym.st_info) == STT_FUNC || GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)) {
+    if (size != nullptr) *size = sym.st_size;
+    return sym.st_value;
   }
   int best_rank = 1 << 30;
   impl_->for_each_symbol([&](const GElf_Sym& s, const char* name, size_t, bool is_symtab) {

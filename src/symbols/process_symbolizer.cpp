@@ -19,37 +19,14 @@
 
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
+#include "loopperf/common/unique_fd.h"
+#include "loopperf/process/process.h"
 
 namespace loopperf::symbols {
 
 namespace {
 
 constexpr const char* kUnknown = "[unknown]";
-
-// Owns one file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 std::string hex(uint64_t v) {
   char buf[17];
@@ -124,11 +101,35 @@ struct ProcessSymbolizer::Module {
   }
 };
 
-ProcessSymbolizer::ProcessSymbolizer(pid_t pid) : pid_(pid) {}
+ProcessSymbolizer::ProcessSymbolizer(pid_t pid) : pid_(pid), process_start_(process::start_time(pid)) {}
 
 ProcessSymbolizer::~ProcessSymbolizer() {
   if (perf_map_fd_ >= 0) ::close(perf_map_fd_);
   if (kallsyms_future_.valid()) hurry_kallsyms();  // its destructor waits for the thread
+}
+
+void ProcessSymbolizer::release_kernel_symbols() {
+  if (kallsyms_future_.valid()) {
+    hurry_kallsyms();
+    kallsyms_future_.wait();
+    kallsyms_future_ = {};
+  }
+  kallsyms_loaded_ = kallsyms_ready_ = true;
+  kallsyms_ = Kallsyms{};
+}
+
+void ProcessSymbolizer::release() {
+  release_kernel_symbols();
+  if (perf_map_fd_ >= 0) ::close(perf_map_fd_);
+  perf_map_fd_ = -1;
+  perf_map_ = PerfMap{};
+  modules_.clear();
+  maps_ = {};
+  vdso_.reset();
+  vdso_tried_ = true;
+  cache_ = {};
+  interned_ = {};
+  interned_by_hash_ = {};
 }
 
 void ProcessSymbolizer::refresh() {
@@ -139,10 +140,12 @@ void ProcessSymbolizer::refresh() {
 }
 
 void ProcessSymbolizer::merge_maps(std::vector<process::MapEntry> snapshot) {
-  // Keep old mappings that nothing new overlaps: code unmapped since (dlclose, exit) may still have
-  // samples waiting to be named.
+  // Keep old code mappings that nothing new overlaps: code unmapped since (dlclose, exit) may still
+  // have samples waiting to be named. Vanished data mappings go: V8 maps and unmaps heap pages all
+  // the time, and keeping them grew this list (and loopperf's memory) for as long as it recorded.
   std::vector<process::MapEntry> merged = snapshot;
   for (const process::MapEntry& old : maps_) {
+    if (!old.executable) continue;
     auto it = std::lower_bound(snapshot.begin(), snapshot.end(), old.end,
                                [](const process::MapEntry& m, uint64_t end) { return m.start < end; });
     bool overlaps = it != snapshot.begin() && std::prev(it)->end > old.start;
@@ -260,6 +263,16 @@ bool ProcessSymbolizer::open_perf_map() {
           (!owner_ok ? "owned by uid " + std::to_string(st.st_uid) + ", neither root nor the target's user"
                      : std::string("writable by group or others"));
       return false;
+    }
+    // Found by its name alone, the file may be an earlier process's: node never removes its map, and
+    // pids are reused. A map the target writes was written after it started; one last written before
+    // would put another program's names on this one's frames. (The target's own open descriptor,
+    // the first candidate, needs no such check.)
+    if (!c.follow && process_start_ && static_cast<double>(st.st_mtime) < *process_start_ - 2) {
+      perf_map_status_.trusted = false;
+      perf_map_status_.problem = c.display + " ignored: last written before pid " + std::to_string(pid_) +
+                                 " started, so it is an earlier process's (node leaves its map behind)";
+      continue;
     }
     perf_map_status_.trusted = true;
     perf_map_status_.problem.clear();

@@ -370,19 +370,38 @@ test('perf map: made writable by others or given away during the recording is ig
   }
 });
 
-test('perf map: planted before loopperf starts (world-writable, foreign owner, FIFO, symlink) is refused, never waited on', { skip: !isRoot && 'needs root to chown' }, async () => {
+test('perf map: planted before loopperf starts (world-writable, foreign owner, FIFO, symlink, stale) is refused, never waited on', { skip: !isRoot && 'needs root to chown' }, async () => {
   // The target runs without --perf-basic-prof, so the file at /tmp/perf-PID.map is someone else's.
+  // Each case says what it planted: [make it, what lstat must show, what loopperf must say].
   const plant = {
-    'world-writable': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chmodSync(map, 0o666); }, /writable by group or others/],
-    'owned by nobody': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chownSync(map, 65534, 65534); }, /owned by uid 65534/],
-    'a FIFO': [(map) => spawnSync('mkfifo', [map]), /no perf map/],
-    'a symlink to a real map': [(map) => fs.symlinkSync('/etc/hostname', map), /no perf map/],
+    'world-writable': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chmodSync(map, 0o666); },
+      (st) => st.isFile() && (st.mode & 0o777) === 0o666, /writable by group or others/],
+    'owned by nobody': [(map) => { fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n'); fs.chownSync(map, 65534, 65534); },
+      (st) => st.isFile() && st.uid === 65534, /owned by uid 65534/],
+    'a FIFO': [(map) => { const r = spawnSync('mkfifo', [map], { encoding: 'utf8' }); assert.strictEqual(r.status, 0, `mkfifo: ${r.stderr}`); },
+      (st) => st.isFIFO(), /no perf map/],
+    'a symlink to a real map': [(map) => fs.symlinkSync('/etc/hostname', map), (st) => st.isSymbolicLink(), /no perf map/],
+    // Root's, 0644, well formed: trusted by owner and mode, but last written an hour before the
+    // target started, so it is the map of an earlier process that had the same pid.
+    'left by an earlier process with the same pid': [(map) => {
+      fs.writeFileSync(map, '1000 10 JS:*planted /evil.js:1:1\n');
+      const hourAgo = new Date(Date.now() - 3600e3);
+      fs.utimesSync(map, hourAgo, hourAgo);
+    }, (st) => st.isFile() && (st.mode & 0o022) === 0 && st.mtimeMs < Date.now() - 3000e3, /ignored: last written before pid \d+ started/],
   };
-  for (const [name, [make, message]] of Object.entries(plant)) {
+  for (const [name, [make, planted, message]] of Object.entries(plant)) {
     const t = await lp.startTarget('idle.js', { nodeArgs: [] });
     const map = `/tmp/perf-${t.pid}.map`;
     try {
+      // PIDs wrap (pid_max is often 32768) and node never removes its perf map, so /tmp may still
+      // hold the map of an earlier `node --perf-basic-prof` that had this pid (benchmarks, killed
+      // runs): a regular file, ours, 0644, which loopperf rightly reads. Left there, mkfifo and
+      // symlink fail with EEXIST and the case records against that file instead of its plant (the
+      // FIFO case once saw no warning at all). Our target writes no map, so anything there is stale.
+      fs.rmSync(map, { force: true });
       make(map);
+      const st = fs.lstatSync(map);
+      assert.ok(planted(st), `${name}: planted mode ${st.mode.toString(8)} uid ${st.uid}`);
       const out = path.join(t.dir, 'p.pb.gz');
       // SIGKILL on timeout: a loopperf blocked opening a FIFO does not end on SIGTERM.
       const r = lp.loopperf(['record', '-p', String(t.pid), '-d', '500ms', '-o', out], { timeout: 30000, killSignal: 'SIGKILL' });

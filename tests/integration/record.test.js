@@ -136,6 +136,9 @@ test('a process that is not node gets a native profile with a note', async () =>
 test('a node without a perf map: the summary says so and how to get JS names; report hints too', async () => {
   const t = await lp.startTarget('hot.js', { nodeArgs: [] });
   const out = path.join(t.dir, 'nomap.pb.gz');
+  // An earlier node with this pid may have left its map (pids wrap; node never removes it): that
+  // one would be reported as stale rather than missing.
+  fs.rmSync(`/tmp/perf-${t.pid}.map`, { force: true });
   try {
     const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '1s', '-o', out]);
     assert.strictEqual(r.status, 0, r.stderr);

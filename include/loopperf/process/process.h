@@ -36,6 +36,10 @@ std::vector<pid_t> list_threads(pid_t pid);
 // /proc/PID/task/TID/comm without the newline; "" when the thread is gone.
 std::string thread_name(pid_t pid, pid_t tid);
 
+// When the process started, in seconds since the epoch (from its start time in /proc/PID/stat and
+// the boot time in /proc/stat: ~1 s of precision). nullopt when unknown.
+std::optional<double> start_time(pid_t pid);
+
 }  // namespace loopperf::process
 
 namespace loopperf::process {

@@ -38,6 +38,9 @@ class StackCompactor {
   // an empty vector when nothing was done.
   std::vector<uint32_t> maybe_compact();
 
+  // Frees the address maps once the profile is built.
+  void release();
+
   uint64_t compactions() const { return compactions_; }
   size_t pending() const { return pending_.size(); }
   size_t addresses() const { return stable_.size(); }  // addresses looked at since the last compaction

@@ -1,5 +1,10 @@
 // Raw stacks aggregated while recording: each distinct (thread, frames) is stored once with its
 // count. Symbolization happens later, once per distinct address.
+//
+// Stacks are stored as a prefix tree of frames, outermost first: the stacks of one program share
+// long prefixes (thread entry, uv_run, the phase's callback, node's glue), so a stack costs only the
+// frames where it differs from every stack seen before, not its whole depth (~50 frames for node).
+// A 10-minute recording at 999 Hz kept 17k stacks; stored whole they took ~25 MB, in the tree a few.
 #pragma once
 
 #include <sys/types.h>
@@ -7,7 +12,6 @@
 #include <cstdint>
 #include <functional>
 #include <span>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -28,7 +32,7 @@ class StackTable {
   struct Entry {
     pid_t tid = 0;
     Tag tag;
-    uint32_t first_frame = 0;  // index into frames()
+    uint32_t leaf = 0;   // the stack's innermost node in the tree (0: the empty stack)
     uint32_t depth = 0;
     uint64_t count = 0;
     uint64_t period = 0;  // sum of sample periods (cpu nanoseconds)
@@ -36,40 +40,55 @@ class StackTable {
 
   // `max_stacks` bounds memory: once reached, new distinct stacks are counted in a per-thread
   // overflow entry (an empty stack) and in overflowed().
-  explicit StackTable(size_t max_stacks = 1'000'000) : max_stacks_(max_stacks) {}
+  explicit StackTable(size_t max_stacks = 1'000'000);
 
   // Returns the index of the entry the sample went to (the Profile sample index after building).
+  // `frames` is leaf first.
   uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period) {
     return add(tid, frames, period, Tag{});
   }
   uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag);
 
   const std::vector<Entry>& entries() const { return entries_; }
-  std::span<const unwind::Frame> frames(const Entry& e) const {
-    return std::span<const unwind::Frame>(frames_).subspan(e.first_frame, e.depth);
-  }
+  // The entry's frames, leaf first.
+  std::vector<unwind::Frame> frames(const Entry& e) const;
   // Rewrites every frame address through `canonical` (an address that symbolizes exactly like it,
   // e.g. the first address seen in the same function and line) and merges the stacks that became
   // equal: a long recording's leaf addresses differ in nearly every sample, its symbolized stacks
   // do not. Returns old entry index -> new entry index, for whoever kept indices (loop health).
   // Overflow entries stay overflow entries.
   std::vector<uint32_t> compact(const std::function<uint64_t(const unwind::Frame&)>& canonical);
+  // Frees everything but the counters (total_samples, overflowed), once the profile was built.
+  void release();
 
   uint64_t total_samples() const { return total_samples_; }
   uint64_t overflowed() const { return overflowed_; }
+  size_t nodes() const { return nodes_.size() - 1; }  // frames stored in the tree
   size_t memory_bytes() const;
 
  private:
-  void make_key(pid_t tid, std::span<const unwind::Frame> frames, Tag tag);
+  struct Node {
+    uint64_t addr = 0;
+    uint32_t parent = 0;
+    bool kernel = false;
+  };
+  // The child of `parent` for `f`, created when new.
+  uint32_t child(uint32_t parent, const unwind::Frame& f);
+  // The entry of (tid, tag, leaf), created when new and the table has room; UINT32_MAX when full.
+  uint32_t entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth);
   // Adds to the thread's overflow entry (an empty stack), creating it; returns its index.
   uint32_t add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t period);
+  void grow_node_slots();
+  void grow_entry_slots();
 
   size_t max_stacks_;
   std::vector<Entry> entries_;
-  std::vector<unwind::Frame> frames_;
-  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<Node> nodes_;  // [0] is the root (no frame); a parent's index is below its children's
+  // Open-addressing hash sets of indices (0 = empty slot): nodes by (parent, frame), entries by
+  // (tid, tag, leaf) with entry index + 1. The key lives in the indexed vector, so a slot is 4 bytes.
+  std::vector<uint32_t> node_slots_;
+  std::vector<uint32_t> entry_slots_;
   std::unordered_map<pid_t, uint32_t> overflow_index_;
-  std::string key_;  // reused lookup buffer: no allocation per sample once warm
   uint64_t total_samples_ = 0;
   uint64_t overflowed_ = 0;
 };

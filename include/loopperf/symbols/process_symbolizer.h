@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -76,6 +77,13 @@ class ProcessSymbolizer {
   // taken before keeps the old result).
   const ResolvedFrame& resolve(uint64_t addr, bool kernel);
 
+  // Frees the symbol tables, open files and caches once the profile is built, before it is written
+  // (they are ~20 MB for node, and the write needs memory of its own). perf_map_status() stays;
+  // resolve() names nothing afterwards.
+  void release();
+  // Frees only the kernel's symbols (~5 MB); kernel addresses resolve to "[kernel]" afterwards.
+  void release_kernel_symbols();
+
   const PerfMapStatus& perf_map_status() const { return perf_map_status_; }
   const std::vector<process::MapEntry>& maps() const { return maps_; }
   bool kernel_symbols_usable() const { return kallsyms_.usable(); }
@@ -106,7 +114,9 @@ class ProcessSymbolizer {
   ElfFile* vdso_elf();
 
   pid_t pid_;
-  std::vector<process::MapEntry> maps_;          // union of every snapshot, newest first on conflict
+  std::optional<double> process_start_;  // seconds since the epoch: a perf map older than this is stale
+  // The newest snapshot, plus the code mappings of earlier ones that nothing in it overlaps.
+  std::vector<process::MapEntry> maps_;
   std::map<std::string, std::unique_ptr<Module>> modules_;  // by path + inode
   Kallsyms kallsyms_;
   bool kallsyms_loaded_ = false;

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "loopperf/profile/stack_table.h"
 
 using namespace loopperf;
@@ -73,4 +75,96 @@ TEST_CASE("compact: addresses rewritten alike merge their stacks, counts and per
   t.add(3, k, 1);  // 4 entries, limit 4: still over the limit, counted in thread 3's overflow entry
   CHECK(t.overflowed() == 2);
   CHECK(t.total_samples() == 7);
+}
+
+TEST_CASE("stacks sharing a prefix store it once, and every stack reads back exactly") {
+  profile::StackTable t;
+  // 200 stacks of depth 60 that differ only in their two innermost frames.
+  std::vector<std::vector<unwind::Frame>> stacks;
+  for (uint64_t i = 0; i < 200; i++) {
+    std::vector<unwind::Frame> s = {{0x9000 + i, false}, {0x8000 + i % 7, i % 2 == 0}};
+    for (uint64_t d = 0; d < 58; d++) s.push_back({0x100 + d, false});
+    stacks.push_back(s);
+    t.add(1, s, 1);
+  }
+  REQUIRE(t.entries().size() == 200);
+  CHECK(t.nodes() == 58 + 14 + 200);  // the shared 58, 7 × 2 callers, one leaf per stack
+  for (size_t i = 0; i < stacks.size(); i++) {
+    CHECK(t.entries()[i].depth == 60);
+    CHECK(t.frames(t.entries()[i]) == stacks[i]);
+  }
+  // A stack that is a prefix of another is its own entry; the empty stack too.
+  std::vector<unwind::Frame> outer(stacks[0].begin() + 2, stacks[0].end());
+  t.add(1, outer, 1);
+  t.add(1, std::span<const unwind::Frame>(), 1);
+  REQUIRE(t.entries().size() == 202);
+  CHECK(t.frames(t.entries()[200]) == outer);
+  CHECK(t.frames(t.entries()[201]).empty());
+  CHECK(t.nodes() == 58 + 14 + 200);
+}
+
+TEST_CASE("many random stacks: counts and frames survive growth of the hash tables") {
+  profile::StackTable t;
+  uint64_t x = 12345;
+  auto next = [&] { return x = x * 6364136223846793005ULL + 1442695040888963407ULL; };
+  std::vector<std::vector<unwind::Frame>> stacks;
+  for (int i = 0; i < 5000; i++) {
+    std::vector<unwind::Frame> s;
+    int depth = 1 + static_cast<int>(next() >> 60);
+    for (int d = 0; d < depth; d++) s.push_back({(next() >> 40) % 64, false});
+    stacks.push_back(s);
+  }
+  std::map<std::vector<std::pair<uint64_t, bool>>, uint64_t> want;
+  for (int i = 0; i < 20000; i++) {
+    const auto& s = stacks[next() >> 33 & 4095];
+    uint32_t index = t.add(3, s, 2);
+    REQUIRE(t.frames(t.entries()[index]) == s);
+    std::vector<std::pair<uint64_t, bool>> key;
+    for (const auto& f : s) key.emplace_back(f.addr, f.kernel);
+    want[key]++;
+  }
+  CHECK(t.entries().size() == want.size());
+  for (const auto& e : t.entries()) {
+    std::vector<std::pair<uint64_t, bool>> key;
+    for (const auto& f : t.frames(e)) key.emplace_back(f.addr, f.kernel);
+    CHECK(e.count == want[key]);
+    CHECK(e.period == 2 * e.count);
+  }
+}
+
+TEST_CASE("compact after overflow in two threads keeps every entry and every count") {
+  profile::StackTable t(2);
+  std::vector<unwind::Frame> a = {{0x1, false}};
+  std::vector<unwind::Frame> b = {{0x2, false}};
+  std::vector<unwind::Frame> c = {{0x3, false}};
+  t.add(1, a, 1);
+  t.add(1, b, 1);
+  t.add(1, c, 1);  // overflow entry for thread 1 (index 2)
+  auto first = t.compact([](const unwind::Frame& f) { return f.addr; });
+  // Thread 2 overflows now; its entry follows. The table holds a, b and two overflow entries, more
+  // than the limit of 2: a second compaction keeps them all.
+  t.add(2, c, 1);
+  REQUIRE(t.entries().size() == 4);
+  auto second = t.compact([](const unwind::Frame& f) { return f.addr; });
+  REQUIRE(second.size() == 4);
+  uint64_t total = 0;
+  for (const auto& e : t.entries()) total += e.count;
+  CHECK(total == 4);
+  CHECK(t.entries()[second[first[0]]].count == 1);
+  CHECK(t.frames(t.entries()[second[first[1]]]) == b);
+  CHECK(t.overflowed() == 2);
+}
+
+TEST_CASE("release frees the stacks and keeps the counters") {
+  profile::StackTable t(1);
+  std::vector<unwind::Frame> a = {{0x1, false}};
+  std::vector<unwind::Frame> b = {{0x2, false}};
+  t.add(1, a, 1);
+  t.add(1, b, 1);
+  size_t before = t.memory_bytes();
+  t.release();
+  CHECK(t.entries().empty());
+  CHECK(t.memory_bytes() <= before);
+  CHECK(t.total_samples() == 2);
+  CHECK(t.overflowed() == 1);
 }

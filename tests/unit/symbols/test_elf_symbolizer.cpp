@@ -123,8 +123,13 @@ TEST_CASE("ElfFile: inlined static function is an inner frame with its own line"
 TEST_CASE("ElfFile: shared library of the fixture", "[elf]") {
   auto lib = open_or_fail(fixture::kLibrary);
   CHECK(lib->build_id() == fixture::kLibBuildId);
-  uint64_t fn = lib->symbol_address("symfix_lib_function");
+  // Exported: found through .gnu.hash (no scan of the names), with its size.
+  uint64_t size = 0;
+  uint64_t fn = lib->symbol_address("symfix_lib_function", &size);
   REQUIRE(fn != 0);
+  CHECK(size > 0);
+  CHECK(lib->lookup(fn + size - 1).frames.back().name == "symfix_lib_function");
+  CHECK(lib->symbol_address("symfix_lib_functio") == 0);  // a prefix is not the name
   ElfSymbol sym = lib->lookup(fn + 2);
   REQUIRE(sym.found);
   CHECK(sym.frames.back().name == "symfix_lib_function");

@@ -103,3 +103,31 @@ TEST_CASE("kallsyms: the real /proc/kallsyms when readable", "[kallsyms]") {
   REQUIRE(schedule != 0);
   CHECK(k.lookup(schedule + 1) == "schedule");
 }
+
+TEST_CASE("kallsyms: load reads in chunks; lines across chunk boundaries parse as with parse()", "[kallsyms]") {
+  // ~300 KB: several 64 KiB reads, with lines split at every chunk edge; no final newline.
+  std::string text;
+  char line[128];
+  for (int i = 0; i < 6000; i++) {
+    std::snprintf(line, sizeof line, "ffffffff8%07x T function_number_%d_with_a_long_name%s\n", i * 0x100, i,
+                  i % 3 ? "" : "\t[some_module]");
+    text += line;
+  }
+  text += "ffffffff90000000 T last_one_without_newline";
+  std::string path = std::string(LOOPPERF_TEST_BUILD) + "/kallsyms_chunks.txt";
+  {
+    std::ofstream out(path);
+    out << text;
+  }
+  Kallsyms loaded, parsed;
+  loaded.load(path);
+  parsed.parse(text);
+  std::remove(path.c_str());
+  for (int i = 0; i < 6000; i++) {
+    uint64_t addr = 0xffffffff80000000ULL + static_cast<uint64_t>(i) * 0x100 + 7;
+    std::string want = "function_number_" + std::to_string(i) + "_with_a_long_name";
+    REQUIRE(parsed.lookup(addr) == want);
+    REQUIRE(loaded.lookup(addr) == want);
+  }
+  CHECK(loaded.lookup(0xffffffff90000010) == "last_one_without_newline");
+}
