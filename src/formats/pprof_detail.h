@@ -2,7 +2,10 @@
 // include this header to exercise the size cap without inflating a gigabyte.
 #pragma once
 
+#include <zlib.h>
+
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +23,25 @@ inline constexpr const char* kPprofHint =
 
 bool is_gzip(std::string_view data);
 Result<std::string> gzip_compress(std::string_view data);
+
+// Gzip output built a piece at a time: the encoder hands over each batch of samples and the
+// uncompressed profile never exists whole.
+class GzipWriter {
+ public:
+  GzipWriter();
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+  Status write(std::string_view data);
+  Result<std::string> finish();  // the whole gzip file; call once
+
+ private:
+  Status deflate_some(std::string_view data, bool finish);
+  z_stream zs_{};
+  std::string out_;
+  bool ok_ = false, done_ = false;
+  std::optional<Error> error_;
+};
 // Inflates one or more concatenated gzip members; more than `max_out` bytes is a kInput error.
 Result<std::string> gunzip(std::string_view data, size_t max_out = kMaxInflatedBytes);
 

@@ -1,5 +1,6 @@
 // Profile -> gzipped perftools.profiles.Profile. Our ids are already index + 1, which is exactly what
 // pprof wants (non-zero, unique), so ids are written unchanged and only strings need a table.
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -78,13 +79,24 @@ Result<std::string> encode_pprof(const Profile& p, bool gzip) {
   // Protobuf's encoding of a message is the concatenation of its fields, and repeated fields
   // concatenate: the samples are encoded a batch at a time and appended, so the message objects of
   // all samples (as large as the Profile itself) never exist at once.
+  // Gzipped, each batch goes straight into the compressor: the uncompressed file never exists whole.
   std::string bytes;
+  std::optional<detail::GzipWriter> gz;
+  if (gzip) gz.emplace();
+  size_t encoded = 0;
+  Status gz_status;
   pb::Profile out;
   StringTable strings;
   constexpr size_t kBatch = 1024;
   auto flush = [&] {
+    const size_t before = bytes.size();
     out.AppendToString(&bytes);
     out.Clear();
+    encoded += bytes.size() - before;
+    if (gz) {
+      if (gz_status) gz_status = gz->write(bytes);
+      bytes.clear();
+    }
   };
 
   for (const auto& s : p.samples) {
@@ -164,11 +176,12 @@ Result<std::string> encode_pprof(const Profile& p, bool gzip) {
 
   strings.emit(&out);
   flush();
-  if (bytes.size() > (size_t{2} << 30) - 1)
+  if (encoded > (size_t{2} << 30) - 1)
     return make_error(ErrorCode::kOutput, "cannot encode profile: it exceeds protobuf's 2 GiB message limit",
                       "record for a shorter time or at a lower rate");
-  if (!gzip) return bytes;
-  return detail::gzip_compress(bytes);
+  if (!gz) return bytes;
+  if (!gz_status) return gz_status.error();
+  return gz->finish();
 }
 
 Status write_pprof(const Profile& p, const std::string& path) {

@@ -15,7 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <string>
 
+#include "loopperf/common/mapped_read.h"
 #include "loopperf/common/unique_fd.h"
 
 namespace loopperf::symbols {
@@ -152,14 +155,15 @@ StringSection string_section(Elf* e, size_t index) {
   out.data = static_cast<const char*>(data->d_buf);
   out.size = data->d_size;
   // A table that ends in '\0' terminates every name that starts inside it.
-  out.in_place = out.data[out.size - 1] == '\0';
+  char last = 1;
+  out.in_place = mapped_copy(&last, out.data + out.size - 1, 1) && last == '\0';
   return out;
 }
 
 // Names that are not a function's even though their symbol may look like one: empty ones, ARM and
 // AArch64 mapping symbols ($x, $d) and assembler locals (.L...). Checked when a symbol is looked up.
-bool is_function_name(const char* name) {
-  return name[0] != '\0' && name[0] != '$' && !(name[0] == '.' && name[1] == 'L');
+bool is_function_name(const std::string& name) {
+  return !name.empty() && name[0] != '$' && !name.starts_with(".L");
 }
 
 // The symbol `name` through the GNU hash table of .dynsym: a handful of reads, where a scan by name
@@ -194,7 +198,10 @@ bool gnu_hash_lookup(Elf* e, const std::string& name, GElf_Sym* out) {
       if ((h | 1) == (h2 | 1) && gelf_getsym(syms, static_cast<int>(i), &sym) != nullptr &&
           sym.st_shndx != SHN_UNDEF) {
         const char* n = strings.at(e, dynsym_shdr.sh_link, sym.st_name);
-        if (n != nullptr && name == n) {
+        if (n == nullptr) continue;
+        std::optional<std::string> found = mapped_string(n);
+        if (!found) return false;  // the file was cut short
+        if (name == *found) {
           *out = sym;
           return true;
         }
@@ -344,14 +351,21 @@ struct ElfFile::Impl {
     return ::fstat(fd.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) >= size_at_open;
   }
 
-  const Sym* find_symbol(uint64_t vaddr) {
+  // The symbol containing vaddr and its name, read from the file now (guarded: the file may have
+  // been cut short since the last check).
+  const Sym* find_symbol(uint64_t vaddr, std::string* name) {
     if (!syms_built) build_symbols();
     auto it = std::upper_bound(syms.begin(), syms.end(), vaddr,
                                [](uint64_t a, const Sym& s) { return a < s.addr; });
     // A few steps back covers a symbol that encloses smaller ones (local labels with FUNC type).
     for (int steps = 0; it != syms.begin() && steps < 8; ++steps) {
       --it;
-      if (vaddr - it->addr < it->size && is_function_name(it->name)) return &*it;
+      if (vaddr - it->addr >= it->size) continue;
+      std::optional<std::string> n = mapped_string(it->name);
+      if (!n) return nullptr;
+      if (!is_function_name(*n)) continue;
+      *name = std::move(*n);
+      return &*it;
     }
     return nullptr;
   }
@@ -577,7 +591,8 @@ uint64_t ElfFile::file_offset_to_vaddr(uint64_t offset) const {
 ElfSymbol ElfFile::lookup(uint64_t vaddr) {
   ElfSymbol result;
   if (!impl_->intact()) return result;
-  const Sym* sym = impl_->find_symbol(vaddr);
+  std::string sym_name;
+  const Sym* sym = impl_->find_symbol(vaddr, &sym_name);
   uint64_t function_low = 0;
   bool has_dwarf = impl_->dwarf_frames(vaddr, result.frames, &function_low);
   if (sym != nullptr) {
@@ -587,7 +602,7 @@ ElfSymbol ElfFile::lookup(uint64_t vaddr) {
     // (uv__async_io.part.0) that callers match on.
     SourceFrame outer;
     if (has_dwarf && !result.frames.empty()) outer = std::move(result.frames.back());
-    outer.system_name = sym->name;
+    outer.system_name = std::move(sym_name);
     // Versioned names from a .symtab ("pthread_cond_wait@@GLIBC_2.3.2") name the same function.
     if (size_t at = outer.system_name.find('@'); at != std::string::npos && at > 0) outer.system_name.resize(at);
     outer.name = demangle(outer.system_name);
@@ -608,8 +623,9 @@ ElfSymbol ElfFile::lookup(uint64_t vaddr) {
 
 std::string ElfFile::symbol_starting_at(uint64_t vaddr) {
   if (!impl_->intact()) return {};
-  const Sym* sym = impl_->find_symbol(vaddr);
-  return sym != nullptr && sym->addr == vaddr ? std::string(sym->name) : std::string();
+  std::string name;
+  const Sym* sym = impl_->find_symbol(vaddr, &name);
+  return sym != nullptr && sym->addr == vaddr ? name : std::string();
 }
 
 std::vector<uint8_t> ElfFile::read_bytes(uint64_t vaddr, size_t len) const {
@@ -637,8 +653,11 @@ uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
   }
   int best_rank = 1 << 30;
   impl_->for_each_symbol([&](const GElf_Sym& s, const char* name, size_t, bool is_symtab) {
-    // One scan of node's ~100k symbols: look at the first byte before measuring the whole name.
-    if (name == nullptr || name[0] != raw_name[0] || raw_name != name) return;
+    // One scan of node's ~100k symbols: look at the first byte before reading the whole name.
+    char first = 0;
+    if (name == nullptr || !mapped_copy(&first, name, 1) || first != raw_name[0]) return;
+    std::optional<std::string> n = mapped_string(name);
+    if (!n || *n != raw_name) return;
     int type = GELF_ST_TYPE(s.st_info);
     int rank = (type == STT_FUNC || type == STT_GNU_IFUNC ? 0 : 2) + (is_symtab ? 0 : 1);
     if (rank < best_rank) {

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "loopperf/common/mapped_read.h"
+
 namespace loopperf::unwind {
 
 namespace {
@@ -26,14 +28,14 @@ std::unique_ptr<ElfImage> ElfImage::open(int fd, const std::string& path) {
   img->data_ = static_cast<const uint8_t*>(p);
   img->size_ = static_cast<size_t>(st.st_size);
   Elf64_Ehdr eh;
-  std::memcpy(&eh, img->data_, sizeof eh);
+  if (!mapped_copy(&eh, img->data_, sizeof eh)) return nullptr;  // cut short since the fstat
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > img->size_ ||
       eh.e_phnum > (img->size_ - eh.e_phoff) / sizeof(Elf64_Phdr))
     return nullptr;
   for (size_t i = 0; i < eh.e_phnum; i++) {
     Elf64_Phdr ph;
-    std::memcpy(&ph, img->data_ + eh.e_phoff + i * sizeof ph, sizeof ph);
+    if (!mapped_copy(&ph, img->data_ + eh.e_phoff + i * sizeof ph, sizeof ph)) return nullptr;
     if (ph.p_type == PT_LOAD && ph.p_offset <= img->size_)
       img->loads_.push_back({ph.p_offset, ph.p_vaddr, std::min<uint64_t>(ph.p_filesz, img->size_ - ph.p_offset)});
     if (ph.p_type == PT_GNU_EH_FRAME) {
@@ -49,9 +51,15 @@ ElfImage::~ElfImage() {
 }
 
 bool ElfImage::read_vaddr(uint64_t vaddr, void* out, size_t n) const {
+  if (truncated_) return false;
   for (const Load& l : loads_) {
     if (vaddr < l.vaddr || vaddr - l.vaddr > l.filesz || n > l.filesz - (vaddr - l.vaddr)) continue;
-    std::memcpy(out, data_ + l.offset + (vaddr - l.vaddr), n);
+    // The file may have been cut short on disk since it was mapped: a guarded read, and once one
+    // failed the file is not read again (its frames end the unwind).
+    if (!mapped_copy(out, data_ + l.offset + (vaddr - l.vaddr), n)) {
+      truncated_ = true;
+      return false;
+    }
     return true;
   }
   return false;

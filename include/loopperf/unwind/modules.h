@@ -42,6 +42,7 @@ class ElfImage {
   std::vector<Load> loads_;
   uint64_t eh_frame_hdr_ = 0;
   size_t eh_frame_hdr_size_ = 0;
+  mutable bool truncated_ = false;  // a read hit a page the file no longer has
 };
 
 struct Module {

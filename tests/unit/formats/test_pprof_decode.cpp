@@ -269,3 +269,22 @@ TEST_CASE("gunzip enforces its size cap and accepts concatenated members", "[ppr
   REQUIRE(p.ok());
   test::require_same(test::rich_profile(), *p);
 }
+
+TEST_CASE("GzipWriter: pieces written one at a time inflate to their concatenation") {
+  formats::detail::GzipWriter gz;
+  std::string all;
+  for (int i = 0; i < 300; i++) {
+    std::string piece(static_cast<size_t>(i * 37 % 5000), static_cast<char>('a' + i % 26));
+    piece += std::to_string(i);
+    REQUIRE(gz.write(piece).ok());
+    all += piece;
+  }
+  REQUIRE(gz.write("").ok());
+  auto file = gz.finish();
+  REQUIRE(file.ok());
+  CHECK(formats::detail::is_gzip(*file));
+  auto back = formats::detail::gunzip(*file, all.size() + 1);
+  REQUIRE(back.ok());
+  CHECK(*back == all);
+  CHECK(file->size() < all.size() / 10);
+}
