@@ -119,10 +119,23 @@ test(`the same benchmark recorded ${BASE_RUNS} times: no pair reports a change`,
   t.diagnostic(`max |z| per pair: ${zs.map((z) => `${z.pair}: ${z.z.toFixed(2)} (${z.row}, ${(z.change * 100).toFixed(1)} pp, ${z.tests} tests)`).join('; ')}`);
 });
 
-test('work moved from setImmediate to a timer is reported as a phase change', () => {
-  const script = path.join(lp.TARGETS, 'diff_phase.js');
-  const before = record(path.join(dir, 'immediate.pb.gz'), script, ['immediate']);
-  const after = record(path.join(dir, 'timer.pb.gz'), script, ['timer']);
+// Attached for 2 s once the work is warm: a launched run's share of node's start-up varies by a few
+// points from run to run (module loading, OpenSSL, console), which once made crunch's share move
+// 96% -> 91% between two runs and read as an 'improvement'.
+async function recordSteady(out, mode) {
+  const t = await lp.startTarget('diff_phase.js', { args: [mode], env: { NODE_EXTRA_CA_CERTS: '' } });
+  try {
+    const r = await lp.loopperfAsync(['record', '-q', '-F', '999', '-p', String(t.pid), '-d', '2s', '-o', out]);
+    assert.strictEqual(r.status, 0, `record ${mode}: ${r.stderr}`);
+    return out;
+  } finally {
+    lp.stopTarget(t);
+  }
+}
+
+test('work moved from setImmediate to a timer is reported as a phase change', async () => {
+  const before = await recordSteady(path.join(dir, 'immediate.pb.gz'), 'immediate');
+  const after = await recordSteady(path.join(dir, 'timer.pb.gz'), 'timer');
   const { json } = diffJson(before, after, ['--all']);
   const phase = (name) => json.rows.find((r) => r.family === 'phase' && r.population === 'main-loop' && r.name === name);
   const timers = phase('timers');
@@ -141,7 +154,7 @@ test('work moved from setImmediate to a timer is reported as a phase change', ()
   if (util) assert.ok(util.head_share < util.base_share - 0.05, `utilization ${util.base_share} -> ${util.head_share}`);
   else assert.ok(json.skipped.some((sk) => sk.what === 'loop utilization'), 'utilization neither compared nor skipped');
   const text = lp.loopperf(['diff', before, after]);
-  assert.match(text.stdout, /REGRESSION\s+phase \(main-loop\)\s+timers\s+0\.\d% +9\d\.\d%/);
+  assert.match(text.stdout, /REGRESSION\s+phase \(main-loop\)\s+timers\s+0\.\d% +(9\d\.\d|100\.0)%/);
 });
 
 // A minimal profile.proto with one sample type and one sample, encoded by hand: a valid pprof
