@@ -260,6 +260,9 @@ Result<int> run_record(const RecordConfig& cfg) {
   // The profile is written and summarized; launch mode then waits for its child (after -d it keeps
   // running) and exits with its status.
   finish_launch(child, cfg, pid);
+  if (child.status_lost())
+    log::warn("the program's exit status is unknown (its exit was collected while wall mode was stopping it)",
+              "exiting with status 1; record without --mode wall when the exit status matters");
   return child.exit_status();
 }
 

@@ -132,7 +132,15 @@ bool LaunchedChild::poll_exit() {
   // child's ptrace stops to any waiter of our process, and a waitpid() here would consume the stop
   // the sampler waits for, leaving the child stopped. WNOWAIT only peeks; WEXITED asks for exits.
   siginfo_t si{};
-  if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0) return false;
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0) {
+    // ECHILD: the child is gone and its exit was taken by our own ptrace wait (the wall sampler's
+    // waitpid reaps a tracee of our thread group that exits while it is stopping it). Without this,
+    // record kept waiting for a child that no longer existed, forever (seen in the bench).
+    if (errno != ECHILD) return false;
+    exited_ = lost_ = true;
+    status_ = kStatusLost;
+    return true;
+  }
   if (si.si_pid != pid_ || (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED))
     return false;
   return wait(), true;
@@ -145,6 +153,9 @@ int LaunchedChild::wait() {
     if (r == pid_) {
       exited_ = true;
       status_ = shell_status(status);
+    } else if (r < 0 && errno == ECHILD) {
+      exited_ = lost_ = true;  // reaped by our own ptrace wait (see poll_exit)
+      status_ = kStatusLost;
     } else if (r < 0 && errno != EINTR) {
       break;
     }

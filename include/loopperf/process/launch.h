@@ -45,6 +45,10 @@ class LaunchedChild {
   // Blocking wait.
   int wait();
   // Shell-style status: the exit code, or 128 + signal number.
+  // The child's status as a shell reports it; kStatusLost when its exit was collected by a
+  // ptrace wait of ours (wall mode) instead of the parent's, so the status is unknown.
+  static constexpr int kStatusLost = 1;
+  bool status_lost() const { return lost_; }
   int exit_status() const { return status_; }
   bool exited() const { return exited_; }
   void signal(int sig);
@@ -59,6 +63,7 @@ class LaunchedChild {
   int error_fd_ = -1;  // read end: exec errno, CLOEXEC on the child side
   bool exited_ = false;
   int status_ = 0;
+  bool lost_ = false;
   bool argv_is_node_ = false;
   bool perf_map_ = false;
   std::string cwd_;

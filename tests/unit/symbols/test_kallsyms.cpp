@@ -104,7 +104,7 @@ TEST_CASE("kallsyms: the real /proc/kallsyms when readable", "[kallsyms]") {
   CHECK(k.lookup(schedule + 1) == "schedule");
 }
 
-TEST_CASE("kallsyms: load reads in chunks; lines across chunk boundaries parse as with parse()", "[kallsyms]") {
+TEST_CASE("kallsyms: load reads in chunks, and lines across chunk boundaries parse as with parse()", "[kallsyms]") {
   // ~300 KB: several 64 KiB reads, with lines split at every chunk edge; no final newline.
   std::string text;
   char line[128];
