@@ -51,15 +51,22 @@ uint32_t StackTable::child(uint32_t parent, const unwind::Frame& f) {
   }
 }
 
-void StackTable::grow_node_slots() {
-  node_slots_.assign(node_slots_.size() * 2, 0);
-  size_t mask = node_slots_.size() - 1;
-  for (uint32_t id = 1; id < nodes_.size(); id++) {
-    const Node& n = nodes_[id];
-    size_t i = node_hash(n.parent, n.addr, n.kernel) & mask;
-    while (node_slots_[i] != 0) i = (i + 1) & mask;
-    node_slots_[i] = id;
+// Doubles an open-addressing table over items [first, end): item k is stored as k + stored_offset
+// (0 marks an empty slot) at hash_of(k).
+template <typename Hash>
+static void rehash_doubled(std::vector<uint32_t>& slots, uint32_t first, uint32_t end, uint32_t stored_offset, Hash hash_of) {
+  slots.assign(slots.size() * 2, 0);
+  size_t mask = slots.size() - 1;
+  for (uint32_t k = first; k < end; k++) {
+    size_t i = hash_of(k) & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = k + stored_offset;
   }
+}
+
+void StackTable::grow_node_slots() {
+  rehash_doubled(node_slots_, 1, static_cast<uint32_t>(nodes_.size()), 0,
+                 [this](uint32_t id) { return node_hash(nodes_[id].parent, nodes_[id].addr, nodes_[id].kernel); });
 }
 
 uint32_t StackTable::entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth) {
@@ -80,14 +87,10 @@ uint32_t StackTable::entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth
 }
 
 void StackTable::grow_entry_slots() {
-  entry_slots_.assign(entry_slots_.size() * 2, 0);
-  size_t mask = entry_slots_.size() - 1;
-  for (uint32_t index = 0; index < entries_.size(); index++) {
+  rehash_doubled(entry_slots_, 0, static_cast<uint32_t>(entries_.size()), 1, [this](uint32_t index) {
     const Entry& e = entries_[index];
-    size_t i = entry_hash(e.tid, e.tag, e.leaf) & mask;
-    while (entry_slots_[i] != 0) i = (i + 1) & mask;
-    entry_slots_[i] = index + 1;
-  }
+    return entry_hash(e.tid, e.tag, e.leaf);
+  });
 }
 
 uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag) {
