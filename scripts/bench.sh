@@ -7,7 +7,7 @@
 # Usage: scripts/bench.sh [--quick] [--write] [--only LIST] [--reuse FILE] [--memory-seconds N]
 #   --quick           the pre-merge check (< 2 min): slowdown at 99/999 Hz, stop-to-file, lost
 #                     samples at 999 Hz x 16 threads; prints the ratios, exits 1 if a target is missed
-#   (default)         the full bench (~25 min, 10 of them the memory run); writes the results into
+#   (default)         the full bench (~40 min: 10 the memory run, 10 the slowdown); writes the results into
 #                     docs/performance.md between the bench markers
 #   --write / --no-write   force / skip updating docs/performance.md
 #   --only LIST       comma list of slowdown,stop,cost,memory,symbols

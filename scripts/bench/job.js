@@ -1,13 +1,13 @@
-// A fixed, CPU-bound node job for scripts/bench.sh: JavaScript, JSON, crypto and zlib on the main
-// thread, a fixed amount of work (no time limit), so the only thing that changes its duration is
-// what runs beside it. Prints one JSON line on stdout: the wall and CPU time of the work itself
-// (node's start-up and module loading are not counted).
-// Usage: node job.js [ROUNDS]   (default 40; one round is ~40 ms here)
+// A CPU-bound node job for scripts/bench.sh's slowdown section: JavaScript, JSON, crypto and zlib
+// on the main thread, in rounds of fixed work (~35 ms here), forever. Every round's start and end
+// (CLOCK_MONOTONIC ns, the clock process.hrtime and the bench share) and the process CPU it took
+// are appended to LOG, so the bench can compare rounds run while a profiler was attached with the
+// rounds just before and after, in the same process (same heap layout, same JIT state).
+// Usage: node job.js LOG READY   (READY is written once 60 warm-up rounds are done)
 'use strict';
+const fs = require('node:fs');
 const crypto = require('node:crypto');
 const zlib = require('node:zlib');
-
-const rounds = Number(process.argv[2] || 40);
 
 // Plain JavaScript: object churn, closures, string building, a small sort.
 function jsWork(seed) {
@@ -41,10 +41,23 @@ function zlibWork() {
   return zlib.inflateSync(z).length + zlib.gzipSync(zinput.subarray(0, 100000)).length;
 }
 
-let sink = 0;
-const cpu0 = process.cpuUsage();
-const t0 = process.hrtime.bigint();
-for (let r = 0; r < rounds; r++) sink += jsWork(r) + jsonWork(r) + cryptoWork(r) + zlibWork();
-const t1 = process.hrtime.bigint();
-const cpu = process.cpuUsage(cpu0);
-process.stdout.write(JSON.stringify({ wall_ms: Number(t1 - t0) / 1e6, cpu_ms: (cpu.user + cpu.system) / 1000, rounds, sink: sink > 0 }) + '\n');
+const [log, ready] = process.argv.slice(2);
+if (!log || !ready) { console.error('usage: node job.js LOG READY'); process.exit(2); }
+const fd = fs.openSync(log, 'w');
+let sink = 0, round = 0;
+// Ten rounds per macrotask: the loop still turns between them (signals, the profiler's attach).
+function batch() {
+  const lines = [];
+  for (let k = 0; k < 10; k++, round++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    sink += jsWork(round) + jsonWork(round) + cryptoWork(round) + zlibWork();
+    const t1 = process.hrtime.bigint();
+    const c = process.cpuUsage(c0);
+    lines.push(`${t0} ${t1} ${c.user + c.system}\n`);
+  }
+  fs.writeSync(fd, lines.join(''));
+  if (round >= 60 && !fs.existsSync(ready)) fs.writeFileSync(ready, `${process.pid} ${sink > 0}\n`);
+  setImmediate(batch);
+}
+batch();

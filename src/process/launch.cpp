@@ -133,9 +133,10 @@ bool LaunchedChild::poll_exit() {
   // the sampler waits for, leaving the child stopped. WNOWAIT only peeks; WEXITED asks for exits.
   siginfo_t si{};
   if (::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD) != 0) {
-    // ECHILD: the child is gone and its exit was taken by our own ptrace wait (the wall sampler's
-    // waitpid reaps a tracee of our thread group that exits while it is stopping it). Without this,
-    // record kept waiting for a child that no longer existed, forever (seen in the bench).
+    // ECHILD: the child is gone and its exit was taken by another wait of ours. The wall sampler's
+    // wait used to do that (it reaped a tracee of our thread group that exited while being
+    // stopped); it now leaves such exits to us (PtraceStop::wait_for_stop), and this is the safety
+    // net: without it record kept waiting for a child that no longer existed, forever.
     if (errno != ECHILD) return false;
     exited_ = lost_ = true;
     status_ = kStatusLost;
@@ -154,7 +155,7 @@ int LaunchedChild::wait() {
       exited_ = true;
       status_ = shell_status(status);
     } else if (r < 0 && errno == ECHILD) {
-      exited_ = lost_ = true;  // reaped by our own ptrace wait (see poll_exit)
+      exited_ = lost_ = true;  // reaped by another wait of ours (see poll_exit)
       status_ = kStatusLost;
     } else if (r < 0 && errno != EINTR) {
       break;

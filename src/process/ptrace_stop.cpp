@@ -3,12 +3,62 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "loopperf/common/fs.h"
 
 namespace loopperf::process {
+
+// An exited tracee whose exit our wait must not take: a process (thread group leader) that is our
+// own child, e.g. `record --mode wall -- CMD`. Tracer and parent are one thread group, so the
+// tracer's waitpid would reap it and the parent's wait for the exit status would find nothing.
+// Anything else is taken as before: a non-leader thread must be reaped by its tracer (its process
+// cannot be reaped until then), and another parent's child is handed on to that parent once the
+// tracer has taken its exit.
+bool PtraceStop::left_for_parent(pid_t tid) {
+  auto st = read_small_file("/proc/" + std::to_string(tid) + "/status");
+  if (!st) return false;
+  auto field = [&](const char* key) -> long {
+    auto at = st->find(key);
+    return at == std::string::npos ? -1 : std::strtol(st->c_str() + at + std::strlen(key), nullptr, 10);
+  };
+  return field("\nTgid:") == tid && field("\nPPid:") == ::getpid();
+}
+
+Result<int> PtraceStop::wait_for_stop(pid_t tid) {
+  for (;;) {
+    // Blocking: the kernel wakes us the moment the thread stops. __WNOTHREAD: only this thread's
+    // tracees (another loopperf thread may wait for its own child, with WNOWAIT so that it never
+    // takes this stop: see LaunchedChild::poll_exit). WNOWAIT first: an exit is only looked at, so
+    // that our own child's exit can stay with the wait that wants its status (left_for_parent).
+    siginfo_t si{};
+    if (::waitid(P_PID, static_cast<id_t>(tid), &si, WEXITED | WSTOPPED | WNOWAIT | __WALL | __WNOTHREAD) != 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+    if (exited && left_for_parent(tid)) {
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    int status = 0;
+    pid_t r = ::waitpid(tid, &status, __WALL | __WNOTHREAD);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+    }
+    if (!WIFSTOPPED(status)) continue;
+    // Our interrupt shows as PTRACE_EVENT_STOP. A signal-delivery-stop may come first: the thread is
+    // stopped as well, so use it, and hand the signal back at detach.
+    return (status >> 16) != PTRACE_EVENT_STOP ? WSTOPSIG(status) : 0;
+  }
+}
 
 Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
@@ -31,27 +81,12 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
     s.detach();
     return make_error(ErrorCode::kNoProcess, "cannot interrupt thread " + std::to_string(tid) + ": " + std::strerror(err));
   }
-  for (;;) {
-    int status = 0;
-    // Blocking: the kernel wakes us the moment the thread stops. __WNOTHREAD: only this thread's
-    // tracees (another loopperf thread may wait for its own child, with WNOWAIT so that it never
-    // takes this stop: see LaunchedChild::poll_exit).
-    pid_t r = ::waitpid(tid, &status, __WALL | __WNOTHREAD);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      s.tid_ = -1;  // gone: nothing to detach
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
-    }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      s.tid_ = -1;
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
-    }
-    if (!WIFSTOPPED(status)) continue;
-    // Our interrupt shows as PTRACE_EVENT_STOP. A signal-delivery-stop may come first: the thread is
-    // stopped as well, so use it, and hand the signal back at detach.
-    if ((status >> 16) != PTRACE_EVENT_STOP) s.pending_signal_ = WSTOPSIG(status);
-    break;
+  auto stopped = wait_for_stop(tid);
+  if (!stopped) {
+    s.tid_ = -1;  // gone (and taken, or left for its parent): nothing to detach
+    return stopped.error();
   }
+  s.pending_signal_ = *stopped;
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &s.regs_) != 0) {
     int err = errno;
     s.detach();
