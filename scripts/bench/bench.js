@@ -78,13 +78,6 @@ function median(xs) {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
-function quantile(xs, q) {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
 const pct = (x, d = 1) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(d)}%` : 'n/a');
 const fx = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
@@ -280,11 +273,6 @@ const tools = {
   // no stacks at all: the sampling interrupt alone, the floor under every perf_event profiler
   'perf no stacks': (f) => ({ perf: ['-e', 'cpu-clock', '-F', String(f)] }),
 };
-function commandLine(tool, f, target) {
-  const t = tools[tool](f);
-  if (t.perf) return `perf record ${t.perf.join(' ')} ${target}`;
-  return `loopperf record ${t.extra.join(' ')} ${target}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Target slowdown: one long-running job (job.js) and each profiler attached to it (-p PID, the
