@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "fixture_util.h"
+#include "loopperf/process/process.h"
 #include "loopperf/symbols/process_symbolizer.h"
 
 using loopperf::symbols::ElfFile;
@@ -266,4 +268,42 @@ TEST_CASE("ProcessSymbolizer: a vanished pid never crashes", "[process_symbolize
   CHECK(sym.resolve(0x401000, false).frames.front().name == "[unknown]");
   CHECK(sym.resolve(0x401000, false).origin == FrameOrigin::kUnknown);
   CHECK_FALSE(sym.perf_map_status().found);
+}
+
+// node never deletes /tmp/perf-PID.map and pids are reused: a map found by its name and last written
+// more than 2 s before the target started is an earlier process's. The 2 s allow for the start
+// time's precision (clock ticks, boot time in whole seconds) and a map node writes in its first
+// moments; the boundary is checked on both sides.
+TEST_CASE("ProcessSymbolizer: a perf map last written before the target started is an earlier process's",
+          "[process_symbolizer]") {
+  fixture::Child child;
+  auto addrs = fixture::start_fixture(child);
+  REQUIRE(addrs.count("jit") == 1);
+  const uint64_t jit = addrs["jit"];
+  auto start = loopperf::process::start_time(child.pid());
+  REQUIRE(start.has_value());
+  std::string path = write_perf_map(child.pid(), hex(jit) + " 100 JS:*old /old.js:1:1\n", 0644);
+  Unlink cleanup{path};
+  auto written_at = [&](double t) {
+    timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(t);
+    times[0].tv_nsec = times[1].tv_nsec = static_cast<long>((t - static_cast<double>(static_cast<time_t>(t))) * 1e9);
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+  };
+  SECTION("1 s before the start: within the slack, kept") {
+    written_at(*start - 1);
+    ProcessSymbolizer sym(child.pid());
+    sym.refresh();
+    CHECK(sym.perf_map_status().trusted);
+    CHECK(sym.resolve(jit, false).frames[0].name == "old");
+  }
+  SECTION("3 s before the start: ignored, and the warning says why") {
+    written_at(*start - 3);
+    ProcessSymbolizer sym(child.pid());
+    sym.refresh();
+    CHECK(sym.perf_map_status().found);
+    CHECK_FALSE(sym.perf_map_status().trusted);
+    CHECK(sym.perf_map_status().problem.find("last written before pid") != std::string::npos);
+    CHECK(sym.resolve(jit, false).frames[0].name == "[unknown] [jit]");
+  }
 }
