@@ -2,7 +2,6 @@
 
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,29 +29,29 @@ bool PtraceStop::left_for_parent(pid_t tid) {
 }
 
 Result<int> PtraceStop::wait_for_stop(pid_t tid) {
+  auto gone = [tid] {
+    return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+  };
   for (;;) {
     // Blocking: the kernel wakes us the moment the thread stops. __WNOTHREAD: only this thread's
     // tracees (another loopperf thread may wait for its own child, with WNOWAIT so that it never
     // takes this stop: see LaunchedChild::poll_exit). WNOWAIT first: an exit is only looked at, so
     // that our own child's exit can stay with the wait that wants its status (left_for_parent).
     siginfo_t si{};
-    if (::waitid(P_PID, static_cast<id_t>(tid), &si, WEXITED | WSTOPPED | WNOWAIT | __WALL | __WNOTHREAD) != 0) {
+    const int peek = WEXITED | WSTOPPED | WNOWAIT | __WALL | __WNOTHREAD;
+    if (::waitid(P_PID, static_cast<id_t>(tid), &si, peek) != 0) {
       if (errno == EINTR) continue;
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+      return gone();
     }
     bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
-    if (exited && left_for_parent(tid)) {
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
-    }
+    if (exited && left_for_parent(tid)) return gone();
     int status = 0;
     pid_t r = ::waitpid(tid, &status, __WALL | __WNOTHREAD);
     if (r < 0) {
       if (errno == EINTR) continue;
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
+      return gone();
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
-    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) return gone();
     if (!WIFSTOPPED(status)) continue;
     // Our interrupt shows as PTRACE_EVENT_STOP. A signal-delivery-stop may come first: the thread is
     // stopped as well, so use it, and hand the signal back at detach.
@@ -66,12 +65,12 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
     if (err == ESRCH) return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
     std::string scope = "?";
     if (auto v = read_small_file("/proc/sys/kernel/yama/ptrace_scope")) scope = v->substr(0, v->find('\n'));
-    return make_error(ErrorCode::kPermission,
-                      "cannot ptrace thread " + std::to_string(tid) + ": " + std::strerror(err),
-                      err == EPERM ? "run as root or with CAP_SYS_PTRACE; kernel.yama.ptrace_scope is " + scope +
-                                         " (1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids); another "
-                                         "debugger (gdb, strace) may already be attached"
-                                   : "");
+    return make_error(
+        ErrorCode::kPermission, "cannot ptrace thread " + std::to_string(tid) + ": " + std::strerror(err),
+        err == EPERM ? "run as root or with CAP_SYS_PTRACE; kernel.yama.ptrace_scope is " + scope +
+                           " (1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids); another "
+                           "debugger (gdb, strace) may already be attached"
+                     : "");
   }
   PtraceStop s;
   s.tid_ = tid;
@@ -79,7 +78,8 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
     int err = errno;
     s.detach();
-    return make_error(ErrorCode::kNoProcess, "cannot interrupt thread " + std::to_string(tid) + ": " + std::strerror(err));
+    return make_error(ErrorCode::kNoProcess,
+                      "cannot interrupt thread " + std::to_string(tid) + ": " + std::strerror(err));
   }
   auto stopped = wait_for_stop(tid);
   if (!stopped) {
@@ -90,8 +90,8 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &s.regs_) != 0) {
     int err = errno;
     s.detach();
-    return make_error(ErrorCode::kNoProcess, "cannot read registers of thread " + std::to_string(tid) + ": " +
-                                                 std::strerror(err));
+    return make_error(ErrorCode::kNoProcess,
+                      "cannot read registers of thread " + std::to_string(tid) + ": " + std::strerror(err));
   }
   return s;
 }
@@ -121,14 +121,36 @@ namespace loopperf::process {
 
 std::string syscall_name(long nr) {
   static const std::pair<long, const char*> kNames[] = {
-      {0, "read"},         {1, "write"},          {3, "close"},          {7, "poll"},
-      {17, "pread64"},     {18, "pwrite64"},      {19, "readv"},         {20, "writev"},
-      {23, "select"},      {35, "nanosleep"},     {42, "connect"},       {43, "accept"},
-      {44, "sendto"},      {45, "recvfrom"},      {46, "sendmsg"},       {47, "recvmsg"},
-      {61, "wait4"},       {74, "fsync"},         {202, "futex"},        {230, "clock_nanosleep"},
-      {232, "epoll_wait"}, {247, "waitid"},       {257, "openat"},       {262, "newfstatat"},
-      {270, "pselect6"},   {271, "ppoll"},        {281, "epoll_pwait"},  {288, "accept4"},
-      {425, "io_uring_enter"}, {441, "epoll_pwait2"},
+      {0, "read"},
+      {1, "write"},
+      {3, "close"},
+      {7, "poll"},
+      {17, "pread64"},
+      {18, "pwrite64"},
+      {19, "readv"},
+      {20, "writev"},
+      {23, "select"},
+      {35, "nanosleep"},
+      {42, "connect"},
+      {43, "accept"},
+      {44, "sendto"},
+      {45, "recvfrom"},
+      {46, "sendmsg"},
+      {47, "recvmsg"},
+      {61, "wait4"},
+      {74, "fsync"},
+      {202, "futex"},
+      {230, "clock_nanosleep"},
+      {232, "epoll_wait"},
+      {247, "waitid"},
+      {257, "openat"},
+      {262, "newfstatat"},
+      {270, "pselect6"},
+      {271, "ppoll"},
+      {281, "epoll_pwait"},
+      {288, "accept4"},
+      {425, "io_uring_enter"},
+      {441, "epoll_pwait2"},
   };
   for (const auto& [n, name] : kNames)
     if (n == nr) return name;
