@@ -147,7 +147,15 @@ bool plausible_frame_pointer(uint64_t bp, uint64_t sp) { return bp >= sp && bp -
 
 HybridUnwinder::HybridUnwinder(const ModuleMap& modules, size_t max_depth) : modules_(modules), max_depth_(max_depth) {
   unw_addr_space_t as = unw_create_addr_space(&g_accessors, 0);
-  unw_set_caching_policy(as, UNW_CACHE_GLOBAL);
+  // No register-state cache: libunwind 1.6 takes its cache's lock with every signal blocked and
+  // calls our find_proc_info and access_mem under it. A SIGBUS while SIGBUS is blocked kills the
+  // process whatever its handler, so the guarded reads of a library cut short on disk
+  // (common/mapped_read.h) could not save the recording (badinput's "library truncated" killed
+  // record in CI; tests/unit/unwind/test_hybrid_truncated.cpp). UNW_CACHE_PER_THREAD would take no
+  // lock, but Debian's build has no TLS cache and turns it back into the global one. The price:
+  // every DWARF step parses its CFI again (~25 us more per sample for an all-DWARF native stack;
+  // none measurable for node, whose frames are walked by frame pointers in auto mode).
+  unw_set_caching_policy(as, UNW_CACHE_NONE);
   as_ = as;
 }
 
