@@ -261,7 +261,7 @@ Result<int> run_record(const RecordConfig& cfg) {
   // running) and exits with its status.
   finish_launch(child, cfg, pid);
   if (child.status_lost())
-    log::warn("the program's exit status is unknown (its exit was collected while wall mode was stopping it)",
+    log::warn("the program's exit status is unknown (its exit was collected by another wait in loopperf)",
               "exiting with status 1; record without --mode wall when the exit status matters");
   return child.exit_status();
 }

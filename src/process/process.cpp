@@ -51,6 +51,13 @@ bool is_alive(pid_t pid) {
   return !state.empty() && state[0] != 'Z' && state[0] != 'X';
 }
 
+bool is_own_child_process(pid_t pid) {
+  auto status = read_small_file(proc_path(pid, "status"));
+  if (!status) return false;
+  return status_field(*status, "Tgid") == std::to_string(pid) &&
+         status_field(*status, "PPid") == std::to_string(::getpid());
+}
+
 Result<ProcessInfo> inspect(pid_t pid) {
   if (pid <= 0) return make_error(ErrorCode::kUsage, "invalid pid " + std::to_string(pid));
   auto status = read_small_file(proc_path(pid, "status"));

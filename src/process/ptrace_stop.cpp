@@ -2,31 +2,14 @@
 
 #include <sys/ptrace.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "loopperf/common/fs.h"
+#include "loopperf/process/process.h"
 
 namespace loopperf::process {
-
-// An exited tracee whose exit our wait must not take: a process (thread group leader) that is our
-// own child, e.g. `record --mode wall -- CMD`. Tracer and parent are one thread group, so the
-// tracer's waitpid would reap it and the parent's wait for the exit status would find nothing.
-// Anything else is taken as before: a non-leader thread must be reaped by its tracer (its process
-// cannot be reaped until then), and another parent's child is handed on to that parent once the
-// tracer has taken its exit.
-bool PtraceStop::left_for_parent(pid_t tid) {
-  auto st = read_small_file("/proc/" + std::to_string(tid) + "/status");
-  if (!st) return false;
-  auto field = [&](const char* key) -> long {
-    auto at = st->find(key);
-    return at == std::string::npos ? -1 : std::strtol(st->c_str() + at + std::strlen(key), nullptr, 10);
-  };
-  return field("\nTgid:") == tid && field("\nPPid:") == ::getpid();
-}
 
 Result<int> PtraceStop::wait_for_stop(pid_t tid) {
   auto gone = [tid] {
@@ -43,8 +26,12 @@ Result<int> PtraceStop::wait_for_stop(pid_t tid) {
       if (errno == EINTR) continue;
       return gone();
     }
+    // An exit our wait must not take: a process that is our own child (`record --mode wall -- CMD`).
+    // Tracer and parent are one thread group, so waitpid here would reap it and the parent's wait
+    // for its status would find nothing. Other exits are taken as before: a non-leader thread must
+    // be reaped by its tracer, and another parent's child goes on to that parent once we took it.
     bool exited = si.si_code == CLD_EXITED || si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
-    if (exited && left_for_parent(tid)) return gone();
+    if (exited && is_own_child_process(tid)) return gone();
     int status = 0;
     pid_t r = ::waitpid(tid, &status, __WALL | __WNOTHREAD);
     if (r < 0) {
@@ -120,38 +107,18 @@ std::chrono::nanoseconds PtraceStop::stopped_for() const {
 namespace loopperf::process {
 
 std::string syscall_name(long nr) {
+  // clang-format off
   static const std::pair<long, const char*> kNames[] = {
-      {0, "read"},
-      {1, "write"},
-      {3, "close"},
-      {7, "poll"},
-      {17, "pread64"},
-      {18, "pwrite64"},
-      {19, "readv"},
-      {20, "writev"},
-      {23, "select"},
-      {35, "nanosleep"},
-      {42, "connect"},
-      {43, "accept"},
-      {44, "sendto"},
-      {45, "recvfrom"},
-      {46, "sendmsg"},
-      {47, "recvmsg"},
-      {61, "wait4"},
-      {74, "fsync"},
-      {202, "futex"},
-      {230, "clock_nanosleep"},
-      {232, "epoll_wait"},
-      {247, "waitid"},
-      {257, "openat"},
-      {262, "newfstatat"},
-      {270, "pselect6"},
-      {271, "ppoll"},
-      {281, "epoll_pwait"},
-      {288, "accept4"},
-      {425, "io_uring_enter"},
-      {441, "epoll_pwait2"},
+      {0, "read"},         {1, "write"},          {3, "close"},          {7, "poll"},
+      {17, "pread64"},     {18, "pwrite64"},      {19, "readv"},         {20, "writev"},
+      {23, "select"},      {35, "nanosleep"},     {42, "connect"},       {43, "accept"},
+      {44, "sendto"},      {45, "recvfrom"},      {46, "sendmsg"},       {47, "recvmsg"},
+      {61, "wait4"},       {74, "fsync"},         {202, "futex"},        {230, "clock_nanosleep"},
+      {232, "epoll_wait"}, {247, "waitid"},       {257, "openat"},       {262, "newfstatat"},
+      {270, "pselect6"},   {271, "ppoll"},        {281, "epoll_pwait"},  {288, "accept4"},
+      {425, "io_uring_enter"}, {441, "epoll_pwait2"},
   };
+  // clang-format on
   for (const auto& [n, name] : kNames)
     if (n == nr) return name;
   return "syscall " + std::to_string(nr);

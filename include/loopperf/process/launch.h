@@ -44,9 +44,9 @@ class LaunchedChild {
   bool poll_exit();
   // Blocking wait.
   int wait();
-  // Shell-style status: the exit code, or 128 + signal number.
-  // The child's status as a shell reports it; kStatusLost when its exit was collected by a
-  // ptrace wait of ours (wall mode) instead of the parent's, so the status is unknown.
+  // Shell-style status: the exit code, or 128 + signal number. kStatusLost when the exit was
+  // collected by another wait of ours, so the status is unknown (the wall sampler's ptrace wait
+  // leaves our child's exit alone; this is the safety net, see poll_exit).
   static constexpr int kStatusLost = 1;
   bool status_lost() const { return lost_; }
   int exit_status() const { return status_; }

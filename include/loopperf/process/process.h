@@ -30,6 +30,9 @@ Result<ProcessInfo> inspect(pid_t pid);
 
 bool is_alive(pid_t pid);  // exists and is not a zombie
 
+// True when `pid` is a process (a thread group leader, zombie or not) whose parent is this process.
+bool is_own_child_process(pid_t pid);
+
 // Thread ids from /proc/PID/task ("" list when the process is gone).
 std::vector<pid_t> list_threads(pid_t pid);
 

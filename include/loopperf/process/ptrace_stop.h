@@ -31,9 +31,8 @@ class PtraceStop {
   std::chrono::nanoseconds stopped_for() const;
   // Waits until the seized and interrupted `tid` is stopped: the signal that stopped it instead of
   // our interrupt (to hand back at detach) or 0. kNoProcess when it exited; the exit of a process
-  // that is our own child is left for the parent's wait (left_for_parent). Public for tests.
+  // that is our own child is left for the parent's wait (is_own_child_process). Public for tests.
   static Result<int> wait_for_stop(pid_t tid);
-  static bool left_for_parent(pid_t tid);
 
  private:
   PtraceStop() = default;

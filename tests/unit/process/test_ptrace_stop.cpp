@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "loopperf/process/process.h"
 #include "loopperf/process/ptrace_stop.h"
 
 using loopperf::process::PtraceStop;
@@ -61,9 +62,9 @@ TEST_CASE("ptrace stop: a stop is taken and the thread runs on after detach") {
   CHECK(WTERMSIG(status) == SIGKILL);
 }
 
-TEST_CASE("ptrace stop: a process that is not a child keeps no zombie of ours") {
-  // left_for_parent is only for our own children's processes: not for ourselves (our parent is
-  // someone else) nor for a missing process.
-  CHECK_FALSE(PtraceStop::left_for_parent(::getpid()));
-  CHECK_FALSE(PtraceStop::left_for_parent(999999999));
+TEST_CASE("ptrace stop: only our own child's exit is left for the parent, not ours nor a missing pid's") {
+  // wait_for_stop leaves an exit alone only for our own children's processes: not for ourselves
+  // (our parent is someone else) nor for a missing process.
+  CHECK_FALSE(loopperf::process::is_own_child_process(::getpid()));
+  CHECK_FALSE(loopperf::process::is_own_child_process(999999999));
 }
