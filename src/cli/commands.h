@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
-#include "record_config.h"
 
 namespace CLI {
 class App;
@@ -31,7 +30,5 @@ Command register_report(CLI::App& app);
 Command register_dump(CLI::App& app);
 Command register_diff(CLI::App& app);
 Command register_convert(CLI::App& app);
-
-Result<int> run_record(const RecordConfig& cfg);
 
 }  // namespace loopperf::cli

@@ -1,14 +1,59 @@
-// `loopperf record` options.
+// `loopperf record` options, and what only a terminal has: the stop signals and the status line.
+// The recording itself is the record stage's (record/session.h).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <memory>
 
 #include "commands.h"
+#include "loopperf/common/duration.h"
 #include "loopperf/common/log.h"
+#include "loopperf/record/session.h"
+#include "record_config.h"
 #include "signals.h"
 
 namespace loopperf::cli {
+
+namespace {
+
+// "recording pid 4242: 3.2s, 3190 samples, 11 threads, 0 lost", rewritten in place on a terminal.
+class StatusLine {
+ public:
+  explicit StatusLine(bool enabled) : enabled_(enabled) {}
+  ~StatusLine() { clear(); }
+  void show(const record::Progress& p) {
+    if (!enabled_) return;
+    std::fprintf(stderr, "\r\033[Krecording pid %d: %s, %llu samples, %llu threads, %llu lost", p.pid,
+                 format_duration(p.elapsed).c_str(), static_cast<unsigned long long>(p.samples),
+                 static_cast<unsigned long long>(p.threads), static_cast<unsigned long long>(p.lost));
+    shown_ = true;
+  }
+  void clear() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
+Result<int> run_record(const record::RecordConfig& cfg) {
+  install_stop_handlers();
+  StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
+  record::SessionHooks hooks;
+  hooks.take_stop_request = [] {
+    PendingSignal s = take_signal();
+    return record::StopRequest{s.signo, s.from_terminal};
+  };
+  // The status line goes before anything else is printed: the session's messages come after stop.
+  hooks.progress = [&status](const record::Progress& p) { status.show(p); };
+  hooks.stopped = [&status] { status.clear(); };
+  return record::run_record(cfg, hooks);
+}
+
+}  // namespace
 
 Command register_record(CLI::App& app) {
   auto args = std::make_shared<RecordArgs>();
@@ -33,7 +78,6 @@ Command register_record(CLI::App& app) {
                    if (args->quiet) log::set_level(log::Level::kQuiet);
                    auto cfg = make_record_config(*args, ::getpid());
                    if (!cfg) return cfg.error();
-                   install_stop_handlers();
                    return run_record(*cfg);
                  }};
 }

@@ -1,13 +1,11 @@
 #include "record_config.h"
 
-#include <ctime>
-
 #include "loopperf/common/duration.h"
 
 namespace loopperf::cli {
 
-Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) {
-  RecordConfig cfg;
+Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) {
+  record::RecordConfig cfg;
   if (args.pid.empty() == args.command.empty()) {
     return make_error(ErrorCode::kUsage,
                       args.pid.empty() ? "record needs a target: -p PID, or a command after --"
@@ -69,14 +67,6 @@ Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid) 
   cfg.keep_perf_map = args.keep_perf_map;
   cfg.sampling.kernel = !args.no_kernel;
   return cfg;
-}
-
-std::string default_output_name(pid_t pid, std::time_t now) {
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  return "loopperf-" + std::to_string(pid) + "-" + stamp + ".pb.gz";
 }
 
 }  // namespace loopperf::cli

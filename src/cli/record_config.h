@@ -1,5 +1,5 @@
-// `loopperf record` options as a plain struct, parsed and validated apart from any side effects so
-// the parsing is unit-testable.
+// `loopperf record` options: the raw strings, parsed and validated into the record stage's
+// RecordConfig apart from any side effects, so the parsing is unit-testable.
 #pragma once
 
 #include <sys/types.h>
@@ -10,20 +10,9 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
-#include "recorder_options.h"
+#include "loopperf/record/config.h"
 
 namespace loopperf::cli {
-
-struct RecordConfig {
-  pid_t pid = 0;                                  // -p; 0 in launch mode
-  std::vector<std::string> command;               // after `--`; empty in attach mode
-  std::optional<std::chrono::nanoseconds> duration;  // -d; none = until Ctrl-C / target exit
-  std::string output;                             // -o; "" = default name
-  bool quiet = false;                             // -q
-  bool perf_map = true;                           // launch mode: --no-perf-map turns it off
-  bool keep_perf_map = false;                     // launch mode: keep /tmp/perf-PID.map afterwards
-  RecorderOptions sampling;  // -F, --mode, --unwind, --stack-size, --max-stacks ... (pid set at start)
-};
 
 // Raw strings from the command line, before validation.
 struct RecordArgs {
@@ -35,9 +24,6 @@ struct RecordArgs {
 };
 
 // Validates and converts. `self_pid` is loopperf's own pid (refused as a target).
-Result<RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid);
-
-// "loopperf-PID-YYYYmmdd-HHMMSS.pb.gz" for the given local time.
-std::string default_output_name(pid_t pid, std::time_t now);
+Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t self_pid);
 
 }  // namespace loopperf::cli

@@ -351,24 +351,6 @@ std::vector<LoopHealth> LoopHealthTracker::finish(uint64_t end_ns) {
   return out;
 }
 
-void resolve_stalls(std::vector<LoopHealth>& health, const profile::Profile& p, StackSummarizer summarize) {
-  for (auto& h : health) {
-    for (auto& s : h.stalls) {
-      if (s.heaviest_stack < 0) {
-        s.phase.clear();
-        s.summary = kStallNoSamples;
-      } else if (static_cast<uint64_t>(s.heaviest_stack) >= p.samples.size()) {
-        s.phase.clear();
-        s.summary = "(stack not in the profile)";
-      } else {
-        const profile::Sample& sample = p.samples[static_cast<size_t>(s.heaviest_stack)];
-        s.phase = std::string(sample.str_label("phase"));
-        s.summary = summarize ? summarize(p, sample) : std::string();
-      }
-    }
-  }
-}
-
 // ---- metadata ----
 
 namespace {

@@ -117,4 +117,10 @@ bool rule_matches(const Rule& rule, std::string_view name) {
   return false;
 }
 
+bool has_fact(std::string_view function_name, Fact fact) {
+  for (const Rule& r : rules())
+    if (r.fact == fact && rule_matches(r, function_name)) return true;
+  return false;
+}
+
 }  // namespace loopperf::loop

@@ -67,7 +67,7 @@ Phase UvRunPhases::operator()(const FrameRef& f) {
   Binary& b = binary_for(*m);
   if (!b.usable) return Phase::kUnknown;
   uint64_t vaddr = b.elf->file_offset_to_vaddr(f.location->address - m->start + m->offset);
-  // Callers' addresses are return address - 1 (see unwind::Frame); the table wants the return
+  // Callers' addresses are return address - 1 (see profile::Frame); the table wants the return
   // address' offset for callers and the pc's offset for a leaf.
   uint64_t offset = vaddr + (f.leaf ? 0 : 1) - b.uv_run;
   if (vaddr < b.uv_run || offset > b.uv_run_size) return Phase::kUnknown;

@@ -103,25 +103,3 @@ std::chrono::nanoseconds PtraceStop::stopped_for() const {
 }
 
 }  // namespace loopperf::process
-
-namespace loopperf::process {
-
-std::string syscall_name(long nr) {
-  // clang-format off
-  static const std::pair<long, const char*> kNames[] = {
-      {0, "read"},         {1, "write"},          {3, "close"},          {7, "poll"},
-      {17, "pread64"},     {18, "pwrite64"},      {19, "readv"},         {20, "writev"},
-      {23, "select"},      {35, "nanosleep"},     {42, "connect"},       {43, "accept"},
-      {44, "sendto"},      {45, "recvfrom"},      {46, "sendmsg"},       {47, "recvmsg"},
-      {61, "wait4"},       {74, "fsync"},         {202, "futex"},        {230, "clock_nanosleep"},
-      {232, "epoll_wait"}, {247, "waitid"},       {257, "openat"},       {262, "newfstatat"},
-      {270, "pselect6"},   {271, "ppoll"},        {281, "epoll_pwait"},  {288, "accept4"},
-      {425, "io_uring_enter"}, {441, "epoll_pwait2"},
-  };
-  // clang-format on
-  for (const auto& [n, name] : kNames)
-    if (n == nr) return name;
-  return "syscall " + std::to_string(nr);
-}
-
-}  // namespace loopperf::process

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "loopperf/process/ptrace_stop.h"
+#include "loopperf/common/syscalls.h"
 #include <tuple>
 #include <unordered_map>
 
@@ -92,7 +92,7 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
 
   Interner intern(p);
   std::unordered_map<std::pair<uint64_t, bool>, uint64_t, PairHash> locations;
-  auto location_for = [&](const unwind::Frame& f) -> uint64_t {
+  auto location_for = [&](const Frame& f) -> uint64_t {
     auto key = std::make_pair(f.addr, f.kernel);
     auto it = locations.find(key);
     if (it != locations.end()) return it->second;
@@ -130,7 +130,7 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
     s.labels = {std::move(thread), std::move(tid)};
     if (info.wall_mode) s.labels.push_back(Label{"clock", e.tag.wall ? "wall" : "cpu", 0, "", false});
     if (e.tag.syscall >= 0)
-      s.labels.push_back(Label{"syscall", process::syscall_name(e.tag.syscall), 0, "", false});
+      s.labels.push_back(Label{"syscall", syscall_name(e.tag.syscall), 0, "", false});
     p.samples.push_back(std::move(s));
   }
   move_mapping_first(p, info.main_binary);

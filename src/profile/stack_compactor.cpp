@@ -5,7 +5,7 @@
 namespace loopperf::profile {
 
 namespace {
-uint64_t slot(const unwind::Frame& f) { return f.addr << 1 | (f.kernel ? 1 : 0); }
+uint64_t slot(const Frame& f) { return f.addr << 1 | (f.kernel ? 1 : 0); }
 // Values in stable_ that are not addresses.
 constexpr uint64_t kQueued = 0;
 constexpr uint64_t kUntilCompaction = 1;  // JIT or unnamed: left alone until the next compaction
@@ -15,7 +15,7 @@ bool is_address(uint64_t v) { return v > kUntilCompaction; }
 StackCompactor::StackCompactor(symbols::ProcessSymbolizer& symbolizer, StackTable& stacks, size_t first_compaction)
     : symbolizer_(symbolizer), stacks_(stacks), compact_at_(first_compaction) {}
 
-uint64_t StackCompactor::canonical(const unwind::Frame& f, std::unordered_map<std::string, uint64_t>& reps,
+uint64_t StackCompactor::canonical(const Frame& f, std::unordered_map<std::string, uint64_t>& reps,
                                    bool& stable) {
   stable = false;
   const symbols::ResolvedFrame& r = symbolizer_.resolve(f.addr, f.kernel);
@@ -44,7 +44,7 @@ uint64_t StackCompactor::canonical(const unwind::Frame& f, std::unordered_map<st
   return reps.try_emplace(key_, f.addr).first->second;
 }
 
-void StackCompactor::canonicalize(std::vector<unwind::Frame>& frames) {
+void StackCompactor::canonicalize(std::vector<Frame>& frames) {
   for (auto& f : frames) {
     // Resolving a kernel address before /proc/kallsyms is read would wait for it.
     if (f.kernel && !symbolizer_.kernel_symbols_ready()) continue;
@@ -57,7 +57,7 @@ void StackCompactor::canonicalize(std::vector<unwind::Frame>& frames) {
 void StackCompactor::resolve_pending(std::chrono::microseconds budget) {
   const auto until = std::chrono::steady_clock::now() + budget;
   while (!pending_.empty()) {
-    const unwind::Frame f = pending_.front();
+    const Frame f = pending_.front();
     pending_.pop_front();
     bool stable = false;
     uint64_t rep = canonical(f, stable_reps_, stable);
@@ -72,7 +72,7 @@ std::vector<uint32_t> StackCompactor::maybe_compact() {
   std::unordered_map<std::string, uint64_t> jit_reps;  // JIT names as the perf map says now
   std::unordered_map<uint64_t, uint64_t> seen;
   const bool kernel_ready = symbolizer_.kernel_symbols_ready();
-  std::vector<uint32_t> old_to_new = stacks_.compact([&](const unwind::Frame& f) {
+  std::vector<uint32_t> old_to_new = stacks_.compact([&](const Frame& f) {
     if (f.kernel && !kernel_ready) return f.addr;
     auto [it, inserted] = seen.try_emplace(slot(f), f.addr);
     if (!inserted) return it->second;

@@ -35,7 +35,7 @@ StackTable::StackTable(size_t max_stacks) : max_stacks_(max_stacks) {
   entry_slots_.assign(kInitialSlots, 0);
 }
 
-uint32_t StackTable::child(uint32_t parent, const unwind::Frame& f) {
+uint32_t StackTable::child(uint32_t parent, const Frame& f) {
   size_t mask = node_slots_.size() - 1;
   for (size_t i = node_hash(parent, f.addr, f.kernel) & mask;; i = (i + 1) & mask) {
     uint32_t id = node_slots_[i];
@@ -93,7 +93,7 @@ void StackTable::grow_entry_slots() {
   });
 }
 
-uint32_t StackTable::add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag) {
+uint32_t StackTable::add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag) {
   total_samples_++;
   uint32_t node = 0;
   for (size_t i = frames.size(); i-- > 0;) node = child(node, frames[i]);
@@ -117,14 +117,14 @@ uint32_t StackTable::add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t p
   return ov->second;
 }
 
-std::vector<unwind::Frame> StackTable::frames(const Entry& e) const {
-  std::vector<unwind::Frame> out;
+std::vector<Frame> StackTable::frames(const Entry& e) const {
+  std::vector<Frame> out;
   out.reserve(e.depth);
-  for (uint32_t n = e.leaf; n != 0; n = nodes_[n].parent) out.push_back(unwind::Frame{nodes_[n].addr, nodes_[n].kernel});
+  for (uint32_t n = e.leaf; n != 0; n = nodes_[n].parent) out.push_back(Frame{nodes_[n].addr, nodes_[n].kernel});
   return out;
 }
 
-std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unwind::Frame&)>& canonical) {
+std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const Frame&)>& canonical) {
   std::vector<Entry> old_entries = std::move(entries_);
   std::vector<Node> old_nodes = std::move(nodes_);
   std::unordered_map<pid_t, uint32_t> old_overflow = std::move(overflow_index_);
@@ -137,7 +137,7 @@ std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const unw
   std::vector<uint32_t> new_node(old_nodes.size(), 0);
   for (uint32_t id = 1; id < old_nodes.size(); id++) {
     const Node& n = old_nodes[id];
-    unwind::Frame f{n.addr, n.kernel};
+    Frame f{n.addr, n.kernel};
     f.addr = canonical(f);
     new_node[id] = child(new_node[n.parent], f);
   }

@@ -54,12 +54,6 @@ bool in_system_library(const ExpandedFrame& f) {
          starts_with(base, "libpthread") || base == "[vdso]";
 }
 
-bool has_fact(std::string_view name, loop::Fact fact) {
-  bool found = false;
-  loop::for_each_fact(name, [&](loop::Fact f) { found |= f == fact; });
-  return found;
-}
-
 std::string js_display(const ExpandedFrame& f, bool with_location) {
   std::string name = f.fn && !f.fn->name.empty() ? f.fn->name : "(anonymous)";
   if (with_location && f.fn && !f.fn->file.empty()) {
@@ -169,13 +163,13 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
   };
   const ExpandedFrame* leaf_native = nullptr;
   if (activity == "gc") {
-    leaf_native = outermost([](const ExpandedFrame& f) { return has_fact(f.name, loop::Fact::kGc); });
+    leaf_native = outermost([](const ExpandedFrame& f) { return loop::has_fact(f.name, loop::Fact::kGc); });
   } else if (activity == "sync-io") {
     leaf_native = outermost([](const ExpandedFrame& f) {
-      return has_fact(f.name, loop::Fact::kSyncFs) || has_fact(f.name, loop::Fact::kSyncCall);
+      return loop::has_fact(f.name, loop::Fact::kSyncFs) || loop::has_fact(f.name, loop::Fact::kSyncCall);
     });
   } else if (activity == "idle-wait") {
-    leaf_native = outermost([](const ExpandedFrame& f) { return has_fact(f.name, loop::Fact::kPollWait); });
+    leaf_native = outermost([](const ExpandedFrame& f) { return loop::has_fact(f.name, loop::Fact::kPollWait); });
   }
   if (!leaf_native) {
     auto meaningful = [&](const ExpandedFrame& f) {
@@ -196,7 +190,7 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
       if (!leaf_native && innermost_js > 0 && frames[0].kind == profile::FrameKind::kUnknown) leaf_native = &frames[0];
     } else {
       for (const auto& f : frames) {
-        if (meaningful(f) && !has_fact(f.name, loop::Fact::kUvRun)) {
+        if (meaningful(f) && !loop::has_fact(f.name, loop::Fact::kUvRun)) {
           leaf_native = &f;
           break;
         }

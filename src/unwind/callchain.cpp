@@ -4,7 +4,7 @@
 
 namespace loopperf::unwind {
 
-void frames_from_callchain(const uint64_t* ips, size_t nr, std::vector<Frame>& out) {
+void frames_from_callchain(const uint64_t* ips, size_t nr, std::vector<profile::Frame>& out) {
   bool kernel = false;
   bool skip = false;  // inside a guest context
   bool first = true;
@@ -19,7 +19,7 @@ void frames_from_callchain(const uint64_t* ips, size_t nr, std::vector<Frame>& o
       continue;
     }
     if (skip || ip == 0) continue;
-    out.push_back(Frame{first ? ip : ip - 1, kernel});
+    out.push_back(profile::Frame{first ? ip : ip - 1, kernel});
     first = false;
   }
 }

@@ -163,7 +163,7 @@ HybridUnwinder::~HybridUnwinder() { unw_destroy_addr_space(static_cast<unw_addr_
 
 void HybridUnwinder::flush_cache() { unw_flush_cache(static_cast<unw_addr_space_t>(as_), 0, 0); }
 
-EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<Frame>& out) {
+EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<profile::Frame>& out) {
   // Frame layout: [bp] = caller's bp, [bp+8] = return address. The stack grows down, so each
   // caller's frame lies above.
   while (depth < max_depth_) {
@@ -171,7 +171,7 @@ EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_
     uint64_t frame[2];
     if (!memory.read(bp, frame, sizeof frame)) return EndReason::kStackShort;
     if (frame[1] == 0) return EndReason::kComplete;
-    out.push_back(Frame{frame[1] - 1, false});
+    out.push_back(profile::Frame{frame[1] - 1, false});
     depth++;
     if (frame[0] != 0 && frame[0] <= bp) return EndReason::kBadFrame;
     bp = frame[0];
@@ -180,11 +180,11 @@ EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_
 }
 
 EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,
-                                 std::vector<Frame>& out) {
+                                 std::vector<profile::Frame>& out) {
   const size_t base = out.size();
   auto kernel_chain_from = [&](size_t first) {
     for (size_t i = first; i < kernel_user_chain.size() && out.size() - base < max_depth_; i++)
-      if (kernel_user_chain[i]) out.push_back(Frame{i == 0 ? kernel_user_chain[i] : kernel_user_chain[i] - 1, false});
+      if (kernel_user_chain[i]) out.push_back(profile::Frame{i == 0 ? kernel_user_chain[i] : kernel_user_chain[i] - 1, false});
   };
   const bool chain_matches = !kernel_user_chain.empty() && kernel_user_chain[0] == regs.ip();
   const Module* leaf = modules_.find(regs.ip());
@@ -210,7 +210,7 @@ EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
     if (ip == 0) return EndReason::kComplete;
-    out.push_back(Frame{depth == 0 ? ip : ip - 1, false});
+    out.push_back(profile::Frame{depth == 0 ? ip : ip - 1, false});
     const Module* m = modules_.find(ip);
     if (!m && depth > 0) return EndReason::kUnknownModule;
     bool no_cfi = !m || m->jit || !m->image || !m->fde_count;

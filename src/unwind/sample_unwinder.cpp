@@ -33,7 +33,7 @@ void SampleUnwinder::refresh_modules() {
   modules_.refresh();
 }
 
-void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<Frame>& out) {
+void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out) {
   if (mode_ == UnwindMode::kFp || !s.regs) {
     frames_from_callchain(s.ips, s.nr, out);
     ends_[static_cast<size_t>(EndReason::kKernelChain)]++;
@@ -50,7 +50,7 @@ void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<Frame>& 
       continue;
     }
     if (kernel && ip) {
-      out.push_back(Frame{first ? ip : ip - 1, true});
+      out.push_back(profile::Frame{first ? ip : ip - 1, true});
       first = false;
     } else if (user) {
       user_chain_.push_back(ip);

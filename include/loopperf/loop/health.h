@@ -24,7 +24,7 @@ struct Stall {
   int64_t heaviest_stack = -1;  // StackTable entry index (= Profile sample index), -1 when none sampled
   // The recording (or the thread) began or ended during the stall: duration_ns is a lower bound.
   bool truncated = false;
-  std::string phase;        // filled from the labelled profile (resolve_stalls)
+  std::string phase;        // filled from the labelled profile (record::resolve_stalls)
   std::string summary;      // one-line stack summary, or why there is none
 };
 
@@ -87,12 +87,6 @@ class LoopHealthTracker {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// Fills Stall::phase and ::summary from the profile's sample at heaviest_stack (labels and
-// report::summarize_stack are applied by the caller's stack summarizer; lp_loop cannot depend on
-// lp_report, hence the function pointer).
-using StackSummarizer = std::string (*)(const profile::Profile&, const profile::Sample&);
-void resolve_stalls(std::vector<LoopHealth>& health, const profile::Profile& p, StackSummarizer summarize);
 
 // What a stall without samples says (the thread was off the CPU in cpu mode).
 inline constexpr const char* kStallNoSamples =

@@ -64,4 +64,7 @@ void for_each_fact(std::string_view function_name, Fn&& fn) {
     if (rule_matches(r, function_name)) fn(r.fact);
 }
 
+// Does any row of kind `fact` match the frame name?
+bool has_fact(std::string_view function_name, Fact fact);
+
 }  // namespace loopperf::loop

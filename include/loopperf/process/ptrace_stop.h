@@ -44,8 +44,3 @@ class PtraceStop {
 };
 
 }  // namespace loopperf::process
-
-namespace loopperf::process {
-// "epoll_pwait", "read", "futex" ... for x86-64 syscall numbers loopperf meets; "syscall N" otherwise.
-std::string syscall_name(long nr);
-}  // namespace loopperf::process

@@ -31,7 +31,7 @@ class StackCompactor {
   StackCompactor(symbols::ProcessSymbolizer& symbolizer, StackTable& stacks, size_t first_compaction = 20000);
 
   // Rewrites the frames whose canonical address is known; queues the native/kernel ones not yet seen.
-  void canonicalize(std::vector<unwind::Frame>& frames);
+  void canonicalize(std::vector<Frame>& frames);
   // Resolves queued addresses until `budget` is spent (symbolizing a new one may read DWARF).
   void resolve_pending(std::chrono::microseconds budget);
   // Compacts the table when it has grown past the threshold. Returns old -> new entry indices, or
@@ -48,7 +48,7 @@ class StackCompactor {
  private:
   // The canonical address of `f`, from its symbolization now; `f.addr` itself when it must keep it.
   // `stable`: set when the result will not change (native or kernel, named).
-  uint64_t canonical(const unwind::Frame& f, std::unordered_map<std::string, uint64_t>& reps, bool& stable);
+  uint64_t canonical(const Frame& f, std::unordered_map<std::string, uint64_t>& reps, bool& stable);
 
   symbols::ProcessSymbolizer& symbolizer_;
   StackTable& stacks_;
@@ -57,7 +57,7 @@ class StackCompactor {
   // (address << 1 | kernel) -> canonical address; 0 while queued.
   std::unordered_map<uint64_t, uint64_t> stable_;
   std::unordered_map<std::string, uint64_t> stable_reps_;  // symbolization key -> first address
-  std::deque<unwind::Frame> pending_;  // in the order first seen: the first address of a kind is its canonical one
+  std::deque<Frame> pending_;  // in the order first seen: the first address of a kind is its canonical one
   std::string key_;
 };
 

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "loopperf/unwind/callchain.h"
+#include "loopperf/profile/frame.h"
 
 namespace loopperf::profile {
 
@@ -44,20 +44,20 @@ class StackTable {
 
   // Returns the index of the entry the sample went to (the Profile sample index after building).
   // `frames` is leaf first.
-  uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period) {
+  uint32_t add(pid_t tid, std::span<const Frame> frames, uint64_t period) {
     return add(tid, frames, period, Tag{});
   }
-  uint32_t add(pid_t tid, std::span<const unwind::Frame> frames, uint64_t period, Tag tag);
+  uint32_t add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag);
 
   const std::vector<Entry>& entries() const { return entries_; }
   // The entry's frames, leaf first.
-  std::vector<unwind::Frame> frames(const Entry& e) const;
+  std::vector<Frame> frames(const Entry& e) const;
   // Rewrites every frame address through `canonical` (an address that symbolizes exactly like it,
   // e.g. the first address seen in the same function and line) and merges the stacks that became
   // equal: a long recording's leaf addresses differ in nearly every sample, its symbolized stacks
   // do not. Returns old entry index -> new entry index, for whoever kept indices (loop health).
   // Overflow entries stay overflow entries.
-  std::vector<uint32_t> compact(const std::function<uint64_t(const unwind::Frame&)>& canonical);
+  std::vector<uint32_t> compact(const std::function<uint64_t(const Frame&)>& canonical);
   // Frees everything but the counters (total_samples, overflowed), once the profile was built.
   void release();
 
@@ -73,7 +73,7 @@ class StackTable {
     bool kernel = false;
   };
   // The child of `parent` for `f`, created when new.
-  uint32_t child(uint32_t parent, const unwind::Frame& f);
+  uint32_t child(uint32_t parent, const Frame& f);
   // The entry of (tid, tag, leaf), created when new and the table has room; UINT32_MAX when full.
   uint32_t entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth);
   // Adds to the thread's overflow entry (an empty stack), creating it; returns its index.

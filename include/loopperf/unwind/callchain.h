@@ -6,18 +6,12 @@
 #include <cstdint>
 #include <vector>
 
-namespace loopperf::unwind {
+#include "loopperf/profile/frame.h"
 
-struct Frame {
-  // For the leaf: the sampled pc. For callers: the return address minus one, so that the address
-  // lies inside the call instruction and symbolizes (and line-maps) to the call site.
-  uint64_t addr = 0;
-  bool kernel = false;
-  bool operator==(const Frame&) const = default;
-};
+namespace loopperf::unwind {
 
 // Appends the frames of `ips[0..nr)` to `out`, leaf first. Context markers select kernel/user;
 // guest contexts and bogus entries (0, -1) are skipped.
-void frames_from_callchain(const uint64_t* ips, size_t nr, std::vector<Frame>& out);
+void frames_from_callchain(const uint64_t* ips, size_t nr, std::vector<profile::Frame>& out);
 
 }  // namespace loopperf::unwind

@@ -86,7 +86,7 @@ class HybridUnwinder {
   // `kernel_user_chain` is the user part of the kernel's frame-pointer callchain for the same
   // sample (may be empty, e.g. in dump).
   EndReason unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,
-                   std::vector<Frame>& out);
+                   std::vector<profile::Frame>& out);
 
   // Forget cached unwind info (after modules changed).
   void flush_cache();
@@ -94,7 +94,7 @@ class HybridUnwinder {
   struct Context;
 
  private:
-  EndReason walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<Frame>& out);
+  EndReason walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<profile::Frame>& out);
   const ModuleMap& modules_;
   size_t max_depth_;
   void* as_ = nullptr;  // unw_addr_space_t

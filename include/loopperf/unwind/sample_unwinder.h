@@ -31,7 +31,7 @@ class SampleUnwinder {
   SampleUnwinder(pid_t pid, UnwindMode mode, const std::string& fp_binary);
 
   void refresh_modules();  // call while the target lives (new mappings: dlopen'd addons)
-  void frames_for(const sample::RawSample& s, std::vector<Frame>& out);
+  void frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out);
 
   UnwindMode mode() const { return mode_; }
   // Samples per EndReason (user part of the stack).

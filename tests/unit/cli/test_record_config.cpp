@@ -48,13 +48,6 @@ TEST_CASE("record refuses nonsense with usage errors") {
   bad(a);
 }
 
-TEST_CASE("the default output name carries the pid and the time") {
-  std::time_t t = 1700000000;
-  std::string name = cli::default_output_name(4242, t);
-  CHECK(name.rfind("loopperf-4242-", 0) == 0);
-  CHECK(name.size() == std::string("loopperf-4242-YYYYmmdd-HHMMSS.pb.gz").size());
-}
-
 TEST_CASE("launch mode puts perf-map flags on node's command line and logs in a private dir") {
   process::LaunchOptions o;
   o.argv = {"node", "app.js", "--iterations", "100"};

@@ -119,31 +119,6 @@ TEST_CASE("a 300 ms busy period among 1 ms ones is one stall, with the heaviest 
   CHECK(t.late_events() == 0);
 }
 
-TEST_CASE("a stall without samples has no heaviest stack, and resolve_stalls says why") {
-  LoopHealthTracker t(kStart, kThreshold);
-  t.add_thread(kTid, true);
-  t.poll_exit(kTid, kStart + 10 * kMs, kEpfd);
-  t.poll_enter(kTid, kStart + 110 * kMs, kEpfd);
-  t.sample(kTid, kStart + 5 * kMs, 1, 1);  // during the wait: not the stall's
-  auto h = t.finish(kStart + 200 * kMs);
-  REQUIRE(h[0].stalls.size() == 1);
-  CHECK(h[0].stalls[0].heaviest_stack == -1);
-
-  profile::Profile p;
-  p.samples.resize(2);
-  p.samples[1].labels.push_back({"phase", "timers", 0, "", false});
-  LoopHealth with_stack = h[0];
-  with_stack.stalls.push_back({0, 60 * static_cast<int64_t>(kMs), 1, false, "", ""});
-  std::vector<LoopHealth> all = {h[0], with_stack};
-  loop::resolve_stalls(all, p, [](const profile::Profile&, const profile::Sample& s) {
-    return "summary of " + std::string(s.str_label("phase"));
-  });
-  CHECK(all[0].stalls[0].summary == loop::kStallNoSamples);
-  CHECK(all[0].stalls[0].phase.empty());
-  CHECK(all[1].stalls[1].phase == "timers");
-  CHECK(all[1].stalls[1].summary == "summary of timers");
-}
-
 TEST_CASE("events arriving out of order across sources are processed in time order") {
   // The same sequence as the half-busy loop, delivered in 50 ms batches per source: the poll events
   // of a batch first, then the wall sampler's samples of the previous batch (late by one batch).

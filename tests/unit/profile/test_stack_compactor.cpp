@@ -32,8 +32,8 @@ TEST_CASE("compactor: two addresses of one function and line become one, other f
   REQUIRE(sym.resolve(a, false).frames.front().line == sym.resolve(a + 1, false).frames.front().line);
   REQUIRE(sym.resolve(a, false).frames.front().name.find("compactor_probe_a") != std::string::npos);
 
-  std::vector<unwind::Frame> s1 = {{a, false}}, s2 = {{a + 1, false}}, s3 = {{b, false}};
-  auto add = [&](std::vector<unwind::Frame> f) {
+  std::vector<profile::Frame> s1 = {{a, false}}, s2 = {{a + 1, false}}, s3 = {{b, false}};
+  auto add = [&](std::vector<profile::Frame> f) {
     compactor.canonicalize(f);
     stacks.add(1, f, 1);
   };

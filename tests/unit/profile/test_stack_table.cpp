@@ -8,8 +8,8 @@ using namespace loopperf;
 
 TEST_CASE("identical stacks of one thread are stored once with their count") {
   profile::StackTable t;
-  std::vector<unwind::Frame> a = {{0x10, false}, {0x20, false}};
-  std::vector<unwind::Frame> b = {{0x10, false}, {0x30, false}};
+  std::vector<profile::Frame> a = {{0x10, false}, {0x20, false}};
+  std::vector<profile::Frame> b = {{0x10, false}, {0x30, false}};
   for (int i = 0; i < 5; i++) t.add(1, a, 1000);
   t.add(1, b, 1000);
   t.add(2, a, 1000);  // same frames, other thread: separate entry
@@ -22,8 +22,8 @@ TEST_CASE("identical stacks of one thread are stored once with their count") {
 
 TEST_CASE("kernel and user frames at the same address are different stacks") {
   profile::StackTable t;
-  std::vector<unwind::Frame> k = {{0x10, true}};
-  std::vector<unwind::Frame> u = {{0x10, false}};
+  std::vector<profile::Frame> k = {{0x10, true}};
+  std::vector<profile::Frame> u = {{0x10, false}};
   t.add(1, k, 1);
   t.add(1, u, 1);
   CHECK(t.entries().size() == 2);
@@ -32,7 +32,7 @@ TEST_CASE("kernel and user frames at the same address are different stacks") {
 TEST_CASE("the distinct-stack limit bounds memory and counts the overflow") {
   profile::StackTable t(10);
   for (uint64_t i = 0; i < 100; i++) {
-    std::vector<unwind::Frame> f = {{0x1000 + i, false}};
+    std::vector<profile::Frame> f = {{0x1000 + i, false}};
     t.add(7, f, 1);
   }
   CHECK(t.entries().size() == 11);  // 10 + one overflow entry for the thread
@@ -43,10 +43,10 @@ TEST_CASE("the distinct-stack limit bounds memory and counts the overflow") {
 
 TEST_CASE("compact: addresses rewritten alike merge their stacks, counts and periods add up, indices map") {
   profile::StackTable t(4);
-  std::vector<unwind::Frame> a = {{0x101, false}, {0x200, false}};
-  std::vector<unwind::Frame> b = {{0x102, false}, {0x200, false}};  // same function as a's leaf
-  std::vector<unwind::Frame> c = {{0x300, false}, {0x200, false}};
-  std::vector<unwind::Frame> k = {{0x101, true}};  // a kernel address: never merged with a user one
+  std::vector<profile::Frame> a = {{0x101, false}, {0x200, false}};
+  std::vector<profile::Frame> b = {{0x102, false}, {0x200, false}};  // same function as a's leaf
+  std::vector<profile::Frame> c = {{0x300, false}, {0x200, false}};
+  std::vector<profile::Frame> k = {{0x101, true}};  // a kernel address: never merged with a user one
   t.add(1, a, 10);
   t.add(1, b, 20);
   t.add(2, b, 30);
@@ -54,7 +54,7 @@ TEST_CASE("compact: addresses rewritten alike merge their stacks, counts and per
   t.add(1, k, 50);  // the table holds 4: this one overflows
   REQUIRE(t.overflowed() == 1);
   REQUIRE(t.entries().size() == 5);
-  auto old_to_new = t.compact([](const unwind::Frame& f) { return !f.kernel && f.addr < 0x200 ? 0x101 : f.addr; });
+  auto old_to_new = t.compact([](const profile::Frame& f) { return !f.kernel && f.addr < 0x200 ? 0x101 : f.addr; });
   REQUIRE(old_to_new.size() == 5);
   // a and b of thread 1 are one stack now; thread 2's b stays its own; c as it was.
   CHECK(old_to_new[0] == old_to_new[1]);
@@ -80,9 +80,9 @@ TEST_CASE("compact: addresses rewritten alike merge their stacks, counts and per
 TEST_CASE("stacks sharing a prefix store it once, and every stack reads back exactly") {
   profile::StackTable t;
   // 200 stacks of depth 60 that differ only in their two innermost frames.
-  std::vector<std::vector<unwind::Frame>> stacks;
+  std::vector<std::vector<profile::Frame>> stacks;
   for (uint64_t i = 0; i < 200; i++) {
-    std::vector<unwind::Frame> s = {{0x9000 + i, false}, {0x8000 + i % 7, i % 2 == 0}};
+    std::vector<profile::Frame> s = {{0x9000 + i, false}, {0x8000 + i % 7, i % 2 == 0}};
     for (uint64_t d = 0; d < 58; d++) s.push_back({0x100 + d, false});
     stacks.push_back(s);
     t.add(1, s, 1);
@@ -94,9 +94,9 @@ TEST_CASE("stacks sharing a prefix store it once, and every stack reads back exa
     CHECK(t.frames(t.entries()[i]) == stacks[i]);
   }
   // A stack that is a prefix of another is its own entry; the empty stack too.
-  std::vector<unwind::Frame> outer(stacks[0].begin() + 2, stacks[0].end());
+  std::vector<profile::Frame> outer(stacks[0].begin() + 2, stacks[0].end());
   t.add(1, outer, 1);
-  t.add(1, std::span<const unwind::Frame>(), 1);
+  t.add(1, std::span<const profile::Frame>(), 1);
   REQUIRE(t.entries().size() == 202);
   CHECK(t.frames(t.entries()[200]) == outer);
   CHECK(t.frames(t.entries()[201]).empty());
@@ -107,9 +107,9 @@ TEST_CASE("many random stacks: counts and frames survive growth of the hash tabl
   profile::StackTable t;
   uint64_t x = 12345;
   auto next = [&] { return x = x * 6364136223846793005ULL + 1442695040888963407ULL; };
-  std::vector<std::vector<unwind::Frame>> stacks;
+  std::vector<std::vector<profile::Frame>> stacks;
   for (int i = 0; i < 5000; i++) {
-    std::vector<unwind::Frame> s;
+    std::vector<profile::Frame> s;
     int depth = 1 + static_cast<int>(next() >> 60);
     for (int d = 0; d < depth; d++) s.push_back({(next() >> 40) % 64, false});
     stacks.push_back(s);
@@ -134,18 +134,18 @@ TEST_CASE("many random stacks: counts and frames survive growth of the hash tabl
 
 TEST_CASE("compact after overflow in two threads keeps every entry and every count") {
   profile::StackTable t(2);
-  std::vector<unwind::Frame> a = {{0x1, false}};
-  std::vector<unwind::Frame> b = {{0x2, false}};
-  std::vector<unwind::Frame> c = {{0x3, false}};
+  std::vector<profile::Frame> a = {{0x1, false}};
+  std::vector<profile::Frame> b = {{0x2, false}};
+  std::vector<profile::Frame> c = {{0x3, false}};
   t.add(1, a, 1);
   t.add(1, b, 1);
   t.add(1, c, 1);  // overflow entry for thread 1 (index 2)
-  auto first = t.compact([](const unwind::Frame& f) { return f.addr; });
+  auto first = t.compact([](const profile::Frame& f) { return f.addr; });
   // Thread 2 overflows now; its entry follows. The table holds a, b and two overflow entries, more
   // than the limit of 2: a second compaction keeps them all.
   t.add(2, c, 1);
   REQUIRE(t.entries().size() == 4);
-  auto second = t.compact([](const unwind::Frame& f) { return f.addr; });
+  auto second = t.compact([](const profile::Frame& f) { return f.addr; });
   REQUIRE(second.size() == 4);
   uint64_t total = 0;
   for (const auto& e : t.entries()) total += e.count;
@@ -157,8 +157,8 @@ TEST_CASE("compact after overflow in two threads keeps every entry and every cou
 
 TEST_CASE("release frees the stacks and keeps the counters") {
   profile::StackTable t(1);
-  std::vector<unwind::Frame> a = {{0x1, false}};
-  std::vector<unwind::Frame> b = {{0x2, false}};
+  std::vector<profile::Frame> a = {{0x1, false}};
+  std::vector<profile::Frame> b = {{0x2, false}};
   t.add(1, a, 1);
   t.add(1, b, 1);
   size_t before = t.memory_bytes();

@@ -4,7 +4,7 @@
 
 #include "loopperf/unwind/callchain.h"
 
-using loopperf::unwind::Frame;
+using loopperf::profile::Frame;
 using loopperf::unwind::frames_from_callchain;
 
 TEST_CASE("kernel and user parts of a callchain become frames, leaf first") {

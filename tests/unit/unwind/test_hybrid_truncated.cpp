@@ -54,7 +54,7 @@ TEST_CASE("DWARF unwinding through a library truncated on disk ends the unwind i
   regs.r[kBP] = 0;
   StackCopyMemory memory(regs.sp(), stack.data(), stack.size());
   HybridUnwinder unwinder(modules);
-  std::vector<Frame> out;
+  std::vector<loopperf::profile::Frame> out;
   EndReason end = unwinder.unwind(regs, memory, {}, out);
   CHECK(end != EndReason::kComplete);  // nothing could be read: the unwind ends early
   CHECK(out.size() <= 1);

@@ -1,6 +1,6 @@
-// `loopperf record`: the CLI around the recording pipeline (recorder.h): preflight, launch, signals,
-// status line, output and the messages at the end.
-#include "commands.h"
+// A recording session (session.h): preflight, launch or attach, the sampling loop, the profile and
+// the messages at the end.
+#include "loopperf/record/session.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -15,13 +15,12 @@
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
 #include "loopperf/formats/output.h"
-#include "loopperf/formats/pprof.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/process.h"
-#include "recorder.h"
-#include "signals.h"
+#include "loopperf/profile/recording_info.h"
+#include "loopperf/record/recorder.h"
 
-namespace loopperf::cli {
+namespace loopperf::record {
 
 namespace {
 
@@ -47,29 +46,14 @@ struct TempDir {
   }
 };
 
-class StatusLine {
- public:
-  explicit StatusLine(bool enabled) : enabled_(enabled) {}
-  ~StatusLine() { clear(); }
-  void show(const std::string& text) {
-    if (!enabled_) return;
-    std::fprintf(stderr, "\r\033[K%s", text.c_str());
-    shown_ = true;
-  }
-  void clear() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-    shown_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool shown_ = false;
-};
-
-std::string perf_map_summary(const symbols::PerfMapStatus& st) {
-  if (st.found && st.trusted) return std::to_string(st.entries) + " entries from " + st.path;
-  if (st.found) return "ignored " + st.path + ": " + st.problem;
-  return "none";
+profile::PerfMapInfo perf_map_info(const symbols::PerfMapStatus& st) {
+  profile::PerfMapInfo m;
+  if (!st.found) return m;
+  m.state = st.trusted ? profile::PerfMapInfo::State::kUsed : profile::PerfMapInfo::State::kIgnored;
+  m.entries = st.entries;
+  m.path = st.path;
+  m.problem = st.problem;
+  return m;
 }
 
 void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, pid_t pid) {
@@ -81,7 +65,7 @@ void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, pid_t
 
 }  // namespace
 
-Result<int> run_record(const RecordConfig& cfg) {
+Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   const bool launch = !cfg.command.empty();
 
   // Output checks come first: a typo in -o must not cost a recording.
@@ -147,14 +131,13 @@ Result<int> run_record(const RecordConfig& cfg) {
   // Asked of the target's executable (a separate short-lived process), never of the target.
   const std::string node_version = is_node ? process::node_version(pid) : "";
 
-  StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
   auto last_status = start;
   bool target_exited = false;
   bool interrupted = false;
   for (;;) {
     auto now = Clock::now();
     if (cfg.duration && now - start >= *cfg.duration) break;
-    PendingSignal sig = take_signal();
+    StopRequest sig = hooks.take_stop_request ? hooks.take_stop_request() : StopRequest{};
     if (sig.signo) {
       if (launch) {
         // The terminal already delivered Ctrl-C to the child (same process group); forward only
@@ -171,19 +154,15 @@ Result<int> run_record(const RecordConfig& cfg) {
     }
     rec.step(std::chrono::milliseconds(50));
     now = Clock::now();
-    if (now - last_status >= std::chrono::milliseconds(250)) {
+    if (hooks.progress && now - last_status >= std::chrono::milliseconds(250)) {
       const auto& st = rec.stats();
-      char line[256];
-      std::snprintf(line, sizeof line, "recording pid %d: %s, %llu samples, %llu threads, %llu lost", pid,
-                    format_duration(now - start).c_str(), static_cast<unsigned long long>(st.samples),
-                    static_cast<unsigned long long>(st.threads_active), static_cast<unsigned long long>(st.lost));
-      status.show(line);
+      hooks.progress(Progress{pid, now - start, st.samples, st.threads_active, st.lost});
       last_status = now;
     }
   }
   const auto elapsed = Clock::now() - start;
-  rec.finish();
-  status.clear();
+  rec.stop();
+  if (hooks.stopped) hooks.stopped();
 
   const auto& st = rec.stats();
   profile::BuildInfo info;
@@ -192,41 +171,30 @@ Result<int> run_record(const RecordConfig& cfg) {
   info.time_nanos = start_real;
   info.main_binary = exe;
   info.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
-  info.metadata = {
-      {"tool", "loopperf " LOOPPERF_VERSION},
-      {"mode", cfg.sampling.wall ? "wall" : "cpu"},
-      {"target.pid", std::to_string(pid)},
-      {"target.cmdline", cmdline},
-      {"target.node", is_node ? "yes" : "no"},
-      {"target.node_version", node_version},
-      {"rate_hz", std::to_string(cfg.sampling.frequency_hz)},
-      {"samples", std::to_string(st.samples + rec.wall_stats().samples)},
-      {"lost", std::to_string(st.lost)},
-      {"threads", std::to_string(st.threads_seen)},
-      {"threads_skipped", std::to_string(st.threads_skipped)},
-      {"stacks_overflowed", std::to_string(rec.stacks().overflowed())},
-      {"kernel_frames", cfg.sampling.kernel ? "yes" : "no"},
-      {"unwind", unwind::unwind_mode_name(cfg.sampling.unwind)},
-      {"perf_map", perf_map_summary(rec.symbolizer().perf_map_status())},
-      {"target_exited", target_exited ? "yes" : "no"},
-  };
+  profile::RecordingInfo ri;
+  ri.tool = "loopperf " LOOPPERF_VERSION;
+  ri.mode = cfg.sampling.wall ? "wall" : "cpu";
+  ri.pid = pid;
+  ri.cmdline = cmdline;
+  ri.is_node = is_node;
+  ri.node_version = node_version;
+  ri.rate_hz = cfg.sampling.frequency_hz;
+  ri.samples = st.samples + rec.wall_stats().samples;
+  ri.lost = st.lost;
+  ri.threads = st.threads_seen;
+  ri.threads_skipped = st.threads_skipped;
+  ri.stacks_overflowed = rec.stacks().overflowed();
+  ri.kernel_frames = cfg.sampling.kernel;
+  ri.unwind = unwind::unwind_mode_name(cfg.sampling.unwind);
+  ri.perf_map = perf_map_info(rec.symbolizer().perf_map_status());
+  ri.target_exited = target_exited;
   const auto sym_start = Clock::now();
-  profile::Profile prof = rec.build(info);
-  auto written = formats::write_profile(prof, output);
+  FinishedProfile fin = rec.finish_profile(std::move(info), std::move(ri));
+  auto written = write_or_rescue(fin.profile, output, pid);
   const auto sym_elapsed = Clock::now() - sym_start;
   if (!written) {
-    // The disk filled or the directory went away during the recording: never lose what was
-    // collected. Save the canonical pprof where it fits and say where.
-    const char* tmp = std::getenv("TMPDIR");
-    std::string rescue = std::string(tmp && *tmp ? tmp : "/tmp") + "/" + default_output_name(pid, std::time(nullptr));
-    Error e = written.error();
-    if (rescue != output && formats::write_pprof(prof, rescue).ok()) {
-      e.message += "; the profile was saved to " + rescue + " instead";
-    } else {
-      e.message += "; the profile could not be saved anywhere";
-    }
     if (launch) finish_launch(child, cfg, pid);
-    return e;
+    return written.error();
   }
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
@@ -237,8 +205,8 @@ Result<int> run_record(const RecordConfig& cfg) {
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
                                                      "or record in launch mode: loopperf record -- node app.js");
   }
-  const std::string& phase_problem = rec.phase_problem();
-  const loop::LabelSummary& labels = rec.labels();
+  const std::string& phase_problem = fin.phase_problem;
+  const loop::LabelSummary& labels = fin.labels;
   if (!phase_problem.empty() && is_node)
     log::warn("uv_run's call sites are unknown, so loop phases were recovered only from node's own callbacks (" +
                   std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
@@ -266,4 +234,4 @@ Result<int> run_record(const RecordConfig& cfg) {
   return child.exit_status();
 }
 
-}  // namespace loopperf::cli
+}  // namespace loopperf::record

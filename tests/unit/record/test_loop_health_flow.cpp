@@ -1,11 +1,12 @@
-// Loop health in `report`: from the tracker through resolve_stalls, the pprof file, build_report and
-// both renderings.
+// Loop health from end to end: the tracker, record's resolve_stalls, the pprof file, build_report
+// and both renderings.
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "loopperf/formats/pprof.h"
 #include "loopperf/loop/health.h"
+#include "loopperf/record/finish.h"
 #include "loopperf/report/report.h"
 
 using namespace loopperf;
@@ -59,10 +60,6 @@ struct Fixture {
   }
 };
 
-std::string summarizer(const Profile& p, const Sample& s) {
-  return report::summarize_stack(p, s, s.str_label("phase"), s.str_label("activity"));
-}
-
 // What `record` does: tracker -> resolve_stalls -> store -> pprof file -> report.
 Profile recorded_profile() {
   Fixture f;
@@ -97,7 +94,7 @@ Profile recorded_profile() {
   t.poll_enter(kMain, now, 12);
   now += 100 * kMs;
   auto health = t.finish(now);  // the worker waited throughout
-  loop::resolve_stalls(health, f.p, summarizer);
+  record::resolve_stalls(health, f.p);
   loop::store_loop_health(f.p, health);
   f.p.duration_nanos = static_cast<int64_t>(now - kStart);
   auto bytes = formats::encode_pprof(f.p);

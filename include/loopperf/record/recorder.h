@@ -1,6 +1,6 @@
 // The recording pipeline for one process: cpu-clock sampling of every thread, optional wall-clock
 // sampling of the loop threads, poll-wait tracepoints for loop health, unwinding as samples
-// arrive, and at the end one labelled Profile. record_command.cpp does the CLI around it.
+// arrive, and at the end one labelled Profile (finish.h). session.h runs a whole recording with it.
 #pragma once
 
 #include <sys/types.h>
@@ -16,6 +16,7 @@
 #include "loopperf/loop/classifier.h"
 #include "loopperf/loop/health.h"
 #include "loopperf/profile/builder.h"
+#include "loopperf/profile/recording_info.h"
 #include "loopperf/profile/stack_compactor.h"
 #include "loopperf/profile/stack_table.h"
 #include "loopperf/sample/poll_tracer.h"
@@ -23,9 +24,10 @@
 #include "loopperf/sample/wall_sampler.h"
 #include "loopperf/symbols/process_symbolizer.h"
 #include "loopperf/unwind/sample_unwinder.h"
-#include "recorder_options.h"
+#include "loopperf/record/finish.h"
+#include "loopperf/record/options.h"
 
-namespace loopperf::cli {
+namespace loopperf::record {
 
 class Recorder {
  public:
@@ -38,19 +40,20 @@ class Recorder {
   void start(const std::string& exe, bool is_node);
   // Waits up to `timeout` for data and processes it; rescans threads and refreshes snapshots.
   void step(std::chrono::milliseconds timeout);
-  void finish();
+  // Stops sampling and takes in what is still buffered.
+  void stop();
 
-  // Builds the labelled profile, then frees the stack table and symbol tables: call once.
-  profile::Profile build(profile::BuildInfo info);
+  // Builds the labelled profile (finish.h) with `info` as its metadata, then frees the stack table
+  // and symbol tables: call once, after stop().
+  FinishedProfile finish_profile(profile::BuildInfo build, profile::RecordingInfo info);
 
   const sample::SamplerStats& stats() const { return sampler_->stats(); }
   const std::map<pid_t, std::string>& thread_names() const { return sampler_->thread_names(); }
   const profile::StackTable& stacks() const { return stacks_; }
   symbols::ProcessSymbolizer& symbolizer() { return symbolizer_; }
   std::vector<std::string> warnings() const { return warnings_; }
-  std::vector<std::pair<std::string, std::string>> metadata() const;
-  const loop::LabelSummary& labels() const { return labels_; }
-  const std::string& phase_problem() const { return phase_problem_; }
+  // How the recording went (RecordingInfo::details): unwind ends, stack table, symbols, wall, loop health.
+  std::vector<std::pair<std::string, std::string>> details() const;
   sample::WallStats wall_stats() const { return wall_ ? wall_->stats() : sample::WallStats{}; }
 
  private:
@@ -58,7 +61,7 @@ class Recorder {
   void on_cpu_sample(const sample::RawSample& s);
   void on_wall_samples();
   void follow_new_threads();
-  void note_worker_loop(pid_t tid, const std::vector<unwind::Frame>& frames);
+  void note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames);
 
   RecorderOptions opts_;
   profile::StackTable stacks_;
@@ -74,14 +77,12 @@ class Recorder {
   std::set<pid_t> followed_;        // threads with tracepoints / known to the health tracker
   std::set<pid_t> wall_threads_;    // loop threads sampled by wall clock
   std::map<pid_t, int> probed_;     // samples looked at for worker-loop detection
-  std::vector<unwind::Frame> frames_;
+  std::vector<profile::Frame> frames_;
   std::vector<std::string> warnings_;
-  loop::LabelSummary labels_;
-  std::string phase_problem_;
   std::string exe_;                 // the target's executable (its mapping's path)
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;
   std::chrono::steady_clock::time_point last_scan_, last_refresh_, last_trim_, started_;
 };
 
-}  // namespace loopperf::cli
+}  // namespace loopperf::record

@@ -1,5 +1,5 @@
 // What the recording pipeline (recorder.h) is asked to do: the sampling part of `record`'s options,
-// kept in one struct so the CLI's config and the recorder share one set of fields and defaults.
+// kept in one struct so the command's config and the recorder share one set of fields and defaults.
 #pragma once
 
 #include <sys/types.h>
@@ -9,7 +9,7 @@
 
 #include "loopperf/unwind/sample_unwinder.h"
 
-namespace loopperf::cli {
+namespace loopperf::record {
 
 struct RecorderOptions {
   pid_t pid = 0;
@@ -26,4 +26,4 @@ struct RecorderOptions {
   int64_t stall_threshold_ns = 50'000'000;
 };
 
-}  // namespace loopperf::cli
+}  // namespace loopperf::record

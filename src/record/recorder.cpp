@@ -1,4 +1,4 @@
-#include "recorder.h"
+#include "loopperf/record/recorder.h"
 
 #include <malloc.h>
 #include <time.h>
@@ -6,14 +6,14 @@
 #include <algorithm>
 
 #include "loopperf/common/fs.h"
+#include "loopperf/common/syscalls.h"
 #include "loopperf/common/log.h"
-#include "loopperf/loop/classifier.h"
+#include "loopperf/loop/rules.h"
 #include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/process/process.h"
-#include "loopperf/report/report.h"
 #include "loopperf/unwind/callchain.h"
 
-namespace loopperf::cli {
+namespace loopperf::record {
 
 namespace {
 
@@ -32,12 +32,8 @@ int waiting_in_poll(pid_t pid, pid_t tid) {
   if (!text) return -1;
   char* end = nullptr;
   long nr = std::strtol(text->c_str(), &end, 10);
-  if (nr != 281 && nr != 232 && nr != 441) return -1;
+  if (!is_epoll_wait(nr)) return -1;
   return static_cast<int>(std::strtol(end, nullptr, 16));
-}
-
-std::string stall_summary(const profile::Profile& p, const profile::Sample& s) {
-  return report::summarize_stack(p, s, s.str_label("phase"), s.str_label("activity"));
 }
 
 }  // namespace
@@ -125,8 +121,8 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (health_) health_->sample(s.tid, s.time_ns, index, 1);
 }
 
-void Recorder::note_worker_loop(pid_t tid, const std::vector<unwind::Frame>& frames) {
-  // worker_threads threads run their own loop under node::worker::Worker::Run. A few samples of
+void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames) {
+  // worker_threads threads run their own loop (the classifier's kWorkerLoop rule). A few samples of
   // each thread are enough to tell (their addresses are symbolized once, cached).
   if (!opts_.is_node || tid == opts_.pid) return;
   int& seen = probed_[tid];
@@ -135,7 +131,7 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<unwind::Frame>& fra
   for (const auto& f : frames) {
     if (f.kernel) continue;
     const auto& r = symbolizer_.resolve(f.addr, false);
-    if (r.frames.empty() || r.frames.back().name.rfind("node::worker::Worker::Run", 0) != 0) continue;
+    if (r.frames.empty() || !loop::has_fact(r.frames.back().name, loop::Fact::kWorkerLoop)) continue;
     seen = 1000;
     if (wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
     return;
@@ -219,7 +215,7 @@ void Recorder::step(std::chrono::milliseconds timeout) {
   }
 }
 
-void Recorder::finish() {
+void Recorder::stop() {
   end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
   on_wall_samples();
@@ -229,43 +225,28 @@ void Recorder::finish() {
   symbolizer_.refresh();
 }
 
-profile::Profile Recorder::build(profile::BuildInfo info) {
-  info.wall_mode = opts_.wall;
-  profile::Profile prof = profile::build_profile(stacks_, symbolizer_, info);
-  // The profile holds the stacks and their names now: what built them goes before the labels and
-  // the file add their own memory (the peak of a long recording is here). Labelling still needs
-  // node's ELF file (uv_run's call sites), not the kernel's symbols.
-  const auto meta = metadata();
-  stacks_.release();
-  compactor_.release();
-  symbolizer_.release_kernel_symbols();
-  ::malloc_trim(0);
-  loop::UvRunPhases phases(prof, symbolizer_);
-  labels_ = loop::label_profile(prof, opts_.pid, phases.as_fn());
-  if (labels_.unknown_phase > 0) {
-    for (const auto& p : phases.problems()) phase_problem_ += (phase_problem_.empty() ? "" : "; ") + p;
-    if (!phase_problem_.empty()) prof.set_meta("phase_problem", phase_problem_);
-  }
-  if (health_) {
-    std::vector<loop::LoopHealth> health = health_->finish(end_ns_ ? end_ns_ : monotonic_ns());
-    // Health is kept for the event-loop threads only (the V8 delayed-task thread polls too).
-    std::set<int64_t> loop_tids;
-    for (const auto& s : prof.samples) {
-      std::string_view role = s.str_label("role");
-      if (role == "main-loop" || role == "worker-loop") loop_tids.insert(s.num_label("tid").value_or(-1));
-    }
-    loop_tids.insert(opts_.pid);  // an idle main loop has no samples in cpu mode, but it is a loop
-    std::erase_if(health, [&](const loop::LoopHealth& h) { return !loop_tids.count(h.tid); });
-    loop::resolve_stalls(health, prof, stall_summary);
-    loop::store_loop_health(prof, health);
-  }
-  for (const auto& [k, v] : meta) prof.set_meta(k, v);
+FinishedProfile Recorder::finish_profile(profile::BuildInfo build, profile::RecordingInfo info) {
+  build.wall_mode = opts_.wall;
+  info.details = details();  // before the stack table and symbols are released
+  FinishOptions fo;
+  fo.pid = opts_.pid;
+  fo.build = std::move(build);
+  fo.recording = std::move(info);
+  fo.health = health_.get();
+  fo.end_ns = end_ns_ ? end_ns_ : monotonic_ns();
+  fo.release_raw = [this] {
+    stacks_.release();
+    compactor_.release();
+    symbolizer_.release_kernel_symbols();
+    ::malloc_trim(0);
+  };
+  FinishedProfile out = record::finish_profile(stacks_, symbolizer_, std::move(fo));
   symbolizer_.release();
   ::malloc_trim(0);
-  return prof;
+  return out;
 }
 
-std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
+std::vector<std::pair<std::string, std::string>> Recorder::details() const {
   std::vector<std::pair<std::string, std::string>> m;
   if (unwinder_) {
     for (size_t i = 0; i < unwinder_->end_counts().size(); i++)
@@ -299,4 +280,4 @@ std::vector<std::pair<std::string, std::string>> Recorder::metadata() const {
   return m;
 }
 
-}  // namespace loopperf::cli
+}  // namespace loopperf::record

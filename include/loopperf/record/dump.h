@@ -1,0 +1,26 @@
+// `dump`: every thread's stack at one moment. Each thread is stopped with ptrace only while its own
+// stack is read (PTRACE_SEIZE + PTRACE_INTERRUPT, never SIGSTOP), then detached; everything that
+// needs no stop is prepared first. Symbolized and labelled by finish_profile, exactly as record.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+
+#include "loopperf/common/result.h"
+#include "loopperf/report/dump.h"
+
+namespace loopperf::record {
+
+struct DumpConfig {
+  pid_t pid = 0;
+  // Called while thread `tid` is held in its ptrace stop, before its stack is read. Lets a test
+  // observe (or kill us during) the stop; never set by the CLI.
+  std::function<void(pid_t tid)> while_stopped;
+};
+
+// A permission error ends the dump (nothing can be read); a thread that exits or cannot be stopped
+// gets its own `error` and the others are still dumped.
+Result<report::Dump> take_dump(const DumpConfig& cfg);
+
+}  // namespace loopperf::record

@@ -1,0 +1,115 @@
+// take_dump (dump.h): stop each thread in turn, unwind it from live memory, detach; then symbolize
+// and label all stacks at once.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+
+#include "loopperf/common/syscalls.h"
+#include "loopperf/loop/labels.h"
+#include "loopperf/process/process.h"
+#include "loopperf/process/ptrace_stop.h"
+#include "loopperf/record/dump.h"
+#include "loopperf/record/finish.h"
+#include "loopperf/unwind/hybrid.h"
+
+namespace loopperf::record {
+
+namespace {
+
+// Ctrl-C / SIGTERM must not interrupt us between stop and detach: they are held while a thread is
+// stopped and take effect right after.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, &old_);
+  }
+  ~SignalsHeld() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
+
+}  // namespace
+
+Result<report::Dump> take_dump(const DumpConfig& cfg) {
+  const pid_t pid = cfg.pid;
+  auto info = process::inspect(pid);
+  if (!info) return info.error();
+
+  // Everything that needs no stop is prepared first, so threads are held only for their own walk.
+  symbols::ProcessSymbolizer symbolizer(pid);
+  symbolizer.refresh();
+  unwind::ModuleMap modules(pid, info->is_node ? info->exe : std::string());
+  modules.refresh();
+  unwind::HybridUnwinder unwinder(modules);
+
+  report::Dump dump;
+  dump.pid = pid;
+  dump.cmdline = info->cmdline_string();
+  profile::StackTable stacks;
+  std::map<pid_t, report::DumpThread> threads;
+  std::map<pid_t, std::string> names;
+  std::vector<profile::Frame> frames;
+  for (pid_t tid : process::list_threads(pid)) {
+    report::DumpThread& t = threads[tid];
+    t.tid = tid;
+    t.name = names[tid] = process::thread_name(pid, tid);
+    frames.clear();
+    unwind::EndReason end;
+    {
+      SignalsHeld held;
+      auto stop = process::PtraceStop::stop(tid);
+      if (!stop) {
+        if (stop.error().code == ErrorCode::kPermission) return stop.error();
+        t.error = stop.error().message;
+        continue;
+      }
+      if (cfg.while_stopped) cfg.while_stopped(tid);
+      unwind::LiveMemory memory(pid);
+      end = unwinder.unwind(unwind::user_regs_from_ptrace(stop->regs()), memory, {}, frames);
+      if (stop->syscall() >= 0) t.syscall = syscall_name(stop->syscall());
+      stop->detach();
+      t.stopped_ns = stop->stopped_for().count();
+    }
+    t.unwind_end = unwind::end_reason_name(end);
+    dump.max_stopped_ns = std::max(dump.max_stopped_ns, t.stopped_ns);
+    dump.total_stopped_ns += t.stopped_ns;
+    stacks.add(tid, frames, 1);
+  }
+
+  // Symbolize and classify exactly as record does.
+  FinishOptions fo;
+  fo.pid = pid;
+  fo.build.thread_names = names;
+  fo.build.period_ns = 1;
+  const profile::Profile prof = finish_profile(stacks, symbolizer, std::move(fo)).profile;
+  if (info->is_node) dump.node_version = process::node_version(pid);
+  for (const auto& s : prof.samples) {
+    auto it = threads.find(static_cast<pid_t>(s.num_label("tid").value_or(0)));
+    if (it == threads.end()) continue;
+    it->second.role = std::string(s.str_label(loop::kRoleLabel));
+    it->second.phase = std::string(s.str_label(loop::kPhaseLabel));
+    it->second.activity = std::string(s.str_label(loop::kActivityLabel));
+    it->second.frames = report::stack_frames(prof, s);
+  }
+  // Loop threads first, then by tid.
+  for (auto& [tid, t] : threads) dump.threads.push_back(std::move(t));
+  std::stable_sort(dump.threads.begin(), dump.threads.end(), [](const auto& a, const auto& b) {
+    auto loop_thread = [](const report::DumpThread& t) {
+      auto role = loop::parse_role(t.role);
+      return role && loop::is_loop_role(*role);
+    };
+    const bool la = loop_thread(a), lb = loop_thread(b);
+    return la != lb ? la : a.tid < b.tid;
+  });
+  return dump;
+}
+
+}  // namespace loopperf::record
