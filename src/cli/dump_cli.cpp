@@ -15,6 +15,7 @@
 #include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/process/process.h"
 #include "loopperf/process/ptrace_stop.h"
+#include "loopperf/process/target_files.h"
 #include "loopperf/profile/builder.h"
 #include "loopperf/report/dump.h"
 #include "loopperf/unwind/hybrid.h"
@@ -55,9 +56,10 @@ Result<int> run_dump(const DumpArgs& args) {
   if (!info) return info.error();
 
   // Everything that needs no stop is prepared first, so threads are held only for their own walk.
-  symbols::ProcessSymbolizer symbolizer(pid);
+  auto files = std::make_shared<process::TargetFiles>(pid);  // one registry for symbolizer and unwinder
+  symbols::ProcessSymbolizer symbolizer(files);
   symbolizer.refresh();
-  unwind::ModuleMap modules(pid, info->is_node ? info->exe : std::string());
+  unwind::ModuleMap modules(files, info->is_node ? info->exe : std::string());
   modules.refresh();
   unwind::HybridUnwinder unwinder(modules);
   const char* hold_file = std::getenv("LOOPPERF_DUMP_TEST_HOLD");  // test hook: see tests/integration/dump.test.js
