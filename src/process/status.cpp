@@ -85,7 +85,8 @@ Result<ProcStatus> read_status(pid_t pid) {
   if (!text) {
     int err = errno;
     if (err == EACCES || err == EPERM)
-      return make_error(ErrorCode::kPermission, "cannot read /proc/" + std::to_string(pid) + ": permission denied",
+      return make_error(ErrorCode::kPermission,
+                        "cannot read /proc/" + std::to_string(pid) + ": permission denied",
                         "run as the target's user or as root (hidepid mount option?)");
     return make_error(ErrorCode::kNoProcess, "no process with pid " + std::to_string(pid),
                       "check the pid with `pgrep -a node`");

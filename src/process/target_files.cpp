@@ -61,7 +61,8 @@ bool TargetFiles::merge(std::vector<MapEntry> snapshot) {
   // Keep old code mappings that nothing new overlaps: code unmapped since (dlclose, exit) may still
   // have samples waiting to be named. Vanished data mappings go: V8 maps and unmaps heap pages all
   // the time, and keeping them grew this list (and loopperf's memory) for as long as it recorded.
-  std::sort(snapshot.begin(), snapshot.end(), [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
+  std::sort(snapshot.begin(), snapshot.end(),
+            [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
   std::vector<MapEntry> merged = snapshot;
   for (const MapEntry& old : maps_) {
     if (!old.executable) continue;
@@ -70,11 +71,12 @@ bool TargetFiles::merge(std::vector<MapEntry> snapshot) {
     bool overlaps = it != snapshot.begin() && std::prev(it)->end > old.start;
     if (!overlaps) merged.push_back(old);
   }
-  std::sort(merged.begin(), merged.end(), [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
+  std::sort(merged.begin(), merged.end(),
+            [](const MapEntry& a, const MapEntry& b) { return a.start < b.start; });
   bool changed = merged.size() != maps_.size() ||
                  !std::equal(merged.begin(), merged.end(), maps_.begin(), [](const auto& a, const auto& b) {
-                   return a.start == b.start && a.end == b.end && a.offset == b.offset && a.inode == b.inode &&
-                          a.path == b.path && a.executable == b.executable;
+                   return a.start == b.start && a.end == b.end && a.offset == b.offset &&
+                          a.inode == b.inode && a.path == b.path && a.executable == b.executable;
                  });
   if (!changed) return false;
   maps_ = std::move(merged);

@@ -47,12 +47,14 @@ void KernelSymbols::hurry() {
   int mine = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
   loader_->waiter_nice = errno == 0 ? mine : 0;
   loader_->urgent = true;
-  if (pid_t t = loader_->tid; t > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(t), loader_->waiter_nice);
+  if (pid_t t = loader_->tid; t > 0)
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(t), loader_->waiter_nice);
 }
 
 bool KernelSymbols::ready() const {
   if (!ready_)
-    ready_ = loaded_ || !future_.valid() || future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    ready_ =
+        loaded_ || !future_.valid() || future_.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   return ready_;
 }
 

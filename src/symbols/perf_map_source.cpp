@@ -163,9 +163,10 @@ bool PerfMapSource::tail() {
     offset_ += static_cast<uint64_t>(n);
   }
   if (under_cap && offset_ >= kMaxPerfMapBytes)
-    log::warn(status_.path + " is larger than " + std::to_string(kMaxPerfMapBytes >> 20) +
-                  " MiB: the rest of it is not read",
-              "JavaScript code logged after that point shows as [unknown]; restart node to start a new perf map");
+    log::warn(
+        status_.path + " is larger than " + std::to_string(kMaxPerfMapBytes >> 20) +
+            " MiB: the rest of it is not read",
+        "JavaScript code logged after that point shows as [unknown]; restart node to start a new perf map");
   // Overlapping entries can leave size() unchanged while names changed; any new line counts. Past
   // the cap nothing is read, so nothing changed.
   if (map_.size() != before || map_.malformed_lines() != malformed_before ||

@@ -14,9 +14,9 @@
 namespace loopperf::process {
 
 struct ProcStatus {
-  std::string name;         // "Name:" (the kernel escapes newlines in it)
-  char state = 0;           // first letter of "State:": 'R', 'S', 'Z', ...; 0 when absent
-  pid_t tgid = 0;           // 0 when absent
+  std::string name;  // "Name:" (the kernel escapes newlines in it)
+  char state = 0;    // first letter of "State:": 'R', 'S', 'Z', ...; 0 when absent
+  pid_t tgid = 0;    // 0 when absent
   pid_t ppid = 0;
   std::vector<pid_t> nspid;  // "NSpid:", outermost namespace first; empty on kernels without it
   std::optional<uid_t> uid;  // real uid ("Uid:" field 0)

@@ -28,8 +28,8 @@ namespace loopperf::process {
 struct ModuleFile {
   std::string path;  // as mapped, without " (deleted)"
   uint64_t inode = 0;
-  UniqueFd fd;       // -1 when it could not be opened (safely)
-  std::string via;   // where it was opened: "map_files", "root", "path"; "" when not
+  UniqueFd fd;      // -1 when it could not be opened (safely)
+  std::string via;  // where it was opened: "map_files", "root", "path"; "" when not
 };
 
 class TargetFiles {

@@ -38,7 +38,7 @@ class KernelSymbols {
   bool loaded_ = false;
   std::future<Kallsyms> future_;
   mutable bool ready_ = false;  // the future was seen ready (no more checks per sample)
-  struct Loader;  // the reading thread's tid and "someone waits" flag, shared with it
+  struct Loader;                // the reading thread's tid and "someone waits" flag, shared with it
   std::shared_ptr<Loader> loader_;
 };
 

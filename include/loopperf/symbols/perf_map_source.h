@@ -22,9 +22,9 @@ namespace loopperf::symbols {
 
 struct PerfMapStatus {
   bool found = false;
-  bool trusted = true;      // false: ignored because of its owner or permissions
-  std::string path;         // where it was found
-  std::string problem;      // why it was ignored / not found, for the warning
+  bool trusted = true;  // false: ignored because of its owner or permissions
+  std::string path;     // where it was found
+  std::string problem;  // why it was ignored / not found, for the warning
   size_t entries = 0;
   size_t malformed = 0;
 };

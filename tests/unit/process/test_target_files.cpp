@@ -239,7 +239,8 @@ TEST_CASE("TargetFiles: merged maps keep unmapped code, drop unmapped data, and 
   };
   CHECK(files.merge({entry(0x1000, 0x2000, true, "[anon:code]"), entry(0x3000, 0x4000, false, "[heap]")}));
   const uint64_t g = files.generation();
-  CHECK_FALSE(files.merge({entry(0x1000, 0x2000, true, "[anon:code]"), entry(0x3000, 0x4000, false, "[heap]")}));
+  CHECK_FALSE(
+      files.merge({entry(0x1000, 0x2000, true, "[anon:code]"), entry(0x3000, 0x4000, false, "[heap]")}));
   CHECK(files.generation() == g);
   CHECK(files.merge({entry(0x5000, 0x6000, true, "")}));
   CHECK(files.generation() == g + 1);
