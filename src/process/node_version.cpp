@@ -10,32 +10,11 @@
 #include <cstring>
 #include <string>
 
-#include "loopperf/common/fs.h"
+#include "loopperf/common/unique_fd.h"
 #include "loopperf/process/process.h"
+#include "loopperf/process/status.h"
 
 namespace loopperf::process {
-
-namespace {
-
-// Real uid and gid of the target from /proc/PID/status ("Uid:\treal\teffective..."); false when unknown.
-bool target_ids(pid_t pid, uid_t& uid, gid_t& gid) {
-  auto status = read_small_file("/proc/" + std::to_string(pid) + "/status");
-  if (!status) return false;
-  auto first_number = [&](const char* key, unsigned long& out) {
-    size_t at = status->find(key);
-    if (at == std::string::npos) return false;
-    char* end = nullptr;
-    out = std::strtoul(status->c_str() + at + std::strlen(key), &end, 10);
-    return end != status->c_str() + at + std::strlen(key);
-  };
-  unsigned long u = 0, g = 0;
-  if (!first_number("\nUid:", u) || !first_number("\nGid:", g)) return false;
-  uid = static_cast<uid_t>(u);
-  gid = static_cast<gid_t>(g);
-  return true;
-}
-
-}  // namespace
 
 std::string node_version(pid_t pid) {
   std::string exe = "/proc/" + std::to_string(pid) + "/exe";
@@ -43,13 +22,15 @@ std::string node_version(pid_t pid) {
   // for node: run with our privileges (root, under sudo) it would run their code as root. So it runs
   // as the target's user and group, which gains nobody anything; without the right to switch, only
   // when that is who we are.
-  uid_t uid = 0;
-  gid_t gid = 0;
-  if (!target_ids(pid, uid, gid)) return {};
+  auto status = read_status(pid);
+  if (!status || !status->uid || !status->gid) return {};
+  const uid_t uid = *status->uid;  // real ids: what the target's owner runs as
+  const gid_t gid = *status->gid;
   const bool switch_ids = uid != ::geteuid() || gid != ::getegid();
   if (switch_ids && ::geteuid() != 0) return {};
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return {};
+  UniqueFd read_end(out[0]), write_end(out[1]);
   char arg0[] = "node";
   char arg1[] = "--version";
   char* argv[] = {arg0, arg1, nullptr};
@@ -61,7 +42,7 @@ std::string node_version(pid_t pid) {
   if (child == 0) {
     int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(null_fd, STDERR_FILENO) < 0 ||
-        ::dup2(out[1], STDOUT_FILENO) < 0)
+        ::dup2(write_end.get(), STDOUT_FILENO) < 0)
       ::_exit(127);
     if (switch_ids && (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, gid, gid, gid) != 0 ||
                        ::syscall(SYS_setresuid, uid, uid, uid) != 0))
@@ -70,7 +51,7 @@ std::string node_version(pid_t pid) {
     ::_exit(127);
   }
   const int rc = child > 0 ? 0 : -1;
-  ::close(out[1]);
+  write_end.reset();  // ours closed, so the read below ends when the child's copy does
   std::string text;
   if (rc == 0) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -78,9 +59,9 @@ std::string node_version(pid_t pid) {
     while (text.size() < 64) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
-      pollfd p{out[0], POLLIN, 0};
+      pollfd p{read_end.get(), POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      ssize_t n = ::read(out[0], buf, sizeof buf);
+      ssize_t n = ::read(read_end.get(), buf, sizeof buf);
       if (n <= 0) break;
       text.append(buf, static_cast<size_t>(n));
     }
@@ -88,7 +69,7 @@ std::string node_version(pid_t pid) {
     int status;
     ::waitpid(child, &status, 0);
   }
-  ::close(out[0]);
+  read_end.reset();
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   // Only a plausible version string: "v" + digits and dots.
   if (text.size() < 2 || text[0] != 'v' || text.find_first_not_of("0123456789.", 1) != std::string::npos) return {};

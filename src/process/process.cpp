@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "loopperf/common/fs.h"
+#include "loopperf/process/status.h"
 
 namespace loopperf::process {
 
@@ -24,20 +25,6 @@ std::string ProcessInfo::cmdline_string() const {
 
 static std::string proc_path(pid_t pid, const char* leaf) { return "/proc/" + std::to_string(pid) + "/" + leaf; }
 
-// The value of "Key:\t..." in /proc/PID/status.
-static std::string status_field(const std::string& status, const std::string& key) {
-  std::istringstream in(status);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size(), key) == 0 && line.size() > key.size() && line[key.size()] == ':') {
-      std::string v = line.substr(key.size() + 1);
-      size_t b = v.find_first_not_of(" \t");
-      return b == std::string::npos ? "" : v.substr(b);
-    }
-  }
-  return {};
-}
-
 static bool looks_like_node(const std::string& name) {
   std::string base = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
   return base == "node" || base == "nodejs" || base.rfind("node-", 0) == 0 || base.rfind("node_", 0) == 0 ||
@@ -45,44 +32,25 @@ static bool looks_like_node(const std::string& name) {
 }
 
 bool is_alive(pid_t pid) {
-  auto status = read_small_file(proc_path(pid, "status"));
-  if (!status) return false;
-  std::string state = status_field(*status, "State");
-  return !state.empty() && state[0] != 'Z' && state[0] != 'X';
+  auto status = read_status(pid);
+  return status.ok() && status->state != 0 && !status->is_zombie();
 }
 
 bool is_own_child_process(pid_t pid) {
-  auto status = read_small_file(proc_path(pid, "status"));
-  if (!status) return false;
-  return status_field(*status, "Tgid") == std::to_string(pid) &&
-         status_field(*status, "PPid") == std::to_string(::getpid());
+  auto status = read_status(pid);
+  return status.ok() && status->tgid == pid && status->ppid == ::getpid();
 }
 
 Result<ProcessInfo> inspect(pid_t pid) {
-  if (pid <= 0) return make_error(ErrorCode::kUsage, "invalid pid " + std::to_string(pid));
-  auto status = read_small_file(proc_path(pid, "status"));
-  if (!status) {
-    int err = errno;
-    if (err == EACCES || err == EPERM)
-      return make_error(ErrorCode::kPermission, "cannot read /proc/" + std::to_string(pid) + ": permission denied",
-                        "run as the target's user or as root (hidepid mount option?)");
-    return make_error(ErrorCode::kNoProcess, "no process with pid " + std::to_string(pid),
-                      "check the pid with `pgrep -a node`");
-  }
-  std::string state = status_field(*status, "State");
-  if (!state.empty() && (state[0] == 'Z' || state[0] == 'X'))
+  auto status = read_status(pid);
+  if (!status) return status.error();
+  if (status->is_zombie())
     return make_error(ErrorCode::kNoProcess, "process " + std::to_string(pid) + " has already exited (zombie)");
 
   ProcessInfo info;
   info.pid = pid;
-  std::istringstream nspid(status_field(*status, "NSpid"));
-  std::string tok;
-  info.nspid = pid;
-  while (nspid >> tok) info.nspid = static_cast<pid_t>(std::stol(tok));
-  std::istringstream uid(status_field(*status, "Uid"));
-  long real_uid = 0;
-  uid >> real_uid;
-  info.uid = static_cast<uid_t>(real_uid);
+  info.nspid = status->innermost_pid(pid);
+  info.uid = status->uid.value_or(0);
   if (auto comm = read_small_file(proc_path(pid, "comm"))) {
     info.comm = *comm;
     while (!info.comm.empty() && info.comm.back() == '\n') info.comm.pop_back();

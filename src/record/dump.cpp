@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "loopperf/common/syscalls.h"
 #include "loopperf/loop/labels.h"
 #include "loopperf/process/process.h"
 #include "loopperf/process/ptrace_stop.h"
+#include "loopperf/process/target_files.h"
 #include "loopperf/record/dump.h"
 #include "loopperf/record/finish.h"
 #include "loopperf/unwind/hybrid.h"
@@ -44,9 +46,10 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   if (!info) return info.error();
 
   // Everything that needs no stop is prepared first, so threads are held only for their own walk.
-  symbols::ProcessSymbolizer symbolizer(pid);
+  auto files = std::make_shared<process::TargetFiles>(pid);  // one registry for symbolizer and unwinder
+  symbols::ProcessSymbolizer symbolizer(files);
   symbolizer.refresh();
-  unwind::ModuleMap modules(pid, info->is_node ? info->exe : std::string());
+  unwind::ModuleMap modules(files, info->is_node ? info->exe : std::string());
   modules.refresh();
   unwind::HybridUnwinder unwinder(modules);
 

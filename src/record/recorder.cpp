@@ -41,7 +41,8 @@ int waiting_in_poll(pid_t pid, pid_t tid) {
 Recorder::Recorder(const RecorderOptions& opts)
     : opts_(opts),
       stacks_(opts.max_stacks),
-      symbolizer_(opts.pid),
+      files_(std::make_shared<process::TargetFiles>(opts.pid)),
+      symbolizer_(files_),
       // The first compaction well before the distinct-stack limit, so that it can make room.
       compactor_(symbolizer_, stacks_, std::clamp<size_t>(opts.max_stacks / 2, 1000, 20000)) {}
 
@@ -82,7 +83,7 @@ void Recorder::start(const std::string& exe, bool is_node) {
   const std::string fp_binary = opts_.is_node ? exe : std::string();
   symbolizer_.refresh();
   if (opts_.kernel) symbolizer_.preload_kernel_symbols();
-  unwinder_ = std::make_unique<unwind::SampleUnwinder>(opts_.pid, opts_.unwind, fp_binary);
+  unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
   if (opts_.loop_health && opts_.is_node) {
     auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) {
       if (!health_) return;
@@ -99,7 +100,7 @@ void Recorder::start(const std::string& exe, bool is_node) {
   }
   follow_new_threads();
   if (opts_.wall) {
-    wall_modules_ = std::make_unique<unwind::ModuleMap>(opts_.pid, fp_binary);
+    wall_modules_ = std::make_unique<unwind::ModuleMap>(files_, fp_binary);
     wall_modules_->refresh();
     wall_unwinder_ = std::make_unique<unwind::HybridUnwinder>(*wall_modules_);
     wall_ = std::make_unique<sample::WallSampler>(opts_.pid, opts_.frequency_hz, opts_.wall_stack_bytes);

@@ -1,7 +1,6 @@
 #include "loopperf/unwind/modules.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,17 +82,10 @@ Module* ModuleMap::module_for(const process::MapEntry& m) {
   if (it != modules_.end()) return it->second.get();
   auto mod = std::make_unique<Module>();
   mod->path = m.clean_path();
-  // The target's own view of the file: works for deleted binaries and other mount namespaces.
-  char name[64];
-  std::snprintf(name, sizeof name, "/proc/%d/map_files/%lx-%lx", pid_, static_cast<unsigned long>(m.start),
-                static_cast<unsigned long>(m.end));
-  int fd = ::open(name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && !m.is_deleted()) fd = ::open(("/proc/" + std::to_string(pid_) + "/root" + mod->path).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && !m.is_deleted()) fd = ::open(mod->path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    mod->image = ElfImage::open(fd, mod->path);
-    ::close(fd);  // the mapping keeps the file
-  }
+  // Opened once by the registry, the guarded way (target_files.h); the mapping keeps the file's
+  // bytes, the registry its descriptor.
+  const process::ModuleFile& file = files_->file_for(m);
+  if (file.fd.get() >= 0) mod->image = ElfImage::open(file.fd.get(), mod->path);
   if (mod->image) {
     uint64_t vaddr;
     if (mod->image->vaddr_of_offset(m.offset, &vaddr)) mod->bias = m.start - vaddr;
@@ -148,8 +140,11 @@ void ModuleMap::add_mappings(const std::vector<process::MapEntry>& maps) {
 }
 
 void ModuleMap::refresh() {
-  auto maps = process::read_maps(pid_);
-  if (maps.ok()) add_mappings(*maps);
+  files_->refresh();
+  // The symbolizer may have refreshed the shared maps since: what counts is whether this map saw them.
+  if (files_->generation() == files_generation_) return;
+  files_generation_ = files_->generation();
+  add_mappings(files_->maps());
 }
 
 const Module* ModuleMap::find(uint64_t addr) const {

@@ -20,8 +20,9 @@ const char* unwind_mode_name(UnwindMode m) {
   return "?";
 }
 
-SampleUnwinder::SampleUnwinder(pid_t pid, UnwindMode mode, const std::string& fp_binary)
-    : mode_(mode), modules_(pid, mode == UnwindMode::kAuto ? fp_binary : std::string()) {
+SampleUnwinder::SampleUnwinder(std::shared_ptr<process::TargetFiles> files, UnwindMode mode,
+                               const std::string& fp_binary)
+    : mode_(mode), modules_(std::move(files), mode == UnwindMode::kAuto ? fp_binary : std::string()) {
   if (mode_ != UnwindMode::kFp) {
     modules_.refresh();
     unwinder_ = std::make_unique<HybridUnwinder>(modules_);

@@ -15,6 +15,7 @@
 #include "loopperf/common/result.h"
 #include "loopperf/loop/classifier.h"
 #include "loopperf/loop/health.h"
+#include "loopperf/process/target_files.h"
 #include "loopperf/profile/builder.h"
 #include "loopperf/profile/recording_info.h"
 #include "loopperf/profile/stack_compactor.h"
@@ -65,6 +66,7 @@ class Recorder {
 
   RecorderOptions opts_;
   profile::StackTable stacks_;
+  std::shared_ptr<process::TargetFiles> files_;  // the target's files, shared by symbolizer and unwinders
   symbols::ProcessSymbolizer symbolizer_;
   profile::StackCompactor compactor_;  // after stacks_ and symbolizer_, which it refers to
   std::unique_ptr<sample::Sampler> sampler_;

@@ -2,27 +2,27 @@
 // JIT frames through V8's perf map, kernel frames through kallsyms.
 //
 // The target may exit before we symbolize (launch mode), so while it is alive `refresh()` snapshots its
-// maps, keeps an fd for each executable file mapping (/proc/PID/map_files/..., falling back to
-// /proc/PID/root/PATH) and tails the perf map. `resolve()` then works from what was kept.
+// maps and opens each executable file mapping through the target's file registry
+// (process/target_files.h, shared with the unwinder), and tails the perf map (perf_map_source.h).
+// `resolve()` then works from what was kept. Kernel symbols come from kernel_symbols.h.
 #pragma once
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "loopperf/process/maps.h"
+#include "loopperf/process/target_files.h"
 #include "loopperf/symbols/elf_symbolizer.h"
-#include "loopperf/symbols/kallsyms.h"
+#include "loopperf/symbols/kernel_symbols.h"
 #include "loopperf/symbols/perf_map.h"
+#include "loopperf/symbols/perf_map_source.h"
 
 namespace loopperf::symbols {
 
@@ -43,24 +43,19 @@ struct ResolvedFrame {
   bool operator==(const ResolvedFrame&) const = default;
 };
 
-struct PerfMapStatus {
-  bool found = false;
-  bool trusted = true;      // false: ignored because of its owner or permissions
-  std::string path;         // where it was found
-  std::string problem;      // why it was ignored / not found, for the warning
-  size_t entries = 0;
-  size_t malformed = 0;
-};
-
 class ProcessSymbolizer {
  public:
-  explicit ProcessSymbolizer(pid_t pid);
+  // `files`: the target's registry, shared with the unwinder (the recorder makes one per target).
+  explicit ProcessSymbolizer(std::shared_ptr<process::TargetFiles> files);
+  // With a registry of its own.
+  explicit ProcessSymbolizer(pid_t pid) : ProcessSymbolizer(std::make_shared<process::TargetFiles>(pid)) {}
   ~ProcessSymbolizer();
   ProcessSymbolizer(const ProcessSymbolizer&) = delete;
   ProcessSymbolizer& operator=(const ProcessSymbolizer&) = delete;
 
-  // Re-reads maps, opens newly mapped executable files, reads new perf-map lines. Cheap when nothing
-  // changed; call periodically while recording and once more at the end (while the target is alive).
+  // Refreshes the registry's maps, opens newly mapped executable files, reads new perf-map lines.
+  // Cheap when nothing changed; call periodically while recording and once more at the end (while
+  // the target is alive).
   void refresh();
 
   // Starts reading /proc/kallsyms on a background thread at the lowest CPU priority: ~40 ms of
@@ -77,16 +72,16 @@ class ProcessSymbolizer {
   // taken before keeps the old result).
   const ResolvedFrame& resolve(uint64_t addr, bool kernel);
 
-  // Frees the symbol tables, open files and caches once the profile is built, before it is written
-  // (they are ~20 MB for node, and the write needs memory of its own). perf_map_status() stays;
-  // resolve() names nothing afterwards.
+  // Frees the symbol tables, open files (the registry's too: recording is over) and caches once the
+  // profile is built, before it is written (they are ~20 MB for node, and the write needs memory of
+  // its own). perf_map_status() stays; resolve() names nothing afterwards.
   void release();
   // Frees only the kernel's symbols (~5 MB); kernel addresses resolve to "[kernel]" afterwards.
   void release_kernel_symbols();
 
-  const PerfMapStatus& perf_map_status() const { return perf_map_status_; }
-  const std::vector<process::MapEntry>& maps() const { return maps_; }
-  bool kernel_symbols_usable() const { return kallsyms_.usable(); }
+  const PerfMapStatus& perf_map_status() const { return perf_map_.status(); }
+  const std::vector<process::MapEntry>& maps() const { return files_->maps(); }
+  bool kernel_symbols_usable() const { return kernel_.usable(); }
   size_t resolved_addresses() const { return cache_.size(); }
   size_t distinct_results() const { return interned_.size(); }
 
@@ -101,36 +96,23 @@ class ProcessSymbolizer {
   struct CacheEntry {
     uint32_t frame = 0;       // index into interned_
     bool final = false;       // cannot change any more (ELF or kernel symbol found)
-    uint64_t generation = 0;  // generation_ when computed
+    uint64_t generation = 0;  // generation() when computed
   };
   uint32_t intern(ResolvedFrame&& r);
-  void merge_maps(std::vector<process::MapEntry> snapshot);
   void open_new_modules();
-  void tail_perf_map();
-  bool open_perf_map();
   Module* module_for(const process::MapEntry& m);
   ResolvedFrame compute(uint64_t addr, bool kernel, bool& final);
   bool resolve_jit(uint64_t addr, ResolvedFrame& out) const;
   ElfFile* vdso_elf();
+  // Bumped when maps or the perf map change: cached results that may improve are recomputed.
+  uint64_t generation() const { return files_->generation() + perf_map_generation_; }
 
-  pid_t pid_;
-  std::optional<double> process_start_;  // seconds since the epoch: a perf map older than this is stale
-  // The newest snapshot, plus the code mappings of earlier ones that nothing in it overlaps.
-  std::vector<process::MapEntry> maps_;
-  std::map<std::string, std::unique_ptr<Module>> modules_;  // by path + inode
-  Kallsyms kallsyms_;
-  bool kallsyms_loaded_ = false;
-  std::future<Kallsyms> kallsyms_future_;
-  mutable bool kallsyms_ready_ = false;  // the future was seen ready (no more checks per sample)
-  void hurry_kallsyms();
-  struct KallsymsLoader;  // the reading thread's tid and "someone waits" flag, shared with it
-  std::shared_ptr<KallsymsLoader> kallsyms_loader_;
-  PerfMap perf_map_;
-  PerfMapStatus perf_map_status_;
-  int perf_map_fd_ = -1;
-  uid_t perf_map_uid_ = 0;  // owner when the map was accepted: a later chown or chmod revokes the trust
-  uint64_t perf_map_offset_ = 0;
-  uint64_t generation_ = 0;  // bumped when maps or the perf map change
+  std::shared_ptr<process::TargetFiles> files_;
+  uint64_t modules_generation_ = 0;  // files_->generation() when modules_ was last brought up to date
+  std::map<std::string, std::unique_ptr<Module>> modules_;  // executable file mappings, by path + inode
+  KernelSymbols kernel_;
+  PerfMapSource perf_map_;
+  uint64_t perf_map_generation_ = 0;
   std::unordered_map<uint64_t, CacheEntry> cache_;  // key: address << 1 | kernel
   std::deque<ResolvedFrame> interned_;                // stable references, never freed
   std::unordered_multimap<size_t, uint32_t> interned_by_hash_;

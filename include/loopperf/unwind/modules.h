@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "loopperf/process/maps.h"
+#include "loopperf/process/target_files.h"
 
 namespace loopperf::unwind {
 
@@ -58,10 +59,15 @@ struct Module {
 
 class ModuleMap {
  public:
+  // `files`: the target's registry (shared with the symbolizer), which opens every module file.
   // `trusted_fp_path`: a binary known to keep frame pointers (the node executable), or "".
-  ModuleMap(pid_t pid, std::string trusted_fp_path) : pid_(pid), trusted_fp_path_(std::move(trusted_fp_path)) {}
+  ModuleMap(std::shared_ptr<process::TargetFiles> files, std::string trusted_fp_path)
+      : files_(std::move(files)), trusted_fp_path_(std::move(trusted_fp_path)) {}
+  // With a registry of its own (tests, tools that only unwind).
+  ModuleMap(pid_t pid, std::string trusted_fp_path)
+      : ModuleMap(std::make_shared<process::TargetFiles>(pid), std::move(trusted_fp_path)) {}
 
-  // Re-reads /proc/PID/maps (a snapshot is kept once the process is gone) and maps new files.
+  // Refreshes the registry's maps (a snapshot is kept once the process is gone) and maps new files.
   void refresh();
   // Adds mappings by hand (tests, or a snapshot taken elsewhere).
   void add_mappings(const std::vector<process::MapEntry>& maps);
@@ -78,7 +84,8 @@ class ModuleMap {
   };
   Module* module_for(const process::MapEntry& m);
 
-  pid_t pid_;
+  std::shared_ptr<process::TargetFiles> files_;
+  uint64_t files_generation_ = 0;  // files_->generation() when its maps were last added
   std::string trusted_fp_path_;
   std::map<std::string, std::unique_ptr<Module>> modules_;  // by path + inode
   std::unique_ptr<Module> jit_;

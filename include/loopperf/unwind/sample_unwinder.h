@@ -28,7 +28,8 @@ const char* unwind_mode_name(UnwindMode m);
 class SampleUnwinder {
  public:
   // `fp_binary`: the target's executable when it is known to keep frame pointers (node), for auto.
-  SampleUnwinder(pid_t pid, UnwindMode mode, const std::string& fp_binary);
+  // `files`: the target's registry, shared with the symbolizer.
+  SampleUnwinder(std::shared_ptr<process::TargetFiles> files, UnwindMode mode, const std::string& fp_binary);
 
   void refresh_modules();  // call while the target lives (new mappings: dlopen'd addons)
   void frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out);

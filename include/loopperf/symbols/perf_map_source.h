@@ -1,0 +1,67 @@
+// Where a target's V8 perf map comes from, whether to believe it, and what it has said so far.
+//
+// node --perf-basic-prof appends to /tmp/perf-PID.map while it runs. The file is found through the
+// target's own open descriptor, or by name: in the target's /tmp with its innermost pid (containers:
+// /proc/PID/root/tmp/perf-NSPID.map) or in ours. /tmp is world-writable and pids are reused, so a
+// map is believed only when root or the target's user wrote it, nobody else can write it, and (found
+// by name) it was written after the target started. The file is tailed: new lines are read on each
+// tail(), and a truncated file is read again from the start.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "loopperf/common/unique_fd.h"
+#include "loopperf/process/status.h"
+#include "loopperf/symbols/perf_map.h"
+
+namespace loopperf::symbols {
+
+struct PerfMapStatus {
+  bool found = false;
+  bool trusted = true;  // false: ignored because of its owner or permissions
+  std::string path;     // where it was found
+  std::string problem;  // why it was ignored / not found, for the warning
+  size_t entries = 0;
+  size_t malformed = 0;
+};
+
+class PerfMapSource {
+ public:
+  // `status`: the target's parsed /proc/PID/status (its NSpid finds the map in a container, its real
+  // uid is the trusted owner), nullopt when unknown. `process_start`: when the target started, in
+  // seconds since the epoch (process::start_time); a map found by name and last written more than
+  // 2 s before is an earlier process's. nullopt: no staleness check.
+  PerfMapSource(pid_t pid, std::optional<process::ProcStatus> status, std::optional<double> process_start);
+  PerfMapSource(const PerfMapSource&) = delete;
+  PerfMapSource& operator=(const PerfMapSource&) = delete;
+
+  // Finds and checks the map when none is open yet, re-checks the open one's trust, reads its new
+  // lines. True when names may have changed (new lines, a restart, or trust withdrawn).
+  bool tail();
+
+  const PerfMapEntry* lookup(uint64_t addr) const { return map_.lookup(addr); }
+  const PerfMap& map() const { return map_; }
+  const PerfMapStatus& status() const { return status_; }
+
+  // Closes the file and frees its names; status() stays.
+  void release();
+
+ private:
+  bool open();
+
+  pid_t pid_;
+  std::string proc_;  // "/proc/PID"
+  std::optional<process::ProcStatus> target_status_;
+  std::optional<double> process_start_;
+  PerfMap map_;
+  PerfMapStatus status_;
+  UniqueFd fd_;
+  uid_t uid_ = 0;  // owner when the map was accepted: a later chown or chmod revokes the trust
+  uint64_t offset_ = 0;
+};
+
+}  // namespace loopperf::symbols
