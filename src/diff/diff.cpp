@@ -14,6 +14,7 @@
 #include "loopperf/diff/loop_metrics.h"
 #include "loopperf/diff/stats.h"
 #include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/report/report.h"
 
 namespace loopperf::diff {
@@ -127,12 +128,12 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
   if (bl->empty() && hl->empty())
     d.skipped.push_back(
         {"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
-  for (const char* role : {"main-loop", "worker-loop"}) {
+  for (const std::string& role : {std::string(profile::kMainLoopRole), std::string(profile::kWorkerLoopRole)}) {
     bool in_base = bl->count(role) && bl->at(role).samples > 0,
          in_head = hl->count(role) && hl->at(role).samples > 0;
     if (!in_base && !in_head) continue;
     if (!in_base || !in_head) {
-      d.skipped.push_back({std::string(role) + " phases and activities",
+      d.skipped.push_back({role + " phases and activities",
                            std::string("only in the ") + (in_base ? "base" : "head") + " profile"});
       continue;
     }
