@@ -68,7 +68,7 @@ struct Report {
 };
 
 struct ReportOptions {
-  std::string thread;  // "" = all; else a tid, a thread name, or a role ("main", "worker", "main-loop" ...)
+  std::string thread;  // "" = all; else a selector (profile/thread_selector.h): tid, name, "main" ...
   size_t max_blockers = 10;
 };
 
