@@ -69,12 +69,13 @@ std::string stall_message(const HintSubject& s, const HintRow& row) {
     text = who + buf;
   }
   if (h.stall_count > 1) {
-    std::snprintf(buf, sizeof buf, "; %llu stalls > %.0f ms in all", static_cast<unsigned long long>(h.stall_count),
-                  stall_threshold_ms(h, row.threshold));
+    std::snprintf(buf, sizeof buf, "; %llu stalls > %.0f ms in all",
+                  static_cast<unsigned long long>(h.stall_count), stall_threshold_ms(h, row.threshold));
     text += buf;
   }
-  text += ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, requests all waited): split the "
-          "work, make it asynchronous, or move it to a worker.";
+  text +=
+      ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, requests all waited): split the "
+      "work, make it asynchronous, or move it to a worker.";
   return text;
 }
 
@@ -82,8 +83,8 @@ std::string stall_message(const HintSubject& s, const HintRow& row) {
 
 bool activity_share_reached(const HintSubject& s, const HintRow& row) {
   const ThreadSummary& t = *s.thread;
-  return loop::is_loop_role(t.role) && t.samples >= kMinThreadSamplesForShares && s.activity->name == row.activity &&
-         s.activity->share >= row.threshold;
+  return loop::is_loop_role(t.role) && t.samples >= kMinThreadSamplesForShares &&
+         s.activity->name == row.activity && s.activity->share >= row.threshold;
 }
 
 // "12% of node (main-loop, tid 4242)", and the heaviest blocker of that activity when there is one.
@@ -100,13 +101,13 @@ std::string heaviest_blocker(const HintSubject& s) {
 
 std::string sync_io_message(const HintSubject& s, const HintRow&) {
   return share_of_thread(s) + " is synchronous I/O on the event loop" + heaviest_blocker(s) +
-         ". Every other request waits meanwhile: use the async API (fs.promises, child_process.spawn), cache the "
-         "result, or move it to a worker.";
+         ". Every other request waits meanwhile: use the async API (fs.promises, child_process.spawn), cache "
+         "the result, or move it to a worker.";
 }
 std::string gc_message(const HintSubject& s, const HintRow&) {
   return share_of_thread(s) + " is garbage collection" + heaviest_blocker(s) +
-         ". Allocate less in hot paths; if the heap is near its limit raise --max-old-space-size, for short-lived "
-         "garbage try --max-semi-space-size.";
+         ". Allocate less in hot paths; if the heap is near its limit raise --max-old-space-size, for "
+         "short-lived garbage try --max-semi-space-size.";
 }
 std::string microtasks_message(const HintSubject& s, const HintRow&) {
   return share_of_thread(s) + " runs in microtask / nextTick checkpoints" + heaviest_blocker(s) +
@@ -140,14 +141,14 @@ constexpr std::array kHintRows = {
             kDefaultStallThresholdMs, stalled, stall_message},
     HintRow{"sync-io", HintScope::kActivity, "sync-io", "share of a loop thread's samples", kSyncIoShare,
             activity_share_reached, sync_io_message},
-    HintRow{"gc", HintScope::kActivity, "gc", "share of a loop thread's samples", kGcShare, activity_share_reached,
-            gc_message},
-    HintRow{"microtasks", HintScope::kActivity, "microtasks", "share of a loop thread's samples", kMicrotasksShare,
-            activity_share_reached, microtasks_message},
+    HintRow{"gc", HintScope::kActivity, "gc", "share of a loop thread's samples", kGcShare,
+            activity_share_reached, gc_message},
+    HintRow{"microtasks", HintScope::kActivity, "microtasks", "share of a loop thread's samples",
+            kMicrotasksShare, activity_share_reached, microtasks_message},
     HintRow{"phases-unknown", HintScope::kProfile, "", "a phase problem noted by record", 0, phases_unknown,
             phases_unknown_message},
-    HintRow{"lost", HintScope::kProfile, "", "samples lost", static_cast<double>(kMinLostSamples), samples_lost,
-            lost_message},
+    HintRow{"lost", HintScope::kProfile, "", "samples lost", static_cast<double>(kMinLostSamples),
+            samples_lost, lost_message},
     HintRow{"not-node", HintScope::kProfile, "", "the target is not node", 0, not_node, not_node_message},
 };
 

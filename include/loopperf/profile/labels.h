@@ -22,6 +22,8 @@ inline constexpr std::string_view kV8PlatformRole = "v8-platform";
 inline constexpr std::string_view kOtherRole = "other";
 
 // A thread running an event loop: the main loop or a worker_threads loop.
-constexpr bool is_loop_role(std::string_view role) { return role == kMainLoopRole || role == kWorkerLoopRole; }
+constexpr bool is_loop_role(std::string_view role) {
+  return role == kMainLoopRole || role == kWorkerLoopRole;
+}
 
 }  // namespace loopperf::profile

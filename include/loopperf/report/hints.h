@@ -28,10 +28,10 @@ PerfMapState perf_map_state_from_metadata(std::string_view perf_map);
 
 // What the hints need beyond the report itself.
 struct HintFacts {
-  std::string target_node;    // `target.node` metadata: "yes", "no", or "" (not recorded by loopperf)
+  std::string target_node;  // `target.node` metadata: "yes", "no", or "" (not recorded by loopperf)
   PerfMapState perf_map = PerfMapState::kNotRecorded;
-  std::string perf_map_note;  // the `perf_map` metadata text, quoted by the hint
-  std::string phase_problem;  // why the loop phases are unknown; "" when they are known
+  std::string perf_map_note;         // the `perf_map` metadata text, quoted by the hint
+  std::string phase_problem;         // why the loop phases are unknown; "" when they are known
   uint64_t loop_samples = 0;         // samples of the report's loop threads
   uint64_t unknown_jit_samples = 0;  // ... of them with an unnamed JIT frame
 };

@@ -4,8 +4,8 @@
 #include "loopperf/profile/labels.h"
 #include "loopperf/profile/thread_selector.h"
 
-using loopperf::profile::ThreadIdentity;
 using loopperf::profile::thread_selector_matches;
+using loopperf::profile::ThreadIdentity;
 
 namespace {
 const ThreadIdentity kMain{.tid = 4242, .name = "node", .role = "main-loop"};

@@ -1,8 +1,7 @@
 // Each row of the hint table at its threshold: it fires just above (or at, for >= rows) and not
 // just below, on the smallest report that reaches the row.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
@@ -134,7 +133,9 @@ TEST_CASE("hint stall: the longest busy period exceeds the profile's stall thres
   CHECK_FALSE(fires("stall", none));
 }
 
-TEST_CASE("hint sync-io: kSyncIoShare of a loop thread's samples") { check_activity_row("sync-io", report::kSyncIoShare); }
+TEST_CASE("hint sync-io: kSyncIoShare of a loop thread's samples") {
+  check_activity_row("sync-io", report::kSyncIoShare);
+}
 
 TEST_CASE("hint gc: kGcShare of a loop thread's samples") { check_activity_row("gc", report::kGcShare); }
 
@@ -144,7 +145,8 @@ TEST_CASE("hint microtasks: kMicrotasksShare of a loop thread's samples") {
 
 TEST_CASE("activity hints of a thread follow its activities' share order") {
   Report r;
-  r.threads.push_back(loop_thread(100, {Share{"gc", 40, 0.4}, Share{"microtasks", 35, 0.35}, Share{"sync-io", 25, 0.25}}));
+  r.threads.push_back(
+      loop_thread(100, {Share{"gc", 40, 0.4}, Share{"microtasks", 35, 0.35}, Share{"sync-io", 25, 0.25}}));
   CHECK(kinds(r) == std::vector<std::string>{"gc", "microtasks", "sync-io"});
 }
 
