@@ -2,7 +2,6 @@
 // samples the filters select, and writes the format OUT's name asks for (docs/convert.md).
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -12,6 +11,7 @@
 #include "loopperf/formats/filter.h"
 #include "loopperf/formats/output.h"
 #include "loopperf/formats/pprof.h"
+#include "loopperf/profile/diff_convention.h"
 
 namespace loopperf::cli {
 
@@ -34,11 +34,10 @@ int64_t total_of(const profile::Profile& p, size_t index) {
   return sum;
 }
 
-// A diff profile (`loopperf diff -o`, pprof's -diff_base convention) holds base's samples negated and
-// labelled pprof::base=true: summed with head's they give head minus base, not a number of samples.
-// So each side is counted on its own, as a magnitude.
+// A diff profile (`loopperf diff -o`, profile/diff_convention.h) holds base's samples negated: summed
+// with head's they give head minus base, not a number of samples. So each side is counted on its
+// own, as a magnitude.
 struct Sides {
-  bool diff = false;
   int64_t base = 0;
   int64_t head = 0;
 };
@@ -46,22 +45,16 @@ struct Sides {
 Sides sides_of(const profile::Profile& p, std::optional<size_t> index) {
   Sides out;
   for (const auto& s : p.samples) {
-    const bool labelled = s.str_label("pprof::base") == "true";
-    bool negative = false;
-    for (int64_t v : s.values) negative |= v < 0;
-    out.diff |= labelled || negative;
     const int64_t v = !index ? 1 : *index < s.values.size() ? s.values[*index] : 0;
-    (labelled || v < 0 ? out.base : out.head) += v < 0 ? -v : v;
+    (profile::is_diff_base(s, v) ? out.base : out.head) += v < 0 ? -v : v;
   }
   return out;
 }
 
 // Base's own number of samples: `diff -o` scaled them to head's total and noted by how much.
 int64_t unscaled_base(const profile::Profile& p, int64_t scaled) {
-  std::string s(p.meta("diff.base_scale"));
-  char* end = nullptr;
-  double r = std::strtod(s.c_str(), &end);
-  return !s.empty() && *end == '\0' && r > 0 ? std::llround(static_cast<double>(scaled) / r) : scaled;
+  auto r = profile::diff_base_scale(p);
+  return r ? std::llround(static_cast<double>(scaled) / *r) : scaled;
 }
 
 std::string diff_summary(const profile::Profile& in, const profile::Profile& kept) {
@@ -109,7 +102,7 @@ Result<int> run_convert(const ConvertArgs& a) {
   opt.all_threads = !a.filter.threads.empty();
   if (auto st = formats::write_profile(*p, a.output, opt); !st) return st.error();
 
-  if (!a.quiet && sides_of(*in, std::nullopt).diff) {
+  if (!a.quiet && profile::is_diff_profile(*in)) {
     log::info(diff_summary(*in, *p) + " -> " + a.output + " (" + formats::output_format_name(*fmt) + ")");
   } else if (!a.quiet) {
     size_t kept = p->samples.size();

@@ -11,6 +11,7 @@
 #include "loopperf/diff/render.h"
 #include "loopperf/formats/output.h"
 #include "loopperf/formats/pprof.h"
+#include "loopperf/profile/diff_convention.h"
 
 namespace loopperf::cli {
 
@@ -79,8 +80,8 @@ Result<int> run_diff(const DiffArgs& a) {
   if (!a.output.empty()) {
     auto merged = diff::make_diff_profile(*base, *head);
     if (!merged) return merged.error();
-    merged->set_meta("diff.base.file", a.base);
-    merged->set_meta("diff.head.file", a.head);
+    merged->set_meta(std::string(profile::kDiffBaseFileMeta), a.base);
+    merged->set_meta(std::string(profile::kDiffHeadFileMeta), a.head);
     if (auto st = formats::write_pprof(*merged, a.output); !st) return st.error();
   }
 

@@ -1,5 +1,6 @@
 // Rows of a diff: function self/total shares of all samples, phase and activity shares of each
 // loop-thread role, loop metrics; each tested, corrected and judged (docs/diff.md).
+#include "loopperf/profile/recording_info.h"
 #include "loopperf/diff/diff.h"
 
 #include <algorithm>
@@ -13,7 +14,8 @@
 #include "functions.h"
 #include "loopperf/diff/loop_metrics.h"
 #include "loopperf/diff/stats.h"
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/report/report.h"
 
 namespace loopperf::diff {
@@ -90,8 +92,8 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
   if (!r) return r.error();
   std::map<std::string, RoleShares> out;
   for (const auto& t : r->threads) {
-    if (!loop::is_loop_role(t.role)) continue;
-    RoleShares& rs = out[std::string(loop::role_name(t.role))];
+    if (!profile::is_loop_role(t.role)) continue;
+    RoleShares& rs = out[std::string(profile::role_name(t.role))];
     rs.samples += static_cast<double>(t.samples);
     for (const auto& s : t.phases) rs.phases[s.name] += static_cast<double>(s.samples);
     for (const auto& s : t.activities) rs.activities[s.name] += static_cast<double>(s.samples);
@@ -127,12 +129,12 @@ Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Pro
   if (bl->empty() && hl->empty())
     d.skipped.push_back(
         {"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
-  for (const char* role : {"main-loop", "worker-loop"}) {
+  for (const std::string& role : {std::string(profile::kMainLoopRole), std::string(profile::kWorkerLoopRole)}) {
     bool in_base = bl->count(role) && bl->at(role).samples > 0,
          in_head = hl->count(role) && hl->at(role).samples > 0;
     if (!in_base && !in_head) continue;
     if (!in_base || !in_head) {
-      d.skipped.push_back({std::string(role) + " phases and activities",
+      d.skipped.push_back({role + " phases and activities",
                            std::string("only in the ") + (in_base ? "base" : "head") + " profile"});
       continue;
     }
@@ -337,7 +339,7 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
         ErrorCode::kInput, "the profiles have no sample counts (sample types: " + type_list(base) + ")",
         "the significance test needs a count sample type such as samples/count, as CPU profiles "
         "from loopperf record or Go have");
-  std::string base_mode(base.meta("mode")), head_mode(head.meta("mode"));
+  const std::string base_mode = profile::read_recording_info(base).mode, head_mode = profile::read_recording_info(head).mode;
   if (!base_mode.empty() && !head_mode.empty() && base_mode != head_mode)
     return make_error(ErrorCode::kInput,
                       "base was recorded in " + base_mode + " mode, head in " + head_mode + " mode",
@@ -355,7 +357,7 @@ Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Pr
       return make_error(ErrorCode::kInput, std::string("the ") + name + " profile has no samples",
                         "record for longer, or check that the benchmark ran (loopperf report FILE)");
     side->samples = counts->all.n;
-    side->cmdline = std::string(p->meta("target.cmdline"));
+    side->cmdline = profile::read_recording_info(*p).cmdline;
     side->duration_nanos = p->duration_nanos;
   }
 

@@ -1,10 +1,13 @@
 // BASE and HEAD merged into one pprof diff profile (Go pprof's -diff_base convention).
+#include "loopperf/profile/recording_info.h"
 #include "loopperf/diff/diff_profile.h"
 
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <tuple>
+
+#include "loopperf/profile/diff_convention.h"
 
 namespace loopperf::diff {
 
@@ -90,16 +93,16 @@ Result<profile::Profile> make_diff_profile(const profile::Profile& base, const p
     if (!any) continue;
     for (uint64_t id : s.location_ids) d.location_ids.push_back(id ? id + location_offset : 0);
     d.labels = s.labels;
-    d.labels.push_back(profile::Label{"pprof::base", "true", 0, "", false});
+    profile::mark_diff_base(d);
     out.samples.push_back(std::move(d));
   }
 
-  out.set_meta("diff.base.cmdline", std::string(base.meta("target.cmdline")));
+  out.set_meta(std::string(profile::kDiffBaseCmdlineMeta), profile::read_recording_info(base).cmdline);
   if (!ratio.empty()) {
     size_t c = head.value_index("samples").value_or(0);
-    out.set_meta("diff.base.samples", std::to_string(std::llround(base_total[from_base[c]])));
-    out.set_meta("diff.head.samples", std::to_string(std::llround(head_total[c])));
-    out.set_meta("diff.base_scale", format_ratio(ratio[c]));
+    out.set_meta(std::string(profile::kDiffBaseSamplesMeta), std::to_string(std::llround(base_total[from_base[c]])));
+    out.set_meta(std::string(profile::kDiffHeadSamplesMeta), std::to_string(std::llround(head_total[c])));
+    out.set_meta(std::string(profile::kDiffBaseScaleMeta), format_ratio(ratio[c]));
   }
   return out;
 }

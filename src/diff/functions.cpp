@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "loopperf/diff/diff.h"
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/report/report.h"
 
 namespace loopperf::diff {
@@ -69,8 +69,8 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
     if (v == 0) continue;
     c.all.n += v;
     FunctionCounts* role = nullptr;
-    if (auto r = loop::parse_role(s.str_label(loop::kRoleLabel)); r && loop::is_loop_role(*r)) {
-      role = &c.by_role[std::string(loop::role_name(*r))];
+    if (auto r = profile::parse_role(s.str_label(profile::kRoleLabel)); r && profile::is_loop_role(*r)) {
+      role = &c.by_role[std::string(profile::role_name(*r))];
       role->grow(keys.size());
       role->n += v;
     }

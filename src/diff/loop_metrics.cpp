@@ -1,4 +1,5 @@
 // The loop metrics a diff compares, from the main loop's health (loop/health.h).
+#include "loopperf/profile/recording_info.h"
 #include "loopperf/diff/loop_metrics.h"
 
 #include <cmath>
@@ -14,9 +15,9 @@ namespace {
 // the role does not), or the only loop measured.
 std::optional<loop::LoopHealth> main_loop(const profile::Profile& p) {
   std::vector<loop::LoopHealth> all = loop::read_loop_health(p);
-  std::string pid(p.meta("target.pid"));
+  const int64_t pid = profile::read_recording_info(p).pid;
   for (auto& h : all)
-    if (!pid.empty() && std::to_string(h.tid) == pid) return std::move(h);
+    if (pid != 0 && h.tid == pid) return std::move(h);
   if (all.size() == 1) return std::move(all.front());
   return std::nullopt;
 }

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "loopperf/formats/filter.h"
+#include "loopperf/profile/labels.h"
 #include "stacks.h"
 
 namespace loopperf::formats {
@@ -28,7 +29,7 @@ int64_t sample_count(const detail::Stacks& st, const profile::Profile& p, int64_
 size_t default_thread(const detail::Stacks& st) {
   size_t best = 0;
   for (size_t i = 0; i < st.threads.size(); i++) {
-    if (st.threads[i].role == "main-loop") return i;
+    if (st.threads[i].role == profile::kMainLoopRole) return i;
     if (st.threads[i].total > st.threads[best].total) best = i;
   }
   return best;

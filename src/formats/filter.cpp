@@ -6,7 +6,9 @@
 #include <set>
 #include <tuple>
 
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
+#include "loopperf/profile/labels.h"
+#include "loopperf/profile/thread_selector.h"
 
 namespace loopperf::formats {
 
@@ -39,8 +41,8 @@ Status check_vocabulary(const std::vector<std::string>& values, const char* what
 std::vector<std::string> describe_threads(const profile::Profile& p) {
   std::set<std::tuple<std::string, int64_t, std::string>> seen;
   for (const auto& s : p.samples)
-    seen.emplace(std::string(s.str_label(loop::kRoleLabel)), s.num_label(loop::kTidLabel).value_or(0),
-                 std::string(s.str_label(loop::kThreadLabel)));
+    seen.emplace(std::string(s.str_label(profile::kRoleLabel)), s.num_label(profile::kTidLabel).value_or(0),
+                 std::string(s.str_label(profile::kThreadLabel)));
   std::vector<std::string> out;
   for (const auto& [role, tid, name] : seen) {
     std::string d = name.empty() ? "tid " + std::to_string(tid) : name + " (" + std::to_string(tid) + ")";
@@ -121,28 +123,16 @@ std::string describe(const FilterSpec& spec) {
 }  // namespace
 
 bool thread_matches(const profile::Sample& s, const std::string& sel) {
-  auto name = s.str_label(loop::kThreadLabel);
-  auto role = s.str_label(loop::kRoleLabel);
-  auto tid = s.num_label(loop::kTidLabel);
-  // The same short names as `report --thread`.
-  if (sel == "main") return role == loop::role_name(loop::ThreadRole::kMainLoop);
-  if (sel == "worker" || sel == "workers") return role == loop::role_name(loop::ThreadRole::kWorkerLoop);
-  if (sel == "pool") return role == loop::role_name(loop::ThreadRole::kLibuvPool);
-  if (sel == "loop")
-    return role == loop::role_name(loop::ThreadRole::kMainLoop) || role == loop::role_name(loop::ThreadRole::kWorkerLoop);
-  if (sel == role || (!name.empty() && sel == name)) return true;
-  if (tid) {
-    std::string t = std::to_string(*tid);
-    if (sel == t || sel == std::string(name) + " (" + t + ")") return true;
-  }
-  return false;
+  return profile::thread_selector_matches(sel, {.tid = s.num_label(profile::kTidLabel),
+                                                .name = s.str_label(profile::kThreadLabel),
+                                                .role = s.str_label(profile::kRoleLabel)});
 }
 
 Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterSpec& spec) {
-  if (auto st = check_vocabulary(spec.phases, "phase", names_up_to(loop::Phase::kUnknown, loop::phase_name)); !st)
+  if (auto st = check_vocabulary(spec.phases, "phase", names_up_to(profile::Phase::kUnknown, profile::phase_name)); !st)
     return st.error();
   if (auto st = check_vocabulary(spec.activities, "activity",
-                                 names_up_to(loop::Activity::kBlocked, loop::activity_name));
+                                 names_up_to(profile::Activity::kBlocked, profile::activity_name));
       !st)
     return st.error();
 
@@ -180,8 +170,8 @@ Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterS
     if (!spec.threads.empty() &&
         std::none_of(spec.threads.begin(), spec.threads.end(), [&](const std::string& t) { return thread_matches(s, t); }))
       continue;
-    if (!any_of_labels(s, loop::kPhaseLabel, spec.phases)) continue;
-    if (!any_of_labels(s, loop::kActivityLabel, spec.activities)) continue;
+    if (!any_of_labels(s, profile::kPhaseLabel, spec.phases)) continue;
+    if (!any_of_labels(s, profile::kActivityLabel, spec.activities)) continue;
     if (!loc_hit.empty() && std::none_of(s.location_ids.begin(), s.location_ids.end(), [&](uint64_t id) {
           return id < loc_hit.size() && loc_hit[id];
         }))

@@ -1,11 +1,11 @@
 #include "loopperf/formats/html_flamegraph.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <string_view>
 
 #include "html/html_template.h"
+#include "loopperf/profile/diff_convention.h"
 #include "stacks.h"
 
 namespace loopperf::formats {
@@ -43,10 +43,7 @@ void append_array(std::string& out, const std::vector<T>& v, Fn each) {
 // count type), so the page can show base's own sample counts next to the shares. 0 when unknown.
 double base_scale(const profile::Profile& p, const detail::ValueChoice& value) {
   if (value.index != p.value_index("samples").value_or(0)) return 0;
-  std::string s(p.meta("diff.base_scale"));
-  char* end = nullptr;
-  double r = std::strtod(s.c_str(), &end);
-  return !s.empty() && end && *end == '\0' && r > 0 ? r : 0;
+  return profile::diff_base_scale(p).value_or(0);
 }
 
 void append_phases(std::string& data, const std::map<std::string, int64_t>& totals) {
@@ -135,12 +132,12 @@ Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOpti
     // Present only for a diff, so that an ordinary profile's page data is what it always was.
     data += ",\"diff\":{\"baseTotal\":" + std::to_string(stacks->base_total);
     data += ",\"baseScale\":" + std::to_string(base_scale(p, stacks->value));
-    for (const char* side : {"base", "head"}) {
-      data += std::string(",\"") + side + "File\":";
-      detail::append_json_string(data, p.meta(std::string("diff.") + side + ".file"));
-    }
+    data += ",\"baseFile\":";
+    detail::append_json_string(data, p.meta(profile::kDiffBaseFileMeta));
+    data += ",\"headFile\":";
+    detail::append_json_string(data, p.meta(profile::kDiffHeadFileMeta));
     data += ",\"baseCmdline\":";
-    detail::append_json_string(data, p.meta("diff.base.cmdline"));
+    detail::append_json_string(data, p.meta(profile::kDiffBaseCmdlineMeta));
     data += "}";
   }
   data += ",\"frames\":{\"name\":";

@@ -1,5 +1,6 @@
 #include "stacks.h"
 
+#include "loopperf/profile/recording_info.h"
 #include "loopperf/common/json.h"
 
 #include <algorithm>
@@ -7,7 +8,8 @@
 #include <map>
 #include <tuple>
 
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
+#include "loopperf/profile/diff_convention.h"
 #include "pprof_detail.h"
 
 namespace loopperf::formats::detail {
@@ -39,7 +41,7 @@ std::string ThreadInfo::label() const {
 }
 
 int phase_rank(std::string_view phase) {
-  if (auto ph = loop::parse_phase(phase)) return static_cast<int>(*ph);
+  if (auto ph = profile::parse_phase(phase)) return static_cast<int>(*ph);
   return phase.empty() ? 1000 : 999;  // foreign phases after ours, none at all last
 }
 
@@ -51,8 +53,8 @@ std::string basename_of(std::string_view path) {
 }
 
 int role_rank(std::string_view role) {
-  if (role == "main-loop") return 0;
-  if (role == "worker-loop") return 1;
+  if (role == profile::kMainLoopRole) return 0;
+  if (role == profile::kWorkerLoopRole) return 1;
   return 2;
 }
 
@@ -119,21 +121,12 @@ FrameInfo frame_for_bare_location(const profile::Profile& p, const profile::Loca
 
 }  // namespace
 
-bool is_diff_profile(const profile::Profile& p) {
-  for (const auto& s : p.samples) {
-    if (s.str_label(kPprofBaseLabel) == "true") return true;
-    for (int64_t v : s.values)
-      if (v < 0) return true;
-  }
-  return false;
-}
-
 Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt) {
   Stacks out;
   auto value = choose_value(p, opt.value_type, opt.preference);
   if (!value) return value.error();
   out.value = *value;
-  out.diff = is_diff_profile(p);
+  out.diff = profile::is_diff_profile(p);
   if (out.diff && opt.diff == DiffMode::kRefuse)
     return make_error(ErrorCode::kUsage,
                       "cannot write a diff profile (base and head in one file, as `loopperf diff -o` writes it) as " +
@@ -164,15 +157,15 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
     StackSample ss;
     if (out.diff) {
       if (v == 0) continue;
-      ss.base = v < 0 || s.str_label(kPprofBaseLabel) == "true";
+      ss.base = profile::is_diff_base(s, v);
       ss.value = v < 0 ? -v : v;
     } else {
       if (v <= 0) continue;
       ss.value = v;
     }
-    std::string name(s.str_label(loop::kThreadLabel));
-    std::string_view role = s.str_label(loop::kRoleLabel);
-    auto label_tid = s.num_label(loop::kTidLabel);
+    std::string name(s.str_label(profile::kThreadLabel));
+    std::string_view role = s.str_label(profile::kRoleLabel);
+    auto label_tid = s.num_label(profile::kTidLabel);
     if (!name.empty() || label_tid) out.has_thread_labels = true;
     // A diff's two sides ran as two processes: the same thread has another tid in each, so a thread
     // is its name and role there (pool threads of one name merge, which is what a diff compares).
@@ -191,7 +184,7 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
     ss.thread = it->second;
     (ss.base ? threads[ss.thread].base_total : threads[ss.thread].total) += ss.value;
     (ss.base ? out.base_total : out.total) += ss.value;
-    ss.phase = std::string(s.str_label(loop::kPhaseLabel));
+    ss.phase = std::string(s.str_label(profile::kPhaseLabel));
     if (opt.phase_roots && !ss.phase.empty()) {
       FrameInfo ph;
       ph.name = "[" + ss.phase + "]";
@@ -282,7 +275,7 @@ void sort_samples(Stacks& s) {
 }
 
 std::string profile_title(const profile::Profile& p) {
-  std::string cmd(p.meta("target.cmdline"));
+  const std::string cmd = profile::read_recording_info(p).cmdline;
   if (cmd.empty()) return "profile";
   // "node /long/path/app.js --flag" reads best as "node app.js --flag".
   std::string out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/profile/profile.h"
 
 namespace loopperf::formats::detail {
@@ -49,7 +50,7 @@ struct ThreadInfo {
   int64_t base_total = 0;  // diff profiles only: base's samples (as positive magnitudes)
   // "node (4242)"; the bare name or "tid 4242" when one is missing; "all" without either.
   std::string label() const;
-  bool is_loop() const { return role == "main-loop" || role == "worker-loop"; }
+  bool is_loop() const { return profile::is_loop_role(role); }
 };
 
 struct StackSample {
@@ -87,15 +88,8 @@ struct StackOptions {
   std::string_view writer;  // the format's name, for the refusal of a diff profile
 };
 
-// The label pprof puts on a diff profile's base samples (`pprof::base=true`).
-inline constexpr std::string_view kPprofBaseLabel = "pprof::base";
-
-// A diff profile: a sample labelled pprof::base=true, or a negative value of any type (another
-// tool's `pprof -diff_base`/`-base` output without the label). Ordinary profiles never have either.
-bool is_diff_profile(const profile::Profile& p);
-
 // Samples with a non-positive chosen value are dropped (they carry no weight in any of the formats).
-// A diff profile is refused, or with DiffMode::kSplit kept: a sample is base when labelled
+// A diff profile (profile::is_diff_profile) is refused, or with DiffMode::kSplit kept: a sample is base when labelled
 // pprof::base=true or when its value is negative, and weighs |value| on its side (zero is dropped).
 // Threads of a split diff group by name and role, not tid: base and head ran as different
 // processes, so the same thread has different tids on the two sides.

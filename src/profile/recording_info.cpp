@@ -59,11 +59,14 @@ PerfMapInfo parse_perf_map(std::string_view text) {
     if (colon != std::string_view::npos) m.problem = std::string(text.substr(colon + 2));
     return m;
   }
+  if (text == "none") return m;
+  m.state = PerfMapInfo::State::kUsed;
   size_t from = text.find(" entries from ");
   if (from != std::string_view::npos) {
-    m.state = PerfMapInfo::State::kUsed;
     m.entries = number<uint64_t>(text.substr(0, from));
     m.path = std::string(text.substr(from + 14));
+  } else {
+    m.path = std::string(text);
   }
   return m;
 }
@@ -84,7 +87,7 @@ void write_recording_info(Profile& p, const RecordingInfo& info) {
   put(kOverflowed, std::to_string(info.stacks_overflowed));
   put(kKernel, info.kernel_frames ? yes_no(*info.kernel_frames) : "");
   put(kUnwind, info.unwind);
-  put(kPerfMap, format_perf_map(info.perf_map));
+  if (info.perf_map) put(kPerfMap, format_perf_map(*info.perf_map));
   put(kExited, yes_no(info.target_exited));
   if (!info.phase_problem.empty()) put(kPhaseProblem, info.phase_problem);
   for (const auto& [k, v] : info.details) put(k, v);

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "loopperf/common/syscalls.h"
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/process/process.h"
 #include "loopperf/process/ptrace_stop.h"
 #include "loopperf/process/target_files.h"
@@ -97,17 +97,17 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   for (const auto& s : prof.samples) {
     auto it = threads.find(static_cast<pid_t>(s.num_label("tid").value_or(0)));
     if (it == threads.end()) continue;
-    it->second.role = std::string(s.str_label(loop::kRoleLabel));
-    it->second.phase = std::string(s.str_label(loop::kPhaseLabel));
-    it->second.activity = std::string(s.str_label(loop::kActivityLabel));
+    it->second.role = std::string(s.str_label(profile::kRoleLabel));
+    it->second.phase = std::string(s.str_label(profile::kPhaseLabel));
+    it->second.activity = std::string(s.str_label(profile::kActivityLabel));
     it->second.frames = report::stack_frames(prof, s);
   }
   // Loop threads first, then by tid.
   for (auto& [tid, t] : threads) dump.threads.push_back(std::move(t));
   std::stable_sort(dump.threads.begin(), dump.threads.end(), [](const auto& a, const auto& b) {
     auto loop_thread = [](const report::DumpThread& t) {
-      auto role = loop::parse_role(t.role);
-      return role && loop::is_loop_role(*role);
+      auto role = profile::parse_role(t.role);
+      return role && profile::is_loop_role(*role);
     };
     const bool la = loop_thread(a), lb = loop_thread(b);
     return la != lb ? la : a.tid < b.tid;

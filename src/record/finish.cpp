@@ -8,7 +8,7 @@
 
 #include "loopperf/formats/output.h"
 #include "loopperf/formats/pprof.h"
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/record/config.h"
 #include "loopperf/report/report.h"
@@ -26,8 +26,8 @@ void resolve_stalls(std::vector<loop::LoopHealth>& health, const profile::Profil
         s.summary = "(stack not in the profile)";
       } else {
         const profile::Sample& sample = p.samples[static_cast<size_t>(s.heaviest_stack)];
-        s.phase = std::string(sample.str_label(loop::kPhaseLabel));
-        s.summary = report::summarize_stack(p, sample, s.phase, sample.str_label(loop::kActivityLabel));
+        s.phase = std::string(sample.str_label(profile::kPhaseLabel));
+        s.summary = report::summarize_stack(p, sample, s.phase, sample.str_label(profile::kActivityLabel));
       }
     }
   }
@@ -53,8 +53,8 @@ FinishedProfile finish_profile(const profile::StackTable& stacks, symbols::Proce
     // Health is kept for the event-loop threads only (the V8 delayed-task thread polls too).
     std::set<int64_t> loop_tids;
     for (const auto& s : prof.samples) {
-      auto role = loop::parse_role(s.str_label(loop::kRoleLabel));
-      if (role && loop::is_loop_role(*role)) loop_tids.insert(s.num_label(loop::kTidLabel).value_or(-1));
+      auto role = profile::parse_role(s.str_label(profile::kRoleLabel));
+      if (role && profile::is_loop_role(*role)) loop_tids.insert(s.num_label(profile::kTidLabel).value_or(-1));
     }
     loop_tids.insert(opts.pid);  // an idle main loop has no samples in cpu mode, but it is a loop
     std::erase_if(health, [&](const loop::LoopHealth& h) { return !loop_tids.count(h.tid); });

@@ -105,8 +105,8 @@ std::string render_text(const Report& r, bool stacks) {
              static_cast<unsigned long long>(r.lost));
 
   for (const auto& t : r.threads) {
-    if (!loop::is_loop_role(t.role)) continue;
-    out += fmt("\n%s loop — %s (tid %lld), %llu samples\n", t.role == loop::ThreadRole::kMainLoop ? "main" : "worker",
+    if (!profile::is_loop_role(t.role)) continue;
+    out += fmt("\n%s loop — %s (tid %lld), %llu samples\n", t.role == profile::ThreadRole::kMainLoop ? "main" : "worker",
                t.name.c_str(), static_cast<long long>(t.tid), static_cast<unsigned long long>(t.samples));
     shares_table(out, "phase", t.phases);
     shares_table(out, "activity", t.activities);
@@ -114,7 +114,7 @@ std::string render_text(const Report& r, bool stacks) {
   }
 
   size_t loop_threads = 0;
-  for (const auto& t : r.threads) loop_threads += loop::is_loop_role(t.role);
+  for (const auto& t : r.threads) loop_threads += profile::is_loop_role(t.role);
   out += "\nTop blockers";
   out += r.blockers.empty() ? ": none (the loop threads were idle or not sampled)\n" : "\n";
   for (size_t i = 0; i < r.blockers.size(); i++) {
@@ -137,7 +137,7 @@ std::string render_text(const Report& r, bool stacks) {
   out += fmt("  %-8s %-16s %-12s %10s\n", "tid", "name", "role", "samples");
   for (const auto& t : r.threads)
     out += fmt("  %-8lld %-16s %-12s %10llu\n", static_cast<long long>(t.tid), t.name.c_str(),
-               std::string(loop::role_name(t.role)).c_str(), static_cast<unsigned long long>(t.samples));
+               std::string(profile::role_name(t.role)).c_str(), static_cast<unsigned long long>(t.samples));
 
   if (!r.hints.empty()) {
     out += "\nHints\n";
@@ -163,7 +163,7 @@ std::string render_json(const Report& r) {
   w.key("threads").begin_array();
   for (const auto& t : r.threads) {
     w.begin_object();
-    w.field("tid", t.tid).field("name", t.name).field("role", loop::role_name(t.role)).field("samples", t.samples);
+    w.field("tid", t.tid).field("name", t.name).field("role", profile::role_name(t.role)).field("samples", t.samples);
     w.key("phases").begin_object();
     for (const auto& s : t.phases) w.field(s.name, s.share);
     w.end_object();

@@ -30,7 +30,7 @@ struct FilterSpec {
 // the threads it has), an invalid regex.
 Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterSpec& spec);
 
-// True when `selector` names the sample's thread in one of the ways FilterSpec::threads describes.
+// True when `selector` names the sample's thread (profile::thread_selector_matches on its labels).
 bool thread_matches(const profile::Sample& s, const std::string& selector);
 
 }  // namespace loopperf::formats

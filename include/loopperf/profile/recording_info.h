@@ -35,7 +35,7 @@ struct RecordingInfo {
   uint64_t samples = 0, lost = 0, threads = 0, threads_skipped = 0, stacks_overflowed = 0;
   std::optional<bool> kernel_frames;
   std::string unwind;              // "fp" | "dwarf" | "auto"
-  PerfMapInfo perf_map;
+  std::optional<PerfMapInfo> perf_map;  // absent in files that do not say
   bool target_exited = false;
   std::string phase_problem;       // why uv_run's call sites are unknown; "" when they were found
   // How the recording went, for people reading the file (unwind.end.*, stacks.*, symbols.*,
@@ -49,7 +49,8 @@ void write_recording_info(Profile& p, const RecordingInfo& info);
 // Reads what is there; missing or malformed values stay at their defaults.
 RecordingInfo read_recording_info(const Profile& p);
 
-// The `perf_map` value as written: "N entries from PATH", "ignored PATH: PROBLEM", "none".
+// The `perf_map` value as written: "N entries from PATH", "ignored PATH: PROBLEM", "none". Any other
+// text reads as a map that was used (older files said only where it came from).
 std::string format_perf_map(const PerfMapInfo& m);
 PerfMapInfo parse_perf_map(std::string_view text);
 

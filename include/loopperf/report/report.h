@@ -10,7 +10,7 @@
 
 #include "loopperf/common/result.h"
 #include "loopperf/loop/health.h"
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 #include "loopperf/profile/profile.h"
 
 namespace loopperf::report {
@@ -24,7 +24,7 @@ struct Share {
 struct ThreadSummary {
   int64_t tid = 0;
   std::string name;
-  loop::ThreadRole role = loop::ThreadRole::kOther;
+  profile::ThreadRole role = profile::ThreadRole::kOther;
   uint64_t samples = 0;
   std::vector<Share> phases;      // largest first
   std::vector<Share> activities;  // largest first
@@ -68,7 +68,7 @@ struct Report {
 };
 
 struct ReportOptions {
-  std::string thread;  // "" = all; else a tid, a thread name, or a role ("main", "worker", "main-loop" ...)
+  std::string thread;  // "" = all; else a selector (profile/thread_selector.h): tid, name, "main" ...
   size_t max_blockers = 10;
 };
 

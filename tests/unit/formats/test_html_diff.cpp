@@ -12,6 +12,7 @@
 #include "loopperf/formats/folded.h"
 #include "loopperf/formats/html_flamegraph.h"
 #include "loopperf/formats/speedscope.h"
+#include "loopperf/profile/diff_convention.h"
 
 using namespace loopperf;
 using test::Json;
@@ -106,14 +107,14 @@ const PageNode& node_named(const std::vector<PageNode>& nodes, const std::string
 }  // namespace
 
 TEST_CASE("diff: detected by the pprof::base label or a negative value, never in a recording", "[diff-html]") {
-  CHECK(formats::detail::is_diff_profile(diff_profile()));
-  CHECK_FALSE(formats::detail::is_diff_profile(test::labeled_profile()));  // has a zero-valued sample
+  CHECK(profile::is_diff_profile(diff_profile()));
+  CHECK_FALSE(profile::is_diff_profile(test::labeled_profile()));  // has a zero-valued sample
   auto unlabelled = test::labeled_profile();
   unlabelled.samples[1].values[1] = -5;  // pprof -base output: negative, no label, any sample type
-  CHECK(formats::detail::is_diff_profile(unlabelled));
+  CHECK(profile::is_diff_profile(unlabelled));
   auto labelled = test::labeled_profile();
   labelled.samples[0].labels.push_back(str_label("pprof::base", "true"));
-  CHECK(formats::detail::is_diff_profile(labelled));
+  CHECK(profile::is_diff_profile(labelled));
 }
 
 TEST_CASE("diff: the writers that draw one profile refuse it, naming html and pprof", "[diff-html]") {

@@ -9,8 +9,8 @@
 #include "loopperf/loop/call_sites.h"
 
 using loopperf::loop::CallSiteTable;
-using loopperf::loop::Phase;
-using loopperf::loop::phase_name;
+using loopperf::profile::Phase;
+using loopperf::profile::phase_name;
 using loopperf::loop::phase_of_callee;
 using loopperf::loop::UvRunCode;
 

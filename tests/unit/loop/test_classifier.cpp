@@ -10,9 +10,9 @@
 #include "loopperf/profile/profile.h"
 
 using namespace loopperf;
-using loop::Activity;
-using loop::Phase;
-using loop::ThreadRole;
+using profile::Activity;
+using profile::Phase;
+using profile::ThreadRole;
 
 namespace {
 
@@ -153,8 +153,8 @@ Result classify(const Stack& stack, bool main_thread = true, const loop::UvRunPh
   auto frames = loop::frames_of(b.p, s);
   ThreadRole role = loop::role_of_stack(frames, main_thread);
   loop::Classification c = loop::classify_stack(frames, role, fn ? *fn : b.phase_fn());
-  return {std::string(loop::phase_name(c.phase)), std::string(loop::activity_name(c.activity)),
-          std::string(loop::role_name(role))};
+  return {std::string(profile::phase_name(c.phase)), std::string(profile::activity_name(c.activity)),
+          std::string(profile::role_name(role))};
 }
 
 }  // namespace

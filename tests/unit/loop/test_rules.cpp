@@ -12,8 +12,8 @@
 
 using loopperf::loop::Fact;
 using loopperf::loop::Match;
-using loopperf::loop::Phase;
-using loopperf::loop::phase_name;
+using loopperf::profile::Phase;
+using loopperf::profile::phase_name;
 using loopperf::loop::Rule;
 using loopperf::loop::rule_matches;
 using loopperf::loop::rules;

@@ -15,8 +15,8 @@
 #include "x86_length.h"
 
 using loopperf::loop::CallSiteTable;
-using loopperf::loop::Phase;
-using loopperf::loop::phase_name;
+using loopperf::profile::Phase;
+using loopperf::profile::phase_name;
 using loopperf::symbols::ElfFile;
 
 namespace {

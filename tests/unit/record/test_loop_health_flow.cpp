@@ -166,7 +166,7 @@ TEST_CASE("the text report keeps the ten longest stalls, marks truncated ones") 
   auto r = report::build_report(f.p, {});
   REQUIRE(r);
   REQUIRE(r->threads.size() == 1);  // no samples: the thread comes from the health data alone
-  CHECK(r->threads[0].role == loop::ThreadRole::kMainLoop);
+  CHECK(r->threads[0].role == profile::ThreadRole::kMainLoop);
   std::string text = report::render_text(*r, false);
   INFO(text);
   CHECK(has(text, "stalls > 100 ms: 1500 (the longest 12 kept)"));

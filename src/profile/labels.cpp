@@ -1,9 +1,9 @@
-#include "loopperf/loop/labels.h"
+#include "loopperf/profile/labels.h"
 
 #include <array>
 #include <utility>
 
-namespace loopperf::loop {
+namespace loopperf::profile {
 
 namespace {
 constexpr std::array<std::pair<Phase, std::string_view>, 9> kPhases = {{
@@ -27,11 +27,11 @@ constexpr std::array<std::pair<Activity, std::string_view>, 7> kActivities = {{
     {Activity::kBlocked, "blocked"},
 }};
 constexpr std::array<std::pair<ThreadRole, std::string_view>, 5> kRoles = {{
-    {ThreadRole::kMainLoop, "main-loop"},
-    {ThreadRole::kWorkerLoop, "worker-loop"},
-    {ThreadRole::kLibuvPool, "libuv-pool"},
-    {ThreadRole::kV8Platform, "v8-platform"},
-    {ThreadRole::kOther, "other"},
+    {ThreadRole::kMainLoop, kMainLoopRole},
+    {ThreadRole::kWorkerLoop, kWorkerLoopRole},
+    {ThreadRole::kLibuvPool, kLibuvPoolRole},
+    {ThreadRole::kV8Platform, kV8PlatformRole},
+    {ThreadRole::kOther, kOtherRole},
 }};
 
 template <typename E, size_t N>
@@ -55,4 +55,4 @@ std::optional<Phase> parse_phase(std::string_view s) { return parse_of(kPhases, 
 std::optional<Activity> parse_activity(std::string_view s) { return parse_of(kActivities, s); }
 std::optional<ThreadRole> parse_role(std::string_view s) { return parse_of(kRoles, s); }
 
-}  // namespace loopperf::loop
+}  // namespace loopperf::profile

@@ -1,0 +1,43 @@
+// The vocabulary of the labels every sample carries (docs/labels.md): the keys, the libuv phases,
+// activities and thread roles, and their names as written into pprof labels. Defined once, here in
+// the model, so that every stage (the classifier that writes them, formats, reports and diffs that
+// read them) spells them the same way.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace loopperf::profile {
+
+// pprof label keys.
+inline constexpr std::string_view kThreadLabel = "thread";
+inline constexpr std::string_view kTidLabel = "tid";
+inline constexpr std::string_view kPhaseLabel = "phase";
+inline constexpr std::string_view kActivityLabel = "activity";
+inline constexpr std::string_view kRoleLabel = "role";
+
+// Values of the `role` label.
+inline constexpr std::string_view kMainLoopRole = "main-loop";
+inline constexpr std::string_view kWorkerLoopRole = "worker-loop";
+inline constexpr std::string_view kLibuvPoolRole = "libuv-pool";
+inline constexpr std::string_view kV8PlatformRole = "v8-platform";
+inline constexpr std::string_view kOtherRole = "other";
+
+enum class Phase { kTimers, kPending, kIdle, kPrepare, kPoll, kCheck, kClose, kOutsideLoop, kUnknown };
+enum class Activity { kJs, kNative, kGc, kMicrotasks, kSyncIo, kIdleWait, kBlocked };
+enum class ThreadRole { kMainLoop, kWorkerLoop, kLibuvPool, kV8Platform, kOther };
+
+std::string_view phase_name(Phase p);        // "timers" ... "outside-loop", "unknown"
+std::string_view activity_name(Activity a);  // "js" ... "idle-wait", "blocked"
+std::string_view role_name(ThreadRole r);    // kMainLoopRole ... kOtherRole
+std::optional<Phase> parse_phase(std::string_view s);
+std::optional<Activity> parse_activity(std::string_view s);
+std::optional<ThreadRole> parse_role(std::string_view s);
+
+// A thread running an event loop: the main loop or a worker_threads loop.
+constexpr bool is_loop_role(ThreadRole r) { return r == ThreadRole::kMainLoop || r == ThreadRole::kWorkerLoop; }
+constexpr bool is_loop_role(std::string_view role) {
+  return role == kMainLoopRole || role == kWorkerLoopRole;
+}
+
+}  // namespace loopperf::profile

@@ -1,0 +1,191 @@
+// The hint table and its evaluation (include/loopperf/report/hints.h).
+#include "loopperf/report/hints.h"
+
+#include <array>
+#include <cstdio>
+
+#include "loopperf/profile/labels.h"
+
+namespace loopperf::report {
+
+PerfMapState perf_map_state(const profile::RecordingInfo& r) {
+  if (!r.perf_map) return PerfMapState::kNotRecorded;
+  switch (r.perf_map->state) {
+    case profile::PerfMapInfo::State::kNone: return PerfMapState::kNone;
+    case profile::PerfMapInfo::State::kIgnored: return PerfMapState::kIgnored;
+    case profile::PerfMapInfo::State::kUsed: break;
+  }
+  return PerfMapState::kLoaded;
+}
+
+namespace {
+
+std::string pct(double share) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.0f%%", share * 100);
+  return buf;
+}
+
+// --- missing-js-names ---
+
+bool js_names_missing(const HintSubject& s, const HintRow& row) {
+  const HintFacts& f = s.facts;
+  if (f.target_node != "yes") return false;
+  if (f.perf_map == PerfMapState::kNone || f.perf_map == PerfMapState::kIgnored) return true;
+  return f.loop_samples && f.unknown_jit_samples * static_cast<uint64_t>(row.threshold) > f.loop_samples;
+}
+
+std::string js_names_message(const HintSubject& s, const HintRow&) {
+  const std::string& note = s.facts.perf_map_note;
+  return "JavaScript frames are unnamed (" + (note.empty() ? std::string("no perf map") : note) +
+         "): start node with --perf-basic-prof (NODE_OPTIONS=--perf-basic-prof works too), or "
+         "record in launch mode: loopperf record -- node app.js";
+}
+
+// --- stall: the longest busy period exceeds the stall threshold ---
+
+double stall_threshold_ms(const loop::LoopHealth& h, double fallback_ms) {
+  return h.stall_threshold_ns > 0 ? static_cast<double>(h.stall_threshold_ns) / 1e6 : fallback_ms;
+}
+
+bool stalled(const HintSubject& s, const HintRow& row) {
+  const auto& h = s.thread->health;
+  return h && h->busy_max_ms > stall_threshold_ms(*h, row.threshold);
+}
+
+std::string stall_message(const HintSubject& s, const HintRow& row) {
+  const ThreadSummary& t = *s.thread;
+  const loop::LoopHealth& h = *t.health;
+  char buf[160];
+  std::string who = t.role == profile::ThreadRole::kMainLoop ? "the main loop" : "the worker loop";
+  who += " (" + t.name + ", tid " + std::to_string(t.tid) + ")";
+  std::string text;
+  if (!h.stalls.empty()) {
+    const loop::Stall& st = h.stalls.front();  // longest first
+    std::snprintf(buf, sizeof buf, " was blocked for %s%.0f ms at +%.1fs", st.truncated ? "at least " : "",
+                  static_cast<double>(st.duration_ns) / 1e6, static_cast<double>(st.start_ns) / 1e9);
+    text = who + buf;
+    if (!st.summary.empty()) text += st.phase.empty() ? " (" + st.summary + ")" : " in " + st.summary;
+  } else {
+    std::snprintf(buf, sizeof buf, " had a busy period of %.0f ms", h.busy_max_ms);
+    text = who + buf;
+  }
+  if (h.stall_count > 1) {
+    std::snprintf(buf, sizeof buf, "; %llu stalls > %.0f ms in all",
+                  static_cast<unsigned long long>(h.stall_count), stall_threshold_ms(h, row.threshold));
+    text += buf;
+  }
+  text +=
+      ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, requests all waited): split the "
+      "work, make it asynchronous, or move it to a worker.";
+  return text;
+}
+
+// --- activity shares of a loop thread ---
+
+bool activity_share_reached(const HintSubject& s, const HintRow& row) {
+  const ThreadSummary& t = *s.thread;
+  return profile::is_loop_role(t.role) && t.samples >= kMinThreadSamplesForShares &&
+         s.activity->name == row.activity && s.activity->share >= row.threshold;
+}
+
+// "12% of node (main-loop, tid 4242)", and the heaviest blocker of that activity when there is one.
+std::string share_of_thread(const HintSubject& s) {
+  const ThreadSummary& t = *s.thread;
+  return pct(s.activity->share) + " of " + t.name + " (" + std::string(profile::role_name(t.role)) + ", tid " +
+         std::to_string(t.tid) + ")";
+}
+std::string heaviest_blocker(const HintSubject& s) {
+  for (const auto& b : s.report.blockers)
+    if (b.tid == s.thread->tid && b.activity == s.activity->name) return " — heaviest: " + b.summary;
+  return "";
+}
+
+std::string sync_io_message(const HintSubject& s, const HintRow&) {
+  return share_of_thread(s) + " is synchronous I/O on the event loop" + heaviest_blocker(s) +
+         ". Every other request waits meanwhile: use the async API (fs.promises, child_process.spawn), cache "
+         "the result, or move it to a worker.";
+}
+std::string gc_message(const HintSubject& s, const HintRow&) {
+  return share_of_thread(s) + " is garbage collection" + heaviest_blocker(s) +
+         ". Allocate less in hot paths; if the heap is near its limit raise --max-old-space-size, for "
+         "short-lived garbage try --max-semi-space-size.";
+}
+std::string microtasks_message(const HintSubject& s, const HintRow&) {
+  return share_of_thread(s) + " runs in microtask / nextTick checkpoints" + heaviest_blocker(s) +
+         ": a long promise chain or a nextTick flood keeps the loop from I/O.";
+}
+
+// --- the recording itself ---
+
+bool phases_unknown(const HintSubject& s, const HintRow&) { return !s.facts.phase_problem.empty(); }
+std::string phases_unknown_message(const HintSubject& s, const HintRow&) {
+  return "loop phases are unknown: " + s.facts.phase_problem;
+}
+
+bool samples_lost(const HintSubject& s, const HintRow& row) {
+  return s.report.lost >= static_cast<uint64_t>(row.threshold);
+}
+std::string lost_message(const HintSubject& s, const HintRow&) {
+  return std::to_string(s.report.lost) + " samples were lost: record at a lower rate (-F)";
+}
+
+bool not_node(const HintSubject& s, const HintRow&) { return s.facts.target_node == "no"; }
+std::string not_node_message(const HintSubject&, const HintRow&) {
+  return "the target is not node: a native profile, without JavaScript names or phases";
+}
+
+// In the order the report lists them.
+constexpr std::array kHintRows = {
+    HintRow{"missing-js-names", HintScope::kProfile, "", "loop samples per sample with an unnamed JIT frame",
+            static_cast<double>(kUnknownJitOneIn), js_names_missing, js_names_message},
+    HintRow{"stall", HintScope::kThread, "", "longest busy period, ms (the profile's stall threshold first)",
+            kDefaultStallThresholdMs, stalled, stall_message},
+    HintRow{"sync-io", HintScope::kActivity, "sync-io", "share of a loop thread's samples", kSyncIoShare,
+            activity_share_reached, sync_io_message},
+    HintRow{"gc", HintScope::kActivity, "gc", "share of a loop thread's samples", kGcShare,
+            activity_share_reached, gc_message},
+    HintRow{"microtasks", HintScope::kActivity, "microtasks", "share of a loop thread's samples",
+            kMicrotasksShare, activity_share_reached, microtasks_message},
+    HintRow{"phases-unknown", HintScope::kProfile, "", "a phase problem noted by record", 0, phases_unknown,
+            phases_unknown_message},
+    HintRow{"lost", HintScope::kProfile, "", "samples lost", static_cast<double>(kMinLostSamples),
+            samples_lost, lost_message},
+    HintRow{"not-node", HintScope::kProfile, "", "the target is not node", 0, not_node, not_node_message},
+};
+
+}  // namespace
+
+std::span<const HintRow> hint_rows() { return kHintRows; }
+
+std::vector<Hint> evaluate_hints(const Report& r, const HintFacts& facts) {
+  std::vector<Hint> out;
+  auto try_row = [&](const HintRow& row, const ThreadSummary* t, const Share* a) {
+    HintSubject s{r, facts, t, a};
+    if (row.fires(s, row)) out.push_back(Hint{std::string(row.id), row.message(s, row)});
+  };
+  const std::span<const HintRow> rows = hint_rows();
+  for (size_t i = 0; i < rows.size();) {
+    switch (rows[i].scope) {
+      case HintScope::kProfile:
+        try_row(rows[i++], nullptr, nullptr);
+        break;
+      case HintScope::kThread:
+        for (const auto& t : r.threads) try_row(rows[i], &t, nullptr);
+        i++;
+        break;
+      case HintScope::kActivity: {
+        size_t end = i;
+        while (end < rows.size() && rows[end].scope == HintScope::kActivity) end++;
+        for (const auto& t : r.threads)
+          for (const auto& a : t.activities)
+            for (size_t k = i; k < end; k++) try_row(rows[k], &t, &a);
+        i = end;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace loopperf::report
