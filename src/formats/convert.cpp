@@ -1,0 +1,93 @@
+#include "loopperf/formats/convert.h"
+
+#include <cmath>
+#include <optional>
+
+#include "loopperf/common/fs.h"
+#include "loopperf/common/log.h"
+#include "loopperf/formats/pprof.h"
+#include "loopperf/profile/diff_convention.h"
+
+namespace loopperf::formats {
+
+namespace {
+
+int64_t total_of(const profile::Profile& p, size_t index) {
+  int64_t sum = 0;
+  for (const auto& s : p.samples)
+    if (index < s.values.size()) sum += s.values[index];
+  return sum;
+}
+
+// A diff profile (`loopperf diff -o`, profile/diff_convention.h) holds base's samples negated: summed
+// with head's they give head minus base, not a number of samples. So each side is counted on its
+// own, as a magnitude.
+struct Sides {
+  int64_t base = 0;
+  int64_t head = 0;
+};
+
+Sides sides_of(const profile::Profile& p, std::optional<size_t> index) {
+  Sides out;
+  for (const auto& s : p.samples) {
+    const int64_t v = !index ? 1 : *index < s.values.size() ? s.values[*index] : 0;
+    (profile::is_diff_base(s, v) ? out.base : out.head) += v < 0 ? -v : v;
+  }
+  return out;
+}
+
+// Base's own number of samples: `diff -o` scaled them to head's total and noted by how much.
+int64_t unscaled_base(const profile::Profile& p, int64_t scaled) {
+  auto r = profile::diff_base_scale(p);
+  return r ? std::llround(static_cast<double>(scaled) / *r) : scaled;
+}
+
+std::string diff_summary(const profile::Profile& in, const profile::Profile& kept) {
+  auto idx = in.value_index("samples");
+  const std::string unit = idx ? " samples" : " sample records";
+  Sides all = sides_of(in, idx), now = sides_of(kept, idx);
+  auto count = [&](int64_t part, int64_t whole) {
+    return (&kept == &in ? "" : std::to_string(part) + " of ") + std::to_string(whole) + unit;
+  };
+  if (idx) {
+    all.base = unscaled_base(in, all.base);
+    now.base = unscaled_base(in, now.base);
+  }
+  return "diff profile: base " + count(now.base, all.base) + ", head " + count(now.head, all.head);
+}
+
+}  // namespace
+
+Result<std::string> convert_file(const ConvertConfig& a) {
+  // Everything about the output is checked before the (possibly large) input is read.
+  auto fmt = output_format_for(a.output);
+  if (!fmt) return fmt.error();
+  if (auto st = check_output_writable(a.output); !st) return st.error();
+
+  auto in = read_pprof(a.input);
+  if (!in) return in.error();
+  profile::Profile filtered;
+  const profile::Profile* p = &*in;
+  if (!a.filter.empty()) {
+    auto f = filter_profile(*in, a.filter);
+    if (!f) return f.error();
+    filtered = std::move(*f);
+    p = &filtered;
+    if (p->samples.empty())
+      log::warn("no sample matches the filters; writing an empty profile",
+                "check the values with `pprof -tags " + a.input + "`");
+  }
+
+  WriteOptions opt = a.write;
+  // --thread has chosen the threads; .cpuprofile must not narrow them again to the main loop.
+  opt.all_threads = !a.filter.threads.empty();
+  if (auto st = write_profile(*p, a.output, opt); !st) return st.error();
+
+  const std::string where = " -> " + a.output + " (" + output_format_name(*fmt) + ")";
+  if (profile::is_diff_profile(*in)) return diff_summary(*in, *p) + where;
+  if (auto idx = p->value_index("samples"))
+    return std::to_string(total_of(*p, *idx)) + " of " + std::to_string(total_of(*in, *idx)) + " samples" + where;
+  return std::to_string(p->samples.size()) + " of " + std::to_string(in->samples.size()) + " sample records" + where;
+}
+
+}  // namespace loopperf::formats
