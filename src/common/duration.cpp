@@ -1,5 +1,7 @@
 #include "loopperf/common/duration.h"
 
+#include <time.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -59,6 +61,18 @@ Result<int64_t> parse_int(std::string_view text, int64_t min, int64_t max, std::
                       "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return value;
+}
+
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int64_t realtime_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace loopperf

@@ -1,3 +1,4 @@
+#include "loopperf/common/duration.h"
 #include "loopperf/record/recorder.h"
 
 #include <malloc.h>
@@ -18,12 +19,6 @@ namespace loopperf::record {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait,
 // the first argument being the epoll fd.) Returns the fd, or -1 when not waiting.

@@ -1,14 +1,13 @@
 #include "loopperf/sample/jitter.h"
 
+#include "loopperf/common/duration.h"
+
 #include <time.h>
 
 namespace loopperf::sample {
 
 PeriodJitter::PeriodJitter(uint64_t nominal_ns) : nominal_(nominal_ns) {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  state_ = (static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec)) ^
-           reinterpret_cast<uintptr_t>(this);
+  state_ = monotonic_ns() ^ reinterpret_cast<uintptr_t>(this);
 }
 
 uint64_t PeriodJitter::next() {

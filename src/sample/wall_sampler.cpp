@@ -1,3 +1,4 @@
+#include "loopperf/common/duration.h"
 #include "loopperf/sample/wall_sampler.h"
 
 #include "loopperf/sample/jitter.h"
@@ -11,12 +12,6 @@ namespace loopperf::sample {
 
 namespace {
 constexpr size_t kMaxQueued = 4096;  // ~4 s at 999 Hz of one thread: the recorder drains every 50 ms
-
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 // Reads up to n bytes from addr in page-sized pieces: process_vm_readv stops at the first
 // unreadable page (the top of the stack), keeping what came before it.

@@ -16,6 +16,10 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 // "1.52s", "340ms", "2m05s": for humans.
 std::string format_duration(std::chrono::nanoseconds d);
 
+// The clocks perf_event timestamps use (CLOCK_MONOTONIC) and wall time (CLOCK_REALTIME), in ns.
+uint64_t monotonic_ns();
+int64_t realtime_ns();
+
 // Parses a positive integer within [min, max], e.g. a sampling rate or a pid.
 Result<int64_t> parse_int(std::string_view text, int64_t min, int64_t max, std::string_view what);
 
