@@ -165,6 +165,15 @@ function cpuSeconds(pid, tid = pid) {
   } catch { return 0; }
 }
 
+// CPU seconds of the whole process, every thread (live or ended) included: /proc/PID/stat.
+function processCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+
 // Targets of /proc/PID/fd links (readlink), skipping fds that close while we look.
 function fdTargets(pid) {
   let fds = [];
@@ -230,6 +239,28 @@ function waitForOpen(pid, file, timeoutMs = 15000) {
   }, `${pid} to open ${file}`, timeoutMs);
 }
 
+// Share of the samples with at least one frame in a mapping whose file name matches `re` (from
+// pprof -raw: samples -> locations -> mappings). Names a binary by its mapping, not by a substring
+// of a function name.
+function mappingShare(file, re) {
+  const raw = pprof(['-raw', file]);
+  const mappings = new Map();
+  const mapsText = raw.slice(raw.indexOf('\nMappings'));
+  for (const m of mapsText.matchAll(/^\s*(\d+): 0x[0-9a-f]+\/0x[0-9a-f]+\/0x[0-9a-f]+ (\S+)/gm)) mappings.set(m[1], m[2]);
+  const locText = raw.slice(raw.indexOf('\nLocations'), raw.indexOf('\nMappings'));
+  const inMapping = new Set();
+  for (const m of locText.matchAll(/^\s*(\d+): 0x[0-9a-f]+ M=(\d+)/gm)) if (re.test(mappings.get(m[2]) || '')) inMapping.add(m[1]);
+  let total = 0, hit = 0;
+  const samples = raw.slice(raw.indexOf('Samples:'), raw.indexOf('\nLocations'));
+  for (const line of samples.split('\n')) {
+    const m = line.match(/^\s*(\d+)(?:\s+-?\d+)*: ((?:\d+ ?)+)/);
+    if (!m) continue;
+    total += Number(m[1]);
+    if (m[2].trim().split(/\s+/).some((id) => inMapping.has(id))) hit += Number(m[1]);
+  }
+  return total ? hit / total : 0;
+}
+
 // Whether loop health can be measured here (environment, not loopperf's say): it needs the
 // syscalls tracepoints, through a mounted tracefs or as root (loopperf mounts it).
 function loopHealthAvailable() {
@@ -240,5 +271,5 @@ function loopHealthAvailable() {
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
-  cpuSeconds, fdTargets, until, waitForSampling, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable,
+  cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
 };

@@ -138,7 +138,8 @@ test('a process that is not node (attached with -p) gets a native profile with a
     const r = await lp.loopperfAsync(['record', '-p', String(sh.pid), '-d', '1s', '-o', out]);
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stderr, /does not look like node: recording a native profile \(no JavaScript names or loop phases\)/);
-    assert.ok(shellShare(out) > 0.5, `samples in the shell's own binary: ${shellShare(out)}`);
+    const inShell = lp.mappingShare(out, SHELL_BINARY);
+    assert.ok(inShell > 0.5, `samples with a frame in the shell's own binary: ${inShell}`);
     const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
     assert.ok(rep.hints.some((h) => h.kind === 'not-node'), JSON.stringify(rep.hints));
   } finally {
@@ -147,22 +148,6 @@ test('a process that is not node (attached with -p) gets a native profile with a
   }
 });
 
-// Share of the samples whose leaf is in the shell's binary (pprof -traces -show... names the
-// mapping of an unsymbolized frame; -raw maps locations to mappings).
-function shellShare(file) {
-  const raw = lp.pprof(['-raw', file]);
-  const mappings = new Map();
-  for (const m of raw.matchAll(/^\s*(\d+): 0x[0-9a-f]+\/0x[0-9a-f]+\/0x[0-9a-f]+ (\S+)/gm)) mappings.set(m[1], m[2]);
-  const locMapping = new Map();
-  for (const m of raw.matchAll(/^\s*(\d+): 0x[0-9a-f]+ M=(\d+)/gm)) locMapping.set(m[1], mappings.get(m[2]) || '');
-  let total = 0, hit = 0;
-  const samples = raw.slice(raw.indexOf('Samples:'), raw.indexOf('Locations'));
-  for (const m of samples.matchAll(/^\s*(\d+)(?:\s+\d+)*: (\d+)/gm)) {
-    total += Number(m[1]);
-    if (SHELL_BINARY.test(locMapping.get(m[2]) || '')) hit += Number(m[1]);
-  }
-  return total ? hit / total : 0;
-}
 
 test('a node without a perf map: the summary says so and how to get JS names; report hints too', async () => {
   const t = await lp.startTarget('hot.js', { nodeArgs: [] });
