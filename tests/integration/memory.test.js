@@ -38,7 +38,11 @@ test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks f
     const meta = (k) => Number((raw.match(new RegExp(`loopperf:${k}=(\\d+)`)) || [])[1]);
     assert.ok(meta('stacks.distinct') <= 20000, `stacks.distinct ${meta('stacks.distinct')}`);
     assert.ok(meta('stacks.compactions') >= 1, `stacks.compactions ${meta('stacks.compactions')}`);
-    if (meta('stacks_overflowed') > 0) assert.match(r.stderr, /samples had new stacks after the distinct-stack limit/);
+    // The warning is printed exactly when samples overflowed.
+    const overflowed = meta('stacks_overflowed');
+    assert.ok(Number.isFinite(overflowed), 'loopperf:stacks_overflowed in the metadata');
+    assert.strictEqual(/samples had new stacks after the distinct-stack limit/.test(r.stderr), overflowed > 0,
+      `stacks_overflowed=${overflowed}, stderr: ${r.stderr}`);
   } finally {
     lp.stopTarget(t);
   }

@@ -263,7 +263,7 @@ TEST_CASE("a first event contradicting the initial state from /proc wins") {
   CHECK(h[1].stalls[0].start_ns == 0);
 }
 
-TEST_CASE("memory stays bounded: 1M iterations, percentiles within 3% of the truth") {
+TEST_CASE("memory stays bounded: 1M iterations, percentiles within 1% of the truth") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, false);
   std::mt19937_64 rng(42);
