@@ -11,7 +11,9 @@ const rssMb = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').mat
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Documented in docs/record.md ("Limits"): after the first minute, RSS grows by less than this.
-const GROWTH_BOUND_MB = 16;
+// Measured on the loaded 2-core VM: 36.9 MB at one minute, 40.0 MB peak after (+3.1 MB); the
+// bench's 10-minute 999 Hz recording grew 3.5 MB (docs/performance.md). 8 MB: 2.5x what was seen.
+const GROWTH_BOUND_MB = 8;
 
 test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks folded and bounded', { timeout: 300000 }, async () => {
   const t = await lp.startTarget('stack_churn.js');

@@ -67,8 +67,8 @@ test('record launch mode: JS names without flags, child exit status, no litter',
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('SIGINT and SIGTERM end a recording early and still write the profile', async () => {
-  for (const sig of ['SIGINT', 'SIGTERM']) {
+test('SIGINT, SIGTERM and SIGHUP end a recording early and still write the profile', async () => {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     const t = await lp.startTarget('hot.js');
     const out = path.join(t.dir, 'sig.pb.gz');
     try {
@@ -90,6 +90,48 @@ test('SIGINT and SIGTERM end a recording early and still write the profile', asy
     } finally {
       lp.stopTarget(t);
     }
+  }
+});
+
+// The launched child's pid: the one child of loopperf (/proc/PID/task/PID/children).
+function launchedChild(lpPid) {
+  return lp.until(() => {
+    try { return Number(fs.readFileSync(`/proc/${lpPid}/task/${lpPid}/children`, 'utf8').trim().split(/\s+/)[0]) || 0; } catch { return 0; }
+  }, `loopperf ${lpPid}'s child`);
+}
+
+test('launch mode: SIGTERM to loopperf is forwarded to the child; loopperf exits 128+15 and writes the profile', async () => {
+  const dir = lp.tmpdir('forward');
+  const out = path.join(dir, 'fwd.pb.gz');
+  try {
+    let child;
+    const done = lp.loopperfAsync(['record', '-q', '-o', out, '--', 'node', path.join(lp.TARGETS, 'hot.js')],
+      { cwd: dir, env: { ...process.env, DURATION_MS: '60000' }, onSpawn: (c) => { child = c; } });
+    const node = await launchedChild(child.pid);
+    await lp.waitForSampling(child.pid);
+    await lp.waitForCpu(node, 0.2);
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.strictEqual(r.status, 128 + 15, `status ${r.status} signal ${r.signal}: ${r.stderr}`);
+    assert.ok(!lp.isAlive(node), 'the child got the SIGTERM');
+    assert.ok(lp.traces(out).some((x) => x.frames.includes('hotFunction')), 'the profile is written');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('launch mode through NODE_OPTIONS (not node itself): JS names, and the isolate logs V8 wrote are removed', () => {
+  const dir = lp.tmpdir('nodeoptions');
+  const out = path.join(dir, 'sh.pb.gz');
+  try {
+    // A shell that execs node: loopperf sees "sh", so it turns the perf map on through NODE_OPTIONS.
+    const r = lp.loopperf(['record', '-q', '-o', out, '--', 'sh', '-c', 'exec "$0" "$1"', process.execPath, path.join(lp.TARGETS, 'hot.js')],
+      { cwd: dir, env: { ...process.env, DURATION_MS: '800' } });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(lp.traces(out).some((x) => x.frames.includes('hotFunction')), 'JS names: the perf map was turned on');
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f !== 'sh.pb.gz'), [], 'no isolate-*.log left in the working directory');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
