@@ -170,3 +170,54 @@ test('dump: one text line per thread with role, phase, activity and the system c
     lp.stopTarget(t);
   }
 });
+
+test('record --no-kernel: no kernel frames and kernel_frames=no; by default they are there', async () => {
+  const t = await lp.startTarget('hot.js');
+  try {
+    const run = async (args) => {
+      const out = path.join(dir, `kernel${args.length}.pb.gz`);
+      const r = await lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '1s', '-o', out, ...args]);
+      assert.strictEqual(r.status, 0, r.stderr);
+      return { out, raw: lp.pprof(['-raw', out]) };
+    };
+    const withKernel = await run([]);
+    assert.match(withKernel.raw, /loopperf:kernel_frames=yes/);
+    assert.ok(lp.mappingShare(withKernel.out, /^\[kernel/) > 0, 'kernel frames by default (timer interrupts, syscalls)');
+    const userOnly = await run(['--no-kernel']);
+    assert.match(userOnly.raw, /loopperf:kernel_frames=no/);
+    assert.strictEqual(lp.mappingShare(userOnly.out, /^\[kernel/), 0, 'no kernel frame with --no-kernel');
+  } finally {
+    lp.stopTarget(t);
+  }
+});
+
+// The fallback needs a user the kernel refuses kernel callchains: nobody, at perf_event_paranoid >= 2
+// (environment), recording its own node.
+const paranoid = Number(fs.readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8'));
+test('record as an unprivileged user at perf_event_paranoid >= 2: falls back to user frames with a warning',
+  { skip: (!isRoot && 'needs root to run as nobody') || (paranoid < 2 && `perf_event_paranoid is ${paranoid}: kernel frames are allowed`) }, async () => {
+    const { spawn } = require('node:child_process');
+    const own = path.join(dir, 'nobody');
+    fs.mkdirSync(own);
+    fs.chmodSync(own, 0o777);
+    const ready = path.join(own, 'ready');
+    const target = spawn(process.execPath, [path.join(lp.TARGETS, 'hot.js')],
+      { uid: NOBODY, gid: NOBODY, cwd: own, env: { ...process.env, READY_FILE: ready, DURATION_MS: '30000' }, stdio: 'ignore' });
+    try {
+      await lp.waitForFileAsync(ready);
+      const out = path.join(own, 'p.pb.gz');
+      const r = await lp.loopperfAsync(['record', '-p', String(target.pid), '-d', '1s', '-o', out], { uid: NOBODY, gid: NOBODY });
+      assert.strictEqual(r.status, 0, r.stderr);
+      assert.match(r.stderr, /kernel frames are not allowed at this kernel\.perf_event_paranoid; recording user frames only/);
+      assert.strictEqual(lp.mappingShare(out, /^\[kernel/), 0, 'no kernel frame');
+      assert.ok(lp.traces(out).length > 0, 'user frames recorded');
+      // tracefs readable only by root (environment): loop health is skipped with a warning, not an error.
+      const idFile = '/sys/kernel/tracing/events/syscalls/sys_enter_epoll_pwait/id';
+      let othersRead = false;
+      try { othersRead = (fs.statSync(idFile).mode & 0o004) !== 0; } catch {}
+      if (!othersRead) assert.match(r.stderr, /warning: loop health \(utilization, stalls\) is not measured/);
+    } finally {
+      target.kill('SIGKILL');
+      fs.rmSync(`/tmp/perf-${target.pid}.map`, { force: true });
+    }
+  });
