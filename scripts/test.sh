@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds (warnings are errors), builds Google's pprof for
-# the checks that read our files with the real tool, and runs every test through ctest.
+# the checks that read our files with the real tool, runs every test through ctest, and ends with a
+# summary: passed, failed, skipped, and the reason of every skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
@@ -12,4 +14,10 @@ scripts/install-test-tools.sh "$BUILD_DIR"
 # libFuzzer smoke run, before ctest so its summary stays the last word (docs/hardening.md); ~2 min.
 if [ "${LOOPPERF_FUZZ_SMOKE:-1}" = 1 ]; then scripts/fuzz.sh --smoke; fi
 cd "$BUILD_DIR"
-ctest --output-on-failure -j"$(nproc)" --timeout 600 "$@"
+# The JUnit file keeps every test's output (passed ones too, untruncated) for the summary below:
+# skips and their reasons (scripts/test-summary.js). ctest's exit status is the script's.
+status=0
+ctest --output-on-failure -j"$(nproc)" --timeout 600 --output-junit ctest-junit.xml \
+  --test-output-size-passed 1048576 --test-output-size-failed 1048576 "$@" || status=$?
+node "$ROOT/scripts/test-summary.js" ctest-junit.xml || true
+exit "$status"

@@ -178,7 +178,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   ri.threads = st.threads_seen;
   ri.threads_skipped = st.threads_skipped;
   ri.stacks_overflowed = rec.stacks().overflowed();
-  ri.kernel_frames = cfg.sampling.kernel;
+  ri.kernel_frames = rec.kernel_frames();  // what was recorded: the fallback may have turned them off
   ri.unwind = unwind::unwind_mode_name(cfg.sampling.unwind);
   ri.perf_map = perf_map_info(rec.symbolizer().perf_map_status());
   ri.target_exited = target_exited;

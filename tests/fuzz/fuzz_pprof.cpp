@@ -3,6 +3,7 @@
 // a Profile it accepts must then survive everything the commands do with it: the report (text and
 // JSON), every output format, filters, a diff against itself and the diff profile, and a
 // write-read round trip that gives the same profile back.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -75,8 +76,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   spec.phases = {"poll"};
   if (auto filtered = formats::filter_profile(p, spec)) check_ids(*filtered);
 
-  // diff: the profile against itself, and the pprof diff profile.
+  // diff: the profile against itself (no share moves, so no row is reported), and the pprof diff
+  // profile.
   if (auto d = diff::diff_profiles(p, p, diff::DiffOptions{})) {
+    for (const auto& row : d->rows) {
+      check(!row.reported());
+      check(row.base_share == row.head_share || (std::isnan(row.base_share) && std::isnan(row.head_share)));
+    }
+    check(d->count(diff::Verdict::kRegression) == 0 && d->count(diff::Verdict::kImprovement) == 0);
     (void)diff::render_text(*d, true);
     (void)diff::render_json(*d, true);
     (void)diff::render_markdown(*d, true);

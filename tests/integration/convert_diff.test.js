@@ -88,7 +88,12 @@ test('html: red/green diff flame graph in Chromium: grown frame red, shrunk sibl
     const sibling = await boxOf('parseRecords');
     const srgb = await pixel(sibling);
     assert.ok(!isRed(srgb), `parseRecords (${sibling.baseShare} -> ${sibling.headShare}) drawn red: ${srgb}`);
-    if (sibling.headShare < sibling.baseShare - 0.04) assert.ok(isGreen(srgb), `parseRecords shrank, drawn ${srgb}`);
+    // It always shrinks (scoreRecords takes a larger share): 4.0 and 5.4 pp in two measured runs.
+    // Any shrink past 0.1 pp is drawn green, paler the smaller (flamegraph.js diffColor): a green
+    // hue, however pale.
+    assert.ok(sibling.headShare < sibling.baseShare - 0.01, `parseRecords ${sibling.baseShare} -> ${sibling.headShare}`);
+    assert.ok(srgb[1] > srgb[0] + 5 && srgb[1] > srgb[2] + 5, `parseRecords shrank, drawn ${srgb}, not green`);
+    if (sibling.headShare < sibling.baseShare - 0.04) assert.ok(isGreen(srgb), `parseRecords shrank by 4 pp or more, drawn ${srgb}`);
 
     // Hover: base share, head share and the change in percentage points.
     const rect = await page.evaluate(`document.getElementById('lp-canvas').getBoundingClientRect().toJSON()`);

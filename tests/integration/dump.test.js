@@ -49,7 +49,14 @@ test('an idle node: epoll_pwait -> uv__io_poll -> uv_run, phase poll, idle-wait'
     const poll = indexOf(main, /^uv__io_poll$/);
     const run = indexOf(main, /^uv_run$/);
     assert.ok(wait >= 0 && wait < poll && poll < run, names(main).join(' < '));
-    assert.ok(d.max_stopped_ns > 0 && d.max_stopped_ns < 200e6, `stopped ${d.max_stopped_ns} ns`);
+    // docs/dump.md: 67 dumps of this target on the loaded 2-core VM (load ~6): the longest stop of a
+    // dump had a median of 0.4 ms, was over 1 ms in about a third, up to 8.4 ms, and 15 and 32 ms
+    // once each (44 ms was seen once before). Each dump under 100 ms, the median of seven under 10 ms.
+    const maxes = [d.max_stopped_ns];
+    for (let i = 0; i < 6; i++) maxes.push(dumpJson(t.pid).max_stopped_ns);
+    for (const m of maxes) assert.ok(m > 0 && m < 100e6, `stopped ${m} ns`);
+    const median = [...maxes].sort((x, y) => x - y)[3];
+    assert.ok(median < 10e6, `median longest stop ${median} ns (${maxes.join(' ')})`);
     assert.ok(d.threads.length >= 5, 'every thread is dumped');
     const text = lp.loopperf(['dump', '-p', String(t.pid)]);
     assert.match(text.stdout, /the target was stopped one thread at a time: at most \d+ µs per thread/);
@@ -123,6 +130,37 @@ test('a busy node: JS names from the perf map and native frames', async () => {
 
 // A dump killed while it holds a thread in its ptrace stop: tests/unit/record/test_dump.cpp (the stop is
 // reached through take_dump's while_stopped observer, not a hook in the binary).
+// Through the real binary:
+// No hook in loopperf: dumps are started until this test, spin-reading /proc, sees one of the
+// target's threads in a ptrace stop (state 't'), and SIGKILLs that dump right then.
+test('dump killed with SIGKILL while a thread is seen stopped: the target runs on', async () => {
+  const t = await lp.startTarget('idle.js');
+  try {
+    const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
+    let caught = 0;
+    for (let attempt = 0; attempt < 200 && !caught; attempt++) {
+      const child = spawn(lp.LOOPPERF, ['dump', '-p', String(t.pid)], { stdio: 'ignore' });
+      const exited = new Promise((r) => child.on('exit', r));
+      // Synchronous: a stop lasts a fraction of a millisecond.
+      const deadline = Date.now() + 5000;
+      while (!caught && Date.now() < deadline && child.exitCode === null) {
+        caught = lp.waitForTracedStop(t.pid, 1);
+        if (!caught) {
+          // child.exitCode is only updated by the event loop: ask the kernel instead.
+          try { if (fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1][0] === 'Z') break; } catch { break; }
+        }
+      }
+      child.kill('SIGKILL');
+      await exited;
+    }
+    assert.ok(caught, 'a thread of the target was seen in a ptrace stop while a dump ran');
+    await assertServing(port);
+    assert.ok(['R', 'S'].includes(lp.procState(t.pid)), `state ${lp.procState(t.pid)}`);
+    assert.strictEqual(lp.tracerPid(t.pid), 0, 'nobody traces the target any more');
+  } finally {
+    lp.stopTarget(t);
+  }
+});
 
 test('dump errors: no such process, bad pid', () => {
   let r = lp.loopperf(['dump', '-p', '4194000']);

@@ -21,18 +21,21 @@ function get(port) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Threads loopperf reports following / distinct threads this test saw in /proc while it recorded:
+// 0.62, 0.73, 0.78 in three runs on the loaded 2-core VM (load average 6-28).
+const SEEN_FRACTION = 0.5;
 
 // The target still serves, its timer ticks, SIGUSR2 still reaches its handler, it is not stopped
 // or traced, and it has the file descriptors it had before.
 async function assertUnharmed(t, port, before) {
   assert.ok(lp.isAlive(t.pid), 'alive');
   const a = await get(port);
-  await sleep(200);
-  const b = await get(port);
+  let b = a;
+  for (const deadline = Date.now() + 5000; b.ticks <= a.ticks && Date.now() < deadline; b = await get(port)) await sleep(20);
   assert.ok(b.ticks > a.ticks, `timer keeps firing (${a.ticks} -> ${b.ticks})`);
   process.kill(t.pid, 'SIGUSR2');
-  await sleep(100);
-  const c = await get(port);
+  let c = await get(port);
+  for (const deadline = Date.now() + 5000; c.usr2 === before.usr2 && Date.now() < deadline; c = await get(port)) await sleep(20);
   assert.strictEqual(c.usr2, before.usr2 + 1, 'its signal handler still runs');
   assert.strictEqual(c.fds, before.fds, 'same number of open file descriptors');
   for (const task of fs.readdirSync(`/proc/${t.pid}/task`)) {
@@ -42,8 +45,9 @@ async function assertUnharmed(t, port, before) {
   }
 }
 
-// Starts `record` on the idle target, waits until it has been sampling for a while, hits it with
-// `how`, and checks the target.
+// Starts `record` on the idle target, waits until it is sampling (its perf_event fds are open)
+// and, in wall mode, until one of the target's threads is seen in a ptrace stop (state 't'), hits
+// it with `how` right then, and checks the target.
 async function hit(how, mode) {
   const t = await lp.startTarget('idle.js');
   const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
@@ -52,16 +56,25 @@ async function hit(how, mode) {
     const before = await get(port);
     let child;
     const done = lp.loopperfAsync(['record', '-p', String(t.pid), '--mode', mode, '-o', out], { onSpawn: (c) => { child = c; } });
-    // Wall mode stops the loop thread hundreds of times a second: hit it while that goes on.
-    await sleep(700);
+    await lp.waitForSampling(child.pid);
+    if (mode === 'wall') {
+      // Wall mode stops the loop thread hundreds of times a second: hit loopperf while a thread of
+      // the target is seen stopped. Spin-read /proc until it is (a stop lasts ~1 ms).
+      let tid = 0;
+      for (let i = 0; i < 20 && !tid; i++) tid = lp.waitForTracedStop(t.pid, 500);
+      assert.ok(tid > 0, 'a thread of the target was seen in a ptrace stop (state t)');
+    }
     child.kill(how);
     const r = await done;
     if (how === 'SIGKILL' || how === 'SIGSEGV' || how === 'SIGABRT') {
       assert.ok(r.signal === how || r.status >= 128, `loopperf died (${r.signal} ${r.status})`);
     } else {
       assert.strictEqual(r.status, 0, r.stderr);
+      assert.match(r.stderr, /interrupted/);
       assert.ok(fs.existsSync(out), 'the profile is written on Ctrl-C / SIGTERM');
-      assert.ok(lp.traces(out).length >= 0);
+      // A valid profile of this target (an idle one gets few cpu-clock samples: wall mode samples it).
+      assert.match(lp.pprof(['-raw', out]), new RegExp(`loopperf:target\\.pid=${t.pid}\\b`));
+      if (mode === 'wall') assert.ok(lp.traces(out).length > 0, 'wall mode sampled the idle loop');
     }
     await assertUnharmed(t, port, before);
     // No half-written file next to the output whatever happened.
@@ -72,8 +85,9 @@ async function hit(how, mode) {
 }
 
 for (const mode of ['cpu', 'wall']) {
-  for (const how of ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGSEGV']) {
-    test(`${mode} mode: loopperf ${how === 'SIGSEGV' ? 'crashing (SIGSEGV)' : `receiving ${how}`} leaves the target serving`, () => hit(how, mode));
+  for (const how of ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGSEGV', 'SIGABRT']) {
+    const what = { SIGSEGV: 'crashing (SIGSEGV)', SIGABRT: 'aborting (SIGABRT)' }[how] || `receiving ${how}`;
+    test(`${mode} mode: loopperf ${what} leaves the target serving`, () => hit(how, mode));
   }
 }
 
@@ -84,9 +98,10 @@ test('an error mid-recording (output directory removed): target untouched, profi
   const rescueDir = lp.tmpdir('rescue');
   try {
     const before = await get(port);
+    let child;
     const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '1s', '-o', path.join(outDir, 'p.pb.gz')],
-      { env: { ...process.env, TMPDIR: rescueDir } });
-    await sleep(300);
+      { env: { ...process.env, TMPDIR: rescueDir }, onSpawn: (c) => { child = c; } });
+    await lp.waitForSampling(child.pid);  // past the preflight that checks the output directory
     fs.rmSync(outDir, { recursive: true, force: true });
     const r = await done;
     assert.strictEqual(r.status, 5, r.stderr);
@@ -134,7 +149,9 @@ test('a target that exec()s mid-recording yields a valid profile of both program
   assert.strictEqual(r.status, 0, r.stderr);
   const top = lp.pprof(['-top', '-nodecount=200', out]);
   assert.match(top, /hotFunction|Builtins_|v8::/, 'the node after exec is in the profile');
-  assert.match(top, /dash|sh|libc|\[unknown\]/, 'the shell before exec too');
+  // The shell by its binary's mapping ("sh" alone is in finish_task_switch): a pure-node profile fails.
+  const inShell = lp.mappingShare(out, /^(\/usr)?\/bin\/(dash|bash|sh|busybox)$/);
+  assert.ok(inShell > 0.05, `the shell before exec too: ${inShell} of the samples (0.26-0.31 measured)`);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -143,15 +160,26 @@ test('thread churn: hundreds of short-lived worker threads; no crash, no fd leak
   const out = path.join(t.dir, 'churn.pb.gz');
   try {
     let child;
-    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '4s', '-o', out], { onSpawn: (c) => { child = c; } });
-    await sleep(3000);
-    // loopperf's own descriptors follow the threads alive now, not every thread ever seen.
+    let finished = false;
+    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '4s', '-o', out], { onSpawn: (c) => { child = c; } })
+      .then((r) => { finished = true; return r; });
+    await lp.waitForSampling(child.pid);
+    // Threads of the target this test sees (every 10 ms) while loopperf samples.
+    const observed = new Set();
+    const look = () => { try { for (const tid of fs.readdirSync(`/proc/${t.pid}/task`)) observed.add(tid); } catch {} };
+    // Once the target has had 1 s of CPU (its workers spin), however loaded the machine: loopperf's
+    // own descriptors follow the threads alive now, not every thread ever seen.
+    const cpuStart = lp.processCpuSeconds(t.pid);
+    while (!finished && lp.processCpuSeconds(t.pid) - cpuStart < 1) { look(); await sleep(10); }
+    assert.ok(!finished, 'the target got 1 s of CPU within the 4 s recording');
     const lpFds = fs.readdirSync(`/proc/${child.pid}/fd`).length;
     const liveThreads = fs.readdirSync(`/proc/${t.pid}/task`).length;
+    while (!finished) { look(); await sleep(10); }
     const r = await done;
     assert.strictEqual(r.status, 0, r.stderr);
     const seen = Number(r.stderr.match(/(\d+) threads/)[1]);
-    assert.ok(seen > 60, `threads followed over the recording: ${seen}`);
+    // loopperf rescans for threads; those that live >= 50 ms are found.
+    assert.ok(seen >= observed.size * SEEN_FRACTION, `threads followed over the recording: ${seen}, this test saw ${observed.size}`);
     assert.ok(lpFds < liveThreads * 8 + 64, `loopperf fds ${lpFds} for ${liveThreads} live threads (${seen} seen)`);
     const tr = lp.traces(out);
     const longTids = new Set(tr.filter((x) => x.frames.includes('churnLongWorker')).map((x) => x.labels.tid));

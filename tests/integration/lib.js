@@ -155,7 +155,121 @@ function tracerPid(pid) {
   } catch { return -1; }
 }
 
+// CPU seconds a thread (or, with tid = pid, the main thread) has used so far: utime + stime from
+// /proc/PID/task/TID/stat, in clock ticks (USER_HZ = 100). 0 once it is gone.
+function cpuSeconds(pid, tid = pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+
+// CPU seconds of the whole process, every thread (live or ended) included: /proc/PID/stat.
+function processCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch { return 0; }
+}
+
+// Targets of /proc/PID/fd links (readlink), skipping fds that close while we look.
+function fdTargets(pid) {
+  let fds = [];
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return []; }
+  const out = [];
+  for (const fd of fds) {
+    try { out.push(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch {}
+  }
+  return out;
+}
+
+// Polls every 10 ms until pred() is true; throws after timeoutMs naming `what`.
+async function until(pred, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = pred();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// Readiness of a recording: loopperf (pid lpPid) holds at least `min` perf_event fds, i.e. it is
+// sampling. Returns how many.
+function waitForSampling(lpPid, min = 1) {
+  return until(() => {
+    const n = fdTargets(lpPid).filter((t) => t === 'anon_inode:[perf_event]').length;
+    return n >= min ? n : 0;
+  }, `loopperf ${lpPid} to open ${min} perf_event fds`);
+}
+
+// Waits until thread `tid` of `pid` has used `seconds` more CPU than it had when called: the target
+// has been running (and so sampled) for that much, however loaded the machine is.
+function waitForCpu(pid, seconds, tid = pid) {
+  const start = cpuSeconds(pid, tid);
+  return until(() => cpuSeconds(pid, tid) - start >= seconds, `${seconds} s of CPU in ${pid}/${tid}`, 60000);
+}
+
+// Spins (synchronously: a ptrace stop lasts ~1 ms, a timer tick would miss it) until one of pid's
+// threads is in state 't' (ptrace stop) or timeoutMs passes. Returns the tid or 0.
+function waitForTracedStop(pid, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return 0; }
+  for (let i = 0; Date.now() < deadline; i++) {
+    if (i % 1000 === 999) { try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { return 0; } }
+    for (const tid of tasks) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        if (stat[stat.lastIndexOf(')') + 2] === 't') return Number(tid);
+      } catch {}
+    }
+  }
+  return 0;
+}
+
+// Waits until process pid holds `file` open (an fd) or mapped (/proc/PID/maps): e.g. loopperf
+// reading a perf map or an ELF file.
+function waitForOpen(pid, file, timeoutMs = 15000) {
+  return until(() => {
+    if (fdTargets(pid).includes(file)) return true;
+    try { return fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').some((l) => l.endsWith(` ${file}`)); } catch { return false; }
+  }, `${pid} to open ${file}`, timeoutMs);
+}
+
+// Share of the samples with at least one frame in a mapping whose file name matches `re` (from
+// pprof -raw: samples -> locations -> mappings). Names a binary by its mapping, not by a substring
+// of a function name.
+function mappingShare(file, re) {
+  const raw = pprof(['-raw', file]);
+  const mappings = new Map();
+  const mapsText = raw.slice(raw.indexOf('\nMappings'));
+  for (const m of mapsText.matchAll(/^\s*(\d+): 0x[0-9a-f]+\/0x[0-9a-f]+\/0x[0-9a-f]+ (\S+)/gm)) mappings.set(m[1], m[2]);
+  const locText = raw.slice(raw.indexOf('\nLocations'), raw.indexOf('\nMappings'));
+  const inMapping = new Set();
+  for (const m of locText.matchAll(/^\s*(\d+): 0x[0-9a-f]+ M=(\d+)/gm)) if (re.test(mappings.get(m[2]) || '')) inMapping.add(m[1]);
+  let total = 0, hit = 0;
+  const samples = raw.slice(raw.indexOf('Samples:'), raw.indexOf('\nLocations'));
+  for (const line of samples.split('\n')) {
+    const m = line.match(/^\s*(\d+)(?:\s+-?\d+)*: ((?:\d+ ?)+)/);
+    if (!m) continue;
+    total += Number(m[1]);
+    if (m[2].trim().split(/\s+/).some((id) => inMapping.has(id))) hit += Number(m[1]);
+  }
+  return total ? hit / total : 0;
+}
+
+// Whether loop health can be measured here (environment, not loopperf's say): it needs the
+// syscalls tracepoints, through a mounted tracefs or as root (loopperf mounts it).
+function loopHealthAvailable() {
+  return process.getuid() === 0 || fs.existsSync('/sys/kernel/tracing/events/syscalls') ||
+    fs.existsSync('/sys/kernel/debug/tracing/events/syscalls');
+}
+
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
+  cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
 };

@@ -11,7 +11,9 @@ const rssMb = (pid) => Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').mat
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Documented in docs/record.md ("Limits"): after the first minute, RSS grows by less than this.
-const GROWTH_BOUND_MB = 16;
+// Measured on the loaded 2-core VM: 36.9 MB at one minute, 40.0 MB peak after (+3.1 MB); the
+// bench's 10-minute 999 Hz recording grew 3.5 MB (docs/performance.md). 8 MB: 2.5x what was seen.
+const GROWTH_BOUND_MB = 8;
 
 test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks folded and bounded', { timeout: 300000 }, async () => {
   const t = await lp.startTarget('stack_churn.js');
@@ -38,7 +40,11 @@ test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks f
     const meta = (k) => Number((raw.match(new RegExp(`loopperf:${k}=(\\d+)`)) || [])[1]);
     assert.ok(meta('stacks.distinct') <= 20000, `stacks.distinct ${meta('stacks.distinct')}`);
     assert.ok(meta('stacks.compactions') >= 1, `stacks.compactions ${meta('stacks.compactions')}`);
-    if (meta('stacks_overflowed') > 0) assert.match(r.stderr, /samples had new stacks after the distinct-stack limit/);
+    // The warning is printed exactly when samples overflowed.
+    const overflowed = meta('stacks_overflowed');
+    assert.ok(Number.isFinite(overflowed), 'loopperf:stacks_overflowed in the metadata');
+    assert.strictEqual(/samples had new stacks after the distinct-stack limit/.test(r.stderr), overflowed > 0,
+      `stacks_overflowed=${overflowed}, stderr: ${r.stderr}`);
   } finally {
     lp.stopTarget(t);
   }

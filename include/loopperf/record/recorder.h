@@ -49,6 +49,7 @@ class Recorder {
   FinishedProfile finish_profile(profile::BuildInfo build, profile::RecordingInfo info);
 
   const sample::SamplerStats& stats() const { return sampler_->stats(); }
+  bool kernel_frames() const { return sampler_->kernel_frames(); }
   const std::map<pid_t, std::string>& thread_names() const { return sampler_->thread_names(); }
   const profile::StackTable& stacks() const { return stacks_; }
   symbols::ProcessSymbolizer& symbolizer() { return symbolizer_; }

@@ -74,6 +74,9 @@ class Sampler {
   void finish();
 
   const SamplerStats& stats() const { return stats_; }
+  // Whether kernel frames are recorded: false when asked not to, or after the fallback to user
+  // frames when the kernel refused them.
+  bool kernel_frames() const { return cfg_.event.kernel; }
   // tid -> thread name (comm), for every thread seen, remembered after it ends.
   const std::map<pid_t, std::string>& thread_names() const { return names_; }
 

@@ -19,29 +19,37 @@ function busy(ms) {
 }
 
 let started = null;
+let startedAt = 0;
+let calls = 0;  // callbacks run inside the window: each needs a loop iteration of its own
 let blocked = false;
 const delay = monitorEventLoopDelay({ resolution: 10 });
 
 function watchWindow() {
   if (!started && fs.existsSync(START_FILE)) {
     started = performance.eventLoopUtilization();
+    startedAt = performance.now();
     delay.enable();
   } else if (started && fs.existsSync(STOP_FILE)) {
     const elu = performance.eventLoopUtilization(started);
     delay.disable();
-    fs.writeFileSync(RESULT_FILE, JSON.stringify({ utilization: elu.utilization, maxDelayMs: delay.max / 1e6 }));
+    const callbacksPerSec = calls / ((performance.now() - startedAt) / 1000);
+    // Written whole under another name, then renamed: the reader never sees half a file.
+    fs.writeFileSync(`${RESULT_FILE}.tmp`, JSON.stringify({ utilization: elu.utilization, maxDelayMs: delay.max / 1e6, callbacksPerSec }));
+    fs.renameSync(`${RESULT_FILE}.tmp`, RESULT_FILE);
     process.exit(0);
   }
 }
 
 if (mode === 'saturated') {
   (function spin() {
+    if (started) calls++;
     busy(2);
     watchWindow();
     setImmediate(spin);
   })();
 } else {
   setInterval(function tick() {
+    if (started) calls++;
     watchWindow();
     if (mode === 'half' || mode === 'block300') busy(5);
     if (mode === 'block300' && started && !blocked && performance.now() - started.idle - started.active > 400) {

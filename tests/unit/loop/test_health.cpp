@@ -238,7 +238,7 @@ TEST_CASE("a first event contradicting the initial state from /proc wins") {
   CHECK(h[1].stalls[0].start_ns == 0);
 }
 
-TEST_CASE("memory stays bounded: 1M iterations, percentiles within 3% of the truth") {
+TEST_CASE("memory stays bounded: 1M iterations, percentiles within 1% of the truth") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, false);
   std::mt19937_64 rng(42);
@@ -268,8 +268,9 @@ TEST_CASE("memory stays bounded: 1M iterations, percentiles within 3% of the tru
   REQUIRE(h.size() == 1);
   CHECK(h[0].iterations == busy.size());
   CHECK(h[0].busy_count == busy.size());
-  CHECK(h[0].busy_p50_ms == Approx(truth(0.50)).epsilon(0.03));
-  CHECK(h[0].busy_p99_ms == Approx(truth(0.99)).epsilon(0.03));
+  // docs/report.md: percentiles within 1%. This seeded input gives 0.27% (p50) and 0.03% (p99).
+  CHECK(h[0].busy_p50_ms == Approx(truth(0.50)).epsilon(0.01));
+  CHECK(h[0].busy_p99_ms == Approx(truth(0.99)).epsilon(0.01));
   CHECK(h[0].busy_max_ms == Approx(400));
   CHECK(h[0].stall_count >= 1);
   CHECK(h[0].stalls.size() <= LoopHealthTracker::kMaxStalls);

@@ -86,8 +86,12 @@ TEST_CASE("sampling this process: a busy thread is sampled at about the rate, wi
   clock_gettime(cid, &cpu);
   double cpu_s = cpu.tv_sec + cpu.tv_nsec / 1e9;
   INFO("spinner cpu " << cpu_s << " s, samples " << spinner_samples);
-  CHECK(spinner_samples > 0.5 * 999 * cpu_s - 10);
-  CHECK(spinner_samples < 700);
+  // Measured in 9 runs on the loaded 2-core VM: 0.87-1.12 x 999 Hz x the spinner's CPU time (read
+  // after finish(), so a little wider than the sampled window): within 25%, plus 10 samples for a
+  // spinner that got little CPU.
+  const double expected = 999 * cpu_s;
+  CHECK(static_cast<double>(spinner_samples) > 0.75 * expected - 10);
+  CHECK(static_cast<double>(spinner_samples) < 1.25 * expected + 10);
   CHECK(with_chain == spinner_samples);
   CHECK(sampler.value()->stats().threads_seen >= 2);
   CHECK(sampler.value()->thread_names().count(spin.tid) == 1);

@@ -11,6 +11,7 @@
 
 #include "fixture_util.h"
 #include "loopperf/symbols/elf_symbolizer.h"
+#include "lp_skip.h"
 
 using loopperf::symbols::demangle;
 using loopperf::symbols::ElfFile;
@@ -217,10 +218,7 @@ TEST_CASE("ElfFile: truncated and garbage files never crash", "[elf]") {
 
 TEST_CASE("ElfFile: /usr/bin/node symbols, timings", "[elf][node]") {
   const std::string node = "/usr/bin/node";
-  if (::access(node.c_str(), R_OK) != 0) {
-    WARN("no " << node << "; skipping");
-    return;
-  }
+  if (::access(node.c_str(), R_OK) != 0) LP_SKIP("no " << node);
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   auto elf = open_or_fail(node);

@@ -11,6 +11,7 @@
 
 #include "fixture_util.h"
 #include "loopperf/symbols/process_symbolizer.h"
+#include "lp_skip.h"
 
 using loopperf::symbols::FrameOrigin;
 using loopperf::symbols::JitKind;
@@ -40,10 +41,7 @@ const char* kScript =
 TEST_CASE("ProcessSymbolizer: node --perf-basic-prof map names a hot JS function",
           "[process_symbolizer][node]") {
   const std::string node = find_node();
-  if (node.empty()) {
-    WARN("node not installed; skipping");
-    return;
-  }
+  if (node.empty()) LP_SKIP("node not installed");
   // V8 writes isolate-*.log into the cwd: give it a private directory.
   std::string dir_template = (std::filesystem::temp_directory_path() / "loopperf-node-XXXXXX").string();
   REQUIRE(::mkdtemp(dir_template.data()) != nullptr);

@@ -12,6 +12,7 @@
 #include "fixture_util.h"
 #include "loopperf/process/process.h"
 #include "loopperf/symbols/process_symbolizer.h"
+#include "lp_skip.h"
 
 using loopperf::symbols::ElfFile;
 using loopperf::symbols::FrameOrigin;
@@ -245,10 +246,7 @@ TEST_CASE("ProcessSymbolizer: ignores a perf map others could have written", "[p
     CHECK(sym.resolve(jit, false).frames[0].name == "[unknown] [jit]");
   }
   SECTION("owned by another user") {
-    if (::geteuid() != 0) {
-      WARN("not root: cannot chown; skipping");
-      return;
-    }
+    if (::geteuid() != 0) LP_SKIP("section 'owned by another user': not root, cannot chown");
     std::string path = write_perf_map(child.pid(), hex(jit) + " 100 JS:*planted /evil.js:1:1\n", 0644);
     Unlink cleanup{path};
     REQUIRE(::chown(path.c_str(), 54321, 54321) == 0);
