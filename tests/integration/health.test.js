@@ -74,7 +74,11 @@ test('a deliberate 300 ms block is the longest stall, within 10%, with its stack
   assert.ok(Math.abs(longest.duration_ms - 300) <= 30, `longest stall ${longest.duration_ms} ms`);
   assert.ok(Math.abs(main.loop.busy_max_ms - 300) <= 30, `busy max ${main.loop.busy_max_ms} ms`);
   assert.strictEqual(longest.phase, 'timers');
-  assert.match(longest.summary, /tick .*busy/);
+  // busy() is always compiled by then (it spins); its caller tick() may still be interpreted, and the
+  // perf map names no interpreted frame (seen with the 4dffe80 binary too): tick is required only
+  // when it is named, and then above busy.
+  assert.match(longest.summary, /^timers › (.* › )?busy\b/);
+  if (/tick/.test(longest.summary)) assert.match(longest.summary, /tick .*busy/);
   assert.ok(own.maxDelayMs > 250, `node saw the block too (${own.maxDelayMs} ms delay)`);
 });
 
