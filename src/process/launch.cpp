@@ -47,10 +47,7 @@ LaunchPlan plan_launch(const LaunchOptions& opts, const char* existing_node_opti
   return plan;
 }
 
-LaunchedChild::~LaunchedChild() {
-  if (gate_fd_ >= 0) ::close(gate_fd_);
-  if (error_fd_ >= 0) ::close(error_fd_);
-}
+LaunchedChild::~LaunchedChild() = default;
 
 Status LaunchedChild::start(const LaunchOptions& opts) {
   if (opts.argv.empty()) return make_error(ErrorCode::kUsage, "no command given after --");
@@ -62,8 +59,12 @@ Status LaunchedChild::start(const LaunchOptions& opts) {
   start_time_ = static_cast<long long>(::time(nullptr));
 
   int gate[2], err[2];
-  if (::pipe2(gate, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+  if (::pipe2(gate, O_CLOEXEC) != 0)
     return make_error(ErrorCode::kResource, std::string("pipe: ") + std::strerror(errno), "raise `ulimit -n`");
+  UniqueFd gate_read(gate[0]), gate_write(gate[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0)
+    return make_error(ErrorCode::kResource, std::string("pipe: ") + std::strerror(errno), "raise `ulimit -n`");
+  UniqueFd err_read(err[0]), err_write(err[1]);
 
   std::vector<char*> argv;
   for (auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -72,7 +73,8 @@ Status LaunchedChild::start(const LaunchOptions& opts) {
   pid_t pid = ::fork();
   if (pid < 0) return make_error(ErrorCode::kLaunch, std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    // Child: only async-signal-safe calls from here on.
+    // Child: only async-signal-safe calls from here on (plain close(): no destructor runs after exec
+    // or _exit, and the UniqueFd copies of these fds are the parent's).
     ::close(gate[1]);
     ::close(err[0]);
     sigset_t none;
@@ -92,26 +94,20 @@ Status LaunchedChild::start(const LaunchOptions& opts) {
     (void)ignored;
     ::_exit(127);
   }
-  ::close(gate[0]);
-  ::close(err[1]);
   pid_ = pid;
-  gate_fd_ = gate[1];
-  error_fd_ = err[0];
+  gate_fd_ = std::move(gate_write);  // the read end and err's write end are the child's: closed here
+  error_fd_ = std::move(err_read);
   return {};
 }
 
 Status LaunchedChild::release() {
-  if (gate_fd_ >= 0) {
-    ::close(gate_fd_);
-    gate_fd_ = -1;
-  }
+  gate_fd_.reset();
   int e = 0;
   ssize_t n;
   do {
-    n = ::read(error_fd_, &e, sizeof e);
+    n = ::read(error_fd_.get(), &e, sizeof e);
   } while (n < 0 && errno == EINTR);
-  ::close(error_fd_);
-  error_fd_ = -1;
+  error_fd_.reset();
   if (n == static_cast<ssize_t>(sizeof e)) {
     wait();
     return make_error(ErrorCode::kLaunch, std::string("cannot run the command: ") + std::strerror(e),

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loopperf/common/unique_fd.h"
 #include "loopperf/common/result.h"
 
 namespace loopperf::process {
@@ -59,8 +60,8 @@ class LaunchedChild {
 
  private:
   pid_t pid_ = -1;
-  int gate_fd_ = -1;   // write end: closing it releases the child
-  int error_fd_ = -1;  // read end: exec errno, CLOEXEC on the child side
+  UniqueFd gate_fd_;   // write end: closing it releases the child
+  UniqueFd error_fd_;  // read end: exec errno, CLOEXEC on the child side
   bool exited_ = false;
   int status_ = 0;
   bool lost_ = false;
