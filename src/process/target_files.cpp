@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -51,7 +53,35 @@ TargetFiles::TargetFiles(pid_t pid) : pid_(pid), proc_("/proc/" + std::to_string
   if (auto st = read_status(pid)) status_ = std::move(st.value());
 }
 
+std::shared_ptr<TargetFiles> TargetFiles::saved(pid_t pid, std::optional<ProcStatus> status,
+                                                std::vector<MapEntry> maps, std::string files_dir) {
+  // pid 0 reads nothing from /proc: every fact comes from the saved recording.
+  auto t = std::make_shared<TargetFiles>(0);
+  t->pid_ = pid;
+  t->proc_.clear();
+  t->status_ = std::move(status);
+  t->saved_dir_ = std::move(files_dir);
+  t->merge(std::move(maps));
+  return t;
+}
+
+std::string TargetFiles::saved_file_name(const std::string& path, uint64_t inode) {
+  // Flat and unique: the path's characters that are not safe in a file name become '_', and the
+  // inode and a hash of the whole path tell apart paths that flatten alike.
+  std::string name;
+  for (char c : path) name += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  if (name.size() > 120) name = name.substr(name.size() - 120);
+  return name + "." + std::to_string(inode) + "." + hex(std::hash<std::string>{}(path));
+}
+
+std::vector<const ModuleFile*> TargetFiles::files() const {
+  std::vector<const ModuleFile*> out;
+  for (const auto& [key, f] : files_) out.push_back(f.get());
+  return out;
+}
+
 bool TargetFiles::refresh() {
+  if (!saved_dir_.empty()) return false;
   auto snapshot = read_maps(pid_);
   if (!snapshot.ok() || snapshot->empty()) return false;
   return merge(std::move(snapshot.value()));
@@ -85,6 +115,11 @@ bool TargetFiles::merge(std::vector<MapEntry> snapshot) {
 }
 
 UniqueFd TargetFiles::open_module(const MapEntry& m, std::string& via) const {
+  if (!saved_dir_.empty()) {
+    UniqueFd fd = open_regular(saved_dir_ + "/" + saved_file_name(m.clean_path(), m.inode), O_NOFOLLOW, 0);
+    if (fd.get() >= 0) via = "saved";
+    return fd;
+  }
   // map_files reaches the exact mapped file even when it is deleted or in another mount namespace
   // (it needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: without them the paths below are tried).
   UniqueFd fd = open_regular(proc_ + "/map_files/" + hex(m.start) + "-" + hex(m.end), 0, 0);

@@ -33,20 +33,25 @@ int waiting_in_poll(pid_t pid, pid_t tid) {
 
 }  // namespace
 
-Recorder::Recorder(const RecorderOptions& opts)
+Recorder::Recorder(const RecorderOptions& opts, SavedSources saved)
     : opts_(opts),
       stacks_(opts.max_stacks),
-      files_(std::make_shared<process::TargetFiles>(opts.pid)),
-      symbolizer_(files_),
+      files_(saved.files ? saved.files : std::make_shared<process::TargetFiles>(opts.pid)),
+      symbolizer_(saved.files ? std::make_unique<symbols::ProcessSymbolizer>(files_, saved.perf_map, saved.kallsyms)
+                              : std::make_unique<symbols::ProcessSymbolizer>(files_)),
       // The first compaction well before the distinct-stack limit, so that it can make room.
-      compactor_(symbolizer_, stacks_, std::clamp<size_t>(opts.max_stacks / 2, 1000, 20000)) {}
+      compactor_(*symbolizer_, stacks_, std::clamp<size_t>(opts.max_stacks / 2, 1000, 20000)) {}
+
+std::unique_ptr<Recorder> Recorder::for_replay(const RecorderOptions& opts, SavedSources sources) {
+  return std::unique_ptr<Recorder>(new Recorder(opts, std::move(sources)));
+}
 
 Recorder::~Recorder() {
   if (wall_) wall_->stop();
 }
 
 Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) {
-  std::unique_ptr<Recorder> r(new Recorder(opts));
+  std::unique_ptr<Recorder> r(new Recorder(opts, {}));
   sample::SamplerConfig sc;
   sc.pid = opts.pid;
   sc.event.frequency_hz = opts.frequency_hz;
@@ -76,15 +81,11 @@ void Recorder::start(const std::string& exe, bool is_node) {
   started_ = last_scan_ = last_refresh_ = Clock::now();
   start_ns_ = monotonic_ns();
   const std::string fp_binary = opts_.is_node ? exe : std::string();
-  symbolizer_.refresh();
-  if (opts_.kernel) symbolizer_.preload_kernel_symbols();
+  symbolizer_->refresh();
+  if (opts_.kernel) symbolizer_->preload_kernel_symbols();
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
   if (opts_.loop_health && opts_.is_node) {
-    auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) {
-      if (!health_) return;
-      if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd);
-      else health_->poll_exit(e.tid, e.time_ns, e.epfd);
-    });
+    auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) { on_poll_event(e); });
     if (tracer) {
       tracer_ = std::move(tracer.value());
       health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
@@ -105,7 +106,47 @@ void Recorder::start(const std::string& exe, bool is_node) {
   }
 }
 
+void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start_ns, bool health) {
+  opts_.is_node = is_node;
+  exe_ = exe;
+  start_ns_ = start_ns;
+  const std::string fp_binary = opts_.is_node ? exe : std::string();
+  symbolizer_->refresh();
+  unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
+  if (health) health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
+  if (opts_.wall) {
+    wall_modules_ = std::make_unique<unwind::ModuleMap>(files_, fp_binary);
+    wall_modules_->refresh();
+    wall_unwinder_ = std::make_unique<unwind::HybridUnwinder>(*wall_modules_);
+    wall_threads_.insert(opts_.pid);
+  }
+}
+
+void Recorder::on_poll_event(const sample::PollEvent& e) {
+  if (tap_) tap_->poll_event(e);
+  if (!health_) return;
+  if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd);
+  else health_->poll_exit(e.tid, e.time_ns, e.epfd);
+}
+
+void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) {
+  if (tap_) tap_->thread_found(tid, loop_epfd, since_ns);
+  if (health_) health_->add_thread(tid, loop_epfd >= 0, loop_epfd, since_ns);
+}
+
+void Recorder::on_thread_ended(pid_t tid, uint64_t time_ns) {
+  if (tap_) tap_->thread_ended(tid, time_ns);
+  if (health_) health_->end_thread(tid, time_ns);
+  if (wall_threads_.erase(tid) && wall_) wall_->set_threads(wall_threads_);
+}
+
+void Recorder::on_health_flush(uint64_t now_ns) {
+  if (tap_) tap_->health_flush(now_ns);
+  if (health_) health_->flush(now_ns);
+}
+
 void Recorder::on_cpu_sample(const sample::RawSample& s) {
+  if (tap_) tap_->cpu_sample(s);
   frames_.clear();
   if (unwinder_) unwinder_->frames_for(s, frames_);
   else unwind::frames_from_callchain(s.ips, s.nr, frames_);
@@ -126,7 +167,7 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
   seen++;
   for (const auto& f : frames) {
     if (f.kernel) continue;
-    const auto& r = symbolizer_.resolve(f.addr, false);
+    const auto& r = symbolizer_->resolve(f.addr, false);
     if (r.frames.empty() || !loop::has_fact(r.frames.back().name, loop::Fact::kWorkerLoop)) continue;
     seen = 1000;
     if (wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
@@ -134,19 +175,22 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
   }
 }
 
-void Recorder::on_wall_samples() {
+void Recorder::take_wall_samples() {
   if (!wall_) return;
+  for (auto& w : wall_->take()) on_wall_sample(w);
+}
+
+void Recorder::on_wall_sample(const sample::WallSample& w) {
+  if (tap_) tap_->wall_sample(w);
   const int64_t period = 1'000'000'000LL / opts_.frequency_hz;
-  for (auto& w : wall_->take()) {
-    unwind::UserRegs regs = unwind::user_regs_from_ptrace(w.regs);
-    unwind::StackCopyMemory memory(w.regs.rsp, w.stack.data(), w.stack.size());
-    frames_.clear();
-    wall_unwinder_->unwind(regs, memory, {}, frames_);
-    profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
-    compactor_.canonicalize(frames_);
-    uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
-    if (health_) health_->sample(w.tid, w.time_ns, index, 1);
-  }
+  unwind::UserRegs regs = unwind::user_regs_from_ptrace(w.regs);
+  unwind::StackCopyMemory memory(w.regs.rsp, w.stack.data(), w.stack.size());
+  frames_.clear();
+  wall_unwinder_->unwind(regs, memory, {}, frames_);
+  profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
+  compactor_.canonicalize(frames_);
+  uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
+  if (health_) health_->sample(w.tid, w.time_ns, index, 1);
 }
 
 void Recorder::follow_new_threads() {
@@ -159,7 +203,7 @@ void Recorder::follow_new_threads() {
       int epfd = waiting_in_poll(opts_.pid, tid);
       // A thread found after the start is followed from now on, not from the start.
       uint64_t since = monotonic_ns() - start_ns_ < 20'000'000 ? 0 : monotonic_ns();
-      health_->add_thread(tid, epfd >= 0, epfd, since);
+      on_thread_found(tid, epfd, since);
     }
   }
   for (auto it = followed_.begin(); it != followed_.end();) {
@@ -168,8 +212,7 @@ void Recorder::follow_new_threads() {
       continue;
     }
     if (tracer_) tracer_->remove_thread(*it);  // drains it, frees its fds
-    if (health_) health_->end_thread(*it, monotonic_ns());
-    if (wall_threads_.erase(*it) && wall_) wall_->set_threads(wall_threads_);
+    on_thread_ended(*it, monotonic_ns());
     it = followed_.erase(it);
   }
 }
@@ -177,7 +220,7 @@ void Recorder::follow_new_threads() {
 void Recorder::step(std::chrono::milliseconds timeout) {
   sampler_->poll(timeout);
   if (tracer_) tracer_->drain();
-  on_wall_samples();
+  take_wall_samples();
   auto now = Clock::now();
   if (now - last_scan_ >= std::chrono::milliseconds(50)) {
     sampler_->scan_threads();
@@ -187,16 +230,16 @@ void Recorder::step(std::chrono::milliseconds timeout) {
   // Maps and the perf map are snapshotted while the target lives: it may be gone by the end.
   auto every = now - started_ < std::chrono::seconds(2) ? std::chrono::milliseconds(200) : std::chrono::milliseconds(1000);
   if (now - last_refresh_ >= every) {
-    symbolizer_.refresh();
+    symbolizer_->refresh();
     if (unwinder_) unwinder_->refresh_modules();
     if (wall_modules_) wall_modules_->refresh();
     last_refresh_ = now;
   }
-  if (health_) health_->flush(monotonic_ns());
+  if (health_) on_health_flush(monotonic_ns());
   // uv_run's call-site table (loop/uv_run_phases.h), built now rather than after the stop.
   if (!call_sites_ready_ && opts_.is_node && now - started_ >= std::chrono::seconds(1)) {
     call_sites_ready_ = true;
-    if (symbols::ElfFile* elf = symbolizer_.elf_for(exe_)) (void)loop::call_sites_for(*elf);
+    if (symbols::ElfFile* elf = symbolizer_->elf_for(exe_)) (void)loop::call_sites_for(*elf);
   }
   // Keep the stack table small (stack_compactor.h): a little symbolization per step, and a
   // compaction when the table has doubled.
@@ -214,11 +257,11 @@ void Recorder::step(std::chrono::milliseconds timeout) {
 void Recorder::stop() {
   end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
-  on_wall_samples();
+  take_wall_samples();
   sampler_->finish();
   if (tracer_) tracer_->drain();
   // Even after the target exited: the perf map is still on disk and may hold code logged last.
-  symbolizer_.refresh();
+  symbolizer_->refresh();
 }
 
 FinishedProfile Recorder::finish_profile(profile::BuildInfo build, profile::RecordingInfo info) {
@@ -233,11 +276,11 @@ FinishedProfile Recorder::finish_profile(profile::BuildInfo build, profile::Reco
   fo.release_raw = [this] {
     stacks_.release();
     compactor_.release();
-    symbolizer_.release_kernel_symbols();
+    symbolizer_->release_kernel_symbols();
     ::malloc_trim(0);
   };
-  FinishedProfile out = record::finish_profile(stacks_, symbolizer_, std::move(fo));
-  symbolizer_.release();
+  FinishedProfile out = record::finish_profile(stacks_, *symbolizer_, std::move(fo));
+  symbolizer_->release();
   ::malloc_trim(0);
   return out;
 }
@@ -254,8 +297,8 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
   m.emplace_back("stacks.nodes", std::to_string(stacks_.nodes()));
   m.emplace_back("stacks.compactions", std::to_string(compactor_.compactions()));
   m.emplace_back("stacks.addresses", std::to_string(compactor_.addresses()));
-  m.emplace_back("symbols.addresses", std::to_string(symbolizer_.resolved_addresses()));
-  m.emplace_back("symbols.distinct", std::to_string(symbolizer_.distinct_results()));
+  m.emplace_back("symbols.addresses", std::to_string(symbolizer_->resolved_addresses()));
+  m.emplace_back("symbols.distinct", std::to_string(symbolizer_->distinct_results()));
   if (wall_) {
     sample::WallStats w = wall_->stats();
     std::string tids;

@@ -25,7 +25,7 @@ KernelSymbols::~KernelSymbols() {
 void KernelSymbols::preload() {
   if (loaded_ || future_.valid()) return;
   loader_ = std::make_shared<Loader>();
-  future_ = std::async(std::launch::async, [loader = loader_] {
+  future_ = std::async(std::launch::async, [loader = loader_, path = path_] {
     const id_t self = static_cast<id_t>(::gettid());
     loader->tid = static_cast<pid_t>(self);
     if (!loader->urgent) {
@@ -33,7 +33,7 @@ void KernelSymbols::preload() {
       if (loader->urgent) (void)::setpriority(PRIO_PROCESS, self, loader->waiter_nice);
     }
     Kallsyms k;
-    k.load();
+    k.load(path);
     return k;
   });
 }
@@ -65,7 +65,7 @@ const Kallsyms& KernelSymbols::table() {
       hurry();
       kallsyms_ = future_.get();
     } else {
-      kallsyms_.load();
+      kallsyms_.load(path_);
     }
   }
   return kallsyms_;

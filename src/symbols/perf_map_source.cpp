@@ -40,12 +40,31 @@ PerfMapSource::PerfMapSource(pid_t pid, std::optional<process::ProcStatus> statu
       target_status_(std::move(status)),
       process_start_(process_start) {}
 
+PerfMapSource PerfMapSource::saved(std::string path) {
+  PerfMapSource s(0, std::nullopt, std::nullopt);
+  s.saved_ = true;
+  s.saved_path_ = std::move(path);
+  return s;
+}
+
 void PerfMapSource::release() {
   fd_.reset();
   map_ = PerfMap{};
 }
 
 bool PerfMapSource::open() {
+  if (saved_) {
+    // loopperf saved it from a map it trusted: the owner and mode checks of tail() still apply.
+    if (saved_path_.empty()) return false;
+    UniqueFd fd(::open(saved_path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+    struct stat st {};
+    if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    status_ = PerfMapStatus{true, true, saved_path_, "", 0, 0};
+    uid_ = st.st_uid;
+    fd_ = std::move(fd);
+    offset_ = 0;
+    return true;
+  }
   struct Candidate {
     std::string open_path, display;
     bool follow;  // /proc/PID/fd/N is a magic link that must be followed

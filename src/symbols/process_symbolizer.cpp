@@ -54,6 +54,10 @@ ProcessSymbolizer::ProcessSymbolizer(std::shared_ptr<process::TargetFiles> files
     : files_(std::move(files)),
       perf_map_(files_->pid(), files_->status(), process::start_time(files_->pid())) {}
 
+ProcessSymbolizer::ProcessSymbolizer(std::shared_ptr<process::TargetFiles> files, const std::string& saved_perf_map,
+                                     const std::string& saved_kallsyms)
+    : files_(std::move(files)), kernel_(saved_kallsyms), perf_map_(PerfMapSource::saved(saved_perf_map)) {}
+
 ProcessSymbolizer::~ProcessSymbolizer() = default;
 
 void ProcessSymbolizer::release_kernel_symbols() { kernel_.release(); }

@@ -37,6 +37,11 @@ class TargetFiles {
   // Reads /proc/PID/status (once, here; nullopt status when the process is gone or hidden). Maps are
   // read by refresh().
   explicit TargetFiles(pid_t pid);
+  // A target as saved with a recording (record/replay.h): its status and maps as they were, every
+  // module file read from a copy in `files_dir` (named saved_file_name()); refresh() changes nothing.
+  static std::shared_ptr<TargetFiles> saved(pid_t pid, std::optional<ProcStatus> status, std::vector<MapEntry> maps,
+                                            std::string files_dir);
+  static std::string saved_file_name(const std::string& path, uint64_t inode);
   TargetFiles(const TargetFiles&) = delete;
   TargetFiles& operator=(const TargetFiles&) = delete;
 
@@ -69,11 +74,15 @@ class TargetFiles {
   // Closes every file and forgets the maps (status stays): recording is over.
   void release();
 
+  // Every module file asked for so far, opened or not (what a saved recording keeps a copy of).
+  std::vector<const ModuleFile*> files() const;
+
  private:
   UniqueFd open_module(const MapEntry& m, std::string& via) const;
 
   pid_t pid_;
-  std::string proc_;  // "/proc/PID"
+  std::string proc_;       // "/proc/PID"
+  std::string saved_dir_;  // a saved recording's files; "" for a live target
   std::optional<ProcStatus> status_;
   std::vector<MapEntry> maps_;
   uint64_t generation_ = 0;

@@ -30,15 +30,53 @@
 
 namespace loopperf::record {
 
+// What the pipeline takes in from the target, in the order it processes it: a capture (replay.h)
+// saves it, and a replay feeds it back through Recorder's on_* methods.
+class InputTap {
+ public:
+  virtual ~InputTap() = default;
+  virtual void cpu_sample(const sample::RawSample& s) = 0;
+  virtual void wall_sample(const sample::WallSample& w) = 0;
+  virtual void poll_event(const sample::PollEvent& e) = 0;
+  virtual void thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) = 0;
+  virtual void thread_ended(pid_t tid, uint64_t time_ns) = 0;
+  virtual void health_flush(uint64_t now_ns) = 0;
+};
+
+// Where a replayed recording's target files and symbols come from (replay.h).
+struct SavedSources {
+  std::shared_ptr<process::TargetFiles> files;
+  std::string perf_map;  // saved copy; "" = none
+  std::string kallsyms;  // saved copy
+};
+
 class Recorder {
  public:
   // Preflight: opens the main thread's perf event first; its error is the user's error.
   static Result<std::unique_ptr<Recorder>> create(const RecorderOptions& opts);
+  // A recorder over a saved target with no live source: replay.h feeds it the saved inputs.
+  static std::unique_ptr<Recorder> for_replay(const RecorderOptions& opts, SavedSources sources);
   ~Recorder();
+
+  // Every input is shown to `tap` as it is processed (null: none). Set before start().
+  void set_tap(InputTap* tap) { tap_ = tap; }
 
   // Once the target runs its own code (after exec in launch mode): unwinder, tracer, wall sampler.
   // `exe` is the target's executable (frame pointers are trusted in it when it is node).
   void start(const std::string& exe, bool is_node);
+  // The replay's start: the same pipeline, with the saved start time and no live source. `health`:
+  // loop health was measured.
+  void start_replay(const std::string& exe, bool is_node, uint64_t start_ns, bool health);
+
+  // The inputs, from the live sources or from a replay.
+  void on_cpu_sample(const sample::RawSample& s);
+  void on_wall_sample(const sample::WallSample& w);
+  void on_poll_event(const sample::PollEvent& e);
+  void on_thread_found(pid_t tid, int loop_epfd, uint64_t since_ns);
+  void on_thread_ended(pid_t tid, uint64_t time_ns);
+  void on_health_flush(uint64_t now_ns);
+  // The replay's stop: the recording ended at `end_ns`.
+  void stop_replay(uint64_t end_ns) { end_ns_ = end_ns; }
   // Waits up to `timeout` for data and processes it; rescans threads and refreshes snapshots.
   void step(std::chrono::milliseconds timeout);
   // Stops sampling and takes in what is still buffered.
@@ -49,26 +87,31 @@ class Recorder {
   FinishedProfile finish_profile(profile::BuildInfo build, profile::RecordingInfo info);
 
   const sample::SamplerStats& stats() const { return sampler_->stats(); }
-  bool kernel_frames() const { return sampler_->kernel_frames(); }
+  bool kernel_frames() const { return sampler_ ? sampler_->kernel_frames() : opts_.kernel; }
   const std::map<pid_t, std::string>& thread_names() const { return sampler_->thread_names(); }
+  const std::shared_ptr<process::TargetFiles>& files() const { return files_; }
+  uint64_t start_ns() const { return start_ns_; }
+  uint64_t end_ns() const { return end_ns_; }
+  bool measures_health() const { return health_ != nullptr; }
+  const RecorderOptions& options() const { return opts_; }
+  const std::string& exe() const { return exe_; }
   const profile::StackTable& stacks() const { return stacks_; }
-  symbols::ProcessSymbolizer& symbolizer() { return symbolizer_; }
+  symbols::ProcessSymbolizer& symbolizer() { return *symbolizer_; }
   std::vector<std::string> warnings() const { return warnings_; }
   // How the recording went (RecordingInfo::details): unwind ends, stack table, symbols, wall, loop health.
   std::vector<std::pair<std::string, std::string>> details() const;
   sample::WallStats wall_stats() const { return wall_ ? wall_->stats() : sample::WallStats{}; }
 
  private:
-  explicit Recorder(const RecorderOptions& opts);
-  void on_cpu_sample(const sample::RawSample& s);
-  void on_wall_samples();
+  Recorder(const RecorderOptions& opts, SavedSources saved);
+  void take_wall_samples();
   void follow_new_threads();
   void note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames);
 
   RecorderOptions opts_;
   profile::StackTable stacks_;
   std::shared_ptr<process::TargetFiles> files_;  // the target's files, shared by symbolizer and unwinders
-  symbols::ProcessSymbolizer symbolizer_;
+  std::unique_ptr<symbols::ProcessSymbolizer> symbolizer_;
   profile::StackCompactor compactor_;  // after stacks_ and symbolizer_, which it refers to
   std::unique_ptr<sample::Sampler> sampler_;
   std::unique_ptr<unwind::SampleUnwinder> unwinder_;
@@ -82,6 +125,7 @@ class Recorder {
   std::map<pid_t, int> probed_;     // samples looked at for worker-loop detection
   std::vector<profile::Frame> frames_;
   std::vector<std::string> warnings_;
+  InputTap* tap_ = nullptr;
   std::string exe_;                 // the target's executable (its mapping's path)
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;

@@ -6,6 +6,7 @@
 
 #include <future>
 #include <memory>
+#include <string>
 
 #include "loopperf/symbols/kallsyms.h"
 
@@ -13,7 +14,8 @@ namespace loopperf::symbols {
 
 class KernelSymbols {
  public:
-  KernelSymbols() = default;
+  // `path`: a saved copy instead (a replayed recording, record/replay.h).
+  explicit KernelSymbols(std::string path = "/proc/kallsyms") : path_(std::move(path)) {}
   ~KernelSymbols();
   KernelSymbols(const KernelSymbols&) = delete;
   KernelSymbols& operator=(const KernelSymbols&) = delete;
@@ -34,6 +36,7 @@ class KernelSymbols {
  private:
   void hurry();
 
+  std::string path_;
   Kallsyms kallsyms_;
   bool loaded_ = false;
   std::future<Kallsyms> future_;

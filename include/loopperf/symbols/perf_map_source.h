@@ -36,6 +36,9 @@ class PerfMapSource {
   // seconds since the epoch (process::start_time); a map found by name and last written more than
   // 2 s before is an earlier process's. nullopt: no staleness check.
   PerfMapSource(pid_t pid, std::optional<process::ProcStatus> status, std::optional<double> process_start);
+  // A saved copy of a trusted map (a replayed recording, record/replay.h); "" = there was none.
+  static PerfMapSource saved(std::string path);
+  PerfMapSource(PerfMapSource&&) = default;
   PerfMapSource(const PerfMapSource&) = delete;
   PerfMapSource& operator=(const PerfMapSource&) = delete;
 
@@ -46,6 +49,8 @@ class PerfMapSource {
   const PerfMapEntry* lookup(uint64_t addr) const { return map_.lookup(addr); }
   const PerfMap& map() const { return map_; }
   const PerfMapStatus& status() const { return status_; }
+  // The map's open file (-1 when none is trusted): a saved recording copies it from here.
+  int fd() const { return fd_.get(); }
 
   // Closes the file and frees its names; status() stays.
   void release();
@@ -54,7 +59,9 @@ class PerfMapSource {
   bool open();
 
   pid_t pid_;
-  std::string proc_;  // "/proc/PID"
+  std::string proc_;        // "/proc/PID"
+  bool saved_ = false;      // only saved_path_ is looked at
+  std::string saved_path_;
   std::optional<process::ProcStatus> target_status_;
   std::optional<double> process_start_;
   PerfMap map_;

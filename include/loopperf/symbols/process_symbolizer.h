@@ -47,6 +47,10 @@ class ProcessSymbolizer {
  public:
   // `files`: the target's registry, shared with the unwinder (the recorder makes one per target).
   explicit ProcessSymbolizer(std::shared_ptr<process::TargetFiles> files);
+  // A replayed recording (record/replay.h): the target's files, and saved copies of its perf map
+  // ("" = none) and of the kernel's symbols.
+  ProcessSymbolizer(std::shared_ptr<process::TargetFiles> files, const std::string& saved_perf_map,
+                    const std::string& saved_kallsyms);
   // With a registry of its own.
   explicit ProcessSymbolizer(pid_t pid) : ProcessSymbolizer(std::make_shared<process::TargetFiles>(pid)) {}
   ~ProcessSymbolizer();
@@ -80,6 +84,7 @@ class ProcessSymbolizer {
   void release_kernel_symbols();
 
   const PerfMapStatus& perf_map_status() const { return perf_map_.status(); }
+  const PerfMapSource& perf_map_source() const { return perf_map_; }
   const std::vector<process::MapEntry>& maps() const { return files_->maps(); }
   bool kernel_symbols_usable() const { return kernel_.usable(); }
   size_t resolved_addresses() const { return cache_.size(); }
