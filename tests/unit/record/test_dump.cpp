@@ -1,11 +1,14 @@
 // take_dump on real processes: every thread is stopped only while its own stack is read, and a
 // dumper killed in the middle of a stop leaves the target running and untraced.
+#include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -113,5 +116,72 @@ TEST_CASE("dump: a dumper killed during a stop leaves the target running and unt
   // The kernel detached it when its tracer died: no stop, no tracer, and it acts on signals.
   CHECK(status_field(target, held, "TracerPid") == "0");
   CHECK(reaches_state(target, 'S'));
+  CHECK(ends_on_sigterm(target));
+}
+
+namespace {
+int g_go = -1, g_up = -1;
+// In the forked target: reports its tid, then ends as soon as the dumper writes to `go`.
+void* short_lived(void*) {
+  pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  (void)!::write(g_up, &tid, sizeof tid);
+  char c;
+  (void)!::read(g_go, &c, 1);
+  return nullptr;
+}
+}  // namespace
+
+// docs/dump.md: `error` is set for a thread that exited before it could be stopped; the others are
+// still dumped, each with its unwind_end. The thread is made to exit while another one is held.
+TEST_CASE("dump: a thread that exits before its stop gets an error, the others are dumped") {
+  int go[2], up[2];
+  REQUIRE(::pipe(go) == 0);
+  REQUIRE(::pipe(up) == 0);
+  pid_t target = ::fork();
+  if (target == 0) {
+    g_go = go[0];
+    g_up = up[1];
+    pthread_t t;
+    if (pthread_create(&t, nullptr, short_lived, nullptr) != 0) ::_exit(1);
+    for (;;) ::pause();
+  }
+  REQUIRE(target > 0);
+  ::close(go[0]);
+  ::close(up[1]);
+  pid_t doomed = 0;
+  REQUIRE(::read(up[0], &doomed, sizeof doomed) == static_cast<ssize_t>(sizeof doomed));
+  ::close(up[0]);
+  const std::string doomed_dir = "/proc/" + std::to_string(target) + "/task/" + std::to_string(doomed);
+  bool released = false, gone = false;
+  record::DumpConfig cfg;
+  cfg.pid = target;
+  cfg.while_stopped = [&](pid_t tid) {
+    if (released || tid == doomed) return;
+    released = true;
+    (void)!::write(go[1], "x", 1);
+    for (int i = 0; i < 1000 && !gone; i++) {
+      gone = !std::filesystem::exists(doomed_dir);
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  auto dump = record::take_dump(cfg);
+  ::close(go[1]);
+  REQUIRE(dump.ok());
+  CHECK(released);
+  CHECK(gone);
+  REQUIRE(dump->threads.size() == 2);
+  for (const auto& t : dump->threads) {
+    INFO("thread " << t.tid << " error '" << t.error << "' unwind_end '" << t.unwind_end << "'");
+    if (t.tid == doomed) {
+      CHECK(t.error == "thread " + std::to_string(doomed) + " exited");
+      CHECK(t.frames.empty());
+    } else {
+      CHECK(t.tid == target);
+      CHECK(t.error.empty());
+      CHECK_FALSE(t.unwind_end.empty());
+      CHECK_FALSE(t.frames.empty());
+    }
+  }
+  CHECK(status_field(target, target, "TracerPid") == "0");
   CHECK(ends_on_sigterm(target));
 }
