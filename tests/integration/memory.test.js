@@ -38,7 +38,10 @@ test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks f
     // not fit is counted as overflow, never kept.
     const raw = lp.pprof(['-raw', out]);
     const meta = (k) => Number((raw.match(new RegExp(`loopperf:${k}=(\\d+)`)) || [])[1]);
-    assert.ok(meta('stacks.distinct') <= 20000, `stacks.distinct ${meta('stacks.distinct')}`);
+    // Every thread whose new stacks overflowed gets one overflow entry (an empty stack) besides the
+    // 20000 kept: 20003 was seen with three threads over.
+    assert.ok(meta('stacks.distinct') <= 20000 + meta('threads'), `stacks.distinct ${meta('stacks.distinct')}, threads ${meta('threads')}`);
+    if (meta('stacks_overflowed') === 0) assert.ok(meta('stacks.distinct') <= 20000, `stacks.distinct ${meta('stacks.distinct')}`);
     assert.ok(meta('stacks.compactions') >= 1, `stacks.compactions ${meta('stacks.compactions')}`);
     // The warning is printed exactly when samples overflowed.
     const overflowed = meta('stacks_overflowed');
