@@ -19,7 +19,7 @@ try {
 const unescape = (s) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'")
   .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
 
-const passed = [], failed = [], skipped = [], subSkips = [];
+const passed = [], failed = [], skipped = [], subSkips = [], todos = [];
 for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
   const attrs = m[1];
   const body = m[3] || '';
@@ -39,6 +39,10 @@ for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g
   for (const s of out.matchAll(/^\s*ok \d+ - (.*?) # SKIP\s*(.*)$/gm)) {
     subSkips.push({ name: `${name} › ${s[1]}`, reason: s[2].trim() || 'no reason given' });
   }
+  // "not ok 9 - name # TODO reason": a known gap, checked on every run and named here, not a pass.
+  for (const s of out.matchAll(/^\s*(not ok|ok) \d+ - (.*?) # TODO\s*(.*)$/gm)) {
+    todos.push({ name: `${name} › ${s[2]}`, reason: s[3].trim(), met: s[1] === 'ok' });
+  }
 }
 
 console.log('');
@@ -46,3 +50,4 @@ console.log(`test summary: ${passed.length} passed, ${failed.length} failed, ${s
   (subSkips.length ? ` (and ${subSkips.length} skipped inside integration files that passed)` : ''));
 for (const f of failed) console.log(`  FAILED   ${f}`);
 for (const s of [...skipped, ...subSkips]) console.log(`  SKIPPED  ${s.name}: ${s.reason}`);
+for (const t of todos) console.log(`  TODO     ${t.name}: ${t.reason}${t.met ? ' (now met: remove the todo)' : ''}`);

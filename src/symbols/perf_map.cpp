@@ -123,6 +123,9 @@ bool parse_perf_map_line(std::string_view line, PerfMapEntry& out) {
     if (!name.empty() && is_tier(name[0])) {
       out.tier = name[0];
       name.remove_prefix(1);
+      // V8 12+ (node 24, 26) marks context-specialized Maglev and TurboFan code with a quote after
+      // the tier ("JS:+'tick", "JS:*'tick"): part of the marker, not of the function's name.
+      if ((out.tier == '+' || out.tier == '*') && name.starts_with('\'')) name.remove_prefix(1);
     }
     parse_js_location(name, out);
   } else {

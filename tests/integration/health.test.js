@@ -106,3 +106,49 @@ test('wall mode on an idle loop: idle-wait in poll, the target timer does not dr
   const stopAvg = Number(lp.pprof(['-raw', out]).match(/loopperf:wall\.stop_avg_us=(\d+)/)[1]);
   assert.ok(stopAvg > 0 && stopAvg < 500, `wall.stop_avg_us ${stopAvg}`);
 });
+
+// Never harm the target, not even its view of itself: the loop's own eventLoopUtilization() and
+// timer delay over a 2 s window, unprofiled and then under record in each mode (separate processes,
+// the same work: a 10 ms timer busy for 5 ms).
+async function ownView(recordArgs) {
+  const dir = lp.tmpdir('own-view');
+  const files = { START_FILE: path.join(dir, 'start'), STOP_FILE: path.join(dir, 'stop'), RESULT_FILE: path.join(dir, 'result.json') };
+  const t = await lp.startTarget('elu.js', { args: ['half'], env: files });
+  try {
+    let rec = null;
+    if (recordArgs) {
+      let child;
+      rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', path.join(dir, 'p.pb.gz'), ...recordArgs],
+        { onSpawn: (c) => { child = c; } });
+      await lp.waitForSampling(child.pid);
+    }
+    fs.writeFileSync(files.START_FILE, '1');
+    await new Promise((res) => setTimeout(res, 2000));
+    fs.writeFileSync(files.STOP_FILE, '1');
+    if (rec) assert.strictEqual((await rec).status, 0);
+    await lp.waitForFileAsync(files.RESULT_FILE);
+    return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+  } finally {
+    lp.stopTarget(t);
+  }
+}
+
+// Tolerances from 3 runs of each variant on the 2-core VM (2026-12-03): ELU 0.50-0.52 unprofiled and
+// under cpu mode (fp and auto); the timer's p99 delay within a few ms of the unprofiled run's.
+const OWN_ELU_DIFF = 0.05;
+const OWN_P99_EXTRA_MS = 3;
+// Wall mode does not meet this yet: a ptrace stop interrupts the loop's epoll_pwait, which returns
+// EINTR to libuv, and libuv restarts its idle period, so the wait's idle time is lost (measured:
+// ELU 0.62-0.67 under wall mode vs 0.51 without). Issue 17 is that fix; until then the check runs
+// and is reported as TODO, not hidden.
+const WALL_TODO = 'wall mode inflates the target\'s own ELU (ptrace stops end its epoll_pwait with EINTR): issue 17';
+for (const [name, args, opts] of [['cpu', [], {}], ['cpu --unwind fp', ['--unwind', 'fp'], {}], ['wall', ['--mode', 'wall'], { todo: WALL_TODO }]]) {
+  test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, opts, async () => {
+    const without = await ownView(null);
+    const withLp = await ownView(args);
+    assert.ok(Math.abs(withLp.utilization - without.utilization) <= OWN_ELU_DIFF,
+      `ELU ${withLp.utilization.toFixed(3)} under loopperf vs ${without.utilization.toFixed(3)} without`);
+    assert.ok(withLp.p99DelayMs <= without.p99DelayMs + OWN_P99_EXTRA_MS,
+      `timer p99 delay ${withLp.p99DelayMs.toFixed(2)} ms under loopperf vs ${without.p99DelayMs.toFixed(2)} ms without`);
+  });
+}

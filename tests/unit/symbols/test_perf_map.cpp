@@ -307,3 +307,15 @@ TEST_CASE("perf map: pseudo-random bytes in random chunks never break later line
   }
   CHECK(map.malformed_lines() > 0);
 }
+
+TEST_CASE("perf map: V8 12's context-specialized marker after the tier is not part of the name") {
+  // Lines as node 24.22.3 writes them (measured 2026-12-03).
+  for (const char* line : {"7f19cc040040 294 JS:+'tick [eval]:1:14", "7f19cc003e00 1d4 JS:*'tick [eval]:1:14"}) {
+    auto e = parse(line);
+    CHECK(e.name == "tick");
+    CHECK(e.file == "[eval]");
+    CHECK(e.line == 1);
+  }
+  CHECK(parse("7f19cc040040 294 JS:+'tick [eval]:1:14").tier == '+');
+  CHECK(parse("2d2c34e038e8 24 JS:~'quoted [eval]:1:14").name == "'quoted");  // only after '+' or '*'
+}
