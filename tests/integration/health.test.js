@@ -133,8 +133,8 @@ async function ownView(recordArgs) {
   }
 }
 
-// Tolerances from 3 runs of each variant on the 2-core VM (2026-12-03): ELU 0.50-0.52 unprofiled and
-// under cpu mode (fp and auto); the timer's p99 delay within a few ms of the unprofiled run's.
+// Measured on the 2-core VM (2026-12-03, 5 runs of each variant): unprofiled ELU 0.508-0.516; under
+// cpu mode (auto and fp) within 0.05 of it in every run; wall mode 0.62-0.67 (below).
 const OWN_ELU_DIFF = 0.05;
 const OWN_P99_EXTRA_MS = 3;
 // Wall mode does not meet this yet: a ptrace stop interrupts the loop's epoll_pwait, which returns
