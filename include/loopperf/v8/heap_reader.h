@@ -1,0 +1,87 @@
+// Names JavaScript frames from the target's own heap, with no flag in the target: a JS frame's
+// function slot leads to JSFunction -> SharedFunctionInfo -> name and Script -> file and line.
+//
+// Correct or unnamed, never wrong: objects move (scavenges, compaction) between the sample and the
+// read, so every pointer is checked by its map's instance type before it is followed, and a cached
+// answer is reused only after the object it came from was re-read and still matches.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "loopperf/v8/layout.h"
+
+namespace loopperf::v8 {
+
+// What one JavaScript function is named with.
+struct JsFunction {
+  std::string name;    // "" for an anonymous function
+  std::string script;  // the script's name: a path, a file: URL, "node:internal/timers"; "" unknown
+  int line = 0;        // 1-based line and column of the function's start; 0 when unknown
+  int column = 0;
+  enum class Kind : uint8_t { kNormal, kEval, kNative } kind = Kind::kNormal;  // kEval: eval / new Function code
+  bool operator==(const JsFunction&) const = default;
+};
+
+// The slots of one candidate frame, as read from the stack (relative to its frame pointer; see Layout).
+struct FrameSlots {
+  uint64_t pc = 0;  // the frame's pc (leaf) or return address - 1 (callers)
+  uint64_t fp = 0;
+  uint64_t context_or_marker = 0, function = 0, bytecode_array = 0, bytecode_offset = 0;
+};
+
+// One named frame. A frame whose code inlined other functions expands into several, innermost first,
+// all with the same `slot` (index into the FrameSlots passed in).
+struct NamedFrame {
+  uint32_t slot = 0;
+  uint32_t function = 0;  // id for function(); never 0 here
+  int32_t line = 0;       // the line executing in that frame when known (interpreted frames), else 0
+};
+
+class HeapReader {
+ public:
+  // Reads `pid`'s memory (process_vm_readv). The layout comes from load_layout() on its executable.
+  HeapReader(Layout layout, pid_t pid);
+  ~HeapReader();
+  HeapReader(const HeapReader&) = delete;
+  HeapReader& operator=(const HeapReader&) = delete;
+
+  const Layout& layout() const { return layout_; }
+
+  // Names the JavaScript frames among `slots` (one stack, leaf first) with as few reads of the
+  // target as possible. Appends to `out` in the order of `slots`; a slot that is not a JS frame, or
+  // whose objects do not validate, gets nothing.
+  void name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out);
+
+  // The function behind an id from name_frames(). Ids are stable for the reader's lifetime.
+  const JsFunction& function(uint32_t id) const;
+  size_t function_count() const;
+
+  struct Stats {
+    uint64_t frames = 0;        // slots offered
+    uint64_t named = 0;         // slots named
+    uint64_t not_js = 0;        // typed frames (marker), or no JSFunction in the function slot
+    uint64_t invalid = 0;       // a pointer on the way did not validate (object moved, freed, torn read)
+    uint64_t read_failed = 0;   // the target's memory could not be read
+    uint64_t reads = 0;         // process_vm_readv calls
+    uint64_t cache_hits = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+  // Frees every cache (call when recording is over; function() stays valid).
+  void release_caches();
+
+  struct Impl;
+
+ private:
+  Layout layout_;
+  Stats stats_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loopperf::v8
