@@ -4,7 +4,7 @@
 // docs/performance.md, prints the ratios, and exits 1 when a target is missed.
 //
 // Usage: node bench.js --loopperf PATH --work DIR [--quick] [--json FILE] [--md FILE]
-//                      [--only slowdown,stop,cost,memory,symbols] [--memory-seconds N]
+//                      [--only slowdown,stop,cost,memory,churn,symbols] [--memory-seconds N] [--churn-seconds N]
 //                      [--reuse RESULTS.json]   (sections not run now are taken from an earlier run)
 //        node bench.js --render RESULTS.json [--md FILE]   (tables of an earlier run, nothing measured)
 'use strict';
@@ -18,7 +18,7 @@ const zlib = require('node:zlib');
 // Options
 
 const argv = process.argv.slice(2);
-const opt = { quick: false, only: null, memorySeconds: 600 };
+const opt = { quick: false, only: null, memorySeconds: 600, churnSeconds: 600 };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   const val = () => argv[++i];
@@ -29,6 +29,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--md') opt.md = path.resolve(val());
   else if (a === '--only') opt.only = new Set(val().split(','));
   else if (a === '--memory-seconds') opt.memorySeconds = Number(val());
+  else if (a === '--churn-seconds') opt.churnSeconds = Number(val());
   else if (a === '--reuse') opt.reuse = path.resolve(val());
   else if (a === '--render') opt.render = path.resolve(val());
   else { console.error(`bench.js: unknown argument ${a}`); process.exit(2); }
@@ -43,6 +44,7 @@ const HERE = __dirname;
 const REPO = path.resolve(HERE, '../..');
 const JOB = path.join(HERE, 'job.js');
 const BUSY = path.join(HERE, 'busy.js');
+const CHURN = path.join(REPO, 'tests/integration/targets/js_churn.js');
 const FOLD = path.join(HERE, 'perf-fold.awk');
 const SERVER = path.join(REPO, 'scripts/demo/server.js');
 const LOAD = path.join(REPO, 'scripts/demo/load.js');
@@ -268,6 +270,9 @@ const tools = {
   'loopperf fp': (f) => ({ extra: ['-F', String(f), '--unwind', 'fp'] }),
   'loopperf dwarf': (f) => ({ extra: ['-F', String(f), '--unwind', 'dwarf'] }),
   'loopperf wall': (f) => ({ extra: ['-F', String(f), '--mode', 'wall'] }),
+  // JavaScript names from one source only (docs/js-names.md); plain `loopperf` (auto) uses both
+  'loopperf map': (f) => ({ extra: ['-F', String(f), '--js-names', 'map'] }),
+  'loopperf heap': (f) => ({ extra: ['-F', String(f), '--js-names', 'heap'] }),
   'perf -g': (f) => ({ perf: ['-e', 'cpu-clock', '-g', '-F', String(f)] }),
   'perf dwarf': (f) => ({ perf: ['-e', 'cpu-clock', '--call-graph', 'dwarf,8192', '-F', String(f)] }),
   // no stacks at all: the sampling interrupt alone, the floor under every perf_event profiler
@@ -319,6 +324,7 @@ async function benchSlowdown() {
   const variants = Q ? [['loopperf', 999], ['perf -g', 999], ['loopperf', 99, 2], ['perf -g', 99, 2]]
     : [['loopperf', 999], ['perf -g', 999], ['loopperf', 99], ['perf -g', 99], ['loopperf fp', 999], ['loopperf dwarf', 999],
       ['perf dwarf', 999], ['loopperf wall', 199], ['loopperf wall', 999], ['perf no stacks', 999],
+      ['loopperf map', 999], ['loopperf heap', 999],
       ['loopperf', 4999], ['loopperf fp', 4999], ['perf -g', 4999], ['perf no stacks', 4999]];
   const key = (v) => `${v[0]} @${v[1]}`;
   const W = P.slowWindow;
@@ -450,7 +456,8 @@ async function benchStop() {
           `perf ${fx(res.perf.at(-1).stop_wall_s)} s / ${fx(res.perf.at(-1).stop_cpu_s)} s CPU`);
     }
     if (!Q) {
-      for (const [name, extra] of [['loopperf fp', ['--unwind', 'fp']], ['loopperf dwarf', ['--unwind', 'dwarf']], ['loopperf wall', ['--mode', 'wall']]]) {
+      for (const [name, extra] of [['loopperf fp', ['--unwind', 'fp']], ['loopperf dwarf', ['--unwind', 'dwarf']], ['loopperf wall', ['--mode', 'wall']],
+        ['loopperf map', ['--js-names', 'map']], ['loopperf heap', ['--js-names', 'heap']]]) {
         res.modes[name] = [await stopLoopperf(demo.pid, ['-F', '999', ...extra], name)];
       }
       res.modes['perf dwarf'] = [await stopPerf(demo.pid, tools['perf dwarf'](999).perf, 'perf dwarf')];
@@ -487,7 +494,7 @@ async function benchCost() {
     for (const n of [1, 4, 16]) {
       for (const f of [999, 4999]) {
         for (const t of ['loopperf', 'loopperf fp', 'loopperf dwarf', 'perf -g']) plan.push([t, f, n]);
-        if (f === 999) plan.push(['perf dwarf', f, n], ['loopperf wall', f, n]);
+        if (f === 999) plan.push(['perf dwarf', f, n], ['loopperf wall', f, n], ['loopperf map', f, n], ['loopperf heap', f, n]);
       }
     }
   }
@@ -586,6 +593,51 @@ async function benchMemory() {
     res.growth_after_60_kb = res.rss_max_after_60_kb - at60;
     return res;
   } finally { rm(out); rm(data); await demo.stop(); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4b. Memory under code churn: JavaScript names read from the heap (--js-names heap) of a target that
+// makes new functions all the time (new Function), deoptimizes and allocates (tests/integration/
+// targets/js_churn.js, started with no flags), RSS every 5 s: the heap reader's caches must not grow
+// with the functions it has seen.
+
+async function benchChurn() {
+  const secs = opt.churnSeconds;
+  const ready = path.join(opt.work, `ready-churn-${Date.now()}`);
+  const target = spawn(NODE, [CHURN], { cwd: opt.work, env: { ...process.env, READY_FILE: ready }, stdio: 'ignore' });
+  live.add(target.pid);
+  await waitReady(ready);
+  const out = path.join(opt.work, 'churn.pb.gz');
+  try {
+    const lp = launch(LP, lpArgs(['-F', '999', '--js-names', 'heap', '-p', String(target.pid)], out));
+    const lpPid = await lp.pid();
+    const series = [];
+    const t0 = now();
+    while (now() - t0 < secs * 1000) {
+      await sleep(5000);
+      series.push({ t: (now() - t0) / 1000, lp_rss_kb: readStatus(lpPid).rss_kb });
+      if (series.length % 12 === 0) log(`churn: ${Math.round(series.at(-1).t)} s, loopperf RSS ${mb(series.at(-1).lp_rss_kb * 1024)} MB`);
+    }
+    try { process.kill(lpPid, 'SIGINT'); } catch {}
+    const r = await lp.done;
+    const s = parseLoopperf(r.stderr);
+    const meta = {};
+    try {
+      const raw = require('node:zlib').gunzipSync(fs.readFileSync(out)).toString('latin1');
+      for (const m of raw.matchAll(/loopperf:(js_heap\.[a-z_]+|js_names\.[a-z_.]+)=(\d+)/g)) meta[m[1]] = Number(m[2]);
+    } catch {}
+    const after60 = series.filter((x) => x.t >= 60);
+    const at60 = after60.length ? after60[0].lp_rss_kb : NaN;
+    return {
+      seconds: secs, series, samples: s.samples, lost: s.lost, peak_rss_kb: r.maxrss_kb, meta,
+      rss_at_60_kb: at60, rss_max_after_60_kb: Math.max(...after60.map((x) => x.lp_rss_kb)),
+      rss_end_kb: series.length ? series.at(-1).lp_rss_kb : NaN,
+    };
+  } finally {
+    rm(out);
+    try { process.kill(target.pid, 'SIGKILL'); } catch {}
+    live.delete(target.pid);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,6 +841,23 @@ function markdown(R) {
     L.push('RSS over time (MB): ' + pts.map((p) => `${Math.round(p.t)} s ${mb(p.lp_rss_kb * 1024)}`).join(' · '));
     L.push('');
   }
+  if (R.churn) {
+    const x = R.churn;
+    L.push(`### 4b. Memory under code churn, heap names (${Math.round(x.seconds / 60)} minutes)`);
+    L.push('');
+    L.push(`\`loopperf record -F 999 --js-names heap -p PID\` of \`tests/integration/targets/js_churn.js\` (started with no flags: new functions by \`new Function\` every millisecond, deopts, allocation), VmRSS every 5 s.`);
+    L.push('');
+    L.push('| figure | value |');
+    L.push('|---|---|');
+    L.push(`| samples | ${x.samples} (${x.lost} lost) |`);
+    L.push(`| RSS at 60 s → largest after 60 s → at the end | ${mb(x.rss_at_60_kb * 1024)} → ${mb(x.rss_max_after_60_kb * 1024)} → ${mb(x.rss_end_kb * 1024)} MB |`);
+    L.push(`| peak RSS (whole run) | ${mb(x.peak_rss_kb * 1024)} MB |`);
+    L.push(`| functions named / frames named / invalid | ${x.meta['js_heap.functions'] ?? '?'} / ${x.meta['js_heap.named'] ?? '?'} / ${x.meta['js_heap.invalid'] ?? '?'} |`);
+    L.push('');
+    const pts = x.series.filter((_, i) => i % 6 === 5 || i === 0);
+    L.push('RSS over time (MB): ' + pts.map((p) => `${Math.round(p.t)} s ${mb(p.lp_rss_kb * 1024)}`).join(' · '));
+    L.push('');
+  }
   if (R.symbols) {
     const s = R.symbols.summary;
     L.push(`### 5. Symbol loading (${mb(R.machine.node_size)} MB node binary with DWARF)`);
@@ -832,11 +901,12 @@ async function main() {
   if (want('stop')) { log('2/5 stop-to-file'); R.stop = await benchStop(); }
   if (want('cost')) { log('3/5 cost per sample'); R.cost = await benchCost(); }
   if (!Q && want('memory')) { log(`4/5 memory (${opt.memorySeconds} s)`); R.memory = await benchMemory(); }
+  if (!Q && want('churn')) { log(`4b/5 memory under code churn (${opt.churnSeconds} s)`); R.churn = await benchChurn(); }
   if (!Q && want('symbols')) { log('5/5 symbol loading'); R.symbols = await benchSymbols(); }
   if (opt.reuse) {
     const old = JSON.parse(fs.readFileSync(opt.reuse, 'utf8'));
     R.reused = {};
-    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'symbols']) {
+    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'churn', 'symbols']) {
       // a section the old file had itself reused keeps the run it came from
       if (!R[k] && old[k]) { R[k] = old[k]; R.reused[k] = (old.reused && old.reused[k]) || `${old.machine.date}, ${old.machine.loopperf}, load ${old.machine.load_at_start}`; }
     }

@@ -16,6 +16,8 @@ Command register_dump(CLI::App& app) {
   auto* sub = app.add_subcommand("dump", "Every thread's stack right now, with loop phase and activity (uses ptrace)");
   sub->add_option("-p,--pid", args->pid, "Process id")->required();
   sub->add_flag("--json", args->json, "JSON output (docs/dump.md)");
+  sub->add_option("--js-names", args->js_names,
+                  "auto (default), heap, map or none: where JavaScript frames get their names");
   return Command{sub, [args](const CommandContext&) -> Result<int> {
                    auto cfg = make_dump_config(*args, ::getpid());
                    if (!cfg) return cfg.error();

@@ -13,6 +13,7 @@ namespace loopperf::cli {
 
 struct DumpArgs {
   std::string pid;
+  std::string js_names = "auto";
   bool json = false;
 };
 

@@ -70,6 +70,9 @@ Command register_record(CLI::App& app) {
   sub->add_option("--stall-threshold", args->stall_threshold, "Busy periods of a loop longer than this are stalls (default 50ms)");
   sub->add_flag("--no-loop-health", args->no_loop_health, "Do not trace poll waits (loop utilization, stalls)");
   sub->add_option("--max-stacks", args->max_stacks, "Distinct stacks kept (default 100000; more are counted as overflow)");
+  sub->add_option("--js-names", args->js_names,
+                  "auto (default), heap, map or none: where JavaScript frames get their names (the target's heap "
+                  "needs no flag; V8's perf map needs --perf-basic-prof)");
   sub->add_option("--unwind", args->unwind, "fp, dwarf or auto (default): how user stacks are walked");
   sub->add_option("--stack-size", args->stack_size, "Bytes of user stack copied per sample for dwarf/auto (default 8192)");
   sub->footer("Examples:\n  loopperf record -p 4242 -d 10s -o slow.pb.gz\n  loopperf record -o bench.pb.gz -- node bench.js");

@@ -63,7 +63,11 @@ Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t se
   }
   cfg.output = args.output;
   cfg.quiet = args.quiet;
-  cfg.perf_map = !args.no_perf_map;
+  auto js = symbols::parse_js_names_mode(args.js_names);
+  if (!js) return js.error();
+  cfg.sampling.js_names = *js;
+  // Launch mode turns on node's perf map only where it is used.
+  cfg.perf_map = !args.no_perf_map && symbols::uses_perf_map(*js);
   cfg.keep_perf_map = args.keep_perf_map;
   cfg.sampling.kernel = !args.no_kernel;
   return cfg;

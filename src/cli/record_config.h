@@ -17,6 +17,7 @@ namespace loopperf::cli {
 // Raw strings from the command line, before validation.
 struct RecordArgs {
   std::string pid, duration, output, frequency, unwind = "auto", stack_size, mode = "cpu", stall_threshold;
+  std::string js_names = "auto";
   bool no_loop_health = false;
   std::string max_stacks;
   std::vector<std::string> command;

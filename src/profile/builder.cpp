@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "loopperf/common/syscalls.h"
+#include <map>
 #include <tuple>
 #include <unordered_map>
 
@@ -77,6 +78,45 @@ void move_mapping_first(Profile& p, const std::string& file) {
   }
 }
 
+// Where the JavaScript frames' names came from, per location, counted per sample frame into the
+// metadata (docs/labels.md: js_names.*).
+struct JsTally {
+  enum Source : uint8_t { kNotJit, kMap, kHeap, kUnnamed } source = kNotJit;
+  int8_t agree = -1;
+  static JsTally of(const symbols::ResolvedFrame& r) {
+    JsTally t;
+    if (r.js_source == symbols::JsNameSource::kMap) t.source = kMap;
+    else if (r.js_source == symbols::JsNameSource::kHeap) t.source = kHeap;
+    else if (r.origin == symbols::FrameOrigin::kJit && r.jit_kind == symbols::JitKind::kJs) t.source = kMap;
+    else if (r.origin == symbols::FrameOrigin::kJit && (r.frames.empty() || r.frames[0].name.starts_with("[unknown]")))
+      t.source = kUnnamed;
+    t.agree = r.map_heap_agree;
+    return t;
+  }
+};
+struct JsCounts {
+  uint64_t map = 0, heap = 0, unnamed = 0, compared = 0, agreed = 0;
+  void add(const JsTally& t, uint64_t n) {
+    if (t.source == JsTally::kMap) map += n;
+    else if (t.source == JsTally::kHeap) heap += n;
+    else if (t.source == JsTally::kUnnamed) unnamed += n;
+    if (t.agree >= 0) {
+      compared += n;
+      if (t.agree == 1) agreed += n;
+    }
+  }
+  void write(std::vector<std::pair<std::string, std::string>>& md) const {
+    if (map + heap + unnamed == 0) return;
+    md.emplace_back("js_names.frames.map", std::to_string(map));
+    md.emplace_back("js_names.frames.heap", std::to_string(heap));
+    md.emplace_back("js_names.frames.unnamed", std::to_string(unnamed));
+    if (compared) {
+      md.emplace_back("js_names.compared", std::to_string(compared));
+      md.emplace_back("js_names.agreed", std::to_string(agreed));
+    }
+  }
+};
+
 }  // namespace
 
 Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symbolizer, const BuildInfo& info) {
@@ -92,23 +132,30 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
 
   Interner intern(p);
   std::unordered_map<std::pair<uint64_t, bool>, uint64_t, PairHash> locations;
+  std::map<std::pair<uint64_t, uint32_t>, uint64_t> js_locations;
+  std::vector<JsTally> js_tally(1);  // per location id
+  JsCounts js_counts;
   auto location_for = [&](const Frame& f) -> uint64_t {
     auto key = std::make_pair(f.addr, f.kernel);
-    auto it = locations.find(key);
-    if (it != locations.end()) return it->second;
-    const symbols::ResolvedFrame& r = symbolizer.resolve(f.addr, f.kernel);
+    uint64_t& known = f.js ? js_locations[{f.addr, f.js}] : locations[key];
+    if (known) return known;
+    const symbols::ResolvedFrame& r = symbolizer.resolve(f);
+    js_tally.push_back(JsTally::of(r));
     Location loc;
     loc.mapping_id = intern.mapping(r);
     loc.address = f.addr;
     for (const auto& sf : r.frames) loc.lines.push_back(Line{intern.function(sf), sf.line, 0});
     p.locations.push_back(std::move(loc));
-    return locations[key] = p.locations.size();
+    return known = p.locations.size();
   };
 
   uint64_t overflow_location = 0;
   for (const auto& e : stacks.entries()) {
     Sample s;
-    for (const auto& f : stacks.frames(e)) s.location_ids.push_back(location_for(f));
+    for (const auto& f : stacks.frames(e)) {
+      s.location_ids.push_back(location_for(f));
+      js_counts.add(js_tally[s.location_ids.back()], e.count);
+    }
     if (s.location_ids.empty()) {
       // The per-thread overflow entry of a full StackTable: visible, never silently dropped.
       if (!overflow_location) {
@@ -133,6 +180,7 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
       s.labels.push_back(Label{"syscall", syscall_name(e.tag.syscall), 0, "", false});
     p.samples.push_back(std::move(s));
   }
+  js_counts.write(p.metadata);
   move_mapping_first(p, info.main_binary);
   return p;
 }

@@ -1,6 +1,7 @@
 #include "loopperf/profile/stack_compactor.h"
 
 #include <algorithm>
+#include <map>
 
 namespace loopperf::profile {
 
@@ -18,11 +19,12 @@ StackCompactor::StackCompactor(symbols::ProcessSymbolizer& symbolizer, StackTabl
 uint64_t StackCompactor::canonical(const Frame& f, std::unordered_map<std::string, uint64_t>& reps,
                                    bool& stable) {
   stable = false;
-  const symbols::ResolvedFrame& r = symbolizer_.resolve(f.addr, f.kernel);
+  const symbols::ResolvedFrame& r = symbolizer_.resolve(f);
   if (r.origin == symbols::FrameOrigin::kUnknown || r.frames.empty()) return f.addr;
   for (const auto& sf : r.frames)
     if (sf.name.empty() || sf.name.rfind("[unknown]", 0) == 0 || sf.name == "uv_run") return f.addr;
-  stable = r.origin != symbols::FrameOrigin::kJit;
+  // JIT names and heap names (f.js) are settled at compactions only.
+  stable = r.origin != symbols::FrameOrigin::kJit && f.js == 0;
   // Everything build_profile turns into the Location, its Mapping and its Lines.
   key_.clear();
   key_ += f.kernel ? 'k' : 'u';
@@ -46,6 +48,7 @@ uint64_t StackCompactor::canonical(const Frame& f, std::unordered_map<std::strin
 
 void StackCompactor::canonicalize(std::vector<Frame>& frames) {
   for (auto& f : frames) {
+    if (f.js) continue;  // named from the heap: left to the compaction (its address alone is not its name)
     // Resolving a kernel address before /proc/kallsyms is read would wait for it.
     if (f.kernel && !symbolizer_.kernel_symbols_ready()) continue;
     auto [it, inserted] = stable_.try_emplace(slot(f), kQueued);
@@ -71,9 +74,16 @@ std::vector<uint32_t> StackCompactor::maybe_compact() {
   if (stacks_.entries().size() < compact_at_) return {};
   std::unordered_map<std::string, uint64_t> jit_reps;  // JIT names as the perf map says now
   std::unordered_map<uint64_t, uint64_t> seen;
+  std::map<std::pair<uint64_t, uint32_t>, uint64_t> seen_js;
   const bool kernel_ready = symbolizer_.kernel_symbols_ready();
   std::vector<uint32_t> old_to_new = stacks_.compact([&](const Frame& f) {
     if (f.kernel && !kernel_ready) return f.addr;
+    if (f.js) {
+      auto [it, inserted] = seen_js.try_emplace({f.addr, f.js}, f.addr);
+      bool stable = false;
+      if (inserted) it->second = canonical(f, jit_reps, stable);
+      return it->second;
+    }
     auto [it, inserted] = seen.try_emplace(slot(f), f.addr);
     if (!inserted) return it->second;
     auto st = stable_.find(slot(f));

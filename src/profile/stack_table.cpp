@@ -37,17 +37,17 @@ StackTable::StackTable(size_t max_stacks) : max_stacks_(max_stacks) {
 
 uint32_t StackTable::child(uint32_t parent, const Frame& f) {
   size_t mask = node_slots_.size() - 1;
-  for (size_t i = node_hash(parent, f.addr, f.kernel) & mask;; i = (i + 1) & mask) {
+  for (size_t i = node_hash(parent, f.addr ^ (uint64_t{f.js} << 47), f.kernel) & mask;; i = (i + 1) & mask) {
     uint32_t id = node_slots_[i];
     if (id == 0) {
       id = static_cast<uint32_t>(nodes_.size());
-      nodes_.push_back(Node{f.addr, parent, f.kernel});
+      nodes_.push_back(Node{f.addr, parent, f.kernel, f.js});
       node_slots_[i] = id;
       if (nodes_.size() * 2 > node_slots_.size()) grow_node_slots();  // load factor <= 1/2
       return id;
     }
     const Node& n = nodes_[id];
-    if (n.parent == parent && n.addr == f.addr && n.kernel == f.kernel) return id;
+    if (n.parent == parent && n.addr == f.addr && n.kernel == f.kernel && n.js == f.js) return id;
   }
 }
 
@@ -66,7 +66,7 @@ static void rehash_doubled(std::vector<uint32_t>& slots, uint32_t first, uint32_
 
 void StackTable::grow_node_slots() {
   rehash_doubled(node_slots_, 1, static_cast<uint32_t>(nodes_.size()), 0,
-                 [this](uint32_t id) { return node_hash(nodes_[id].parent, nodes_[id].addr, nodes_[id].kernel); });
+                 [this](uint32_t id) { return node_hash(nodes_[id].parent, nodes_[id].addr ^ (uint64_t{nodes_[id].js} << 47), nodes_[id].kernel); });
 }
 
 uint32_t StackTable::entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth) {
@@ -120,7 +120,7 @@ uint32_t StackTable::add_overflow(pid_t tid, Tag tag, uint64_t count, uint64_t p
 std::vector<Frame> StackTable::frames(const Entry& e) const {
   std::vector<Frame> out;
   out.reserve(e.depth);
-  for (uint32_t n = e.leaf; n != 0; n = nodes_[n].parent) out.push_back(Frame{nodes_[n].addr, nodes_[n].kernel});
+  for (uint32_t n = e.leaf; n != 0; n = nodes_[n].parent) out.push_back(Frame{nodes_[n].addr, nodes_[n].kernel, nodes_[n].js});
   return out;
 }
 
@@ -137,7 +137,7 @@ std::vector<uint32_t> StackTable::compact(const std::function<uint64_t(const Fra
   std::vector<uint32_t> new_node(old_nodes.size(), 0);
   for (uint32_t id = 1; id < old_nodes.size(); id++) {
     const Node& n = old_nodes[id];
-    Frame f{n.addr, n.kernel};
+    Frame f{n.addr, n.kernel, n.js};
     f.addr = canonical(f);
     new_node[id] = child(new_node[n.parent], f);
   }

@@ -15,6 +15,7 @@
 #include "loopperf/record/dump.h"
 #include "loopperf/record/finish.h"
 #include "loopperf/unwind/hybrid.h"
+#include "loopperf/v8/stack_namer.h"
 
 namespace loopperf::record {
 
@@ -48,7 +49,21 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   // Everything that needs no stop is prepared first, so threads are held only for their own walk.
   auto files = std::make_shared<process::TargetFiles>(pid);  // one registry for symbolizer and unwinder
   symbols::ProcessSymbolizer symbolizer(files);
+  symbolizer.set_js_names(cfg.js_names, nullptr);
   symbolizer.refresh();
+  std::unique_ptr<v8::StackNamer> js_namer;
+  std::string js_problem;
+  if (info->is_node && symbols::uses_heap(cfg.js_names)) {
+    symbols::ElfFile* elf = symbolizer.elf_for(info->exe);
+    auto namer = elf ? v8::StackNamer::create(pid, *elf, files)
+                     : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + info->exe, ""));
+    if (namer) {
+      js_namer = std::move(namer.value());
+      symbolizer.set_js_names(cfg.js_names, js_namer.get());
+    } else {
+      js_problem = namer.error().message;
+    }
+  }
   unwind::ModuleMap modules(files, info->is_node ? info->exe : std::string());
   modules.refresh();
   unwind::HybridUnwinder unwinder(modules);
@@ -76,7 +91,10 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
       }
       if (cfg.while_stopped) cfg.while_stopped(tid);
       unwind::LiveMemory memory(pid);
-      end = unwinder.unwind(unwind::user_regs_from_ptrace(stop->regs()), memory, {}, frames);
+      const unwind::UserRegs regs = unwind::user_regs_from_ptrace(stop->regs());
+      end = unwinder.unwind(regs, memory, {}, frames);
+      // Named before the thread runs again: its frames and the objects they point to hold still.
+      if (js_namer) js_namer->name(frames, regs, memory, false);
       if (stop->syscall() >= 0) t.syscall = syscall_name(stop->syscall());
       stop->detach();
       t.stopped_ns = stop->stopped_for().count();
@@ -94,6 +112,12 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   fo.build.period_ns = 1;
   const profile::Profile prof = finish_profile(stacks, symbolizer, std::move(fo)).profile;
   if (info->is_node) dump.node_version = process::node_version(pid);
+  if (info->is_node) {
+    const bool map = symbols::uses_perf_map(cfg.js_names) && symbolizer.perf_map_status().found;
+    if (js_namer) dump.js_names = "heap (V8 " + js_namer->reader().layout().version.str() + ")" + (map ? " and perf map" : "");
+    else if (map) dump.js_names = "perf map" + (js_problem.empty() ? "" : " (heap: " + js_problem + ")");
+    else dump.js_names = js_problem.empty() ? "none" : "none (heap: " + js_problem + ")";
+  }
   for (const auto& s : prof.samples) {
     auto it = threads.find(static_cast<pid_t>(s.num_label("tid").value_or(0)));
     if (it == threads.end()) continue;

@@ -57,7 +57,8 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
   sc.event.frequency_hz = opts.frequency_hz;
   sc.event.kernel = opts.kernel;
   sc.max_threads = opts.max_threads;
-  if (opts.unwind != unwind::UnwindMode::kFp) {
+  // Heap names read each JavaScript frame's slots from the sample's stack copy, in fp mode too.
+  if (opts.unwind != unwind::UnwindMode::kFp || symbols::uses_heap(opts.js_names)) {
     sc.event.user_regs_and_stack = true;
     sc.event.regs_mask = unwind::kSampledRegsMask;
     sc.event.stack_bytes = opts.stack_bytes;
@@ -81,9 +82,11 @@ void Recorder::start(const std::string& exe, bool is_node) {
   started_ = last_scan_ = last_refresh_ = Clock::now();
   start_ns_ = monotonic_ns();
   const std::string fp_binary = opts_.is_node ? exe : std::string();
+  symbolizer_->set_js_names(opts_.js_names, nullptr);
   symbolizer_->refresh();
   if (opts_.kernel) symbolizer_->preload_kernel_symbols();
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
+  start_js_names();
   if (opts_.loop_health && opts_.is_node) {
     auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) { on_poll_event(e); });
     if (tracer) {
@@ -111,6 +114,8 @@ void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start
   exe_ = exe;
   start_ns_ = start_ns;
   const std::string fp_binary = opts_.is_node ? exe : std::string();
+  // Heap names need the live heap: a replay names JavaScript frames from the saved perf map only.
+  symbolizer_->set_js_names(opts_.js_names, nullptr);
   symbolizer_->refresh();
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
   if (health) health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
@@ -145,11 +150,34 @@ void Recorder::on_health_flush(uint64_t now_ns) {
   if (health_) health_->flush(now_ns);
 }
 
+void Recorder::start_js_names() {
+  if (!symbols::uses_heap(opts_.js_names)) return;
+  if (!opts_.is_node) return;
+  symbols::ElfFile* elf = symbolizer_->elf_for(exe_);
+  Result<std::unique_ptr<v8::StackNamer>> namer =
+      elf ? v8::StackNamer::create(opts_.pid, *elf, files_)
+          : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + exe_, ""));
+  if (!namer) {
+    warnings_.push_back("JavaScript frames cannot be named from the target's heap: " + namer.error().message +
+                        (opts_.js_names == symbols::JsNamesMode::kAuto
+                             ? " — names come from V8's perf map alone (start node with --perf-basic-prof)"
+                             : " — hint: use --js-names auto or map with node started with --perf-basic-prof"));
+    return;
+  }
+  js_namer_ = std::move(namer.value());
+  symbolizer_->set_js_names(opts_.js_names, js_namer_.get());
+}
+
 void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (tap_) tap_->cpu_sample(s);
   frames_.clear();
   if (unwinder_) unwinder_->frames_for(s, frames_);
   else unwind::frames_from_callchain(s.ips, s.nr, frames_);
+  if (js_namer_ && s.regs) {
+    unwind::UserRegs regs = unwind::user_regs_from_sample(s);
+    unwind::StackCopyMemory stack(regs.sp(), s.stack, s.stack ? s.stack_size : 0);
+    js_namer_->name(frames_, regs, stack, true);
+  }
   note_worker_loop(s.tid, frames_);
   // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
   if (opts_.wall && wall_threads_.count(s.tid)) return;
@@ -187,6 +215,7 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
   unwind::StackCopyMemory memory(w.regs.rsp, w.stack.data(), w.stack.size());
   frames_.clear();
   wall_unwinder_->unwind(regs, memory, {}, frames_);
+  if (js_namer_) js_namer_->name(frames_, regs, memory, true);
   profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
   compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
@@ -299,6 +328,9 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
   m.emplace_back("stacks.addresses", std::to_string(compactor_.addresses()));
   m.emplace_back("symbols.addresses", std::to_string(symbolizer_->resolved_addresses()));
   m.emplace_back("symbols.distinct", std::to_string(symbolizer_->distinct_results()));
+  m.emplace_back("js_names", symbols::js_names_mode_name(opts_.js_names));
+  if (js_namer_)
+    for (auto& kv : js_namer_->details()) m.push_back(std::move(kv));
   if (wall_) {
     sample::WallStats w = wall_->stats();
     std::string tids;

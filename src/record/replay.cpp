@@ -217,6 +217,7 @@ Status Capture::save_target(Recorder& rec, const std::map<pid_t, std::string>& t
   line("stack_bytes", opts.stack_bytes);
   line("max_stacks", opts.max_stacks);
   line("stall_threshold_ns", opts.stall_threshold_ns);
+  line("js_names", std::string(symbols::js_names_mode_name(opts.js_names)));
   line("health", rec.measures_health() ? 1 : 0);
   line("start_ns", rec.start_ns());
   line("end_ns", rec.end_ns());
@@ -244,6 +245,11 @@ Result<FinishedProfile> replay_recording(const std::string& dir, profile::Record
   opts.stack_bytes = static_cast<uint32_t>(num("stack_bytes"));
   opts.max_stacks = static_cast<size_t>(num("max_stacks"));
   opts.stall_threshold_ns = num("stall_threshold_ns");
+  if (kv.count("js_names")) {
+    auto js = symbols::parse_js_names_mode(kv["js_names"]);
+    if (!js) return make_error(ErrorCode::kInput, dir + "/info is malformed");
+    opts.js_names = *js;
+  }
 
   auto status_text = read_small_file(dir + "/status");
   std::optional<process::ProcStatus> status;

@@ -193,7 +193,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
   const auto& pm = rec.symbolizer().perf_map_status();
-  if (is_node && !(pm.found && pm.trusted)) {
+  if (is_node && !(pm.found && pm.trusted) && !rec.heap_names() && cfg.sampling.js_names != symbols::JsNamesMode::kNone) {
     log::warn(pm.found ? "the perf map " + pm.path + " was ignored: " + pm.problem
                        : "no perf map found for pid " + std::to_string(pid) + ": JavaScript frames show as [unknown]",
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "

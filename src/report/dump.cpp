@@ -27,6 +27,7 @@ std::string render_dump_text(const Dump& d) {
   if (!d.cmdline.empty()) out += "  " + d.cmdline;
   if (!d.node_version.empty()) out += "  (node " + d.node_version + ")";
   out += "\n";
+  if (!d.js_names.empty()) out += "JavaScript names: " + d.js_names + "\n";
   for (const auto& t : d.threads) {
     out += "\nthread " + std::to_string(t.tid) + " " + t.name;
     if (!t.role.empty()) out += "  " + t.role;
@@ -56,7 +57,7 @@ std::string render_dump_text(const Dump& d) {
 std::string render_dump_json(const Dump& d) {
   JsonWriter w;
   w.begin_object();
-  w.field("pid", d.pid).field("cmdline", d.cmdline).field("node_version", d.node_version);
+  w.field("pid", d.pid).field("cmdline", d.cmdline).field("node_version", d.node_version).field("js_names", d.js_names);
   w.field("max_stopped_ns", d.max_stopped_ns).field("total_stopped_ns", d.total_stopped_ns);
   w.key("threads").begin_array();
   for (const auto& t : d.threads) {

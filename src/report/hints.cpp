@@ -31,12 +31,19 @@ std::string pct(double share) {
 bool js_names_missing(const HintSubject& s, const HintRow& row) {
   const HintFacts& f = s.facts;
   if (f.target_node != "yes") return false;
-  if (f.perf_map == PerfMapState::kNone || f.perf_map == PerfMapState::kIgnored) return true;
+  // Without a perf map the heap names JavaScript frames; the hint is for frames still unnamed.
+  if (!f.heap_names && (f.perf_map == PerfMapState::kNone || f.perf_map == PerfMapState::kIgnored)) return true;
   return f.loop_samples && f.unknown_jit_samples * static_cast<uint64_t>(row.threshold) > f.loop_samples;
 }
 
 std::string js_names_message(const HintSubject& s, const HintRow&) {
   const std::string& note = s.facts.perf_map_note;
+  if (s.facts.heap_names)
+    return "some JavaScript frames are unnamed although names were read from the target's heap (" + pct(
+               s.facts.loop_samples ? static_cast<double>(s.facts.unknown_jit_samples) / s.facts.loop_samples : 0) +
+           " of loop samples): code V8 generated outside functions (regular expressions, stubs) or frames "
+           "that moved before they were read; node's --perf-basic-prof names JIT code as well "
+           "(docs/js-names.md)";
   return "JavaScript frames are unnamed (" + (note.empty() ? std::string("no perf map") : note) +
          "): start node with --perf-basic-prof (NODE_OPTIONS=--perf-basic-prof works too), or "
          "record in launch mode: loopperf record -- node app.js";

@@ -159,6 +159,8 @@ HintFacts hint_facts(const profile::Profile& p, size_t vi, const Report& r) {
   f.target_node = rec.is_node ? (*rec.is_node ? "yes" : "no") : "";
   if (rec.perf_map) f.perf_map_note = profile::format_perf_map(*rec.perf_map);
   f.perf_map = perf_map_state(rec);
+  for (const auto& [k, v] : p.metadata)
+    if (k == "js_names.frames.heap" && v != "0") f.heap_names = true;
   f.phase_problem = rec.phase_problem;
   std::set<int64_t> loop_tids;
   for (const auto& t : r.threads)

@@ -71,6 +71,8 @@ void ProcessSymbolizer::release() {
   vdso_.reset();
   vdso_tried_ = true;
   cache_ = {};
+  js_cache_ = {};
+  js_table_ = nullptr;
   interned_ = {};
   interned_by_hash_ = {};
 }
@@ -78,7 +80,7 @@ void ProcessSymbolizer::release() {
 void ProcessSymbolizer::refresh() {
   files_->refresh();
   open_new_modules();
-  if (perf_map_.tail()) ++perf_map_generation_;
+  if (uses_perf_map(js_mode_) && perf_map_.tail()) ++perf_map_generation_;
 }
 
 void ProcessSymbolizer::open_new_modules() {
@@ -138,6 +140,7 @@ ElfFile* ProcessSymbolizer::vdso_elf() {
 }
 
 bool ProcessSymbolizer::resolve_jit(uint64_t addr, ResolvedFrame& out) const {
+  if (!uses_perf_map(js_mode_)) return false;
   const PerfMapEntry* e = perf_map_.lookup(addr);
   if (e == nullptr) return false;
   out.origin = FrameOrigin::kJit;
@@ -246,6 +249,65 @@ const ResolvedFrame& ProcessSymbolizer::resolve(uint64_t addr, bool kernel) {
   entry.frame = intern(std::move(r));
   cache_[key] = entry;
   return interned_[entry.frame];
+}
+
+void ProcessSymbolizer::set_js_names(JsNamesMode mode, const JsNameTable* table) {
+  js_mode_ = mode;
+  js_table_ = uses_heap(mode) ? table : nullptr;
+}
+
+namespace {
+// The perf map's name and the heap's name are of the same function: same name and script. (The map
+// writes "(anonymous)" where the heap has no name; both give the function's first line.)
+bool same_function(const SourceFrame& map, const SourceFrame& heap) {
+  return map.name == heap.name && map.file == heap.file;
+}
+}  // namespace
+
+const ResolvedFrame& ProcessSymbolizer::resolve(const profile::Frame& f) {
+  const ResolvedFrame& base = resolve(f.addr, f.kernel);
+  if (f.js == 0 || js_table_ == nullptr) return base;
+  const auto key = std::make_pair(f.addr << 1 | (f.kernel ? 1 : 0), f.js);
+  auto it = js_cache_.find(key);
+  if (it != js_cache_.end() && it->second.generation == generation()) return interned_[it->second.frame];
+  ResolvedFrame r = base;
+  JsFrameName heap;
+  const bool named = js_table_->js_frame(f.js, heap);
+  const bool map_named = base.origin == FrameOrigin::kJit && (base.jit_kind == JitKind::kJs || base.jit_kind == JitKind::kEval);
+  if (map_named && !heap.inlined) {
+    // auto: the perf map names this code. Heap mode never reads the map (resolve_jit).
+    r.js_source = JsNameSource::kMap;
+    if (named) r.map_heap_agree = same_function(base.frames.back(), heap.frame) ? 1 : 0;
+  } else if (named) {
+    r.origin = FrameOrigin::kJit;
+    r.frames = {heap.frame};
+    r.jit_kind = heap.eval ? JitKind::kEval : JitKind::kJs;
+    r.jit_tier = 0;
+    r.js_source = JsNameSource::kHeap;
+  }
+  CacheEntry entry;
+  entry.generation = generation();
+  entry.frame = intern(std::move(r));
+  js_cache_[key] = entry;
+  return interned_[entry.frame];
+}
+
+Result<JsNamesMode> parse_js_names_mode(const std::string& s) {
+  if (s == "auto") return JsNamesMode::kAuto;
+  if (s == "heap") return JsNamesMode::kHeap;
+  if (s == "map") return JsNamesMode::kMap;
+  if (s == "none") return JsNamesMode::kNone;
+  return make_error(ErrorCode::kUsage, "unknown --js-names '" + s + "'", "use --js-names auto, heap, map or none");
+}
+
+const char* js_names_mode_name(JsNamesMode m) {
+  switch (m) {
+    case JsNamesMode::kAuto: return "auto";
+    case JsNamesMode::kHeap: return "heap";
+    case JsNamesMode::kMap: return "map";
+    case JsNamesMode::kNone: return "none";
+  }
+  return "?";
 }
 
 }  // namespace loopperf::symbols

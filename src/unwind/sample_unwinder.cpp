@@ -20,6 +20,17 @@ const char* unwind_mode_name(UnwindMode m) {
   return "?";
 }
 
+UserRegs user_regs_from_sample(const sample::RawSample& s) {
+  UserRegs regs;
+  if (!s.regs) return regs;
+  regs.valid = true;
+  // The mask's bits in increasing order are the order the kernel wrote the registers in.
+  size_t k = 0;
+  for (int bit = 0; bit < 64 && k < s.regs_count; bit++)
+    if (kSampledRegsMask & (1ULL << bit)) regs.r[bit] = s.regs[k++];
+  return regs;
+}
+
 SampleUnwinder::SampleUnwinder(std::shared_ptr<process::TargetFiles> files, UnwindMode mode,
                                const std::string& fp_binary)
     : mode_(mode), modules_(std::move(files), mode == UnwindMode::kAuto ? fp_binary : std::string()) {
@@ -57,12 +68,7 @@ void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<profile:
       user_chain_.push_back(ip);
     }
   }
-  UserRegs regs;
-  regs.valid = true;
-  // The mask's bits in increasing order are the order the kernel wrote the registers in.
-  size_t k = 0;
-  for (int bit = 0; bit < 64 && k < s.regs_count; bit++)
-    if (kSampledRegsMask & (1ULL << bit)) regs.r[bit] = s.regs[k++];
+  UserRegs regs = user_regs_from_sample(s);
   // Code mapped since the last refresh (the dynamic loader right after exec, dlopen'd addons):
   // re-read the maps now rather than lose these stacks. Rate-limited: /proc/PID/maps costs ~50 us.
   if (!modules_.find(regs.ip()) && s.time_ns >= last_refresh_ns_ + 10'000'000) {

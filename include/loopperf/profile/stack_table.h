@@ -71,6 +71,7 @@ class StackTable {
     uint64_t addr = 0;
     uint32_t parent = 0;
     bool kernel = false;
+    uint32_t js = 0;
   };
   // The child of `parent` for `f`, created when new.
   uint32_t child(uint32_t parent, const Frame& f);

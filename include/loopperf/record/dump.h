@@ -7,6 +7,8 @@
 
 #include <functional>
 
+#include "loopperf/symbols/js_names.h"
+
 #include "loopperf/common/result.h"
 #include "loopperf/report/dump.h"
 
@@ -14,6 +16,9 @@ namespace loopperf::record {
 
 struct DumpConfig {
   pid_t pid = 0;
+  // Where JavaScript frames get their names (--js-names). Heap names are read while each thread
+  // is still stopped.
+  symbols::JsNamesMode js_names = symbols::JsNamesMode::kAuto;
   // Called while thread `tid` is held in its ptrace stop, before its stack is read. Lets a test
   // observe (or kill us during) the stop; never set by the CLI.
   std::function<void(pid_t tid)> while_stopped;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "loopperf/symbols/js_names.h"
 #include "loopperf/unwind/sample_unwinder.h"
 
 namespace loopperf::record {
@@ -24,6 +25,8 @@ struct RecorderOptions {
   size_t wall_stack_bytes = 65536;   // stack copied per wall sample (live memory, one read)
   bool loop_health = true;           // poll-wait tracepoints on every thread
   int64_t stall_threshold_ns = 50'000'000;
+  // --js-names: where JavaScript frames get their names (symbols/js_names.h).
+  symbols::JsNamesMode js_names = symbols::JsNamesMode::kAuto;
 };
 
 }  // namespace loopperf::record

@@ -25,6 +25,7 @@
 #include "loopperf/sample/wall_sampler.h"
 #include "loopperf/symbols/process_symbolizer.h"
 #include "loopperf/unwind/sample_unwinder.h"
+#include "loopperf/v8/stack_namer.h"
 #include "loopperf/record/finish.h"
 #include "loopperf/record/options.h"
 
@@ -93,6 +94,8 @@ class Recorder {
   uint64_t start_ns() const { return start_ns_; }
   uint64_t end_ns() const { return end_ns_; }
   bool measures_health() const { return health_ != nullptr; }
+  // JavaScript frames are named from the target's heap (--js-names auto/heap and its layout known).
+  bool heap_names() const { return js_namer_ != nullptr; }
   const RecorderOptions& options() const { return opts_; }
   const std::string& exe() const { return exe_; }
   const profile::StackTable& stacks() const { return stacks_; }
@@ -107,6 +110,7 @@ class Recorder {
   void take_wall_samples();
   void follow_new_threads();
   void note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames);
+  void start_js_names();
 
   RecorderOptions opts_;
   profile::StackTable stacks_;
@@ -120,6 +124,7 @@ class Recorder {
   std::unique_ptr<sample::PollTracer> tracer_;
   std::unique_ptr<sample::WallSampler> wall_;
   std::unique_ptr<loop::LoopHealthTracker> health_;
+  std::unique_ptr<v8::StackNamer> js_namer_;  // JavaScript names from the target's heap (auto, heap)
   std::set<pid_t> followed_;        // threads with tracepoints / known to the health tracker
   std::set<pid_t> wall_threads_;    // loop threads sampled by wall clock
   std::map<pid_t, int> probed_;     // samples looked at for worker-loop detection

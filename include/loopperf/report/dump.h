@@ -23,6 +23,9 @@ struct DumpThread {
 struct Dump {
   int64_t pid = 0;
   std::string cmdline, node_version;
+  // Where JavaScript frames got their names: "heap (V8 12.4.254.21)", "perf map", "none", or why
+  // the heap could not be read ("perf map (heap: ...)").
+  std::string js_names;
   int64_t max_stopped_ns = 0, total_stopped_ns = 0;
   std::vector<DumpThread> threads;
 };

@@ -30,6 +30,7 @@ struct HintFacts {
   std::string target_node;  // `target.node` metadata: "yes", "no", or "" (not recorded by loopperf)
   PerfMapState perf_map = PerfMapState::kNotRecorded;
   std::string perf_map_note;         // what `record` said of the perf map, quoted by the hint
+  bool heap_names = false;           // JavaScript frames were named from the target's heap (js_names.frames.heap)
   std::string phase_problem;         // why the loop phases are unknown; "" when they are known
   uint64_t loop_samples = 0;         // samples of the report's loop threads
   uint64_t unknown_jit_samples = 0;  // ... of them with an unnamed JIT frame

@@ -19,7 +19,9 @@
 
 #include "loopperf/process/maps.h"
 #include "loopperf/process/target_files.h"
+#include "loopperf/profile/frame.h"
 #include "loopperf/symbols/elf_symbolizer.h"
+#include "loopperf/symbols/js_names.h"
 #include "loopperf/symbols/kernel_symbols.h"
 #include "loopperf/symbols/perf_map.h"
 #include "loopperf/symbols/perf_map_source.h"
@@ -40,6 +42,10 @@ struct ResolvedFrame {
   std::vector<SourceFrame> frames;
   JitKind jit_kind = JitKind::kOther;  // when origin == kJit and the perf map named it
   char jit_tier = 0;
+  // JavaScript frames: where the name came from, and when both the perf map and the heap named it,
+  // whether they agree on the function (1), disagree (0), or were not compared (-1).
+  JsNameSource js_source = JsNameSource::kNone;
+  int8_t map_heap_agree = -1;
   bool operator==(const ResolvedFrame&) const = default;
 };
 
@@ -75,6 +81,14 @@ class ProcessSymbolizer {
   // recomputed by a later resolve() once refresh() has seen new maps or perf-map lines (a reference
   // taken before keeps the old result).
   const ResolvedFrame& resolve(uint64_t addr, bool kernel);
+  // A stack frame: as above, and a JavaScript frame named from the heap (f.js) by the table given
+  // to set_js_names(), or by the perf map where the mode prefers it.
+  const ResolvedFrame& resolve(const profile::Frame& f);
+
+  // How JavaScript frames are named (js_names.h). `table`: the heap namer's, or null. The perf map
+  // is not read in heap and none modes. Call before the first resolve().
+  void set_js_names(JsNamesMode mode, const JsNameTable* table);
+  JsNamesMode js_names_mode() const { return js_mode_; }
 
   // Frees the symbol tables, open files (the registry's too: recording is over) and caches once the
   // profile is built, before it is written (they are ~20 MB for node, and the write needs memory of
@@ -123,6 +137,9 @@ class ProcessSymbolizer {
   std::unordered_multimap<size_t, uint32_t> interned_by_hash_;
   std::unique_ptr<ElfFile> vdso_;
   bool vdso_tried_ = false;
+  JsNamesMode js_mode_ = JsNamesMode::kAuto;
+  const JsNameTable* js_table_ = nullptr;
+  std::map<std::pair<uint64_t, uint32_t>, CacheEntry> js_cache_;  // key: (address << 1 | kernel, js id)
 };
 
 }  // namespace loopperf::symbols

@@ -25,6 +25,10 @@ enum class UnwindMode { kFp, kDwarf, kAuto };
 Result<UnwindMode> parse_unwind_mode(const std::string& s);
 const char* unwind_mode_name(UnwindMode m);
 
+// The user registers a sample carries (PERF_SAMPLE_REGS_USER with kSampledRegsMask); valid = false
+// when it has none.
+UserRegs user_regs_from_sample(const sample::RawSample& s);
+
 class SampleUnwinder {
  public:
   // `fp_binary`: the target's executable when it is known to keep frame pointers (node), for auto.

@@ -1,0 +1,76 @@
+// Names the JavaScript frames of sampled stacks from the target's heap (heap_reader.h): finds each
+// frame's frame pointer by matching the stack's saved return addresses against the unwound frames,
+// reads the frame's slots from the sample's stack copy (or, beyond it, from the live stack where the
+// saved return address still matches), and marks the frames it names (profile::Frame::js).
+//
+// Which frames are looked at: only those whose pc is in V8 code, JIT memory or the interpreter's
+// builtins, where the slots below the frame pointer are V8's; C++ frames may hold anything there.
+// Builtins other than the interpreter's keep their ELF names. A leaf in a frameless builtin (a
+// bytecode handler, most stubs) runs for the JavaScript frame at the frame pointer, which the
+// frame-pointer chain skips: that frame is inserted above the leaf.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/process/target_files.h"
+#include "loopperf/profile/frame.h"
+#include "loopperf/symbols/js_names.h"
+#include "loopperf/unwind/hybrid.h"
+#include "loopperf/v8/heap_reader.h"
+
+namespace loopperf::v8 {
+
+class StackNamer : public symbols::JsNameTable {
+ public:
+  // `exe`: the target's executable, as mapped (its v8dbg metadata gives the layout). Fails, naming
+  // what is missing, when the layout cannot be established (not node, stripped, unknown V8, pointer
+  // compression): the caller warns once and names frames from the perf map alone.
+  static Result<std::unique_ptr<StackNamer>> create(pid_t pid, symbols::ElfFile& exe,
+                                                    std::shared_ptr<process::TargetFiles> files);
+  ~StackNamer() override;
+
+  // Names one stack in place. `frames`: leaf first, kernel frames first; `regs`: the user registers at
+  // the sample; `stack`: the sample's stack copy, or the stopped thread's memory. `live`: frames
+  // beyond `stack` may be read from the running target (verified by their return address).
+  void name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
+
+  bool js_frame(uint32_t id, symbols::JsFrameName& out) const override;
+
+  const HeapReader& reader() const { return *reader_; }
+  // For the recording's details: version, layout source, counts.
+  std::vector<std::pair<std::string, std::string>> details() const;
+  void release_caches() { reader_->release_caches(); }
+
+ private:
+  StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files, uint64_t bias,
+             symbols::ElfFile& exe);
+  enum class Code : uint8_t { kOther, kJit, kInterpreter, kBuiltin };
+  Code code_at(uint64_t pc);
+  bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
+
+  std::unique_ptr<HeapReader> reader_;
+  std::shared_ptr<process::TargetFiles> files_;
+  symbols::ElfFile& exe_;
+  uint64_t bias_ = 0;  // runtime address - ELF vaddr of the executable
+  uint64_t builtins_start_ = 0, builtins_end_ = 0;  // runtime addresses
+  std::unordered_map<uint64_t, Code> builtin_kind_;  // by pc: interpreter builtin or other
+  pid_t pid_;
+  // Scratch, reused per stack.
+  std::vector<uint64_t> fps_;
+  std::vector<FrameSlots> slots_;
+  std::vector<uint32_t> slot_frame_;  // slot index -> frame index
+  std::vector<bool> slot_insert_;     // the slot's function runs the frame's leaf (inserted above it)
+  std::vector<NamedFrame> named_;
+  std::vector<profile::Frame> out_;
+  uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0, live_mismatch_ = 0;
+};
+
+}  // namespace loopperf::v8

@@ -1,0 +1,243 @@
+#include "loopperf/v8/stack_namer.h"
+
+#include <sys/uio.h>
+
+#include <algorithm>
+
+#include "loopperf/symbols/elf_symbolizer.h"
+
+namespace loopperf::v8 {
+
+namespace {
+// How far the frame list may run ahead of the frame-pointer chain: frames of code without frame
+// pointers (glibc, CFI-unwound) have no record of their own in the chain.
+constexpr size_t kResync = 16;
+constexpr size_t kMaxRecords = 1024;
+}  // namespace
+
+Result<std::unique_ptr<StackNamer>> StackNamer::create(pid_t pid, symbols::ElfFile& exe,
+                                                       std::shared_ptr<process::TargetFiles> files) {
+  auto layout = load_layout(exe);
+  if (!layout) return layout.error();
+  // The executable's load bias, from its mapping: runtime address = ELF vaddr + bias.
+  uint64_t bias = 0;
+  bool found = false;
+  for (const auto& m : files->maps()) {
+    if (m.executable && m.clean_path() == exe.path()) {
+      bias = m.start - exe.file_offset_to_vaddr(m.offset);
+      found = true;
+      break;
+    }
+  }
+  if (!found) return make_error(ErrorCode::kInternal, "the executable " + exe.path() + " is not mapped in the target", "");
+  auto reader = std::make_unique<HeapReader>(std::move(layout.value()), pid);
+  return std::unique_ptr<StackNamer>(new StackNamer(std::move(reader), std::move(files), bias, exe));
+}
+
+StackNamer::StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files,
+                       uint64_t bias, symbols::ElfFile& exe)
+    : reader_(std::move(reader)), files_(std::move(files)), exe_(exe), bias_(bias), pid_(files_->pid()) {
+  builtins_start_ = reader_->layout().builtins_start + bias_;
+  builtins_end_ = reader_->layout().builtins_end + bias_;
+}
+
+StackNamer::~StackNamer() = default;
+
+StackNamer::Code StackNamer::code_at(uint64_t pc) {
+  if (pc >= builtins_start_ && pc < builtins_end_) {
+    auto it = builtin_kind_.find(pc);
+    if (it != builtin_kind_.end()) return it->second;
+    symbols::ElfSymbol sym = exe_.lookup(pc - bias_);
+    Code kind = Code::kBuiltin;
+    if (sym.found && !sym.frames.empty()) {
+      const std::string& n = sym.frames.back().system_name;
+      // The interpreter's entry and its bytecode handlers run in the interpreted function's frame.
+      if (n.starts_with("Builtins_Interpreter") || (n.starts_with("Builtins_") && n.ends_with("Handler")))
+        kind = Code::kInterpreter;
+    }
+    if (builtin_kind_.size() < 100'000) builtin_kind_.emplace(pc, kind);
+    return kind;
+  }
+  const process::MapEntry* m = process::find_map(files_->maps(), pc);
+  // V8's code space: anonymous executable memory.
+  if (m != nullptr && m->executable && !m->is_file_backed() && (m->path.empty() || m->path.starts_with("[anon:")))
+    return Code::kJit;
+  return Code::kOther;
+}
+
+// Reads the words [fp + lowest slot, fp + 16): the frame's slots, its saved fp and return address.
+// out[0..4]: context, function, bytecode array, bytecode offset (as laid out), out[5] saved fp,
+// out[6] return address. From the stack copy; beyond it, from the live stack when allowed.
+bool StackNamer::read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]) {
+  const Layout& l = reader_->layout();
+  const int64_t lo = std::min({l.fp_context, l.fp_function, l.fp_bytecode_array, l.fp_bytecode_offset, int64_t{0}});
+  const size_t n = static_cast<size_t>(16 - lo);
+  if (n > 256 || fp < static_cast<uint64_t>(-lo)) return false;
+  uint64_t buf[32];
+  const uint64_t base = fp + lo;
+  if (!stack.read(base, buf, n)) {
+    if (!live) return false;
+    struct iovec local{buf, n}, remote{reinterpret_cast<void*>(base), n};
+    live_reads_++;
+    if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return false;
+  }
+  auto word = [&](int64_t off) { return buf[(off - lo) / 8]; };
+  out[0] = word(l.fp_context);
+  out[1] = word(l.fp_function);
+  out[2] = word(l.fp_bytecode_array);
+  out[3] = word(l.fp_bytecode_offset);
+  out[5] = word(0);
+  out[6] = word(8);
+  return true;
+}
+
+void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack,
+                      bool live) {
+  size_t u0 = 0;
+  while (u0 < frames.size() && frames[u0].kernel) u0++;
+  if (u0 >= frames.size() || !regs.valid) return;
+  const size_t n = frames.size();
+  fps_.assign(n, 0);
+  slots_.clear();
+  slot_frame_.clear();
+  slot_insert_.clear();
+  std::vector<std::array<uint64_t, 4>> record_slots(n);
+
+  // Match the frame-pointer chain against the frames: the record at fp whose saved return address
+  // returns into frames[k] belongs to frames[k-1], the function that set up fp.
+  uint64_t fp = regs.bp();
+  size_t k = u0 + 1;
+  uint64_t rec[7];
+  for (size_t steps = 0; steps < kMaxRecords && k < n && fp != 0 && fp % 8 == 0; steps++) {
+    if (!read_record(fp, stack, live, rec)) break;
+    const uint64_t ret = rec[6];
+    size_t match = n;
+    for (size_t j = k; j < n && j < k + kResync; j++) {
+      if (!frames[j].kernel && frames[j].addr + 1 == ret) {
+        match = j;
+        break;
+      }
+    }
+    if (match == n) {
+      // A live read that no longer matches: the thread moved on since the sample; stop here.
+      break;
+    }
+    fps_[match - 1] = fp;
+    record_slots[match - 1] = {rec[0], rec[1], rec[2], rec[3]};
+    k = match + 1;
+    if (rec[5] <= fp) break;  // the chain must go up the stack
+    fp = rec[5];
+  }
+  // The last frame matched has its own fp (the next record), whose return address was not checked:
+  // its slots are only trusted if it came from the stack copy. Simplest: frames without a match stay
+  // unnamed.
+
+  const Layout& l = reader_->layout();
+  for (size_t i = u0; i < n; i++) {
+    if (fps_[i] == 0) continue;
+    const bool leaf = i == u0;
+    Code code = code_at(frames[i].addr);
+    bool insert = false;
+    if (leaf) {
+      if (code == Code::kOther) continue;
+      if (code == Code::kInterpreter || code == Code::kBuiltin) {
+        // A frameless builtin (bytecode handler, stub) runs for the JS frame at fp: insert it.
+        insert = true;
+      } else if (u0 == 0) {
+        // A JIT leaf sampled in its own code: its frame must be built (function slot pushed, not in
+        // the prologue or epilogue), else fp is the caller's and naming the leaf with it is wrong.
+        const uint64_t bp = fps_[i], sp = regs.sp();
+        uint64_t top = 0;
+        if (sp > bp + l.fp_function || !stack.read(sp, &top, 8) || top == bp) {
+          leaf_rejected_++;
+          continue;
+        }
+        Code top_code = code_at(top);
+        if (top_code == Code::kJit || top_code == Code::kInterpreter || top_code == Code::kBuiltin) {
+          leaf_rejected_++;  // a return address on top: after `pop rbp` or before `push rbp`
+          continue;
+        }
+      }
+    } else if (code != Code::kJit && code != Code::kInterpreter) {
+      continue;  // other builtins keep their ELF names; C++ frames' slots are not V8's
+    }
+    FrameSlots s;
+    s.pc = frames[i].addr;
+    s.fp = fps_[i];
+    s.context_or_marker = record_slots[i][0];
+    s.function = record_slots[i][1];
+    s.bytecode_array = record_slots[i][2];
+    s.bytecode_offset = record_slots[i][3];
+    slots_.push_back(s);
+    slot_frame_.push_back(static_cast<uint32_t>(i));
+    slot_insert_.push_back(insert);
+  }
+  if (slots_.empty()) return;
+  named_.clear();
+  reader_->name_frames(slots_, named_);
+  if (named_.empty()) return;
+
+  // Rebuild: a named frame becomes its function (and the functions its code inlined, innermost
+  // first, same address); an inserted frame goes above the leaf it runs.
+  out_.clear();
+  size_t next = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t first = next;
+    while (next < named_.size() && slot_frame_[named_[next].slot] == i) next++;
+    if (first == next) {
+      out_.push_back(frames[i]);
+      continue;
+    }
+    const bool insert = slot_insert_[named_[first].slot];
+    if (insert) {
+      // Only a frame with a script of its own: a builtin's own JS frame (Array.prototype.map's)
+      // would repeat the builtin under its JS name.
+      const JsFunction& fn = reader_->function(named_[next - 1].function);
+      out_.push_back(frames[i]);
+      if (fn.script.empty()) continue;
+      inserted_++;
+    }
+    for (size_t j = first; j < next; j++) {
+      profile::Frame f = frames[i];
+      f.js = (named_[j].function << 1) | (j + 1 < next ? 1u : 0u);
+      out_.push_back(f);
+    }
+  }
+  frames.swap(out_);
+}
+
+bool StackNamer::js_frame(uint32_t id, symbols::JsFrameName& out) const {
+  const uint32_t fn_id = id >> 1;
+  if (fn_id == 0 || fn_id > reader_->function_count()) return false;
+  const JsFunction& fn = reader_->function(fn_id);
+  const std::string name = fn.name.empty() ? "(anonymous)" : fn.name;
+  out.frame.name = name;
+  out.frame.file = fn.script;
+  out.frame.line = fn.line;
+  out.frame.column = fn.column;
+  out.frame.system_name = "JS:" + fn.name + " " + fn.script + ":" + std::to_string(fn.line) + ":" + std::to_string(fn.column);
+  out.eval = fn.kind == JsFunction::Kind::kEval;
+  out.inlined = (id & 1) != 0;
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
+  const HeapReader::Stats& s = reader_->stats();
+  const Layout& l = reader_->layout();
+  std::vector<std::pair<std::string, std::string>> d;
+  d.emplace_back("js_heap.v8", l.version.str());
+  d.emplace_back("js_heap.layout_derived", std::to_string(l.derived.size()));
+  d.emplace_back("js_heap.frames", std::to_string(s.frames));
+  d.emplace_back("js_heap.named", std::to_string(s.named));
+  d.emplace_back("js_heap.not_js", std::to_string(s.not_js));
+  d.emplace_back("js_heap.invalid", std::to_string(s.invalid));
+  d.emplace_back("js_heap.read_failed", std::to_string(s.read_failed));
+  d.emplace_back("js_heap.reads", std::to_string(s.reads));
+  d.emplace_back("js_heap.functions", std::to_string(reader_->function_count()));
+  d.emplace_back("js_heap.inserted", std::to_string(inserted_));
+  d.emplace_back("js_heap.leaf_rejected", std::to_string(leaf_rejected_));
+  d.emplace_back("js_heap.live_reads", std::to_string(live_reads_));
+  return d;
+}
+
+}  // namespace loopperf::v8
