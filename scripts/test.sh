@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds (warnings are errors), builds Google's pprof for
-# the checks that read our files with the real tool, runs every test through ctest, and ends with a
-# summary: passed, failed, skipped, and the reason of every skip.
+# the checks that read our files with the real tool, installs the real consumers of our formats and
+# the node lines the tests run on, runs every test through ctest, and ends with a summary: passed,
+# failed, skipped, and the reason of every skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,6 +12,10 @@ export BUILD_DIR
 scripts/build.sh -DLOOPPERF_WERROR=ON -DLOOPPERF_TESTS=ON
 scripts/build-pprof.sh "$BUILD_DIR"
 scripts/install-test-tools.sh "$BUILD_DIR"
+# The node lines every capability is tested on (scripts/test-nodes.sh), into a cache outside the
+# repository; installed here, so a line missing later fails its tests instead of being skipped.
+scripts/install-test-nodes.sh
+export LOOPPERF_REQUIRE_NODES=${LOOPPERF_REQUIRE_NODES:-1}
 # libFuzzer smoke run, before ctest so its summary stays the last word (docs/hardening.md); ~2 min.
 if [ "${LOOPPERF_FUZZ_SMOKE:-1}" = 1 ]; then scripts/fuzz.sh --smoke; fi
 cd "$BUILD_DIR"

@@ -38,11 +38,12 @@ async function waitForFileAsync(file, timeoutMs = 15000) {
 }
 
 // Starts `node [nodeArgs] targets/<script> [args]` with READY_FILE set; resolves once the target
-// has written it. The child is killed when the test process exits.
-async function startTarget(script, { nodeArgs = ['--perf-basic-prof'], args = [], env = {}, cwd } = {}) {
+// has written it. The child is killed when the test process exits. `node`: another node binary
+// (nodeBinary(major)) instead of the one running the tests.
+async function startTarget(script, { node = process.execPath, nodeArgs = ['--perf-basic-prof'], args = [], env = {}, cwd } = {}) {
   const dir = tmpdir('target');
   const ready = path.join(dir, 'ready');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(TARGETS, script), ...args], {
+  const child = spawn(node, [...nodeArgs, path.join(TARGETS, script), ...args], {
     cwd: cwd || dir,
     env: { ...process.env, READY_FILE: ready, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -261,6 +262,59 @@ function mappingShare(file, re) {
   return total ? hit / total : 0;
 }
 
+// The node lines the tests run on (20, 22, 24, 26): scripts/test-nodes.sh holds the list and where
+// each one is (the cache of scripts/install-test-nodes.sh, under LOOPPERF_NODE_CACHE or
+// XDG_CACHE_HOME, else the system node when it is of that line).
+const TEST_NODES = path.resolve(__dirname, '../../scripts/test-nodes.sh');
+let testNodes = null;
+function testNodesScript(option) {
+  const r = spawnSync('bash', [TEST_NODES, option], { encoding: 'utf8', timeout: 30000 });
+  if (r.error || r.status !== 0) throw new Error(`${TEST_NODES} ${option} failed: ${r.error || r.stderr}`);
+  return r.stdout;
+}
+
+// { 20: path, 22: path, 24: path, 26: path }, null for a line that is not installed.
+function nodeBinaries() {
+  if (!testNodes) {
+    testNodes = {};
+    for (const m of testNodesScript('--all').matchAll(/^(\d+) (.+)$/gm)) testNodes[m[1]] = m[2] === '-' ? null : m[2];
+    if (!Object.keys(testNodes).length) throw new Error(`${TEST_NODES} --all listed no node line`);
+  }
+  return { ...testNodes };
+}
+
+function supportedNodeMajors() {
+  return Object.keys(nodeBinaries()).map(Number);
+}
+
+// A missing line fails its tests when LOOPPERF_REQUIRE_NODES=1 (scripts/test.sh sets it, after
+// installing them) or, when that is unset, under CI; elsewhere they are skipped, with the fix.
+function nodesRequired() {
+  const flag = process.env.LOOPPERF_REQUIRE_NODES;
+  if (flag !== undefined && flag !== '') return flag === '1';
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== '0' && ci !== 'false';
+}
+
+function missingNodeReason(major) {
+  if (!(major in nodeBinaries())) return `node ${major} is not a supported line (${TEST_NODES} lists them)`;
+  return `node ${major} is not installed: run scripts/install-test-nodes.sh ` +
+    `(it installs into ${testNodesScript('--cache').trim()})`;
+}
+
+// The path of node <major>; throws, naming scripts/install-test-nodes.sh, when it is not installed.
+function nodeBinary(major) {
+  const bin = nodeBinaries()[major];
+  if (!bin) throw new Error(missingNodeReason(major));
+  return bin;
+}
+
+// For a test's options, { skip: nodeSkip(22) }: the reason when node <major> is missing and may be
+// skipped; otherwise false (the test runs, and nodeBinary() fails it when the line is missing).
+function nodeSkip(major) {
+  return !nodeBinaries()[major] && !nodesRequired() ? missingNodeReason(major) : false;
+}
+
 // Whether loop health can be measured here (environment, not loopperf's say): it needs the
 // syscalls tracepoints, through a mounted tracefs or as root (loopperf mounts it).
 function loopHealthAvailable() {
@@ -272,4 +326,5 @@ module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
   cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
+  nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors,
 };
