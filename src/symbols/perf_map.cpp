@@ -120,6 +120,9 @@ bool parse_perf_map_line(std::string_view line, PerfMapEntry& out) {
     out.kind = JitKind::kRegExp;
   }
   if (out.kind == JitKind::kJs || out.kind == JitKind::kEval) {
+    // V8 12+ marks on-stack-replaced Maglev and TurboFan code "o+" / "o*" ("JS:o*hot"): the 'o' is
+    // part of the marker ('+' and '*' cannot appear in a name).
+    if (name.size() >= 2 && name[0] == 'o' && (name[1] == '+' || name[1] == '*')) name.remove_prefix(1);
     if (!name.empty() && is_tier(name[0])) {
       out.tier = name[0];
       name.remove_prefix(1);

@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 
 #include "loopperf/symbols/elf_symbolizer.h"
 
@@ -101,7 +102,8 @@ void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserReg
   slots_.clear();
   slot_frame_.clear();
   slot_insert_.clear();
-  std::vector<std::array<uint64_t, 4>> record_slots(n);
+  record_slots_.assign(n, {});
+  auto& record_slots = record_slots_;
 
   // Match the frame-pointer chain against the frames: the record at fp whose saved return address
   // returns into frames[k] belongs to frames[k-1], the function that set up fp.

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -65,6 +66,7 @@ class StackNamer : public symbols::JsNameTable {
   pid_t pid_;
   // Scratch, reused per stack.
   std::vector<uint64_t> fps_;
+  std::vector<std::array<uint64_t, 4>> record_slots_;  // per frame: context, function, bytecode array, offset
   std::vector<FrameSlots> slots_;
   std::vector<uint32_t> slot_frame_;  // slot index -> frame index
   std::vector<bool> slot_insert_;     // the slot's function runs the frame's leaf (inserted above it)

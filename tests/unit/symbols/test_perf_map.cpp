@@ -319,3 +319,14 @@ TEST_CASE("perf map: V8 12's context-specialized marker after the tier is not pa
   CHECK(parse("7f19cc040040 294 JS:+'tick [eval]:1:14").tier == '+');
   CHECK(parse("2d2c34e038e8 24 JS:~'quoted [eval]:1:14").name == "'quoted");  // only after '+' or '*'
 }
+
+TEST_CASE("perf map: V8 12's on-stack-replacement marker before the tier is not part of the name") {
+  // Lines as node 26.12.1 writes them for a loop optimized while it runs (measured 2026-12-03).
+  for (const char* line : {"7f19cc040040 294 JS:o*spin [eval]:1:14", "7f19cc003e00 1d4 JS:o+spin [eval]:1:14"}) {
+    auto e = parse(line);
+    CHECK(e.name == "spin");
+    CHECK(e.file == "[eval]");
+  }
+  CHECK(parse("7f19cc040040 294 JS:o*spin [eval]:1:14").tier == '*');
+  CHECK(parse("7f19cc040040 294 JS:~on [eval]:1:14").name == "on");  // a name that starts with 'o'
+}
