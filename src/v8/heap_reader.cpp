@@ -64,8 +64,13 @@ struct HeapReader::Impl {
 
   // A bytecode array's decoded position table, for the current lines of interpreted frames; reused
   // while the array's map, length and table pointer read the same and it is the same function's.
+  // When the function's SharedFunctionInfo pointed at the array (function_data) as the entry was
+  // made, a fresh read of that SharedFunctionInfo still pointing at it vouches for the entry, and
+  // the array's header is not read again: a BytecodeArray that moves or is replaced (bytecode
+  // flushing) is no longer its function's function_data.
   struct BytecodeEntry {
     uint64_t map = 0, length = 0, table = 0, sfi = 0;
+    bool function_data = false;
     std::vector<PositionEntry> positions;
     std::unordered_map<int32_t, int32_t> lines;  // bytecode offset -> line (0: none)
   };
@@ -374,40 +379,42 @@ struct HeapReader::Impl {
   }
 
   // The line executing in an interpreted frame, 0 when it cannot be told for sure.
-  int32_t current_line(const Candidate& c, const SfiEntry& fn) {
-    if (c.bytecode_read == RemoteMemory::kNone || !mem.ok(c.bytecode_read)) return 0;
-    const uint64_t map = mem.u64(c.bytecode_read, l.map);
-    const uint64_t length = mem.u64(c.bytecode_read, l.bytecode_array_length);
-    const uint64_t table = mem.u64(c.bytecode_read, l.bytecode_array_source_position_table);
-    auto type = heap.map_type(map);
-    if (!type || *type != l.bytecode_array_type || !is_smi(length)) return 0;
-    if (smi_value(length) <= 0 || smi_value(length) > kMaxBytecodeLength ||
-        c.bytecode_offset >= smi_value(length)) {
-      return 0;
-    }
+  int32_t current_line(const Candidate& c, const SfiEntry& fn, uint64_t function_data) {
     auto it = bytecodes.find(c.bytecode_array);
-    if (it == bytecodes.end() || it->second.map != map || it->second.length != length ||
-        it->second.table != table || it->second.sfi != c.sfi) {
-      if (bytecodes.size() >= kMaxBytecodeEntries) bytecodes.clear();
-      BytecodeEntry e{map, length, table, c.sfi, {}, {}};
-      // No table yet (V8 collects source positions lazily) gives no positions; a later read sees the
-      // table pointer change.
-      auto table_type = heap.type_of(table);
-      if (table_type && *table_type == l.source_position_table_type) {
-        auto size = heap.field(table, l.fixed_array_length);
-        if (size && is_smi(*size) && smi_value(*size) >= 0 && smi_value(*size) <= kMaxPositionTableBytes) {
-          std::vector<uint8_t> bytes(static_cast<size_t>(smi_value(*size)));
-          if (mem.read(untag(table) + l.byte_array_data, bytes.data(), bytes.size())) {
-            if (auto decoded = decode_position_table(bytes.data(), bytes.size(), l.source_position_format,
-                                                     smi_value(length))) {
-              e.positions = std::move(*decoded);
-            }
-          }
-        }
+    const bool vouched = it != bytecodes.end() && it->second.function_data && it->second.sfi == c.sfi &&
+                         function_data == c.bytecode_array;
+    if (!vouched) {
+      // The header, from this call's batch or (when a vouching entry did not hold) read now.
+      uint8_t head[64];
+      const uint32_t size = bytecode_header_size();
+      if (c.bytecode_read != RemoteMemory::kNone && mem.ok(c.bytecode_read)) {
+        std::memcpy(head, mem.data(c.bytecode_read), size);
+      } else if (c.bytecode_read != RemoteMemory::kNone || size > sizeof head ||
+                 !mem.read(untag(c.bytecode_array), head, size)) {
+        return 0;
       }
-      it = bytecodes.insert_or_assign(c.bytecode_array, std::move(e)).first;
+      auto word = [&](uint32_t off) {
+        uint64_t v;
+        std::memcpy(&v, head + off, 8);
+        return v;
+      };
+      const uint64_t map = word(l.map), length = word(l.bytecode_array_length),
+                     table = word(l.bytecode_array_source_position_table);
+      auto type = heap.map_type(map);
+      if (!type || *type != l.bytecode_array_type || !is_smi(length) || smi_value(length) <= 0 ||
+          smi_value(length) > kMaxBytecodeLength) {
+        return 0;
+      }
+      if (it == bytecodes.end() || it->second.map != map || it->second.length != length ||
+          it->second.table != table || it->second.sfi != c.sfi) {
+        if (bytecodes.size() >= kMaxBytecodeEntries) bytecodes.clear();
+        it = bytecodes.insert_or_assign(c.bytecode_array, make_bytecode_entry(map, length, table, c.sfi))
+                 .first;
+      }
+      it->second.function_data = function_data == c.bytecode_array;
     }
     BytecodeEntry& e = it->second;
+    if (c.bytecode_offset >= smi_value(e.length)) return 0;
     if (auto hit = e.lines.find(c.bytecode_offset); hit != e.lines.end()) return hit->second;
     int32_t line = 0;
     const int32_t position = position_at(e.positions, c.bytecode_offset);
@@ -423,6 +430,28 @@ struct HeapReader::Impl {
     }
     if (e.lines.size() < kMaxLinesPerBytecode) e.lines.emplace(c.bytecode_offset, line);
     return line;
+  }
+
+  BytecodeEntry make_bytecode_entry(uint64_t map, uint64_t length, uint64_t table, uint64_t sfi) {
+    BytecodeEntry e;
+    e.map = map;
+    e.length = length;
+    e.table = table;
+    e.sfi = sfi;
+    // No table yet (V8 collects source positions lazily) gives no positions; a later read sees the
+    // table pointer change.
+    auto table_type = heap.type_of(table);
+    if (!table_type || *table_type != l.source_position_table_type) return e;
+    auto size = heap.field(table, l.fixed_array_length);
+    if (!size || !is_smi(*size) || smi_value(*size) < 0 || smi_value(*size) > kMaxPositionTableBytes)
+      return e;
+    std::vector<uint8_t> bytes(static_cast<size_t>(smi_value(*size)));
+    if (!mem.read(untag(table) + l.byte_array_data, bytes.data(), bytes.size())) return e;
+    if (auto decoded =
+            decode_position_table(bytes.data(), bytes.size(), l.source_position_format, smi_value(length))) {
+      e.positions = std::move(*decoded);
+    }
+    return e;
   }
 };
 
@@ -482,7 +511,11 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
       if (offset >= 0 && offset < kMaxBytecodeLength) {
         c.bytecode_array = s.bytecode_array;
         c.bytecode_offset = static_cast<int32_t>(offset);
-        c.bytecode_read = m.add_once(untag(s.bytecode_array), m.bytecode_header_size());
+        // An entry that its SharedFunctionInfo vouched for needs no header (checked after level 2).
+        auto known = m.bytecodes.find(s.bytecode_array);
+        if (known == m.bytecodes.end() || !known->second.function_data) {
+          c.bytecode_read = m.add_once(untag(s.bytecode_array), m.bytecode_header_size());
+        }
       }
     }
     m.candidates.push_back(c);
@@ -558,7 +591,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
       continue;
     }
     int32_t line = 0;
-    if (c.bytecode_array != 0 && it != m.sfis.end()) line = m.current_line(c, it->second);
+    if (c.bytecode_array != 0 && it != m.sfis.end()) line = m.current_line(c, it->second, function_data);
     if (line > 0) stats_.lines++;
     out.push_back(NamedFrame{c.slot, id, line});
     stats_.named++;

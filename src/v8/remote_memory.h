@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace loopperf::v8 {
@@ -22,8 +23,8 @@ class RemoteMemory {
   static constexpr size_t kNone = SIZE_MAX;
   size_t add(uint64_t addr, uint32_t len);
   // Reads what was queued and not read yet (ranges queued before an earlier run() keep their data):
-  // one process_vm_readv per 1024 ranges, more when a range fails (the kernel stops at the first
-  // failing range; the rest are read again).
+  // ranges less than kMergeGap apart are read as one; one process_vm_readv per 1024 ranges, more
+  // when a range fails (the kernel stops at the first failing range; the rest are read again).
   void run();
   void clear();
   size_t size() const { return ranges_.size(); }
@@ -60,7 +61,19 @@ class RemoteMemory {
   }
 
  private:
+  static constexpr uint64_t kMergeGap = 512;
+  static constexpr uint64_t kMaxSpan = 8192;
+
   enum State : uint8_t { kPending, kOk, kFailed };
+  struct Request {
+    uint64_t addr;
+    uint32_t len;
+    uint8_t* dst;
+    State state;
+  };
+  // Reads every pending request, retrying after a failing one.
+  void read_all(std::vector<Request>& requests);
+
   struct Range {
     uint64_t addr;
     uint32_t len;
@@ -70,6 +83,11 @@ class RemoteMemory {
   pid_t pid_;
   std::vector<Range> ranges_;
   std::vector<uint8_t> buffer_;
+  // run()'s scratch, kept between calls.
+  std::vector<size_t> order_;
+  std::vector<Request> requests_, retry_;
+  std::vector<std::pair<size_t, size_t>> groups_;  // per request: its ranges, [first, last) in order_
+  std::vector<uint8_t> span_buffer_;
   uint64_t calls_ = 0;
   bool gone_ = false;
 };
