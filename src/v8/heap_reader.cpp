@@ -43,14 +43,21 @@ struct HeapReader::Impl {
   std::unordered_map<std::string, uint32_t> function_ids;
 
   // What a SharedFunctionInfo was named with, and the raw fields that naming came from: reused only
-  // while a fresh read of the object shows the same map and fields.
+  // while a fresh read of the object shows the same map and fields. An entry that did not come out
+  // whole (nothing validated: id 0; or no start line although the function has a start) may be
+  // the victim of objects moving under the read (a GC in another thread): it is resolved again
+  // after a backoff of 1, 2, 4 ... 4096 calls.
   struct SfiEntry {
     uint64_t map = 0, function_data = 0, name_or_scope_info = 0, script = 0;
     uint32_t id = 0;
     uint64_t script_object = 0;    // the Script (after a DebugInfo), 0 when none
     int32_t start = -1, end = -1;  // the function's source range, -1 when unknown
+    bool whole = false;
+    uint32_t failures = 0;
+    uint64_t retry_at = 0;  // in name_frames() calls
   };
   std::unordered_map<uint64_t, SfiEntry> sfis;
+  uint64_t calls = 0;
 
   struct ScriptEntry {
     uint64_t map = 0, source = 0, name_object = 0, line_ends_object = 0;
@@ -225,6 +232,8 @@ struct HeapReader::Impl {
     return true;
   }
 
+  // The Script `script` (type already checked) from the cache, revalidated by its map, source and
+  // name; nullptr when it cannot be read.
   ScriptEntry* script_entry(uint64_t script) {
     const uint32_t size = std::max({l.map, l.script_source, l.script_name, l.script_line_offset,
                                     l.script_line_ends, l.script_eval_from_shared}) +
@@ -250,8 +259,14 @@ struct HeapReader::Impl {
     e.source = source;
     e.name_object = name;
     e.line_ends_object = word(l.script_line_ends);
-    // Scripts of eval code are named undefined.
-    if (auto n = name_string(name, kMaxScriptNameBytes)) e.name = *n;
+    // Scripts of eval code are named undefined; a name that is a string but cannot be read fails
+    // the whole entry (rather than naming the script "").
+    auto name_type = heap.type_of(name);
+    if (name_type && heap.is_string_type(*name_type)) {
+      auto n = read_string(heap, name, kMaxScriptNameBytes);
+      if (!n) return nullptr;
+      e.name = *n;
+    }
     const uint64_t offset = word(l.script_line_offset);
     if (is_smi(offset) && smi_value(offset) >= 0) e.line_offset = smi_value(offset);
     if (l.script_eval_from_shared != 0) {
@@ -264,6 +279,7 @@ struct HeapReader::Impl {
     return &stored;
   }
 
+  // The script's line ends, computed once per entry (a Script whose source moves gets a new entry).
   const LineEnds* line_ends(ScriptEntry& s) {
     if (s.line_ends_tried) return s.line_ends ? &*s.line_ends : nullptr;
     s.line_ends_tried = true;
@@ -300,10 +316,19 @@ struct HeapReader::Impl {
   // objects behind it do not validate.
   uint32_t resolve_function(uint64_t sfi, uint64_t map, uint64_t function_data, uint64_t name_or_scope_info,
                             uint64_t script_field) {
-    // Remembered either way, so that an object that does not validate is not read again and again.
+    // Remembered either way, so that an object that does not validate is not read every time.
     if (sfis.size() >= kMaxSfiEntries) sfis.clear();
     SfiEntry& entry = sfis[sfi];
-    entry = SfiEntry{map, function_data, name_or_scope_info, script_field, 0, 0, -1, -1};
+    const bool same_fields = entry.map == map && entry.function_data == function_data &&
+                             entry.name_or_scope_info == name_or_scope_info && entry.script == script_field;
+    const uint32_t failures = same_fields ? entry.failures + 1 : 0;
+    entry = SfiEntry{};
+    entry.map = map;
+    entry.function_data = function_data;
+    entry.name_or_scope_info = name_or_scope_info;
+    entry.script = script_field;
+    entry.failures = failures;
+    entry.retry_at = calls + (uint64_t{1} << std::min<uint32_t>(failures, 12));
     JsFunction f;
     std::string name, inferred;
     int32_t start = -1, end = -1;
@@ -353,24 +378,32 @@ struct HeapReader::Impl {
       }
       if (type && *type == l.script_type) script_object = script;
     }
-    ScriptEntry* s = script_object != 0 ? script_entry(script_object) : nullptr;
+    ScriptEntry* s = nullptr;
+    if (script_object != 0) {
+      s = script_entry(script_object);
+      if (s == nullptr) return 0;  // a Script that cannot be read now
+    }
+    bool whole = true;
     if (s != nullptr) {
       f.script = s->name;
       f.kind = s->eval
                    ? JsFunction::Kind::kEval
                    : (s->name.starts_with("node:") ? JsFunction::Kind::kNative : JsFunction::Kind::kNormal);
       if (start >= 0) {
+        whole = false;
         if (const LineEnds* ends = line_ends(*s)) {
           int line = 0, column = 0;
           if (ends->locate(start, line, column)) {
             f.line = line + 1 + s->line_offset;
             f.column = column + 1;
+            whole = true;
           }
         }
       }
     } else {
       f.kind = JsFunction::Kind::kNative;
     }
+    entry.whole = whole;
     entry.id = intern(f);
     entry.script_object = script_object;
     entry.start = start;
@@ -387,10 +420,10 @@ struct HeapReader::Impl {
       // The header, from this call's batch or (when a vouching entry did not hold) read now.
       uint8_t head[64];
       const uint32_t size = bytecode_header_size();
+      if (size > sizeof head) return 0;
       if (c.bytecode_read != RemoteMemory::kNone && mem.ok(c.bytecode_read)) {
         std::memcpy(head, mem.data(c.bytecode_read), size);
-      } else if (c.bytecode_read != RemoteMemory::kNone || size > sizeof head ||
-                 !mem.read(untag(c.bytecode_array), head, size)) {
+      } else if (c.bytecode_read != RemoteMemory::kNone || !mem.read(untag(c.bytecode_array), head, size)) {
         return 0;
       }
       auto word = [&](uint32_t off) {
@@ -419,8 +452,8 @@ struct HeapReader::Impl {
     int32_t line = 0;
     const int32_t position = position_at(e.positions, c.bytecode_offset);
     // A position outside the function's own range means the array is not this function's.
-    if (position >= 0 && fn.script_object != 0 &&
-        (fn.start < 0 || (position >= fn.start && position <= fn.end))) {
+    if (position >= 0 && fn.script_object != 0 && fn.start >= 0 && position >= fn.start &&
+        position <= fn.end) {
       if (ScriptEntry* s = script_entry(fn.script_object)) {
         if (const LineEnds* ends = line_ends(*s)) {
           int l0 = 0, column = 0;
@@ -483,6 +516,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   Impl& m = *impl_;
   const Layout& l = layout_;
   const uint64_t calls_before = m.mem.calls();
+  m.calls++;
   m.candidates.clear();
   m.mem.clear();
   // Two reads per frame at most per level.
@@ -494,7 +528,8 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     const FrameSlots& s = slots[i];
     stats_.frames++;
     // A Smi in the context slot is a typed frame's marker (entry, exit, stub, internal ...).
-    if (is_smi(s.context_or_marker) || !is_heap_object(s.function)) {
+    if (is_smi(s.context_or_marker) || !is_heap_object(s.function) ||
+        !RemoteMemory::plausible(untag(s.function), m.function_header_size())) {
       stats_.not_js++;
       continue;
     }
@@ -579,7 +614,8 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     uint32_t id = 0;
     auto it = m.sfis.find(c.sfi);
     if (it != m.sfis.end() && it->second.map == sfi_map && it->second.function_data == function_data &&
-        it->second.name_or_scope_info == name_or_scope_info && it->second.script == script) {
+        it->second.name_or_scope_info == name_or_scope_info && it->second.script == script &&
+        (it->second.whole || m.calls < it->second.retry_at)) {
       id = it->second.id;
       if (id != 0) stats_.cache_hits++;
     } else {
