@@ -20,27 +20,46 @@ namespace loopperf::v8 {
 
 // What one JavaScript function is named with.
 struct JsFunction {
-  std::string name;    // "" for an anonymous function
+  // The function's name as V8's profiler shows it (SharedFunctionInfo::DebugName): its own name,
+  // else the name V8 inferred from the assignment (`obj.handler = function () {}` gives
+  // "obj.handler"); "" for an anonymous function.
+  std::string name;
   std::string script;  // the script's name: a path, a file: URL, "node:internal/timers"; "" unknown
   int line = 0;        // 1-based line and column of the function's start; 0 when unknown
-  int column = 0;
-  enum class Kind : uint8_t { kNormal, kEval, kNative } kind = Kind::kNormal;  // kEval: eval / new Function code
+  int column = 0;      // (V8's start position: the parameter list's opening parenthesis)
+  // kEval: code of eval() or new Function (its script has an eval origin and usually no name).
+  // kNative: not the application's code: node's own JavaScript (a script named "node:...") or a
+  // function with no script at all (a V8 builtin such as Array.prototype.map, an API function).
+  enum class Kind : uint8_t { kNormal, kEval, kNative } kind = Kind::kNormal;
   bool operator==(const JsFunction&) const = default;
 };
 
 // The slots of one candidate frame, as read from the stack (relative to its frame pointer; see Layout).
 struct FrameSlots {
-  uint64_t pc = 0;  // the frame's pc (leaf) or return address - 1 (callers)
+  // The frame's pc (leaf) or return address - 1 (callers). A pc in a mapping of the node binary is
+  // given as its ELF vaddr (through the mapping's file offset): V8 maps the embedded builtins a
+  // second time near its code range (short builtin calls, seen in node 20 to 26) and runs them
+  // from there, so a runtime address alone is not compared with Layout::builtins_start/end.
+  // Other pcs (JIT code) as they are.
+  uint64_t pc = 0;
   uint64_t fp = 0;
   uint64_t context_or_marker = 0, function = 0, bytecode_array = 0, bytecode_offset = 0;
 };
 
 // One named frame. A frame whose code inlined other functions expands into several, innermost first,
-// all with the same `slot` (index into the FrameSlots passed in).
+// all with the same `slot` (index into the FrameSlots passed in). (Not done yet: an optimized frame
+// names only its outermost function; inlined ones need the Code object's deoptimization data.)
 struct NamedFrame {
   uint32_t slot = 0;
   uint32_t function = 0;  // id for function(); never 0 here
-  int32_t line = 0;       // the line executing in that frame when known (interpreted frames), else 0
+  // The line executing in that frame when known, else 0. Known for interpreted frames: the pc is in
+  // the builtins (the interpreter's trampoline or a bytecode handler), the frame's bytecode array
+  // and offset validate and the offset's source position lies inside the function. Optimized and
+  // baseline (Sparkplug) frames have 0: their pc maps to a position through the Code object.
+  // The offset is the one in the frame, as V8's own profiler reads it: a caller's is its call; the
+  // innermost frame's is where the interpreter last saved it (a call, a loop's interrupt check), so
+  // in straight-line code without calls the line may trail the one executing.
+  int32_t line = 0;
 };
 
 class HeapReader {
@@ -63,17 +82,19 @@ class HeapReader {
   size_t function_count() const;
 
   struct Stats {
-    uint64_t frames = 0;        // slots offered
-    uint64_t named = 0;         // slots named
-    uint64_t not_js = 0;        // typed frames (marker), or no JSFunction in the function slot
-    uint64_t invalid = 0;       // a pointer on the way did not validate (object moved, freed, torn read)
-    uint64_t read_failed = 0;   // the target's memory could not be read
-    uint64_t reads = 0;         // process_vm_readv calls
-    uint64_t cache_hits = 0;
+    uint64_t frames = 0;       // slots offered
+    uint64_t named = 0;        // slots named
+    uint64_t not_js = 0;       // typed frames (marker), or no JSFunction in the function slot
+    uint64_t invalid = 0;      // past the JSFunction, an object did not validate (moved, freed, torn read)
+    uint64_t read_failed = 0;  // the target's memory could not be read (unmapped address, process gone)
+    uint64_t reads = 0;        // process_vm_readv calls
+    uint64_t cache_hits = 0;   // frames named from the per-SharedFunctionInfo cache
+    uint64_t lines = 0;        // named frames that got their current line
   };
   const Stats& stats() const { return stats_; }
 
-  // Frees every cache (call when recording is over; function() stays valid).
+  // Frees every cache (call when recording is over). function() stays valid, and so do ids: a
+  // function named again later gets the id it had.
   void release_caches();
 
   struct Impl;

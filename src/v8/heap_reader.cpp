@@ -1,0 +1,638 @@
+#include "loopperf/v8/heap_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+
+#include "heap_access.h"
+#include "remote_memory.h"
+#include "source_positions.h"
+#include "strings.h"
+
+namespace loopperf::v8 {
+
+namespace {
+
+// Bounds on what the target can make us read or keep; all of its lengths are untrusted.
+constexpr size_t kMaxNameBytes = 512;
+constexpr size_t kMaxScriptNameBytes = 4096;
+constexpr uint32_t kMaxSourceChars = 32u << 20;  // a script larger than this gets no lines
+constexpr int32_t kMaxLineEnds = 8 << 20;        // Script.line_ends entries
+constexpr int32_t kMaxPositionTableBytes = 1 << 20;
+constexpr int32_t kMaxBytecodeLength = 1 << 24;
+constexpr int32_t kMaxContextLocals = 1 << 20;
+constexpr size_t kMaxSfiEntries = 1 << 18;
+constexpr size_t kMaxScriptEntries = 1 << 14;
+constexpr size_t kMaxBytecodeEntries = 1 << 16;
+constexpr size_t kMaxLinesPerBytecode = 256;
+
+const JsFunction kNoFunction{};
+
+}  // namespace
+
+struct HeapReader::Impl {
+  Impl(const Layout& layout, pid_t pid) : l(layout), mem(pid), heap(layout, mem) {}
+
+  const Layout& l;
+  RemoteMemory mem;
+  HeapAccess heap;
+
+  // Every function named so far; ids are indexes + 1.
+  std::vector<JsFunction> functions;
+  std::unordered_map<std::string, uint32_t> function_ids;
+
+  // What a SharedFunctionInfo was named with, and the raw fields that naming came from: reused only
+  // while a fresh read of the object shows the same map and fields. An entry that did not come out
+  // whole (nothing validated: id 0; or no start line although the function has a start) may be
+  // the victim of objects moving under the read (a GC in another thread): it is resolved again
+  // after a backoff of 1, 2, 4 ... 4096 calls.
+  struct SfiEntry {
+    uint64_t map = 0, function_data = 0, name_or_scope_info = 0, script = 0;
+    uint32_t id = 0;
+    uint64_t script_object = 0;    // the Script (after a DebugInfo), 0 when none
+    int32_t start = -1, end = -1;  // the function's source range, -1 when unknown
+    bool whole = false;
+    uint32_t failures = 0;
+    uint64_t retry_at = 0;  // in name_frames() calls
+  };
+  std::unordered_map<uint64_t, SfiEntry> sfis;
+  uint64_t calls = 0;
+
+  struct ScriptEntry {
+    uint64_t map = 0, source = 0, name_object = 0, line_ends_object = 0;
+    std::string name;
+    bool eval = false;
+    int32_t line_offset = 0;
+    bool line_ends_tried = false;
+    std::optional<LineEnds> line_ends;
+  };
+  std::unordered_map<uint64_t, ScriptEntry> scripts;
+
+  // A bytecode array's decoded position table, for the current lines of interpreted frames; reused
+  // while the array's map, length and table pointer read the same and it is the same function's.
+  // When the function's SharedFunctionInfo pointed at the array (function_data) as the entry was
+  // made, a fresh read of that SharedFunctionInfo still pointing at it vouches for the entry, and
+  // the array's header is not read again: a BytecodeArray that moves or is replaced (bytecode
+  // flushing) is no longer its function's function_data.
+  struct BytecodeEntry {
+    uint64_t map = 0, length = 0, table = 0, sfi = 0;
+    bool function_data = false;
+    std::vector<PositionEntry> positions;
+    std::unordered_map<int32_t, int32_t> lines;  // bytecode offset -> line (0: none)
+  };
+  std::unordered_map<uint64_t, BytecodeEntry> bytecodes;
+
+  // Per-call scratch.
+  struct Candidate {
+    uint32_t slot = 0;
+    uint64_t function = 0, bytecode_array = 0;
+    int32_t bytecode_offset = -1;
+    size_t function_read = RemoteMemory::kNone, bytecode_read = RemoteMemory::kNone;
+    size_t map_read = RemoteMemory::kNone, sfi_read = RemoteMemory::kNone;
+    uint64_t sfi = 0;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<uint64_t> function_maps;
+
+  // The reads queued in this call, by (address, length): the same object (a recursive function, a
+  // map shared by many functions) is read once. A flat table, emptied per call without freeing.
+  std::vector<uint64_t> queued_keys;
+  std::vector<size_t> queued_reads;
+  uint64_t queued_mask = 0;
+
+  void reset_queued(size_t expected) {
+    size_t cap = 64;
+    while (cap < expected * 2) cap *= 2;
+    if (queued_keys.size() < cap) {
+      queued_keys.resize(cap);
+      queued_reads.resize(cap);
+    }
+    queued_mask = cap - 1;
+    std::fill(queued_keys.begin(), queued_keys.begin() + static_cast<ptrdiff_t>(cap), 0);
+  }
+
+  size_t add_once(uint64_t addr, uint32_t len) {
+    const uint64_t key = addr ^ (uint64_t{len} << 48);  // addresses are below 2^47, lengths small
+    if (key == 0) return RemoteMemory::kNone;
+    for (uint64_t h = (key * 0x9e3779b97f4a7c15ull) >> 40;; ++h) {
+      const size_t i = h & queued_mask;
+      if (queued_keys[i] == key) return queued_reads[i];
+      if (queued_keys[i] == 0) {
+        queued_keys[i] = key;
+        return queued_reads[i] = mem.add(addr, len);
+      }
+    }
+  }
+
+  uint32_t function_header_size() const { return l.js_function_shared + 8; }
+  uint32_t sfi_header_size() const {
+    return std::max({l.sfi_function_data, l.sfi_name_or_scope_info, l.sfi_script, l.map}) + 8;
+  }
+  uint32_t bytecode_header_size() const {
+    return std::max({l.map, l.bytecode_array_length, l.bytecode_array_source_position_table}) + 8;
+  }
+
+  uint32_t intern(const JsFunction& f) {
+    std::string key = f.name;
+    key += '\0';
+    key += f.script;
+    key += '\0';
+    key += std::to_string(f.line) + ':' + std::to_string(f.column) + ':' +
+           std::to_string(static_cast<int>(f.kind));
+    auto [it, inserted] = function_ids.emplace(std::move(key), 0);
+    if (inserted) {
+      functions.push_back(f);
+      it->second = static_cast<uint32_t>(functions.size());
+    }
+    return it->second;
+  }
+
+  std::optional<std::string> name_string(uint64_t tagged, size_t max_bytes) {
+    auto type = heap.type_of(tagged);
+    if (!type || !heap.is_string_type(*type)) return std::nullopt;
+    return read_string(heap, tagged, max_bytes);
+  }
+
+  // The name, inferred name and source range a compiled function's ScopeInfo holds; false when the
+  // object does not hold together.
+  bool decode_scope_info(uint64_t scope_info, std::string& name, std::string& inferred, int32_t& start,
+                         int32_t& end) {
+    const ScopeInfoLayout& s = l.scope_info;
+    uint8_t head[64];
+    if (s.variable_part > sizeof head || !mem.read(untag(scope_info), head, s.variable_part)) return false;
+    auto word = [&](uint32_t off) {
+      uint64_t v;
+      std::memcpy(&v, head + off, 8);
+      return v;
+    };
+    uint64_t flags_word = word(s.flags);
+    uint32_t flags = 0;
+    if (s.flags_is_smi) {
+      if (!is_smi(flags_word)) return false;
+      flags = static_cast<uint32_t>(smi_value(flags_word));
+    } else {
+      flags = static_cast<uint32_t>(flags_word);
+    }
+    const uint64_t count_word = word(s.context_local_count);
+    if (!is_smi(count_word) || smi_value(count_word) < 0 || smi_value(count_word) > kMaxContextLocals)
+      return false;
+    const uint32_t locals = static_cast<uint32_t>(smi_value(count_word));
+    if ((flags >> s.is_empty_bit) & 1) return true;  // the empty ScopeInfo: no name, no positions
+    const uint32_t scope_type = flags & s.scope_type_mask;
+
+    uint64_t off = s.variable_part;
+    if (s.module_scope_type >= 0 && scope_type == static_cast<uint32_t>(s.module_scope_type)) off += 8;
+    off += 8 * uint64_t{locals < s.max_inlined_local_names ? locals : 1};  // names, or their hash table
+    off += 8 * uint64_t{locals};                                           // local infos
+    off += 8 * ((flags >> s.saved_class_variable_bit) & 1);
+    const bool has_function_variable = (flags & s.function_variable_mask) != 0;
+    const uint64_t function_variable = off;
+    const uint64_t inferred_at = off + (has_function_variable ? 16 : 0);
+    const bool has_inferred = (flags >> s.inferred_name_bit) & 1;
+    const uint64_t positions_at = inferred_at + (has_inferred ? 8 : 0);
+    const bool variable_positions =
+        !s.fixed_position_info && ((s.position_info_scope_types >> scope_type) & 1) != 0;
+    const uint64_t end_at = variable_positions ? positions_at + 16 : positions_at;
+    uint64_t slots[5] = {};
+    if (end_at > function_variable) {
+      if (end_at - function_variable > sizeof slots) return false;
+      if (!mem.read(untag(scope_info) + function_variable, slots, end_at - function_variable)) return false;
+    }
+    auto slot = [&](uint64_t at) { return slots[(at - function_variable) / 8]; };
+    if (has_function_variable) {
+      // The name, or Smi 0 when the function has no shared name.
+      const uint64_t v = slot(function_variable);
+      if (is_heap_object(v)) {
+        auto n = name_string(v, kMaxNameBytes);
+        if (!n) return false;
+        name = *n;
+      }
+    }
+    if (has_inferred) {
+      const uint64_t v = slot(inferred_at);
+      if (is_heap_object(v)) {
+        if (auto n = name_string(v, kMaxNameBytes)) inferred = *n;  // or undefined
+      }
+    }
+    uint64_t start_word = 0, end_word = 0;
+    if (s.fixed_position_info) {
+      start_word = word(s.position_info);
+      end_word = word(s.position_info + 8);
+    } else if (variable_positions) {
+      start_word = slot(positions_at);
+      end_word = slot(positions_at + 8);
+    } else {
+      return true;
+    }
+    if (!is_smi(start_word) || !is_smi(end_word)) return false;
+    start = smi_value(start_word);
+    end = smi_value(end_word);
+    if (start < 0 || end < start) start = end = -1;
+    return true;
+  }
+
+  // The Script `script` (type already checked) from the cache, revalidated by its map, source and
+  // name; nullptr when it cannot be read.
+  ScriptEntry* script_entry(uint64_t script) {
+    const uint32_t size = std::max({l.map, l.script_source, l.script_name, l.script_line_offset,
+                                    l.script_line_ends, l.script_eval_from_shared}) +
+                          8;
+    uint8_t head[128];
+    if (size > sizeof head || !mem.read(untag(script), head, size)) return nullptr;
+    auto word = [&](uint32_t off) {
+      uint64_t v;
+      std::memcpy(&v, head + off, 8);
+      return v;
+    };
+    const uint64_t map = word(l.map), source = word(l.script_source), name = word(l.script_name);
+    auto type = heap.map_type(map);
+    if (!type || *type != l.script_type) return nullptr;
+    auto it = scripts.find(script);
+    if (it != scripts.end() && it->second.map == map && it->second.source == source &&
+        it->second.name_object == name) {
+      return &it->second;
+    }
+    if (scripts.size() >= kMaxScriptEntries) scripts.clear();
+    ScriptEntry e;
+    e.map = map;
+    e.source = source;
+    e.name_object = name;
+    e.line_ends_object = word(l.script_line_ends);
+    // Scripts of eval code are named undefined; a name that is a string but cannot be read fails
+    // the whole entry (rather than naming the script "").
+    auto name_type = heap.type_of(name);
+    if (name_type && heap.is_string_type(*name_type)) {
+      auto n = read_string(heap, name, kMaxScriptNameBytes);
+      if (!n) return nullptr;
+      e.name = *n;
+    }
+    const uint64_t offset = word(l.script_line_offset);
+    if (is_smi(offset) && smi_value(offset) >= 0) e.line_offset = smi_value(offset);
+    if (l.script_eval_from_shared != 0) {
+      const uint64_t from = word(l.script_eval_from_shared);
+      auto from_type = heap.type_of(from);
+      e.eval = from_type && *from_type == l.shared_function_info_type;
+    }
+    ScriptEntry& stored = scripts[script];
+    stored = std::move(e);
+    return &stored;
+  }
+
+  // The script's line ends, computed once per entry (a Script whose source moves gets a new entry).
+  const LineEnds* line_ends(ScriptEntry& s) {
+    if (s.line_ends_tried) return s.line_ends ? &*s.line_ends : nullptr;
+    s.line_ends_tried = true;
+    // V8 computes Script.line_ends on demand (stack traces, the debugger); when it has, use it.
+    auto type = heap.type_of(s.line_ends_object);
+    if (type && *type == l.fixed_array_type) {
+      auto length = heap.field(s.line_ends_object, l.fixed_array_length);
+      if (length && is_smi(*length) && smi_value(*length) > 0 && smi_value(*length) <= kMaxLineEnds) {
+        std::vector<uint64_t> words(static_cast<size_t>(smi_value(*length)));
+        if (mem.read(untag(s.line_ends_object) + l.fixed_array_data, words.data(), words.size() * 8)) {
+          LineEnds ends;
+          ends.ends.reserve(words.size());
+          bool ok = true;
+          for (uint64_t w : words) {
+            if (!is_smi(w) || smi_value(w) < 0 ||
+                (!ends.ends.empty() && uint32_t(smi_value(w)) < ends.ends.back())) {
+              ok = false;
+              break;
+            }
+            ends.ends.push_back(static_cast<uint32_t>(smi_value(w)));
+          }
+          if (ok) {
+            s.line_ends = std::move(ends);
+            return &*s.line_ends;
+          }
+        }
+      }
+    }
+    s.line_ends = scan_line_ends(heap, s.source, kMaxSourceChars);
+    return s.line_ends ? &*s.line_ends : nullptr;
+  }
+
+  // Names a SharedFunctionInfo whose header words are known (map already checked). 0 when the
+  // objects behind it do not validate.
+  uint32_t resolve_function(uint64_t sfi, uint64_t map, uint64_t function_data, uint64_t name_or_scope_info,
+                            uint64_t script_field) {
+    // Remembered either way, so that an object that does not validate is not read every time.
+    if (sfis.size() >= kMaxSfiEntries) sfis.clear();
+    SfiEntry& entry = sfis[sfi];
+    const bool same_fields = entry.map == map && entry.function_data == function_data &&
+                             entry.name_or_scope_info == name_or_scope_info && entry.script == script_field;
+    const uint32_t failures = same_fields ? entry.failures + 1 : 0;
+    entry = SfiEntry{};
+    entry.map = map;
+    entry.function_data = function_data;
+    entry.name_or_scope_info = name_or_scope_info;
+    entry.script = script_field;
+    entry.failures = failures;
+    entry.retry_at = calls + (uint64_t{1} << std::min<uint32_t>(failures, 12));
+    JsFunction f;
+    std::string name, inferred;
+    int32_t start = -1, end = -1;
+    if (is_heap_object(name_or_scope_info)) {
+      auto type = heap.type_of(name_or_scope_info);
+      if (!type) return 0;
+      if (heap.is_string_type(*type)) {
+        auto n = read_string(heap, name_or_scope_info, kMaxNameBytes);
+        if (!n) return 0;
+        name = *n;
+      } else if (*type == l.scope_info_type) {
+        if (!decode_scope_info(name_or_scope_info, name, inferred, start, end)) return 0;
+      } else {
+        return 0;
+      }
+    } else if (name_or_scope_info != 0) {
+      return 0;  // only Smi 0 (no shared name) is expected
+    }
+    // A function not compiled (again, after its bytecode was flushed) has its positions here.
+    if (is_heap_object(function_data) && l.first_uncompiled_data_type != 0) {
+      auto type = heap.type_of(function_data);
+      if (type && *type >= l.first_uncompiled_data_type && *type <= l.last_uncompiled_data_type) {
+        if (start < 0) {
+          auto s = heap.int32_field(function_data, l.uncompiled_data_start_position);
+          auto e = heap.int32_field(function_data, l.uncompiled_data_end_position);
+          if (s && e && *s >= 0 && *e >= *s) {
+            start = *s;
+            end = *e;
+          }
+        }
+        if (inferred.empty()) {
+          if (auto v = heap.field(function_data, l.uncompiled_data_inferred_name); v && is_heap_object(*v)) {
+            if (auto n = name_string(*v, kMaxNameBytes)) inferred = *n;
+          }
+        }
+      }
+    }
+    f.name = name.empty() ? inferred : name;
+
+    uint64_t script_object = 0, script = script_field;
+    if (is_heap_object(script)) {
+      auto type = heap.type_of(script);
+      if (type && l.debug_info_type != 0 && *type == l.debug_info_type) {
+        auto inner = heap.field(script, l.debug_info_script);
+        type = inner ? heap.type_of(*inner) : std::nullopt;
+        if (inner) script = *inner;
+      }
+      if (type && *type == l.script_type) script_object = script;
+    }
+    ScriptEntry* s = nullptr;
+    if (script_object != 0) {
+      s = script_entry(script_object);
+      if (s == nullptr) return 0;  // a Script that cannot be read now
+    }
+    bool whole = true;
+    if (s != nullptr) {
+      f.script = s->name;
+      f.kind = s->eval
+                   ? JsFunction::Kind::kEval
+                   : (s->name.starts_with("node:") ? JsFunction::Kind::kNative : JsFunction::Kind::kNormal);
+      if (start >= 0) {
+        whole = false;
+        if (const LineEnds* ends = line_ends(*s)) {
+          int line = 0, column = 0;
+          if (ends->locate(start, line, column)) {
+            f.line = line + 1 + s->line_offset;
+            f.column = column + 1;
+            whole = true;
+          }
+        }
+      }
+    } else {
+      f.kind = JsFunction::Kind::kNative;
+    }
+    entry.whole = whole;
+    entry.id = intern(f);
+    entry.script_object = script_object;
+    entry.start = start;
+    entry.end = end;
+    return entry.id;
+  }
+
+  // The line executing in an interpreted frame, 0 when it cannot be told for sure.
+  int32_t current_line(const Candidate& c, const SfiEntry& fn, uint64_t function_data) {
+    auto it = bytecodes.find(c.bytecode_array);
+    const bool vouched = it != bytecodes.end() && it->second.function_data && it->second.sfi == c.sfi &&
+                         function_data == c.bytecode_array;
+    if (!vouched) {
+      // The header, from this call's batch or (when a vouching entry did not hold) read now.
+      uint8_t head[64];
+      const uint32_t size = bytecode_header_size();
+      if (size > sizeof head) return 0;
+      if (c.bytecode_read != RemoteMemory::kNone && mem.ok(c.bytecode_read)) {
+        std::memcpy(head, mem.data(c.bytecode_read), size);
+      } else if (c.bytecode_read != RemoteMemory::kNone || !mem.read(untag(c.bytecode_array), head, size)) {
+        return 0;
+      }
+      auto word = [&](uint32_t off) {
+        uint64_t v;
+        std::memcpy(&v, head + off, 8);
+        return v;
+      };
+      const uint64_t map = word(l.map), length = word(l.bytecode_array_length),
+                     table = word(l.bytecode_array_source_position_table);
+      auto type = heap.map_type(map);
+      if (!type || *type != l.bytecode_array_type || !is_smi(length) || smi_value(length) <= 0 ||
+          smi_value(length) > kMaxBytecodeLength) {
+        return 0;
+      }
+      if (it == bytecodes.end() || it->second.map != map || it->second.length != length ||
+          it->second.table != table || it->second.sfi != c.sfi) {
+        if (bytecodes.size() >= kMaxBytecodeEntries) bytecodes.clear();
+        it = bytecodes.insert_or_assign(c.bytecode_array, make_bytecode_entry(map, length, table, c.sfi))
+                 .first;
+      }
+      it->second.function_data = function_data == c.bytecode_array;
+    }
+    BytecodeEntry& e = it->second;
+    if (c.bytecode_offset >= smi_value(e.length)) return 0;
+    if (auto hit = e.lines.find(c.bytecode_offset); hit != e.lines.end()) return hit->second;
+    int32_t line = 0;
+    const int32_t position = position_at(e.positions, c.bytecode_offset);
+    // A position outside the function's own range means the array is not this function's.
+    if (position >= 0 && fn.script_object != 0 && fn.start >= 0 && position >= fn.start &&
+        position <= fn.end) {
+      if (ScriptEntry* s = script_entry(fn.script_object)) {
+        if (const LineEnds* ends = line_ends(*s)) {
+          int l0 = 0, column = 0;
+          if (ends->locate(position, l0, column)) line = l0 + 1 + s->line_offset;
+        }
+      }
+    }
+    if (e.lines.size() < kMaxLinesPerBytecode) e.lines.emplace(c.bytecode_offset, line);
+    return line;
+  }
+
+  BytecodeEntry make_bytecode_entry(uint64_t map, uint64_t length, uint64_t table, uint64_t sfi) {
+    BytecodeEntry e;
+    e.map = map;
+    e.length = length;
+    e.table = table;
+    e.sfi = sfi;
+    // No table yet (V8 collects source positions lazily) gives no positions; a later read sees the
+    // table pointer change.
+    auto table_type = heap.type_of(table);
+    if (!table_type || *table_type != l.source_position_table_type) return e;
+    auto size = heap.field(table, l.fixed_array_length);
+    if (!size || !is_smi(*size) || smi_value(*size) < 0 || smi_value(*size) > kMaxPositionTableBytes)
+      return e;
+    std::vector<uint8_t> bytes(static_cast<size_t>(smi_value(*size)));
+    if (!mem.read(untag(table) + l.byte_array_data, bytes.data(), bytes.size())) return e;
+    if (auto decoded =
+            decode_position_table(bytes.data(), bytes.size(), l.source_position_format, smi_value(length))) {
+      e.positions = std::move(*decoded);
+    }
+    return e;
+  }
+};
+
+HeapReader::HeapReader(Layout layout, pid_t pid)
+    : layout_(std::move(layout)), impl_(std::make_unique<Impl>(layout_, pid)) {}
+
+HeapReader::~HeapReader() = default;
+
+const JsFunction& HeapReader::function(uint32_t id) const {
+  if (id == 0 || id > impl_->functions.size()) return kNoFunction;
+  return impl_->functions[id - 1];
+}
+
+size_t HeapReader::function_count() const { return impl_->functions.size(); }
+
+void HeapReader::release_caches() {
+  Impl& m = *impl_;
+  m.sfis = {};
+  m.scripts = {};
+  m.bytecodes = {};
+  m.candidates = {};
+  m.function_maps = {};
+  m.queued_keys = {};
+  m.queued_reads = {};
+  m.heap.clear_cache();
+}
+
+void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out) {
+  Impl& m = *impl_;
+  const Layout& l = layout_;
+  const uint64_t calls_before = m.mem.calls();
+  m.calls++;
+  m.candidates.clear();
+  m.mem.clear();
+  // Two reads per frame at most per level.
+  m.reset_queued(2 * slots.size());
+
+  // Level 1: the JSFunction in each frame's function slot (and, for interpreted frames, the bytecode
+  // array's header), all in one read.
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    const FrameSlots& s = slots[i];
+    stats_.frames++;
+    // A Smi in the context slot is a typed frame's marker (entry, exit, stub, internal ...).
+    if (is_smi(s.context_or_marker) || !is_heap_object(s.function) ||
+        !RemoteMemory::plausible(untag(s.function), m.function_header_size())) {
+      stats_.not_js++;
+      continue;
+    }
+    Impl::Candidate c;
+    c.slot = i;
+    c.function = s.function;
+    c.function_read = m.add_once(untag(s.function), m.function_header_size());
+    // Interpreted frames run in the builtins (InterpreterEntryTrampoline, bytecode handlers); their
+    // bytecode offset slot holds a Smi relative to the array's tagged address. Optimized code that
+    // took over an interpreter frame (OSR) runs elsewhere and its slots are not current.
+    const bool in_builtins = s.pc >= l.builtins_start && s.pc < l.builtins_end;
+    if (in_builtins && is_heap_object(s.bytecode_array) && is_smi(s.bytecode_offset)) {
+      const int64_t offset = int64_t{smi_value(s.bytecode_offset)} - (int64_t{l.bytecode_array_data} - 1);
+      if (offset >= 0 && offset < kMaxBytecodeLength) {
+        c.bytecode_array = s.bytecode_array;
+        c.bytecode_offset = static_cast<int32_t>(offset);
+        // An entry that its SharedFunctionInfo vouched for needs no header (checked after level 2).
+        auto known = m.bytecodes.find(s.bytecode_array);
+        if (known == m.bytecodes.end() || !known->second.function_data) {
+          c.bytecode_read = m.add_once(untag(s.bytecode_array), m.bytecode_header_size());
+        }
+      }
+    }
+    m.candidates.push_back(c);
+  }
+  if (m.candidates.empty()) return;
+  m.mem.run();
+
+  // Level 2: each function's map (its instance type says JSFunction or not) and its
+  // SharedFunctionInfo's header.
+  m.reset_queued(2 * m.candidates.size());
+  std::vector<uint64_t>& function_maps = m.function_maps;
+  function_maps.assign(m.candidates.size(), 0);
+  for (size_t k = 0; k < m.candidates.size(); ++k) {
+    Impl::Candidate& c = m.candidates[k];
+    if (!m.mem.ok(c.function_read)) continue;
+    const uint64_t map = m.mem.u64(c.function_read, l.map);
+    c.sfi = m.mem.u64(c.function_read, l.js_function_shared);
+    if (!is_heap_object(map)) continue;
+    function_maps[k] = map;
+    c.map_read = m.add_once(untag(map) + l.map_instance_type, 2);
+    if (is_heap_object(c.sfi)) c.sfi_read = m.add_once(untag(c.sfi), m.sfi_header_size());
+  }
+  // Level 1's ranges keep their data: run() reads only the new ones.
+  m.mem.run();
+
+  for (size_t k = 0; k < m.candidates.size(); ++k) {
+    Impl::Candidate& c = m.candidates[k];
+    if (!m.mem.ok(c.function_read)) {
+      stats_.read_failed++;
+      continue;
+    }
+    if (function_maps[k] == 0) {
+      stats_.not_js++;
+      continue;
+    }
+    if (!m.mem.ok(c.map_read)) {
+      stats_.read_failed++;
+      continue;
+    }
+    if (!m.heap.is_js_function_type(m.mem.u16(c.map_read, 0))) {
+      stats_.not_js++;
+      continue;
+    }
+    if (!is_heap_object(c.sfi)) {
+      stats_.invalid++;
+      continue;
+    }
+    if (!m.mem.ok(c.sfi_read)) {
+      stats_.read_failed++;
+      continue;
+    }
+    const uint64_t sfi_map = m.mem.u64(c.sfi_read, l.map);
+    const uint64_t function_data = m.mem.u64(c.sfi_read, l.sfi_function_data);
+    const uint64_t name_or_scope_info = m.mem.u64(c.sfi_read, l.sfi_name_or_scope_info);
+    const uint64_t script = m.mem.u64(c.sfi_read, l.sfi_script);
+    auto sfi_type = m.heap.map_type(sfi_map);
+    if (!sfi_type || *sfi_type != l.shared_function_info_type) {
+      stats_.invalid++;
+      continue;
+    }
+    uint32_t id = 0;
+    auto it = m.sfis.find(c.sfi);
+    if (it != m.sfis.end() && it->second.map == sfi_map && it->second.function_data == function_data &&
+        it->second.name_or_scope_info == name_or_scope_info && it->second.script == script &&
+        (it->second.whole || m.calls < it->second.retry_at)) {
+      id = it->second.id;
+      if (id != 0) stats_.cache_hits++;
+    } else {
+      id = m.resolve_function(c.sfi, sfi_map, function_data, name_or_scope_info, script);
+      it = m.sfis.find(c.sfi);
+    }
+    if (id == 0) {
+      stats_.invalid++;
+      continue;
+    }
+    int32_t line = 0;
+    if (c.bytecode_array != 0 && it != m.sfis.end()) line = m.current_line(c, it->second, function_data);
+    if (line > 0) stats_.lines++;
+    out.push_back(NamedFrame{c.slot, id, line});
+    stats_.named++;
+  }
+  stats_.reads += m.mem.calls() - calls_before;
+}
+
+}  // namespace loopperf::v8

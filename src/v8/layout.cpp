@@ -1,0 +1,352 @@
+#include "loopperf/v8/layout.h"
+
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "dynamic_symbols.h"
+#include "loopperf/symbols/elf_symbolizer.h"
+#include "version_table.h"
+
+namespace loopperf::v8 {
+
+std::string V8Version::str() const {
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(build) + "." +
+         std::to_string(patch);
+}
+
+namespace {
+
+// The int32 value at `addr`. v8dbg_* constants are `int` globals; those whose value is 0 live in
+// .bss, where the file has no bytes: a symbol that exists but cannot be read from the file is 0.
+int64_t read_int_at(symbols::ElfFile& elf, uint64_t addr) {
+  std::vector<uint8_t> bytes = elf.read_bytes(addr, 4);
+  if (bytes.size() != 4) return 0;
+  int32_t v = 0;
+  std::memcpy(&v, bytes.data(), 4);
+  return v;
+}
+
+// Other symbols this file reads: in .dynsym of some binaries, only in .symtab of others (node >= 24.11
+// builds V8 with hidden visibility).
+constexpr const char* kVersionSymbols[] = {
+    "_ZN2v88internal7Version6major_E", "_ZN2v88internal7Version6minor_E", "_ZN2v88internal7Version6build_E",
+    "_ZN2v88internal7Version6patch_E"};
+constexpr const char* kBlobCode = "v8_Default_embedded_blob_code_";
+constexpr const char* kBlobCodeSize = "v8_Default_embedded_blob_code_size_";
+
+// Reads v8dbg constants, each by its possible spellings (the metadata generator names a field after
+// its C++ type, which changed from `Object` to `Tagged_Object_` and so on between versions).
+class Metadata {
+ public:
+  explicit Metadata(symbols::ElfFile& elf) : elf_(elf) {
+    dynamic_ = dynamic_symbols(elf, [](std::string_view name) {
+      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize) return true;
+      for (const char* v : kVersionSymbols) {
+        if (name == v) return true;
+      }
+      return false;
+    });
+    for (const auto& [name, addr] : dynamic_) {
+      if (name.starts_with("v8dbg_")) {
+        have_dynamic_v8dbg_ = true;
+        break;
+      }
+    }
+  }
+
+  // A symbol's int32 value: from .dynsym, else by ElfFile's lookup (which scans .symtab too).
+  std::optional<int64_t> symbol(const std::string& name) {
+    if (auto it = dynamic_.find(name); it != dynamic_.end()) return read_int_at(elf_, it->second);
+    // Every v8dbg constant is in .dynsym when any is; looking up the many absent spellings one by
+    // one would scan all symbols each time.
+    if (name.starts_with("v8dbg_") && have_dynamic_v8dbg_) return std::nullopt;
+    const uint64_t addr = elf_.symbol_address(name);
+    if (addr == 0) return std::nullopt;
+    return read_int_at(elf_, addr);
+  }
+  uint64_t address(const std::string& name) {
+    if (auto it = dynamic_.find(name); it != dynamic_.end()) return it->second;
+    return elf_.symbol_address(name);
+  }
+
+  std::optional<int64_t> get(std::initializer_list<const char*> names) {
+    for (const char* name : names) {
+      if (auto v = symbol(std::string("v8dbg_") + name)) return v;
+    }
+    return std::nullopt;
+  }
+
+  // A constant the reader cannot work without: a missing one is remembered for the error.
+  int64_t require(const char* what, std::initializer_list<const char*> names) {
+    if (auto v = get(names)) return *v;
+    if (!missing_.empty()) missing_ += ", ";
+    missing_ += what;
+    return 0;
+  }
+
+  const std::string& missing() const { return missing_; }
+
+ private:
+  symbols::ElfFile& elf_;
+  std::unordered_map<std::string, uint64_t> dynamic_;
+  bool have_dynamic_v8dbg_ = false;
+  std::string missing_;
+};
+
+uint16_t u16(int64_t v) { return static_cast<uint16_t>(v); }
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+Result<V8Version> read_version(Metadata& md, const std::string& path) {
+  // `int Version::major_` and friends are statically initialized globals of V8's version.cc.
+  std::optional<int64_t> parts[4];
+  for (int i = 0; i < 4; ++i) parts[i] = md.symbol(kVersionSymbols[i]);
+  if (!parts[0] || !parts[1]) {
+    return make_error(ErrorCode::kInput, path + ": no V8 version symbols (v8::internal::Version::major_)",
+                      "JavaScript frames can be named only for an unstripped node binary");
+  }
+  V8Version v;
+  v.major = static_cast<int>(*parts[0]);
+  v.minor = static_cast<int>(*parts[1]);
+  v.build = static_cast<int>(parts[2].value_or(0));
+  v.patch = static_cast<int>(parts[3].value_or(0));
+  return v;
+}
+
+// The embedded builtins' code: V8's mksnapshot emits it as one blob with a symbol at its start and
+// its size in a separate uint32 (both in .symtab of every supported binary). The Builtins_* symbols
+// tile the same range.
+void read_builtins_range(Metadata& md, Layout& layout) {
+  const uint64_t start = md.address(kBlobCode);
+  const std::optional<int64_t> size = md.symbol(kBlobCodeSize);
+  if (start != 0 && size && *size > 0) {
+    layout.builtins_start = start;
+    layout.builtins_end = start + static_cast<uint32_t>(*size);
+    return;
+  }
+  layout.derived.push_back("builtins range: unknown (no v8_Default_embedded_blob_code_ symbols)");
+}
+
+}  // namespace
+
+Result<Layout> load_layout(symbols::ElfFile& binary) {
+  Metadata md(binary);
+  // The tagging scheme first: without v8dbg metadata nothing else can be read.
+  std::optional<int64_t> smi_shift = md.get({"SmiShiftSize"});
+  if (!smi_shift) {
+    return make_error(ErrorCode::kInput, binary.path() + ": no V8 postmortem metadata (v8dbg_* symbols)",
+                      "JavaScript frames can be named only in official node binaries (or builds with "
+                      "v8_postmortem_support)");
+  }
+  if (*smi_shift != 31) {
+    return make_error(ErrorCode::kInput,
+                      binary.path() + ": V8 built with pointer compression (SmiShiftSize " +
+                          std::to_string(*smi_shift) + ", expected 31): not supported",
+                      "official node binaries are built without pointer compression");
+  }
+  const int64_t tagged_size = md.get({"TaggedSize"}).value_or(8);
+  const int64_t heap_object_tag = md.get({"HeapObjectTag"}).value_or(-1);
+  const int64_t heap_object_tag_mask = md.get({"HeapObjectTagMask"}).value_or(-1);
+  const int64_t smi_tag_mask = md.get({"SmiTagMask"}).value_or(-1);
+  if (tagged_size != 8 || heap_object_tag != 1 || heap_object_tag_mask != 3 || smi_tag_mask != 1 ||
+      md.get({"SmiTag"}).value_or(-1) != 0) {
+    return make_error(ErrorCode::kInput, binary.path() + ": unknown V8 tagging scheme (TaggedSize " +
+                                             std::to_string(tagged_size) + ", HeapObjectTag " +
+                                             std::to_string(heap_object_tag) + ")");
+  }
+
+  Result<V8Version> version = read_version(md, binary.path());
+  if (!version) return version.error();
+  Layout l;
+  l.version = *version;
+  const VersionFacts* facts = version_facts(l.version);
+  if (facts == nullptr) {
+    return make_error(
+        ErrorCode::kInput,
+        binary.path() + ": V8 " + l.version.str() + " is not a supported version (11.x to 14.x)",
+        "JavaScript frames are named for node 20 to 26");
+  }
+  auto derived = [&](const std::string& what, int64_t value, const std::string& from) {
+    l.derived.push_back(what + ": " + std::to_string(value) + " (" + from + ")");
+  };
+  const std::string table = std::string("V8 ") + facts->versions + " table; " + facts->checked;
+
+  // Frame slots.
+  l.fp_context = md.require("off_fp_context", {"off_fp_context_or_frame_type", "off_fp_context"});
+  l.fp_function = md.require("off_fp_function", {"off_fp_function"});
+  l.fp_bytecode_array = md.get({"off_fp_bytecode_array"}).value_or(l.fp_function - 16);
+  l.fp_bytecode_offset = md.get({"off_fp_bytecode_offset"}).value_or(l.fp_bytecode_array - 8);
+
+  // Objects every name needs.
+  l.map =
+      u32(md.require("HeapObject.map", {"class_HeapObject__map__Map", "class_HeapObject__map__Tagged_Map_"}));
+  l.map_instance_type = u32(md.require("Map.instance_type", {"class_Map__instance_type__uint16_t"}));
+  l.js_function_shared =
+      u32(md.require("JSFunction.shared", {"class_JSFunction__shared__SharedFunctionInfo",
+                                           "class_JSFunction__shared__Tagged_SharedFunctionInfo_"}));
+  l.sfi_name_or_scope_info =
+      u32(md.require("SharedFunctionInfo.name_or_scope_info",
+                     {"class_SharedFunctionInfo__name_or_scope_info__Object",
+                      "class_SharedFunctionInfo__name_or_scope_info__Tagged_Object_",
+                      "class_SharedFunctionInfo__name_or_scope_info__Tagged_NameOrScopeInfoT_"}));
+  l.sfi_script = u32(
+      md.require("SharedFunctionInfo.script", {"class_SharedFunctionInfo__script_or_debug_info__HeapObject",
+                                               "class_SharedFunctionInfo__script_or_debug_info__Object",
+                                               "class_SharedFunctionInfo__script__Tagged_HeapObject_",
+                                               "class_SharedFunctionInfo__raw_script__Tagged_Object_"}));
+  l.shared_function_info_type =
+      u16(md.require("SHARED_FUNCTION_INFO_TYPE", {"type_SharedFunctionInfo__SHARED_FUNCTION_INFO_TYPE"}));
+  l.scope_info_type = u16(md.require("SCOPE_INFO_TYPE", {"type_ScopeInfo__SCOPE_INFO_TYPE"}));
+  l.script_type = u16(md.require("SCRIPT_TYPE", {"type_Script__SCRIPT_TYPE"}));
+  l.map_object_type = u16(md.require("MAP_TYPE", {"type_Map__MAP_TYPE"}));
+  const int64_t js_function_type = md.require("JS_FUNCTION_TYPE", {"type_JSFunction__JS_FUNCTION_TYPE"});
+
+  // Strings.
+  l.first_nonstring_type = u16(md.require("FirstNonstringType", {"FirstNonstringType"}));
+  l.string_representation_mask = u16(md.require("StringRepresentationMask", {"StringRepresentationMask"}));
+  l.string_encoding_mask = u16(md.require("StringEncodingMask", {"StringEncodingMask"}));
+  l.seq_string_tag = u16(md.require("SeqStringTag", {"SeqStringTag"}));
+  l.cons_string_tag = u16(md.require("ConsStringTag", {"ConsStringTag"}));
+  l.external_string_tag = u16(md.require("ExternalStringTag", {"ExternalStringTag"}));
+  l.sliced_string_tag = u16(md.require("SlicedStringTag", {"SlicedStringTag"}));
+  l.thin_string_tag = u16(md.require("ThinStringTag", {"ThinStringTag"}));
+  l.one_byte_string_tag = u16(md.require("OneByteStringTag", {"OneByteStringTag"}));
+  l.string_length = u32(md.require("String.length", {"class_String__length__int32_t"}));
+  l.seq_one_byte_chars = u32(md.require("SeqOneByteString.chars", {"class_SeqOneByteString__chars__char"}));
+  l.seq_two_byte_chars = u32(md.require("SeqTwoByteString.chars", {"class_SeqTwoByteString__chars__char"}));
+  l.cons_first = u32(md.require(
+      "ConsString.first", {"class_ConsString__first__String", "class_ConsString__first__Tagged_String_"}));
+  l.cons_second = u32(md.require(
+      "ConsString.second", {"class_ConsString__second__String", "class_ConsString__second__Tagged_String_"}));
+  l.thin_actual = u32(md.require(
+      "ThinString.actual", {"class_ThinString__actual__String", "class_ThinString__actual__Tagged_String_"}));
+  l.sliced_offset = u32(md.require("SlicedString.offset", {"class_SlicedString__offset__SMI"}));
+  if (auto v = md.get({"class_SlicedString__parent__String", "class_SlicedString__parent__Tagged_String_"})) {
+    l.sliced_parent = u32(*v);
+  } else {
+    l.sliced_parent = l.sliced_offset - 8;
+    derived("SlicedString.parent", l.sliced_parent,
+            "the field before SlicedString.offset; v8dbg has no entry");
+  }
+  const int64_t external_resource =
+      md.require("ExternalString.resource", {"class_ExternalString__resource__Object"});
+  l.external_resource_data = u32(external_resource + 8);
+  derived("ExternalString.resource_data", l.external_resource_data,
+          "the cached data pointer after ExternalString.resource; v8dbg has no entry");
+  l.uncached_external_string_mask = 0x10;
+  derived("UncachedExternalStringMask", l.uncached_external_string_mask,
+          "kUncachedExternalStringMask, 1 << 4 since V8 6; v8dbg has no entry");
+
+  // Scripts.
+  l.script_source = u32(md.require("Script.source", {"class_Script__source__Object"}));
+  l.script_name = u32(md.require("Script.name", {"class_Script__name__Object"}));
+  l.script_line_ends = u32(md.require("Script.line_ends", {"class_Script__line_ends__Object"}));
+  l.script_line_offset = l.script_name + 8;
+  derived("Script.line_offset", l.script_line_offset, "the field after Script.name; v8dbg has no entry");
+  if (auto v = md.get({"class_Script__eval_from_shared_or_wrapped_arguments__Object",
+                       "class_Script__eval_from_shared_or_wrapped_arguments__Tagged_Object_"})) {
+    l.script_eval_from_shared = u32(*v);
+  }
+  l.fixed_array_type = u16(md.require("FIXED_ARRAY_TYPE", {"type_FixedArray__FIXED_ARRAY_TYPE"}));
+  l.fixed_array_length = u32(md.require("FixedArrayBase.length", {"class_FixedArrayBase__length__SMI"}));
+  l.fixed_array_data = u32(md.require("FixedArray.data", {"class_FixedArray__data__uintptr_t"}));
+
+  // Functions not compiled yet keep their start position in UncompiledData (four subclasses, with
+  // consecutive types).
+  l.uncompiled_data_start_position =
+      u32(md.require("UncompiledData.start_position", {"class_UncompiledData__start_position__int32_t"}));
+  l.uncompiled_data_end_position =
+      u32(md.require("UncompiledData.end_position", {"class_UncompiledData__end_position__int32_t"}));
+  l.uncompiled_data_inferred_name = u32(
+      md.require("UncompiledData.inferred_name", {"class_UncompiledData__inferred_name__String",
+                                                  "class_UncompiledData__inferred_name__Tagged_String_"}));
+  {
+    int64_t lo = 1 << 16, hi = -1;
+    for (const char* name :
+         {"type_UncompiledDataWithoutPreparseData__UNCOMPILED_DATA_WITHOUT_PREPARSE_DATA_TYPE",
+          "type_UncompiledDataWithPreparseData__UNCOMPILED_DATA_WITH_PREPARSE_DATA_TYPE",
+          "type_UncompiledDataWithoutPreparseDataWithJob__UNCOMPILED_DATA_WITHOUT_PREPARSE_DATA_WITH_JOB_"
+          "TYPE",
+          "type_UncompiledDataWithPreparseDataAndJob__UNCOMPILED_DATA_WITH_PREPARSE_DATA_AND_JOB_TYPE"}) {
+      if (auto v = md.get({name})) {
+        lo = std::min(lo, *v);
+        hi = std::max(hi, *v);
+      }
+    }
+    if (hi >= 0 && hi - lo <= 3) {
+      l.first_uncompiled_data_type = u16(lo);
+      l.last_uncompiled_data_type = u16(hi);
+    }
+  }
+
+  // Interpreter frames: BytecodeArray and its source position table.
+  l.bytecode_array_type = u16(md.require("BYTECODE_ARRAY_TYPE", {"type_BytecodeArray__BYTECODE_ARRAY_TYPE"}));
+  l.bytecode_array_data = u32(md.require("BytecodeArray.data", {"class_BytecodeArray__data__uintptr_t"}));
+  l.bytecode_array_length = u32(md.get({"class_BytecodeArray__length__SMI"}).value_or(l.fixed_array_length));
+  l.byte_array_data = l.fixed_array_length + 8;
+  derived("ByteArray.data", l.byte_array_data,
+          "after the length, as SourcePositionTableIterator reads a (Trusted)ByteArray; v8dbg has no entry");
+  l.bytecode_array_source_position_table = facts->bytecode_array_source_position_table;
+  derived("BytecodeArray.source_position_table", l.bytecode_array_source_position_table, table);
+  l.source_position_format = facts->source_position_format;
+  derived("source position table format", l.source_position_format, table);
+  l.source_position_table_type =
+      facts->source_positions_trusted
+          ? u16(md.require("TRUSTED_BYTE_ARRAY_TYPE", {"type_TrustedByteArray__TRUSTED_BYTE_ARRAY_TYPE"}))
+          : u16(md.require("BYTE_ARRAY_TYPE", {"type_ByteArray__BYTE_ARRAY_TYPE"}));
+
+  // JSFunction and subclasses.
+  auto first_fn = md.get({"FirstJSFunctionType"});
+  auto last_fn = md.get({"LastJSFunctionType"});
+  if (first_fn && last_fn) {
+    l.first_js_function_type = u16(*first_fn);
+    l.last_js_function_type = u16(*last_fn);
+  } else {
+    l.first_js_function_type = u16(js_function_type);
+    l.last_js_function_type = u16(js_function_type + facts->js_function_type_count - 1);
+    derived("FIRST_JS_FUNCTION_TYPE", l.first_js_function_type,
+            "JS_FUNCTION_TYPE; v8dbg has no FirstJSFunctionType");
+    derived("LAST_JS_FUNCTION_TYPE", l.last_js_function_type,
+            "JS_FUNCTION_TYPE + " + std::to_string(facts->js_function_type_count - 1) + "; " + table);
+  }
+
+  // SharedFunctionInfo.function_data: v8dbg lost it after V8 11.
+  if (auto v = md.get({"class_SharedFunctionInfo__function_data__Object",
+                       "class_SharedFunctionInfo__function_data__Tagged_Object_"})) {
+    l.sfi_function_data = u32(*v);
+  } else {
+    l.sfi_function_data = facts->sfi_function_data;
+    derived("SharedFunctionInfo.function_data", l.sfi_function_data, table);
+  }
+  if (facts->debug_info_script != 0) {
+    l.debug_info_type = u16(md.require("DEBUG_INFO_TYPE", {"type_DebugInfo__DEBUG_INFO_TYPE"}));
+    l.debug_info_script = facts->debug_info_script;
+    derived("DebugInfo.script", l.debug_info_script, table);
+  }
+
+  // ScopeInfo: the fixed slots from v8dbg, the variable part's rules from the table.
+  l.scope_info = facts->scope_info;
+  const int64_t first_vars = md.require("scopeinfo_idx_first_vars", {"scopeinfo_idx_first_vars"});
+  const int64_t ncontextlocals = md.require("scopeinfo_idx_ncontextlocals", {"scopeinfo_idx_ncontextlocals"});
+  // The indexes count tagged slots after the map.
+  l.scope_info.variable_part = u32(8 + 8 * first_vars);
+  l.scope_info.context_local_count = u32(8 + 8 * ncontextlocals);
+  if (l.scope_info.variable_part != facts->scope_info.variable_part) {
+    return make_error(ErrorCode::kInput,
+                      binary.path() + ": V8 " + l.version.str() +
+                          ": ScopeInfo layout differs from the known one (first variable slot " +
+                          std::to_string(first_vars) + ")");
+  }
+  derived("ScopeInfo variable part", l.scope_info.variable_part, table);
+
+  if (!md.missing().empty()) {
+    return make_error(ErrorCode::kInput, binary.path() + ": V8 " + l.version.str() +
+                                             " postmortem metadata lacks " + md.missing());
+  }
+  read_builtins_range(md, l);
+  return l;
+}
+
+}  // namespace loopperf::v8
