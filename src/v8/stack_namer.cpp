@@ -14,56 +14,87 @@ namespace {
 // pointers (glibc, CFI-unwound) have no record of their own in the chain.
 constexpr size_t kResync = 16;
 constexpr size_t kMaxRecords = 1024;
+constexpr int kMaxResyncs = 8;
+constexpr uint64_t kScanBytes = 16384;  // how far up the stack copy a saved return address is looked for
 }  // namespace
 
 Result<std::unique_ptr<StackNamer>> StackNamer::create(pid_t pid, symbols::ElfFile& exe,
                                                        std::shared_ptr<process::TargetFiles> files) {
   auto layout = load_layout(exe);
   if (!layout) return layout.error();
-  // The executable's load bias, from its mapping: runtime address = ELF vaddr + bias.
-  uint64_t bias = 0;
-  bool found = false;
-  for (const auto& m : files->maps()) {
-    if (m.executable && m.clean_path() == exe.path()) {
-      bias = m.start - exe.file_offset_to_vaddr(m.offset);
-      found = true;
-      break;
-    }
-  }
-  if (!found) return make_error(ErrorCode::kInternal, "the executable " + exe.path() + " is not mapped in the target", "");
   auto reader = std::make_unique<HeapReader>(std::move(layout.value()), pid);
-  return std::unique_ptr<StackNamer>(new StackNamer(std::move(reader), std::move(files), bias, exe));
+  return std::unique_ptr<StackNamer>(new StackNamer(std::move(reader), std::move(files), exe));
 }
 
 StackNamer::StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files,
-                       uint64_t bias, symbols::ElfFile& exe)
-    : reader_(std::move(reader)), files_(std::move(files)), exe_(exe), bias_(bias), pid_(files_->pid()) {
-  builtins_start_ = reader_->layout().builtins_start + bias_;
-  builtins_end_ = reader_->layout().builtins_end + bias_;
-}
+                       symbols::ElfFile& exe)
+    : reader_(std::move(reader)), files_(std::move(files)), exe_(exe), pid_(files_->pid()) {}
 
 StackNamer::~StackNamer() = default;
 
-StackNamer::Code StackNamer::code_at(uint64_t pc) {
-  if (pc >= builtins_start_ && pc < builtins_end_) {
-    auto it = builtin_kind_.find(pc);
-    if (it != builtin_kind_.end()) return it->second;
-    symbols::ElfSymbol sym = exe_.lookup(pc - bias_);
-    Code kind = Code::kBuiltin;
-    if (sym.found && !sym.frames.empty()) {
-      const std::string& n = sym.frames.back().system_name;
-      // The interpreter's entry and its bytecode handlers run in the interpreted function's frame.
-      if (n.starts_with("Builtins_Interpreter") || (n.starts_with("Builtins_") && n.ends_with("Handler")))
-        kind = Code::kInterpreter;
-    }
-    if (builtin_kind_.size() < 100'000) builtin_kind_.emplace(pc, kind);
-    return kind;
-  }
+StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
+  if (reader_pc) *reader_pc = pc;
   const process::MapEntry* m = process::find_map(files_->maps(), pc);
-  // V8's code space: anonymous executable memory.
-  if (m != nullptr && m->executable && !m->is_file_backed() && (m->path.empty() || m->path.starts_with("[anon:")))
-    return Code::kJit;
-  return Code::kOther;
+  if (m == nullptr || !m->executable) return Code::kOther;
+  if (!m->is_file_backed()) {
+    // V8's code space: anonymous executable memory.
+    return m->path.empty() || m->path.starts_with("[anon:") ? Code::kJit : Code::kOther;
+  }
+  // The node binary, mapped where the loader put it or a second time by V8 near its code range (the
+  // embedded builtins, for short calls from JIT code): either way the file offset gives the vaddr.
+  if (m->clean_path() != exe_.path()) return Code::kOther;
+  const uint64_t vaddr = exe_.file_offset_to_vaddr(m->offset) + (pc - m->start);
+  if (reader_pc) *reader_pc = vaddr;
+  if (vaddr < reader_->layout().builtins_start || vaddr >= reader_->layout().builtins_end) return Code::kOther;
+  auto it = builtin_kind_.find(vaddr);
+  if (it != builtin_kind_.end()) return it->second;
+  symbols::ElfSymbol sym = exe_.lookup(vaddr);
+  Code kind = Code::kBuiltin;
+  if (sym.found && !sym.frames.empty()) {
+    const std::string& n = sym.frames.back().system_name;
+    // The interpreter's entry and its bytecode handlers run in the interpreted function's frame.
+    if (n.starts_with("Builtins_Interpreter") || (n.starts_with("Builtins_") && n.ends_with("Handler")))
+      kind = Code::kInterpreter;
+  }
+  if (builtin_kind_.size() < 100'000) builtin_kind_.emplace(vaddr, kind);
+  return kind;
+}
+
+// A JIT leaf sampled in its own code: its frame must be built, else fp is still the caller's and
+// naming the leaf with it would be wrong. Caught: after `push rbp` ([sp] is the saved fp), after
+// `mov rbp, rsp` or `mov rsp, rbp` and until the function slot is pushed (sp above it), and at the
+// first (`push rbp`) and last (`ret`) instruction, read from the code. Not caught (docs/js-names.md):
+// the few instructions some V8 versions run before `push rbp` and the argument drop between
+// `pop rbp` and `ret`; the perf map names those leaves in auto mode.
+bool StackNamer::leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp, unwind::Memory& stack) {
+  const Layout& l = reader_->layout();
+  uint64_t top = 0;
+  if (sp > bp + l.fp_function || !stack.read(sp, &top, 8) || top == bp) return false;
+  uint8_t code = 0;
+  struct iovec local{&code, 1}, remote{reinterpret_cast<void*>(pc), 1};
+  if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != 1) return false;
+  return code != 0x55 /* push rbp */ && code != 0xc3 /* ret */ && code != 0xc2 /* ret imm16 */;
+}
+
+// The lowest address >= from (8-aligned) in the sample's stack copy holding `value`; 0 when none
+// within kScanBytes. Only the copy: scanning the live stack would cost a read per word.
+uint64_t StackNamer::find_word(unwind::Memory& stack, uint64_t from, uint64_t value) {
+  from = (from + 7) & ~uint64_t{7};
+  uint64_t buf[64];
+  for (uint64_t at = from; at < from + kScanBytes; at += sizeof buf) {
+    if (!stack.read(at, buf, sizeof buf)) {
+      // The copy may end within this block: word by word to its end.
+      for (uint64_t a = at; a < at + sizeof buf; a += 8) {
+        uint64_t w;
+        if (!stack.read(a, &w, 8)) return 0;
+        if (w == value) return a;
+      }
+      return 0;
+    }
+    for (size_t i = 0; i < 64; i++)
+      if (buf[i] == value) return at + i * 8;
+  }
+  return 0;
 }
 
 // Reads the words [fp + lowest slot, fp + 16): the frame's slots, its saved fp and return address.
@@ -74,13 +105,19 @@ bool StackNamer::read_record(uint64_t fp, unwind::Memory& stack, bool live, uint
   const int64_t lo = std::min({l.fp_context, l.fp_function, l.fp_bytecode_array, l.fp_bytecode_offset, int64_t{0}});
   const size_t n = static_cast<size_t>(16 - lo);
   if (n > 256 || fp < static_cast<uint64_t>(-lo)) return false;
-  uint64_t buf[32];
+  uint64_t buf[32] = {};
   const uint64_t base = fp + lo;
   if (!stack.read(base, buf, n)) {
-    if (!live) return false;
-    struct iovec local{buf, n}, remote{reinterpret_cast<void*>(base), n};
-    live_reads_++;
-    if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return false;
+    if (stack.read(fp, &buf[-lo / 8], 16)) {
+      // The record is in the copy, some slots are not: they lie below the sampled sp (a native
+      // leaf's own frame, whose slots are not V8's anyway). Each word the copy has, the rest 0.
+      for (int64_t off = lo; off < 0; off += 8) (void)stack.read(fp + off, &buf[(off - lo) / 8], 8);
+    } else {
+      if (!live) return false;
+      struct iovec local{buf, n}, remote{reinterpret_cast<void*>(base), n};
+      live_reads_++;
+      if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n)) return false;
+    }
   }
   auto word = [&](int64_t off) { return buf[(off - lo) / 8]; };
   out[0] = word(l.fp_context);
@@ -106,65 +143,59 @@ void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserReg
   auto& record_slots = record_slots_;
 
   // Match the frame-pointer chain against the frames: the record at fp whose saved return address
-  // returns into frames[k] belongs to frames[k-1], the function that set up fp.
+  // returns into frames[k] belongs to frames[k-1], the function that set up fp. Where the chain
+  // breaks (native code that uses rbp as a register, a live read that no longer matches), it is
+  // picked up again at the next frame's saved return address in the stack copy: the record of the
+  // function it returns from sits just below it.
   uint64_t fp = regs.bp();
   size_t k = u0 + 1;
+  uint64_t scan_from = regs.sp();
   uint64_t rec[7];
-  for (size_t steps = 0; steps < kMaxRecords && k < n && fp != 0 && fp % 8 == 0; steps++) {
-    if (!read_record(fp, stack, live, rec)) break;
-    const uint64_t ret = rec[6];
+  int resyncs = 0;
+  for (size_t steps = 0; steps < kMaxRecords && k < n; steps++) {
     size_t match = n;
-    for (size_t j = k; j < n && j < k + kResync; j++) {
-      if (!frames[j].kernel && frames[j].addr + 1 == ret) {
-        match = j;
-        break;
+    if (fp != 0 && fp % 8 == 0 && fp >= scan_from && read_record(fp, stack, live, rec)) {
+      for (size_t j = k; j < n && j < k + kResync; j++) {
+        if (!frames[j].kernel && frames[j].addr + 1 == rec[6]) {
+          match = j;
+          break;
+        }
       }
     }
     if (match == n) {
-      // A live read that no longer matches: the thread moved on since the sample; stop here.
-      break;
+      if (++resyncs > kMaxResyncs) break;
+      const uint64_t at = find_word(stack, scan_from, frames[k].addr + 1);
+      if (at == 0) break;
+      fp = at - 8;
+      continue;
     }
     fps_[match - 1] = fp;
     record_slots[match - 1] = {rec[0], rec[1], rec[2], rec[3]};
     k = match + 1;
-    if (rec[5] <= fp) break;  // the chain must go up the stack
-    fp = rec[5];
+    scan_from = fp + 16;
+    fp = rec[5];  // checked against scan_from above: the chain must go up the stack
   }
-  // The last frame matched has its own fp (the next record), whose return address was not checked:
-  // its slots are only trusted if it came from the stack copy. Simplest: frames without a match stay
-  // unnamed.
 
-  const Layout& l = reader_->layout();
   for (size_t i = u0; i < n; i++) {
     if (fps_[i] == 0) continue;
     const bool leaf = i == u0;
-    Code code = code_at(frames[i].addr);
+    uint64_t reader_pc = 0;
+    Code code = code_at(frames[i].addr, &reader_pc);
     bool insert = false;
     if (leaf) {
       if (code == Code::kOther) continue;
       if (code == Code::kInterpreter || code == Code::kBuiltin) {
         // A frameless builtin (bytecode handler, stub) runs for the JS frame at fp: insert it.
         insert = true;
-      } else if (u0 == 0) {
-        // A JIT leaf sampled in its own code: its frame must be built (function slot pushed, not in
-        // the prologue or epilogue), else fp is the caller's and naming the leaf with it is wrong.
-        const uint64_t bp = fps_[i], sp = regs.sp();
-        uint64_t top = 0;
-        if (sp > bp + l.fp_function || !stack.read(sp, &top, 8) || top == bp) {
-          leaf_rejected_++;
-          continue;
-        }
-        Code top_code = code_at(top);
-        if (top_code == Code::kJit || top_code == Code::kInterpreter || top_code == Code::kBuiltin) {
-          leaf_rejected_++;  // a return address on top: after `pop rbp` or before `push rbp`
-          continue;
-        }
+      } else if (u0 == 0 && !leaf_frame_built(frames[i].addr, fps_[i], regs.sp(), stack)) {
+        leaf_rejected_++;
+        continue;
       }
     } else if (code != Code::kJit && code != Code::kInterpreter) {
       continue;  // other builtins keep their ELF names; C++ frames' slots are not V8's
     }
     FrameSlots s;
-    s.pc = frames[i].addr;
+    s.pc = reader_pc;
     s.fp = fps_[i];
     s.context_or_marker = record_slots[i][0];
     s.function = record_slots[i][1];

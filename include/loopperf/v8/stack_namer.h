@@ -51,18 +51,19 @@ class StackNamer : public symbols::JsNameTable {
   void release_caches() { reader_->release_caches(); }
 
  private:
-  StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files, uint64_t bias,
-             symbols::ElfFile& exe);
+  StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files, symbols::ElfFile& exe);
   enum class Code : uint8_t { kOther, kJit, kInterpreter, kBuiltin };
-  Code code_at(uint64_t pc);
+  // What runs at `pc`; `reader_pc` gets the pc as the heap reader takes it (FrameSlots::pc: the ELF
+  // vaddr inside the node binary, else the pc).
+  Code code_at(uint64_t pc, uint64_t* reader_pc);
   bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
+  uint64_t find_word(unwind::Memory& stack, uint64_t from, uint64_t value);
+  bool leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp, unwind::Memory& stack);
 
   std::unique_ptr<HeapReader> reader_;
   std::shared_ptr<process::TargetFiles> files_;
   symbols::ElfFile& exe_;
-  uint64_t bias_ = 0;  // runtime address - ELF vaddr of the executable
-  uint64_t builtins_start_ = 0, builtins_end_ = 0;  // runtime addresses
-  std::unordered_map<uint64_t, Code> builtin_kind_;  // by pc: interpreter builtin or other
+  std::unordered_map<uint64_t, Code> builtin_kind_;  // by ELF vaddr: interpreter builtin or other
   pid_t pid_;
   // Scratch, reused per stack.
   std::vector<uint64_t> fps_;

@@ -28,12 +28,13 @@ function stuckForever() {
 }
 
 const evalSpin = eval('(function evalSpin(n) { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; })');
-const anonymous = [(n) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sin(i); return s; }][0];
+function callWith(f, n) { return f(n); }
 
 function tick() {
   slowHash('the quick brown fox jumps over the lazy dog', 3000);
   evalSpin(200000);
-  anonymous(50000);
+  // An arrow passed as an argument has no name, not even an inferred one.
+  callWith((n) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sin(i); return s; }, 50000);
 }
 
 const worker = new Worker(`
