@@ -54,10 +54,11 @@ class HeapAccess {
  private:
   // Types whose maps are read-only roots in V8 11-14 (strings, SharedFunctionInfo, ScopeInfo,
   // Script, BytecodeArray, ...): read-only space is never compacted or freed, so such a map's
-  // address keeps its type for the process's life. JS object maps (JSFunction's among them) live
-  // in old space: since V8 removed the separate map space (node 20's V8 has no --compact-maps or
-  // --use-map-space flag any more) they are compacted like any old-space object, so their type is
-  // read again every time.
+  // address keeps its type for the process's life. JS object maps (JSFunction's among them) are
+  // allocated in old space: V8 removed the separate map space before 11.3 (node 20 to 26 know no
+  // --use-map-space or --compact-maps flag; the heap allocator sends AllocationType::kMap to the
+  // old-space allocator), so nothing keeps them from moving with old-space compaction. Their type
+  // is read again every time (one more range in a batch that is read anyway).
   bool map_type_cacheable(uint16_t type) const;
   // Is `meta` a meta map (a Map whose own map is itself)? Remembered once seen.
   bool is_meta_map(uint64_t meta);

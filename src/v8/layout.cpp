@@ -339,7 +339,11 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
                           ": ScopeInfo layout differs from the known one (first variable slot " +
                           std::to_string(first_vars) + ")");
   }
-  derived("ScopeInfo variable part", l.scope_info.variable_part, table);
+  l.derived.push_back(std::string("ScopeInfo: flags a ") + (l.scope_info.flags_is_smi ? "Smi" : "uint32") +
+                      ", start/end positions " +
+                      (l.scope_info.fixed_position_info ? "at +" + std::to_string(l.scope_info.position_info)
+                                                        : std::string("after the inferred name")) +
+                      ", function name after the locals (" + table + ")");
 
   if (!md.missing().empty()) {
     return make_error(ErrorCode::kInput, binary.path() + ": V8 " + l.version.str() +

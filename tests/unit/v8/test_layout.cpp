@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "../../../src/v8/dynamic_symbols.h"
 #include "loopperf/symbols/elf_symbolizer.h"
 #include "loopperf/v8/layout.h"
 #include "lp_skip.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct Expected {
   int major;
+  size_t v8dbg_symbols;  // in .dynsym (nm -D)
   int v8_major, v8_minor;
   uint16_t first_js_function_type, last_js_function_type;
   uint32_t js_function_shared, sfi_name_or_scope_info, sfi_script;
@@ -28,10 +30,10 @@ struct Expected {
 };
 
 const Expected kExpected[] = {
-    {20, 11, 3, 2066, 2081, 24, 16, 32, 32, false, 54, 32, 1, true},
-    {22, 12, 4, 2066, 2082, 32, 16, 32, 32, false, 64, 24, 1, false},
-    {24, 13, 6, 2065, 2081, 32, 24, 40, 48, true, 64, 24, 1, false},
-    {26, 14, 6, 2066, 2082, 32, 24, 40, 48, true, 64, 24, 2, false},
+    {20, 531, 11, 3, 2066, 2081, 24, 16, 32, 32, false, 54, 32, 1, true},
+    {22, 457, 12, 4, 2066, 2082, 32, 16, 32, 32, false, 64, 24, 1, false},
+    {24, 480, 13, 6, 2065, 2081, 32, 24, 40, 48, true, 64, 24, 1, false},
+    {26, 477, 14, 6, 2066, 2082, 32, 24, 40, 48, true, 64, 24, 2, false},
 };
 
 // One test case per line, so that a missing binary skips only its own.
@@ -85,6 +87,12 @@ void check_layout(const Expected& want) {
   CHECK(trampoline < l.builtins_end);
   // One scan of the symbols, not one per constant.
   CHECK(ms < 5000);
+
+  // All of the binary's v8dbg constants are found in its .dynsym (whose size comes from the GNU
+  // hash table: these binaries have no DT_HASH).
+  auto dynamic =
+      loopperf::v8::dynamic_symbols(**elf, [](std::string_view n) { return n.starts_with("v8dbg_"); });
+  CHECK(dynamic.size() == want.v8dbg_symbols);
 }
 
 }  // namespace
