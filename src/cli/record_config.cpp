@@ -33,9 +33,16 @@ Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t se
     if (!f) return f.error();
     cfg.sampling.frequency_hz = static_cast<int>(*f);
   }
+  auto js = symbols::parse_js_names_mode(args.js_names);
+  if (!js) return js.error();
+  cfg.sampling.js_names = *js;
   auto mode = unwind::parse_unwind_mode(args.unwind);
   if (!mode) return mode.error();
   cfg.sampling.unwind = *mode;
+  // Heap names read each JavaScript frame's slots from the stack copy: node's native frames between
+  // a system call and the JavaScript that made it (node 26's readFileSync, an HTTP parser callback)
+  // take more than 8 KiB; 24 KiB named every frame of such stacks, 16 KiB 95% (docs/js-names.md).
+  if (symbols::uses_heap(cfg.sampling.js_names)) cfg.sampling.stack_bytes = 32768;
   if (!args.stack_size.empty()) {
     // The kernel's limit for one stack copy is 65528 bytes (a record is at most 64 KiB).
     auto size = parse_int(args.stack_size, 512, 65528, "stack size (--stack-size)");
@@ -63,9 +70,6 @@ Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t se
   }
   cfg.output = args.output;
   cfg.quiet = args.quiet;
-  auto js = symbols::parse_js_names_mode(args.js_names);
-  if (!js) return js.error();
-  cfg.sampling.js_names = *js;
   // Launch mode turns on node's perf map only where it is used.
   cfg.perf_map = !args.no_perf_map && symbols::uses_perf_map(*js);
   cfg.keep_perf_map = args.keep_perf_map;

@@ -65,8 +65,10 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
     // Room for 32 samples with their stack copies per thread, or ~25 ms of them at high rates
     // (4999 Hz: 125, a 2 MB ring), drained at a quarter full. 32 at 999 Hz is ~60 samples in 512 KB.
     const size_t room = std::max<size_t>(32, static_cast<size_t>(opts.frequency_hz) / 40);
+    // At most 1 MiB per thread (the 32 KiB copies of heap-name recordings would ask for 2): drained
+    // at a quarter full, that is still 8 samples, 8 ms at 999 Hz.
     size_t pages = 16;
-    while (pages * 4096 < room * (opts.stack_bytes + 1024ull)) pages *= 2;
+    while (pages * 4096 < room * (opts.stack_bytes + 1024ull) && pages < 256) pages *= 2;
     sc.event.ring_pages = pages;
   }
   Recorder* raw = r.get();

@@ -61,19 +61,21 @@ StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
 }
 
 // A JIT leaf sampled in its own code: its frame must be built, else fp is still the caller's and
-// naming the leaf with it would be wrong. Caught: after `push rbp` ([sp] is the saved fp), after
-// `mov rbp, rsp` or `mov rsp, rbp` and until the function slot is pushed (sp above it), and at the
-// first (`push rbp`) and last (`ret`) instruction, read from the code. Not caught (docs/js-names.md):
-// the few instructions some V8 versions run before `push rbp` and the argument drop between
-// `pop rbp` and `ret`; the perf map names those leaves in auto mode.
-bool StackNamer::leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp, unwind::Memory& stack) {
-  const Layout& l = reader_->layout();
-  uint64_t top = 0;
-  if (sp > bp + l.fp_function || !stack.read(sp, &top, 8) || top == bp) return false;
-  uint8_t code = 0;
-  struct iovec local{&code, 1}, remote{reinterpret_cast<void*>(pc), 1};
-  if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != 1) return false;
-  return code != 0x55 /* push rbp */ && code != 0xc3 /* ret */ && code != 0xc2 /* ret imm16 */;
+// naming the leaf with it would be wrong. Read from the code at pc: `push rbp` (the frame not begun),
+// `mov rbp, rsp` (rbp pushed, not yet the leaf's), `ret` (after `pop rbp`); from the registers: sp
+// above the function slot (after `mov rbp, rsp` until the function is pushed, and from
+// `mov rsp, rbp` on). Not caught (docs/js-names.md): the few instructions some V8 versions run
+// before `push rbp`, and an argument drop between `pop rbp` and `ret`; the perf map names those
+// leaves in auto mode.
+bool StackNamer::leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp) {
+  if (sp > bp + reader_->layout().fp_function) return false;
+  uint8_t code[3] = {};
+  struct iovec local{code, sizeof code}, remote{reinterpret_cast<void*>(pc), sizeof code};
+  if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof code)) return false;
+  if (code[0] == 0x55 || code[0] == 0xc3 || code[0] == 0xc2) return false;  // push rbp; ret; ret imm16
+  if (code[0] == 0x48 && ((code[1] == 0x89 && code[2] == 0xe5) || (code[1] == 0x8b && code[2] == 0xec)))
+    return false;  // mov rbp, rsp
+  return true;
 }
 
 // The lowest address >= from (8-aligned) in the sample's stack copy holding `value`; 0 when none
@@ -187,7 +189,7 @@ void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserReg
       if (code == Code::kInterpreter || code == Code::kBuiltin) {
         // A frameless builtin (bytecode handler, stub) runs for the JS frame at fp: insert it.
         insert = true;
-      } else if (u0 == 0 && !leaf_frame_built(frames[i].addr, fps_[i], regs.sp(), stack)) {
+      } else if (u0 == 0 && !leaf_frame_built(frames[i].addr, fps_[i], regs.sp())) {
         leaf_rejected_++;
         continue;
       }

@@ -13,6 +13,11 @@ TEST_CASE("dump options become a plain config") {
   CHECK(cfg->dump.pid == 4242);
   CHECK(cfg->json);
   CHECK_FALSE(cfg->dump.while_stopped);  // the stop observer is for tests, never set from the command line
+  CHECK(cfg->dump.js_names == symbols::JsNamesMode::kAuto);
+  a.js_names = "heap";
+  CHECK(cli::make_dump_config(a, 1)->dump.js_names == symbols::JsNamesMode::kHeap);
+  a.js_names = "maybe";
+  CHECK(cli::make_dump_config(a, 1).error().code == ErrorCode::kUsage);
 }
 
 TEST_CASE("dump refuses a bad pid and itself, as a usage error") {

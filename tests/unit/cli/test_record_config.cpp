@@ -72,3 +72,31 @@ TEST_CASE("launch mode reaches node behind a wrapper through NODE_OPTIONS, keepi
   o.perf_map = false;
   CHECK(process::plan_launch(o, nullptr).node_options.empty());
 }
+
+TEST_CASE("record --js-names picks the sources, the stack copy and the perf map of launch mode") {
+  auto config = [](const std::string& js, const std::string& stack = "") {
+    cli::RecordArgs a;
+    a.command = {"node", "app.js"};
+    a.js_names = js;
+    a.stack_size = stack;
+    auto cfg = cli::make_record_config(a, 1);
+    REQUIRE(cfg.ok());
+    return *cfg;
+  };
+  CHECK(config("auto").sampling.js_names == symbols::JsNamesMode::kAuto);
+  CHECK(config("auto").sampling.stack_bytes == 32768);  // heap names read the slots of deep frames
+  CHECK(config("auto").perf_map);
+  CHECK(config("heap").sampling.stack_bytes == 32768);
+  CHECK_FALSE(config("heap").perf_map);  // launch mode turns the map on only where it is used
+  CHECK(config("map").sampling.stack_bytes == 8192);
+  CHECK(config("map").perf_map);
+  CHECK_FALSE(config("none").perf_map);
+  CHECK(config("auto", "4096").sampling.stack_bytes == 4096);  // --stack-size still wins
+  cli::RecordArgs bad;
+  bad.pid = "4242";
+  bad.js_names = "v8";
+  auto cfg = cli::make_record_config(bad, 1);
+  REQUIRE_FALSE(cfg.ok());
+  CHECK(cfg.error().code == ErrorCode::kUsage);
+  CHECK(cfg.error().hint.find("--js-names auto, heap, map or none") != std::string::npos);
+}
