@@ -225,11 +225,11 @@ void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserReg
     }
     const bool insert = slot_insert_[named_[first].slot];
     if (insert) {
-      // Only a frame with a script of its own: a builtin's own JS frame (Array.prototype.map's)
-      // would repeat the builtin under its JS name.
+      // Not a builtin's own JS frame (Array.prototype.map's: no script, not eval code): it would
+      // repeat the builtin under its JS name.
       const JsFunction& fn = reader_->function(named_[next - 1].function);
       out_.push_back(frames[i]);
-      if (fn.script.empty()) continue;
+      if (fn.script.empty() && fn.kind != JsFunction::Kind::kEval) continue;
       inserted_++;
     }
     for (size_t j = first; j < next; j++) {

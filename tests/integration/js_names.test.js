@@ -71,9 +71,10 @@ function get(port) {
   });
 }
 
-for (const [major, node] of Object.entries(lp.nodeBinaries ? lp.nodeBinaries() : { 20: process.execPath })) {
-  test(`node ${major}: the readFileSync middleware is named with no flag`, async (t) => {
-    if (!node) return t.skip(`node ${major} is not installed (scripts/install-test-nodes.sh)`);
+for (const major of lp.supportedNodeMajors()) {
+  const skip = { skip: lp.nodeSkip(major) };
+  test(`node ${major}: the readFileSync middleware is named with no flag`, skip, async () => {
+    const node = lp.nodeBinary(major);
     const target = await start(node, SERVER);
     const out = path.join(target.dir, 'server.pb.gz');
     try {
@@ -101,8 +102,8 @@ for (const [major, node] of Object.entries(lp.nodeBinaries ? lp.nodeBinaries() :
     }
   });
 
-  test(`node ${major}: a package in node_modules, eval code, an anonymous function and a worker are named`, async (t) => {
-    if (!node) return t.skip(`node ${major} is not installed (scripts/install-test-nodes.sh)`);
+  test(`node ${major}: a package in node_modules, eval code, an anonymous function and a worker are named`, skip, async () => {
+    const node = lp.nodeBinary(major);
     const target = await start(node, WORK);
     const out = path.join(target.dir, 'work.pb.gz');
     try {
@@ -127,8 +128,8 @@ for (const [major, node] of Object.entries(lp.nodeBinaries ? lp.nodeBinaries() :
     }
   });
 
-  test(`node ${major}: dump names a function stuck in while (true)`, async (t) => {
-    if (!node) return t.skip(`node ${major} is not installed (scripts/install-test-nodes.sh)`);
+  test(`node ${major}: dump names a function stuck in while (true)`, skip, async () => {
+    const node = lp.nodeBinary(major);
     const target = await start(node, WORK, { args: ['stuck'] });
     try {
       await lp.waitForCpu(target.pid, 0.3);
@@ -146,8 +147,8 @@ for (const [major, node] of Object.entries(lp.nodeBinaries ? lp.nodeBinaries() :
     }
   });
 
-  test(`node ${major}: where the perf map and the heap both name a frame they agree (>= 99%)`, async (t) => {
-    if (!node) return t.skip(`node ${major} is not installed (scripts/install-test-nodes.sh)`);
+  test(`node ${major}: where the perf map and the heap both name a frame they agree (>= 99%)`, skip, async () => {
+    const node = lp.nodeBinary(major);
     const target = await start(node, path.join(TARGETS, 'js_churn.js'), { nodeArgs: ['--perf-basic-prof', '--interpreted-frames-native-stack'] });
     const out = path.join(target.dir, 'agree.pb.gz');
     try {
@@ -157,6 +158,30 @@ for (const [major, node] of Object.entries(lp.nodeBinaries ? lp.nodeBinaries() :
       const compared = Number(m['js_names.compared'] || 0), agreed = Number(m['js_names.agreed'] || 0);
       assert.ok(compared > 100, `frames named both ways: ${compared} (${JSON.stringify(m)})`);
       assert.ok(agreed / compared >= 0.99, `agreement ${agreed}/${compared}`);
+    } finally {
+      stop(target);
+    }
+  });
+
+  test(`node ${major}: under code churn (new Function, deopts, scavenges) the heap alone names >= 95% of JavaScript frames`, skip, async () => {
+    const node = lp.nodeBinary(major);
+    const target = await start(node, path.join(TARGETS, 'js_churn.js'));
+    const out = path.join(target.dir, 'churn.pb.gz');
+    try {
+      const r = lp.loopperf(['record', '-p', String(target.pid), '-d', '3s', '--js-names', 'heap', '-o', out, '-q']);
+      assert.strictEqual(r.status, 0, r.stderr);
+      const m = meta(out);
+      const heap = Number(m['js_names.frames.heap'] || 0), unnamed = Number(m['js_names.frames.unnamed'] || 0);
+      assert.ok(heap > 1000, JSON.stringify(m));
+      assert.ok(heap / (heap + unnamed) >= 0.95, `named ${heap}, unnamed ${unnamed} (${JSON.stringify(m)})`);
+      // The churned functions are named as what they are: new Function code is eval code.
+      const all = stacks(out);
+      assert.ok(all.some((s) => has(s, 'polymorphic', 'js_churn.js')), 'the deoptimized function is named');
+      // new Function code has no name (V8's perf map writes none either) and no script name.
+      assert.ok(all.some((s) => {
+        const i = s.frames.findIndex((f) => f.name === '(anonymous)' && !f.file);
+        return i >= 0 && s.frames.slice(i + 1).some((f) => f.name === 'churnRound');
+      }), 'new Function code is named, under its caller');
     } finally {
       stop(target);
     }
