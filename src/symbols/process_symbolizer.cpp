@@ -17,6 +17,7 @@ namespace loopperf::symbols {
 namespace {
 
 constexpr const char* kUnknown = "[unknown]";
+constexpr size_t kMaxCachedAddresses = 200'000;
 
 std::string module_key(const process::MapEntry& m) { return m.clean_path() + '\0' + std::to_string(m.inode); }
 
@@ -238,6 +239,12 @@ const ResolvedFrame& ProcessSymbolizer::resolve(uint64_t addr, bool kernel) {
   auto it = cache_.find(key);
   if (it != cache_.end() && (it->second.final || it->second.generation == generation()))
     return interned_[it->second.frame];
+  // JIT addresses are cached until their names may change; a program that keeps making code would
+  // grow the cache without end, so past a bound they are dropped (recomputed when seen again).
+  if (cache_.size() >= kMaxCachedAddresses) {
+    std::erase_if(cache_, [](const auto& kv) { return !kv.second.final; });
+    js_cache_.clear();
+  }
   CacheEntry entry;
   ResolvedFrame r = compute(addr, kernel, entry.final);
   entry.generation = generation();
@@ -270,6 +277,7 @@ const ResolvedFrame& ProcessSymbolizer::resolve(const profile::Frame& f) {
   const auto key = std::make_pair(f.addr << 1 | (f.kernel ? 1 : 0), f.js);
   auto it = js_cache_.find(key);
   if (it != js_cache_.end() && it->second.generation == generation()) return interned_[it->second.frame];
+  if (js_cache_.size() >= kMaxCachedAddresses) js_cache_.clear();
   ResolvedFrame r = base;
   JsFrameName heap;
   const bool named = js_table_->js_frame(f.js, heap);

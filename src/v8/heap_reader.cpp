@@ -500,6 +500,26 @@ const JsFunction& HeapReader::function(uint32_t id) const {
 
 size_t HeapReader::function_count() const { return impl_->functions.size(); }
 
+// A program that keeps making code (new Function, eval, a bundler) shows the reader a new
+// SharedFunctionInfo, Script and BytecodeArray with nearly every sample: the caches are bounded
+// and start again when full (their entries are re-read on the next use; function ids stay).
+void HeapReader::bound_caches() {
+  Impl& m = *impl_;
+  constexpr size_t kMaxSfis = 20000, kMaxScripts = 2000, kMaxBytecodes = 5000;
+  if (m.sfis.size() > kMaxSfis) {
+    m.sfis.clear();
+    stats_.cache_resets++;
+  }
+  if (m.scripts.size() > kMaxScripts) {
+    m.scripts.clear();
+    stats_.cache_resets++;
+  }
+  if (m.bytecodes.size() > kMaxBytecodes) {
+    m.bytecodes.clear();
+    stats_.cache_resets++;
+  }
+}
+
 void HeapReader::release_caches() {
   Impl& m = *impl_;
   m.sfis = {};
@@ -515,6 +535,7 @@ void HeapReader::release_caches() {
 void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out) {
   Impl& m = *impl_;
   const Layout& l = layout_;
+  bound_caches();
   const uint64_t calls_before = m.mem.calls();
   m.calls++;
   m.candidates.clear();

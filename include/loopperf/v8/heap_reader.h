@@ -89,7 +89,8 @@ class HeapReader {
     uint64_t read_failed = 0;  // the target's memory could not be read (unmapped address, process gone)
     uint64_t reads = 0;        // process_vm_readv calls
     uint64_t cache_hits = 0;   // frames named from the per-SharedFunctionInfo cache
-    uint64_t lines = 0;        // named frames that got their current line
+    uint64_t lines = 0;
+    uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)        // named frames that got their current line
   };
   const Stats& stats() const { return stats_; }
 
@@ -100,6 +101,7 @@ class HeapReader {
   struct Impl;
 
  private:
+  void bound_caches();
   Layout layout_;
   Stats stats_;
   std::unique_ptr<Impl> impl_;
