@@ -30,6 +30,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--only') opt.only = new Set(val().split(','));
   else if (a === '--memory-seconds') opt.memorySeconds = Number(val());
   else if (a === '--churn-seconds') opt.churnSeconds = Number(val());
+  else if (a === '--variants') opt.variants = val();  // slowdown only, e.g. loopperf map@999,loopperf heap@999
   else if (a === '--reuse') opt.reuse = path.resolve(val());
   else if (a === '--render') opt.render = path.resolve(val());
   else { console.error(`bench.js: unknown argument ${a}`); process.exit(2); }
@@ -321,7 +322,8 @@ function meanSe(xs) {
 async function benchSlowdown() {
   // --quick: the 999 Hz pair every cycle, the 99 Hz pair every other one (its slowdown is inside the
   // noise of so few windows anyway): the 999 Hz gates get twice the windows in the same time.
-  const variants = Q ? [['loopperf', 999], ['perf -g', 999], ['loopperf', 99, 2], ['perf -g', 99, 2]]
+  const variants = opt.variants ? opt.variants.split(',').map((v) => { const [t, f] = v.split('@'); return [t, Number(f)]; })
+    : Q ? [['loopperf', 999], ['perf -g', 999], ['loopperf', 99, 2], ['perf -g', 99, 2]]
     : [['loopperf', 999], ['perf -g', 999], ['loopperf', 99], ['perf -g', 99], ['loopperf fp', 999], ['loopperf dwarf', 999],
       ['perf dwarf', 999], ['loopperf wall', 199], ['loopperf wall', 999], ['perf no stacks', 999],
       ['loopperf map', 999], ['loopperf heap', 999],
@@ -622,10 +624,9 @@ async function benchChurn() {
     const r = await lp.done;
     const s = parseLoopperf(r.stderr);
     const meta = {};
-    try {
-      const raw = require('node:zlib').gunzipSync(fs.readFileSync(out)).toString('latin1');
-      for (const m of raw.matchAll(/loopperf:(js_heap\.[a-z_]+|js_names\.[a-z_.]+)=(\d+)/g)) meta[m[1]] = Number(m[2]);
-    } catch {}
+    // The metadata as Google's pprof prints it (scripts/build-pprof.sh puts it beside loopperf).
+    const pp = spawnSync(path.join(path.dirname(LP), 'pprof'), ['-raw', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    for (const m of (pp.stdout || '').matchAll(/loopperf:(js_heap\.[a-z_]+|js_names\.[a-z_.]+)=(\d+)/g)) meta[m[1]] = Number(m[2]);
     const after60 = series.filter((x) => x.t >= 60);
     const at60 = after60.length ? after60[0].lp_rss_kb : NaN;
     return {
