@@ -32,7 +32,11 @@ uint64_t StackCompactor::canonical(const Frame& f, std::unordered_map<std::strin
   key_ += '\0';
   key_ += r.build_id;
   key_ += '\0';
-  key_ += std::to_string(r.map_start) + ':' + std::to_string(r.map_limit) + ':' + std::to_string(r.map_offset);
+  // JIT code's mapping says nothing: V8's code space shows as many mappings (pages change
+  // protection), so the same function would keep a representative per mapping and code that is
+  // made all the time would never fold.
+  if (r.origin != symbols::FrameOrigin::kJit)
+    key_ += std::to_string(r.map_start) + ':' + std::to_string(r.map_limit) + ':' + std::to_string(r.map_offset);
   for (const auto& sf : r.frames) {
     key_ += '\0';
     key_ += sf.name;
