@@ -74,7 +74,7 @@ Command register_record(CLI::App& app) {
                   "auto (default), heap, map or none: where JavaScript frames get their names (the target's heap "
                   "needs no flag; V8's perf map needs --perf-basic-prof)");
   sub->add_option("--unwind", args->unwind, "fp, dwarf or auto (default): how user stacks are walked");
-  sub->add_option("--stack-size", args->stack_size, "Bytes of user stack copied per sample for dwarf/auto (default 8192)");
+  sub->add_option("--stack-size", args->stack_size, "Bytes of user stack copied per sample (default 32768 with --js-names auto/heap, else 8192)");
   sub->footer("Examples:\n  loopperf record -p 4242 -d 10s -o slow.pb.gz\n  loopperf record -o bench.pb.gz -- node bench.js");
   return Command{sub, [args](const CommandContext& ctx) -> Result<int> {
                    args->command = ctx.command;

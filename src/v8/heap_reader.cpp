@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -26,13 +27,17 @@ constexpr size_t kMaxSfiEntries = 1 << 18;
 constexpr size_t kMaxScriptEntries = 1 << 14;
 constexpr size_t kMaxBytecodeEntries = 1 << 16;
 constexpr size_t kMaxLinesPerBytecode = 256;
+constexpr size_t kMaxCodeEntries = 1 << 14;
+constexpr uint64_t kMaxCodeScan = 512 << 10;  // how far below a pc its InstructionStream header may be
+constexpr int32_t kMaxInliningPositions = 1 << 14;
+constexpr size_t kMaxInlinedDepth = 64;
 
 const JsFunction kNoFunction{};
 
 }  // namespace
 
 struct HeapReader::Impl {
-  Impl(const Layout& layout, pid_t pid) : l(layout), mem(pid), heap(layout, mem) {}
+  Impl(const Layout& layout, pid_t pid) : l(layout), mem(pid), heap(layout, mem), aux(pid) {}
 
   const Layout& l;
   RemoteMemory mem;
@@ -91,8 +96,30 @@ struct HeapReader::Impl {
     size_t function_read = RemoteMemory::kNone, bytecode_read = RemoteMemory::kNone;
     size_t map_read = RemoteMemory::kNone, sfi_read = RemoteMemory::kNone;
     uint64_t sfi = 0;
+    uint64_t pc = 0;
+    uint32_t id = 0;
+    int32_t line = 0;
+    uint32_t inlined_begin = 0, inlined_end = 0;  // into inlined_ids, innermost first
   };
   std::vector<Candidate> candidates;
+  std::vector<uint32_t> inlined_ids;
+
+  // Optimized code met at JIT pcs, by instruction start: where its instructions end and, when it
+  // inlined functions, the decoded tables. An entry is used only after a fresh read shows the same
+  // InstructionStream -> Code -> deoptimization data -> literal array chain (see expand_inlined).
+  struct CodeEntry {
+    uint64_t start = 0, end = 0;
+    uint64_t code = 0, code_map = 0;
+    uint32_t flags = 0;
+    uint64_t deopt = 0, table = 0, literals = 0;  // 0 when the code inlined nothing
+    int32_t max_literal = -1;
+    std::vector<PositionEntry> positions;
+    std::vector<std::pair<int32_t, int32_t>> inlining;  // per inlining id - 1: (caller's id, literal index)
+  };
+  std::map<uint64_t, CodeEntry> codes;
+  std::unordered_map<uint64_t, uint64_t> code_misses;  // pc -> name_frames() call to look again at
+  uint64_t istream_map = 0;                            // the InstructionStream map, once seen
+  RemoteMemory aux{0};                                 // the inlining pass's batches
   std::vector<uint64_t> function_maps;
 
   // The reads queued in this call, by (address, length): the same object (a recursive function, a
@@ -465,6 +492,310 @@ struct HeapReader::Impl {
     return line;
   }
 
+  // The id of a SharedFunctionInfo whose header was read (cached or resolved); 0 when it does not
+  // validate.
+  uint32_t name_sfi(uint64_t sfi, const uint8_t* head, HeapReader::Stats& stats) {
+    const uint64_t sfi_map = word_at(head, l.map);
+    const uint64_t function_data = word_at(head, l.sfi_function_data);
+    const uint64_t name_or_scope_info = word_at(head, l.sfi_name_or_scope_info);
+    const uint64_t script = word_at(head, l.sfi_script);
+    auto sfi_type = heap.map_type(sfi_map);
+    if (!sfi_type || *sfi_type != l.shared_function_info_type) return 0;
+    auto it = sfis.find(sfi);
+    if (it != sfis.end() && it->second.map == sfi_map && it->second.function_data == function_data &&
+        it->second.name_or_scope_info == name_or_scope_info && it->second.script == script &&
+        (it->second.whole || calls < it->second.retry_at)) {
+      if (it->second.id != 0) stats.cache_hits++;
+      return it->second.id;
+    }
+    return resolve_function(sfi, sfi_map, function_data, name_or_scope_info, script);
+  }
+
+  // For each named candidate at a JIT pc after a call: the functions its optimized code inlined
+  // there, innermost first (into inlined_ids). Two batched reads: the code entries' chains
+  // (InstructionStream header, Code header, the deoptimization data's literal array slot, the
+  // literal array's inlined functions), then the inlined SharedFunctionInfos' headers. Anything that
+  // does not read back as cached leaves the frame with its outermost function only.
+  void expand_inlined(HeapReader::Stats& stats) {
+    struct Pending {
+      size_t candidate;
+      CodeEntry* entry;
+      size_t istream, code, slot, literals, bytes;
+    };
+    std::vector<Pending> pending;
+    aux.clear();
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      Candidate& c = candidates[k];
+      if (c.id == 0 || (c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
+      CodeEntry* e = code_at(c.pc);
+      if (e == nullptr || e->literals == 0) continue;
+      Pending p{k, e, 0, 0, 0, 0, 0};
+      p.istream = aux.add(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
+      p.code = aux.add(untag(e->code), code_header_size());
+      p.slot = aux.add(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
+      p.literals = aux.add(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
+      p.bytes = aux.add(c.pc - 5, 6);
+      pending.push_back(p);
+    }
+    if (pending.empty()) return;
+    aux.run();
+    struct Chain {
+      size_t candidate;
+      std::vector<uint64_t> sfis;
+      std::vector<size_t> reads;
+    };
+    std::vector<Chain> chains;
+    std::vector<Chain> ready;
+    for (const Pending& p : pending) {
+      Candidate& c = candidates[p.candidate];
+      const CodeEntry& e = *p.entry;
+      if (!aux.ok(p.istream) || !aux.ok(p.code) || !aux.ok(p.slot) || !aux.ok(p.literals) || !aux.ok(p.bytes))
+        continue;
+      const uint8_t* code = aux.data(p.code);
+      if (aux.u64(p.istream, l.map) != istream_map || aux.u64(p.istream, l.instruction_stream_code) != e.code ||
+          word_at(code, l.map) != e.code_map || word_at(code, l.code_instruction_start) != e.start ||
+          u32_at(code, l.code_instruction_size) != e.end - e.start || u32_at(code, l.code_flags) != e.flags ||
+          word_at(code, l.code_deoptimization_data) != e.deopt || word_at(code, l.code_position_table) != e.table ||
+          aux.u64(p.slot, 0) != e.literals) {
+        stats.invalid++;
+        codes.erase(e.start);  // looked up again next time
+        continue;
+      }
+      if (!after_call(aux.data(p.bytes))) continue;
+      const int32_t offset = static_cast<int32_t>(c.pc - e.start);
+      int32_t id = 0;
+      for (const PositionEntry& pe : e.positions) {
+        if (pe.code_offset > offset) break;
+        id = pe.inlining_id;
+      }
+      if (id == 0) continue;
+      Chain chain{p.candidate, {}, {}};
+      bool ok = true;
+      while (id > 0 && ok) {
+        if (chain.sfis.size() >= kMaxInlinedDepth || static_cast<size_t>(id) > e.inlining.size()) {
+          ok = false;
+          break;
+        }
+        const auto [caller, literal] = e.inlining[static_cast<size_t>(id - 1)];
+        uint64_t sfi = aux.u64(p.literals, 8 * static_cast<uint32_t>(literal));
+        if ((sfi & 3) == 3) sfi &= ~uint64_t{2};  // a weak reference
+        if (!is_heap_object(sfi) || !RemoteMemory::plausible(untag(sfi), sfi_header_size())) ok = false;
+        chain.sfis.push_back(sfi);
+        id = caller;
+      }
+      if (ok) chains.push_back(std::move(chain));
+    }
+    if (chains.empty()) return;
+    // The SharedFunctionInfos' headers: one more batch (aux keeps the first's data).
+    for (Chain& ch : chains) {
+      for (uint64_t sfi : ch.sfis) ch.reads.push_back(aux.add(untag(sfi), sfi_header_size()));
+    }
+    aux.run();
+    for (Chain& ch : chains) {
+      std::vector<uint32_t> ids;
+      for (size_t k = 0; k < ch.sfis.size(); ++k) {
+        const uint32_t id = aux.ok(ch.reads[k]) ? name_sfi(ch.sfis[k], aux.data(ch.reads[k]), stats) : 0;
+        if (id == 0) {
+          ids.clear();
+          break;
+        }
+        ids.push_back(id);
+      }
+      if (ids.empty()) continue;
+      Candidate& c = candidates[ch.candidate];
+      c.inlined_begin = static_cast<uint32_t>(inlined_ids.size());
+      inlined_ids.insert(inlined_ids.end(), ids.begin(), ids.end());
+      c.inlined_end = static_cast<uint32_t>(inlined_ids.size());
+      stats.inlined += ids.size();
+    }
+  }
+
+  static uint64_t word_at(const uint8_t* p, size_t off) {
+    uint64_t v;
+    std::memcpy(&v, p + off, 8);
+    return v;
+  }
+  static uint32_t u32_at(const uint8_t* p, size_t off) {
+    uint32_t v;
+    std::memcpy(&v, p + off, 4);
+    return v;
+  }
+  uint32_t code_header_size() const {
+    return std::max({l.code_deoptimization_data, l.code_position_table, l.code_instruction_start,
+                     l.code_flags, l.code_instruction_size}) +
+           8;
+  }
+  // A tagged array's elements [0, n) (length Smi checked against `n`); false when it does not read.
+  bool read_elements(uint64_t array, uint32_t n, std::vector<uint64_t>& out) {
+    auto length = heap.field(array, l.fixed_array_length);
+    if (!length || !is_smi(*length) || smi_value(*length) < int64_t{n}) return false;
+    out.resize(n);
+    return n == 0 || mem.read(untag(array) + l.fixed_array_data, out.data(), 8 * size_t{n});
+  }
+  bool type_in(uint64_t tagged, const std::vector<uint16_t>& types) {
+    auto t = heap.type_of(tagged);
+    return t && std::find(types.begin(), types.end(), *t) != types.end();
+  }
+
+  // The Code whose instructions start at `start` (the InstructionStream's Code field `code`), when
+  // it validates and covers `pc`: its entry, decoded. nullopt when it does not validate.
+  std::optional<CodeEntry> make_code_entry(uint64_t start, uint64_t code, uint64_t pc) {
+    uint8_t head[96];
+    const uint32_t size = code_header_size();
+    if (!is_heap_object(code) || size > sizeof head || !mem.read(untag(code), head, size)) return std::nullopt;
+    const uint64_t map = word_at(head, l.map);
+    auto type = heap.map_type(map);
+    if (!type || *type != l.code_type || word_at(head, l.code_instruction_start) != start) return std::nullopt;
+    const uint32_t instruction_size = u32_at(head, l.code_instruction_size);
+    if (instruction_size == 0 || instruction_size > (64u << 20) || pc >= start + instruction_size)
+      return std::nullopt;
+    CodeEntry e;
+    e.start = start;
+    e.end = start + instruction_size;
+    e.code = code;
+    e.code_map = map;
+    e.flags = u32_at(head, l.code_flags);
+    const uint32_t kind = e.flags & l.code_kind_mask;
+    if (kind != l.code_kind_turbofan && kind != l.code_kind_maglev) return e;  // nothing inlined
+    const uint64_t deopt = word_at(head, l.code_deoptimization_data);
+    const uint64_t table = word_at(head, l.code_position_table);
+    // Code that cannot deoptimize (or whose tables do not validate) is named as before.
+    if (!type_in(deopt, l.deopt_data_types)) return e;
+    std::vector<uint64_t> d;
+    const uint32_t n = std::max({l.deopt_inlined_count_index, l.deopt_literal_array_index,
+                                 l.deopt_inlining_positions_index}) +
+                       1;
+    if (!read_elements(deopt, n, d)) return e;
+    const uint64_t count = d[l.deopt_inlined_count_index], literals = d[l.deopt_literal_array_index],
+                   inlining = d[l.deopt_inlining_positions_index];
+    if (!is_smi(count) || smi_value(count) <= 0 || smi_value(count) > kMaxInliningPositions) return e;
+    if (!type_in(literals, l.literal_array_types) || !type_in(inlining, l.pod_array_types)) return e;
+    auto literal_length = heap.field(literals, l.fixed_array_length);
+    if (!literal_length || !is_smi(*literal_length) || smi_value(*literal_length) < smi_value(count)) return e;
+    auto bytes = heap.field(inlining, l.fixed_array_length);
+    if (!bytes || !is_smi(*bytes) || smi_value(*bytes) <= 0 ||
+        smi_value(*bytes) % l.inlining_position_size != 0 ||
+        smi_value(*bytes) / l.inlining_position_size > uint32_t{kMaxInliningPositions})
+      return e;
+    std::vector<uint8_t> raw(static_cast<size_t>(smi_value(*bytes)));
+    if (!mem.read(untag(inlining) + l.byte_array_data, raw.data(), raw.size())) return e;
+    std::vector<std::pair<int32_t, int32_t>> positions;
+    int32_t max_literal = -1;
+    const int32_t inlined = static_cast<int32_t>(raw.size() / l.inlining_position_size);
+    for (size_t off = 0; off < raw.size(); off += l.inlining_position_size) {
+      const uint64_t position = word_at(raw.data(), off);
+      const int32_t function = static_cast<int32_t>(u32_at(raw.data(), off + 8));
+      const int32_t caller = static_cast<int32_t>((position >> 31) & 0xffff);
+      if ((position & 1) != 0 || function < 0 || function >= smi_value(count) || caller > inlined) return e;
+      max_literal = std::max(max_literal, function);
+      positions.emplace_back(caller, function);
+    }
+    auto table_type = heap.type_of(table);
+    if (!table_type || (*table_type != l.source_position_table_type &&
+                        std::find(l.pod_array_types.begin(), l.pod_array_types.end(), *table_type) ==
+                            l.pod_array_types.end()))
+      return e;
+    auto table_size = heap.field(table, l.fixed_array_length);
+    if (!table_size || !is_smi(*table_size) || smi_value(*table_size) <= 0 ||
+        smi_value(*table_size) > kMaxPositionTableBytes)
+      return e;
+    std::vector<uint8_t> table_bytes(static_cast<size_t>(smi_value(*table_size)));
+    if (!mem.read(untag(table) + l.byte_array_data, table_bytes.data(), table_bytes.size())) return e;
+    auto decoded =
+        decode_position_table(table_bytes.data(), table_bytes.size(), l.source_position_format, instruction_size);
+    if (!decoded) return e;
+    for (const PositionEntry& p : *decoded) {
+      if (p.inlining_id > inlined) return e;
+    }
+    e.deopt = deopt;
+    e.table = table;
+    e.literals = literals;
+    e.max_literal = max_literal;
+    e.positions = std::move(*decoded);
+    e.inlining = std::move(positions);
+    return e;
+  }
+
+  // The code entry covering the JIT pc `pc`: cached, else found by scanning down from the pc for an
+  // InstructionStream header (its map, then a Code whose instruction start is right after it).
+  // nullptr when none validates (then not looked for again for a while).
+  CodeEntry* code_at(uint64_t pc) {
+    auto it = codes.upper_bound(pc);
+    if (it != codes.begin()) {
+      --it;
+      if (pc >= it->second.start && pc < it->second.end) return &it->second;
+    }
+    if (auto miss = code_misses.find(pc); miss != code_misses.end() && calls < miss->second) return nullptr;
+    std::optional<CodeEntry> found = scan_for_code(pc);
+    if (!found) {
+      if (code_misses.size() >= kMaxCodeEntries) code_misses.clear();
+      code_misses[pc] = calls + 64;
+      return nullptr;
+    }
+    if (codes.size() >= kMaxCodeEntries) codes.clear();
+    // Entries overlapping the new one are stale (their code was freed).
+    for (auto o = codes.lower_bound(found->start > (64u << 20) ? found->start - (64u << 20) : 0);
+         o != codes.end() && o->first < found->end;) {
+      if (o->second.end > found->start) {
+        o = codes.erase(o);
+      } else {
+        ++o;
+      }
+    }
+    const uint64_t start = found->start;
+    return &(codes[start] = std::move(*found));
+  }
+
+  std::optional<CodeEntry> scan_for_code(uint64_t pc) {
+    const uint32_t header = l.instruction_stream_header;
+    if (header < 16 || header % 8 != 0 || header >= 64) return std::nullopt;
+    const uint64_t base = pc & ~uint64_t{63};
+    std::vector<uint8_t> buf;
+    uint64_t hi = base + 64;  // candidates c (64-aligned) with c <= pc; their headers end at c - header + 16
+    int learning = 0;
+    for (uint64_t chunk = 4096; hi > base + 64 - kMaxCodeScan && hi > 0x10000; chunk = std::min<uint64_t>(chunk * 2, 64 << 10)) {
+      const uint64_t lo = hi - chunk;
+      buf.resize(chunk);
+      if (!mem.read(lo, buf.data(), chunk)) return std::nullopt;
+      // c - header lies in [lo, hi): c from the highest down.
+      for (uint64_t c = hi - 64; c >= lo + 64; c -= 64) {
+        if (c > pc) continue;
+        const uint64_t at = c - header - lo;
+        const uint64_t map = word_at(buf.data(), at), code = word_at(buf.data(), at + l.instruction_stream_code);
+        if (!is_heap_object(map) || !is_heap_object(code)) continue;
+        if (istream_map != 0) {
+          if (map != istream_map) continue;
+        } else {
+          if (++learning > 256) return std::nullopt;
+          auto type = heap.map_type(map);
+          if (!type || *type != l.instruction_stream_type) continue;
+        }
+        std::optional<CodeEntry> e = make_code_entry(c, code, pc);
+        if (!e) {
+          // A header whose Code does not point back: not live code's (or not a header at all).
+          continue;
+        }
+        if (istream_map == 0) istream_map = map;
+        return e;
+      }
+      hi = lo;
+    }
+    return std::nullopt;
+  }
+
+  // Does the instruction before pc + 1 look like a call (pc a return address - 1)? Only there does
+  // the last position at or before pc belong to the executing call: V8 records optimized code's
+  // positions at calls only (unless a profiler asks for more), so a leaf pc elsewhere would take a
+  // neighbouring call's inlining.
+  bool after_call(const uint8_t* b) {  // b: the 6 bytes ending at pc + 1
+    if (b[1] == 0xe8) return true;                                            // call rel32
+    if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;                   // call r
+    if (b[3] == 0x41 && b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r8-r15
+    if (b[0] == 0xff && (b[1] & 0x38) == 0x10) return true;                   // call [r + disp32] (approx.)
+    if (b[3] == 0xff && (b[4] & 0xf8) == 0x50) return true;                   // call [r + disp8]
+    return false;
+  }
+
   BytecodeEntry make_bytecode_entry(uint64_t map, uint64_t length, uint64_t table, uint64_t sfi) {
     BytecodeEntry e;
     e.map = map;
@@ -518,6 +849,15 @@ void HeapReader::bound_caches() {
     m.bytecodes.clear();
     stats_.cache_resets++;
   }
+  constexpr size_t kMaxCodes = 5000, kMaxCodeMisses = 20000;
+  if (m.codes.size() > kMaxCodes) {
+    m.codes.clear();
+    stats_.cache_resets++;
+  }
+  if (m.code_misses.size() > kMaxCodeMisses) {
+    m.code_misses.clear();
+    stats_.cache_resets++;
+  }
 }
 
 void HeapReader::release_caches() {
@@ -526,6 +866,9 @@ void HeapReader::release_caches() {
   m.scripts = {};
   m.bytecodes = {};
   m.candidates = {};
+  m.inlined_ids = {};
+  m.codes = {};
+  m.code_misses = {};
   m.function_maps = {};
   m.queued_keys = {};
   m.queued_reads = {};
@@ -536,7 +879,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   Impl& m = *impl_;
   const Layout& l = layout_;
   bound_caches();
-  const uint64_t calls_before = m.mem.calls();
+  const uint64_t calls_before = m.mem.calls(), aux_before = m.aux.calls();
   m.calls++;
   m.candidates.clear();
   m.mem.clear();
@@ -556,6 +899,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     }
     Impl::Candidate c;
     c.slot = i;
+    c.pc = s.pc;
     c.function = s.function;
     c.function_read = m.add_once(untag(s.function), m.function_header_size());
     // Interpreted frames run in the builtins (InterpreterEntryTrampoline, bytecode handlers); their
@@ -650,10 +994,18 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     int32_t line = 0;
     if (c.bytecode_array != 0 && it != m.sfis.end()) line = m.current_line(c, it->second, function_data);
     if (line > 0) stats_.lines++;
-    out.push_back(NamedFrame{c.slot, id, line});
+    c.id = id;
+    c.line = line;
     stats_.named++;
   }
-  stats_.reads += m.mem.calls() - calls_before;
+  m.inlined_ids.clear();
+  if (l.inlining) m.expand_inlined(stats_);
+  for (const Impl::Candidate& c : m.candidates) {
+    if (c.id == 0) continue;
+    for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k) out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
+    out.push_back(NamedFrame{c.slot, c.id, c.line});
+  }
+  stats_.reads += m.mem.calls() + m.aux.calls() - calls_before - aux_before;
 }
 
 }  // namespace loopperf::v8

@@ -345,6 +345,74 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
                                                         : std::string("after the inferred name")) +
                       ", function name after the locals (" + table + ")");
 
+  // Inlining (V8 >= 12: the Code/InstructionStream split of 11.x has another layout).
+  if (l.version.major >= 12) {
+    auto code_type = md.get({"type_Code__CODE_TYPE"});
+    auto istream_type = md.get({"type_InstructionStream__INSTRUCTION_STREAM_TYPE"});
+    auto istream_start = md.get({"class_InstructionStream__instruction_start__uintptr_t"});
+    auto code_start = md.get({"class_Code__instruction_start__Address"});
+    auto code_size = md.get({"class_Code__instruction_size__int"});
+    auto code_flags = md.get({"class_Code__flags__uint32_t"});
+    auto kind_mask = md.get({"CodeKindFieldMask"});
+    auto kind_shift = md.get({"CodeKindFieldShift"});
+    auto baseline = md.get({"CodeKindBaseline"});
+    auto count_index = md.get({"DeoptimizationDataInlinedFunctionCountIndex"});
+    auto literal_index = md.get({"DeoptimizationDataLiteralArrayIndex"});
+    auto positions_index = md.get({"DeoptimizationDataInliningPositionsIndex"});
+    auto protected_fixed = md.get({"type_ProtectedFixedArray__PROTECTED_FIXED_ARRAY_TYPE"});
+    if (code_type && istream_type && istream_start && code_start && code_size && code_flags && kind_mask &&
+        baseline && count_index && literal_index && positions_index && kind_shift.value_or(0) == 0) {
+      l.inlining = true;
+      l.code_type = u16(*code_type);
+      l.instruction_stream_type = u16(*istream_type);
+      l.instruction_stream_header = u32(*istream_start);
+      l.code_instruction_start = u32(*code_start);
+      l.code_instruction_size = u32(*code_size);
+      l.code_flags = u32(*code_flags);
+      l.code_kind_mask = u32(*kind_mask);
+      l.deopt_inlined_count_index = u32(*count_index);
+      l.deopt_literal_array_index = u32(*literal_index);
+      l.deopt_inlining_positions_index = u32(*positions_index);
+      // V8 12.4-14.6 code.h: deoptimization_data_or_interpreter_data, position_table, wrapper (v8dbg 24),
+      // instruction_stream (v8dbg 32): the two fields before the wrapper, one tagged slot each.
+      l.code_deoptimization_data = 8;
+      l.code_position_table = 16;
+      derived("Code.deoptimization_data", l.code_deoptimization_data,
+              "V8 12.4-14.6 code.h, first field after the map; checked by type at runtime; v8dbg has no entry");
+      derived("Code.source_position_table", l.code_position_table,
+              "V8 12.4-14.6 code.h, the field before Code.wrapper; checked by type at runtime");
+      l.instruction_stream_code = 8;
+      derived("InstructionStream.code", l.instruction_stream_code,
+              "V8 12.4-14.6 instruction-stream.h kCodeOffset, after the map; checked against "
+              "Code.instruction_start at runtime");
+      // code-kind.h: ... INTERPRETED_FUNCTION, BASELINE, MAGLEV, TURBOFAN_JS end the list.
+      l.code_kind_maglev = u32(*baseline + 1);
+      l.code_kind_turbofan = u32(*baseline + 2);
+      derived("CodeKind::MAGLEV", l.code_kind_maglev, "CodeKindBaseline + 1 (code-kind.h order)");
+      derived("CodeKind::TURBOFAN_JS", l.code_kind_turbofan, "CodeKindBaseline + 2 (code-kind.h order)");
+      if (auto trusted_fixed = md.get({"type_TrustedFixedArray__TRUSTED_FIXED_ARRAY_TYPE"}))
+        l.deopt_data_types.push_back(u16(*trusted_fixed));
+      if (protected_fixed) l.deopt_data_types.push_back(u16(*protected_fixed));
+      if (l.deopt_data_types.empty()) l.deopt_data_types.push_back(l.fixed_array_type);
+      for (const char* name :
+           {"type_FixedArray__FIXED_ARRAY_TYPE", "type_WeakFixedArray__WEAK_FIXED_ARRAY_TYPE",
+            "type_TrustedFixedArray__TRUSTED_FIXED_ARRAY_TYPE",
+            "type_TrustedWeakFixedArray__TRUSTED_WEAK_FIXED_ARRAY_TYPE",
+            "type_ProtectedFixedArray__PROTECTED_FIXED_ARRAY_TYPE",
+            "type_ProtectedWeakFixedArray__PROTECTED_WEAK_FIXED_ARRAY_TYPE"}) {
+        if (auto v = md.get({name})) l.literal_array_types.push_back(u16(*v));
+      }
+      for (const char* name :
+           {"type_ByteArray__BYTE_ARRAY_TYPE", "type_TrustedByteArray__TRUSTED_BYTE_ARRAY_TYPE"}) {
+        if (auto v = md.get({name})) l.pod_array_types.push_back(u16(*v));
+      }
+      l.inlining_position_size = 16;
+      derived("sizeof(InliningPosition)", l.inlining_position_size,
+              "SourcePosition (uint64) + int inlined_function_id, padded (V8 12.4-14.6 source-position.h)");
+    }
+  }
+  if (!l.inlining) l.derived.push_back("inlined functions: not expanded (V8 11.x or metadata missing)");
+
   if (!md.missing().empty()) {
     return make_error(ErrorCode::kInput, binary.path() + ": V8 " + l.version.str() +
                                              " postmortem metadata lacks " + md.missing());

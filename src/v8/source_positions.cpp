@@ -48,7 +48,9 @@ std::optional<std::vector<PositionEntry>> decode_position_table(const uint8_t* d
     if (code >= code_size || position < 0) return std::nullopt;
     if (position & 1) continue;  // external (an embedder's line), not a script offset
     const int64_t script_offset = ((position >> 1) & 0x3fffffff) - 1;
-    out.push_back(PositionEntry{static_cast<int32_t>(code), static_cast<int32_t>(script_offset)});
+    const int64_t inlining_id = (position >> 31) & 0xffff;
+    out.push_back(PositionEntry{static_cast<int32_t>(code), static_cast<int32_t>(script_offset),
+                                static_cast<int32_t>(inlining_id)});
   }
   return out;
 }

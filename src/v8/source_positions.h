@@ -14,6 +14,7 @@ namespace loopperf::v8 {
 struct PositionEntry {
   int32_t code_offset = 0;
   int32_t script_offset = 0;
+  int32_t inlining_id = 0;  // optimized code: 0 the code's own function, k: InliningPositions[k - 1]
 };
 
 // Decodes a source position table (V8's source-position-table.cc): pairs of VLQs, each a delta from

@@ -47,8 +47,9 @@ struct FrameSlots {
 };
 
 // One named frame. A frame whose code inlined other functions expands into several, innermost first,
-// all with the same `slot` (index into the FrameSlots passed in). (Not done yet: an optimized frame
-// names only its outermost function; inlined ones need the Code object's deoptimization data.)
+// all with the same `slot` (index into the FrameSlots passed in): an optimized (TurboFan, Maglev)
+// frame at a call expands into the functions its code inlined there (from the Code's deoptimization
+// data and source positions, V8 >= 12), then its own function. Inlined frames have line 0.
 struct NamedFrame {
   uint32_t slot = 0;
   uint32_t function = 0;  // id for function(); never 0 here
@@ -60,6 +61,7 @@ struct NamedFrame {
   // innermost frame's is where the interpreter last saved it (a call, a loop's interrupt check), so
   // in straight-line code without calls the line may trail the one executing.
   int32_t line = 0;
+  bool operator==(const NamedFrame&) const = default;
 };
 
 class HeapReader {
@@ -89,8 +91,9 @@ class HeapReader {
     uint64_t read_failed = 0;  // the target's memory could not be read (unmapped address, process gone)
     uint64_t reads = 0;        // process_vm_readv calls
     uint64_t cache_hits = 0;   // frames named from the per-SharedFunctionInfo cache
-    uint64_t lines = 0;
-    uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)        // named frames that got their current line
+    uint64_t lines = 0;        // named frames that got their current line
+    uint64_t inlined = 0;      // frames added for functions that optimized code inlined
+    uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)
   };
   const Stats& stats() const { return stats_; }
 

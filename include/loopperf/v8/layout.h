@@ -104,6 +104,26 @@ struct Layout {
   int source_position_format = 1;
   ScopeInfoLayout scope_info;
 
+  // Optimized code and what it inlined (V8 >= 12; `inlining` false: optimized frames are named by
+  // their outermost function only). A JIT pc leads to its InstructionStream (header right before the
+  // 64-byte aligned instructions, its map first, its Code next), the Code to its deoptimization data
+  // (the inlined SharedFunctionInfos, InliningPositions) and its source position table.
+  bool inlining = false;
+  uint16_t code_type = 0, instruction_stream_type = 0;
+  uint32_t instruction_stream_header = 32;  // InstructionStream.instruction_start: header size
+  uint32_t instruction_stream_code = 8;     // InstructionStream.code
+  uint32_t code_deoptimization_data = 8, code_position_table = 16;
+  uint32_t code_instruction_start = 40, code_flags = 48, code_instruction_size = 52;
+  uint32_t code_kind_mask = 15;
+  uint32_t code_kind_maglev = 0, code_kind_turbofan = 0;
+  // DeoptimizationData: TrustedFixedArray (seen on V8 12.4), ProtectedFixedArray (13.6, 14.6); both a
+  // Smi length and tagged elements.
+  std::vector<uint16_t> deopt_data_types;
+  std::vector<uint16_t> literal_array_types;  // (Trusted/Protected)(Weak)FixedArray
+  std::vector<uint16_t> pod_array_types;      // ByteArray, TrustedByteArray
+  uint32_t deopt_inlined_count_index = 1, deopt_literal_array_index = 2, deopt_inlining_positions_index = 7;
+  uint32_t inlining_position_size = 16;  // InliningPosition {SourcePosition (int64); int function id}
+
   // One line per constant not taken from v8dbg metadata: "SharedFunctionInfo.script_or_debug_info:
   // 32 (V8 11.x table; v8dbg has no entry)".
   std::vector<std::string> derived;

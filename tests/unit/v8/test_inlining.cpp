@@ -1,0 +1,157 @@
+// Inlined functions of optimized code: outer() is optimized by TurboFan with inner() inlined and
+// calls spin() (never optimized, so never inlined), which spins. outer's frame, at its call to spin,
+// must name [inner (inlined), outer]; with inlining off (--max-inlined-bytecode-size=0) it must not
+// expand.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "loopperf/process/maps.h"
+#include "loopperf/process/ptrace_stop.h"
+#include "loopperf/symbols/elf_symbolizer.h"
+#include "loopperf/v8/heap_reader.h"
+#include "loopperf/v8/layout.h"
+#include "node_child.h"
+#include "test_nodes.h"
+
+using loopperf::process::PtraceStop;
+using loopperf::symbols::ElfFile;
+using loopperf::v8::FrameSlots;
+using loopperf::v8::HeapReader;
+using loopperf::v8::JsFunction;
+using loopperf::v8::NamedFrame;
+
+namespace {
+
+const char* kScript =
+    "'use strict';\n"                                                          // 1
+    "const fs = require('fs');\n"                                              // 2
+    "function spin(x) {\n"                                                     // 3
+    "  if (globalThis.forever) {\n"                                            // 4
+    "    fs.writeFileSync(process.argv[2], 'ready');\n"                        // 5
+    "    for (;;) x = (x * 31 + 7) % 1000003;\n"                               // 6
+    "  }\n"                                                                    // 7
+    "  return x & 1;\n"                                                        // 8
+    "}\n"                                                                      // 9
+    "function inner(x) {\n"                                                    // 10
+    "  return spin(x) + 1;\n"                                                  // 11
+    "}\n"                                                                      // 12
+    "function outer(n) {\n"                                                    // 13
+    "  let s = 0;\n"                                                           // 14
+    "  for (let i = 0; i < n; i++) s += inner(i);\n"                           // 15
+    "  return s;\n"                                                            // 16
+    "}\n"                                                                      // 17
+    "%NeverOptimizeFunction(spin);\n"                                          // 18
+    "%PrepareFunctionForOptimization(inner);\n"                                // 19
+    "%PrepareFunctionForOptimization(outer);\n"                                // 20
+    "for (let k = 0; k < 10; k++) outer(100);\n"                               // 21
+    "%OptimizeFunctionOnNextCall(outer);\n"                                    // 22
+    "outer(100);\n"                                                            // 23
+    "globalThis.forever = true;\n"                                             // 24
+    "outer(100);\n";                                                           // 25
+
+std::string describe(const JsFunction& f) {
+  return (f.name.empty() ? std::string("(anonymous)") : f.name) + " " + f.script + ":" + std::to_string(f.line);
+}
+
+void check_inlining(int major, bool inlining) {
+  LP_TEST_NODE(node, major);
+  auto elf = ElfFile::open_path(node);
+  REQUIRE(elf.ok());
+  auto layout = loopperf::v8::load_layout(**elf);
+  REQUIRE(layout.ok());
+  REQUIRE(layout->inlining);
+
+  v8_test::TempDir tmp;
+  REQUIRE(!tmp.path.empty());
+  const std::string dir = std::filesystem::canonical(tmp.path).string();
+  tmp.write("main.js", kScript);
+  const std::string ready = dir + "/ready", main = dir + "/main.js";
+  std::vector<std::string> flags{"--allow-natives-syntax"};
+  if (!inlining) flags.push_back("--max-inlined-bytecode-size=0");
+  v8_test::NodeChild child(node, flags, dir, main, ready);
+  REQUIRE(child.wait_ready(ready));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  HeapReader reader(*layout, child.pid());
+  auto maps = loopperf::process::read_maps(child.pid());
+  REQUIRE(maps.ok());
+  std::vector<FrameSlots> slots;
+  std::vector<NamedFrame> named;
+  double first_us = 0, cached_us = 0;
+  constexpr int kRepeats = 20;
+  {
+    auto stop = PtraceStop::stop(child.pid());
+    REQUIRE(stop.ok());
+    slots = v8_test::candidate_frames(child.pid(), stop->regs(), *layout, **elf, node, *maps);
+    auto t0 = std::chrono::steady_clock::now();
+    reader.name_frames(slots, named);
+    auto t1 = std::chrono::steady_clock::now();
+    std::vector<NamedFrame> again;
+    for (int k = 0; k < kRepeats; ++k) {
+      again.clear();
+      reader.name_frames(slots, again);
+    }
+    auto t2 = std::chrono::steady_clock::now();
+    first_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+    cached_us = std::chrono::duration<double, std::micro>(t2 - t1).count() / kRepeats;
+    CHECK(again == named);
+  }
+  std::string stack;
+  for (const NamedFrame& n : named)
+    stack += "\n  slot " + std::to_string(n.slot) + ": " + describe(reader.function(n.function));
+  INFO("node " << major << (inlining ? "" : " (no inlining)") << " stack:" << stack);
+  int outer = -1;
+  for (size_t i = 0; i < named.size(); ++i) {
+    const JsFunction& f = reader.function(named[i].function);
+    if (f.name == "outer" && f.script == main) {
+      outer = static_cast<int>(i);
+      break;
+    }
+  }
+  REQUIRE(outer >= 1);
+  const JsFunction& o = reader.function(named[outer].function);
+  CHECK(o.line == 13);
+  const JsFunction& before = reader.function(named[outer - 1].function);
+  CHECK(reader.function(named[0].function).name == "spin");
+  if (inlining) {
+    // [spin] [inner (inlined), outer]: inner shares outer's slot and comes first.
+    CHECK(before.name == "inner");
+    CHECK(before.script == main);
+    CHECK(before.line == 10);
+    CHECK(named[outer - 1].slot == named[outer].slot);
+    CHECK(named[outer - 1].line == 0);
+    CHECK(reader.stats().inlined > 0);
+  } else {
+    CHECK(named[outer - 1].slot != named[outer].slot);
+    CHECK(reader.stats().inlined == 0);
+  }
+  CHECK(reader.stats().invalid == 0);
+  WARN("node " << major << (inlining ? "" : " (no inlining)") << ": name_frames of " << slots.size()
+               << " slots: first " << first_us << " us, then " << cached_us << " us (cached); "
+               << reader.stats().reads << " reads in all");
+}
+
+}  // namespace
+
+TEST_CASE("HeapReader: inlined functions, node 22", "[v8][heap_reader][node][inlining]") {
+  check_inlining(22, true);
+}
+TEST_CASE("HeapReader: inlined functions, node 24", "[v8][heap_reader][node][inlining]") {
+  check_inlining(24, true);
+}
+TEST_CASE("HeapReader: inlined functions, node 26", "[v8][heap_reader][node][inlining]") {
+  check_inlining(26, true);
+}
+TEST_CASE("HeapReader: no inlining, node 22", "[v8][heap_reader][node][inlining]") {
+  check_inlining(22, false);
+}
+TEST_CASE("HeapReader: no inlining, node 24", "[v8][heap_reader][node][inlining]") {
+  check_inlining(24, false);
+}
+TEST_CASE("HeapReader: no inlining, node 26", "[v8][heap_reader][node][inlining]") {
+  check_inlining(26, false);
+}
