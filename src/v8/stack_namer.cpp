@@ -270,6 +270,7 @@ std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
   d.emplace_back("js_heap.reads", std::to_string(s.reads));
   d.emplace_back("js_heap.functions", std::to_string(reader_->function_count()));
   d.emplace_back("js_heap.cache_resets", std::to_string(s.cache_resets));
+  d.emplace_back("js_heap.inlined", std::to_string(s.inlined));
   d.emplace_back("js_heap.inserted", std::to_string(inserted_));
   d.emplace_back("js_heap.leaf_rejected", std::to_string(leaf_rejected_));
   d.emplace_back("js_heap.live_reads", std::to_string(live_reads_));
