@@ -519,7 +519,7 @@ struct HeapReader::Impl {
   void expand_inlined(HeapReader::Stats& stats) {
     struct Pending {
       size_t candidate;
-      CodeEntry* entry;
+      uint64_t start;  // the code entry's key (entries are looked up again: code_at may clear them)
       size_t istream, code, slot, literals, bytes;
     };
     std::vector<Pending> pending;
@@ -529,7 +529,7 @@ struct HeapReader::Impl {
       if (c.id == 0 || (c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
       CodeEntry* e = code_at(c.pc);
       if (e == nullptr || e->literals == 0) continue;
-      Pending p{k, e, 0, 0, 0, 0, 0};
+      Pending p{k, e->start, 0, 0, 0, 0, 0};
       p.istream = aux.add(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
       p.code = aux.add(untag(e->code), code_header_size());
       p.slot = aux.add(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
@@ -545,10 +545,12 @@ struct HeapReader::Impl {
       std::vector<size_t> reads;
     };
     std::vector<Chain> chains;
-    std::vector<Chain> ready;
+    std::vector<uint64_t> stale;
     for (const Pending& p : pending) {
       Candidate& c = candidates[p.candidate];
-      const CodeEntry& e = *p.entry;
+      auto found = codes.find(p.start);
+      if (found == codes.end()) continue;
+      const CodeEntry& e = found->second;
       if (!aux.ok(p.istream) || !aux.ok(p.code) || !aux.ok(p.slot) || !aux.ok(p.literals) || !aux.ok(p.bytes))
         continue;
       const uint8_t* code = aux.data(p.code);
@@ -558,7 +560,7 @@ struct HeapReader::Impl {
           word_at(code, l.code_deoptimization_data) != e.deopt || word_at(code, l.code_position_table) != e.table ||
           aux.u64(p.slot, 0) != e.literals) {
         stats.invalid++;
-        codes.erase(e.start);  // looked up again next time
+        stale.push_back(e.start);  // looked up again next time
         continue;
       }
       if (!after_call(aux.data(p.bytes))) continue;
@@ -585,6 +587,7 @@ struct HeapReader::Impl {
       }
       if (ok) chains.push_back(std::move(chain));
     }
+    for (uint64_t start : stale) codes.erase(start);
     if (chains.empty()) return;
     // The SharedFunctionInfos' headers: one more batch (aux keeps the first's data).
     for (Chain& ch : chains) {
