@@ -756,12 +756,20 @@ struct HeapReader::Impl {
     std::vector<uint8_t> buf;
     uint64_t hi = base + 64;  // candidates c (64-aligned) with c <= pc; their headers end at c - header + 16
     int learning = 0;
-    for (uint64_t chunk = 4096; hi > base + 64 - kMaxCodeScan && hi > 0x10000; chunk = std::min<uint64_t>(chunk * 2, 64 << 10)) {
-      const uint64_t lo = hi - chunk;
-      buf.resize(chunk);
-      if (!mem.read(lo, buf.data(), chunk)) return std::nullopt;
-      // c - header lies in [lo, hi): c from the highest down.
-      for (uint64_t c = hi - 64; c >= lo + 64; c -= 64) {
+    // Reads go down in page-aligned chunks (4 KiB, growing to 64 KiB); a chunk that cannot be read
+    // is retried as the one page below `hi` (code may start at the start of its mapping).
+    constexpr uint64_t kPage = 4096;
+    for (uint64_t chunk = kPage; hi > base + 64 - kMaxCodeScan && hi > 0x10000;
+         chunk = std::min<uint64_t>(chunk * 2, 64 << 10)) {
+      uint64_t lo = (hi - chunk) & ~(kPage - 1);
+      buf.resize(hi - lo);
+      if (!mem.read(lo, buf.data(), hi - lo)) {
+        lo = (hi - 1) & ~(kPage - 1);
+        buf.resize(hi - lo);
+        if (!mem.read(lo, buf.data(), hi - lo)) return std::nullopt;
+      }
+      // Candidates c (64-aligned) whose header [c - header, c - header + 16) lies in [lo, hi).
+      for (uint64_t c = hi; c >= lo + 64; c -= 64) {
         if (c > pc) continue;
         const uint64_t at = c - header - lo;
         const uint64_t map = word_at(buf.data(), at), code = word_at(buf.data(), at + l.instruction_stream_code);
