@@ -516,29 +516,44 @@ struct HeapReader::Impl {
   // (InstructionStream header, Code header, the deoptimization data's literal array slot, the
   // literal array's inlined functions), then the inlined SharedFunctionInfos' headers. Anything that
   // does not read back as cached leaves the frame with its outermost function only.
-  void expand_inlined(HeapReader::Stats& stats) {
-    struct Pending {
-      size_t candidate;
-      uint64_t start;  // the code entry's key (entries are looked up again: code_at may clear them)
-      size_t istream, code, slot, literals, bytes;
-    };
-    std::vector<Pending> pending;
-    aux.clear();
+  // Level 2 of name_frames: the code entry of each candidate at a JIT pc (found now when not
+  // cached), and the reads that show it still holds queued into the batch (InstructionStream
+  // header, Code header and, when it inlined functions, the deoptimization data's literal array
+  // slot, the literal array's inlined functions and the bytes before pc + 1).
+  struct CodeCheck {
+    size_t candidate;
+    uint64_t start;  // the code entry's key (entries are looked up again: code_at may clear them)
+    size_t istream, code, slot, literals, bytes;
+  };
+  std::vector<CodeCheck> code_checks;
+
+  void queue_code_checks() {
+    code_checks.clear();
     for (size_t k = 0; k < candidates.size(); ++k) {
       Candidate& c = candidates[k];
-      if (c.id == 0 || (c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
+      if ((c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
       CodeEntry* e = code_at(c.pc);
-      if (e == nullptr || e->literals == 0) continue;
-      Pending p{k, e->start, 0, 0, 0, 0, 0};
-      p.istream = aux.add(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
-      p.code = aux.add(untag(e->code), code_header_size());
-      p.slot = aux.add(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
-      p.literals = aux.add(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
-      p.bytes = aux.add(c.pc - 5, 6);
-      pending.push_back(p);
+      if (e == nullptr) continue;
+      CodeCheck p{k, e->start, 0, 0, RemoteMemory::kNone, RemoteMemory::kNone, RemoteMemory::kNone};
+      p.istream = add_once(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
+      p.code = add_once(untag(e->code), code_header_size());
+      if (e->literals != 0) {
+        p.slot = add_once(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
+        p.literals = add_once(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
+        p.bytes = add_once(c.pc - 5, 6);
+      }
+      code_checks.push_back(p);
     }
-    if (pending.empty()) return;
-    aux.run();
+  }
+
+  // After level 2: for each named candidate at a JIT pc after a call, the functions its optimized
+  // code inlined there, innermost first (into inlined_ids); their SharedFunctionInfos' headers take
+  // one more batched read. Anything that does not read back as cached leaves the frame with its
+  // outermost function only.
+  void expand_inlined(HeapReader::Stats& stats) {
+    if (code_checks.empty()) return;
+    aux.clear();
+    RemoteMemory& batch = mem;
     struct Chain {
       size_t candidate;
       std::vector<uint64_t> sfis;
@@ -546,24 +561,34 @@ struct HeapReader::Impl {
     };
     std::vector<Chain> chains;
     std::vector<uint64_t> stale;
-    for (const Pending& p : pending) {
+    for (const CodeCheck& p : code_checks) {
       Candidate& c = candidates[p.candidate];
+      if (c.id == 0) continue;
       auto found = codes.find(p.start);
       if (found == codes.end()) continue;
       const CodeEntry& e = found->second;
-      if (!aux.ok(p.istream) || !aux.ok(p.code) || !aux.ok(p.slot) || !aux.ok(p.literals) || !aux.ok(p.bytes))
+      if (e.literals == 0) {
+        if (!batch.ok(p.istream) || !batch.ok(p.code) || batch.u64(p.istream, l.map) != istream_map ||
+            batch.u64(p.istream, l.instruction_stream_code) != e.code ||
+            word_at(batch.data(p.code), l.code_instruction_start) != e.start ||
+            u32_at(batch.data(p.code), l.code_flags) != e.flags) {
+          stale.push_back(e.start);
+        }
         continue;
-      const uint8_t* code = aux.data(p.code);
-      if (aux.u64(p.istream, l.map) != istream_map || aux.u64(p.istream, l.instruction_stream_code) != e.code ||
+      }
+      if (!batch.ok(p.istream) || !batch.ok(p.code) || !batch.ok(p.slot) || !batch.ok(p.literals) || !batch.ok(p.bytes))
+        continue;
+      const uint8_t* code = batch.data(p.code);
+      if (batch.u64(p.istream, l.map) != istream_map || batch.u64(p.istream, l.instruction_stream_code) != e.code ||
           word_at(code, l.map) != e.code_map || word_at(code, l.code_instruction_start) != e.start ||
           u32_at(code, l.code_instruction_size) != e.end - e.start || u32_at(code, l.code_flags) != e.flags ||
           word_at(code, l.code_deoptimization_data) != e.deopt || word_at(code, l.code_position_table) != e.table ||
-          aux.u64(p.slot, 0) != e.literals) {
+          batch.u64(p.slot, 0) != e.literals) {
         stats.invalid++;
         stale.push_back(e.start);  // looked up again next time
         continue;
       }
-      if (!after_call(aux.data(p.bytes))) continue;
+      if (!after_call(batch.data(p.bytes))) continue;
       const int32_t offset = static_cast<int32_t>(c.pc - e.start);
       int32_t id = 0;
       for (const PositionEntry& pe : e.positions) {
@@ -579,7 +604,7 @@ struct HeapReader::Impl {
           break;
         }
         const auto [caller, literal] = e.inlining[static_cast<size_t>(id - 1)];
-        uint64_t sfi = aux.u64(p.literals, 8 * static_cast<uint32_t>(literal));
+        uint64_t sfi = batch.u64(p.literals, 8 * static_cast<uint32_t>(literal));
         if ((sfi & 3) == 3) sfi &= ~uint64_t{2};  // a weak reference
         if (!is_heap_object(sfi) || !RemoteMemory::plausible(untag(sfi), sfi_header_size())) ok = false;
         chain.sfis.push_back(sfi);
@@ -906,7 +931,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
 
   // Level 2: each function's map (its instance type says JSFunction or not) and its
   // SharedFunctionInfo's header.
-  m.reset_queued(2 * m.candidates.size());
+  m.reset_queued(7 * m.candidates.size());  // function map, SharedFunctionInfo, five code checks
   std::vector<uint64_t>& function_maps = m.function_maps;
   function_maps.assign(m.candidates.size(), 0);
   for (size_t k = 0; k < m.candidates.size(); ++k) {
@@ -919,6 +944,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.map_read = m.add_once(untag(map) + l.map_instance_type, 2);
     if (is_heap_object(c.sfi)) c.sfi_read = m.add_once(untag(c.sfi), m.sfi_header_size());
   }
+  if (l.inlining) m.queue_code_checks();
   // Level 1's ranges keep their data: run() reads only the new ones.
   m.mem.run();
 
@@ -981,6 +1007,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   }
   m.inlined_ids.clear();
   if (l.inlining) m.expand_inlined(stats_);
+  m.code_checks.clear();
   for (const Impl::Candidate& c : m.candidates) {
     if (c.id == 0) continue;
     for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k) out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
