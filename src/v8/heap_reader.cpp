@@ -576,14 +576,16 @@ struct HeapReader::Impl {
         }
         continue;
       }
-      if (!batch.ok(p.istream) || !batch.ok(p.code) || !batch.ok(p.slot) || !batch.ok(p.literals) || !batch.ok(p.bytes))
+      if (!batch.ok(p.istream) || !batch.ok(p.code) || !batch.ok(p.slot) || !batch.ok(p.literals) ||
+          !batch.ok(p.bytes))
         continue;
       const uint8_t* code = batch.data(p.code);
-      if (batch.u64(p.istream, l.map) != istream_map || batch.u64(p.istream, l.instruction_stream_code) != e.code ||
-          word_at(code, l.map) != e.code_map || word_at(code, l.code_instruction_start) != e.start ||
+      if (batch.u64(p.istream, l.map) != istream_map ||
+          batch.u64(p.istream, l.instruction_stream_code) != e.code || word_at(code, l.map) != e.code_map ||
+          word_at(code, l.code_instruction_start) != e.start ||
           u32_at(code, l.code_instruction_size) != e.end - e.start || u32_at(code, l.code_flags) != e.flags ||
-          word_at(code, l.code_deoptimization_data) != e.deopt || word_at(code, l.code_position_table) != e.table ||
-          batch.u64(p.slot, 0) != e.literals) {
+          word_at(code, l.code_deoptimization_data) != e.deopt ||
+          word_at(code, l.code_position_table) != e.table || batch.u64(p.slot, 0) != e.literals) {
         stats.invalid++;
         stale.push_back(e.start);  // looked up again next time
         continue;
@@ -670,10 +672,12 @@ struct HeapReader::Impl {
   std::optional<CodeEntry> make_code_entry(uint64_t start, uint64_t code, uint64_t pc) {
     uint8_t head[96];
     const uint32_t size = code_header_size();
-    if (!is_heap_object(code) || size > sizeof head || !mem.read(untag(code), head, size)) return std::nullopt;
+    if (!is_heap_object(code) || size > sizeof head || !mem.read(untag(code), head, size))
+      return std::nullopt;
     const uint64_t map = word_at(head, l.map);
     auto type = heap.map_type(map);
-    if (!type || *type != l.code_type || word_at(head, l.code_instruction_start) != start) return std::nullopt;
+    if (!type || *type != l.code_type || word_at(head, l.code_instruction_start) != start)
+      return std::nullopt;
     const uint32_t instruction_size = u32_at(head, l.code_instruction_size);
     if (instruction_size == 0 || instruction_size > (64u << 20) || pc >= start + instruction_size)
       return std::nullopt;
@@ -699,7 +703,8 @@ struct HeapReader::Impl {
     if (!is_smi(count) || smi_value(count) <= 0 || smi_value(count) > kMaxInliningPositions) return e;
     if (!type_in(literals, l.literal_array_types) || !type_in(inlining, l.pod_array_types)) return e;
     auto literal_length = heap.field(literals, l.fixed_array_length);
-    if (!literal_length || !is_smi(*literal_length) || smi_value(*literal_length) < smi_value(count)) return e;
+    if (!literal_length || !is_smi(*literal_length) || smi_value(*literal_length) < smi_value(count))
+      return e;
     auto bytes = heap.field(inlining, l.fixed_array_length);
     if (!bytes || !is_smi(*bytes) || smi_value(*bytes) <= 0 ||
         smi_value(*bytes) % l.inlining_position_size != 0 ||
@@ -729,8 +734,8 @@ struct HeapReader::Impl {
       return e;
     std::vector<uint8_t> table_bytes(static_cast<size_t>(smi_value(*table_size)));
     if (!mem.read(untag(table) + l.byte_array_data, table_bytes.data(), table_bytes.size())) return e;
-    auto decoded =
-        decode_position_table(table_bytes.data(), table_bytes.size(), l.source_position_format, instruction_size);
+    auto decoded = decode_position_table(table_bytes.data(), table_bytes.size(), l.source_position_format,
+                                         instruction_size);
     if (!decoded) return e;
     for (const PositionEntry& p : *decoded) {
       if (p.inlining_id > inlined) return e;
@@ -797,7 +802,8 @@ struct HeapReader::Impl {
       for (uint64_t c = hi; c >= lo + 64; c -= 64) {
         if (c > pc) continue;
         const uint64_t at = c - header - lo;
-        const uint64_t map = word_at(buf.data(), at), code = word_at(buf.data(), at + l.instruction_stream_code);
+        const uint64_t map = word_at(buf.data(), at),
+                       code = word_at(buf.data(), at + l.instruction_stream_code);
         if (!is_heap_object(map) || !is_heap_object(code)) continue;
         if (istream_map != 0) {
           if (map != istream_map) continue;
@@ -823,12 +829,12 @@ struct HeapReader::Impl {
   // the last position at or before pc belong to the executing call: V8 records optimized code's
   // positions at calls only (unless a profiler asks for more), so a leaf pc elsewhere would take a
   // neighbouring call's inlining.
-  bool after_call(const uint8_t* b) {  // b: the 6 bytes ending at pc + 1
-    if (b[1] == 0xe8) return true;                                            // call rel32
-    if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;                   // call r
+  bool after_call(const uint8_t* b) {                        // b: the 6 bytes ending at pc + 1
+    if (b[1] == 0xe8) return true;                           // call rel32
+    if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r
     if (b[3] == 0x41 && b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r8-r15
-    if (b[0] == 0xff && (b[1] & 0x38) == 0x10) return true;                   // call [r + disp32] (approx.)
-    if (b[3] == 0xff && (b[4] & 0xf8) == 0x50) return true;                   // call [r + disp8]
+    if (b[0] == 0xff && (b[1] & 0x38) == 0x10) return true;                  // call [r + disp32] (approx.)
+    if (b[3] == 0xff && (b[4] & 0xf8) == 0x50) return true;                  // call [r + disp8]
     return false;
   }
 
@@ -1010,7 +1016,8 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   m.code_checks.clear();
   for (const Impl::Candidate& c : m.candidates) {
     if (c.id == 0) continue;
-    for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k) out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
+    for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k)
+      out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
     out.push_back(NamedFrame{c.slot, c.id, c.line});
   }
   stats_.reads += m.mem.calls() + m.aux.calls() - calls_before - aux_before;

@@ -380,10 +380,12 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
       l.code_deoptimization_data = 8;
       l.code_position_table = 16;
       derived("Code.deoptimization_data", l.code_deoptimization_data,
-              "first field after the map; seen as (Trusted|Protected)FixedArray in optimized code of node 22/24/26, "
+              "first field after the map; seen as (Trusted|Protected)FixedArray in optimized code of node "
+              "22/24/26, "
               "checked by type at every decode; v8dbg has no entry");
       derived("Code.source_position_table", l.code_position_table,
-              "the field before Code.wrapper; seen as TrustedByteArray on node 22/24/26, checked by type at every "
+              "the field before Code.wrapper; seen as TrustedByteArray on node 22/24/26, checked by type at "
+              "every "
               "decode; v8dbg has no entry");
       l.instruction_stream_code = 8;
       derived("InstructionStream.code", l.instruction_stream_code,
@@ -392,9 +394,10 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
       // code-kind.h: ... INTERPRETED_FUNCTION, BASELINE, MAGLEV, TURBOFAN_JS end the list.
       l.code_kind_maglev = u32(*baseline + 1);
       l.code_kind_turbofan = u32(*baseline + 2);
-      derived("CodeKind::MAGLEV", l.code_kind_maglev,
-              "CodeKindBaseline + 1 (code-kind.h: ... BASELINE, MAGLEV, TURBOFAN_JS); Maglev code of node 24/26 "
-              "carries inlining with it");
+      derived(
+          "CodeKind::MAGLEV", l.code_kind_maglev,
+          "CodeKindBaseline + 1 (code-kind.h: ... BASELINE, MAGLEV, TURBOFAN_JS); Maglev code of node 24/26 "
+          "carries inlining with it");
       derived("CodeKind::TURBOFAN_JS", l.code_kind_turbofan,
               "CodeKindBaseline + 2; TurboFan code seen with kind 12 on node 22/24, 13 on node 26");
       if (auto trusted_fixed = md.get({"type_TrustedFixedArray__TRUSTED_FIXED_ARRAY_TYPE"}))

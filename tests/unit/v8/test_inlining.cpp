@@ -28,35 +28,37 @@ namespace {
 
 std::string script(const char* optimize) {
   return std::string(
-    "'use strict';\n"                                                          // 1
-    "const fs = require('fs');\n"                                              // 2
-    "function spin(x) {\n"                                                     // 3
-    "  if (globalThis.forever) {\n"                                            // 4
-    "    fs.writeFileSync(process.argv[2], 'ready');\n"                        // 5
-    "    for (;;) x = (x * 31 + 7) % 1000003;\n"                               // 6
-    "  }\n"                                                                    // 7
-    "  return x & 1;\n"                                                        // 8
-    "}\n"                                                                      // 9
-    "function inner(x) {\n"                                                    // 10
-    "  return spin(x) + 1;\n"                                                  // 11
-    "}\n"                                                                      // 12
-    "function outer(n) {\n"                                                    // 13
-    "  let s = 0;\n"                                                           // 14
-    "  for (let i = 0; i < n; i++) s += inner(i);\n"                           // 15
-    "  return s;\n"                                                            // 16
-    "}\n"                                                                      // 17
-    "%NeverOptimizeFunction(spin);\n"                                          // 18
-    "%PrepareFunctionForOptimization(inner);\n"                                // 19
-    "%PrepareFunctionForOptimization(outer);\n"                                // 20
-    "for (let k = 0; k < 10; k++) outer(100);\n"                               // 21
-    ) + "%" + optimize + "(outer);\n" +                                      // 22
-    "outer(100);\n"                                                            // 23
-    "globalThis.forever = true;\n"                                             // 24
-    "outer(100);\n";                                                           // 25
+             "'use strict';\n"                                    // 1
+             "const fs = require('fs');\n"                        // 2
+             "function spin(x) {\n"                               // 3
+             "  if (globalThis.forever) {\n"                      // 4
+             "    fs.writeFileSync(process.argv[2], 'ready');\n"  // 5
+             "    for (;;) x = (x * 31 + 7) % 1000003;\n"         // 6
+             "  }\n"                                              // 7
+             "  return x & 1;\n"                                  // 8
+             "}\n"                                                // 9
+             "function inner(x) {\n"                              // 10
+             "  return spin(x) + 1;\n"                            // 11
+             "}\n"                                                // 12
+             "function outer(n) {\n"                              // 13
+             "  let s = 0;\n"                                     // 14
+             "  for (let i = 0; i < n; i++) s += inner(i);\n"     // 15
+             "  return s;\n"                                      // 16
+             "}\n"                                                // 17
+             "%NeverOptimizeFunction(spin);\n"                    // 18
+             "%PrepareFunctionForOptimization(inner);\n"          // 19
+             "%PrepareFunctionForOptimization(outer);\n"          // 20
+             "for (let k = 0; k < 10; k++) outer(100);\n"         // 21
+             ) +
+         "%" + optimize + "(outer);\n" +  // 22
+         "outer(100);\n"                  // 23
+         "globalThis.forever = true;\n"   // 24
+         "outer(100);\n";                 // 25
 }
 
 std::string describe(const JsFunction& f) {
-  return (f.name.empty() ? std::string("(anonymous)") : f.name) + " " + f.script + ":" + std::to_string(f.line);
+  return (f.name.empty() ? std::string("(anonymous)") : f.name) + " " + f.script + ":" +
+         std::to_string(f.line);
 }
 
 enum class Tier { kTurbofan, kMaglev };
@@ -72,7 +74,8 @@ void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
   v8_test::TempDir tmp;
   REQUIRE(!tmp.path.empty());
   const std::string dir = std::filesystem::canonical(tmp.path).string();
-  tmp.write("main.js", script(tier == Tier::kMaglev ? "OptimizeMaglevOnNextCall" : "OptimizeFunctionOnNextCall"));
+  tmp.write("main.js",
+            script(tier == Tier::kMaglev ? "OptimizeMaglevOnNextCall" : "OptimizeFunctionOnNextCall"));
   const std::string ready = dir + "/ready", main = dir + "/main.js";
   std::vector<std::string> flags{"--allow-natives-syntax"};
   if (!inlining) flags.push_back("--max-inlined-bytecode-size=0");
@@ -111,7 +114,8 @@ void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
   std::string stack;
   for (const NamedFrame& n : named)
     stack += "\n  slot " + std::to_string(n.slot) + ": " + describe(reader.function(n.function));
-  const std::string what = std::string(tier == Tier::kMaglev ? " maglev" : "") + (inlining ? "" : " (no inlining)");
+  const std::string what =
+      std::string(tier == Tier::kMaglev ? " maglev" : "") + (inlining ? "" : " (no inlining)");
   INFO("node " << major << what << " stack:" << stack);
   int outer = -1;
   for (size_t i = 0; i < named.size(); ++i) {
@@ -139,9 +143,8 @@ void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
     CHECK(reader.stats().inlined == 0);
   }
   CHECK(reader.stats().invalid == 0);
-  WARN("node " << major << what << ": name_frames of " << slots.size()
-               << " slots: first " << first_us << " us, then " << cached_us << " us (cached); "
-               << reader.stats().reads << " reads in all");
+  WARN("node " << major << what << ": name_frames of " << slots.size() << " slots: first " << first_us
+               << " us, then " << cached_us << " us (cached); " << reader.stats().reads << " reads in all");
 }
 
 }  // namespace
