@@ -516,52 +516,81 @@ struct HeapReader::Impl {
   // (InstructionStream header, Code header, the deoptimization data's literal array slot, the
   // literal array's inlined functions), then the inlined SharedFunctionInfos' headers. Anything that
   // does not read back as cached leaves the frame with its outermost function only.
-  void expand_inlined(HeapReader::Stats& stats) {
-    struct Pending {
-      size_t candidate;
-      CodeEntry* entry;
-      size_t istream, code, slot, literals, bytes;
-    };
-    std::vector<Pending> pending;
-    aux.clear();
+  // Level 2 of name_frames: the code entry of each candidate at a JIT pc (found now when not
+  // cached), and the reads that show it still holds queued into the batch (InstructionStream
+  // header, Code header and, when it inlined functions, the deoptimization data's literal array
+  // slot, the literal array's inlined functions and the bytes before pc + 1).
+  struct CodeCheck {
+    size_t candidate;
+    uint64_t start;  // the code entry's key (entries are looked up again: code_at may clear them)
+    size_t istream, code, slot, literals, bytes;
+  };
+  std::vector<CodeCheck> code_checks;
+
+  void queue_code_checks() {
+    code_checks.clear();
     for (size_t k = 0; k < candidates.size(); ++k) {
       Candidate& c = candidates[k];
-      if (c.id == 0 || (c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
+      if ((c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
       CodeEntry* e = code_at(c.pc);
-      if (e == nullptr || e->literals == 0) continue;
-      Pending p{k, e, 0, 0, 0, 0, 0};
-      p.istream = aux.add(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
-      p.code = aux.add(untag(e->code), code_header_size());
-      p.slot = aux.add(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
-      p.literals = aux.add(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
-      p.bytes = aux.add(c.pc - 5, 6);
-      pending.push_back(p);
+      if (e == nullptr) continue;
+      CodeCheck p{k, e->start, 0, 0, RemoteMemory::kNone, RemoteMemory::kNone, RemoteMemory::kNone};
+      p.istream = add_once(e->start - l.instruction_stream_header, l.instruction_stream_code + 8);
+      p.code = add_once(untag(e->code), code_header_size());
+      if (e->literals != 0) {
+        p.slot = add_once(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
+        p.literals = add_once(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
+        p.bytes = add_once(c.pc - 5, 6);
+      }
+      code_checks.push_back(p);
     }
-    if (pending.empty()) return;
-    aux.run();
+  }
+
+  // After level 2: for each named candidate at a JIT pc after a call, the functions its optimized
+  // code inlined there, innermost first (into inlined_ids); their SharedFunctionInfos' headers take
+  // one more batched read. Anything that does not read back as cached leaves the frame with its
+  // outermost function only.
+  void expand_inlined(HeapReader::Stats& stats) {
+    if (code_checks.empty()) return;
+    aux.clear();
+    RemoteMemory& batch = mem;
     struct Chain {
       size_t candidate;
       std::vector<uint64_t> sfis;
       std::vector<size_t> reads;
     };
     std::vector<Chain> chains;
-    std::vector<Chain> ready;
-    for (const Pending& p : pending) {
+    std::vector<uint64_t> stale;
+    for (const CodeCheck& p : code_checks) {
       Candidate& c = candidates[p.candidate];
-      const CodeEntry& e = *p.entry;
-      if (!aux.ok(p.istream) || !aux.ok(p.code) || !aux.ok(p.slot) || !aux.ok(p.literals) || !aux.ok(p.bytes))
-        continue;
-      const uint8_t* code = aux.data(p.code);
-      if (aux.u64(p.istream, l.map) != istream_map || aux.u64(p.istream, l.instruction_stream_code) != e.code ||
-          word_at(code, l.map) != e.code_map || word_at(code, l.code_instruction_start) != e.start ||
-          u32_at(code, l.code_instruction_size) != e.end - e.start || u32_at(code, l.code_flags) != e.flags ||
-          word_at(code, l.code_deoptimization_data) != e.deopt || word_at(code, l.code_position_table) != e.table ||
-          aux.u64(p.slot, 0) != e.literals) {
-        stats.invalid++;
-        codes.erase(e.start);  // looked up again next time
+      if (c.id == 0) continue;
+      auto found = codes.find(p.start);
+      if (found == codes.end()) continue;
+      const CodeEntry& e = found->second;
+      if (e.literals == 0) {
+        if (!batch.ok(p.istream) || !batch.ok(p.code) || batch.u64(p.istream, l.map) != istream_map ||
+            batch.u64(p.istream, l.instruction_stream_code) != e.code ||
+            word_at(batch.data(p.code), l.code_instruction_start) != e.start ||
+            u32_at(batch.data(p.code), l.code_flags) != e.flags) {
+          stale.push_back(e.start);
+        }
         continue;
       }
-      if (!after_call(aux.data(p.bytes))) continue;
+      if (!batch.ok(p.istream) || !batch.ok(p.code) || !batch.ok(p.slot) || !batch.ok(p.literals) ||
+          !batch.ok(p.bytes))
+        continue;
+      const uint8_t* code = batch.data(p.code);
+      if (batch.u64(p.istream, l.map) != istream_map ||
+          batch.u64(p.istream, l.instruction_stream_code) != e.code || word_at(code, l.map) != e.code_map ||
+          word_at(code, l.code_instruction_start) != e.start ||
+          u32_at(code, l.code_instruction_size) != e.end - e.start || u32_at(code, l.code_flags) != e.flags ||
+          word_at(code, l.code_deoptimization_data) != e.deopt ||
+          word_at(code, l.code_position_table) != e.table || batch.u64(p.slot, 0) != e.literals) {
+        stats.invalid++;
+        stale.push_back(e.start);  // looked up again next time
+        continue;
+      }
+      if (!after_call(batch.data(p.bytes))) continue;
       const int32_t offset = static_cast<int32_t>(c.pc - e.start);
       int32_t id = 0;
       for (const PositionEntry& pe : e.positions) {
@@ -577,7 +606,7 @@ struct HeapReader::Impl {
           break;
         }
         const auto [caller, literal] = e.inlining[static_cast<size_t>(id - 1)];
-        uint64_t sfi = aux.u64(p.literals, 8 * static_cast<uint32_t>(literal));
+        uint64_t sfi = batch.u64(p.literals, 8 * static_cast<uint32_t>(literal));
         if ((sfi & 3) == 3) sfi &= ~uint64_t{2};  // a weak reference
         if (!is_heap_object(sfi) || !RemoteMemory::plausible(untag(sfi), sfi_header_size())) ok = false;
         chain.sfis.push_back(sfi);
@@ -585,6 +614,7 @@ struct HeapReader::Impl {
       }
       if (ok) chains.push_back(std::move(chain));
     }
+    for (uint64_t start : stale) codes.erase(start);
     if (chains.empty()) return;
     // The SharedFunctionInfos' headers: one more batch (aux keeps the first's data).
     for (Chain& ch : chains) {
@@ -642,10 +672,12 @@ struct HeapReader::Impl {
   std::optional<CodeEntry> make_code_entry(uint64_t start, uint64_t code, uint64_t pc) {
     uint8_t head[96];
     const uint32_t size = code_header_size();
-    if (!is_heap_object(code) || size > sizeof head || !mem.read(untag(code), head, size)) return std::nullopt;
+    if (!is_heap_object(code) || size > sizeof head || !mem.read(untag(code), head, size))
+      return std::nullopt;
     const uint64_t map = word_at(head, l.map);
     auto type = heap.map_type(map);
-    if (!type || *type != l.code_type || word_at(head, l.code_instruction_start) != start) return std::nullopt;
+    if (!type || *type != l.code_type || word_at(head, l.code_instruction_start) != start)
+      return std::nullopt;
     const uint32_t instruction_size = u32_at(head, l.code_instruction_size);
     if (instruction_size == 0 || instruction_size > (64u << 20) || pc >= start + instruction_size)
       return std::nullopt;
@@ -671,7 +703,8 @@ struct HeapReader::Impl {
     if (!is_smi(count) || smi_value(count) <= 0 || smi_value(count) > kMaxInliningPositions) return e;
     if (!type_in(literals, l.literal_array_types) || !type_in(inlining, l.pod_array_types)) return e;
     auto literal_length = heap.field(literals, l.fixed_array_length);
-    if (!literal_length || !is_smi(*literal_length) || smi_value(*literal_length) < smi_value(count)) return e;
+    if (!literal_length || !is_smi(*literal_length) || smi_value(*literal_length) < smi_value(count))
+      return e;
     auto bytes = heap.field(inlining, l.fixed_array_length);
     if (!bytes || !is_smi(*bytes) || smi_value(*bytes) <= 0 ||
         smi_value(*bytes) % l.inlining_position_size != 0 ||
@@ -701,8 +734,8 @@ struct HeapReader::Impl {
       return e;
     std::vector<uint8_t> table_bytes(static_cast<size_t>(smi_value(*table_size)));
     if (!mem.read(untag(table) + l.byte_array_data, table_bytes.data(), table_bytes.size())) return e;
-    auto decoded =
-        decode_position_table(table_bytes.data(), table_bytes.size(), l.source_position_format, instruction_size);
+    auto decoded = decode_position_table(table_bytes.data(), table_bytes.size(), l.source_position_format,
+                                         instruction_size);
     if (!decoded) return e;
     for (const PositionEntry& p : *decoded) {
       if (p.inlining_id > inlined) return e;
@@ -753,15 +786,24 @@ struct HeapReader::Impl {
     std::vector<uint8_t> buf;
     uint64_t hi = base + 64;  // candidates c (64-aligned) with c <= pc; their headers end at c - header + 16
     int learning = 0;
-    for (uint64_t chunk = 4096; hi > base + 64 - kMaxCodeScan && hi > 0x10000; chunk = std::min<uint64_t>(chunk * 2, 64 << 10)) {
-      const uint64_t lo = hi - chunk;
-      buf.resize(chunk);
-      if (!mem.read(lo, buf.data(), chunk)) return std::nullopt;
-      // c - header lies in [lo, hi): c from the highest down.
-      for (uint64_t c = hi - 64; c >= lo + 64; c -= 64) {
+    // Reads go down in page-aligned chunks (4 KiB, growing to 64 KiB); a chunk that cannot be read
+    // is retried as the one page below `hi` (code may start at the start of its mapping).
+    constexpr uint64_t kPage = 4096;
+    for (uint64_t chunk = kPage; hi > base + 64 - kMaxCodeScan && hi > 0x10000;
+         chunk = std::min<uint64_t>(chunk * 2, 64 << 10)) {
+      uint64_t lo = (hi - chunk) & ~(kPage - 1);
+      buf.resize(hi - lo);
+      if (!mem.read(lo, buf.data(), hi - lo)) {
+        lo = (hi - 1) & ~(kPage - 1);
+        buf.resize(hi - lo);
+        if (!mem.read(lo, buf.data(), hi - lo)) return std::nullopt;
+      }
+      // Candidates c (64-aligned) whose header [c - header, c - header + 16) lies in [lo, hi).
+      for (uint64_t c = hi; c >= lo + 64; c -= 64) {
         if (c > pc) continue;
         const uint64_t at = c - header - lo;
-        const uint64_t map = word_at(buf.data(), at), code = word_at(buf.data(), at + l.instruction_stream_code);
+        const uint64_t map = word_at(buf.data(), at),
+                       code = word_at(buf.data(), at + l.instruction_stream_code);
         if (!is_heap_object(map) || !is_heap_object(code)) continue;
         if (istream_map != 0) {
           if (map != istream_map) continue;
@@ -787,12 +829,12 @@ struct HeapReader::Impl {
   // the last position at or before pc belong to the executing call: V8 records optimized code's
   // positions at calls only (unless a profiler asks for more), so a leaf pc elsewhere would take a
   // neighbouring call's inlining.
-  bool after_call(const uint8_t* b) {  // b: the 6 bytes ending at pc + 1
-    if (b[1] == 0xe8) return true;                                            // call rel32
-    if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;                   // call r
+  bool after_call(const uint8_t* b) {                        // b: the 6 bytes ending at pc + 1
+    if (b[1] == 0xe8) return true;                           // call rel32
+    if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r
     if (b[3] == 0x41 && b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r8-r15
-    if (b[0] == 0xff && (b[1] & 0x38) == 0x10) return true;                   // call [r + disp32] (approx.)
-    if (b[3] == 0xff && (b[4] & 0xf8) == 0x50) return true;                   // call [r + disp8]
+    if (b[0] == 0xff && (b[1] & 0x38) == 0x10) return true;                  // call [r + disp32] (approx.)
+    if (b[3] == 0xff && (b[4] & 0xf8) == 0x50) return true;                  // call [r + disp8]
     return false;
   }
 
@@ -925,7 +967,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
 
   // Level 2: each function's map (its instance type says JSFunction or not) and its
   // SharedFunctionInfo's header.
-  m.reset_queued(2 * m.candidates.size());
+  m.reset_queued(7 * m.candidates.size());  // function map, SharedFunctionInfo, five code checks
   std::vector<uint64_t>& function_maps = m.function_maps;
   function_maps.assign(m.candidates.size(), 0);
   for (size_t k = 0; k < m.candidates.size(); ++k) {
@@ -938,6 +980,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.map_read = m.add_once(untag(map) + l.map_instance_type, 2);
     if (is_heap_object(c.sfi)) c.sfi_read = m.add_once(untag(c.sfi), m.sfi_header_size());
   }
+  if (l.inlining) m.queue_code_checks();
   // Level 1's ranges keep their data: run() reads only the new ones.
   m.mem.run();
 
@@ -1000,9 +1043,11 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   }
   m.inlined_ids.clear();
   if (l.inlining) m.expand_inlined(stats_);
+  m.code_checks.clear();
   for (const Impl::Candidate& c : m.candidates) {
     if (c.id == 0) continue;
-    for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k) out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
+    for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k)
+      out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
     out.push_back(NamedFrame{c.slot, c.id, c.line});
   }
   stats_.reads += m.mem.calls() + m.aux.calls() - calls_before - aux_before;

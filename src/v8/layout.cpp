@@ -373,23 +373,33 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
       l.deopt_inlined_count_index = u32(*count_index);
       l.deopt_literal_array_index = u32(*literal_index);
       l.deopt_inlining_positions_index = u32(*positions_index);
-      // V8 12.4-14.6 code.h: deoptimization_data_or_interpreter_data, position_table, wrapper (v8dbg 24),
-      // instruction_stream (v8dbg 32): the two fields before the wrapper, one tagged slot each.
+      // Code's first two fields (deoptimization_data_or_interpreter_data, position_table) come before
+      // the wrapper (v8dbg 24); not in v8dbg. Seen on node 22.23.5, 24.22.3, 26.12.1: +8 a
+      // TrustedFixedArray (12.4) / ProtectedFixedArray (13.6, 14.6), +16 a TrustedByteArray, in
+      // TurboFan and Maglev code. Every use checks the types again.
       l.code_deoptimization_data = 8;
       l.code_position_table = 16;
       derived("Code.deoptimization_data", l.code_deoptimization_data,
-              "V8 12.4-14.6 code.h, first field after the map; checked by type at runtime; v8dbg has no entry");
+              "first field after the map; seen as (Trusted|Protected)FixedArray in optimized code of node "
+              "22/24/26, "
+              "checked by type at every decode; v8dbg has no entry");
       derived("Code.source_position_table", l.code_position_table,
-              "V8 12.4-14.6 code.h, the field before Code.wrapper; checked by type at runtime");
+              "the field before Code.wrapper; seen as TrustedByteArray on node 22/24/26, checked by type at "
+              "every "
+              "decode; v8dbg has no entry");
       l.instruction_stream_code = 8;
       derived("InstructionStream.code", l.instruction_stream_code,
-              "V8 12.4-14.6 instruction-stream.h kCodeOffset, after the map; checked against "
-              "Code.instruction_start at runtime");
+              "the field after the map; every InstructionStream found is accepted only when this Code's "
+              "instruction_start is its instructions' address (seen on node 22/24/26); v8dbg has no entry");
       // code-kind.h: ... INTERPRETED_FUNCTION, BASELINE, MAGLEV, TURBOFAN_JS end the list.
       l.code_kind_maglev = u32(*baseline + 1);
       l.code_kind_turbofan = u32(*baseline + 2);
-      derived("CodeKind::MAGLEV", l.code_kind_maglev, "CodeKindBaseline + 1 (code-kind.h order)");
-      derived("CodeKind::TURBOFAN_JS", l.code_kind_turbofan, "CodeKindBaseline + 2 (code-kind.h order)");
+      derived(
+          "CodeKind::MAGLEV", l.code_kind_maglev,
+          "CodeKindBaseline + 1 (code-kind.h: ... BASELINE, MAGLEV, TURBOFAN_JS); Maglev code of node 24/26 "
+          "carries inlining with it");
+      derived("CodeKind::TURBOFAN_JS", l.code_kind_turbofan,
+              "CodeKindBaseline + 2; TurboFan code seen with kind 12 on node 22/24, 13 on node 26");
       if (auto trusted_fixed = md.get({"type_TrustedFixedArray__TRUSTED_FIXED_ARRAY_TYPE"}))
         l.deopt_data_types.push_back(u16(*trusted_fixed));
       if (protected_fixed) l.deopt_data_types.push_back(u16(*protected_fixed));

@@ -1,7 +1,7 @@
 // Inlined functions of optimized code: outer() is optimized by TurboFan with inner() inlined and
 // calls spin() (never optimized, so never inlined), which spins. outer's frame, at its call to spin,
 // must name [inner (inlined), outer]; with inlining off (--max-inlined-bytecode-size=0) it must not
-// expand.
+// expand. The same with Maglev code (it inlines on node 24 and 26).
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -26,38 +26,44 @@ using loopperf::v8::NamedFrame;
 
 namespace {
 
-const char* kScript =
-    "'use strict';\n"                                                          // 1
-    "const fs = require('fs');\n"                                              // 2
-    "function spin(x) {\n"                                                     // 3
-    "  if (globalThis.forever) {\n"                                            // 4
-    "    fs.writeFileSync(process.argv[2], 'ready');\n"                        // 5
-    "    for (;;) x = (x * 31 + 7) % 1000003;\n"                               // 6
-    "  }\n"                                                                    // 7
-    "  return x & 1;\n"                                                        // 8
-    "}\n"                                                                      // 9
-    "function inner(x) {\n"                                                    // 10
-    "  return spin(x) + 1;\n"                                                  // 11
-    "}\n"                                                                      // 12
-    "function outer(n) {\n"                                                    // 13
-    "  let s = 0;\n"                                                           // 14
-    "  for (let i = 0; i < n; i++) s += inner(i);\n"                           // 15
-    "  return s;\n"                                                            // 16
-    "}\n"                                                                      // 17
-    "%NeverOptimizeFunction(spin);\n"                                          // 18
-    "%PrepareFunctionForOptimization(inner);\n"                                // 19
-    "%PrepareFunctionForOptimization(outer);\n"                                // 20
-    "for (let k = 0; k < 10; k++) outer(100);\n"                               // 21
-    "%OptimizeFunctionOnNextCall(outer);\n"                                    // 22
-    "outer(100);\n"                                                            // 23
-    "globalThis.forever = true;\n"                                             // 24
-    "outer(100);\n";                                                           // 25
-
-std::string describe(const JsFunction& f) {
-  return (f.name.empty() ? std::string("(anonymous)") : f.name) + " " + f.script + ":" + std::to_string(f.line);
+std::string script(const char* optimize) {
+  return std::string(
+             "'use strict';\n"                                    // 1
+             "const fs = require('fs');\n"                        // 2
+             "function spin(x) {\n"                               // 3
+             "  if (globalThis.forever) {\n"                      // 4
+             "    fs.writeFileSync(process.argv[2], 'ready');\n"  // 5
+             "    for (;;) x = (x * 31 + 7) % 1000003;\n"         // 6
+             "  }\n"                                              // 7
+             "  return x & 1;\n"                                  // 8
+             "}\n"                                                // 9
+             "function inner(x) {\n"                              // 10
+             "  return spin(x) + 1;\n"                            // 11
+             "}\n"                                                // 12
+             "function outer(n) {\n"                              // 13
+             "  let s = 0;\n"                                     // 14
+             "  for (let i = 0; i < n; i++) s += inner(i);\n"     // 15
+             "  return s;\n"                                      // 16
+             "}\n"                                                // 17
+             "%NeverOptimizeFunction(spin);\n"                    // 18
+             "%PrepareFunctionForOptimization(inner);\n"          // 19
+             "%PrepareFunctionForOptimization(outer);\n"          // 20
+             "for (let k = 0; k < 10; k++) outer(100);\n"         // 21
+             ) +
+         "%" + optimize + "(outer);\n" +  // 22
+         "outer(100);\n"                  // 23
+         "globalThis.forever = true;\n"   // 24
+         "outer(100);\n";                 // 25
 }
 
-void check_inlining(int major, bool inlining) {
+std::string describe(const JsFunction& f) {
+  return (f.name.empty() ? std::string("(anonymous)") : f.name) + " " + f.script + ":" +
+         std::to_string(f.line);
+}
+
+enum class Tier { kTurbofan, kMaglev };
+
+void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
   LP_TEST_NODE(node, major);
   auto elf = ElfFile::open_path(node);
   REQUIRE(elf.ok());
@@ -68,10 +74,15 @@ void check_inlining(int major, bool inlining) {
   v8_test::TempDir tmp;
   REQUIRE(!tmp.path.empty());
   const std::string dir = std::filesystem::canonical(tmp.path).string();
-  tmp.write("main.js", kScript);
+  tmp.write("main.js",
+            script(tier == Tier::kMaglev ? "OptimizeMaglevOnNextCall" : "OptimizeFunctionOnNextCall"));
   const std::string ready = dir + "/ready", main = dir + "/main.js";
   std::vector<std::string> flags{"--allow-natives-syntax"};
   if (!inlining) flags.push_back("--max-inlined-bytecode-size=0");
+  if (tier == Tier::kMaglev) {
+    flags.push_back("--maglev");
+    if (!inlining) flags.push_back("--no-maglev-inlining");
+  }
   v8_test::NodeChild child(node, flags, dir, main, ready);
   REQUIRE(child.wait_ready(ready));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -103,7 +114,9 @@ void check_inlining(int major, bool inlining) {
   std::string stack;
   for (const NamedFrame& n : named)
     stack += "\n  slot " + std::to_string(n.slot) + ": " + describe(reader.function(n.function));
-  INFO("node " << major << (inlining ? "" : " (no inlining)") << " stack:" << stack);
+  const std::string what =
+      std::string(tier == Tier::kMaglev ? " maglev" : "") + (inlining ? "" : " (no inlining)");
+  INFO("node " << major << what << " stack:" << stack);
   int outer = -1;
   for (size_t i = 0; i < named.size(); ++i) {
     const JsFunction& f = reader.function(named[i].function);
@@ -130,9 +143,8 @@ void check_inlining(int major, bool inlining) {
     CHECK(reader.stats().inlined == 0);
   }
   CHECK(reader.stats().invalid == 0);
-  WARN("node " << major << (inlining ? "" : " (no inlining)") << ": name_frames of " << slots.size()
-               << " slots: first " << first_us << " us, then " << cached_us << " us (cached); "
-               << reader.stats().reads << " reads in all");
+  WARN("node " << major << what << ": name_frames of " << slots.size() << " slots: first " << first_us
+               << " us, then " << cached_us << " us (cached); " << reader.stats().reads << " reads in all");
 }
 
 }  // namespace
@@ -154,4 +166,13 @@ TEST_CASE("HeapReader: no inlining, node 24", "[v8][heap_reader][node][inlining]
 }
 TEST_CASE("HeapReader: no inlining, node 26", "[v8][heap_reader][node][inlining]") {
   check_inlining(26, false);
+}
+
+// (Node 22's V8 12.4 prints "Maglev is not enabled." for %OptimizeMaglevOnNextCall even with --maglev,
+// and inner() keeps a frame of its own: no Maglev case there.)
+TEST_CASE("HeapReader: inlined functions, node 24, Maglev", "[v8][heap_reader][node][inlining]") {
+  check_inlining(24, true, Tier::kMaglev);
+}
+TEST_CASE("HeapReader: inlined functions, node 26, Maglev", "[v8][heap_reader][node][inlining]") {
+  check_inlining(26, true, Tier::kMaglev);
 }

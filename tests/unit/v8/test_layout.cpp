@@ -74,6 +74,22 @@ void check_layout(const Expected& want) {
   CHECK(l.script_line_ends == 56);
   CHECK(l.first_uncompiled_data_type != 0);
   CHECK(l.last_uncompiled_data_type == l.first_uncompiled_data_type + 3);
+  // Inlined functions: V8 >= 12 only; the optimized code kinds are the two after BASELINE
+  // (TurboFan code seen at runtime with kind 12 on node 22 and 24, 13 on node 26).
+  CHECK(l.inlining == (want.major >= 22));
+  if (l.inlining) {
+    CHECK(l.code_kind_turbofan == (want.major >= 26 ? 13u : 12u));
+    CHECK(l.code_kind_maglev == l.code_kind_turbofan - 1);
+    CHECK(l.instruction_stream_header == 32);
+    CHECK(l.code_instruction_start == 40);
+    CHECK(l.code_flags == (want.major >= 24 ? 52u : 48u));
+    CHECK(l.code_instruction_size == l.code_flags + 4);
+    CHECK(l.deopt_literal_array_index == (want.major >= 24 ? 3u : 2u));
+    CHECK(l.deopt_inlining_positions_index == (want.major >= 24 ? 8u : 7u));
+    CHECK(!l.deopt_data_types.empty());
+    CHECK(!l.literal_array_types.empty());
+    CHECK(!l.pod_array_types.empty());
+  }
   // Every derived constant says where it came from.
   for (const std::string& d : l.derived) CHECK(d.find('(') != std::string::npos);
 

@@ -65,3 +65,18 @@ TEST_CASE("LineEnds::locate: lines and columns as V8 counts them", "[v8][source_
   CHECK_FALSE(ends.locate(-1, line, column));
   CHECK_FALSE(LineEnds{}.locate(0, line, column));
 }
+
+TEST_CASE("decode_position_table: optimized code's inlining ids", "[v8][source_positions]") {
+  // Format 1, hand-coded: code offset 5 at script offset 100 in inlining id 2 (InliningPositions[1]),
+  // then code offset 8 at script offset 50 in the code's own function.
+  const std::vector<uint8_t> bytes = {0x0c, 0x94, 0x83, 0x80, 0x80, 0x20, 0x06, 0xc7, 0x81, 0x80, 0x80, 0x20};
+  auto table = decode_position_table(bytes.data(), bytes.size(), 1, 16);
+  REQUIRE(table.has_value());
+  REQUIRE(table->size() == 2);
+  CHECK((*table)[0].code_offset == 5);
+  CHECK((*table)[0].script_offset == 100);
+  CHECK((*table)[0].inlining_id == 2);
+  CHECK((*table)[1].code_offset == 8);
+  CHECK((*table)[1].script_offset == 50);
+  CHECK((*table)[1].inlining_id == 0);
+}
