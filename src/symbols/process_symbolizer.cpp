@@ -17,7 +17,7 @@ namespace loopperf::symbols {
 namespace {
 
 constexpr const char* kUnknown = "[unknown]";
-constexpr size_t kMaxCachedAddresses = 200'000;
+constexpr size_t kMaxCachedAddresses = 50'000;
 
 std::string module_key(const process::MapEntry& m) { return m.clean_path() + '\0' + std::to_string(m.inode); }
 
