@@ -590,14 +590,20 @@ struct HeapReader::Impl {
         stale.push_back(e.start);  // looked up again next time
         continue;
       }
-      if (!after_call(batch.data(p.bytes))) continue;
       const int32_t offset = static_cast<int32_t>(c.pc - e.start);
-      int32_t id = 0;
+      int32_t id = 0, next_id = -1;
       for (const PositionEntry& pe : e.positions) {
-        if (pe.code_offset > offset) break;
+        if (pe.code_offset > offset) {
+          next_id = pe.inlining_id;
+          break;
+        }
         id = pe.inlining_id;
       }
       if (id == 0) continue;
+      // At a call the last position is the call's. Elsewhere (a leaf in straight code) only when the
+      // positions on both sides belong to the same inlined function: code between two of its calls
+      // is taken as its own. (V8's profiler takes the last position before the pc in every case.)
+      if (!after_call(batch.data(p.bytes)) && next_id != id) continue;
       Chain chain{p.candidate, {}, {}};
       bool ok = true;
       while (id > 0 && ok) {
