@@ -209,6 +209,10 @@ ResolvedFrame ProcessSymbolizer::compute(uint64_t addr, bool kernel, bool& final
     return out;
   }
   if (is_jit_mapping(*m)) {
+    // One "[jit]" mapping without bounds: V8's code space shows as many mappings that come and go
+    // (pages change protection, are freed and taken again), and results that differed only in them
+    // would be interned anew for as long as a program makes code.
+    out.map_start = out.map_limit = out.map_offset = 0;
     out.origin = FrameOrigin::kJit;
     out.module = "[jit]";
     if (!resolve_jit(addr, out)) out.frames.push_back(SourceFrame{kUnknown, "", "", 0, 0});
