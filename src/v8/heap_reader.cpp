@@ -884,7 +884,7 @@ size_t HeapReader::function_count() const { return impl_->functions.size(); }
 // and start again when full (their entries are re-read on the next use; function ids stay).
 void HeapReader::bound_caches() {
   Impl& m = *impl_;
-  constexpr size_t kMaxSfis = 20000, kMaxScripts = 2000, kMaxBytecodes = 5000;
+  constexpr size_t kMaxSfis = 8000, kMaxScripts = 1000, kMaxBytecodes = 2000;
   if (m.sfis.size() > kMaxSfis) {
     m.sfis.clear();
     stats_.cache_resets++;
@@ -897,7 +897,7 @@ void HeapReader::bound_caches() {
     m.bytecodes.clear();
     stats_.cache_resets++;
   }
-  constexpr size_t kMaxCodes = 5000, kMaxCodeMisses = 20000;
+  constexpr size_t kMaxCodes = 2000, kMaxCodeMisses = 8000;
   if (m.codes.size() > kMaxCodes) {
     m.codes.clear();
     stats_.cache_resets++;
