@@ -100,7 +100,7 @@ uint64_t StackNamer::find_word(unwind::Memory& stack, uint64_t from, uint64_t va
 }
 
 // Reads the words [fp + lowest slot, fp + 16): the frame's slots, its saved fp and return address.
-// out[0..4]: context, function, bytecode array, bytecode offset (as laid out), out[5] saved fp,
+// out[0..3]: context, function, bytecode array, bytecode offset (as laid out), out[5] saved fp,
 // out[6] return address. From the stack copy; beyond it, from the live stack when allowed.
 bool StackNamer::read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]) {
   const Layout& l = reader_->layout();
