@@ -13,6 +13,8 @@
 #   --only LIST       comma list of slowdown,stop,cost,memory,churn,symbols
 #   --reuse FILE      take the sections not run now from an earlier results.json (e.g. the memory run)
 #   --variants LIST   slowdown: only these variants, e.g. "loopperf map@999,loopperf heap@999,loopperf@999"
+#   --cost-tools LIST cost per sample: only these tools at 999 Hz, e.g. "loopperf map,loopperf heap"
+#   --stop-modes LIST stop-to-file: only these single-run modes, e.g. "loopperf map,loopperf heap"
 # Env: BUILD_DIR (default build; loopperf is built there if missing), BENCH_NICE (default -10: the
 #   profilers and targets run at this nice level so other work on the machine disturbs them less;
 #   0 to turn off), BENCH_KEEP=1 keeps the work directory.
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --write) write=1 ;;
     --no-write) write=0 ;;
-    --only|--memory-seconds|--churn-seconds|--variants|--reuse) pass+=("$1" "$2"); shift ;;
+    --only|--memory-seconds|--churn-seconds|--variants|--cost-tools|--stop-modes|--reuse) pass+=("$1" "$2"); shift ;;
     -h|--help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac

@@ -30,7 +30,9 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--only') opt.only = new Set(val().split(','));
   else if (a === '--memory-seconds') opt.memorySeconds = Number(val());
   else if (a === '--churn-seconds') opt.churnSeconds = Number(val());
-  else if (a === '--variants') opt.variants = val();  // slowdown only, e.g. loopperf map@999,loopperf heap@999
+  else if (a === '--variants') opt.variants = val();
+  else if (a === '--cost-tools') opt.costTools = val();
+  else if (a === '--stop-modes') opt.stopModes = val();  // slowdown only, e.g. loopperf map@999,loopperf heap@999
   else if (a === '--reuse') opt.reuse = path.resolve(val());
   else if (a === '--render') opt.render = path.resolve(val());
   else { console.error(`bench.js: unknown argument ${a}`); process.exit(2); }
@@ -458,11 +460,14 @@ async function benchStop() {
           `perf ${fx(res.perf.at(-1).stop_wall_s)} s / ${fx(res.perf.at(-1).stop_cpu_s)} s CPU`);
     }
     if (!Q) {
-      for (const [name, extra] of [['loopperf fp', ['--unwind', 'fp']], ['loopperf dwarf', ['--unwind', 'dwarf']], ['loopperf wall', ['--mode', 'wall']],
-        ['loopperf map', ['--js-names', 'map']], ['loopperf heap', ['--js-names', 'heap']]]) {
-        res.modes[name] = [await stopLoopperf(demo.pid, ['-F', '999', ...extra], name)];
+      const modes = [['loopperf fp', ['--unwind', 'fp']], ['loopperf dwarf', ['--unwind', 'dwarf']], ['loopperf wall', ['--mode', 'wall']],
+        ['loopperf map', ['--js-names', 'map']], ['loopperf heap', ['--js-names', 'heap']]];
+      // --stop-modes "loopperf map,loopperf heap": only these (perf dwarf alone takes minutes)
+      const wanted = (name) => !opt.stopModes || opt.stopModes.split(',').includes(name);
+      for (const [name, extra] of modes) {
+        if (wanted(name)) res.modes[name] = [await stopLoopperf(demo.pid, ['-F', '999', ...extra], name)];
       }
-      res.modes['perf dwarf'] = [await stopPerf(demo.pid, tools['perf dwarf'](999).perf, 'perf dwarf')];
+      if (wanted('perf dwarf')) res.modes['perf dwarf'] = [await stopPerf(demo.pid, tools['perf dwarf'](999).perf, 'perf dwarf')];
       log('stop: modes done');
     }
   } finally { await demo.stop(); }
@@ -492,7 +497,10 @@ async function benchCost() {
   const rows = [];
   const plan = [];
   if (Q) plan.push(['loopperf', 999, 16]);
-  else {
+  else if (opt.costTools) {
+    // --cost-tools "loopperf map,loopperf heap": these tools only, 999 Hz x 1, 4, 16 threads
+    for (const n of [1, 4, 16]) for (const t of opt.costTools.split(',')) plan.push([t, 999, n]);
+  } else {
     for (const n of [1, 4, 16]) {
       for (const f of [999, 4999]) {
         for (const t of ['loopperf', 'loopperf fp', 'loopperf dwarf', 'perf -g']) plan.push([t, f, n]);
