@@ -193,7 +193,11 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
   const auto& pm = rec.symbolizer().perf_map_status();
-  if (is_node && !(pm.found && pm.trusted) && !rec.heap_names() && cfg.sampling.js_names != symbols::JsNamesMode::kNone) {
+  // A map that was found and refused is always said (someone may have planted it); a missing one
+  // only matters when the heap could not name the frames either.
+  const bool map_refused = pm.found && !pm.trusted;
+  const bool names_missing = !pm.found && !rec.heap_names() && cfg.sampling.js_names != symbols::JsNamesMode::kNone;
+  if (is_node && (map_refused || names_missing)) {
     log::warn(pm.found ? "the perf map " + pm.path + " was ignored: " + pm.problem
                        : "no perf map found for pid " + std::to_string(pid) + ": JavaScript frames show as [unknown]",
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "

@@ -407,8 +407,10 @@ test('perf map: planted before loopperf starts (world-writable, foreign owner, F
       const st = fs.lstatSync(map);
       assert.ok(planted(st), `${name}: planted mode ${st.mode.toString(8)} uid ${st.uid}`);
       const out = path.join(t.dir, 'p.pb.gz');
-      // SIGKILL on timeout: a loopperf blocked opening a FIFO does not end on SIGTERM.
-      const r = lp.loopperf(['record', '-p', String(t.pid), '-d', '500ms', '-o', out], { timeout: 30000, killSignal: 'SIGKILL' });
+      // SIGKILL on timeout: a loopperf blocked opening a FIFO does not end on SIGTERM. `--js-names
+      // map`: with the heap naming the frames, a map that is not there (a FIFO, a symlink: skipped)
+      // is nothing to warn about; the perf map alone shows what the user is told of it.
+      const r = lp.loopperf(['record', '-p', String(t.pid), '-d', '500ms', '--js-names', 'map', '-o', out], { timeout: 30000, killSignal: 'SIGKILL' });
       assertStatus(r, EXIT.ok, name);
       assert.match(r.stderr, message, name);
       assert.doesNotMatch(lp.pprof(['-raw', out]), /planted/, `${name}: no planted name`);
