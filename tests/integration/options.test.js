@@ -89,13 +89,17 @@ test('convert: exit 5 for an -o that cannot be written; a filtered diff profile 
   assert.ok(lp.pprof(['-top', '-sample_index=samples', path.join(dir, 'f.pb.gz')]).includes('hotFunction'));
 });
 
-test('record --no-perf-map: JS frames stay unnamed, no map is made; --keep-perf-map keeps the map it made', () => {
-  const plain = hotProfile('nomap', ['--no-perf-map']);
+test('record --no-perf-map: no map is made (the heap still names JS frames; with --js-names map they stay unnamed); --keep-perf-map keeps the map it made', () => {
+  const plain = hotProfile('nomap', ['--no-perf-map', '--js-names', 'map']);
   const pid = Number(lp.pprof(['-raw', plain]).match(/loopperf:target\.pid=(\d+)/)[1]);
   assert.ok(!fs.existsSync(`/tmp/perf-${pid}.map`), 'no perf map');
   const tr = lp.traces(plain);
   assert.ok(!tr.some((t) => t.frames.includes('hotFunction')), 'hotFunction is not named without the map');
   assert.ok(lp.share(tr, (t) => t.frames.includes('[unknown] [jit]')) > 0.5, 'unnamed JIT frames');
+  const heap = hotProfile('nomap-heap', ['--no-perf-map']);
+  const hpid = Number(lp.pprof(['-raw', heap]).match(/loopperf:target\.pid=(\d+)/)[1]);
+  assert.ok(!fs.existsSync(`/tmp/perf-${hpid}.map`), 'no perf map');
+  assert.ok(lp.traces(heap).some((t) => t.frames.includes('hotFunction')), 'hotFunction named from the heap');
 
   const kept = hotProfile('keepmap', ['--keep-perf-map']);
   const kpid = Number(lp.pprof(['-raw', kept]).match(/loopperf:target\.pid=(\d+)/)[1]);
