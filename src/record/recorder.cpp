@@ -20,6 +20,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The wall time naming stacks from the heap may take: a quarter, in bursts of up to 250 ms.
+constexpr double kJsNamesShare = 0.25;
+constexpr uint64_t kJsNamesBurstNs = 250'000'000;
+
 // Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait,
 // the first argument being the epoll fd.) Returns the fd, or -1 when not waiting.
 int waiting_in_poll(pid_t pid, pid_t tid) {
@@ -167,8 +171,14 @@ void Recorder::start_js_names() {
     return;
   }
   js_namer_ = std::move(namer.value());
+  // Normally well under 10% of one core (docs/performance.md). Reading the target's memory waits for
+  // its mmap lock, which a target that keeps creating threads or isolates holds for long stretches on a
+  // busy machine: then stacks go unnamed rather than the recording falling behind (and overrunning -d).
+  js_namer_->set_budget(TimeBudget(kJsNamesShare, kJsNamesBurstNs));
   symbolizer_->set_js_names(opts_.js_names, js_namer_.get());
 }
+
+uint64_t Recorder::heap_names_over_budget() const { return js_namer_ ? js_namer_->over_budget() : 0; }
 
 void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (tap_) tap_->cpu_sample(s);

@@ -203,6 +203,12 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
               launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
                                                      "or record in launch mode: loopperf record -- node app.js");
   }
+  if (const uint64_t skipped = rec.heap_names_over_budget(); skipped * 100 > st.samples)
+    log::warn(std::to_string(skipped) + " of " + std::to_string(st.samples) +
+                  " stacks were not named from the target's heap: reading its memory was slow (the target held its "
+                  "memory-map lock, as a process that keeps creating threads or mapping memory does on a busy machine)",
+              "frames the perf map names keep their names; start node with --perf-basic-prof to name the rest "
+              "(js_heap.over_budget in the profile counts them)");
   const std::string& phase_problem = fin.phase_problem;
   const loop::LabelSummary& labels = fin.labels;
   if (!phase_problem.empty() && is_node)

@@ -97,6 +97,7 @@ struct HeapReader::Impl {
     size_t map_read = RemoteMemory::kNone, sfi_read = RemoteMemory::kNone;
     uint64_t sfi = 0;
     uint64_t pc = 0;
+    bool pc_after_scan = false;
     uint32_t id = 0;
     int32_t line = 0;
     uint32_t inlined_begin = 0, inlined_end = 0;  // into inlined_ids, innermost first
@@ -603,7 +604,8 @@ struct HeapReader::Impl {
       // At a call the last position is the call's. Elsewhere (a leaf in straight code) only when the
       // positions on both sides belong to the same inlined function: code between two of its calls
       // is taken as its own. (V8's profiler takes the last position before the pc in every case.)
-      if (!after_call(batch.data(p.bytes)) && next_id != id) continue;
+      const bool call = after_call(batch.data(p.bytes));
+      if (!call && (c.pc_after_scan || next_id != id)) continue;
       Chain chain{p.candidate, {}, {}};
       bool ok = true;
       while (id > 0 && ok) {
@@ -948,6 +950,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     Impl::Candidate c;
     c.slot = i;
     c.pc = s.pc;
+    c.pc_after_scan = s.pc_after_scan;
     c.function = s.function;
     c.function_read = m.add_once(untag(s.function), m.function_header_size());
     // Interpreted frames run in the builtins (InterpreterEntryTrampoline, bytecode handlers); their

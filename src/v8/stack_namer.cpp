@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "loopperf/common/duration.h"
 #include "loopperf/symbols/elf_symbolizer.h"
 
 namespace loopperf::v8 {
@@ -99,6 +100,28 @@ uint64_t StackNamer::find_word(unwind::Memory& stack, uint64_t from, uint64_t va
   return 0;
 }
 
+// A frameless builtin leaf's return address into the JIT code that called it: the first word up
+// from sp that points into code. Between sp and the caller's fp lie only what the builtin pushed
+// (tagged values, raw numbers, its own saved registers), the return address, and the caller's
+// outgoing arguments and spill slots; code addresses there are return addresses. A first one in
+// other code (the builtin was called by another builtin, or by the interpreter) gives nothing.
+uint64_t StackNamer::caller_return(unwind::Memory& stack, uint64_t sp, uint64_t fp) {
+  constexpr uint64_t kMaxWords = 32;
+  const uint64_t end = std::min(fp, sp + 8 * kMaxWords);
+  for (uint64_t at = sp; at + 8 <= end; at += 8) {
+    uint64_t w;
+    if (!stack.read(at, &w, 8)) return 0;
+    if (w < 0x10000) continue;
+    uint64_t unused;
+    switch (code_at(w - 1, &unused)) {
+      case Code::kJit: return w;
+      case Code::kOther: continue;
+      default: return 0;
+    }
+  }
+  return 0;
+}
+
 // Reads the words [fp + lowest slot, fp + 16): the frame's slots, its saved fp and return address.
 // out[0..3]: context, function, bytecode array, bytecode offset (as laid out), out[5] saved fp,
 // out[6] return address. From the stack copy; beyond it, from the live stack when allowed.
@@ -133,6 +156,14 @@ bool StackNamer::read_record(uint64_t fp, unwind::Memory& stack, bool live, uint
 
 void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack,
                       bool live) {
+  const uint64_t start = monotonic_ns();
+  if (!budget_.allow(start)) return;
+  name_stack(frames, regs, stack, live);
+  budget_.charge(monotonic_ns() - start);
+}
+
+void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack,
+                            bool live) {
   size_t u0 = 0;
   while (u0 < frames.size() && frames[u0].kernel) u0++;
   if (u0 >= frames.size() || !regs.valid) return;
@@ -198,6 +229,14 @@ void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserReg
     }
     FrameSlots s;
     s.pc = reader_pc;
+    if (insert && code == Code::kBuiltin) {
+      // The frame at fp called the builtin: where it will return to, when found, places the frame
+      // in its code (for the functions inlined at that call).
+      if (const uint64_t ret = caller_return(stack, regs.sp(), fps_[i]); ret != 0) {
+        s.pc = ret - 1;
+        s.pc_after_scan = true;
+      }
+    }
     s.fp = fps_[i];
     s.context_or_marker = record_slots[i][0];
     s.function = record_slots[i][1];
@@ -274,6 +313,8 @@ std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
   d.emplace_back("js_heap.inserted", std::to_string(inserted_));
   d.emplace_back("js_heap.leaf_rejected", std::to_string(leaf_rejected_));
   d.emplace_back("js_heap.live_reads", std::to_string(live_reads_));
+  d.emplace_back("js_heap.over_budget", std::to_string(budget_.refused()));
+  d.emplace_back("js_heap.time_ms", std::to_string(budget_.spent_ns() / 1'000'000));
   return d;
 }
 

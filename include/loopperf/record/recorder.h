@@ -96,6 +96,8 @@ class Recorder {
   bool measures_health() const { return health_ != nullptr; }
   // JavaScript frames are named from the target's heap (--js-names auto/heap and its layout known).
   bool heap_names() const { return js_namer_ != nullptr; }
+  // Stacks left unnamed by the heap because naming took its share of time (js_heap.over_budget).
+  uint64_t heap_names_over_budget() const;
   const RecorderOptions& options() const { return opts_; }
   const std::string& exe() const { return exe_; }
   const profile::StackTable& stacks() const { return stacks_; }

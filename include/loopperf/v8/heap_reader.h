@@ -44,6 +44,10 @@ struct FrameSlots {
   uint64_t pc = 0;
   uint64_t fp = 0;
   uint64_t context_or_marker = 0, function = 0, bytecode_array = 0, bytecode_offset = 0;
+  // `pc` is a return address - 1 found by scanning the stack (a frameless builtin leaf's caller), not
+  // one the frame chain vouched for: its code's inlined functions are taken only where the bytes
+  // before it are a call.
+  bool pc_after_scan = false;
 };
 
 // One named frame. A frame whose code inlined other functions expands into several, innermost first,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/common/time_budget.h"
 #include "loopperf/process/target_files.h"
 #include "loopperf/profile/frame.h"
 #include "loopperf/symbols/js_names.h"
@@ -41,7 +42,11 @@ class StackNamer : public symbols::JsNameTable {
   // Names one stack in place. `frames`: leaf first, kernel frames first; `regs`: the user registers at
   // the sample; `stack`: the sample's stack copy, or the stopped thread's memory. `live`: frames
   // beyond `stack` may be read from the running target (verified by their return address).
+  // A stack is left as it is (its frames keep the perf map's names or none) when the budget is spent.
   void name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
+  // Bounds the time name() may take, as a share of wall time (time_budget.h); unlimited by default.
+  void set_budget(TimeBudget budget) { budget_ = budget; }
+  uint64_t over_budget() const { return budget_.refused(); }
 
   bool js_frame(uint32_t id, symbols::JsFrameName& out) const override;
 
@@ -56,7 +61,9 @@ class StackNamer : public symbols::JsNameTable {
   // What runs at `pc`; `reader_pc` gets the pc as the heap reader takes it (FrameSlots::pc: the ELF
   // vaddr inside the node binary, else the pc).
   Code code_at(uint64_t pc, uint64_t* reader_pc);
+  void name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
   bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
+  uint64_t caller_return(unwind::Memory& stack, uint64_t sp, uint64_t fp);
   uint64_t find_word(unwind::Memory& stack, uint64_t from, uint64_t value);
   bool leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp);
 
@@ -73,6 +80,7 @@ class StackNamer : public symbols::JsNameTable {
   std::vector<bool> slot_insert_;     // the slot's function runs the frame's leaf (inserted above it)
   std::vector<NamedFrame> named_;
   std::vector<profile::Frame> out_;
+  TimeBudget budget_;
   uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0, live_mismatch_ = 0;
 };
 

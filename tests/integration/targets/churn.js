@@ -12,11 +12,16 @@ const long = `
   function churnLongWorker() { let x = 0; for (;;) for (let i = 0; i < 1e6; i++) x += i % 7; }
   churnLongWorker();`;
 for (let i = 0; i < 2; i++) new Worker(long, { eval: true });
+// At most 24 alive at once: on a loaded machine they would otherwise pile up faster than they end
+// (hundreds of spinning threads, gigabytes) and starve whatever else runs there.
+const kMaxAlive = 24;
 let started = 0;
+let alive = 0;
 function spawnMore() {
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 4 && alive < kMaxAlive; i++) {
     started++;
-    new Worker(short, { eval: true, workerData: { ms: 50 + (started % 6) * 50 } });
+    alive++;
+    new Worker(short, { eval: true, workerData: { ms: 50 + (started % 6) * 50 } }).on('exit', () => { alive--; });
   }
   setTimeout(spawnMore, 25);
 }
