@@ -135,19 +135,29 @@ async function ownView(recordArgs) {
 
 // Measured on the 2-core VM (2026-12-03, 5 runs of each variant): unprofiled ELU 0.508-0.516; under
 // cpu mode (auto and fp) within 0.05 of it in every run; wall mode 0.62-0.67 (below).
+// The timer delay: its mean over the ~200 ticks of the window moves by under 0.2 ms between runs
+// (unprofiled or under cpu mode, 8 runs each on the quiet VM, 2026-12-03), so a slowdown of a tenth
+// of the 10 ms period shows; its p99 is the second-largest tick and moves by 11-22 ms between
+// unprofiled runs alone, so it only catches stalls of the target (a stuck stop, a long freeze).
 const OWN_ELU_DIFF = 0.05;
-const OWN_P99_EXTRA_MS = 3;
+const OWN_MEAN_EXTRA_MS = 1;
+const OWN_P99_EXTRA_MS = 10;
 // Wall mode does not meet this yet: a ptrace stop interrupts the loop's epoll_pwait, which returns
 // EINTR to libuv, and libuv restarts its idle period, so the wait's idle time is lost (measured:
 // ELU 0.62-0.67 under wall mode vs 0.51 without). Issue 17 is that fix; until then the check runs
 // and is reported as TODO, not hidden.
 const WALL_TODO = 'wall mode inflates the target\'s own ELU (ptrace stops end its epoll_pwait with EINTR): issue 17';
 for (const [name, args, opts] of [['cpu', [], {}], ['cpu --unwind fp', ['--unwind', 'fp'], {}], ['wall', ['--mode', 'wall'], { todo: WALL_TODO }]]) {
-  test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, opts, async () => {
+  test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, opts, async (t) => {
     const without = await ownView(null);
     const withLp = await ownView(args);
+    t.diagnostic(`ELU ${withLp.utilization.toFixed(3)} under loopperf, ${without.utilization.toFixed(3)} without; ` +
+      `timer delay mean ${withLp.meanDelayMs.toFixed(2)} / ${without.meanDelayMs.toFixed(2)} ms, ` +
+      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms`);
     assert.ok(Math.abs(withLp.utilization - without.utilization) <= OWN_ELU_DIFF,
       `ELU ${withLp.utilization.toFixed(3)} under loopperf vs ${without.utilization.toFixed(3)} without`);
+    assert.ok(withLp.meanDelayMs <= without.meanDelayMs + OWN_MEAN_EXTRA_MS,
+      `timer mean delay ${withLp.meanDelayMs.toFixed(2)} ms under loopperf vs ${without.meanDelayMs.toFixed(2)} ms without`);
     assert.ok(withLp.p99DelayMs <= without.p99DelayMs + OWN_P99_EXTRA_MS,
       `timer p99 delay ${withLp.p99DelayMs.toFixed(2)} ms under loopperf vs ${without.p99DelayMs.toFixed(2)} ms without`);
   });
