@@ -26,6 +26,7 @@ constexpr int32_t kMaxContextLocals = 1 << 20;
 constexpr size_t kMaxSfiEntries = 1 << 18;
 constexpr size_t kMaxScriptEntries = 1 << 14;
 constexpr size_t kMaxBytecodeEntries = 1 << 16;
+constexpr size_t kMaxFunctionLinks = 1 << 14;
 constexpr size_t kMaxLinesPerBytecode = 256;
 constexpr size_t kMaxCodeEntries = 1 << 14;
 constexpr uint64_t kMaxCodeScan = 512 << 10;  // how far below a pc its InstructionStream header may be
@@ -96,6 +97,10 @@ struct HeapReader::Impl {
     size_t function_read = RemoteMemory::kNone, bytecode_read = RemoteMemory::kNone;
     size_t map_read = RemoteMemory::kNone, sfi_read = RemoteMemory::kNone;
     uint64_t sfi = 0;
+    // Level 2's reads queued at level 1 on the strength of what this JSFunction held last time
+    // (function_links): used only when the fresh header shows the same map and SharedFunctionInfo.
+    uint64_t guessed_map = 0, guessed_sfi = 0;
+    size_t guessed_map_read = RemoteMemory::kNone, guessed_sfi_read = RemoteMemory::kNone;
     uint64_t pc = 0;
     bool pc_after_scan = false;
     uint32_t id = 0;
@@ -104,6 +109,14 @@ struct HeapReader::Impl {
   };
   std::vector<Candidate> candidates;
   std::vector<uint32_t> inlined_ids;
+  // What each JSFunction met held last time: its map and SharedFunctionInfo (tagged). A hint that
+  // lets level 2's reads ride along with level 1's (one read per stack instead of two); a function
+  // that moved or changed simply misses.
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> function_links;
+  // The same for inlining: the SharedFunctionInfos (tagged) the code at a pc inlined there last time,
+  // whose headers are then read with level 1 instead of in a batch of their own.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> inline_links;
+  std::vector<size_t> inline_guess_reads;
 
   // Optimized code met at JIT pcs, by instruction start: where its instructions end and, when it
   // inlined functions, the decoded tables. An entry is used only after a fresh read shows the same
@@ -128,6 +141,7 @@ struct HeapReader::Impl {
   std::vector<uint64_t> queued_keys;
   std::vector<size_t> queued_reads;
   uint64_t queued_mask = 0;
+  size_t queued_count = 0;
 
   void reset_queued(size_t expected) {
     size_t cap = 64;
@@ -137,17 +151,21 @@ struct HeapReader::Impl {
       queued_reads.resize(cap);
     }
     queued_mask = cap - 1;
+    queued_count = 0;
     std::fill(queued_keys.begin(), queued_keys.begin() + static_cast<ptrdiff_t>(cap), 0);
   }
 
   size_t add_once(uint64_t addr, uint32_t len) {
     const uint64_t key = addr ^ (uint64_t{len} << 48);  // addresses are below 2^47, lengths small
     if (key == 0) return RemoteMemory::kNone;
+    // More reads than the table was sized for (deep inlining): read them, just not deduplicated.
+    if (2 * (queued_count + 1) > queued_mask + 1) return mem.add(addr, len);
     for (uint64_t h = (key * 0x9e3779b97f4a7c15ull) >> 40;; ++h) {
       const size_t i = h & queued_mask;
       if (queued_keys[i] == key) return queued_reads[i];
       if (queued_keys[i] == 0) {
         queued_keys[i] = key;
+        queued_count++;
         return queued_reads[i] = mem.add(addr, len);
       }
     }
@@ -525,11 +543,13 @@ struct HeapReader::Impl {
     size_t candidate;
     uint64_t start;  // the code entry's key (entries are looked up again: code_at may clear them)
     size_t istream, code, slot, literals, bytes;
+    uint32_t guess_begin = 0, guess_end = 0;  // into inline_guess_reads: inline_links[pc]'s headers
   };
   std::vector<CodeCheck> code_checks;
 
   void queue_code_checks() {
     code_checks.clear();
+    inline_guess_reads.clear();
     for (size_t k = 0; k < candidates.size(); ++k) {
       Candidate& c = candidates[k];
       if ((c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
@@ -542,6 +562,11 @@ struct HeapReader::Impl {
         p.slot = add_once(untag(e->deopt) + l.fixed_array_data + 8 * l.deopt_literal_array_index, 8);
         p.literals = add_once(untag(e->literals) + l.fixed_array_data, 8 * uint32_t(e->max_literal + 1));
         p.bytes = add_once(c.pc - 5, 6);
+        if (auto link = inline_links.find(c.pc); link != inline_links.end()) {
+          p.guess_begin = static_cast<uint32_t>(inline_guess_reads.size());
+          for (uint64_t sfi : link->second) inline_guess_reads.push_back(add_once(untag(sfi), sfi_header_size()));
+          p.guess_end = static_cast<uint32_t>(inline_guess_reads.size());
+        }
       }
       code_checks.push_back(p);
     }
@@ -557,8 +582,10 @@ struct HeapReader::Impl {
     RemoteMemory& batch = mem;
     struct Chain {
       size_t candidate;
+      uint32_t guess_begin, guess_end;
       std::vector<uint64_t> sfis;
       std::vector<size_t> reads;
+      bool guessed = false;  // reads are level 1's (batch), not aux's
     };
     std::vector<Chain> chains;
     std::vector<uint64_t> stale;
@@ -606,7 +633,7 @@ struct HeapReader::Impl {
       // is taken as its own. (V8's profiler takes the last position before the pc in every case.)
       const bool call = after_call(batch.data(p.bytes));
       if (!call && (c.pc_after_scan || next_id != id)) continue;
-      Chain chain{p.candidate, {}, {}};
+      Chain chain{p.candidate, p.guess_begin, p.guess_end, {}, {}};
       bool ok = true;
       while (id > 0 && ok) {
         if (chain.sfis.size() >= kMaxInlinedDepth || static_cast<size_t>(id) > e.inlining.size()) {
@@ -624,15 +651,24 @@ struct HeapReader::Impl {
     }
     for (uint64_t start : stale) codes.erase(start);
     if (chains.empty()) return;
-    // The SharedFunctionInfos' headers: one more batch (aux keeps the first's data).
+    // The SharedFunctionInfos' headers: read with level 1 where the chain is the one met at this pc
+    // last time, else in one more batch (aux keeps the first's data).
     for (Chain& ch : chains) {
+      const uint64_t pc = candidates[ch.candidate].pc;
+      auto link = inline_links.find(pc);
+      if (link != inline_links.end() && link->second == ch.sfis && ch.guess_end - ch.guess_begin == ch.sfis.size()) {
+        ch.guessed = true;
+        ch.reads.assign(inline_guess_reads.begin() + ch.guess_begin, inline_guess_reads.begin() + ch.guess_end);
+        continue;
+      }
       for (uint64_t sfi : ch.sfis) ch.reads.push_back(aux.add(untag(sfi), sfi_header_size()));
     }
     aux.run();
     for (Chain& ch : chains) {
+      RemoteMemory& from = ch.guessed ? batch : aux;
       std::vector<uint32_t> ids;
       for (size_t k = 0; k < ch.sfis.size(); ++k) {
-        const uint32_t id = aux.ok(ch.reads[k]) ? name_sfi(ch.sfis[k], aux.data(ch.reads[k]), stats) : 0;
+        const uint32_t id = from.ok(ch.reads[k]) ? name_sfi(ch.sfis[k], from.data(ch.reads[k]), stats) : 0;
         if (id == 0) {
           ids.clear();
           break;
@@ -641,6 +677,10 @@ struct HeapReader::Impl {
       }
       if (ids.empty()) continue;
       Candidate& c = candidates[ch.candidate];
+      if (!ch.guessed) {
+        if (inline_links.size() >= kMaxFunctionLinks) inline_links.clear();
+        inline_links[c.pc] = ch.sfis;
+      }
       c.inlined_begin = static_cast<uint32_t>(inlined_ids.size());
       inlined_ids.insert(inlined_ids.end(), ids.begin(), ids.end());
       c.inlined_end = static_cast<uint32_t>(inlined_ids.size());
@@ -920,6 +960,9 @@ void HeapReader::release_caches() {
   m.codes = {};
   m.code_misses = {};
   m.function_maps = {};
+  m.function_links = {};
+  m.inline_links = {};
+  m.inline_guess_reads = {};
   m.queued_keys = {};
   m.queued_reads = {};
   m.heap.clear_cache();
@@ -933,8 +976,9 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   m.calls++;
   m.candidates.clear();
   m.mem.clear();
-  // Two reads per frame at most per level.
-  m.reset_queued(2 * slots.size());
+  // Per frame: its function and bytecode array, the guessed map and SharedFunctionInfo, five code
+  // checks and (usually a few) the guessed inlined functions' headers.
+  m.reset_queued(12 * slots.size());
 
   // Level 1: the JSFunction in each frame's function slot (and, for interpreted frames, the bytecode
   // array's header), all in one read.
@@ -953,6 +997,12 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.pc_after_scan = s.pc_after_scan;
     c.function = s.function;
     c.function_read = m.add_once(untag(s.function), m.function_header_size());
+    if (auto link = m.function_links.find(s.function); link != m.function_links.end()) {
+      c.guessed_map = link->second.first;
+      c.guessed_sfi = link->second.second;
+      c.guessed_map_read = m.add_once(untag(c.guessed_map) + l.map_instance_type, 2);
+      c.guessed_sfi_read = m.add_once(untag(c.guessed_sfi), m.sfi_header_size());
+    }
     // Interpreted frames run in the builtins (InterpreterEntryTrampoline, bytecode handlers); their
     // bytecode offset slot holds a Smi relative to the array's tagged address. Optimized code that
     // took over an interpreter frame (OSR) runs elsewhere and its slots are not current.
@@ -972,6 +1022,8 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     m.candidates.push_back(c);
   }
   if (m.candidates.empty()) return;
+  // The code checks depend on the pcs alone: they go with level 1.
+  if (l.inlining) m.queue_code_checks();
   m.mem.run();
 
   // Level 2: each function's map (its instance type says JSFunction or not) and its
@@ -986,11 +1038,17 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.sfi = m.mem.u64(c.function_read, l.js_function_shared);
     if (!is_heap_object(map)) continue;
     function_maps[k] = map;
+    if (map == c.guessed_map && c.sfi == c.guessed_sfi) {
+      c.map_read = c.guessed_map_read;
+      c.sfi_read = c.guessed_sfi_read;
+      continue;
+    }
     c.map_read = m.add_once(untag(map) + l.map_instance_type, 2);
     if (is_heap_object(c.sfi)) c.sfi_read = m.add_once(untag(c.sfi), m.sfi_header_size());
+    if (m.function_links.size() >= kMaxFunctionLinks) m.function_links.clear();
+    m.function_links[c.function] = {map, c.sfi};
   }
-  if (l.inlining) m.queue_code_checks();
-  // Level 1's ranges keep their data: run() reads only the new ones.
+  // Level 1's ranges keep their data: run() reads only the new ones (none when every guess held).
   m.mem.run();
 
   for (size_t k = 0; k < m.candidates.size(); ++k) {

@@ -6,11 +6,12 @@
 // (StringAdd, NumberToString, String.prototype.replace called from optimized code) loses the
 // JavaScript frame that called it, and V8 counts it in that frame's caller. In these workloads the
 // drivers (`loop` calls `runBatch` calls the workload) do next to nothing themselves, yet V8 counts
-// 4-9% of its samples in them: those samples belong somewhere in the workload, V8 cannot say where.
-// So V8's inclusive share of a workload function is a lower bound, and its share plus those unplaced
-// samples an upper bound. Each function's share in loopperf must lie within that band widened by 3
-// points, and the workload's entry, which by construction holds everything but the drivers' loop
-// control, must hold >= 97% of loopperf's samples in JavaScript.
+// 2-11% of its samples in them: those samples belong somewhere in the workload, V8 cannot say where.
+// So V8's inclusive share of a function is a lower bound, and its share plus the samples V8 stopped
+// at one of the function's callers (without the function on the stack) an upper bound. Each
+// function's share in loopperf must lie within that band widened by 3 points, and the workload's
+// entry, which by construction holds everything but the drivers' loop control, must hold >= 97% of
+// loopperf's samples in JavaScript.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -34,31 +35,42 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);  // CLOCK_MONOTONIC
 // triggered them. Both are left out of both sides: the shares are of the samples in JavaScript.
 const V8_OUTSIDE_JS = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
 
-// V8's profile: inclusive share per function of the script, over its samples in [t0, t1].
+// V8's profile: inclusive share per function of the script, over its samples in [t0, t1]; and per
+// function the samples V8 could not place below one of its callers (see the top of the file).
 function v8Shares(file, t0, t1) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of prof.nodes) for (const c of n.children || []) parent.set(c, n.id);
-  const counts = new Map();
-  let total = 0, unplaced = 0, t = prof.startTime;
+  const stacks = [];  // per sample in the window: the script's functions on its stack, innermost first
+  let total = 0, t = prof.startTime;
   prof.samples.forEach((id, i) => {
     t += prof.timeDeltas[i];
     if (t < t0 || t > t1) return;
     if (V8_OUTSIDE_JS.has(byId.get(id).callFrame.functionName)) return;
     total++;
-    const seen = new Set();
-    let innermost;
+    const names = [];
     for (let n = id; n !== undefined; n = parent.get(n)) {
       const cf = byId.get(n).callFrame;
-      if (!cf.url.endsWith('js_inlining.js')) continue;
-      if (innermost === undefined) innermost = cf.functionName;
-      seen.add(cf.functionName);
+      if (cf.url.endsWith('js_inlining.js')) names.push(cf.functionName);
     }
-    if (DRIVERS.has(innermost)) unplaced++;
-    for (const k of seen) counts.set(k, (counts.get(k) || 0) + 1);
+    stacks.push(names);
   });
-  return { total, unplaced: unplaced / total, share: (k) => (counts.get(k) || 0) / total, names: [...counts.keys()] };
+  const counts = new Map();
+  for (const names of stacks) for (const k of new Set(names)) counts.set(k, (counts.get(k) || 0) + 1);
+  // Samples whose innermost function of the script is a caller of k (seen above k on some stack)
+  // and k is not on the stack: V8 stopped there, the frames below may have been k's.
+  const unplaced = (k) => {
+    const callers = new Set();
+    for (const names of stacks) {
+      const i = names.indexOf(k);
+      if (i >= 0) for (const c of names.slice(i + 1)) callers.add(c);
+    }
+    let n = 0;
+    for (const names of stacks) if (!names.includes(k) && callers.has(names[0])) n++;
+    return n / total;
+  };
+  return { total, unplaced, share: (k) => (counts.get(k) || 0) / total, names: [...counts.keys()] };
 }
 
 // loopperf's profile: the same, over the main thread's samples in JavaScript (activity not gc, and
@@ -116,14 +128,14 @@ for (const major of lp.supportedNodeMajors()) {
         assert.ok(v8.total > 1000 && ours.total > 1000, `samples: V8 ${v8.total}, loopperf ${ours.total}`);
         const top = v8.names.filter((k) => v8.share(k) >= MIN_SHARE && !DRIVERS.has(k));
         const pct = (x) => `${(x * 100).toFixed(1)}%`;
-        const rows = top.map((k) => `${k}: V8 ${pct(v8.share(k))} (+${pct(v8.unplaced)} unplaced), loopperf ${pct(ours.share(k))}`);
+        const rows = top.map((k) => `${k}: V8 ${pct(v8.share(k))} (+${pct(v8.unplaced(k))} unplaced), loopperf ${pct(ours.share(k))}`);
         const what = rows.join('; ');
         t.diagnostic(what);
         assert.ok(top.length >= 2 && top.includes(ENTRY[mode]), what);
         assert.ok(ours.share(ENTRY[mode]) >= ENTRY_SHARE, `${ENTRY[mode]} holds everything but the drivers' loop control: ${what}`);
         for (const k of top) {
           assert.ok(ours.share(k) >= v8.share(k) - TOLERANCE, what);
-          assert.ok(ours.share(k) <= v8.share(k) + v8.unplaced + TOLERANCE, what);
+          assert.ok(ours.share(k) <= v8.share(k) + v8.unplaced(k) + TOLERANCE, what);
         }
       } finally {
         try { child.kill('SIGKILL'); } catch {}
