@@ -100,6 +100,7 @@ struct HeapReader::Impl {
     // Level 2's reads queued at level 1 on the strength of what this JSFunction held last time
     // (function_links): used only when the fresh header shows the same map and SharedFunctionInfo.
     uint64_t guessed_map = 0, guessed_sfi = 0;
+    size_t leaf_code_read = RemoteMemory::kNone;  // FrameSlots::leaf: the code bytes at pc
     size_t guessed_map_read = RemoteMemory::kNone, guessed_sfi_read = RemoteMemory::kNone;
     uint64_t pc = 0;
     bool pc_after_scan = false;
@@ -877,6 +878,17 @@ struct HeapReader::Impl {
   // the last position at or before pc belong to the executing call: V8 records optimized code's
   // positions at calls only (unless a profiler asks for more), so a leaf pc elsewhere would take a
   // neighbouring call's inlining.
+  // The code at a JIT leaf's pc (FrameSlots::leaf): false at `push rbp`, `mov rbp, rsp`, `ret`, or
+  // when it could not be read.
+  static bool frame_built(RemoteMemory& mem, size_t read) {
+    if (!mem.ok(read)) return false;
+    const uint8_t* code = mem.data(read);
+    if (code[0] == 0x55 || code[0] == 0xc3 || code[0] == 0xc2) return false;  // push rbp; ret; ret imm16
+    if (code[0] == 0x48 && ((code[1] == 0x89 && code[2] == 0xe5) || (code[1] == 0x8b && code[2] == 0xec)))
+      return false;  // mov rbp, rsp
+    return true;
+  }
+
   bool after_call(const uint8_t* b) {                        // b: the 6 bytes ending at pc + 1
     if (b[1] == 0xe8) return true;                           // call rel32
     if (b[4] == 0xff && (b[5] & 0xf8) == 0xd0) return true;  // call r
@@ -997,6 +1009,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.pc_after_scan = s.pc_after_scan;
     c.function = s.function;
     c.function_read = m.add_once(untag(s.function), m.function_header_size());
+    if (s.leaf) c.leaf_code_read = m.add_once(s.pc, 3);
     if (auto link = m.function_links.find(s.function); link != m.function_links.end()) {
       c.guessed_map = link->second.first;
       c.guessed_sfi = link->second.second;
@@ -1034,6 +1047,11 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   for (size_t k = 0; k < m.candidates.size(); ++k) {
     Impl::Candidate& c = m.candidates[k];
     if (!m.mem.ok(c.function_read)) continue;
+    if (c.leaf_code_read != RemoteMemory::kNone && !Impl::frame_built(m.mem, c.leaf_code_read)) {
+      stats_.leaf_rejected++;
+      c.function_read = RemoteMemory::kNone;  // not named, and not counted as a failed read
+      continue;
+    }
     const uint64_t map = m.mem.u64(c.function_read, l.map);
     c.sfi = m.mem.u64(c.function_read, l.js_function_shared);
     if (!is_heap_object(map)) continue;
@@ -1053,6 +1071,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
 
   for (size_t k = 0; k < m.candidates.size(); ++k) {
     Impl::Candidate& c = m.candidates[k];
+    if (c.function_read == RemoteMemory::kNone) continue;  // a leaf rejected above
     if (!m.mem.ok(c.function_read)) {
       stats_.read_failed++;
       continue;

@@ -61,24 +61,6 @@ StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
   return kind;
 }
 
-// A JIT leaf sampled in its own code: its frame must be built, else fp is still the caller's and
-// naming the leaf with it would be wrong. Read from the code at pc: `push rbp` (the frame not begun),
-// `mov rbp, rsp` (rbp pushed, not yet the leaf's), `ret` (after `pop rbp`); from the registers: sp
-// above the function slot (after `mov rbp, rsp` until the function is pushed, and from
-// `mov rsp, rbp` on). Not caught (docs/js-names.md): the few instructions some V8 versions run
-// before `push rbp`, and an argument drop between `pop rbp` and `ret`; the perf map names those
-// leaves in auto mode.
-bool StackNamer::leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp) {
-  if (sp > bp + reader_->layout().fp_function) return false;
-  uint8_t code[3] = {};
-  struct iovec local{code, sizeof code}, remote{reinterpret_cast<void*>(pc), sizeof code};
-  if (process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(sizeof code)) return false;
-  if (code[0] == 0x55 || code[0] == 0xc3 || code[0] == 0xc2) return false;  // push rbp; ret; ret imm16
-  if (code[0] == 0x48 && ((code[1] == 0x89 && code[2] == 0xe5) || (code[1] == 0x8b && code[2] == 0xec)))
-    return false;  // mov rbp, rsp
-  return true;
-}
-
 // The lowest address >= from (8-aligned) in the sample's stack copy holding `value`; 0 when none
 // within kScanBytes. Only the copy: scanning the live stack would cost a read per word.
 uint64_t StackNamer::find_word(unwind::Memory& stack, uint64_t from, uint64_t value) {
@@ -214,21 +196,28 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
     const bool leaf = i == u0;
     uint64_t reader_pc = 0;
     Code code = code_at(frames[i].addr, &reader_pc);
-    bool insert = false;
+    bool insert = false, leaf_jit = false;
     if (leaf) {
       if (code == Code::kOther) continue;
       if (code == Code::kInterpreter || code == Code::kBuiltin) {
         // A frameless builtin (bytecode handler, stub) runs for the JS frame at fp: insert it.
         insert = true;
-      } else if (u0 == 0 && !leaf_frame_built(frames[i].addr, fps_[i], regs.sp())) {
-        leaf_rejected_++;
-        continue;
+      } else if (u0 == 0) {
+        // A JIT leaf sampled in its own code. Its frame is not built (or is torn down) as far as the
+        // registers tell when sp is above the function slot (after `mov rbp, rsp` until the function
+        // is pushed, and from `mov rsp, rbp` on); the code at pc tells the rest (FrameSlots::leaf).
+        if (regs.sp() > fps_[i] + reader_->layout().fp_function) {
+          leaf_rejected_++;
+          continue;
+        }
+        leaf_jit = true;
       }
     } else if (code != Code::kJit && code != Code::kInterpreter) {
       continue;  // other builtins keep their ELF names; C++ frames' slots are not V8's
     }
     FrameSlots s;
     s.pc = reader_pc;
+    s.leaf = leaf_jit;
     if (insert && code == Code::kBuiltin) {
       // The frame at fp called the builtin: where it will return to, when found, places the frame
       // in its code (for the functions inlined at that call).
@@ -311,7 +300,7 @@ std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
   d.emplace_back("js_heap.cache_resets", std::to_string(s.cache_resets));
   d.emplace_back("js_heap.inlined", std::to_string(s.inlined));
   d.emplace_back("js_heap.inserted", std::to_string(inserted_));
-  d.emplace_back("js_heap.leaf_rejected", std::to_string(leaf_rejected_));
+  d.emplace_back("js_heap.leaf_rejected", std::to_string(leaf_rejected_ + s.leaf_rejected));
   d.emplace_back("js_heap.live_reads", std::to_string(live_reads_));
   d.emplace_back("js_heap.over_budget", std::to_string(budget_.refused()));
   d.emplace_back("js_heap.time_ms", std::to_string(budget_.spent_ns() / 1'000'000));

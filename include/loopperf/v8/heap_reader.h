@@ -48,6 +48,13 @@ struct FrameSlots {
   // one the frame chain vouched for: its code's inlined functions are taken only where the bytes
   // before it are a call.
   bool pc_after_scan = false;
+  // A JIT leaf sampled in its own code: named only when its frame is built, else fp is still the
+  // caller's and naming the leaf with it would be wrong. The code at pc is read with the frame's
+  // other reads: `push rbp` (the frame not begun), `mov rbp, rsp` (rbp pushed, not yet the leaf's),
+  // `ret` (after `pop rbp`) reject it. Not caught (docs/js-names.md): the few instructions some V8
+  // versions run before `push rbp`, and an argument drop between `pop rbp` and `ret`; the perf map
+  // names those leaves in auto mode.
+  bool leaf = false;
 };
 
 // One named frame. A frame whose code inlined other functions expands into several, innermost first,
@@ -98,6 +105,7 @@ class HeapReader {
     uint64_t lines = 0;        // named frames that got their current line
     uint64_t inlined = 0;      // frames added for functions that optimized code inlined
     uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)
+    uint64_t leaf_rejected = 0;  // JIT leaves in a prologue or epilogue (FrameSlots::leaf)
   };
   const Stats& stats() const { return stats_; }
 

@@ -65,7 +65,6 @@ class StackNamer : public symbols::JsNameTable {
   bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
   uint64_t caller_return(unwind::Memory& stack, uint64_t sp, uint64_t fp);
   uint64_t find_word(unwind::Memory& stack, uint64_t from, uint64_t value);
-  bool leaf_frame_built(uint64_t pc, uint64_t bp, uint64_t sp);
 
   std::unique_ptr<HeapReader> reader_;
   std::shared_ptr<process::TargetFiles> files_;
