@@ -345,14 +345,39 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
                                                         : std::string("after the inferred name")) +
                       ", function name after the locals (" + table + ")");
 
-  // Inlining (V8 >= 12: the Code/InstructionStream split of 11.x has another layout).
-  if (l.version.major >= 12) {
+  // Inlined functions: a JIT pc leads to its InstructionStream (the header before the 64-byte aligned
+  // instructions), that to its Code (the metadata), the Code to its deoptimization data. The Code's
+  // fields come from v8dbg where it has them, else from the version table (facts->code); a version
+  // for which neither knows one gets no expansion.
+  {
+    const CodeFacts& cf = facts->code;
+    const std::string code_table = std::string("V8 ") + facts->versions + " table; " + cf.checked;
+    std::vector<std::string> notes;  // kept only when inlined functions are expanded
+    bool known = true;
+    auto code_field = [&](const char* what, std::initializer_list<const char*> names, uint32_t fact) {
+      if (auto v = md.get(names)) return u32(*v);
+      if (fact == 0) {
+        known = false;
+        return uint32_t{0};
+      }
+      notes.push_back(
+          std::string(what) + ": " + std::to_string(fact) + " (" + code_table +
+          "; v8dbg has no entry; checked by type, or against the InstructionStream, at every use)");
+      return fact;
+    };
     auto code_type = md.get({"type_Code__CODE_TYPE"});
     auto istream_type = md.get({"type_InstructionStream__INSTRUCTION_STREAM_TYPE"});
     auto istream_start = md.get({"class_InstructionStream__instruction_start__uintptr_t"});
-    auto code_start = md.get({"class_Code__instruction_start__Address"});
-    auto code_size = md.get({"class_Code__instruction_size__int"});
-    auto code_flags = md.get({"class_Code__flags__uint32_t"});
+    const uint32_t istream_code = code_field("InstructionStream.code", {}, cf.instruction_stream_code);
+    const uint32_t code_deopt = code_field(
+        "Code.deoptimization_data", {"class_Code__deoptimization_data__FixedArray"}, cf.deoptimization_data);
+    const uint32_t code_positions = code_field(
+        "Code.source_position_table", {"class_Code__source_position_table__ByteArray"}, cf.position_table);
+    const uint32_t code_start = code_field("Code.instruction_start",
+                                           {"class_Code__instruction_start__Address"}, cf.instruction_start);
+    const uint32_t code_size =
+        code_field("Code.instruction_size", {"class_Code__instruction_size__int"}, cf.instruction_size);
+    const uint32_t code_flags = code_field("Code.flags", {"class_Code__flags__uint32_t"}, cf.flags);
     auto kind_mask = md.get({"CodeKindFieldMask"});
     auto kind_shift = md.get({"CodeKindFieldShift"});
     auto baseline = md.get({"CodeKindBaseline"});
@@ -360,38 +385,24 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
     auto literal_index = md.get({"DeoptimizationDataLiteralArrayIndex"});
     auto positions_index = md.get({"DeoptimizationDataInliningPositionsIndex"});
     auto protected_fixed = md.get({"type_ProtectedFixedArray__PROTECTED_FIXED_ARRAY_TYPE"});
-    if (code_type && istream_type && istream_start && code_start && code_size && code_flags && kind_mask &&
-        baseline && count_index && literal_index && positions_index && kind_shift.value_or(0) == 0) {
+    if (known && code_type && istream_type && istream_start && kind_mask && baseline && count_index &&
+        literal_index && positions_index && kind_shift.value_or(0) == 0) {
       l.inlining = true;
+      l.derived.insert(l.derived.end(), notes.begin(), notes.end());
       l.code_type = u16(*code_type);
       l.instruction_stream_type = u16(*istream_type);
       l.instruction_stream_header = u32(*istream_start);
-      l.code_instruction_start = u32(*code_start);
-      l.code_instruction_size = u32(*code_size);
-      l.code_flags = u32(*code_flags);
+      l.instruction_stream_code = istream_code;
+      l.code_deoptimization_data = code_deopt;
+      l.code_position_table = code_positions;
+      l.code_instruction_start = code_start;
+      l.code_instruction_size = code_size;
+      l.code_flags = code_flags;
       l.code_kind_mask = u32(*kind_mask);
       l.deopt_inlined_count_index = u32(*count_index);
       l.deopt_literal_array_index = u32(*literal_index);
       l.deopt_inlining_positions_index = u32(*positions_index);
-      // Code's first two fields (deoptimization_data_or_interpreter_data, position_table) come before
-      // the wrapper (v8dbg 24); not in v8dbg. Seen on node 22.23.5, 24.22.3, 26.12.1: +8 a
-      // TrustedFixedArray (12.4) / ProtectedFixedArray (13.6, 14.6), +16 a TrustedByteArray, in
-      // TurboFan and Maglev code. Every use checks the types again.
-      l.code_deoptimization_data = 8;
-      l.code_position_table = 16;
-      derived("Code.deoptimization_data", l.code_deoptimization_data,
-              "first field after the map; seen as (Trusted|Protected)FixedArray in optimized code of node "
-              "22/24/26, "
-              "checked by type at every decode; v8dbg has no entry");
-      derived("Code.source_position_table", l.code_position_table,
-              "the field before Code.wrapper; seen as TrustedByteArray on node 22/24/26, checked by type at "
-              "every "
-              "decode; v8dbg has no entry");
-      l.instruction_stream_code = 8;
-      derived("InstructionStream.code", l.instruction_stream_code,
-              "the field after the map; every InstructionStream found is accepted only when this Code's "
-              "instruction_start is its instructions' address (seen on node 22/24/26); v8dbg has no entry");
-      // code-kind.h: ... INTERPRETED_FUNCTION, BASELINE, MAGLEV, TURBOFAN_JS end the list.
+      // code-kind.h: ... INTERPRETED_FUNCTION, BASELINE, MAGLEV, TURBOFAN(_JS) end the list (11.3-14.6).
       l.code_kind_maglev = u32(*baseline + 1);
       l.code_kind_turbofan = u32(*baseline + 2);
       derived(
@@ -399,7 +410,9 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
           "CodeKindBaseline + 1 (code-kind.h: ... BASELINE, MAGLEV, TURBOFAN_JS); Maglev code of node 24/26 "
           "carries inlining with it");
       derived("CodeKind::TURBOFAN_JS", l.code_kind_turbofan,
-              "CodeKindBaseline + 2; TurboFan code seen with kind 12 on node 22/24, 13 on node 26");
+              "CodeKindBaseline + 2; TurboFan code seen with kind 13 on node 20 and 26, 12 on node 22/24");
+      // DeoptimizationData: a FixedArray (11.3), TrustedFixedArray (12.4), ProtectedFixedArray (13.6,
+      // 14.6).
       if (auto trusted_fixed = md.get({"type_TrustedFixedArray__TRUSTED_FIXED_ARRAY_TYPE"}))
         l.deopt_data_types.push_back(u16(*trusted_fixed));
       if (protected_fixed) l.deopt_data_types.push_back(u16(*protected_fixed));
@@ -418,10 +431,14 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
       }
       l.inlining_position_size = 16;
       derived("sizeof(InliningPosition)", l.inlining_position_size,
-              "SourcePosition (uint64) + int inlined_function_id, padded (V8 12.4-14.6 source-position.h)");
+              "SourcePosition (uint64) + int inlined_function_id, padded (V8 11.3-14.6 source-position.h; "
+              "node 20's SourcePosition::InliningStack indexes by 16)");
     }
   }
-  if (!l.inlining) l.derived.push_back("inlined functions: not expanded (V8 11.x or metadata missing)");
+  if (!l.inlining) {
+    l.derived.push_back("inlined functions: not expanded (" + std::string(facts->versions) +
+                        ": optimized code's layout not known, or metadata missing)");
+  }
 
   if (!md.missing().empty()) {
     return make_error(ErrorCode::kInput, binary.path() + ": V8 " + l.version.str() +

@@ -33,7 +33,54 @@ constexpr VersionFacts kV8_11{
                     .fixed_position_info = false,
                     .position_info = 0,
                     .position_info_scope_types = 0x1f},
+    CodeFacts{},
 };
+
+// V8 11.3 (node 20) has the Code/InstructionStream split of later versions: the InstructionStream
+// (code space) holds a 16-byte header (map, Code; v8dbg InstructionStream.instruction_start 16) and
+// the instructions; the Code (old space; the former CodeDataContainer, type CODE_TYPE) holds the
+// metadata: relocation_info +8, deoptimization_data_or_interpreter_data +16, position_table +24
+// (all three in v8dbg), instruction_stream +32, code_entry_point +40, flags +48 (uint32: kind in bits
+// 0-3, is_turbofanned bit 4, stack slots above), builtin_id +52, kind_specific_flags +54,
+// instruction_size +56 (int32). Checked on node 20.20.2 (V8 11.3.244.8):
+// - Code::constant_pool reads Code+32 (no InstructionStream: Smi 0), then the int32s at +56
+//   (instruction_size) and +80 (constant_pool_offset) added to the entry point at +40.
+// - Code::OptimizedCodeIterator::Next takes InstructionStream+8 as the Code and accepts it when
+//   (Code+48 & 15) - 12 <= 1: CodeKindCanDeoptimize, MAGLEV 12 and TURBOFAN 13 (CodeKindBaseline 11).
+// - Code::Inlines and DeoptimizationData::GetInlinedFunction: deoptimization data at Code+16 (a
+//   FixedArray), the literal array (a WeakFixedArray, weak elements) at its index 2, the inlined
+//   function count at index 1; SourcePosition::InliningStack(Isolate*, Code) reads InliningPosition
+//   id k at the positions ByteArray's data + (k - 1) * 16 (SourcePosition; function id at +8) and
+//   the inlining id as bits 31-46 of the SourcePosition.
+// - A live TurboFan Code of node 20.20.2 read back: its +40 is its InstructionStream + 16, that
+//   InstructionStream's +8 is the Code, flags 0xdd (kind 13), +16 a FixedArray, +24 a ByteArray.
+constexpr VersionFacts with_code(VersionFacts facts, const char* versions, CodeFacts code) {
+  facts.versions = versions;
+  facts.code = code;
+  return facts;
+}
+constexpr VersionFacts kV8_11_3 = with_code(
+    kV8_11, "11.3",
+    CodeFacts{.instruction_stream_code = 8,
+              .deoptimization_data = 16,
+              .position_table = 24,
+              .instruction_start = 40,
+              .flags = 48,
+              .instruction_size = 56,
+              .checked = "node 20.20.2 (V8 11.3): Code::constant_pool, Code::OptimizedCodeIterator::Next, "
+                         "Code::Inlines, SourcePosition::InliningStack and a live Code read back"});
+
+// V8 12-14: Code (trusted space) starts with deoptimization_data_or_interpreter_data and
+// position_table before its wrapper (v8dbg Code.wrapper 24); v8dbg has the other Code fields.
+// Seen on node 22.23.5, 24.22.3, 26.12.1: +8 a TrustedFixedArray (12.4) / ProtectedFixedArray (13.6,
+// 14.6), +16 a TrustedByteArray, in TurboFan and Maglev code; InstructionStream.code +8 (an
+// InstructionStream is accepted only where that Code's instruction_start is its instructions).
+constexpr CodeFacts kCode12{.instruction_stream_code = 8,
+                            .deoptimization_data = 8,
+                            .position_table = 16,
+                            .checked =
+                                "the fields before Code.wrapper and after InstructionStream's map, "
+                                "seen in optimized code of node 22/24/26"};
 
 // V8 12.0-12.7 (node 22). Checked on node 22.23.5 (V8 12.4.254.21):
 // - 17 JSFunction types (Float16Array's constructor was added), as v8dbg First/LastJSFunctionType say.
@@ -62,6 +109,7 @@ constexpr VersionFacts kV8_12{
                     .fixed_position_info = false,
                     .position_info = 0,
                     .position_info_scope_types = 0x11f},
+    kCode12,
 };
 
 // V8 12.8-13.x (node 24). Checked on node 24.22.3 (V8 13.6.233.17):
@@ -91,6 +139,7 @@ constexpr VersionFacts kV8_13{
     true,
     1,
     kScopeInfo13,
+    kCode12,
 };
 
 // V8 14.x (node 26). Checked on node 26.12.1 (V8 14.6.202.34): as 13.x, except that
@@ -108,6 +157,7 @@ constexpr VersionFacts kV8_14{
     true,
     2,
     kScopeInfo13,
+    kCode12,
 };
 
 }  // namespace
@@ -115,7 +165,7 @@ constexpr VersionFacts kV8_14{
 const VersionFacts* version_facts(const V8Version& version) {
   switch (version.major) {
     case 11:
-      return &kV8_11;
+      return version.minor == 3 ? &kV8_11_3 : &kV8_11;
     case 12:
       return version.minor < 8 ? &kV8_12 : &kV8_13;
     case 13:

@@ -97,16 +97,10 @@ function lpShares(profile) {
   return { total, share: (k) => (counts.get(k) || 0) / total };
 }
 
-// Known gaps, run and listed as TODO by the test summary (docs/js-names.md, "Limits"):
-function knownGap(major) {
-  if (Number(major) === 20) return 'node 20 (V8 11.3): inlined functions are not expanded (its Code layout is not derived yet)';
-  return false;
-}
-
 for (const major of lp.supportedNodeMajors()) {
   for (const mode of ['json', 'regex', 'html']) {
     test(`node ${major}, ${mode}: inlined functions get their inclusive share: the entry >= 97%, each function within V8's bounds +-3 points`,
-      { skip: lp.nodeSkip(major), todo: knownGap(major) }, async (t) => {
+      { skip: lp.nodeSkip(major) }, async (t) => {
       const node = lp.nodeBinary(major);
       const dir = lp.tmpdir('cpuprof');
       const ready = path.join(dir, 'ready');

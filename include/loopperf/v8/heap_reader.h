@@ -60,7 +60,7 @@ struct FrameSlots {
 // One named frame. A frame whose code inlined other functions expands into several, innermost first,
 // all with the same `slot` (index into the FrameSlots passed in): an optimized (TurboFan, Maglev)
 // frame at a call expands into the functions its code inlined there (from the Code's deoptimization
-// data and source positions, V8 >= 12), then its own function. Inlined frames have line 0.
+// data and source positions; node 20 to 26), then its own function. Inlined frames have line 0.
 struct NamedFrame {
   uint32_t slot = 0;
   uint32_t function = 0;  // id for function(); never 0 here

@@ -104,10 +104,11 @@ struct Layout {
   int source_position_format = 1;
   ScopeInfoLayout scope_info;
 
-  // Optimized code and what it inlined (V8 >= 12; `inlining` false: optimized frames are named by
-  // their outermost function only). A JIT pc leads to its InstructionStream (header right before the
-  // 64-byte aligned instructions, its map first, its Code next), the Code to its deoptimization data
-  // (the inlined SharedFunctionInfos, InliningPositions) and its source position table.
+  // Optimized code and what it inlined (V8 11.3 to 14; `inlining` false: optimized frames are named
+  // by their outermost function only). A JIT pc leads to its InstructionStream (header right before
+  // the 64-byte aligned instructions, its map first, its Code next), the Code to its deoptimization
+  // data (the inlined SharedFunctionInfos, InliningPositions) and its source position table. The
+  // defaults below are V8 12.4's; load_layout sets them all when `inlining` is true.
   bool inlining = false;
   uint16_t code_type = 0, instruction_stream_type = 0;
   uint32_t instruction_stream_header = 32;  // InstructionStream.instruction_start: header size
@@ -116,10 +117,10 @@ struct Layout {
   uint32_t code_instruction_start = 40, code_flags = 48, code_instruction_size = 52;
   uint32_t code_kind_mask = 15;
   uint32_t code_kind_maglev = 0, code_kind_turbofan = 0;
-  // DeoptimizationData: TrustedFixedArray (seen on V8 12.4), ProtectedFixedArray (13.6, 14.6); both a
-  // Smi length and tagged elements.
+  // DeoptimizationData: FixedArray (V8 11.3), TrustedFixedArray (seen on V8 12.4), ProtectedFixedArray
+  // (13.6, 14.6); all a Smi length and tagged elements.
   std::vector<uint16_t> deopt_data_types;
-  std::vector<uint16_t> literal_array_types;  // (Trusted/Protected)(Weak)FixedArray
+  std::vector<uint16_t> literal_array_types;  // (Trusted/Protected)(Weak)FixedArray (11.3: WeakFixedArray)
   std::vector<uint16_t> pod_array_types;      // ByteArray, TrustedByteArray
   uint32_t deopt_inlined_count_index = 1, deopt_literal_array_index = 2, deopt_inlining_positions_index = 7;
   uint32_t inlining_position_size = 16;  // InliningPosition {SourcePosition (int64); int function id}

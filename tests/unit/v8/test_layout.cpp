@@ -27,13 +27,17 @@ struct Expected {
   uint32_t bytecode_array_data, bytecode_array_source_position_table;
   int source_position_format;
   bool debug_info;  // SharedFunctionInfo.script may hold a DebugInfo
+  // Optimized code: InstructionStream header, Code fields, TurboFan's code kind, DeoptimizationData
+  // indexes (literal array, inlining positions).
+  uint32_t instruction_stream_header, code_deopt, code_positions, code_start, code_flags, code_size;
+  uint32_t turbofan_kind, deopt_literals, deopt_positions;
 };
 
 const Expected kExpected[] = {
-    {20, 531, 11, 3, 2066, 2081, 24, 16, 32, 32, false, 54, 32, 1, true},
-    {22, 457, 12, 4, 2066, 2082, 32, 16, 32, 32, false, 64, 24, 1, false},
-    {24, 480, 13, 6, 2065, 2081, 32, 24, 40, 48, true, 64, 24, 1, false},
-    {26, 477, 14, 6, 2066, 2082, 32, 24, 40, 48, true, 64, 24, 2, false},
+    {20, 531, 11, 3, 2066, 2081, 24, 16, 32, 32, false, 54, 32, 1, true, 16, 16, 24, 40, 48, 56, 13, 2, 7},
+    {22, 457, 12, 4, 2066, 2082, 32, 16, 32, 32, false, 64, 24, 1, false, 32, 8, 16, 40, 48, 52, 12, 2, 7},
+    {24, 480, 13, 6, 2065, 2081, 32, 24, 40, 48, true, 64, 24, 1, false, 32, 8, 16, 40, 52, 56, 12, 3, 8},
+    {26, 477, 14, 6, 2066, 2082, 32, 24, 40, 48, true, 64, 24, 2, false, 32, 8, 16, 40, 52, 56, 13, 3, 8},
 };
 
 // One test case per line, so that a missing binary skips only its own.
@@ -74,18 +78,23 @@ void check_layout(const Expected& want) {
   CHECK(l.script_line_ends == 56);
   CHECK(l.first_uncompiled_data_type != 0);
   CHECK(l.last_uncompiled_data_type == l.first_uncompiled_data_type + 3);
-  // Inlined functions: V8 >= 12 only; the optimized code kinds are the two after BASELINE
-  // (TurboFan code seen at runtime with kind 12 on node 22 and 24, 13 on node 26).
-  CHECK(l.inlining == (want.major >= 22));
+  // Inlined functions, on every line; the optimized code kinds are the two after BASELINE (TurboFan
+  // code seen at runtime with kind 13 on node 20 and 26, 12 on node 22 and 24).
+  CHECK(l.inlining);
   if (l.inlining) {
-    CHECK(l.code_kind_turbofan == (want.major >= 26 ? 13u : 12u));
+    CHECK(l.code_kind_turbofan == want.turbofan_kind);
     CHECK(l.code_kind_maglev == l.code_kind_turbofan - 1);
-    CHECK(l.instruction_stream_header == 32);
-    CHECK(l.code_instruction_start == 40);
-    CHECK(l.code_flags == (want.major >= 24 ? 52u : 48u));
-    CHECK(l.code_instruction_size == l.code_flags + 4);
-    CHECK(l.deopt_literal_array_index == (want.major >= 24 ? 3u : 2u));
-    CHECK(l.deopt_inlining_positions_index == (want.major >= 24 ? 8u : 7u));
+    CHECK(l.code_kind_mask == 15);
+    CHECK(l.instruction_stream_header == want.instruction_stream_header);
+    CHECK(l.instruction_stream_code == 8);
+    CHECK(l.code_deoptimization_data == want.code_deopt);
+    CHECK(l.code_position_table == want.code_positions);
+    CHECK(l.code_instruction_start == want.code_start);
+    CHECK(l.code_flags == want.code_flags);
+    CHECK(l.code_instruction_size == want.code_size);
+    CHECK(l.deopt_inlined_count_index == 1);
+    CHECK(l.deopt_literal_array_index == want.deopt_literals);
+    CHECK(l.deopt_inlining_positions_index == want.deopt_positions);
     CHECK(!l.deopt_data_types.empty());
     CHECK(!l.literal_array_types.empty());
     CHECK(!l.pod_array_types.empty());
