@@ -19,8 +19,9 @@ using loopperf::symbols::PerfMapSource;
 
 namespace {
 
-// A pid that is not ours and (almost certainly) nobody's: candidates found by name only.
-constexpr pid_t kNoSuchPid = 0x7ffffff0;
+// A pid that is nobody's (pid_max is at most 2^22): candidates found by name only. Distinct per test
+// process: ctest runs this file's cases in parallel, and they must not share /tmp/perf-N.map.
+const pid_t kNoSuchPid = 0x40000000 + ::getpid();
 
 // Writes /tmp/perf-N.map with `mode` (umask does not apply) and removes it when the test ends.
 struct PerfMapFile {
@@ -52,7 +53,7 @@ TEST_CASE("PerfMapSource: no map, no names, and a warning naming the flag") {
 
 TEST_CASE("PerfMapSource: finds a container's map through the innermost pid (NSpid)") {
   // Our own root stands in for the container's: /proc/PID/root/tmp/perf-NSPID.map.
-  const int nspid = 0x7ffffff1;
+  const int nspid = 0x50000000 + ::getpid();
   PerfMapFile map(nspid, "1000 100 JS:*inContainer /c.js:1:1\n", 0644);
   PerfMapSource source(::getpid(), status_with(::geteuid(), {::getpid(), nspid}), std::nullopt);
   CHECK(source.tail());
