@@ -181,6 +181,14 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
       if (++resyncs > kMaxResyncs) break;
       const uint64_t at = find_word(stack, scan_from, frames[k].addr + 1);
       if (at == 0) break;
+      if (at < scan_from + 8) {
+        // The return address at sp itself: the leaf built no frame (a syscall wrapper, a stub), so
+        // there is no record below it. Go on from the next frame's return address.
+        k++;
+        scan_from = at + 8;
+        fp = 0;
+        continue;
+      }
       fp = at - 8;
       continue;
     }
