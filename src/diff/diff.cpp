@@ -58,6 +58,7 @@ void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionC
   pop.scale = s.value;
   pop.scale_se = std::sqrt(s.var_log);
   pop.scale_rows = s.rows;
+  pop.scale_median = s.median;
 }
 
 Row make_row(Family f, std::string population, std::string name, double x1, double n1, double x2, double n2) {
@@ -191,7 +192,7 @@ void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const Di
            size_t& tests) {
   auto scale_of = [&](const std::string& name) {
     for (const auto& p : pops)
-      if (p.name == name) return Scale{p.scale, p.scale_se * p.scale_se, p.scale_rows};
+      if (p.name == name) return Scale{p.scale, p.scale_se * p.scale_se, p.scale_rows, p.scale_median};
     return Scale{};
   };
   const double t = opt.threshold;

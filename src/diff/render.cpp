@@ -82,8 +82,13 @@ std::string scales(const DiffResult& d) {
   for (const auto& p : d.populations) {
     if (!out.empty()) out += ", ";
     out += p.name + fmt(" x%.3f", p.scale);
-    out += p.scale_rows ? fmt(" ±%.1f%% (%zu functions agree)", p.scale_se * 100, p.scale_rows)
-                        : std::string(" (too few functions agree: shares compared as they are)");
+    if (!p.scale_rows)
+      out += " (too few functions to estimate it: shares compared as they are)";
+    else if (p.scale_median)
+      out += fmt(" ±%.1f%% (the median of %zu functions, which do not agree: a wide error)", p.scale_se * 100,
+                 p.scale_rows);
+    else
+      out += fmt(" ±%.1f%% (%zu functions agree)", p.scale_se * 100, p.scale_rows);
   }
   return out;
 }
@@ -225,7 +230,8 @@ std::string render_json(const DiffResult& d, bool all) {
         .field("head_samples", p.head_samples);
     w.field("scale", p.scale)
         .field("scale_se", p.scale_se)
-        .field("scale_rows", static_cast<uint64_t>(p.scale_rows));
+        .field("scale_rows", static_cast<uint64_t>(p.scale_rows))
+        .field("scale_median", p.scale_median);
     w.end_object();
   }
   w.end_array();

@@ -69,6 +69,25 @@ ProportionTest rescaled_test(const ShareCounts& c, const Scale& s, double run_no
   return t;
 }
 
+namespace {
+
+// The fallback when the rows agree on no scale: their median ratio, as uncertain as one typical row
+// (the median of the rows' own sampling variances, plus run noise): wider than an agreeing set's
+// error, and unlike the rows' spread, not inflated by the rows that changed.
+Scale median_scale(const std::vector<const ShareCounts*>& candidates, double value, double run_noise) {
+  std::vector<double> sampling;
+  for (const ShareCounts* c : candidates)
+    sampling.push_back((1 - std::min(c->x1 / c->n1, 1.0)) / c->x1 + (1 - std::min(c->x2 / c->n2, 1.0)) / c->x2);
+  Scale s;
+  s.value = value;
+  s.var_log = *median(sampling) + 2 * run_noise * run_noise;
+  s.rows = candidates.size();
+  s.median = true;
+  return s;
+}
+
+}  // namespace
+
 Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,
                      double run_noise) {
   std::vector<const ShareCounts*> candidates;
@@ -81,6 +100,7 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
   Scale s;
   if (candidates.size() < min_rows) return s;
   s.value = *median(ratios);  // robust start: half the rows may have changed
+  const Scale seed = median_scale(candidates, s.value, run_noise);
   std::vector<bool> in(candidates.size(), false);
   for (int round = 0; round < 20; round++) {
     bool changed = false;
@@ -99,7 +119,7 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
       squares2 += std::pow(candidates[i]->x2 / candidates[i]->n2, 2);
       used++;
     }
-    if (used < min_rows) return Scale{};
+    if (used < min_rows) return seed;
     s.value = share2 / share1;
     // Sampling, plus each row's own run-to-run noise (independent rows: the sum's relative variance
     // is run_noise^2 x sum of squared shares / squared sum).

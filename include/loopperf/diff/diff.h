@@ -54,10 +54,12 @@ struct Population {
   double base_samples = 0, head_samples = 0;
   // What an unchanged function's share was multiplied by because other code got faster or slower,
   // from the functions with >= 10 samples on both sides that agree on it (stats.h estimate_scale).
-  // 1 when fewer than 3 functions agree (scale_rows == 0).
+  // When fewer than 3 agree, the median of their ratios with their spread as its error
+  // (scale_median); 1 when fewer than 3 functions have the samples (scale_rows == 0).
   double scale = 1;
   double scale_se = 0;  // relative standard error of scale
   size_t scale_rows = 0;
+  bool scale_median = false;
 };
 
 struct Side {

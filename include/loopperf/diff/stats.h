@@ -44,11 +44,16 @@ struct ShareCounts {
 // one, so one function doubling shrinks every other share). Estimated from rows with >= min_count
 // samples on both sides: seeded with the median of their head/base share ratios, then, until the set
 // stops changing, the ratio of summed shares over the rows consistent with it (|rescaled z| < 3), so
-// that the big, precise rows dominate and the changed ones are left out.
+// that the big, precise rows dominate and the changed ones are left out. When fewer than min_rows
+// agree on any scale (two of five functions changed, or moved by more than their noise), the median
+// ratio stays, as uncertain as one typical row: scale 1 would compare raw shares, and every sibling
+// of one function that grew would count as an improvement.
 struct Scale {
   double value = 1;
   double var_log = 0;  // variance of log(value): (1 - P1) / X1 + (1 - P2) / X2 over the rows used, + run noise
-  size_t rows = 0;     // rows it rests on; 0 = fewer than min_rows agree, value fixed at 1
+  size_t rows = 0;     // rows it rests on: the agreeing ones, or all candidates for a median
+  bool median = false;  // the rows did not agree: value is their median ratio, var_log one row's
+  // rows 0: fewer than min_rows candidates, value fixed at 1 (shares compared as they are)
 };
 // `run_noise` as in two_proportion_test: in the consistency test and in var_log.
 Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,

@@ -69,10 +69,30 @@ TEST_CASE("estimate_scale: the unchanged rows' ratio, robust to the changed ones
   CHECK(s.rows == 4);  // the doubled one disagrees; the tiny one is below min_count
   CHECK(s.var_log > 0);
   CHECK(std::sqrt(s.var_log) < 0.03);
+  CHECK_FALSE(s.median);
   // Nothing to rest on: scale 1, as if shares were compared directly.
   auto none = diff::estimate_scale({{5, 100, 5, 100}}, 10, 3);
   CHECK(none.value == 1);
   CHECK(none.rows == 0);
+}
+
+TEST_CASE("estimate_scale: rows that agree on nothing keep their median, with a wide error") {
+  // A CI run of tests/integration/diff.test.js (scoreRecords doubled): besides scoreRecords, the
+  // head run also had parseRecords and sortRecords well below their base counts (run-to-run
+  // variance), so no three rows agreed. Scale 1 then made parseRecords an "improvement" of -12 pp.
+  //                                     parse              score              render             hash               sort
+  std::vector<diff::ShareCounts> rows = {{532, 1247, 465, 1526}, {330, 1247, 690, 1526}, {150, 1247, 162, 1526},
+                                         {100, 1247, 104, 1526}, {72, 1247, 30, 1526}};
+  auto s = diff::estimate_scale(rows, 10, 3, 0.02);
+  REQUIRE(s.median);
+  CHECK(s.rows == 5);
+  CHECK(s.value > 0.7);
+  CHECK(s.value < 0.9);
+  CHECK(std::sqrt(s.var_log) > 0.05);  // one row's error, not an agreeing set's
+  // parseRecords moved with everything else, within that error: not a change of its own.
+  CHECK(std::fabs(diff::rescaled_test(rows[0], s, 0.02).z) < 2);
+  // The doubled function still stands out far beyond it.
+  CHECK(diff::rescaled_test(rows[1], s, 0.02).z > 4);
 }
 
 TEST_CASE("rescaled_test: scale 1 is the pooled two-proportion test, a matching scale gives z 0") {
