@@ -351,7 +351,9 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
     m.emplace_back("wall.samples", std::to_string(w.samples));
     m.emplace_back("wall.dropped", std::to_string(w.dropped));
     m.emplace_back("wall.failed", std::to_string(w.failed));
-    m.emplace_back("wall.stop_avg_us", std::to_string(w.samples ? w.stopped_ns_total / w.samples / 1000 : 0));
+    m.emplace_back("wall.unstopped", std::to_string(w.unstopped));
+    const uint64_t stops = w.samples - w.unstopped;
+    m.emplace_back("wall.stop_avg_us", std::to_string(stops ? w.stopped_ns_total / stops / 1000 : 0));
     m.emplace_back("wall.stop_max_us", std::to_string(w.stopped_ns_max / 1000));
     m.emplace_back("wall.other_threads", "cpu-clock (label clock=cpu)");
   }

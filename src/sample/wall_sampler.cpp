@@ -3,8 +3,15 @@
 
 #include "loopperf/sample/jitter.h"
 
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
 
 #include "loopperf/process/ptrace_stop.h"
 
@@ -29,12 +36,30 @@ size_t read_stack(pid_t pid, uint64_t addr, uint8_t* out, size_t n) {
   ssize_t r = ::process_vm_readv(pid, local.data(), local.size(), remote.data(), remote.size(), 0);
   return r > 0 ? static_cast<size_t>(r) : 0;
 }
+
+// The system calls libuv's poll phase waits in.
+bool is_poll_wait(long nr) {
+  return nr == SYS_epoll_wait || nr == SYS_epoll_pwait
+#ifdef SYS_epoll_pwait2
+         || nr == SYS_epoll_pwait2
+#endif
+      ;
+}
+
+uint64_t word_at(const std::vector<uint8_t>& stack, uint64_t base, uint64_t addr) {
+  uint64_t v = 0;
+  std::memcpy(&v, stack.data() + (addr - base), sizeof v);
+  return v;
+}
 }  // namespace
 
 WallSampler::WallSampler(pid_t pid, int frequency_hz, size_t stack_bytes)
     : pid_(pid), period_(std::chrono::nanoseconds(1'000'000'000 / frequency_hz)), stack_bytes_(stack_bytes) {}
 
-WallSampler::~WallSampler() { stop(); }
+WallSampler::~WallSampler() {
+  stop();
+  forget_gone({});
+}
 
 void WallSampler::start() {
   running_ = true;
@@ -63,7 +88,65 @@ WallStats WallSampler::stats() const {
   return stats_;
 }
 
+std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t tid) {
+  if (w.syscall_fd < 0) {
+    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/syscall";
+    w.syscall_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (w.syscall_fd < 0) return std::nullopt;
+  }
+  // "nr arg1 .. arg6 sp pc" while blocked in a system call, "running" or "-1 sp pc" otherwise; the
+  // kernel reads it without stopping the thread (it waits for it to be off the CPU, which a
+  // blocked thread already is). Read again from offset 0: the file is generated at each read.
+  char buf[256];
+  ssize_t n = ::pread(w.syscall_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  Blocked b;
+  uint64_t args[6];
+  if (std::sscanf(buf, "%ld %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
+                  " %" SCNx64,
+                  &b.nr, &args[0], &args[1], &args[2], &args[3], &args[4], &args[5], &b.sp, &b.pc) != 9)
+    return std::nullopt;
+  return b;
+}
+
+std::optional<WallSample> WallSampler::sample_waiting(Watched& w, pid_t tid) {
+  if (!w.wait) return std::nullopt;
+  const WallSample& last = w.wait->sample;
+  const Blocked where{last.syscall, last.regs.rsp, last.regs.rip};
+  auto before = blocked_in(w, tid);
+  if (!before || !(*before == where)) return std::nullopt;
+  WallSample s;
+  s.tid = tid;
+  s.time_ns = monotonic_ns();
+  s.regs = last.regs;
+  s.syscall = last.syscall;
+  s.stack.resize(stack_bytes_);
+  s.stack.resize(read_stack(pid_, where.sp, s.stack.data(), s.stack.size()));
+  // The registers the stack itself does not hold (the frame pointer, the callee-saved ones) are
+  // the last stop's. When rbp points into the stack (a frame pointer), the frame it points to must
+  // still be linked the same way; otherwise (node 20-26 wait with rbp = 0) the unwinder follows
+  // the CFI, which reads the fresh copy.
+  const uint64_t fp = last.regs.rbp, base = where.sp;
+  const uint64_t top = base + std::min(s.stack.size(), last.stack.size());
+  if (fp >= base && fp + 16 <= top &&
+      (word_at(s.stack, base, fp) != word_at(last.stack, base, fp) ||
+       word_at(s.stack, base, fp + 8) != word_at(last.stack, base, fp + 8)))
+    return std::nullopt;
+  if (s.stack.empty()) return std::nullopt;
+  // Still in that wait after the read: the copy is of a stack that did not move meanwhile (a
+  // return and a new wait at the same place leave the same frames).
+  auto after = blocked_in(w, tid);
+  if (!after || !(*after == where)) return std::nullopt;
+  return s;
+}
+
 void WallSampler::sample_one(pid_t tid) {
+  Watched& w = watched_[tid];
+  if (auto waiting = sample_waiting(w, tid)) {
+    record(std::move(*waiting), 0, false);
+    return;
+  }
   WallSample s;
   s.tid = tid;
   s.stack.resize(stack_bytes_);
@@ -82,15 +165,35 @@ void WallSampler::sample_one(pid_t tid) {
     stop->detach();
     stopped_ns = static_cast<uint64_t>(stop->stopped_for().count());
   }
+  if (is_poll_wait(s.syscall)) w.wait = PollWait{s};  // kept while the thread runs: it comes back
+  record(std::move(s), stopped_ns, true);
+}
+
+void WallSampler::record(WallSample&& s, uint64_t stopped_ns, bool stopped) {
   std::lock_guard lock(mu_);
   stats_.samples++;
-  stats_.stopped_ns_total += stopped_ns;
-  stats_.stopped_ns_max = std::max(stats_.stopped_ns_max, stopped_ns);
+  if (stopped) {
+    stats_.stopped_ns_total += stopped_ns;
+    stats_.stopped_ns_max = std::max(stats_.stopped_ns_max, stopped_ns);
+  } else {
+    stats_.unstopped++;
+  }
   if (queue_.size() >= kMaxQueued) {
     stats_.dropped++;
     return;
   }
   queue_.push_back(std::move(s));
+}
+
+void WallSampler::forget_gone(const std::set<pid_t>& tids) {
+  for (auto it = watched_.begin(); it != watched_.end();) {
+    if (tids.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.syscall_fd >= 0) ::close(it->second.syscall_fd);
+    it = watched_.erase(it);
+  }
 }
 
 void WallSampler::run() {
@@ -104,6 +207,7 @@ void WallSampler::run() {
       std::lock_guard lock(mu_);
       tids = tids_;
     }
+    forget_gone(tids);
     for (pid_t tid : tids) sample_one(tid);
     next += std::chrono::nanoseconds(jitter.next());
     auto now = std::chrono::steady_clock::now();
