@@ -71,6 +71,7 @@ struct Event {
   int64_t value = 0;  // epfd or stack index
   pid_t tid = 0;
   Kind kind = Kind::kSample;
+  uint64_t frame = 0;  // poll events: the wait's events buffer
 };
 
 // std::push_heap keeps the largest first: "later" is larger, so the earliest event is on top.
@@ -85,6 +86,7 @@ bool shorter(const Stall& a, const Stall& b) { return a.duration_ns > b.duration
 struct ThreadState {
   pid_t tid = 0;
   int epfd = -1;
+  uint64_t loop_frame = 0;  // the events buffer of the loop's own wait (0: not known yet)
   bool waiting = false;
   bool transitioned = false;  // any poll event processed yet
   bool ended = false;
@@ -193,10 +195,15 @@ struct LoopHealthTracker::Impl {
       case Kind::kExit:
         break;
     }
-    // The loop's own fd: the first one seen. A nested loop (spawnSync) waits on another fd inside a
-    // busy period of the outer loop, which those waits must not end.
+    // The loop's own fd: the first one seen, unless a shallower wait shows it was a nested loop's
+    // (health.h). A nested loop waits on another fd inside a busy period of the outer loop, which
+    // those waits must not end.
     if (t.epfd < 0) t.epfd = static_cast<int>(e.value);
-    if (e.value != t.epfd) return;
+    if (!t.loop_frame && e.value == t.epfd) t.loop_frame = e.frame;
+    if (e.value != t.epfd) {
+      if (e.kind != Kind::kEnter || !t.loop_frame || e.frame <= t.loop_frame + kNestedGap) return;
+      outer_loop_found(t, e);
+    }
     bool first = !t.transitioned;
     t.transitioned = true;
     if (e.kind == Kind::kExit) {
@@ -228,6 +235,24 @@ struct LoopHealthTracker::Impl {
     }
   }
 
+  // The fd followed so far was a nested loop's: the outer loop was busy all along, from the start
+  // (or before it) to this enter. What was measured on the nested fd is dropped, and so are the
+  // samples of the current period: those before it were spread over the nested loop's periods, so
+  // the first (truncated) busy period says it has no samples rather than show a part of them.
+  void outer_loop_found(ThreadState& t, const Event& e) {
+    ThreadState fresh;
+    fresh.tid = t.tid;
+    fresh.since = t.since;
+    fresh.last_event = t.last_event;
+    fresh.epfd = static_cast<int>(e.value);
+    fresh.loop_frame = e.frame;
+    fresh.waiting = false;
+    fresh.transitioned = true;
+    fresh.last_change = t.since;
+    fresh.period_truncated = true;
+    t = std::move(fresh);
+  }
+
   void close(ThreadState& t, uint64_t end_time) {
     end_time = std::max(end_time, t.since);
     end_time = std::max(end_time, t.last_change);
@@ -248,12 +273,14 @@ LoopHealthTracker::LoopHealthTracker(uint64_t start_ns, int64_t stall_threshold_
   impl_->window = std::max<int64_t>(0, reorder_window_ns);
 }
 
-void LoopHealthTracker::add_thread(pid_t tid, bool initially_waiting, int loop_epfd, uint64_t since_ns) {
+void LoopHealthTracker::add_thread(pid_t tid, bool initially_waiting, int loop_epfd, uint64_t since_ns,
+                                   uint64_t loop_frame) {
   std::lock_guard lock(impl_->mu);
   if (impl_->find(tid)) return;
   ThreadState t;
   t.tid = tid;
   t.epfd = loop_epfd;
+  t.loop_frame = loop_epfd >= 0 ? loop_frame : 0;
   t.waiting = initially_waiting;
   t.since = std::max(since_ns, impl_->start);
   t.last_change = t.since;
@@ -272,14 +299,14 @@ void LoopHealthTracker::end_thread(pid_t tid, uint64_t time_ns) {
   impl_->push(Event{time_ns, 0, 0, 0, tid, Kind::kEnd});
 }
 
-void LoopHealthTracker::poll_enter(pid_t tid, uint64_t time_ns, int epfd) {
+void LoopHealthTracker::poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame) {
   std::lock_guard lock(impl_->mu);
-  impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kEnter});
+  impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kEnter, frame});
 }
 
-void LoopHealthTracker::poll_exit(pid_t tid, uint64_t time_ns, int epfd) {
+void LoopHealthTracker::poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame) {
   std::lock_guard lock(impl_->mu);
-  impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kExit});
+  impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kExit, frame});
 }
 
 void LoopHealthTracker::sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight) {

@@ -26,13 +26,16 @@ constexpr uint64_t kJsNamesBurstNs = 250'000'000;
 
 // Blocked in its poll wait right now? (/proc/PID/task/TID/syscall: "281 0xe ..." for epoll_pwait,
 // the first argument being the epoll fd.) Returns the fd, or -1 when not waiting.
-int waiting_in_poll(pid_t pid, pid_t tid) {
+// The epoll fd and events buffer of the poll wait the thread is blocked in, or {-1, 0}.
+std::pair<int, uint64_t> waiting_in_poll(pid_t pid, pid_t tid) {
   auto text = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/syscall");
-  if (!text) return -1;
+  if (!text) return {-1, 0};
   char* end = nullptr;
   long nr = std::strtol(text->c_str(), &end, 10);
-  if (!is_epoll_wait(nr)) return -1;
-  return static_cast<int>(std::strtol(end, nullptr, 16));
+  if (!is_epoll_wait(nr)) return {-1, 0};
+  int epfd = static_cast<int>(std::strtol(end, &end, 16));
+  uint64_t frame = std::strtoull(end, nullptr, 16);
+  return {epfd, frame};
 }
 
 }  // namespace
@@ -136,13 +139,13 @@ void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start
 void Recorder::on_poll_event(const sample::PollEvent& e) {
   if (tap_) tap_->poll_event(e);
   if (!health_) return;
-  if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd);
-  else health_->poll_exit(e.tid, e.time_ns, e.epfd);
+  if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
+  else health_->poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
 }
 
-void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) {
-  if (tap_) tap_->thread_found(tid, loop_epfd, since_ns);
-  if (health_) health_->add_thread(tid, loop_epfd >= 0, loop_epfd, since_ns);
+void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) {
+  if (tap_) tap_->thread_found(tid, loop_epfd, loop_frame, since_ns);
+  if (health_) health_->add_thread(tid, loop_epfd >= 0, loop_epfd, since_ns, loop_frame);
 }
 
 void Recorder::on_thread_ended(pid_t tid, uint64_t time_ns) {
@@ -241,10 +244,10 @@ void Recorder::follow_new_threads() {
     if (!followed_.insert(tid).second) continue;
     if (tracer_) tracer_->add_thread(tid);
     if (health_) {
-      int epfd = waiting_in_poll(opts_.pid, tid);
+      auto [epfd, frame] = waiting_in_poll(opts_.pid, tid);
       // A thread found after the start is followed from now on, not from the start.
       uint64_t since = monotonic_ns() - start_ns_ < 20'000'000 ? 0 : monotonic_ns();
-      on_thread_found(tid, epfd, since);
+      on_thread_found(tid, epfd, frame, since);
     }
   }
   for (auto it = followed_.begin(); it != followed_.end();) {

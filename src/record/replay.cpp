@@ -163,12 +163,14 @@ void Capture::poll_event(const sample::PollEvent& e) {
   put(events_, failed_, e.time_ns);
   put(events_, failed_, static_cast<uint8_t>(e.enter));
   put(events_, failed_, e.epfd);
+  put(events_, failed_, e.frame);
 }
 
-void Capture::thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) {
+void Capture::thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) {
   put(events_, failed_, Kind::kThreadFound);
   put(events_, failed_, tid);
   put(events_, failed_, loop_epfd);
+  put(events_, failed_, loop_frame);
   put(events_, failed_, since_ns);
 }
 
@@ -296,7 +298,7 @@ Result<FinishedProfile> replay_recording(const std::string& dir, profile::Record
       case Kind::kPoll: {
         sample::PollEvent e;
         uint8_t enter = 0;
-        ok = in.get(e.tid) && in.get(e.time_ns) && in.get(enter) && in.get(e.epfd);
+        ok = in.get(e.tid) && in.get(e.time_ns) && in.get(enter) && in.get(e.epfd) && in.get(e.frame);
         e.enter = enter != 0;
         if (ok) rec->on_poll_event(e);
         break;
@@ -304,9 +306,9 @@ Result<FinishedProfile> replay_recording(const std::string& dir, profile::Record
       case Kind::kThreadFound: {
         pid_t tid;
         int epfd;
-        uint64_t since;
-        ok = in.get(tid) && in.get(epfd) && in.get(since);
-        if (ok) rec->on_thread_found(tid, epfd, since);
+        uint64_t frame, since;
+        ok = in.get(tid) && in.get(epfd) && in.get(frame) && in.get(since);
+        if (ok) rec->on_thread_found(tid, epfd, frame, since);
         break;
       }
       case Kind::kThreadEnded: {

@@ -127,14 +127,20 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
   e.time_ns = head.time;
   e.enter = kind->second % 2 == 0;
   if (e.enter) {
-    // syscalls:sys_enter_*: common fields (8 bytes), __syscall_nr (int, padded), then args[0] = epfd.
-    uint64_t epfd = 0;
+    // syscalls:sys_enter_*: common fields (8 bytes), __syscall_nr (int, padded), then args[0] = epfd,
+    // args[1] = the events buffer.
+    uint64_t epfd = 0, frame = 0;
     if (head.raw_size >= 24 && kRawOffset + 24 <= h->size) std::memcpy(&epfd, raw + 16, 8);
+    if (head.raw_size >= 32 && kRawOffset + 32 <= h->size) std::memcpy(&frame, raw + 24, 8);
     e.epfd = static_cast<int>(epfd);
+    e.frame = frame;
     t.open_epfd = e.epfd;
+    t.open_frame = frame;
   } else {
     e.epfd = t.open_epfd;  // the exit does not say; syscalls on one thread do not nest
+    e.frame = t.open_frame;
     t.open_epfd = -1;
+    t.open_frame = 0;
   }
   events_++;
   fn_(e);

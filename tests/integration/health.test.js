@@ -112,6 +112,51 @@ test('wall mode on an idle loop: idle-wait in poll, the target timer does not dr
   assert.ok(stopAvg > 0 && stopAvg < 500, `wall.stop_avg_us ${stopAvg}`);
 });
 
+// Concurrent load (issue 17): 4 connections keep an execSync('sleep 0.2') handler busy, so requests
+// queue and the loop is busy ~100% of the time, mostly inside spawnSync's nested loop. Whenever the
+// recording begins inside that nested wait, its fd is what /proc shows first; the loop's own wait is
+// the shallower one (health.h). Measured before: utilization 4-9%, 0-1 stalls; with sequential
+// requests the stalls were right.
+for (const [name, args] of [['cpu', []], ['wall', ['--mode', 'wall']]]) {
+  test(`an execSync handler under 4 concurrent connections: utilization >= 0.9, stalls with the execSync stack (${name})`, async () => {
+    const http = require('node:http');
+    const t = await lp.startTarget('execsync_server.js');
+    const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    let stop = false;
+    let served = 0;
+    const client = async () => {
+      while (!stop) {
+        await new Promise((res) => {
+          http.get({ port, host: '127.0.0.1', agent }, (r) => { r.resume(); r.on('end', res); }).on('error', res);
+        });
+        served++;
+      }
+    };
+    const clients = [client(), client(), client(), client()];
+    try {
+      await lp.until(() => served >= 2, 'the server answers');
+      const out = path.join(t.dir, `conc-${name}.pb.gz`);
+      const r = await lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '3s', '-o', out, ...args]);
+      assert.strictEqual(r.status, 0, r.stderr);
+      const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+      const main = rep.threads.find((th) => th.tid === t.pid);
+      assert.ok(main.loop.utilization >= 0.9, `utilization ${main.loop.utilization}`);
+      const whole = main.loop.stalls.filter((s) => !s.truncated);
+      assert.ok(whole.length >= 2, JSON.stringify(main.loop.stalls));
+      for (const s of whole) {
+        assert.ok(s.duration_ms >= 180, JSON.stringify(s));  // at least one execSync each
+        assert.match(s.summary, /execSync/, JSON.stringify(s));
+      }
+    } finally {
+      stop = true;
+      agent.destroy();
+      lp.stopTarget(t);
+      await Promise.all(clients);
+    }
+  });
+}
+
 // Never harm the target, not even its view of itself: the loop's own eventLoopUtilization() and
 // timer delay over a 2 s window, unprofiled and then under record in each mode (separate processes,
 // the same work: a 10 ms timer busy for 5 ms).

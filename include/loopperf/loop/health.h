@@ -57,9 +57,19 @@ class LoopHealthTracker {
   // (/proc/PID/task/TID/syscall), so a first exit without an enter closes a wait, not a busy period
   // (a first event contradicting it wins: /proc is read a little before the tracepoints start).
   // `loop_epfd`: the loop's epoll fd when known (the first argument in /proc/.../syscall), else the
-  // first epoll fd this thread waits on is taken. `since_ns`: when the thread appeared (a worker
-  // started during the recording); 0 = the start of the recording.
-  void add_thread(pid_t tid, bool initially_waiting, int loop_epfd = -1, uint64_t since_ns = 0);
+  // first epoll fd this thread waits on is taken. `loop_frame`: the events buffer of that wait (its
+  // second argument), a stack address; 0 when unknown. `since_ns`: when the thread appeared (a
+  // worker started during the recording); 0 = the start of the recording.
+  //
+  // Which fd is the loop's own: a nested loop (spawnSync and execSync run one inside a callback)
+  // waits on another fd, with its events buffer deeper in the same stack, below the outer
+  // uv__io_poll's 12 KiB one. When the fd taken first was a nested one (the thread was inside an
+  // execSync when the recording began), the first enter on an fd whose buffer is shallower by more
+  // than kNestedGap takes over, and everything before it counts as one busy period of the outer
+  // loop, since a nested loop only runs inside one.
+  static constexpr uint64_t kNestedGap = 4096;
+  void add_thread(pid_t tid, bool initially_waiting, int loop_epfd = -1, uint64_t since_ns = 0,
+                  uint64_t loop_frame = 0);
   bool follows(pid_t tid) const;
   // The thread exited: its figures cover [since, time_ns]. Buffered like the other events.
   void end_thread(pid_t tid, uint64_t time_ns);
@@ -68,8 +78,9 @@ class LoopHealthTracker {
   // and processed in time order once older than the reorder window behind the newest time seen.
   // Events of threads not followed are ignored; an event older than what was already processed for
   // its thread is dropped (late_events()).
-  void poll_enter(pid_t tid, uint64_t time_ns, int epfd);
-  void poll_exit(pid_t tid, uint64_t time_ns, int epfd);
+  // `frame`: the wait's events buffer (0 when unknown), as for add_thread.
+  void poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
+  void poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
   void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight);
   void flush(uint64_t now_ns);  // process events older than now - window
   // The stack table was compacted (StackTable::compact): renumber every stack index held, in

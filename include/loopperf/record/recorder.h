@@ -39,7 +39,7 @@ class InputTap {
   virtual void cpu_sample(const sample::RawSample& s) = 0;
   virtual void wall_sample(const sample::WallSample& w) = 0;
   virtual void poll_event(const sample::PollEvent& e) = 0;
-  virtual void thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) = 0;
+  virtual void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) = 0;
   virtual void thread_ended(pid_t tid, uint64_t time_ns) = 0;
   virtual void health_flush(uint64_t now_ns) = 0;
 };
@@ -73,7 +73,7 @@ class Recorder {
   void on_cpu_sample(const sample::RawSample& s);
   void on_wall_sample(const sample::WallSample& w);
   void on_poll_event(const sample::PollEvent& e);
-  void on_thread_found(pid_t tid, int loop_epfd, uint64_t since_ns);
+  void on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns);
   void on_thread_ended(pid_t tid, uint64_t time_ns);
   void on_health_flush(uint64_t now_ns);
   // The replay's stop: the recording ended at `end_ns`.

@@ -39,7 +39,7 @@ class Capture : public InputTap {
   void cpu_sample(const sample::RawSample& s) override;
   void wall_sample(const sample::WallSample& w) override;
   void poll_event(const sample::PollEvent& e) override;
-  void thread_found(pid_t tid, int loop_epfd, uint64_t since_ns) override;
+  void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) override;
   void thread_ended(pid_t tid, uint64_t time_ns) override;
   void health_flush(uint64_t now_ns) override;
 

@@ -22,6 +22,7 @@ struct PollEvent {
   uint64_t time_ns = 0;  // CLOCK_MONOTONIC
   bool enter = false;    // enter: the wait begins; exit: it ended
   int epfd = -1;         // the epoll fd (exits carry the fd of their enter)
+  uint64_t frame = 0;    // its events buffer (the second argument): where in the stack it waits
 };
 
 // Tracepoint ids come from tracefs; it is looked up in /proc/mounts and, if absent and we are root,
@@ -47,6 +48,7 @@ class PollTracer {
     std::vector<PerfEvent> others;  // the other tracepoints, redirected into the ring
     std::map<uint64_t, int> kinds;  // event id -> index into ids_
     int open_epfd = -1;             // the fd of the enter awaiting its exit
+    uint64_t open_frame = 0;        // and its events buffer
   };
   PollTracer(pid_t pid, EventFn fn) : pid_(pid), fn_(std::move(fn)) {}
   void handle(Thread& t, const perf_event_header* h);

@@ -200,6 +200,40 @@ TEST_CASE("a nested loop's epoll fd (spawnSync) does not end the outer busy peri
   CHECK(h[0].stalls[0].duration_ns == static_cast<int64_t>(390 * kMs));
 }
 
+TEST_CASE("attached inside an execSync: the shallower wait is the loop's, everything before it was busy") {
+  // Measured shape (an HTTP handler running execSync('sleep 0.2') under 4 concurrent connections):
+  // the thread is in the nested loop's epoll_pwait at attach; the outer loop polls with timeout 0
+  // between two execSyncs. Taking the nested fd for the loop's read utilization 4-9%.
+  constexpr uint64_t kOuterFrame = 0x7ffe95048140, kNestedFrame = kOuterFrame - 0x9000;
+  LoopHealthTracker t(kStart, kThreshold);
+  t.add_thread(kTid, true, 24, 0, kNestedFrame);  // /proc: waiting on fd 24
+  t.sample(kTid, kStart + 5 * kMs, 3, 1);
+  t.poll_exit(kTid, kStart + 150 * kMs, 24, kNestedFrame);
+  t.poll_enter(kTid, kStart + 160 * kMs, 24, kNestedFrame);
+  t.poll_exit(kTid, kStart + 161 * kMs, 24, kNestedFrame);
+  t.poll_enter(kTid, kStart + 170 * kMs, 25, kNestedFrame + 100);  // not a page shallower: another nested loop
+  for (uint64_t i = 0; i < 3; i++) {  // outer polls (timeout 0) between execSyncs of 200 ms
+    uint64_t at = kStart + (180 + 200 * i) * kMs;
+    t.poll_enter(kTid, at, kEpfd, kOuterFrame);
+    t.poll_exit(kTid, at + kMs / 10, kEpfd, kOuterFrame);
+    t.poll_enter(kTid, at + 50 * kMs, 24, kNestedFrame);  // the next execSync: ignored
+    t.poll_exit(kTid, at + 150 * kMs, 24, kNestedFrame);
+    t.sample(kTid, at + 100 * kMs, 5, 1);
+  }
+  auto h = t.finish(kStart + 780 * kMs);
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].iterations == 3);
+  CHECK(h[0].utilization > 0.99);
+  CHECK(h[0].stall_count == 4);  // [0, 180 ms) truncated, two of 200 ms, the last cut by the end
+  auto first = std::find_if(h[0].stalls.begin(), h[0].stalls.end(), [](const auto& s) { return s.start_ns == 0; });
+  REQUIRE(first != h[0].stalls.end());
+  CHECK(first->truncated);
+  CHECK(first->duration_ns == static_cast<int64_t>(180 * kMs));
+  CHECK(first->heaviest_stack == -1);  // its samples were spread over the nested periods: none shown
+  for (const auto& s : h[0].stalls)
+    if (s.start_ns != 0) CHECK(s.heaviest_stack == 5);
+}
+
 TEST_CASE("a known loop fd is used from the start, other threads' and unknown threads' events are apart") {
   LoopHealthTracker t(kStart, kThreshold);
   t.add_thread(kTid, true, kEpfd);
