@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "dump_config.h"
 #include "loopperf/report/dump.h"
+#include "signals.h"
 
 namespace loopperf::cli {
 
@@ -21,6 +22,7 @@ Command register_dump(CLI::App& app) {
   return Command{sub, [args](const CommandContext&) -> Result<int> {
                    auto cfg = make_dump_config(*args, ::getpid());
                    if (!cfg) return cfg.error();
+                   install_job_control();
                    auto dump = record::take_dump(cfg->dump);
                    if (!dump) return dump.error();
                    std::string text = cfg->json ? report::render_dump_json(*dump) : report::render_dump_text(*dump);

@@ -41,6 +41,7 @@ class StatusLine {
 
 Result<int> run_record(const record::RecordConfig& cfg) {
   install_stop_handlers();
+  install_job_control();
   StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
   record::SessionHooks hooks;
   hooks.take_stop_request = [] {

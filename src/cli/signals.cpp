@@ -1,8 +1,13 @@
 #include "signals.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <thread>
+
+#include "loopperf/process/ptrace_stop.h"
 
 namespace loopperf::cli {
 namespace {
@@ -27,6 +32,28 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
+
+void install_job_control() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTSTP);
+  sigaddset(&set, SIGTTIN);
+  sigaddset(&set, SIGTTOU);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;
+  std::thread([set] {
+    for (;;) {
+      int signo = 0;
+      if (sigwait(&set, &signo) != 0) continue;
+      process::close_stop_gate();
+      // To this thread, not the process: a process-directed SIGSTOP may be taken by another thread a
+      // moment later, and this one would reopen the gate before the stop (a Ctrl-Z in ~1% of tries
+      // then froze a target thread). Sent to itself, it stops here, at the return from tgkill, and
+      // returns once loopperf is continued (SIGCONT); the stop is the whole process's.
+      ::syscall(SYS_tgkill, ::getpid(), ::gettid(), SIGSTOP);
+      process::open_stop_gate();
+    }
+  }).detach();
 }
 
 PendingSignal take_signal() {

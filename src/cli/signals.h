@@ -10,6 +10,12 @@ struct PendingSignal {
 };
 
 void install_stop_handlers();
+// Ctrl-Z (SIGTSTP), SIGTTIN and SIGTTOU stop loopperf only once no target thread is in a ptrace stop
+// (process::close_stop_gate): they are blocked in every thread and taken by one thread of their
+// own, which waits for the stops in progress to end, stops loopperf with SIGSTOP, and lets stops
+// happen again when it is continued. Call before any other thread is started (threads inherit
+// the mask). SIGSTOP itself cannot be caught: docs/troubleshooting.md says what it can do.
+void install_job_control();
 // Returns and clears the last signal received, signo 0 when none.
 PendingSignal take_signal();
 bool stop_requested();

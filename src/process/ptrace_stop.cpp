@@ -11,6 +11,13 @@
 
 namespace loopperf::process {
 
+namespace {
+std::shared_mutex g_gate;
+}  // namespace
+
+void close_stop_gate() { g_gate.lock(); }
+void open_stop_gate() { g_gate.unlock(); }
+
 Result<int> PtraceStop::wait_for_stop(pid_t tid) {
   auto gone = [tid] {
     return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
@@ -47,6 +54,7 @@ Result<int> PtraceStop::wait_for_stop(pid_t tid) {
 }
 
 Result<PtraceStop> PtraceStop::stop(pid_t tid) {
+  std::shared_lock gate(g_gate);
   if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
     int err = errno;
     if (err == ESRCH) return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
@@ -60,6 +68,7 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
                      : "");
   }
   PtraceStop s;
+  s.gate_ = std::move(gate);
   s.tid_ = tid;
   s.since_ = std::chrono::steady_clock::now();
   if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
@@ -84,17 +93,24 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
 }
 
 PtraceStop::PtraceStop(PtraceStop&& o) noexcept
-    : tid_(o.tid_), pending_signal_(o.pending_signal_), regs_(o.regs_), since_(o.since_), until_(o.until_) {
+    : gate_(std::move(o.gate_)),
+      tid_(o.tid_),
+      pending_signal_(o.pending_signal_),
+      regs_(o.regs_),
+      since_(o.since_),
+      until_(o.until_) {
   o.tid_ = -1;
 }
 
 PtraceStop::~PtraceStop() { detach(); }
 
 void PtraceStop::detach() {
-  if (tid_ < 0) return;
-  ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(pending_signal_)));
-  until_ = std::chrono::steady_clock::now();
-  tid_ = -1;
+  if (tid_ >= 0) {
+    ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(pending_signal_)));
+    until_ = std::chrono::steady_clock::now();
+    tid_ = -1;
+  }
+  if (gate_.owns_lock()) gate_.unlock();
 }
 
 std::chrono::nanoseconds PtraceStop::stopped_for() const {

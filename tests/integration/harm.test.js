@@ -91,6 +91,74 @@ for (const mode of ['cpu', 'wall']) {
   }
 }
 
+// Ctrl-Z (SIGTSTP) stops loopperf, and must never stop the target with it: a stop that lands
+// between a thread's interrupt and its detach would freeze that thread for as long as loopperf stays
+// stopped (before: 4 of 5 tries). Each try hits loopperf at a random moment, waits until it is
+// stopped, and checks for 200 ms that no thread of the target is in a ptrace stop or traced and that
+// the target keeps running (its CPU time grows), then continues loopperf.
+const TSTP_TRIES = 20;
+async function assertTargetRunsWhileStopped(lpPid, target, what) {
+  await lp.until(() => lp.procState(lpPid) === 'T' || !lp.isAlive(lpPid), `${what}: loopperf stopped`);
+  if (!lp.isAlive(lpPid)) return false;
+  const cpu = lp.cpuSeconds(target.pid);
+  const end = Date.now() + 200;
+  while (Date.now() < end) {
+    for (const task of fs.readdirSync(`/proc/${target.pid}/task`)) {
+      let status = '';
+      try { status = fs.readFileSync(`/proc/${target.pid}/task/${task}/status`, 'utf8'); } catch { continue; }
+      assert.doesNotMatch(status, /^State:\s+[tT]/m, `${what}: thread ${task} of the target is stopped`);
+      assert.match(status, /^TracerPid:\s+0$/m, `${what}: thread ${task} of the target is traced`);
+    }
+    await sleep(10);
+  }
+  assert.ok(lp.cpuSeconds(target.pid) > cpu, `${what}: the target kept running while loopperf was stopped`);
+  return true;
+}
+
+test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of wall mode: the target never stops`, async () => {
+  const t = await lp.startTarget('busy_timer.js');
+  const out = path.join(t.dir, 'p.pb.gz');
+  try {
+    let child;
+    const done = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '--mode', 'wall', '-o', out], { onSpawn: (c) => { child = c; } });
+    await lp.waitForSampling(child.pid);
+    for (let i = 0; i < TSTP_TRIES; i++) {
+      await sleep(Math.random() * 300);
+      child.kill('SIGTSTP');
+      assert.ok(await assertTargetRunsWhileStopped(child.pid, t, `try ${i + 1}`), 'loopperf is still recording');
+      child.kill('SIGCONT');
+    }
+    child.kill('SIGINT');
+    const r = await done;
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
+  } finally {
+    lp.stopTarget(t);
+  }
+});
+
+test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of dump: the target never stops`, async () => {
+  const t = await lp.startTarget('busy_timer.js');
+  try {
+    let stoppedTries = 0;
+    for (let i = 0; i < TSTP_TRIES; i++) {
+      let child;
+      const done = lp.loopperfAsync(['dump', '-p', String(t.pid)], { onSpawn: (c) => { child = c; } });
+      await sleep(Math.random() * 150);
+      if (lp.isAlive(child.pid)) {
+        child.kill('SIGTSTP');
+        if (await assertTargetRunsWhileStopped(child.pid, t, `try ${i + 1}`)) stoppedTries++;
+        child.kill('SIGCONT');
+      }
+      const r = await done;
+      assert.strictEqual(r.status, 0, r.stderr);
+    }
+    assert.ok(stoppedTries >= TSTP_TRIES / 4, `only ${stoppedTries} of the dumps were caught running`);
+  } finally {
+    lp.stopTarget(t);
+  }
+});
+
 test('an error mid-recording (output directory removed): target untouched, profile rescued to $TMPDIR', async () => {
   const t = await lp.startTarget('idle.js');
   const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);

@@ -7,6 +7,7 @@
 #include <sys/user.h>
 
 #include <chrono>
+#include <shared_mutex>
 #include <string>
 
 #include "loopperf/common/result.h"
@@ -36,11 +37,20 @@ class PtraceStop {
 
  private:
   PtraceStop() = default;
+  std::shared_lock<std::shared_mutex> gate_;  // held from the seize to the detach
   pid_t tid_ = -1;
   int pending_signal_ = 0;
   user_regs_struct regs_{};
   std::chrono::steady_clock::time_point since_{};
   std::chrono::steady_clock::time_point until_{};
 };
+
+// Job control must never leave a target thread stopped: a Ctrl-Z that stopped loopperf between a
+// thread's interrupt and its detach would freeze that thread for as long as loopperf stays
+// stopped. So the job-control handler (cli/signals.cpp) closes this gate first, which waits for
+// every stop in progress to be detached and holds new ones back, then stops loopperf, and opens it
+// again when loopperf is continued. Every PtraceStop holds the gate (shared) while it lasts.
+void close_stop_gate();
+void open_stop_gate();
 
 }  // namespace loopperf::process
