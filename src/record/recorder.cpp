@@ -213,7 +213,7 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
     const auto& r = symbolizer_->resolve(f.addr, false);
     if (r.frames.empty() || !loop::has_fact(r.frames.back().name, loop::Fact::kWorkerLoop)) continue;
     seen = 1000;
-    if (wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
+    if (!wall_refused_.count(tid) && wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
     return;
   }
 }
@@ -221,6 +221,23 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
 void Recorder::take_wall_samples() {
   if (!wall_) return;
   for (auto& w : wall_->take()) on_wall_sample(w);
+  // A thread another tracer holds cannot be stopped: say so at once, and keep its cpu samples
+  // rather than leave it with none (wall mode drops a wall thread's cpu samples).
+  for (auto& [tid, why] : wall_->take_refused()) {
+    wall_refused_.insert(tid);
+    if (wall_threads_.erase(tid)) wall_->set_threads(wall_threads_);
+    std::string holder;
+    if (auto status = read_small_file("/proc/" + std::to_string(opts_.pid) + "/task/" + std::to_string(tid) + "/status")) {
+      auto at = status->find("TracerPid:\t");
+      long tracer = at == std::string::npos ? 0 : std::strtol(status->c_str() + at + 11, nullptr, 10);
+      if (tracer > 0)
+        holder = " (traced by " + process::thread_name(static_cast<pid_t>(tracer), static_cast<pid_t>(tracer)) +
+                 ", pid " + std::to_string(tracer) + ")";
+    }
+    log::warn("thread " + std::to_string(tid) + " cannot be stopped for wall samples" + holder + ": " + why +
+                  "; from now on its samples are cpu-clock samples (on the CPU only, label clock=cpu)",
+              "detach the other tracer (gdb, strace, another profiler) to get wall samples of it");
+  }
 }
 
 void Recorder::on_wall_sample(const sample::WallSample& w) {
@@ -355,6 +372,9 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
     m.emplace_back("wall.dropped", std::to_string(w.dropped));
     m.emplace_back("wall.failed", std::to_string(w.failed));
     m.emplace_back("wall.unstopped", std::to_string(w.unstopped));
+    std::string refused;
+    for (pid_t t : wall_refused_) refused += (refused.empty() ? "" : ",") + std::to_string(t);
+    if (!refused.empty()) m.emplace_back("wall.refused", refused);
     const uint64_t stops = w.samples - w.unstopped;
     m.emplace_back("wall.stop_avg_us", std::to_string(stops ? w.stopped_ns_total / stops / 1000 : 0));
     m.emplace_back("wall.stop_max_us", std::to_string(w.stopped_ns_max / 1000));

@@ -228,6 +228,13 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                 static_cast<unsigned long long>(st.lost), format_duration(elapsed).c_str(),
                 interrupted ? " (interrupted)" : "", output.c_str(), format_duration(sym_elapsed).c_str());
   log::info(summary);
+  // Wall mode where another tracer held every loop thread and nothing ran on a CPU: the file is
+  // written, but an empty profile must not look like a quiet target.
+  if (cfg.sampling.wall && st.samples == 0 && !rec.wall_refused().empty())
+    return make_error(ErrorCode::kPermission,
+                      "no samples: the loop threads could not be stopped for wall samples (another tracer holds "
+                      "them) and did not run on a CPU; " + output + " is written but empty",
+                      "detach the other tracer (gdb, strace, another profiler), or record in cpu mode");
   if (!launch) return 0;
   // The profile is written and summarized; launch mode then waits for its child (after -d it keeps
   // running) and exits with its status.

@@ -83,6 +83,13 @@ std::vector<WallSample> WallSampler::take() {
   return out;
 }
 
+std::vector<std::pair<pid_t, std::string>> WallSampler::take_refused() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<pid_t, std::string>> out;
+  out.swap(refused_);
+  return out;
+}
+
 WallStats WallSampler::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -156,8 +163,11 @@ void WallSampler::sample_one(pid_t tid) {
     if (!stop) {
       std::lock_guard lock(mu_);
       stats_.failed++;
+      if (stop.error().code == ErrorCode::kPermission && ++w.refusals == kRefusalsToGiveUp)
+        refused_.emplace_back(tid, stop.error().message);
       return;
     }
+    w.refusals = 0;
     s.time_ns = monotonic_ns();
     s.regs = stop->regs();
     s.syscall = stop->syscall();

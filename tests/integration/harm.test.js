@@ -159,6 +159,32 @@ test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of dump: the target never
   }
 });
 
+// Another tracer (strace here; gdb the same) holds the loop thread: wall mode cannot stop it. It
+// says so at once, naming the tracer, and keeps the thread's cpu samples instead of writing a
+// profile without them (before: 0 loop samples, exit 0, no warning).
+const haveStrace = (() => { try { execFileSync('strace', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+test('wall mode on a thread strace holds: a warning naming strace, cpu samples instead, the target untouched', { skip: !haveStrace && 'strace is not installed' }, async () => {
+  const t = await lp.startTarget('busy_timer.js');
+  const { spawn } = require('node:child_process');
+  const strace = spawn('strace', ['-p', String(t.pid), '-o', '/dev/null'], { stdio: 'ignore' });
+  try {
+    await lp.until(() => lp.tracerPid(t.pid) === strace.pid, 'strace to attach');
+    const out = path.join(t.dir, 'p.pb.gz');
+    const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '--mode', 'wall', '-d', '2s', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`thread ${t.pid} cannot be stopped for wall samples \\(traced by strace, pid ${strace.pid}\\)`));
+    const raw = lp.pprof(['-raw', out]);
+    assert.match(raw, new RegExp(`loopperf:wall\\.refused=${t.pid}\\b`));
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.tid === t.pid);
+    assert.ok(main && main.samples > 50, `the loop thread's cpu samples are kept (${main && main.samples})`);
+  } finally {
+    strace.kill('SIGINT');
+    await new Promise((res) => strace.on('exit', res));
+    lp.stopTarget(t);
+  }
+});
+
 test('an error mid-recording (output directory removed): target untouched, profile rescued to $TMPDIR', async () => {
   const t = await lp.startTarget('idle.js');
   const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);

@@ -106,6 +106,7 @@ class Recorder {
   // How the recording went (RecordingInfo::details): unwind ends, stack table, symbols, wall, loop health.
   std::vector<std::pair<std::string, std::string>> details() const;
   sample::WallStats wall_stats() const { return wall_ ? wall_->stats() : sample::WallStats{}; }
+  const std::set<pid_t>& wall_refused() const { return wall_refused_; }
 
  private:
   Recorder(const RecorderOptions& opts, SavedSources saved);
@@ -129,6 +130,7 @@ class Recorder {
   std::unique_ptr<v8::StackNamer> js_namer_;  // JavaScript names from the target's heap (auto, heap)
   std::set<pid_t> followed_;        // threads with tracepoints / known to the health tracker
   std::set<pid_t> wall_threads_;    // loop threads sampled by wall clock
+  std::set<pid_t> wall_refused_;    // loop threads ptrace refused (another tracer): cpu-sampled instead
   std::map<pid_t, int> probed_;     // samples looked at for worker-loop detection
   std::vector<profile::Frame> frames_;
   std::vector<std::string> warnings_;

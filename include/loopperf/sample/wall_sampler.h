@@ -23,6 +23,8 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -55,6 +57,11 @@ class WallSampler {
   void set_threads(const std::set<pid_t>& tids);  // thread-safe
   // Takes what was sampled since the last call (thread-safe).
   std::vector<WallSample> take();
+  // Threads that ptrace refused kRefusalsToGiveUp times in a row (another tracer, such as gdb or
+  // strace, holds them), with why; each is returned once (thread-safe). The caller stops wall
+  // sampling them.
+  static constexpr int kRefusalsToGiveUp = 3;
+  std::vector<std::pair<pid_t, std::string>> take_refused();
   WallStats stats() const;
 
  private:
@@ -70,6 +77,7 @@ class WallSampler {
   struct Watched {
     int syscall_fd = -1;  // /proc/PID/task/TID/syscall, kept open
     std::optional<PollWait> wait;
+    int refusals = 0;     // ptrace refused the last stops (kPermission)
   };
 
   void run();
@@ -89,6 +97,7 @@ class WallSampler {
   mutable std::mutex mu_;
   std::set<pid_t> tids_;
   std::vector<WallSample> queue_;
+  std::vector<std::pair<pid_t, std::string>> refused_;
   WallStats stats_;
   std::map<pid_t, Watched> watched_;  // the sampler thread's own, no lock
 };
