@@ -195,7 +195,7 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   }
   note_worker_loop(s.tid, frames_);
   // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
-  if (opts_.wall && wall_threads_.count(s.tid)) return;
+  cpu_kept_++;
   compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(s.tid, frames_, s.period);
   if (health_) health_->sample(s.tid, s.time_ns, index, 1);
@@ -221,8 +221,8 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
 void Recorder::take_wall_samples() {
   if (!wall_) return;
   for (auto& w : wall_->take()) on_wall_sample(w);
-  // A thread another tracer holds cannot be stopped: say so at once, and keep its cpu samples
-  // rather than leave it with none (wall mode drops a wall thread's cpu samples).
+  // A thread another tracer holds cannot be stopped: say so at once; its cpu samples go on, and
+  // its time off the CPU is not sampled.
   for (auto& [tid, why] : wall_->take_refused()) {
     wall_refused_.insert(tid);
     if (wall_threads_.erase(tid)) wall_->set_threads(wall_threads_);
@@ -235,7 +235,7 @@ void Recorder::take_wall_samples() {
                  ", pid " + std::to_string(tracer) + ")";
     }
     log::warn("thread " + std::to_string(tid) + " cannot be stopped for wall samples" + holder + ": " + why +
-                  "; from now on its samples are cpu-clock samples (on the CPU only, label clock=cpu)",
+                  "; from now on it has only its cpu-clock samples (on the CPU; its waits are not sampled)",
               "detach the other tracer (gdb, strace, another profiler) to get wall samples of it");
   }
 }
@@ -251,6 +251,7 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
   profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
   compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
+  wall_kept_++;
   if (health_) health_->sample(w.tid, w.time_ns, index, 1);
 }
 
@@ -372,11 +373,12 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
     m.emplace_back("wall.dropped", std::to_string(w.dropped));
     m.emplace_back("wall.failed", std::to_string(w.failed));
     m.emplace_back("wall.unstopped", std::to_string(w.unstopped));
+    m.emplace_back("wall.on_cpu", std::to_string(w.on_cpu));
     std::string refused;
     for (pid_t t : wall_refused_) refused += (refused.empty() ? "" : ",") + std::to_string(t);
     if (!refused.empty()) m.emplace_back("wall.refused", refused);
-    const uint64_t stops = w.samples - w.unstopped;
-    m.emplace_back("wall.stop_avg_us", std::to_string(stops ? w.stopped_ns_total / stops / 1000 : 0));
+    m.emplace_back("wall.stops", std::to_string(w.stops));
+    m.emplace_back("wall.stop_avg_us", std::to_string(w.stops ? w.stopped_ns_total / w.stops / 1000 : 0));
     m.emplace_back("wall.stop_max_us", std::to_string(w.stopped_ns_max / 1000));
     m.emplace_back("wall.other_threads", "cpu-clock (label clock=cpu)");
   }

@@ -150,7 +150,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     now = Clock::now();
     if (hooks.progress && now - last_status >= std::chrono::milliseconds(250)) {
       const auto& st = rec.stats();
-      hooks.progress(Progress{pid, now - start, st.samples, st.threads_active, st.lost});
+      hooks.progress(Progress{pid, now - start, rec.samples(), st.threads_active, st.lost});
       last_status = now;
     }
   }
@@ -173,7 +173,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   ri.is_node = is_node;
   ri.node_version = node_version;
   ri.rate_hz = cfg.sampling.frequency_hz;
-  ri.samples = st.samples + rec.wall_stats().samples;
+  ri.samples = rec.samples();
   ri.lost = st.lost;
   ri.threads = st.threads_seen;
   ri.threads_skipped = st.threads_skipped;
@@ -222,15 +222,21 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   if (rec.stacks().overflowed() > 0)
     log::warn(std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
               "record for a shorter time");
-  char summary[512];
-  std::snprintf(summary, sizeof summary, "%llu samples, %llu threads, %llu lost, %s%s -> %s (symbolized in %s)",
-                static_cast<unsigned long long>(st.samples), static_cast<unsigned long long>(st.threads_seen),
+  // The count the profile, its metadata and `report` show. In wall mode, which part is wall.
+  std::string wall_part;
+  if (cfg.sampling.wall)
+    wall_part = " (" + std::to_string(rec.samples() - rec.wall_samples()) + " cpu, " +
+                std::to_string(rec.wall_samples()) + " wall: the loop threads off the CPU)";
+  char summary[768];
+  std::snprintf(summary, sizeof summary, "%llu samples%s, %llu threads, %llu lost, %s%s -> %s (symbolized in %s)",
+                static_cast<unsigned long long>(rec.samples()), wall_part.c_str(),
+                static_cast<unsigned long long>(st.threads_seen),
                 static_cast<unsigned long long>(st.lost), format_duration(elapsed).c_str(),
                 interrupted ? " (interrupted)" : "", output.c_str(), format_duration(sym_elapsed).c_str());
   log::info(summary);
   // Wall mode where another tracer held every loop thread and nothing ran on a CPU: the file is
   // written, but an empty profile must not look like a quiet target.
-  if (cfg.sampling.wall && st.samples == 0 && !rec.wall_refused().empty())
+  if (cfg.sampling.wall && rec.samples() == 0 && !rec.wall_refused().empty())
     return make_error(ErrorCode::kPermission,
                       "no samples: the loop threads could not be stopped for wall samples (another tracer holds "
                       "them) and did not run on a CPU; " + output + " is written but empty",

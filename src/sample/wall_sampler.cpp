@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -109,6 +110,10 @@ std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t ti
   if (n <= 0) return std::nullopt;
   buf[n] = '\0';
   Blocked b;
+  if (std::strncmp(buf, "running", 7) == 0) {
+    b.running = true;
+    return b;
+  }
   uint64_t args[6];
   if (std::sscanf(buf, "%ld %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64
                   " %" SCNx64,
@@ -117,12 +122,13 @@ std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t ti
   return b;
 }
 
-std::optional<WallSample> WallSampler::sample_waiting(Watched& w, pid_t tid) {
-  if (!w.wait) return std::nullopt;
-  const WallSample& last = w.wait->sample;
-  const Blocked where{last.syscall, last.regs.rsp, last.regs.rip};
-  auto before = blocked_in(w, tid);
-  if (!before || !(*before == where)) return std::nullopt;
+std::optional<WallSample> WallSampler::sample_waiting(Watched& w, pid_t tid, const Blocked& now) {
+  auto at = std::find_if(w.waits.begin(), w.waits.end(), [&](const PollWait& p) {
+    return Blocked{p.sample.syscall, p.sample.regs.rsp, p.sample.regs.rip} == now;
+  });
+  if (at == w.waits.end()) return std::nullopt;
+  const WallSample& last = at->sample;
+  const Blocked where = now;
   WallSample s;
   s.tid = tid;
   s.time_ns = monotonic_ns();
@@ -150,9 +156,17 @@ std::optional<WallSample> WallSampler::sample_waiting(Watched& w, pid_t tid) {
 
 void WallSampler::sample_one(pid_t tid) {
   Watched& w = watched_[tid];
-  if (auto waiting = sample_waiting(w, tid)) {
-    record(std::move(*waiting), 0, false);
+  auto now = blocked_in(w, tid);  // nullopt: cannot tell (stop, as before /proc said)
+  if (now && now->running) {
+    std::lock_guard lock(mu_);
+    stats_.on_cpu++;
     return;
+  }
+  if (now && is_poll_wait(now->nr)) {
+    if (auto waiting = sample_waiting(w, tid, *now)) {
+      record(std::move(*waiting), 0, false);
+      return;
+    }
   }
   WallSample s;
   s.tid = tid;
@@ -175,7 +189,22 @@ void WallSampler::sample_one(pid_t tid) {
     stop->detach();
     stopped_ns = static_cast<uint64_t>(stop->stopped_for().count());
   }
-  if (is_poll_wait(s.syscall)) w.wait = PollWait{s};  // kept while the thread runs: it comes back
+  if (is_poll_wait(s.syscall)) {  // kept while the thread runs: it comes back
+    const Blocked here{s.syscall, s.regs.rsp, s.regs.rip};
+    std::erase_if(w.waits, [&](const PollWait& p) {
+      return Blocked{p.sample.syscall, p.sample.regs.rsp, p.sample.regs.rip} == here;
+    });
+    if (w.waits.size() >= kWaitPlaces) w.waits.erase(w.waits.begin());
+    w.waits.push_back(PollWait{s});
+  }
+  if (s.syscall < 0) {  // it was running after all (woke meanwhile): its cpu samples tell
+    std::lock_guard lock(mu_);
+    stats_.on_cpu++;
+    stats_.stopped_ns_total += stopped_ns;
+    stats_.stopped_ns_max = std::max(stats_.stopped_ns_max, stopped_ns);
+    stats_.stops++;
+    return;
+  }
   record(std::move(s), stopped_ns, true);
 }
 
@@ -183,6 +212,7 @@ void WallSampler::record(WallSample&& s, uint64_t stopped_ns, bool stopped) {
   std::lock_guard lock(mu_);
   stats_.samples++;
   if (stopped) {
+    stats_.stops++;
     stats_.stopped_ns_total += stopped_ns;
     stats_.stopped_ns_max = std::max(stats_.stopped_ns_max, stopped_ns);
   } else {

@@ -49,7 +49,9 @@ async function assertUnharmed(t, port, before) {
 // and, in wall mode, until one of the target's threads is seen in a ptrace stop (state 't'), hits
 // it with `how` right then, and checks the target.
 async function hit(how, mode) {
-  const t = await lp.startTarget('idle.js');
+  // Wall mode stops a loop thread only while it is blocked outside its poll (its poll waits and its
+  // time on a CPU need no stop): the target blocks in Atomics.wait half of the time.
+  const t = await lp.startTarget('idle.js', { env: mode === 'wall' ? { BLOCK_MS: '20' } : {} });
   const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
   const out = path.join(t.dir, 'p.pb.gz');
   try {
@@ -58,8 +60,8 @@ async function hit(how, mode) {
     const done = lp.loopperfAsync(['record', '-p', String(t.pid), '--mode', mode, '-o', out], { onSpawn: (c) => { child = c; } });
     await lp.waitForSampling(child.pid);
     if (mode === 'wall') {
-      // Wall mode stops the loop thread hundreds of times a second: hit loopperf while a thread of
-      // the target is seen stopped. Spin-read /proc until it is (a stop lasts ~1 ms).
+      // Wall mode stops the blocked loop thread ~100 times a second: hit loopperf while a thread of
+      // the target is seen stopped. Spin-read /proc until it is (a stop lasts ~0.1-1 ms).
       let tid = 0;
       for (let i = 0; i < 20 && !tid; i++) tid = lp.waitForTracedStop(t.pid, 500);
       assert.ok(tid > 0, 'a thread of the target was seen in a ptrace stop (state t)');

@@ -103,13 +103,13 @@ test('wall mode on an idle loop: idle-wait in poll, the target timer does not dr
   assert.ok(own.maxDelayMs < 50, `the target's loop delay stayed small (${own.maxDelayMs} ms)`);
   // An idle loop waits in epoll_pwait: only the first wait is stopped (for its registers), every
   // later one is sampled without stopping the thread (docs/record.md), so no wait ends in EINTR.
+  // (The cost of a stop is checked where stops happen: harm.test.js, a loop blocked in a futex.)
   const raw = lp.pprof(['-raw', out]);
   const samples = Number(raw.match(/loopperf:wall\.samples=(\d+)/)[1]);
   const unstopped = Number(raw.match(/loopperf:wall\.unstopped=(\d+)/)[1]);
+  const stops = Number(raw.match(/loopperf:wall\.stops=(\d+)/)[1]);
   assert.ok(unstopped >= 0.9 * samples, `${unstopped} of ${samples} wall samples taken without a stop`);
-  // docs/record.md: a stop of a waiting thread costs 80-110 µs on average; held under 500 µs.
-  const stopAvg = Number(raw.match(/loopperf:wall\.stop_avg_us=(\d+)/)[1]);
-  assert.ok(stopAvg > 0 && stopAvg < 500, `wall.stop_avg_us ${stopAvg}`);
+  assert.ok(stops <= 10, `${stops} stops of an idle loop`);
 });
 
 // Concurrent load (issue 17): 4 connections keep an execSync('sleep 0.2') handler busy, so requests
@@ -144,10 +144,12 @@ for (const [name, args] of [['cpu', []], ['wall', ['--mode', 'wall']]]) {
       assert.ok(main.loop.utilization >= 0.9, `utilization ${main.loop.utilization}`);
       const whole = main.loop.stalls.filter((s) => !s.truncated);
       assert.ok(whole.length >= 2, JSON.stringify(main.loop.stalls));
-      for (const s of whole) {
-        assert.ok(s.duration_ms >= 180, JSON.stringify(s));  // at least one execSync each
-        assert.match(s.summary, /execSync/, JSON.stringify(s));
-      }
+      for (const s of whole) assert.ok(s.duration_ms >= 180, JSON.stringify(s));  // at least one execSync each
+      // Wall mode sees the stalls' waits, each under execSync; cpu mode only the little CPU between
+      // them (spawning, the handler), so the heaviest sampled stack is under execSync in most.
+      const underExec = whole.filter((s) => /execSync/.test(s.summary)).length;
+      if (name === 'wall') assert.strictEqual(underExec, whole.length, JSON.stringify(whole));
+      else assert.ok(underExec >= whole.length / 2, JSON.stringify(whole));
     } finally {
       stop = true;
       agent.destroy();
@@ -156,6 +158,29 @@ for (const [name, args] of [['cpu', []], ['wall', ['--mode', 'wall']]]) {
     }
   });
 }
+
+test('wall mode on a loop blocked in Atomics.wait half the time: blocked samples, each from a short stop', async () => {
+  const t = await lp.startTarget('idle.js', { env: { BLOCK_MS: '20' } });
+  try {
+    const out = path.join(t.dir, 'blocked.pb.gz');
+    const r = await lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '--mode', 'wall', '-d', '2s', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.tid === t.pid);
+    const blocked = main.activities.blocked || 0;
+    assert.ok(blocked > 0.3 && blocked < 0.7, `blocked ${blocked}`);
+    // A thread blocked outside its poll is stopped at each tick (a futex wait restarts by itself).
+    // docs/record.md: such a stop costs 80-110 µs on average (65-72 µs in three recordings of this
+    // shape on the 2-core VM); held under 500 µs.
+    const raw = lp.pprof(['-raw', out]);
+    const stops = Number(raw.match(/loopperf:wall\.stops=(\d+)/)[1]);
+    const stopAvg = Number(raw.match(/loopperf:wall\.stop_avg_us=(\d+)/)[1]);
+    assert.ok(stops >= 100, `${stops} stops`);
+    assert.ok(stopAvg > 0 && stopAvg < 500, `wall.stop_avg_us ${stopAvg}`);
+  } finally {
+    lp.stopTarget(t);
+  }
+});
 
 // Never harm the target, not even its view of itself: the loop's own eventLoopUtilization() and
 // timer delay over a 2 s window, unprofiled and then under record in each mode (separate processes,
@@ -177,7 +202,10 @@ async function ownView(recordArgs) {
     fs.writeFileSync(files.STOP_FILE, '1');
     if (rec) assert.strictEqual((await rec).status, 0);
     await lp.waitForFileAsync(files.RESULT_FILE);
-    return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+    const own = JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+    // What wall mode did, for the diagnostics: its stops and the waits sampled without one.
+    if (rec) own.wall = (lp.pprof(['-raw', path.join(dir, 'p.pb.gz')]).match(/loopperf:wall\.(samples|unstopped|stop_avg_us)=\d+/g) || []).join(' ');
+    return own;
   } finally {
     lp.stopTarget(t);
   }
@@ -201,7 +229,7 @@ for (const [name, args] of [['cpu', []], ['cpu --unwind fp', ['--unwind', 'fp']]
     const withLp = await ownView(args);
     t.diagnostic(`ELU ${withLp.utilization.toFixed(3)} under loopperf, ${without.utilization.toFixed(3)} without; ` +
       `timer delay mean ${withLp.meanDelayMs.toFixed(2)} / ${without.meanDelayMs.toFixed(2)} ms, ` +
-      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms`);
+      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''}`);
     assert.ok(Math.abs(withLp.utilization - without.utilization) <= OWN_ELU_DIFF,
       `ELU ${withLp.utilization.toFixed(3)} under loopperf vs ${without.utilization.toFixed(3)} without`);
     assert.ok(withLp.meanDelayMs <= without.meanDelayMs + OWN_MEAN_EXTRA_MS,

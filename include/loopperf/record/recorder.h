@@ -107,6 +107,9 @@ class Recorder {
   std::vector<std::pair<std::string, std::string>> details() const;
   sample::WallStats wall_stats() const { return wall_ ? wall_->stats() : sample::WallStats{}; }
   const std::set<pid_t>& wall_refused() const { return wall_refused_; }
+  // The one sample count: what the profile holds, cpu and wall samples together.
+  uint64_t samples() const { return cpu_kept_ + wall_kept_; }
+  uint64_t wall_samples() const { return wall_kept_; }
 
  private:
   Recorder(const RecorderOptions& opts, SavedSources saved);
@@ -138,6 +141,9 @@ class Recorder {
   std::string exe_;                 // the target's executable (its mapping's path)
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;
+  // Samples in the profile: cpu samples, wall samples (a loop thread has both: cpu samples while it
+  // runs, wall samples while it is off the CPU).
+  uint64_t cpu_kept_ = 0, wall_kept_ = 0;
   std::chrono::steady_clock::time_point last_scan_, last_refresh_, last_trim_, started_;
 };
 

@@ -1,9 +1,13 @@
-// Wall-clock sampling of a few threads (the event loops), whether they run or wait: a sampler
-// thread stops each one for a moment with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT, never SIGSTOP),
-// copies its registers and the top of its stack, and detaches at once. Unwinding happens later on
-// the copy, after the thread already runs again.
+// Wall-clock sampling of a few threads (the event loops) while they are off the CPU. At each tick
+// the sampler reads /proc/PID/task/TID/syscall, which the kernel fills without stopping or
+// signalling the thread. A thread on a CPU ("running") gets no wall sample: its cpu-clock samples,
+// taken at the same rate, tell that time, and stopping a running thread only slows it. A thread
+// blocked in a system call is stopped for a moment with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT,
+// never SIGSTOP), its registers and the top of its stack copied, and detached at once. Unwinding
+// happens later on the copy, after the thread already runs again. A stop that finds the thread
+// running after all (it woke meanwhile) gives no sample either.
 //
-// Except in the loop's poll wait. A stop ends epoll_pwait with EINTR, and libuv then starts a new
+// Nor is the loop's poll wait stopped. A stop ends epoll_pwait with EINTR, and libuv then starts a new
 // idle period: the target's own eventLoopUtilization() loses the idle time of every interrupted
 // wait (0.62-0.67 instead of 0.51 at 199 Hz). So a thread that /proc/PID/task/TID/syscall shows
 // blocked in an epoll wait (read without stopping or signalling it) is sampled from outside: its
@@ -43,6 +47,8 @@ struct WallStats {
   uint64_t dropped = 0;         // the queue was full (the consumer fell behind)
   uint64_t failed = 0;          // the thread could not be stopped (exited, ptrace refused)
   uint64_t unstopped = 0;       // of samples: taken in a poll wait without stopping the thread
+  uint64_t on_cpu = 0;          // ticks that found the thread on a CPU: its cpu-clock samples tell
+  uint64_t stops = 0;           // ptrace stops (the stop_ns figures are over these)
   uint64_t stopped_ns_total = 0;
   uint64_t stopped_ns_max = 0;
 };
@@ -72,11 +78,14 @@ class WallSampler {
   struct Blocked {  // /proc/PID/task/TID/syscall of a thread blocked in a system call
     long nr = -1;
     uint64_t sp = 0, pc = 0;
+    bool running = false;  // "running": on a CPU (nr, sp, pc unset)
     bool operator==(const Blocked&) const = default;
   };
+  // A loop that runs execSync alternates between its own wait and the nested loop's: a few places.
+  static constexpr size_t kWaitPlaces = 4;
   struct Watched {
     int syscall_fd = -1;  // /proc/PID/task/TID/syscall, kept open
-    std::optional<PollWait> wait;
+    std::vector<PollWait> waits;  // the last stop at each place it waited, newest last
     int refusals = 0;     // ptrace refused the last stops (kPermission)
   };
 
@@ -85,7 +94,7 @@ class WallSampler {
   std::optional<Blocked> blocked_in(Watched& w, pid_t tid);
   // The sample of a thread waiting where it last waited, without stopping it; nullopt when it
   // cannot be taken that way (not in a poll wait, somewhere new, the stack changed under the read).
-  std::optional<WallSample> sample_waiting(Watched& w, pid_t tid);
+  std::optional<WallSample> sample_waiting(Watched& w, pid_t tid, const Blocked& now);
   void forget_gone(const std::set<pid_t>& tids);
   void record(WallSample&& s, uint64_t stopped_ns, bool stopped);
 

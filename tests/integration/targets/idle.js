@@ -9,6 +9,14 @@ let ticks = 0;
 let usr2 = 0;
 setInterval(() => { ticks++; }, 50);
 process.on('SIGUSR2', () => { usr2++; });
+// BLOCK_MS: every 2 x BLOCK_MS the loop also blocks BLOCK_MS in Atomics.wait (a futex wait, outside
+// the poll): wall mode stops a thread blocked there at each tick, so the harm tests can hit
+// loopperf while a thread of the target is stopped.
+if (process.env.BLOCK_MS) {
+  const ms = Number(process.env.BLOCK_MS);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  setInterval(() => Atomics.wait(cell, 0, 0, ms), 2 * ms);
+}
 const server = http.createServer((req, res) => {
   const fds = fs.readdirSync('/proc/self/fd').length;
   res.end(JSON.stringify({ ticks, usr2, fds }));
