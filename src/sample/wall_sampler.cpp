@@ -47,6 +47,13 @@ bool is_poll_wait(long nr) {
       ;
 }
 
+// The return value of a system call the kernel restarts by itself when no signal handler runs
+// (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK: kernel-internal codes).
+bool restarts(unsigned long long rax) {
+  const auto v = static_cast<long long>(rax);
+  return v == -512 || v == -513 || v == -514 || v == -516;
+}
+
 uint64_t word_at(const std::vector<uint8_t>& stack, uint64_t base, uint64_t addr) {
   uint64_t v = 0;
   std::memcpy(&v, stack.data() + (addr - base), sizeof v);
@@ -122,6 +129,21 @@ std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t ti
   return b;
 }
 
+std::optional<uint64_t> WallSampler::runs_of(Watched& w, pid_t tid) {
+  if (w.schedstat_fd < 0) {
+    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/schedstat";
+    w.schedstat_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (w.schedstat_fd < 0) return std::nullopt;
+  }
+  char buf[128];
+  ssize_t n = ::pread(w.schedstat_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  uint64_t on_cpu = 0, waited = 0, runs = 0;  // "ns on the CPU, ns waiting to run, times run"
+  if (std::sscanf(buf, "%" SCNu64 " %" SCNu64 " %" SCNu64, &on_cpu, &waited, &runs) != 3) return std::nullopt;
+  return runs;
+}
+
 std::optional<WallSample> WallSampler::sample_waiting(Watched& w, pid_t tid, const Blocked& now) {
   auto at = std::find_if(w.waits.begin(), w.waits.end(), [&](const PollWait& p) {
     return Blocked{p.sample.syscall, p.sample.regs.rsp, p.sample.regs.rip} == now;
@@ -167,7 +189,17 @@ void WallSampler::sample_one(pid_t tid) {
       record(std::move(*waiting), 0, false);
       return;
     }
+  } else if (now && w.episode) {
+    const WallSample& last = w.episode->sample;
+    auto runs = runs_of(w, tid);
+    if (*now == Blocked{last.syscall, last.regs.rsp, last.regs.rip} && runs && *runs == w.episode->runs) {
+      WallSample s = last;
+      s.time_ns = monotonic_ns();
+      record(std::move(s), 0, false);
+      return;
+    }
   }
+  w.episode.reset();
   WallSample s;
   s.tid = tid;
   s.stack.resize(stack_bytes_);
@@ -186,6 +218,10 @@ void WallSampler::sample_one(pid_t tid) {
     s.regs = stop->regs();
     s.syscall = stop->syscall();
     s.stack.resize(read_stack(pid_, s.regs.rsp, s.stack.data(), s.stack.size()));
+    // Only a call the stop interrupted, which the thread restarts at once after the detach: one
+    // that completed meanwhile lets it run on, and a later wait at the same place is another one.
+    if (s.syscall >= 0 && !is_poll_wait(s.syscall) && restarts(s.regs.rax))
+      if (auto runs = runs_of(w, tid)) w.episode = Episode{s, *runs + 1};
     stop->detach();
     stopped_ns = static_cast<uint64_t>(stop->stopped_for().count());
   }
@@ -232,6 +268,7 @@ void WallSampler::forget_gone(const std::set<pid_t>& tids) {
       continue;
     }
     if (it->second.syscall_fd >= 0) ::close(it->second.syscall_fd);
+    if (it->second.schedstat_fd >= 0) ::close(it->second.schedstat_fd);
     it = watched_.erase(it);
   }
 }

@@ -169,13 +169,14 @@ test('wall mode on a loop blocked in Atomics.wait half the time: blocked samples
     const main = rep.threads.find((th) => th.tid === t.pid);
     const blocked = main.activities.blocked || 0;
     assert.ok(blocked > 0.3 && blocked < 0.7, `blocked ${blocked}`);
-    // A thread blocked outside its poll is stopped at each tick (a futex wait restarts by itself).
+    // A thread blocked outside its poll is stopped once per blocking episode (a futex wait restarts
+    // by itself; later ticks of the same wait reuse that stop): one per 20 ms wait, ~50 in 2 s.
     // docs/record.md: such a stop costs 80-110 µs on average (65-72 µs in three recordings of this
     // shape on the 2-core VM); held under 500 µs.
     const raw = lp.pprof(['-raw', out]);
     const stops = Number(raw.match(/loopperf:wall\.stops=(\d+)/)[1]);
     const stopAvg = Number(raw.match(/loopperf:wall\.stop_avg_us=(\d+)/)[1]);
-    assert.ok(stops >= 100, `${stops} stops`);
+    assert.ok(stops >= 25 && stops <= 200, `${stops} stops`);
     assert.ok(stopAvg > 0 && stopAvg < 500, `wall.stop_avg_us ${stopAvg}`);
   } finally {
     lp.stopTarget(t);

@@ -83,15 +83,27 @@ class WallSampler {
   };
   // A loop that runs execSync alternates between its own wait and the nested loop's: a few places.
   static constexpr size_t kWaitPlaces = 4;
+  // A thread blocked outside its poll, as its last stop saw it. The stop woke it (it ran to the
+  // stop, and again to block anew), so its run count (/proc/PID/task/TID/schedstat, third field:
+  // times it was scheduled in) was then one more than during the stop. While it stays at that
+  // count, it has not run since: the same blocking episode, the same stack, and the stop's sample
+  // holds as it is. One stop per episode, however long it blocks.
+  struct Episode {
+    WallSample sample;
+    uint64_t runs = 0;  // the run count while the episode lasts
+  };
   struct Watched {
     int syscall_fd = -1;  // /proc/PID/task/TID/syscall, kept open
+    int schedstat_fd = -1;  // /proc/PID/task/TID/schedstat, kept open
     std::vector<PollWait> waits;  // the last stop at each place it waited, newest last
+    std::optional<Episode> episode;
     int refusals = 0;     // ptrace refused the last stops (kPermission)
   };
 
   void run();
   void sample_one(pid_t tid);
   std::optional<Blocked> blocked_in(Watched& w, pid_t tid);
+  std::optional<uint64_t> runs_of(Watched& w, pid_t tid);
   // The sample of a thread waiting where it last waited, without stopping it; nullopt when it
   // cannot be taken that way (not in a poll wait, somewhere new, the stack changed under the read).
   std::optional<WallSample> sample_waiting(Watched& w, pid_t tid, const Blocked& now);
