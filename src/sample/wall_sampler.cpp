@@ -103,19 +103,26 @@ WallStats WallSampler::stats() const {
   return stats_;
 }
 
-std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t tid) {
-  if (w.syscall_fd < 0) {
-    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/syscall";
-    w.syscall_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (w.syscall_fd < 0) return std::nullopt;
+// Reads /proc/PID/task/TID/<name> into buf (NUL-terminated), opening it on first use and keeping
+// the fd: such files are generated at each read from offset 0. False when it cannot be read.
+static bool read_task_file(pid_t pid, pid_t tid, const char* name, int& fd, char* buf, size_t size) {
+  if (fd < 0) {
+    std::string path = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/" + name;
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
   }
+  ssize_t n = ::pread(fd, buf, size - 1, 0);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  return true;
+}
+
+std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t tid) {
   // "nr arg1 .. arg6 sp pc" while blocked in a system call, "running" or "-1 sp pc" otherwise; the
   // kernel reads it without stopping the thread (it waits for it to be off the CPU, which a
-  // blocked thread already is). Read again from offset 0: the file is generated at each read.
+  // blocked thread already is).
   char buf[256];
-  ssize_t n = ::pread(w.syscall_fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
+  if (!read_task_file(pid_, tid, "syscall", w.syscall_fd, buf, sizeof buf)) return std::nullopt;
   Blocked b;
   if (std::strncmp(buf, "running", 7) == 0) {
     b.running = true;
@@ -130,15 +137,8 @@ std::optional<WallSampler::Blocked> WallSampler::blocked_in(Watched& w, pid_t ti
 }
 
 std::optional<uint64_t> WallSampler::runs_of(Watched& w, pid_t tid) {
-  if (w.schedstat_fd < 0) {
-    std::string path = "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/schedstat";
-    w.schedstat_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (w.schedstat_fd < 0) return std::nullopt;
-  }
   char buf[128];
-  ssize_t n = ::pread(w.schedstat_fd, buf, sizeof buf - 1, 0);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
+  if (!read_task_file(pid_, tid, "schedstat", w.schedstat_fd, buf, sizeof buf)) return std::nullopt;
   uint64_t on_cpu = 0, waited = 0, runs = 0;  // "ns on the CPU, ns waiting to run, times run"
   if (std::sscanf(buf, "%" SCNu64 " %" SCNu64 " %" SCNu64, &on_cpu, &waited, &runs) != 3) return std::nullopt;
   return runs;
