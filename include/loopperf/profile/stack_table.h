@@ -73,8 +73,8 @@ class StackTable {
     bool kernel = false;
     uint32_t js = 0;
   };
-  // The child of `parent` for `f`, created when new.
-  uint32_t child(uint32_t parent, const Frame& f);
+  // The child of `parent` for `f`, created when new if `create`, else 0 when new.
+  uint32_t child(uint32_t parent, const Frame& f, bool create = true);
   // The entry of (tid, tag, leaf), created when new and the table has room; UINT32_MAX when full.
   uint32_t entry_for(pid_t tid, Tag tag, uint32_t leaf, uint32_t depth);
   // Adds to the thread's overflow entry (an empty stack), creating it; returns its index.

@@ -41,6 +41,31 @@ TEST_CASE("the distinct-stack limit bounds memory and counts the overflow") {
   CHECK(t.total_samples() == 100);
 }
 
+TEST_CASE("a full table stores no frames for the stacks it counts as overflow") {
+  profile::StackTable t(10);
+  std::vector<profile::Frame> f = {{0x1, false}, {0x2, false}, {0x3, false}};
+  for (uint64_t i = 0; i < 10; i++) {
+    f[0].addr = 0x1000 + i;
+    t.add(7, f, 1);
+  }
+  const size_t nodes = t.nodes();
+  CHECK(nodes == 2 + 10);
+  for (uint64_t i = 0; i < 1000; i++) {  // new leaves and new whole stacks: overflow, no new frames
+    f[0].addr = 0x2000 + i;
+    f[2].addr = 0x3000 + i % 7;
+    t.add(7, f, 1);
+  }
+  CHECK(t.overflowed() == 1000);
+  CHECK(t.nodes() == nodes);
+  f[0].addr = 0x1003;
+  f[2].addr = 0x3;
+  t.add(7, f, 1);  // a stack it has still counts as itself
+  CHECK(t.entries()[3].count == 2);
+  t.add(8, f, 1);  // known frames, but a new entry (another thread): overflow
+  CHECK(t.overflowed() == 1001);
+  CHECK(t.nodes() == nodes);
+}
+
 TEST_CASE("compact: addresses rewritten alike merge their stacks, counts and periods add up, indices map") {
   profile::StackTable t(4);
   std::vector<profile::Frame> a = {{0x101, false}, {0x200, false}};
