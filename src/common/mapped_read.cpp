@@ -88,6 +88,25 @@ __attribute__((noinline)) long guarded_scan(const char* src, char* chunk, size_t
 
 }  // namespace
 
+namespace {
+// 1: equal, 0: different, -1: a page is gone. As guarded_scan: nothing live across sigsetjmp.
+__attribute__((noinline)) int guarded_equals(const char* src, const char* want, size_t n) {
+  sigjmp_buf buf;
+  if (sigsetjmp(buf, 0) != 0) return -1;
+  arm(&buf);
+  size_t i = 0;
+  while (i < n && src[i] == want[i]) i++;
+  const bool equal = i == n && src[n] == '\0';
+  disarm();
+  return equal ? 1 : 0;
+}
+}  // namespace
+
+bool mapped_equals(const char* src, std::string_view want) {
+  install_handler();
+  return guarded_equals(src, want.data(), want.size()) == 1;
+}
+
 std::optional<std::string> mapped_string(const char* src, size_t max) {
   install_handler();
   std::string out;

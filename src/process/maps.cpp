@@ -74,9 +74,12 @@ bool MapEntry::is_deleted() const {
          std::string_view(path).substr(path.size() - kDeletedSuffix.size()) == kDeletedSuffix;
 }
 
-std::string MapEntry::clean_path() const {
-  if (!is_deleted()) return path;
-  return path.substr(0, path.size() - kDeletedSuffix.size());
+std::string MapEntry::clean_path() const { return std::string(clean_path_view()); }
+
+std::string_view MapEntry::clean_path_view() const {
+  std::string_view p = path;
+  if (is_deleted()) p.remove_suffix(kDeletedSuffix.size());
+  return p;
 }
 
 std::vector<MapEntry> parse_maps(const std::string& text) {

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "dynamic_symbols.h"
 #include "loopperf/symbols/elf_symbolizer.h"
@@ -55,20 +57,28 @@ class Metadata {
         break;
       }
     }
+    // The others missing from .dynsym are in .symtab: all looked up in one scan of it, not one
+    // scan each (node has ~100k symbols; six scans took ~25 ms of every start).
+    std::vector<std::string> rest;
+    for (const char* v : kVersionSymbols) rest.emplace_back(v);
+    rest.emplace_back(kBlobCode);
+    rest.emplace_back(kBlobCodeSize);
+    std::erase_if(rest, [&](const std::string& n) { return dynamic_.count(n) != 0; });
+    for (auto& [name, where] : elf_.symbol_addresses(rest)) dynamic_.emplace(name, where.first);
+    scanned_.insert(rest.begin(), rest.end());
   }
 
   // A symbol's int32 value: from .dynsym, else by ElfFile's lookup (which scans .symtab too).
   std::optional<int64_t> symbol(const std::string& name) {
-    if (auto it = dynamic_.find(name); it != dynamic_.end()) return read_int_at(elf_, it->second);
-    // Every v8dbg constant is in .dynsym when any is; looking up the many absent spellings one by
-    // one would scan all symbols each time.
-    if (name.starts_with("v8dbg_") && have_dynamic_v8dbg_) return std::nullopt;
-    const uint64_t addr = elf_.symbol_address(name);
+    const uint64_t addr = address(name);
     if (addr == 0) return std::nullopt;
     return read_int_at(elf_, addr);
   }
   uint64_t address(const std::string& name) {
     if (auto it = dynamic_.find(name); it != dynamic_.end()) return it->second;
+    // Every v8dbg constant is in .dynsym when any is; looking up the many absent spellings one by
+    // one would scan all symbols each time.
+    if ((name.starts_with("v8dbg_") && have_dynamic_v8dbg_) || scanned_.count(name)) return 0;
     return elf_.symbol_address(name);
   }
 
@@ -91,7 +101,8 @@ class Metadata {
 
  private:
   symbols::ElfFile& elf_;
-  std::unordered_map<std::string, uint64_t> dynamic_;
+  std::unordered_map<std::string, uint64_t> dynamic_;  // and the few looked up in .symtab
+  std::unordered_set<std::string> scanned_;           // looked up in .symtab already
   bool have_dynamic_v8dbg_ = false;
   std::string missing_;
 };

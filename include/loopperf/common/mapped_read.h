@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace loopperf {
 
@@ -21,5 +22,8 @@ bool mapped_copy(void* dst, const void* src, size_t n);
 // The NUL-terminated string at src, reading at most `max` bytes; nullopt when a page is gone or no
 // terminator came within `max`. It never reads past the terminator.
 std::optional<std::string> mapped_string(const char* src, size_t max = 65536);
+// Whether the NUL-terminated string at src is `want`; reads no further than the first difference
+// (or want's terminator). false when a page is gone.
+bool mapped_equals(const char* src, std::string_view want);
 
 }  // namespace loopperf

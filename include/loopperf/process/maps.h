@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loopperf/common/result.h"
@@ -24,6 +25,7 @@ struct MapEntry {
   bool is_deleted() const;
   // The path with " (deleted)" removed.
   std::string clean_path() const;
+  std::string_view clean_path_view() const;  // the same without a copy, valid while the entry is
 };
 
 // Parses the text of a maps file. Malformed lines are skipped, never fatal.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "loopperf/common/result.h"
@@ -52,6 +53,9 @@ class ElfFile {
   std::vector<uint8_t> read_bytes(uint64_t vaddr, size_t len) const;
   // vaddr of a symbol by exact (raw) name; 0 when absent. Used to find e.g. uv_run.
   uint64_t symbol_address(const std::string& raw_name, uint64_t* size = nullptr);
+  // The same for several names in one scan of the symbol tables (node has ~100k symbols): name ->
+  // (vaddr, size) for each one found.
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> symbol_addresses(const std::vector<std::string>& raw_names);
 
   struct Impl;
 

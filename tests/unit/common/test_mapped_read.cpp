@@ -47,6 +47,10 @@ TEST_CASE("mapped reads: whole file readable, strings up to their terminator") {
   CHECK(loopperf::mapped_string(f.data + 5000) == std::optional<std::string>("a name"));
   CHECK(loopperf::mapped_string(f.data + 90) == std::optional<std::string>("xxxxxxxxxx"));
   CHECK_FALSE(loopperf::mapped_string(f.data, 50).has_value());  // no terminator within 50 bytes
+  CHECK(loopperf::mapped_equals(f.data + 5000, "a name"));
+  CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a nam"));    // a prefix is not the name
+  CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a names"));
+  CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "b name"));
 }
 
 TEST_CASE("mapped reads: a file cut short under the mapping fails the read instead of killing us") {
@@ -57,6 +61,8 @@ TEST_CASE("mapped reads: a file cut short under the mapping fails the read inste
   CHECK_FALSE(loopperf::mapped_copy(buf, f.data + 5000, 16));
   CHECK_FALSE(loopperf::mapped_string(f.data + 5000).has_value());
   CHECK(loopperf::mapped_string(f.data + 95) == std::optional<std::string>("xxxxx"));
+  CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a name"));
+  CHECK(loopperf::mapped_equals(f.data + 95, "xxxxx"));
   // And again: the handler stays usable (SIGBUS is not left blocked after the jump).
   CHECK_FALSE(loopperf::mapped_copy(buf, f.data + 9000, 1));
 }
