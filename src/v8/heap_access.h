@@ -2,7 +2,9 @@
 // maps, Smis. Everything read is untrusted; every helper says when a value does not validate.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,6 +18,18 @@ inline bool is_heap_object(uint64_t tagged) { return (tagged & 3) == 1; }
 inline bool is_smi(uint64_t tagged) { return (tagged & 1) == 0; }
 inline int32_t smi_value(uint64_t tagged) { return static_cast<int32_t>(static_cast<int64_t>(tagged) >> 32); }
 inline uint64_t untag(uint64_t tagged) { return tagged - 1; }
+
+// The word, or the 32 bits, `off` bytes into what was read of an object.
+inline uint64_t word_at(const uint8_t* p, size_t off) {
+  uint64_t v;
+  std::memcpy(&v, p + off, 8);
+  return v;
+}
+inline uint32_t u32_at(const uint8_t* p, size_t off) {
+  uint32_t v;
+  std::memcpy(&v, p + off, 4);
+  return v;
+}
 
 class HeapAccess {
  public:

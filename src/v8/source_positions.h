@@ -17,6 +17,10 @@ struct PositionEntry {
   int32_t inlining_id = 0;  // optimized code: 0 the code's own function, k: InliningPositions[k - 1]
 };
 
+// The longest position table read, bytecode's or optimized code's (its length is the target's:
+// untrusted).
+constexpr int32_t kMaxPositionTableBytes = 1 << 20;
+
 // Decodes a source position table (V8's source-position-table.cc): pairs of VLQs, each a delta from
 // the previous entry, starting at code offset -1 (the function entry) and position 0. The position
 // is a zigzag VLQ. The code offset: format 1 (V8 <= 13) a zigzag VLQ whose sign carries
