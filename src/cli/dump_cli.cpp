@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "dump_config.h"
+#include "loopperf/process/stop_watchdog.h"
 #include "loopperf/report/dump.h"
 #include "signals.h"
 
@@ -22,6 +23,7 @@ Command register_dump(CLI::App& app) {
   return Command{sub, [args](const CommandContext&) -> Result<int> {
                    auto cfg = make_dump_config(*args, ::getpid());
                    if (!cfg) return cfg.error();
+                   process::start_stop_watchdog();  // dump stops every thread (stop_watchdog.h)
                    install_job_control();
                    auto dump = record::take_dump(cfg->dump);
                    if (!dump) return dump.error();

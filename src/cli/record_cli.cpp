@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "loopperf/common/duration.h"
 #include "loopperf/common/log.h"
+#include "loopperf/process/stop_watchdog.h"
 #include "loopperf/record/session.h"
 #include "record_config.h"
 #include "signals.h"
@@ -41,6 +42,8 @@ class StatusLine {
 
 Result<int> run_record(const record::RecordConfig& cfg) {
   install_stop_handlers();
+  // Wall mode stops threads with ptrace: a SIGSTOP of loopperf must not hold one (stop_watchdog.h).
+  if (cfg.sampling.wall) process::start_stop_watchdog();
   install_job_control();
   StatusLine status(!cfg.quiet && ::isatty(STDERR_FILENO));
   record::SessionHooks hooks;

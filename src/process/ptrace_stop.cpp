@@ -8,6 +8,7 @@
 
 #include "loopperf/common/fs.h"
 #include "loopperf/process/process.h"
+#include "loopperf/process/stop_watchdog.h"
 
 namespace loopperf::process {
 
@@ -69,6 +70,7 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   }
   PtraceStop s;
   s.gate_ = std::move(gate);
+  stop_begins();  // for the SIGSTOP watchdog (stop_watchdog.h), until the gate is let go
   s.tid_ = tid;
   s.since_ = std::chrono::steady_clock::now();
   if (::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
@@ -110,7 +112,10 @@ void PtraceStop::detach() {
     until_ = std::chrono::steady_clock::now();
     tid_ = -1;
   }
-  if (gate_.owns_lock()) gate_.unlock();
+  if (gate_.owns_lock()) {
+    gate_.unlock();
+    stop_ends();
+  }
 }
 
 std::chrono::nanoseconds PtraceStop::stopped_for() const {

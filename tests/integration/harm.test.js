@@ -161,6 +161,74 @@ test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of dump: the target never
   }
 });
 
+// SIGSTOP cannot be caught. Sent to loopperf the moment a thread of the target is seen in a ptrace
+// stop, it would keep that thread stopped for as long as loopperf stays stopped (without the
+// watchdog of process/stop_watchdog.h: the loop's timer stopped for the whole second, every try it
+// was tried by hand). The watchdog continues loopperf, which detaches and stops itself again. A
+// second later: the target's timer kept ticking, none of its threads is stopped or traced, and
+// loopperf is still stopped (the user's stop holds).
+const STOP_TRIES = 20;
+async function sigstopInsideAStop(child, t, port, what) {
+  const before = await get(port);
+  const tid = lp.waitForTracedStop(t.pid, 3000);  // spins: a stop lasts ~0.1-10 ms
+  if (!tid || !lp.isAlive(child.pid)) return false;
+  child.kill('SIGSTOP');
+  await lp.until(() => lp.procState(child.pid) === 'T', `${what}: loopperf stopped`);
+  await sleep(1000);
+  const after = await get(port);
+  assert.ok(after.ticks - before.ticks >= 5, `${what}: the target's 50 ms timer ticked ${after.ticks - before.ticks} times in the second loopperf was stopped`);
+  for (const task of fs.readdirSync(`/proc/${t.pid}/task`)) {
+    let status = '';
+    try { status = fs.readFileSync(`/proc/${t.pid}/task/${task}/status`, 'utf8'); } catch { continue; }
+    assert.doesNotMatch(status, /^State:\s+[tT]/m, `${what}: thread ${task} of the target is stopped`);
+    assert.match(status, /^TracerPid:\s+0$/m, `${what}: thread ${task} of the target is traced`);
+  }
+  assert.strictEqual(lp.procState(child.pid), 'T', `${what}: loopperf is still stopped`);
+  child.kill('SIGCONT');
+  return true;
+}
+
+test(`SIGSTOP at ${STOP_TRIES} moments of wall mode when a target thread is stopped: the target runs on`, async () => {
+  const t = await lp.startTarget('idle.js', { env: { BLOCK_MS: '20' } });
+  const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
+  const out = path.join(t.dir, 'p.pb.gz');
+  try {
+    let child;
+    const done = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '--mode', 'wall', '-o', out], { onSpawn: (c) => { child = c; } });
+    await lp.waitForSampling(child.pid);
+    let hits = 0;
+    for (let i = 0; i < STOP_TRIES; i++) {
+      await sleep(Math.random() * 100);
+      if (await sigstopInsideAStop(child, t, port, `try ${i + 1}`)) hits++;
+    }
+    assert.ok(hits >= STOP_TRIES / 2, `only ${hits} of ${STOP_TRIES} tries caught a thread of the target stopped`);
+    child.kill('SIGINT');
+    const r = await done;
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
+  } finally {
+    lp.stopTarget(t);
+  }
+});
+
+test(`SIGSTOP at ${STOP_TRIES} moments of dump when a target thread is stopped: the target runs on`, async () => {
+  const t = await lp.startTarget('idle.js');
+  const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
+  try {
+    let hits = 0;
+    for (let i = 0; i < STOP_TRIES; i++) {
+      let child;
+      const done = lp.loopperfAsync(['dump', '-p', String(t.pid)], { onSpawn: (c) => { child = c; } });
+      if (await sigstopInsideAStop(child, t, port, `try ${i + 1}`)) hits++;
+      const r = await done;
+      assert.strictEqual(r.status, 0, r.stderr);
+    }
+    assert.ok(hits >= STOP_TRIES / 2, `only ${hits} of ${STOP_TRIES} dumps were caught with a thread of the target stopped`);
+  } finally {
+    lp.stopTarget(t);
+  }
+});
+
 // Another tracer (strace here; gdb the same) holds the loop thread: wall mode cannot stop it. It
 // says so at once, naming the tracer, and keeps the thread's cpu samples instead of writing a
 // profile without them (before: 0 loop samples, exit 0, no warning).
