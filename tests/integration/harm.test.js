@@ -99,18 +99,28 @@ for (const mode of ['cpu', 'wall']) {
 // stopped, and checks for 200 ms that no thread of the target is in a ptrace stop or traced and that
 // the target keeps running (its CPU time grows), then continues loopperf.
 const TSTP_TRIES = 20;
+function assertNoThreadHeld(target, what) {
+  for (const task of fs.readdirSync(`/proc/${target.pid}/task`)) {
+    let status = '';
+    try { status = fs.readFileSync(`/proc/${target.pid}/task/${task}/status`, 'utf8'); } catch { continue; }
+    assert.doesNotMatch(status, /^State:\s+[tT]/m, `${what}: thread ${task} of the target is stopped`);
+    assert.match(status, /^TracerPid:\s+0$/m, `${what}: thread ${task} of the target is traced`);
+  }
+}
+// Ends a wall recording the tries above kept going, and checks it went on after each stop.
+async function endRecording(child, done, out) {
+  child.kill('SIGINT');
+  const r = await done;
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
+}
 async function assertTargetRunsWhileStopped(lpPid, target, what) {
   await lp.until(() => lp.procState(lpPid) === 'T' || !lp.isAlive(lpPid), `${what}: loopperf stopped`);
   if (!lp.isAlive(lpPid)) return false;
   const cpu = lp.cpuSeconds(target.pid);
   const end = Date.now() + 200;
   while (Date.now() < end) {
-    for (const task of fs.readdirSync(`/proc/${target.pid}/task`)) {
-      let status = '';
-      try { status = fs.readFileSync(`/proc/${target.pid}/task/${task}/status`, 'utf8'); } catch { continue; }
-      assert.doesNotMatch(status, /^State:\s+[tT]/m, `${what}: thread ${task} of the target is stopped`);
-      assert.match(status, /^TracerPid:\s+0$/m, `${what}: thread ${task} of the target is traced`);
-    }
+    assertNoThreadHeld(target, what);
     await sleep(10);
   }
   assert.ok(lp.cpuSeconds(target.pid) > cpu, `${what}: the target kept running while loopperf was stopped`);
@@ -130,10 +140,7 @@ test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of wall mode: the target 
       assert.ok(await assertTargetRunsWhileStopped(child.pid, t, `try ${i + 1}`), 'loopperf is still recording');
       child.kill('SIGCONT');
     }
-    child.kill('SIGINT');
-    const r = await done;
-    assert.strictEqual(r.status, 0, r.stderr);
-    assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
+    await endRecording(child, done, out);
   } finally {
     lp.stopTarget(t);
   }
@@ -177,12 +184,7 @@ async function sigstopInsideAStop(child, t, port, what) {
   await sleep(1000);
   const after = await get(port);
   assert.ok(after.ticks - before.ticks >= 5, `${what}: the target's 50 ms timer ticked ${after.ticks - before.ticks} times in the second loopperf was stopped`);
-  for (const task of fs.readdirSync(`/proc/${t.pid}/task`)) {
-    let status = '';
-    try { status = fs.readFileSync(`/proc/${t.pid}/task/${task}/status`, 'utf8'); } catch { continue; }
-    assert.doesNotMatch(status, /^State:\s+[tT]/m, `${what}: thread ${task} of the target is stopped`);
-    assert.match(status, /^TracerPid:\s+0$/m, `${what}: thread ${task} of the target is traced`);
-  }
+  assertNoThreadHeld(t, what);
   assert.strictEqual(lp.procState(child.pid), 'T', `${what}: loopperf is still stopped`);
   child.kill('SIGCONT');
   return true;
@@ -202,10 +204,7 @@ test(`SIGSTOP at ${STOP_TRIES} moments of wall mode when a target thread is stop
       if (await sigstopInsideAStop(child, t, port, `try ${i + 1}`)) hits++;
     }
     assert.ok(hits >= STOP_TRIES / 2, `only ${hits} of ${STOP_TRIES} tries caught a thread of the target stopped`);
-    child.kill('SIGINT');
-    const r = await done;
-    assert.strictEqual(r.status, 0, r.stderr);
-    assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
+    await endRecording(child, done, out);
   } finally {
     lp.stopTarget(t);
   }
