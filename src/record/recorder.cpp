@@ -64,6 +64,7 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
   sc.event.frequency_hz = opts.frequency_hz;
   sc.event.kernel = opts.kernel;
   sc.max_threads = opts.max_threads;
+  sc.deferred = opts.defer_sampling;
   // Heap names read each JavaScript frame's slots from the sample's stack copy, in fp mode too.
   if (opts.unwind != unwind::UnwindMode::kFp || symbols::uses_heap(opts.js_names)) {
     sc.event.user_regs_and_stack = true;
@@ -77,6 +78,10 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
     size_t pages = 16;
     while (pages * 4096 < room * (opts.stack_bytes + 1024ull) && pages < 256) pages *= 2;
     sc.event.ring_pages = pages;
+    // The main thread's ring is twice that (2 MiB at most: 62 samples of 32 KiB, ~60 ms at 999 Hz):
+    // its loop is what most recordings are for, and one ring more costs little whatever the
+    // number of threads.
+    sc.event.main_ring_pages = std::min<size_t>(pages * 2, 512);
   }
   Recorder* raw = r.get();
   auto sampler = sample::Sampler::create(sc, [raw](const sample::RawSample& s) { raw->on_cpu_sample(s); });
@@ -116,6 +121,7 @@ void Recorder::start(const std::string& exe, bool is_node) {
     wall_->set_threads(wall_threads_);
     wall_->start();
   }
+  sampler_->start();  // a deferred sampler: from now on (RecorderOptions::defer_sampling)
 }
 
 void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start_ns, bool health) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <future>
 #include <memory>
 
 #include "loopperf/common/duration.h"
@@ -101,6 +102,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
 
   RecorderOptions ro = cfg.sampling;
   ro.pid = pid;
+  ro.defer_sampling = !launch;
   auto recorder = Recorder::create(ro);
   if (!recorder) {
     if (launch) {
@@ -111,8 +113,6 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   }
   Recorder& rec = *recorder.value();
 
-  const int64_t start_real = realtime_ns();
-  const auto start = Clock::now();
   if (launch) {
     if (auto st = child.release(); !st) return st.error();
     if (auto info = process::inspect(pid)) {
@@ -120,10 +120,18 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
       is_node = info->is_node;  // after exec: also right for wrappers (npm runs node) and renamed node binaries
     }
   }
+  // Asked of the target's executable (a separate short-lived process), never of the target. Node
+  // takes ~40 ms to answer, using a CPU meanwhile: in attach mode before the sampling begins (its
+  // rings would fill), in launch mode beside it (the program runs from the exec on).
+  auto ask_version = [is_node, pid] { return is_node ? process::node_version(pid) : std::string(); };
+  std::future<std::string> node_version =
+      std::async(launch ? std::launch::async : std::launch::deferred, ask_version);
+  if (!launch) node_version.wait();
   rec.start(exe, is_node);
+  // The recording's window (-d) begins with the sampling: at the end of start() in attach mode.
+  const int64_t start_real = realtime_ns();
+  const auto start = Clock::now();
   for (const auto& w : rec.warnings()) log::warn(w);
-  // Asked of the target's executable (a separate short-lived process), never of the target.
-  const std::string node_version = is_node ? process::node_version(pid) : "";
 
   auto last_status = start;
   bool target_exited = false;
@@ -171,7 +179,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   ri.pid = pid;
   ri.cmdline = cmdline;
   ri.is_node = is_node;
-  ri.node_version = node_version;
+  ri.node_version = node_version.get();
   ri.rate_hz = cfg.sampling.frequency_hz;
   ri.samples = rec.samples();
   ri.lost = st.lost;

@@ -74,7 +74,11 @@ Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerConfig& cfg, Sampl
   std::unique_ptr<Sampler> s(new Sampler(cfg, std::move(on_sample)));
   // Preflight on the main thread: its error is the one the user must see. Kernel callchains need
   // more privilege than user ones; fall back to user-only rather than fail.
-  auto main_ev = PerfEvent::open(cfg.pid, s->cfg_.event);
+  EventConfig main_cfg = s->cfg_.event;
+  if (main_cfg.main_ring_pages != 0) main_cfg.ring_pages = main_cfg.main_ring_pages;
+  auto main_ev = PerfEvent::open(cfg.pid, main_cfg);
+  // A larger ring the locked-memory budget does not allow: the usual one.
+  if (!main_ev.ok() && main_ev.error().code == ErrorCode::kResource) main_ev = PerfEvent::open(cfg.pid, s->cfg_.event);
   if (!main_ev.ok() && s->cfg_.event.kernel && main_ev.error().code == ErrorCode::kPermission) {
     s->cfg_.event.kernel = false;
     auto user_only = PerfEvent::open(cfg.pid, s->cfg_.event);
@@ -90,9 +94,16 @@ Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerConfig& cfg, Sampl
   s->events_.emplace(cfg.pid, Followed{std::move(main_ev.value())});
   s->names_[cfg.pid] = process::thread_name(cfg.pid, cfg.pid);
   s->stats_.threads_seen = 1;
-  s->events_.at(cfg.pid).event.enable();
+  s->enabled_ = !cfg.deferred;
+  if (s->enabled_) s->events_.at(cfg.pid).event.enable();
   s->scan_threads();
   return s;
+}
+
+void Sampler::start() {
+  if (enabled_) return;
+  enabled_ = true;
+  for (auto& [tid, f] : events_) f.event.enable();
 }
 
 Sampler::~Sampler() {
@@ -115,7 +126,7 @@ bool Sampler::add_thread(pid_t tid, Error* first_error) {
     failed_[tid] = true;
     return false;
   }
-  ev->enable();
+  if (enabled_) ev->enable();
   events_.emplace(tid, Followed{std::move(ev.value())});
   stats_.threads_seen++;
   return true;

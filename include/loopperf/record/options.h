@@ -27,6 +27,11 @@ struct RecorderOptions {
   int64_t stall_threshold_ns = 50'000'000;
   // --js-names: where JavaScript frames get their names (symbols/js_names.h).
   symbols::JsNamesMode js_names = symbols::JsNamesMode::kAuto;
+  // Attach mode: sampling begins when start() has set everything up, not at create(). Setting up
+  // (node's symbols, the heap layout, the tracepoints) takes ~100 ms, longer than a ring of 32 KiB
+  // samples holds at 999 Hz: 16-28 samples were lost at the start of every recording. Launch mode
+  // samples from the exec on (the program's start is part of what it asks for).
+  bool defer_sampling = false;
 };
 
 }  // namespace loopperf::record

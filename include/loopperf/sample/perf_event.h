@@ -19,6 +19,9 @@ struct EventConfig {
   bool enable_on_exec = false;  // launch mode: start counting at exec
   uint16_t max_stack = 127;   // callchain frames (kernel.perf_event_max_stack)
   size_t ring_pages = 16;     // data pages, power of two
+  // The main thread's ring, 0: ring_pages. Its loop is what a recording is most often for, and a
+  // ring that fills while loopperf is descheduled loses samples.
+  size_t main_ring_pages = 0;
   // DWARF unwinding: also copy the user registers and the top `stack_bytes` of the user stack.
   bool user_regs_and_stack = false;
   uint32_t stack_bytes = 8192;

@@ -40,6 +40,7 @@ struct SamplerConfig {
   pid_t pid = 0;
   EventConfig event;
   size_t max_threads = 1024;  // hard cap on followed threads (fds + ring memory)
+  bool deferred = false;      // the events stay disabled until start()
 };
 
 struct SamplerStats {
@@ -68,6 +69,8 @@ class Sampler {
 
   // Opens events for threads that appeared since the last scan; closes those that ended.
   void scan_threads();
+  // Enables the events of a deferred sampler (SamplerConfig::deferred); no-op otherwise.
+  void start();
   // Waits up to `timeout` for data, then drains every ring.
   void poll(std::chrono::milliseconds timeout);
   // Drains every ring once more (after disabling) so nothing already recorded is lost.
@@ -97,6 +100,7 @@ class Sampler {
   std::map<pid_t, std::string> names_;
   std::map<pid_t, bool> failed_;  // tids we could not open, not retried
   SamplerStats stats_;
+  bool enabled_ = false;  // the events count (start() was called, or the sampler is not deferred)
 };
 
 }  // namespace loopperf::sample
