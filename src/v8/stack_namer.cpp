@@ -34,21 +34,7 @@ StackNamer::StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<proce
 StackNamer::~StackNamer() = default;
 
 StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
-  // What runs at a pc depends only on the mappings (and, in the node binary, on its symbols): an
-  // answer holds until the maps change. The same pcs come back with nearly every sample.
-  const uint64_t generation = files_->generation();
-  CodeCacheEntry& e = code_cache_[(pc ^ (pc >> 12)) % code_cache_.size()];
-  if (e.pc != pc || e.generation != generation) {
-    uint64_t classified_pc = pc;
-    const Code code = classify(pc, &classified_pc);
-    e = {pc, generation, code, classified_pc};
-  }
-  if (reader_pc) *reader_pc = e.reader_pc;
-  return e.code;
-}
-
-StackNamer::Code StackNamer::classify(uint64_t pc, uint64_t* reader_pc) {
-  *reader_pc = pc;
+  if (reader_pc) *reader_pc = pc;
   const process::MapEntry* m = process::find_map(files_->maps(), pc);
   if (m == nullptr || !m->executable) return Code::kOther;
   if (!m->is_file_backed()) {
@@ -59,7 +45,7 @@ StackNamer::Code StackNamer::classify(uint64_t pc, uint64_t* reader_pc) {
   // embedded builtins, for short calls from JIT code): either way the file offset gives the vaddr.
   if (m->clean_path_view() != exe_.path()) return Code::kOther;
   const uint64_t vaddr = exe_.file_offset_to_vaddr(m->offset) + (pc - m->start);
-  *reader_pc = vaddr;
+  if (reader_pc) *reader_pc = vaddr;
   if (vaddr < reader_->layout().builtins_start || vaddr >= reader_->layout().builtins_end) return Code::kOther;
   auto it = builtin_kind_.find(vaddr);
   if (it != builtin_kind_.end()) return it->second;
@@ -164,17 +150,6 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
   while (u0 < frames.size() && frames[u0].kernel) u0++;
   if (u0 >= frames.size() || !regs.valid) return;
   const size_t n = frames.size();
-  // What runs in each frame, and the outermost frame that may be JavaScript: the frame-pointer
-  // chain is followed no further (the native frames below it, down to the thread's entry, need no
-  // records), and a stack without JavaScript is not walked at all.
-  codes_.assign(n, Code::kOther);
-  reader_pcs_.assign(n, 0);
-  size_t last_js = n;
-  for (size_t i = u0; i < n; i++) {
-    codes_[i] = code_at(frames[i].addr, &reader_pcs_[i]);
-    if (codes_[i] == Code::kJit || codes_[i] == Code::kInterpreter || (i == u0 && codes_[i] != Code::kOther)) last_js = i;
-  }
-  if (last_js == n) return;
   fps_.assign(n, 0);
   slots_.clear();
   slot_frame_.clear();
@@ -192,7 +167,7 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
   uint64_t scan_from = regs.sp();
   uint64_t rec[7];
   int resyncs = 0;
-  for (size_t steps = 0; steps < kMaxRecords && k < n && k <= last_js + 1; steps++) {
+  for (size_t steps = 0; steps < kMaxRecords && k < n; steps++) {
     size_t match = n;
     if (fp != 0 && fp % 8 == 0 && fp >= scan_from && read_record(fp, stack, live, rec)) {
       for (size_t j = k; j < n && j < k + kResync; j++) {
@@ -227,8 +202,8 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
   for (size_t i = u0; i < n; i++) {
     if (fps_[i] == 0) continue;
     const bool leaf = i == u0;
-    const uint64_t reader_pc = reader_pcs_[i];
-    const Code code = codes_[i];
+    uint64_t reader_pc = 0;
+    Code code = code_at(frames[i].addr, &reader_pc);
     bool insert = false, leaf_jit = false;
     if (leaf) {
       if (code == Code::kOther) continue;

@@ -28,9 +28,9 @@ async function measure(mode, extraArgs = []) {
     let child;
     const rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', out, ...extraArgs],
       { onSpawn: (c) => { child = c; } });
-    // The target's window opens once loopperf samples (its perf_event fds are open) and lasts the
+    // The target's window opens once loopperf samples (lib.waitForRecording) and lasts the
     // recording's 2 s (a measurement window, not a wait for readiness).
-    await lp.waitForSampling(child.pid);
+    await lp.waitForRecording(child.pid, t.pid);
     fs.writeFileSync(files.START_FILE, '1');
     await new Promise((res) => setTimeout(res, 2000));
     fs.writeFileSync(files.STOP_FILE, '1');
@@ -196,7 +196,7 @@ async function ownView(recordArgs) {
       let child;
       rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', path.join(dir, 'p.pb.gz'), ...recordArgs],
         { onSpawn: (c) => { child = c; } });
-      await lp.waitForSampling(child.pid);
+      await lp.waitForRecording(child.pid, t.pid);
     }
     fs.writeFileSync(files.START_FILE, '1');
     await new Promise((res) => setTimeout(res, 2000));

@@ -206,6 +206,16 @@ function waitForSampling(lpPid, min = 1) {
   }, `loopperf ${lpPid} to open ${min} perf_event fds`);
 }
 
+// Waits until `record -p` of a node target samples: in attach mode the cpu-clock events are opened
+// first and enabled once loopperf has set itself up, the last step being the poll tracepoints (four
+// more perf_event fds per thread). For windows that must line up with loopperf's own.
+function waitForRecording(lpPid, targetPid) {
+  let threads = 1;
+  try { threads = fs.readdirSync(`/proc/${targetPid}/task`).length; } catch {}
+  // One thread may come or go meanwhile: a thread's worth of slack.
+  return waitForSampling(lpPid, 5 * threads - 5 + 1);
+}
+
 // Waits until thread `tid` of `pid` has used `seconds` more CPU than it had when called: the target
 // has been running (and so sampled) for that much, however loaded the machine is.
 function waitForCpu(pid, seconds, tid = pid) {
@@ -325,6 +335,6 @@ function loopHealthAvailable() {
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
-  cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
+  cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
   nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors,
 };

@@ -61,7 +61,6 @@ class StackNamer : public symbols::JsNameTable {
   // What runs at `pc`; `reader_pc` gets the pc as the heap reader takes it (FrameSlots::pc: the ELF
   // vaddr inside the node binary, else the pc).
   Code code_at(uint64_t pc, uint64_t* reader_pc);
-  Code classify(uint64_t pc, uint64_t* reader_pc);  // code_at() without its cache
   void name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
   bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
   uint64_t caller_return(unwind::Memory& stack, uint64_t sp, uint64_t fp);
@@ -71,17 +70,9 @@ class StackNamer : public symbols::JsNameTable {
   std::shared_ptr<process::TargetFiles> files_;
   symbols::ElfFile& exe_;
   std::unordered_map<uint64_t, Code> builtin_kind_;  // by ELF vaddr: interpreter builtin or other
-  struct CodeCacheEntry {
-    uint64_t pc = 0, generation = UINT64_MAX;
-    Code code = Code::kOther;
-    uint64_t reader_pc = 0;
-  };
-  std::array<CodeCacheEntry, 4096> code_cache_{};  // code_at()'s answers, by pc (direct-mapped)
   pid_t pid_;
   // Scratch, reused per stack.
   std::vector<uint64_t> fps_;
-  std::vector<Code> codes_;           // per frame: what runs there
-  std::vector<uint64_t> reader_pcs_;  // per frame: its pc as the heap reader takes it
   std::vector<std::array<uint64_t, 4>> record_slots_;  // per frame: context, function, bytecode array, offset
   std::vector<FrameSlots> slots_;
   std::vector<uint32_t> slot_frame_;  // slot index -> frame index
@@ -89,7 +80,7 @@ class StackNamer : public symbols::JsNameTable {
   std::vector<NamedFrame> named_;
   std::vector<profile::Frame> out_;
   TimeBudget budget_;
-  uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0;
+  uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0, live_mismatch_ = 0;
 };
 
 }  // namespace loopperf::v8
