@@ -158,6 +158,8 @@ void Recorder::on_thread_ended(pid_t tid, uint64_t time_ns) {
   if (tap_) tap_->thread_ended(tid, time_ns);
   if (health_) health_->end_thread(tid, time_ns);
   if (wall_threads_.erase(tid) && wall_) wall_->set_threads(wall_threads_);
+  if (gc_epochs_) gc_epochs_->forget(tid);
+  if (js_namer_) js_namer_->forget_thread(tid);
 }
 
 void Recorder::on_health_flush(uint64_t now_ns) {
@@ -185,6 +187,16 @@ void Recorder::start_js_names() {
   // busy machine: then stacks go unnamed rather than the recording falling behind (and overrunning -d).
   js_namer_->set_budget(TimeBudget(kJsNamesShare, kJsNamesBurstNs));
   symbolizer_->set_js_names(opts_.js_names, js_namer_.get());
+  // Frames named once are named again without reading until their thread collects garbage.
+  const v8::Layout& layout = js_namer_->reader().layout();
+  auto epochs = v8::GcEpochs::create(opts_.pid, "/proc/" + std::to_string(opts_.pid) + "/exe",
+                                     layout.gc_begin ? elf->vaddr_to_file_offset(layout.gc_begin) : 0);
+  if (epochs) {
+    gc_epochs_ = std::move(epochs.value());
+    js_namer_->set_gc_epochs(gc_epochs_.get());
+  } else {
+    gc_epochs_problem_ = epochs.error().message;
+  }
 }
 
 uint64_t Recorder::heap_names_over_budget() const { return js_namer_ ? js_namer_->over_budget() : 0; }
@@ -197,7 +209,8 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (js_namer_ && s.regs) {
     unwind::UserRegs regs = unwind::user_regs_from_sample(s);
     unwind::StackCopyMemory stack(regs.sp(), s.stack, s.stack ? s.stack_size : 0);
-    js_namer_->name(frames_, regs, stack, true);
+    const v8::SampleMoment at{s.tid, s.time_ns};
+    js_namer_->name(frames_, regs, stack, true, &at);
   }
   note_worker_loop(s.tid, frames_);
   // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
@@ -253,7 +266,8 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
   unwind::StackCopyMemory memory(w.regs.rsp, w.stack.data(), w.stack.size());
   frames_.clear();
   wall_unwinder_->unwind(regs, memory, {}, frames_);
-  if (js_namer_) js_namer_->name(frames_, regs, memory, true);
+  const v8::SampleMoment at{w.tid, w.time_ns};
+  if (js_namer_) js_namer_->name(frames_, regs, memory, true, &at);
   profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
   compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
@@ -368,8 +382,15 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
   m.emplace_back("symbols.addresses", std::to_string(symbolizer_->resolved_addresses()));
   m.emplace_back("symbols.distinct", std::to_string(symbolizer_->distinct_results()));
   m.emplace_back("js_names", symbols::js_names_mode_name(opts_.js_names));
-  if (js_namer_)
+  if (js_namer_) {
     for (auto& kv : js_namer_->details()) m.push_back(std::move(kv));
+    m.emplace_back("js_heap.gc_epochs", gc_epochs_ ? "yes" : "no: " + gc_epochs_problem_);
+    if (gc_epochs_) {
+      m.emplace_back("js_heap.gc_threads", std::to_string(gc_epochs_->stats().threads));
+      m.emplace_back("js_heap.gc_collections", std::to_string(gc_epochs_->stats().collections));
+      m.emplace_back("js_heap.gc_lost", std::to_string(gc_epochs_->stats().lost));
+    }
+  }
   if (wall_) {
     sample::WallStats w = wall_->stats();
     std::string tids;

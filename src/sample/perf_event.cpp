@@ -162,6 +162,12 @@ bool PerfEvent::set_period(uint64_t period) {
   return fd_ >= 0 && ::ioctl(fd_, PERF_EVENT_IOC_PERIOD, &period) == 0;
 }
 
+bool PerfEvent::has_data() const {
+  if (!base_) return false;
+  const auto* meta = static_cast<const perf_event_mmap_page*>(base_);
+  return __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE) != meta->data_tail;
+}
+
 size_t PerfEvent::drain(const std::function<void(const perf_event_header*)>& fn) {
   if (!base_) return 0;
   auto* meta = static_cast<perf_event_mmap_page*>(base_);

@@ -571,6 +571,13 @@ bool ElfFile::has_line_info() const {
   return !impl_->cu_ranges.empty();
 }
 
+uint64_t ElfFile::vaddr_to_file_offset(uint64_t vaddr) const {
+  for (const LoadSegment& seg : impl_->loads) {
+    if (vaddr >= seg.vaddr && vaddr - seg.vaddr < seg.filesz) return vaddr - seg.vaddr + seg.offset;
+  }
+  return 0;
+}
+
 uint64_t ElfFile::file_offset_to_vaddr(uint64_t offset) const {
   for (const LoadSegment& seg : impl_->loads) {
     if (offset >= seg.offset && offset - seg.offset < seg.filesz) return offset - seg.offset + seg.vaddr;

@@ -52,6 +52,12 @@ uint64_t gnu_hash_symbol_count(const symbols::ElfFile& elf, uint64_t table) {
 
 std::unordered_map<std::string, uint64_t> dynamic_symbols(
     const symbols::ElfFile& elf, const std::function<bool(std::string_view)>& wanted) {
+  return dynamic_symbols(elf, nullptr, wanted);
+}
+
+std::unordered_map<std::string, uint64_t> dynamic_symbols(const symbols::ElfFile& elf,
+                                                          std::unordered_map<std::string, uint64_t>* sizes,
+                                                          const std::function<bool(std::string_view)>& wanted) {
   std::unordered_map<std::string, uint64_t> out;
   // The ELF and program headers are at the start of the first loaded segment.
   const uint64_t base = elf.file_offset_to_vaddr(0);
@@ -121,6 +127,7 @@ std::unordered_map<std::string, uint64_t> dynamic_symbols(
     std::string_view n(name, len);
     if (len == strsz - s.st_name || !wanted(n)) continue;  // unterminated, or not asked for
     out.emplace(std::string(n), s.st_value);
+    if (sizes != nullptr) sizes->emplace(std::string(n), s.st_size);
   }
   return out;
 }

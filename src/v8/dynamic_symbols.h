@@ -18,7 +18,11 @@ namespace loopperf::v8 {
 
 // Name -> vaddr of every defined dynamic symbol for which `wanted(name)` holds. Empty when the file
 // has no dynamic symbol table (or it does not read back sanely).
+// `sizes`, when given, gets their sizes.
 std::unordered_map<std::string, uint64_t> dynamic_symbols(
     const symbols::ElfFile& elf, const std::function<bool(std::string_view)>& wanted);
+std::unordered_map<std::string, uint64_t> dynamic_symbols(const symbols::ElfFile& elf,
+                                                          std::unordered_map<std::string, uint64_t>* sizes,
+                                                          const std::function<bool(std::string_view)>& wanted);
 
 }  // namespace loopperf::v8

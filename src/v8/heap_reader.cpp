@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -9,9 +10,11 @@
 #include "bytecode_lines.h"
 #include "code_index.h"
 #include "frame_candidate.h"
+#include "frame_memo.h"
 #include "function_names.h"
 #include "heap_access.h"
 #include "inlined_frames.h"
+#include "loopperf/v8/gc_epochs.h"
 #include "read_batch.h"
 #include "remote_memory.h"
 
@@ -55,11 +58,18 @@ struct HeapReader::Impl {
   BytecodeLines lines;
   CodeIndex codes;
   InlinedFrames inlined;
+  FrameMemo memo;
 
   // Per-call scratch.
   std::vector<FrameCandidate> candidates;
   std::vector<uint32_t> inlined_ids;
   std::vector<uint64_t> function_maps;
+  // name_frames() with the memo: per slot its memo entry (nullptr: read), the slots read, what
+  // they were named with.
+  std::vector<const FrameMemo::Entry*> memo_entries;
+  std::vector<FrameSlots> read_slots;
+  std::vector<uint32_t> read_slot_index;
+  std::vector<NamedFrame> read_named;
   // What each JSFunction met held last time: its map and SharedFunctionInfo (tagged). A hint that
   // lets level 2's reads ride along with level 1's (one read per stack instead of two); a function
   // that moved or changed simply misses.
@@ -97,11 +107,84 @@ void HeapReader::release_caches() {
   m.function_maps = {};
   m.function_links = {};
   m.inlined.release_caches();
+  m.memo.clear();
+  m.memo_entries = {};
+  m.read_slots = {};
+  m.read_slot_index = {};
+  m.read_named = {};
   m.batch.release_caches();
   m.heap.clear_cache();
 }
 
-void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out) {
+void HeapReader::forget_thread(pid_t tid) { impl_->memo.forget(tid); }
+
+// The memo's rule: a frame is named from it when the sample was taken in the same collection epoch
+// of its thread as the read that named it, and that read saw no collection begin or run (the
+// epoch before and after it is the sample's). Everything else is read as without a memo.
+void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out,
+                             const SampleMoment* at) {
+  Impl& m = *impl_;
+  std::optional<uint64_t> epoch;
+  if (epochs_ != nullptr && at != nullptr) epoch = epochs_->epoch_at(at->tid, at->time_ns);
+  FrameMemo::Thread* memo = epoch ? m.memo.at(at->tid, *epoch, stats_) : nullptr;
+  if (memo == nullptr) {
+    read_frames(slots, out);
+    return;
+  }
+  m.memo_entries.assign(slots.size(), nullptr);
+  m.read_slots.clear();
+  m.read_slot_index.clear();
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    m.memo_entries[i] = m.memo.find(*memo, FrameMemo::key_of(slots[i]));
+    if (m.memo_entries[i] == nullptr) {
+      m.read_slots.push_back(slots[i]);
+      m.read_slot_index.push_back(i);
+    }
+  }
+  m.read_named.clear();
+  if (!m.read_slots.empty()) {
+    const std::optional<uint64_t> before = epochs_->epoch_now(at->tid);
+    read_frames(m.read_slots, m.read_named);
+    const std::optional<uint64_t> after = epochs_->epoch_now(at->tid);
+    if (before == epoch && after == epoch) {
+      // One slot's frames are consecutive in read_named (innermost first, all with its index).
+      for (size_t k = 0; k < m.read_named.size();) {
+        size_t e = k;
+        while (e < m.read_named.size() && m.read_named[e].slot == m.read_named[k].slot) e++;
+        const FrameSlots& s = m.read_slots[m.read_named[k].slot];
+        // An interpreted frame without its line may get it later (V8 collects source positions
+        // lazily): not remembered.
+        const bool interpreted = s.pc >= layout_.builtins_start && s.pc < layout_.builtins_end;
+        if (!(interpreted && m.read_named[e - 1].line == 0))
+          m.memo.store(*memo, FrameMemo::key_of(s), std::span(m.read_named).subspan(k, e - k), stats_);
+        k = e;
+      }
+    }
+  }
+  // In the order of `slots`: the memo's frames, and the read ones with their index mapped back.
+  size_t next_read = 0;
+  for (uint32_t i = 0; i < slots.size(); ++i) {
+    if (const FrameMemo::Entry* e = m.memo_entries[i]) {
+      stats_.frames++;
+      stats_.named++;
+      stats_.memo_hits++;
+      if (e->line > 0) stats_.lines++;
+      stats_.inlined += e->count - 1;
+      std::span<const uint32_t> ids = m.memo.ids(*memo, *e);
+      for (size_t k = 0; k < ids.size(); ++k)
+        out.push_back(NamedFrame{i, ids[k], k + 1 == ids.size() ? e->line : 0});
+      continue;
+    }
+    // Slot i is read_slots[r] for the r with read_slot_index[r] == i.
+    while (next_read < m.read_named.size() && m.read_slot_index[m.read_named[next_read].slot] == i) {
+      NamedFrame f = m.read_named[next_read++];
+      f.slot = i;
+      out.push_back(f);
+    }
+  }
+}
+
+void HeapReader::read_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out) {
   Impl& m = *impl_;
   const Layout& l = layout_;
   bound_caches();

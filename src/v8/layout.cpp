@@ -38,14 +38,19 @@ constexpr const char* kVersionSymbols[] = {
     "_ZN2v88internal7Version6patch_E"};
 constexpr const char* kBlobCode = "v8_Default_embedded_blob_code_";
 constexpr const char* kBlobCodeSize = "v8_Default_embedded_blob_code_size_";
+// Where objects move: every garbage collection of V8 11.3 to 14.6 runs through
+// Heap::PerformGarbageCollection (Heap::CollectGarbage calls it), on the thread that owns the heap
+// (gc_epochs.h). In .dynsym in node 20 and 22, .symtab in 24 and 26.
+constexpr const char* kGcBegin =
+    "_ZN2v88internal4Heap24PerformGarbageCollectionENS0_16GarbageCollectorENS0_23GarbageCollectionReasonEPKc";
 
 // Reads v8dbg constants, each by its possible spellings (the metadata generator names a field after
 // its C++ type, which changed from `Object` to `Tagged_Object_` and so on between versions).
 class Metadata {
  public:
   explicit Metadata(symbols::ElfFile& elf) : elf_(elf) {
-    dynamic_ = dynamic_symbols(elf, [](std::string_view name) {
-      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize) return true;
+    dynamic_ = dynamic_symbols(elf, &sizes_, [](std::string_view name) {
+      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin) return true;
       for (const char* v : kVersionSymbols) {
         if (name == v) return true;
       }
@@ -63,8 +68,12 @@ class Metadata {
     for (const char* v : kVersionSymbols) rest.emplace_back(v);
     rest.emplace_back(kBlobCode);
     rest.emplace_back(kBlobCodeSize);
+    rest.emplace_back(kGcBegin);
     std::erase_if(rest, [&](const std::string& n) { return dynamic_.count(n) != 0; });
-    for (auto& [name, where] : elf_.symbol_addresses(rest)) dynamic_.emplace(name, where.first);
+    for (auto& [name, where] : elf_.symbol_addresses(rest)) {
+      dynamic_.emplace(name, where.first);
+      sizes_.emplace(name, where.second);
+    }
     scanned_.insert(rest.begin(), rest.end());
   }
 
@@ -80,6 +89,12 @@ class Metadata {
     // one would scan all symbols each time.
     if ((name.starts_with("v8dbg_") && have_dynamic_v8dbg_) || scanned_.count(name)) return 0;
     return elf_.symbol_address(name);
+  }
+
+  // The size of a symbol address() found (0 when unknown).
+  uint64_t size(const std::string& name) const {
+    auto it = sizes_.find(name);
+    return it == sizes_.end() ? 0 : it->second;
   }
 
   std::optional<int64_t> get(std::initializer_list<const char*> names) {
@@ -102,6 +117,7 @@ class Metadata {
  private:
   symbols::ElfFile& elf_;
   std::unordered_map<std::string, uint64_t> dynamic_;  // and the few looked up in .symtab
+  std::unordered_map<std::string, uint64_t> sizes_;    // of the same symbols
   std::unordered_set<std::string> scanned_;           // looked up in .symtab already
   bool have_dynamic_v8dbg_ = false;
   std::string missing_;
@@ -138,6 +154,17 @@ void read_builtins_range(Metadata& md, Layout& layout) {
     return;
   }
   layout.derived.push_back("builtins range: unknown (no v8_Default_embedded_blob_code_ symbols)");
+}
+
+// Where objects move (gc_epochs.h); without it, heap names are read for every sample (as they are
+// where uprobes are not allowed).
+void read_gc_function(Metadata& md, Layout& layout) {
+  layout.gc_begin = md.address(kGcBegin);
+  layout.gc_size = layout.gc_begin != 0 ? md.size(kGcBegin) : 0;
+  if (layout.gc_begin == 0 || layout.gc_size == 0) {
+    layout.gc_begin = layout.gc_size = 0;
+    layout.derived.push_back("garbage collections: not followed (no Heap::PerformGarbageCollection symbol)");
+  }
 }
 
 }  // namespace
@@ -456,6 +483,7 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
                                              " postmortem metadata lacks " + md.missing());
   }
   read_builtins_range(md, l);
+  read_gc_function(md, l);
   return l;
 }
 

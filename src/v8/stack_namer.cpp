@@ -61,6 +61,27 @@ StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
   return kind;
 }
 
+// Whether the stack runs Heap::PerformGarbageCollection (objects may be moving): true also when
+// that cannot be told (the function's place is not known yet).
+bool StackNamer::inside_gc(const std::vector<profile::Frame>& frames, size_t u0) {
+  if (gc_lo_ == 0) {
+    const Layout& l = reader_->layout();
+    if (l.gc_begin == 0) return true;
+    const uint64_t offset = exe_.vaddr_to_file_offset(l.gc_begin);
+    for (const process::MapEntry& m : files_->maps()) {
+      if (!m.executable || offset < m.offset || offset - m.offset >= m.end - m.start) continue;
+      if (m.clean_path_view() != exe_.path()) continue;
+      gc_lo_ = m.start + (offset - m.offset);
+      gc_hi_ = gc_lo_ + l.gc_size;
+      break;
+    }
+    if (gc_lo_ == 0) return true;
+  }
+  for (size_t i = u0; i < frames.size(); i++)
+    if (frames[i].addr >= gc_lo_ && frames[i].addr < gc_hi_) return true;
+  return false;
+}
+
 // The lowest address >= from (8-aligned) in the sample's stack copy holding `value`; 0 when none
 // within kScanBytes. Only the copy: scanning the live stack would cost a read per word.
 uint64_t StackNamer::find_word(unwind::Memory& stack, uint64_t from, uint64_t value) {
@@ -137,15 +158,16 @@ bool StackNamer::read_record(uint64_t fp, unwind::Memory& stack, bool live, uint
 }
 
 void StackNamer::name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack,
-                      bool live) {
+                      bool live, const SampleMoment* at) {
   const uint64_t start = monotonic_ns();
   if (!budget_.allow(start)) return;
-  name_stack(frames, regs, stack, live);
+  name_stack(frames, regs, stack, live, at);
   budget_.charge(monotonic_ns() - start);
 }
 
 void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack,
-                            bool live) {
+                            bool live, const SampleMoment* at) {
+  const uint64_t live_reads_before = live_reads_;
   size_t u0 = 0;
   while (u0 < frames.size() && frames[u0].kernel) u0++;
   if (u0 >= frames.size() || !regs.valid) return;
@@ -245,7 +267,10 @@ void StackNamer::name_stack(std::vector<profile::Frame>& frames, const unwind::U
   }
   if (slots_.empty()) return;
   named_.clear();
-  reader_->name_frames(slots_, named_);
+  // The memo is for samples taken outside a collection (gc_epochs.h), whose slots all come from
+  // the sample (slots read from the live stack are of a later moment).
+  const bool memo = at != nullptr && live_reads_ == live_reads_before && !inside_gc(frames, u0);
+  reader_->name_frames(slots_, named_, memo ? at : nullptr);
   if (named_.empty()) return;
 
   // Rebuild: a named frame becomes its function (and the functions its code inlined, innermost
@@ -304,6 +329,8 @@ std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
   d.emplace_back("js_heap.invalid", std::to_string(s.invalid));
   d.emplace_back("js_heap.read_failed", std::to_string(s.read_failed));
   d.emplace_back("js_heap.reads", std::to_string(s.reads));
+  d.emplace_back("js_heap.memo_hits", std::to_string(s.memo_hits));
+  d.emplace_back("js_heap.memo_resets", std::to_string(s.memo_resets));
   d.emplace_back("js_heap.functions", std::to_string(reader_->function_count()));
   d.emplace_back("js_heap.cache_resets", std::to_string(s.cache_resets));
   d.emplace_back("js_heap.inlined", std::to_string(s.inlined));

@@ -71,6 +71,20 @@ function get(port) {
   });
 }
 
+// Frames named again from the memo (no read) while the thread had no garbage collection: it needs
+// uprobes (root or CAP_PERFMON). Where they are refused the recording says why, and the test says so.
+function memoInUse(t, m) {
+  if (m['js_heap.gc_epochs'] !== 'yes') {
+    t.diagnostic(`the memo was not used: js_heap.gc_epochs=${m['js_heap.gc_epochs']}`);
+    return false;
+  }
+  // js_churn.js collects garbage 50-200 times a second, each emptying the memo: some frames are
+  // named from it, and their names are checked with the others.
+  assert.ok(Number(m['js_heap.memo_hits']) > 0, JSON.stringify(m));
+  assert.ok(Number(m['js_heap.gc_collections']) > 0, JSON.stringify(m));
+  return true;
+}
+
 for (const major of lp.supportedNodeMajors()) {
   const skip = { skip: lp.nodeSkip(major) };
   test(`node ${major}: the readFileSync middleware is named with no flag`, skip, async () => {
@@ -147,7 +161,7 @@ for (const major of lp.supportedNodeMajors()) {
     }
   });
 
-  test(`node ${major}: where the perf map and the heap both name a frame they agree (>= 99%)`, skip, async () => {
+  test(`node ${major}: where the perf map and the heap both name a frame they agree (>= 99%)`, skip, async (t) => {
     const node = lp.nodeBinary(major);
     const target = await start(node, path.join(TARGETS, 'js_churn.js'), { nodeArgs: ['--perf-basic-prof', '--interpreted-frames-native-stack'] });
     const out = path.join(target.dir, 'agree.pb.gz');
@@ -158,12 +172,13 @@ for (const major of lp.supportedNodeMajors()) {
       const compared = Number(m['js_names.compared'] || 0), agreed = Number(m['js_names.agreed'] || 0);
       assert.ok(compared > 100, `frames named both ways: ${compared} (${JSON.stringify(m)})`);
       assert.ok(agreed / compared >= 0.99, `agreement ${agreed}/${compared}`);
+      memoInUse(t, m);
     } finally {
       stop(target);
     }
   });
 
-  test(`node ${major}: under code churn (new Function, deopts, scavenges) the heap alone names >= 95% of JavaScript frames`, skip, async () => {
+  test(`node ${major}: under code churn (new Function, deopts, scavenges) the heap alone names >= 95% of JavaScript frames`, skip, async (t) => {
     const node = lp.nodeBinary(major);
     const target = await start(node, path.join(TARGETS, 'js_churn.js'));
     const out = path.join(target.dir, 'churn.pb.gz');
@@ -177,6 +192,7 @@ for (const major of lp.supportedNodeMajors()) {
       // single-threaded target reading the heap is never slow enough for that.
       assert.strictEqual(Number(m['js_heap.over_budget']), 0, JSON.stringify(m));
       assert.ok(heap / (heap + unnamed) >= 0.95, `named ${heap}, unnamed ${unnamed} (${JSON.stringify(m)})`);
+      memoInUse(t, m);
       // The churned functions are named as what they are: new Function code is eval code.
       const all = stacks(out);
       assert.ok(all.some((s) => has(s, 'polymorphic', 'js_churn.js')), 'the deoptimized function is named');

@@ -25,6 +25,7 @@
 #include "loopperf/sample/wall_sampler.h"
 #include "loopperf/symbols/process_symbolizer.h"
 #include "loopperf/unwind/sample_unwinder.h"
+#include "loopperf/v8/gc_epochs.h"
 #include "loopperf/v8/stack_namer.h"
 #include "loopperf/record/finish.h"
 #include "loopperf/record/options.h"
@@ -130,6 +131,9 @@ class Recorder {
   std::unique_ptr<sample::PollTracer> tracer_;
   std::unique_ptr<sample::WallSampler> wall_;
   std::unique_ptr<loop::LoopHealthTracker> health_;
+  // The target's garbage collections, for js_namer_'s memo (declared first: it outlives the namer).
+  std::unique_ptr<v8::GcEpochs> gc_epochs_;
+  std::string gc_epochs_problem_;
   std::unique_ptr<v8::StackNamer> js_namer_;  // JavaScript names from the target's heap (auto, heap)
   std::set<pid_t> followed_;        // threads with tracepoints / known to the health tracker
   std::set<pid_t> wall_threads_;    // loop threads sampled by wall clock

@@ -66,6 +66,8 @@ class PerfEvent {
   // Records that wrap around the end of the ring are copied into `scratch` so `fn` always sees
   // contiguous bytes. Returns the number of records.
   size_t drain(const std::function<void(const perf_event_header*)>& fn);
+  // Whether the ring holds records not drained yet (a read of the mapped head, no system call).
+  bool has_data() const;
 
   size_t mapped_bytes() const { return map_size_; }
 

@@ -45,6 +45,8 @@ class ElfFile {
 
   // Converts a mapping-relative file offset into an ELF vaddr using the PT_LOAD headers.
   uint64_t file_offset_to_vaddr(uint64_t offset) const;
+  // The inverse, for a vaddr inside a PT_LOAD segment's file bytes (a uprobe's offset); 0 when none.
+  uint64_t vaddr_to_file_offset(uint64_t vaddr) const;
 
   ElfSymbol lookup(uint64_t vaddr);
   // Raw name of the symbol that starts exactly at `vaddr`, "" when none.

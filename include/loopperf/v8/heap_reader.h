@@ -75,6 +75,15 @@ struct NamedFrame {
   bool operator==(const NamedFrame&) const = default;
 };
 
+class GcEpochs;
+
+// When and where a stack was sampled: with GcEpochs, frames named before are named again without
+// reading the heap while the thread has had no garbage collection since.
+struct SampleMoment {
+  pid_t tid = 0;
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+};
+
 class HeapReader {
  public:
   // Reads `pid`'s memory (process_vm_readv). The layout comes from load_layout() on its executable.
@@ -88,7 +97,13 @@ class HeapReader {
   // Names the JavaScript frames among `slots` (one stack, leaf first) with as few reads of the
   // target as possible. Appends to `out` in the order of `slots`; a slot that is not a JS frame, or
   // whose objects do not validate, gets nothing.
-  void name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out);
+  // With `at` and set_gc_epochs(), a frame whose slots were named in the same collection epoch of
+  // the same thread is named from the memo, without reading: no object has moved since.
+  void name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out,
+                   const SampleMoment* at = nullptr);
+  // Follows the target's garbage collections (gc_epochs.h), which the memo needs; nullptr: none.
+  void set_gc_epochs(GcEpochs* epochs) { epochs_ = epochs; }
+  void forget_thread(pid_t tid);
 
   // The function behind an id from name_frames(). Ids are stable for the reader's lifetime.
   const JsFunction& function(uint32_t id) const;
@@ -106,6 +121,8 @@ class HeapReader {
     uint64_t inlined = 0;      // frames added for functions that optimized code inlined
     uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)
     uint64_t leaf_rejected = 0;  // JIT leaves in a prologue or epilogue (FrameSlots::leaf)
+    uint64_t memo_hits = 0;      // frames named from the memo, without reading (also in `named`)
+    uint64_t memo_resets = 0;    // memos emptied: the thread collected garbage, or the bound
   };
   const Stats& stats() const { return stats_; }
 
@@ -117,7 +134,9 @@ class HeapReader {
 
  private:
   void bound_caches();
+  void read_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out);
   Layout layout_;
+  GcEpochs* epochs_ = nullptr;
   Stats stats_;
   std::unique_ptr<Impl> impl_;
 };

@@ -56,6 +56,9 @@ struct Layout {
   // Where V8's builtins live in the binary (the embedded blob): vaddrs, [start, end). A pc there or
   // in anonymous executable memory (JIT) may belong to a JavaScript frame.
   uint64_t builtins_start = 0, builtins_end = 0;
+  // Heap::PerformGarbageCollection, where objects move: its vaddr and size (gc_epochs.h); 0 when the
+  // binary does not have the symbol.
+  uint64_t gc_begin = 0, gc_size = 0;
 
   // Object layout: byte offsets from an object's (untagged) address, instance types. Tagging is
   // fixed by load_layout()'s checks: heap object pointers end in 01, Smis have a clear low bit and

@@ -43,7 +43,12 @@ class StackNamer : public symbols::JsNameTable {
   // the sample; `stack`: the sample's stack copy, or the stopped thread's memory. `live`: frames
   // beyond `stack` may be read from the running target (verified by their return address).
   // A stack is left as it is (its frames keep the perf map's names or none) when the budget is spent.
-  void name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
+  // `at`: the sample's thread and time, for the memo of frames already named (heap_reader.h); a
+  // stack with slots read from the live stack does not use it.
+  void name(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live,
+            const SampleMoment* at = nullptr);
+  void set_gc_epochs(GcEpochs* epochs) { reader_->set_gc_epochs(epochs); }
+  void forget_thread(pid_t tid) { reader_->forget_thread(tid); }
   // Bounds the time name() may take, as a share of wall time (time_budget.h); unlimited by default.
   void set_budget(TimeBudget budget) { budget_ = budget; }
   uint64_t over_budget() const { return budget_.refused(); }
@@ -61,10 +66,12 @@ class StackNamer : public symbols::JsNameTable {
   // What runs at `pc`; `reader_pc` gets the pc as the heap reader takes it (FrameSlots::pc: the ELF
   // vaddr inside the node binary, else the pc).
   Code code_at(uint64_t pc, uint64_t* reader_pc);
-  void name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live);
+  void name_stack(std::vector<profile::Frame>& frames, const unwind::UserRegs& regs, unwind::Memory& stack, bool live,
+                  const SampleMoment* at);
   bool read_record(uint64_t fp, unwind::Memory& stack, bool live, uint64_t out[7]);
   uint64_t caller_return(unwind::Memory& stack, uint64_t sp, uint64_t fp);
   uint64_t find_word(unwind::Memory& stack, uint64_t from, uint64_t value);
+  bool inside_gc(const std::vector<profile::Frame>& frames, size_t u0);
 
   std::unique_ptr<HeapReader> reader_;
   std::shared_ptr<process::TargetFiles> files_;
@@ -80,6 +87,7 @@ class StackNamer : public symbols::JsNameTable {
   std::vector<NamedFrame> named_;
   std::vector<profile::Frame> out_;
   TimeBudget budget_;
+  uint64_t gc_lo_ = 0, gc_hi_ = 0;  // Heap::PerformGarbageCollection in the target, once found
   uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0, live_mismatch_ = 0;
 };
 

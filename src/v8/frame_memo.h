@@ -1,0 +1,64 @@
+// What HeapReader named a frame with, by the frame's slots, per thread and per garbage-collection
+// epoch of that thread (gc_epochs.h): until the thread's next collection no object moves and no
+// address is reused, so the same slots (pc, function, bytecode array and offset) stand for the same
+// functions and line, and need no read. A thread's memo empties when its epoch moves on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "loopperf/v8/heap_reader.h"
+
+namespace loopperf::v8 {
+
+class FrameMemo {
+ public:
+  struct Key {
+    uint64_t pc = 0, function = 0, bytecode_array = 0, bytecode_offset = 0;
+    uint8_t flags = 0;  // leaf, pc_after_scan, marker (a Smi in the context slot)
+    bool operator==(const Key&) const = default;
+  };
+  static Key key_of(const FrameSlots& s);
+
+  // A frame's names: `count` function ids from `first` in the thread's pool, innermost first (what
+  // the code inlined there, then the frame's own function), and the own frame's line.
+  struct Entry {
+    uint32_t first = 0, count = 0;
+    int32_t line = 0;
+  };
+
+  struct KeyHash {
+    size_t operator()(const Key& k) const;
+  };
+  struct Thread {
+    uint64_t epoch = 0;
+    std::unordered_map<Key, Entry, KeyHash> frames;
+    std::vector<uint32_t> ids;
+  };
+
+  // The memo of `tid` for `epoch`, emptied if it held an earlier one; nullptr for an epoch older than
+  // the memo's (a sample older than one already named: it is read).
+  Thread* at(pid_t tid, uint64_t epoch, HeapReader::Stats& stats);
+  const Entry* find(const Thread& t, const Key& k) const {
+    auto it = t.frames.find(k);
+    return it == t.frames.end() ? nullptr : &it->second;
+  }
+  std::span<const uint32_t> ids(const Thread& t, const Entry& e) const {
+    return std::span<const uint32_t>(t.ids).subspan(e.first, e.count);
+  }
+  // Remembers one slot's named frames (innermost first, all with that slot), bounded: a full memo
+  // starts again.
+  void store(Thread& t, const Key& k, std::span<const NamedFrame> frames, HeapReader::Stats& stats);
+  void forget(pid_t tid) { threads_.erase(tid); }
+  void clear() { threads_.clear(); }
+
+ private:
+  std::unordered_map<pid_t, Thread> threads_;
+};
+
+}  // namespace loopperf::v8
