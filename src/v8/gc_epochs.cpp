@@ -83,7 +83,7 @@ GcEpochs::Thread* GcEpochs::thread(pid_t tid) {
     update(it->second);
     return &it->second;
   }
-  if (refused_.count(tid)) return nullptr;
+  if (closed_ || refused_.count(tid)) return nullptr;
   if (!open(tid)) {
     refused_[tid] = true;
     stats_.refused++;
@@ -130,6 +130,15 @@ std::optional<uint64_t> GcEpochs::epoch_now(pid_t tid) {
   Thread* t = thread(tid);
   if (t == nullptr) return std::nullopt;
   return t->count;
+}
+
+void GcEpochs::close() {
+  closed_ = true;
+  std::vector<sample::PerfEvent> events;
+  for (auto& [tid, t] : threads_) events.push_back(std::move(t.ring));
+  threads_.clear();
+  // One task: the kernel closes them one after another anyway.
+  closing_.push_back(std::async(std::launch::async, [evs = std::move(events)]() mutable { evs.clear(); }));
 }
 
 void GcEpochs::forget(pid_t tid) {

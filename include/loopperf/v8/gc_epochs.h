@@ -48,6 +48,9 @@ class GcEpochs {
   // The same for this moment.
   std::optional<uint64_t> epoch_now(pid_t tid);
   void forget(pid_t tid);  // the thread exited
+  // The recording is over: every probe is closed in the background (the destructor waits for it),
+  // and nothing is known from now on.
+  void close();
 
   struct Stats {
     uint64_t threads = 0;      // threads probed
@@ -77,7 +80,8 @@ class GcEpochs {
   std::map<pid_t, Thread> threads_;
   std::map<pid_t, bool> refused_;
   Stats stats_;
-  std::vector<std::future<void>> closing_;  // exited threads' probes, closed off the drain loop's path
+  std::vector<std::future<void>> closing_;
+  bool closed_ = false;  // exited threads' probes, closed off the drain loop's path
 };
 
 }  // namespace loopperf::v8
