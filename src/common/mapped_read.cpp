@@ -100,11 +100,35 @@ __attribute__((noinline)) int guarded_equals(const char* src, const char* want, 
   disarm();
   return equal ? 1 : 0;
 }
+// The index of the first of `wants` equal to the string at src, -1 for none, -2 when a page is gone:
+// one guard for all of them (a symbol scan compares ~260k names against a handful).
+__attribute__((noinline)) int guarded_match(const char* src, const std::string* wants, size_t count) {
+  sigjmp_buf buf;
+  if (sigsetjmp(buf, 0) != 0) return -2;
+  arm(&buf);
+  int found = -1;
+  const char first = src[0];
+  for (size_t k = 0; k < count && found < 0; k++) {
+    const std::string& want = wants[k];
+    if (want.empty() ? first != '\0' : want[0] != first) continue;
+    size_t i = 0;
+    while (i < want.size() && src[i] == want[i]) i++;
+    if (i == want.size() && src[i] == '\0') found = static_cast<int>(k);
+  }
+  disarm();
+  return found;
+}
 }  // namespace
 
 bool mapped_equals(const char* src, std::string_view want) {
   install_handler();
   return guarded_equals(src, want.data(), want.size()) == 1;
+}
+
+int mapped_match(const char* src, std::span<const std::string> wants) {
+  install_handler();
+  const int r = guarded_match(src, wants.data(), wants.size());
+  return r >= 0 ? r : -1;
 }
 
 std::optional<std::string> mapped_string(const char* src, size_t max) {

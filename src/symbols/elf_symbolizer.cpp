@@ -671,15 +671,13 @@ std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> ElfFile::symbol_a
     // One scan of node's ~100k symbols, each name compared in place (most differ within a few
     // bytes; copying each out cost ~5 ms per scan).
     if (name == nullptr) return;
-    for (size_t i = 0; i < raw_names.size(); i++) {
-      if (!mapped_equals(name, raw_names[i])) continue;
-      int type = GELF_ST_TYPE(s.st_info);
-      int rank = (type == STT_FUNC || type == STT_GNU_IFUNC ? 0 : 2) + (is_symtab ? 0 : 1);
-      if (rank < best_rank[i]) {
-        best_rank[i] = rank;
-        out[raw_names[i]] = {s.st_value, s.st_size};
-      }
-      return;
+    const int i = mapped_match(name, raw_names);
+    if (i < 0) return;
+    int type = GELF_ST_TYPE(s.st_info);
+    int rank = (type == STT_FUNC || type == STT_GNU_IFUNC ? 0 : 2) + (is_symtab ? 0 : 1);
+    if (rank < best_rank[i]) {
+      best_rank[i] = rank;
+      out[raw_names[i]] = {s.st_value, s.st_size};
     }
   });
   return out;

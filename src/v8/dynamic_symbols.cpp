@@ -2,6 +2,7 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -52,12 +53,12 @@ uint64_t gnu_hash_symbol_count(const symbols::ElfFile& elf, uint64_t table) {
 
 std::unordered_map<std::string, uint64_t> dynamic_symbols(
     const symbols::ElfFile& elf, const std::function<bool(std::string_view)>& wanted) {
-  return dynamic_symbols(elf, nullptr, wanted);
+  return dynamic_symbols(elf, nullptr, {}, wanted);
 }
 
-std::unordered_map<std::string, uint64_t> dynamic_symbols(const symbols::ElfFile& elf,
-                                                          std::unordered_map<std::string, uint64_t>* sizes,
-                                                          const std::function<bool(std::string_view)>& wanted) {
+std::unordered_map<std::string, uint64_t> dynamic_symbols(
+    const symbols::ElfFile& elf, std::unordered_map<std::string, uint64_t>* sizes,
+    std::span<const std::string_view> prefixes, const std::function<bool(std::string_view)>& wanted) {
   std::unordered_map<std::string, uint64_t> out;
   // The ELF and program headers are at the start of the first loaded segment.
   const uint64_t base = elf.file_offset_to_vaddr(0);
@@ -123,6 +124,10 @@ std::unordered_map<std::string, uint64_t> dynamic_symbols(const symbols::ElfFile
     get(syms, i * sizeof s, s);
     if (s.st_shndx == SHN_UNDEF || s.st_name >= strsz) continue;
     const char* name = reinterpret_cast<const char*>(names.data()) + s.st_name;
+    if (!prefixes.empty() && std::none_of(prefixes.begin(), prefixes.end(), [&](std::string_view p) {
+          return p.size() <= strsz - s.st_name && std::memcmp(name, p.data(), p.size()) == 0;
+        }))
+      continue;
     const size_t len = strnlen(name, strsz - s.st_name);
     std::string_view n(name, len);
     if (len == strsz - s.st_name || !wanted(n)) continue;  // unterminated, or not asked for

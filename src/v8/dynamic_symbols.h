@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,11 +19,13 @@ namespace loopperf::v8 {
 
 // Name -> vaddr of every defined dynamic symbol for which `wanted(name)` holds. Empty when the file
 // has no dynamic symbol table (or it does not read back sanely).
-// `sizes`, when given, gets their sizes.
 std::unordered_map<std::string, uint64_t> dynamic_symbols(
     const symbols::ElfFile& elf, const std::function<bool(std::string_view)>& wanted);
+// The same, `sizes` (when given) getting their sizes; only names that start with one of `prefixes`
+// are offered to `wanted` (node has ~75k dynamic symbols: most are passed over after a few bytes).
 std::unordered_map<std::string, uint64_t> dynamic_symbols(const symbols::ElfFile& elf,
                                                           std::unordered_map<std::string, uint64_t>* sizes,
+                                                          std::span<const std::string_view> prefixes,
                                                           const std::function<bool(std::string_view)>& wanted);
 
 }  // namespace loopperf::v8

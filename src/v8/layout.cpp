@@ -49,7 +49,9 @@ constexpr const char* kGcBegin =
 class Metadata {
  public:
   explicit Metadata(symbols::ElfFile& elf) : elf_(elf) {
-    dynamic_ = dynamic_symbols(elf, &sizes_, [](std::string_view name) {
+    static constexpr std::string_view kPrefixes[] = {"v8dbg_", "v8_Default_embedded_blob_code_",
+                                                     "_ZN2v88internal7Version", "_ZN2v88internal4Heap"};
+    dynamic_ = dynamic_symbols(elf, &sizes_, kPrefixes, [](std::string_view name) {
       if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin) return true;
       for (const char* v : kVersionSymbols) {
         if (name == v) return true;

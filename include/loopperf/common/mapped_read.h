@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace loopperf {
@@ -25,5 +27,8 @@ std::optional<std::string> mapped_string(const char* src, size_t max = 65536);
 // Whether the NUL-terminated string at src is `want`; reads no further than the first difference
 // (or want's terminator). false when a page is gone.
 bool mapped_equals(const char* src, std::string_view want);
+// The index of the first of `wants` that the NUL-terminated string at src equals; -1 when none is,
+// or a page is gone. One guarded pass for them all.
+int mapped_match(const char* src, std::span<const std::string> wants);
 
 }  // namespace loopperf

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "loopperf/common/mapped_read.h"
 
@@ -51,6 +52,9 @@ TEST_CASE("mapped reads: whole file readable, strings up to their terminator") {
   CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a nam"));    // a prefix is not the name
   CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a names"));
   CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "b name"));
+  const std::vector<std::string> wants{"a nam", "b name", "a name", "a name"};
+  CHECK(loopperf::mapped_match(f.data + 5000, wants) == 2);  // the first equal one
+  CHECK(loopperf::mapped_match(f.data + 5000, std::vector<std::string>{"x", ""}) == -1);
 }
 
 TEST_CASE("mapped reads: a file cut short under the mapping fails the read instead of killing us") {
@@ -63,6 +67,8 @@ TEST_CASE("mapped reads: a file cut short under the mapping fails the read inste
   CHECK(loopperf::mapped_string(f.data + 95) == std::optional<std::string>("xxxxx"));
   CHECK_FALSE(loopperf::mapped_equals(f.data + 5000, "a name"));
   CHECK(loopperf::mapped_equals(f.data + 95, "xxxxx"));
+  CHECK(loopperf::mapped_match(f.data + 5000, std::vector<std::string>{"a name"}) == -1);
+  CHECK(loopperf::mapped_match(f.data + 95, std::vector<std::string>{"a name", "xxxxx"}) == 1);
   // And again: the handler stays usable (SIGBUS is not left blocked after the jump).
   CHECK_FALSE(loopperf::mapped_copy(buf, f.data + 9000, 1));
 }
