@@ -119,8 +119,9 @@ void HeapReader::release_caches() {
 void HeapReader::forget_thread(pid_t tid) { impl_->memo.forget(tid); }
 
 // The memo's rule: a frame is named from it when the sample was taken in the same collection epoch
-// of its thread as the read that named it, and that read saw no collection begin or run (the
-// epoch before and after it is the sample's). Everything else is read as without a memo.
+// of its thread as the read that named it, and no collection began during that read (the epoch
+// before and after it is the sample's). The caller gives `at` only for samples taken outside a
+// collection (StackNamer). Everything else is read as without a memo.
 void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<NamedFrame>& out,
                              const SampleMoment* at) {
   Impl& m = *impl_;
@@ -142,24 +143,12 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     }
   }
   m.read_named.clear();
+  bool store = false;
   if (!m.read_slots.empty()) {
     const std::optional<uint64_t> before = epochs_->epoch_now(at->tid);
     read_frames(m.read_slots, m.read_named);
     const std::optional<uint64_t> after = epochs_->epoch_now(at->tid);
-    if (before == epoch && after == epoch) {
-      // One slot's frames are consecutive in read_named (innermost first, all with its index).
-      for (size_t k = 0; k < m.read_named.size();) {
-        size_t e = k;
-        while (e < m.read_named.size() && m.read_named[e].slot == m.read_named[k].slot) e++;
-        const FrameSlots& s = m.read_slots[m.read_named[k].slot];
-        // An interpreted frame without its line may get it later (V8 collects source positions
-        // lazily): not remembered.
-        const bool interpreted = s.pc >= layout_.builtins_start && s.pc < layout_.builtins_end;
-        if (!(interpreted && m.read_named[e - 1].line == 0))
-          m.memo.store(*memo, FrameMemo::key_of(s), std::span(m.read_named).subspan(k, e - k), stats_);
-        k = e;
-      }
-    }
+    store = before == epoch && after == epoch;
   }
   // In the order of `slots`: the memo's frames, and the read ones with their index mapped back.
   size_t next_read = 0;
@@ -181,6 +170,20 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
       f.slot = i;
       out.push_back(f);
     }
+  }
+  if (!store) return;
+  // Remembered after the output is made: a store may empty the memo (its bound), and with it the
+  // entries used above. One slot's frames are consecutive in read_named (innermost first).
+  for (size_t k = 0; k < m.read_named.size();) {
+    size_t e = k;
+    while (e < m.read_named.size() && m.read_named[e].slot == m.read_named[k].slot) e++;
+    const FrameSlots& s = m.read_slots[m.read_named[k].slot];
+    // An interpreted frame without its line may get it later (V8 collects source positions
+    // lazily): not remembered.
+    const bool interpreted = s.pc >= layout_.builtins_start && s.pc < layout_.builtins_end;
+    if (!(interpreted && m.read_named[e - 1].line == 0))
+      m.memo.store(*memo, FrameMemo::key_of(s), std::span(m.read_named).subspan(k, e - k), stats_);
+    k = e;
   }
 }
 
