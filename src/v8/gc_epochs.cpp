@@ -85,7 +85,7 @@ GcEpochs::Thread* GcEpochs::thread(pid_t tid) {
   }
   if (closed_ || refused_.count(tid)) return nullptr;
   if (!open(tid)) {
-    refused_[tid] = true;
+    refused_.insert(tid);
     stats_.refused++;
   }
   return nullptr;  // known from now on

@@ -180,7 +180,7 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     const FrameSlots& s = m.read_slots[m.read_named[k].slot];
     // An interpreted frame without its line may get it later (V8 collects source positions
     // lazily): not remembered.
-    const bool interpreted = s.pc >= layout_.builtins_start && s.pc < layout_.builtins_end;
+    const bool interpreted = layout_.in_builtins(s.pc);
     if (!(interpreted && m.read_named[e - 1].line == 0))
       m.memo.store(*memo, FrameMemo::key_of(s), std::span(m.read_named).subspan(k, e - k), stats_);
     k = e;
@@ -226,7 +226,7 @@ void HeapReader::read_frames(std::span<const FrameSlots> slots, std::vector<Name
     // Interpreted frames run in the builtins (InterpreterEntryTrampoline, bytecode handlers); their
     // bytecode offset slot holds a Smi relative to the array's tagged address. Optimized code that
     // took over an interpreter frame (OSR) runs elsewhere and its slots are not current.
-    const bool in_builtins = s.pc >= l.builtins_start && s.pc < l.builtins_end;
+    const bool in_builtins = l.in_builtins(s.pc);
     if (in_builtins && is_heap_object(s.bytecode_array) && is_smi(s.bytecode_offset)) {
       const int64_t offset = int64_t{smi_value(s.bytecode_offset)} - (int64_t{l.bytecode_array_data} - 1);
       if (offset >= 0 && offset < BytecodeLines::kMaxBytecodeLength) {

@@ -16,7 +16,7 @@ void InlinedFrames::queue_code_checks(const std::vector<FrameCandidate>& candida
   inline_guess_reads_.clear();
   for (size_t k = 0; k < candidates.size(); ++k) {
     const FrameCandidate& c = candidates[k];
-    if ((c.pc >= l.builtins_start && c.pc < l.builtins_end) || c.pc < 6) continue;
+    if (l.in_builtins(c.pc) || c.pc < 6) continue;
     CodeIndex::CodeEntry* e = codes_.code_at(c.pc);
     if (e == nullptr) continue;
     CodeCheck p{k, e->start, 0, 0, RemoteMemory::kNone, RemoteMemory::kNone, RemoteMemory::kNone};

@@ -49,10 +49,13 @@ constexpr const char* kGcBegin =
 class Metadata {
  public:
   explicit Metadata(symbols::ElfFile& elf) : elf_(elf) {
-    static constexpr std::string_view kPrefixes[] = {"v8dbg_", "v8_Default_embedded_blob_code_",
-                                                     "_ZN2v88internal7Version", "_ZN2v88internal4Heap"};
+    // Every name wanted below starts with one of these (v8dbg_ constants, or one of the names).
+    static constexpr std::string_view kPrefixes[] = {
+        "v8dbg_",           kBlobCode,          kGcBegin,          kVersionSymbols[0],
+        kVersionSymbols[1], kVersionSymbols[2], kVersionSymbols[3]};
     dynamic_ = dynamic_symbols(elf, &sizes_, kPrefixes, [](std::string_view name) {
-      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin) return true;
+      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin)
+        return true;
       for (const char* v : kVersionSymbols) {
         if (name == v) return true;
       }
@@ -120,7 +123,7 @@ class Metadata {
   symbols::ElfFile& elf_;
   std::unordered_map<std::string, uint64_t> dynamic_;  // and the few looked up in .symtab
   std::unordered_map<std::string, uint64_t> sizes_;    // of the same symbols
-  std::unordered_set<std::string> scanned_;           // looked up in .symtab already
+  std::unordered_set<std::string> scanned_;            // looked up in .symtab already
   bool have_dynamic_v8dbg_ = false;
   std::string missing_;
 };

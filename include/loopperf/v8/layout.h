@@ -56,6 +56,7 @@ struct Layout {
   // Where V8's builtins live in the binary (the embedded blob): vaddrs, [start, end). A pc there or
   // in anonymous executable memory (JIT) may belong to a JavaScript frame.
   uint64_t builtins_start = 0, builtins_end = 0;
+  bool in_builtins(uint64_t vaddr) const { return vaddr >= builtins_start && vaddr < builtins_end; }
   // Heap::PerformGarbageCollection, where objects move: its vaddr and size (gc_epochs.h); 0 when the
   // binary does not have the symbol.
   uint64_t gc_begin = 0, gc_size = 0;

@@ -88,7 +88,7 @@ class StackNamer : public symbols::JsNameTable {
   std::vector<profile::Frame> out_;
   TimeBudget budget_;
   uint64_t gc_lo_ = 0, gc_hi_ = 0;  // Heap::PerformGarbageCollection in the target, once found
-  uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0, live_mismatch_ = 0;
+  uint64_t inserted_ = 0, leaf_rejected_ = 0, live_reads_ = 0;
 };
 
 }  // namespace loopperf::v8
