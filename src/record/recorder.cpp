@@ -391,6 +391,7 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
       m.emplace_back("js_heap.gc_threads", std::to_string(gc_epochs_->stats().threads));
       m.emplace_back("js_heap.gc_collections", std::to_string(gc_epochs_->stats().collections));
       m.emplace_back("js_heap.gc_lost", std::to_string(gc_epochs_->stats().lost));
+      m.emplace_back("js_heap.gc_refused", std::to_string(gc_epochs_->stats().refused));
     }
   }
   if (wall_) {

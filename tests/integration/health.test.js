@@ -186,10 +186,10 @@ test('wall mode on a loop blocked in Atomics.wait half the time: blocked samples
 // Never harm the target, not even its view of itself: the loop's own eventLoopUtilization() and
 // timer delay over a 2 s window, unprofiled and then under record in each mode (separate processes,
 // the same work: a 10 ms timer busy for 5 ms).
-async function ownView(recordArgs) {
+async function ownView(recordArgs, work = 'half') {
   const dir = lp.tmpdir('own-view');
   const files = { START_FILE: path.join(dir, 'start'), STOP_FILE: path.join(dir, 'stop'), RESULT_FILE: path.join(dir, 'result.json') };
-  const t = await lp.startTarget('elu.js', { args: ['half'], env: files });
+  const t = await lp.startTarget('elu.js', { args: [work], env: files });
   try {
     let rec = null;
     if (recordArgs) {
@@ -206,6 +206,7 @@ async function ownView(recordArgs) {
     const own = JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
     // What wall mode did, for the diagnostics: its stops and the waits sampled without one.
     if (rec) own.wall = (lp.pprof(['-raw', path.join(dir, 'p.pb.gz')]).match(/loopperf:wall\.(samples|unstopped|stop_avg_us)=\d+/g) || []).join(' ');
+    if (rec) own.gc = Object.fromEntries([...lp.pprof(['-raw', path.join(dir, 'p.pb.gz')]).matchAll(/loopperf:js_heap\.(gc_epochs|gc_collections|memo_hits)=(\S+)/g)].map((m) => [m[1], m[2]]));
     return own;
   } finally {
     lp.stopTarget(t);
@@ -224,13 +225,20 @@ const OWN_MEAN_EXTRA_MS = 1;
 const OWN_P99_EXTRA_MS = 10;
 // Wall mode samples the loop's poll waits without stopping the thread (a stop would end the wait
 // with EINTR and libuv would drop its idle time: ELU 0.62-0.67 instead of 0.51 before that).
-for (const [name, args] of [['cpu', []], ['cpu --unwind fp', ['--unwind', 'fp']], ['wall', ['--mode', 'wall']]]) {
+// The "collecting" variants allocate while busy: V8 collects garbage many times a second, and each
+// collection hits the uprobe heap names put on it (gc_epochs.h); the probe must not show either.
+for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--unwind', 'fp'], 'half'],
+  ['wall', ['--mode', 'wall'], 'half'], ['cpu, a collecting loop', [], 'halfgc'], ['wall, a collecting loop', ['--mode', 'wall'], 'halfgc']]) {
   test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, async (t) => {
-    const without = await ownView(null);
-    const withLp = await ownView(args);
+    const without = await ownView(null, work);
+    const withLp = await ownView(args, work);
     t.diagnostic(`ELU ${withLp.utilization.toFixed(3)} under loopperf, ${without.utilization.toFixed(3)} without; ` +
       `timer delay mean ${withLp.meanDelayMs.toFixed(2)} / ${without.meanDelayMs.toFixed(2)} ms, ` +
-      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''}`);
+      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''} ${JSON.stringify(withLp.gc)}`);
+    if (work === 'halfgc') {
+      if (withLp.gc.gc_epochs === 'yes') assert.ok(Number(withLp.gc.gc_collections) > 0, JSON.stringify(withLp.gc));
+      else t.diagnostic(`no garbage-collection probe (js_heap.gc_epochs=${withLp.gc.gc_epochs}): the target ran without it`);
+    }
     assert.ok(Math.abs(withLp.utilization - without.utilization) <= OWN_ELU_DIFF,
       `ELU ${withLp.utilization.toFixed(3)} under loopperf vs ${without.utilization.toFixed(3)} without`);
     assert.ok(withLp.meanDelayMs <= without.meanDelayMs + OWN_MEAN_EXTRA_MS,

@@ -2,6 +2,7 @@
 // appears → measure; STOP_FILE appears → write RESULT_FILE), doing the work named by argv[2]:
 //   idle       a 100 ms timer and nothing else
 //   half       every 10 ms a timer that is busy for 5 ms
+//   halfgc     the same, allocating all the while (V8 collects garbage many times a second)
 //   saturated  setImmediate callbacks that are always busy
 //   block300   like half, plus one 300 ms block shortly after the window opens
 //   execsync   a timer that runs execSync('sleep 0.05') again and again
@@ -16,6 +17,17 @@ const { READY_FILE, START_FILE, STOP_FILE, RESULT_FILE } = process.env;
 function busy(ms) {
   const end = performance.now() + ms;
   while (performance.now() < end);
+}
+
+let kept = [];
+function allocating(ms) {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const a = [];
+    for (let i = 0; i < 100; i++) a.push({ i, s: 'x' + i });
+    kept.push(a);
+    if (kept.length > 2000) kept = [];
+  }
 }
 
 let started = null;
@@ -52,6 +64,7 @@ if (mode === 'saturated') {
     if (started) calls++;
     watchWindow();
     if (mode === 'half' || mode === 'block300') busy(5);
+    if (mode === 'halfgc') allocating(5);
     if (mode === 'block300' && started && !blocked && performance.now() - started.idle - started.active > 400) {
       blocked = true;
       busy(300);
