@@ -113,8 +113,12 @@ void PtraceStop::detach() {
     tid_ = -1;
   }
   if (gate_.owns_lock()) {
-    gate_.unlock();
+    // The count first: once the gate is open, the job-control thread may stop loopperf at once,
+    // and a count still above zero then would make the watchdog take that stop for a SIGSTOP inside
+    // a ptrace stop and stop loopperf again, possibly after the user's SIGCONT (a Ctrl-Z'd dump then
+    // stayed stopped for good, once in CI).
     stop_ends();
+    gate_.unlock();
   }
 }
 

@@ -67,7 +67,7 @@ async function hit(how, mode) {
       assert.ok(tid > 0, 'a thread of the target was seen in a ptrace stop (state t)');
     }
     child.kill(how);
-    const r = await done;
+    const r = await lp.settled(done, child, `loopperf after ${how}`);
     if (how === 'SIGKILL' || how === 'SIGSEGV' || how === 'SIGABRT') {
       assert.ok(r.signal === how || r.status >= 128, `loopperf died (${r.signal} ${r.status})`);
     } else {
@@ -110,7 +110,7 @@ function assertNoThreadHeld(target, what) {
 // Ends a wall recording the tries above kept going, and checks it went on after each stop.
 async function endRecording(child, done, out) {
   child.kill('SIGINT');
-  const r = await done;
+  const r = await lp.settled(done, child, 'the recording after SIGINT');
   assert.strictEqual(r.status, 0, r.stderr);
   assert.ok(lp.traces(out).length > 0, 'the recording went on after each stop');
 }
@@ -162,7 +162,7 @@ test(`Ctrl-Z (SIGTSTP) at ${TSTP_TRIES} random moments of dump: the target never
         if (await assertTargetRunsWhileStopped(child.pid, t, `try ${tries}`)) stoppedTries++;
         child.kill('SIGCONT');
       }
-      const r = await done;
+      const r = await lp.settled(done, child, `dump of try ${tries}`);
       assert.strictEqual(r.status, 0, r.stderr);
     }
     assert.ok(stoppedTries >= TSTP_TRIES / 4, `only ${stoppedTries} of ${tries} dumps were caught running`);
@@ -225,7 +225,7 @@ test(`SIGSTOP at ${STOP_TRIES} moments of dump when a target thread is stopped: 
       let child;
       const done = lp.loopperfAsync(['dump', '-p', String(t.pid)], { onSpawn: (c) => { child = c; } });
       if (await sigstopInsideAStop(child, t, port, `try ${tries}`)) hits++;
-      const r = await done;
+      const r = await lp.settled(done, child, `dump of try ${tries}`);
       assert.strictEqual(r.status, 0, r.stderr);
     }
     assert.ok(hits >= STOP_TRIES / 2, `only ${hits} of ${tries} dumps were caught with a thread of the target stopped`);

@@ -197,6 +197,28 @@ async function until(pred, what, timeoutMs = 15000) {
   }
 }
 
+// The result of a loopperfAsync run that signals were sent to, within timeoutMs. A loopperf that
+// does not end is described (the state and kernel wait of each of its threads), killed, and the
+// test fails with that, instead of the whole file hanging until ctest's timeout.
+async function settled(done, child, what, timeoutMs = 30000) {
+  let timer;
+  const r = await Promise.race([done, new Promise((res) => { timer = setTimeout(() => res(null), timeoutMs); })]);
+  clearTimeout(timer);
+  if (r) return r;
+  const threads = [];
+  try {
+    for (const tid of fs.readdirSync(`/proc/${child.pid}/task`)) {
+      const stat = fs.readFileSync(`/proc/${child.pid}/task/${tid}/stat`, 'utf8');
+      let wchan = '';
+      try { wchan = fs.readFileSync(`/proc/${child.pid}/task/${tid}/wchan`, 'utf8'); } catch {}
+      threads.push(`${tid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]} ${wchan}`);
+    }
+  } catch {}
+  child.kill('SIGKILL');
+  await done;
+  throw new Error(`${what}: loopperf ${child.pid} had not ended after ${timeoutMs} ms (threads: ${threads.join(', ') || 'none'})`);
+}
+
 // Readiness of a recording: loopperf (pid lpPid) holds at least `min` perf_event fds, i.e. it is
 // sampling. Returns how many.
 function waitForSampling(lpPid, min = 1) {
@@ -335,6 +357,6 @@ function loopHealthAvailable() {
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
-  cpuSeconds, processCpuSeconds, fdTargets, until, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
+  cpuSeconds, processCpuSeconds, fdTargets, until, settled, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
   nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors,
 };
