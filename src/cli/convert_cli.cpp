@@ -16,6 +16,8 @@ Command register_convert(CLI::App& app) {
       ->required();
   sub->add_option("--thread", args->filter.threads,
                   "Only these threads: main, worker, pool, loop, a role, a name or a tid (repeatable)");
+  sub->add_option("--pid", args->filter.pid, "Only this process, when the recording followed several (launch mode)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--phase", args->filter.phases, "Only these libuv phases: timers, poll, check ... (repeatable)");
   sub->add_option("--activity", args->filter.activities, "Only these activities: js, native, gc ... (repeatable)");
   sub->add_option("--focus", args->filter.focus, "Only samples with a frame whose name matches this regex");

@@ -69,6 +69,10 @@ Command register_record(CLI::App& app) {
   sub->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   sub->add_flag("--no-perf-map", args->no_perf_map, "Launch mode: do not turn on node's --perf-basic-prof");
   sub->add_flag("--keep-perf-map", args->keep_perf_map, "Launch mode: keep /tmp/perf-PID.map after the run");
+  sub->add_flag("--children", args->children,
+                "With -p: also record the target's descendants, running and started later (launch mode does by default)");
+  sub->add_flag("--no-children", args->no_children,
+                "Launch mode: record the launched process only, not the processes it starts (npm's node, workers)");
   sub->add_flag("--no-kernel", args->no_kernel, "Record user-space frames only");
   sub->add_option("--mode", args->mode, "cpu (default): on-CPU samples of every thread; wall: loop threads sampled whether they run or wait");
   sub->add_option("--stall-threshold", args->stall_threshold, "Busy periods of a loop longer than this are stalls (default 50ms)");

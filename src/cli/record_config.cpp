@@ -73,6 +73,7 @@ Result<record::RecordConfig> make_record_config(const RecordArgs& args, pid_t se
   // Launch mode turns on node's perf map only where it is used.
   cfg.perf_map = !args.no_perf_map && symbols::uses_perf_map(*js);
   cfg.keep_perf_map = args.keep_perf_map;
+  cfg.follow_children = args.command.empty() ? args.children : !args.no_children;
   cfg.sampling.kernel = !args.no_kernel;
   return cfg;
 }

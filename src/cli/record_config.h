@@ -21,7 +21,7 @@ struct RecordArgs {
   bool no_loop_health = false;
   std::string max_stacks;
   std::vector<std::string> command;
-  bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false;
+  bool quiet = false, no_perf_map = false, keep_perf_map = false, no_kernel = false, no_children = false, children = false;
 };
 
 // Validates and converts. `self_pid` is loopperf's own pid (refused as a target).

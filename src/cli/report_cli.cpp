@@ -13,6 +13,7 @@ Command register_report(CLI::App& app) {
   auto* sub = app.add_subcommand("report", "Where the event loop spent its time: phases, activities, top blockers");
   sub->add_option("file", args->file, "Profile written by loopperf record (pprof, .pb.gz)")->required();
   sub->add_option("--thread", args->thread, "Only this thread: a tid, a name, 'name (tid)', or main / worker / pool / loop");
+  sub->add_option("--pid", args->pid, "Only this process, when the recording followed several (launch mode)");
   sub->add_option("--format", args->format, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   sub->add_flag("--stacks", args->stacks, "Print the full stack under each blocker");
   sub->add_option("--top", args->top, "How many blockers (default 10)")->check(CLI::Range(1, 1000));

@@ -13,6 +13,8 @@ Result<report::ReportConfig> make_report_config(const ReportArgs& a) {
   cfg.options.max_blockers = a.top;
   cfg.json = a.format == "json";
   cfg.stacks = a.stacks;
+  if (a.pid < 0) return make_error(ErrorCode::kUsage, "--pid " + std::to_string(a.pid) + " is not a pid", "give a pid the profile holds");
+  if (a.pid > 0) cfg.pid = a.pid;
   return cfg;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "loopperf/common/result.h"
@@ -16,6 +17,7 @@ struct ReportArgs {
   std::string format = "text";
   bool stacks = false;
   size_t top = 10;
+  int64_t pid = 0;  // --pid; 0: every process
 };
 
 Result<report::ReportConfig> make_report_config(const ReportArgs& args);

@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <tuple>
 
 #include "loopperf/profile/labels.h"
-#include "loopperf/profile/labels.h"
+#include "loopperf/profile/processes.h"
 #include "loopperf/profile/thread_selector.h"
 
 namespace loopperf::formats {
@@ -117,6 +118,7 @@ std::string describe(const FilterSpec& spec) {
   if (!spec.phases.empty()) add("phase", join(spec.phases, ","));
   if (!spec.activities.empty()) add("activity", join(spec.activities, ","));
   if (!spec.focus.empty()) add("focus", spec.focus);
+  if (spec.pid) add("pid", std::to_string(spec.pid));
   return d;
 }
 
@@ -128,7 +130,14 @@ bool thread_matches(const profile::Sample& s, const std::string& sel) {
                                                 .role = s.str_label(profile::kRoleLabel)});
 }
 
-Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterSpec& spec) {
+Result<profile::Profile> filter_profile(const profile::Profile& whole, const FilterSpec& spec) {
+  std::optional<profile::Profile> one_process;
+  if (spec.pid) {
+    auto one = profile::process_profile(whole, spec.pid);
+    if (!one) return one.error();
+    one_process = std::move(*one);
+  }
+  const profile::Profile& p = one_process ? *one_process : whole;
   if (auto st = check_vocabulary(spec.phases, "phase", names_up_to(profile::Phase::kUnknown, profile::phase_name)); !st)
     return st.error();
   if (auto st = check_vocabulary(spec.activities, "activity",

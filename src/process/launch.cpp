@@ -47,6 +47,18 @@ LaunchPlan plan_launch(const LaunchOptions& opts, const char* existing_node_opti
   return plan;
 }
 
+std::vector<std::string> without_launch_flags(const std::vector<std::string>& cmdline, const std::string& v8_log_dir) {
+  std::vector<std::string> out;
+  const std::string logfile = "--logfile=" + v8_log_dir + "/v8.log";
+  for (size_t i = 0; i < cmdline.size(); i++) {
+    const std::string& a = cmdline[i];
+    const bool ours = i > 0 && (a == "--perf-basic-prof" || a == "--interpreted-frames-native-stack" ||
+                                (!v8_log_dir.empty() && (a == logfile || a == "--no-logfile-per-isolate")));
+    if (!ours) out.push_back(a);
+  }
+  return out;
+}
+
 LaunchedChild::~LaunchedChild() = default;
 
 Status LaunchedChild::start(const LaunchOptions& opts) {

@@ -86,6 +86,23 @@ std::vector<pid_t> list_threads(pid_t pid) {
   return out;
 }
 
+std::vector<pid_t> list_children(pid_t pid) {
+  std::vector<pid_t> out;
+  for (pid_t tid : list_threads(pid)) {
+    auto text = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/children");
+    if (!text) continue;
+    size_t pos = 0;
+    while (pos < text->size()) {
+      size_t end = text->find(' ', pos);
+      if (end == std::string::npos) end = text->size();
+      const long v = std::strtol(text->c_str() + pos, nullptr, 10);
+      if (v > 0) out.push_back(static_cast<pid_t>(v));
+      pos = end + 1;
+    }
+  }
+  return out;
+}
+
 std::string thread_name(pid_t pid, pid_t tid) {
   auto comm = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
   if (!comm) return {};

@@ -108,6 +108,7 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   // Symbolize and classify exactly as record does.
   FinishOptions fo;
   fo.pid = pid;
+  fo.is_node = info->is_node;
   fo.build.thread_names = names;
   fo.build.period_ns = 1;
   const profile::Profile prof = finish_profile(stacks, symbolizer, std::move(fo)).profile;

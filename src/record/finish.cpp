@@ -41,7 +41,7 @@ FinishedProfile finish_profile(const profile::StackTable& stacks, symbols::Proce
   // Labelling still needs node's ELF file (uv_run's call sites), not what built the stacks.
   if (opts.release_raw) opts.release_raw();
   loop::UvRunPhases phases(prof, symbolizer);
-  out.labels = loop::label_profile(prof, opts.pid, phases.as_fn());
+  out.labels = loop::label_profile(prof, opts.is_node ? opts.pid : 0, phases.as_fn());
   if (out.labels.unknown_phase > 0)
     for (const auto& p : phases.problems()) out.phase_problem += (out.phase_problem.empty() ? "" : "; ") + p;
   if (opts.recording) {

@@ -299,8 +299,8 @@ void Recorder::follow_new_threads() {
   }
 }
 
-void Recorder::step(std::chrono::milliseconds timeout) {
-  sampler_->poll(timeout);
+void Recorder::step(std::chrono::milliseconds timeout, const std::vector<int>& also_wake) {
+  sampler_->poll(timeout, also_wake);
   if (tracer_) tracer_->drain();
   take_wall_samples();
   auto now = Clock::now();
@@ -353,6 +353,7 @@ FinishedProfile Recorder::finish_profile(profile::BuildInfo build, profile::Reco
   info.details = details();  // before the stack table and symbols are released
   FinishOptions fo;
   fo.pid = opts_.pid;
+  fo.is_node = opts_.is_node;
   fo.build = std::move(build);
   fo.recording = std::move(info);
   fo.health = health_.get();

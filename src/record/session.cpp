@@ -11,6 +11,7 @@
 #include <ctime>
 #include <future>
 #include <memory>
+#include <optional>
 
 #include "loopperf/common/duration.h"
 #include "loopperf/common/fs.h"
@@ -19,7 +20,10 @@
 #include "loopperf/process/launch.h"
 #include "loopperf/process/process.h"
 #include "loopperf/profile/recording_info.h"
+#include "loopperf/profile/processes.h"
+#include "loopperf/record/process_tree.h"
 #include "loopperf/record/recorder.h"
+#include "loopperf/sample/process_events.h"
 
 namespace loopperf::record {
 
@@ -51,11 +55,70 @@ profile::PerfMapInfo perf_map_info(const symbols::PerfMapStatus& st) {
   return m;
 }
 
-void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, pid_t pid) {
+// `pids`: the launched process and every process of its tree that was recorded.
+void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, const std::vector<pid_t>& pids) {
   child.wait();
   child.cleanup_v8_logs();
-  // We turned the perf map on; do not leave it growing in /tmp.
-  if (cfg.perf_map && !cfg.keep_perf_map) ::unlink(("/tmp/perf-" + std::to_string(pid) + ".map").c_str());
+  // We turned the perf map on (NODE_OPTIONS reaches the node processes the command starts too); do
+  // not leave the maps growing in /tmp.
+  if (cfg.perf_map && !cfg.keep_perf_map)
+    for (pid_t pid : pids) ::unlink(("/tmp/perf-" + std::to_string(pid) + ".map").c_str());
+}
+
+std::vector<pid_t> recorded_pids(ProcessTree& tree, pid_t root) {
+  std::vector<pid_t> pids{root};
+  for (const auto& p : tree.processes())
+    if (p.pid != root) pids.push_back(p.pid);
+  return pids;
+}
+
+// One program's profile, with the metadata a recording of it alone would carry.
+FinishedProfile finish_process(TracedProcess& p, const RecordConfig& cfg, bool target_exited) {
+  Recorder& rec = *p.rec;
+  const auto& st = rec.stats();
+  profile::BuildInfo info;
+  info.thread_names = rec.thread_names();
+  info.period_ns = 1'000'000'000LL / cfg.sampling.frequency_hz;
+  info.time_nanos = p.start_real;
+  info.main_binary = p.exe;
+  info.duration_nanos = p.elapsed.count();
+  profile::RecordingInfo ri;
+  ri.tool = "loopperf " LOOPPERF_VERSION;
+  ri.mode = cfg.sampling.wall ? "wall" : "cpu";
+  ri.pid = p.pid;
+  ri.cmdline = p.cmdline;
+  ri.is_node = p.is_node;
+  ri.node_version = p.node_version.valid() ? p.node_version.get() : std::string();
+  ri.rate_hz = cfg.sampling.frequency_hz;
+  ri.samples = rec.samples();
+  ri.lost = st.lost;
+  ri.threads = st.threads_seen;
+  ri.threads_skipped = st.threads_skipped;
+  ri.stacks_overflowed = rec.stacks().overflowed();
+  ri.kernel_frames = rec.kernel_frames();  // what was recorded: the fallback may have turned them off
+  ri.unwind = unwind::unwind_mode_name(cfg.sampling.unwind);
+  ri.perf_map = perf_map_info(rec.symbolizer().perf_map_status());
+  ri.target_exited = target_exited || p.exited;
+  return rec.finish_profile(std::move(info), std::move(ri));
+}
+
+// The recording's profile: the root's alone, or every process's merged (profile/processes.h), the
+// launched process's current program first and the programs it ran before under the same pid.
+Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, bool target_exited) {
+  std::vector<TracedProcess>& procs = tree.processes();
+  TracedProcess& root = tree.root();
+  FinishedProfile fin = finish_process(root, cfg, target_exited);
+  if (procs.size() == 1) return fin;
+  std::vector<profile::ProcessPart> parts;
+  parts.push_back({root.pid, std::move(fin.profile)});
+  for (auto& p : procs)
+    if (&p != &root) parts.push_back({p.pid, finish_process(p, cfg, false).profile});
+  auto merged = profile::merge_processes(std::move(parts));
+  if (!merged) return merged.error();
+  fin.profile = std::move(*merged);
+  fin.profile.set_meta("processes.missed", std::to_string(tree.missed()));
+  fin.profile.set_meta("processes.events_lost", std::to_string(tree.events_lost()));
+  return fin;
 }
 
 }  // namespace
@@ -111,27 +174,52 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     }
     return recorder.error();
   }
-  Recorder& rec = *recorder.value();
+  // The process tree: the command's, followed from before its first exec (launch mode), or the
+  // running target's descendants (--children).
+  std::optional<sample::ProcessEvents> tree_events;
+  if (cfg.follow_children) {
+    auto ev = sample::ProcessEvents::open(pid);
+    if (ev)
+      tree_events = std::move(*ev);
+    else
+      log::warn(std::string("only the ") + (launch ? "launched" : "attached") +
+                    " process is recorded, not the processes it starts: " + ev.error().message,
+                ev.error().hint);
+  }
+  ProcessTree tree(cfg.sampling, std::move(tree_events));
+  if (child.flags_in_argv()) tree.set_launch_flags(v8_log_dir.path);
 
   if (launch) {
     if (auto st = child.release(); !st) return st.error();
+    // Its exec, seen by the tree's events, says when /proc shows the program rather than loopperf.
+    tree.wait_for_root_exec(pid, std::chrono::milliseconds(1000));
     if (auto info = process::inspect(pid)) {
       exe = info->exe;
-      is_node = info->is_node;  // after exec: also right for wrappers (npm runs node) and renamed node binaries
+      is_node = info->is_node;  // after exec: also right for renamed node binaries; wrappers exec node later
     }
   }
   // Asked of the target's executable (a separate short-lived process), never of the target. Node
   // takes ~40 ms to answer, using a CPU meanwhile: in attach mode before the sampling begins (its
   // rings would fill), in launch mode beside it (the program runs from the exec on).
   auto ask_version = [is_node, pid] { return is_node ? process::node_version(pid) : std::string(); };
-  std::future<std::string> node_version =
-      std::async(launch ? std::launch::async : std::launch::deferred, ask_version);
-  if (!launch) node_version.wait();
-  rec.start(exe, is_node);
-  // The recording's window (-d) begins with the sampling: at the end of start() in attach mode.
-  const int64_t start_real = realtime_ns();
-  const auto start = Clock::now();
-  for (const auto& w : rec.warnings()) log::warn(w);
+  {
+    TracedProcess root;
+    root.pid = pid;
+    root.rec = std::move(recorder.value());
+    root.exe = exe;
+    root.cmdline = cmdline;
+    root.is_node = is_node;
+    root.node_version = std::async(launch ? std::launch::async : std::launch::deferred, ask_version);
+    if (!launch) root.node_version.wait();
+    root.rec->start(exe, is_node);
+    // The recording's window (-d) begins with the sampling: at the end of start() in attach mode.
+    root.start = Clock::now();
+    root.start_real = realtime_ns();
+    tree.add_root(std::move(root));
+  }
+  if (!launch && cfg.follow_children) tree.adopt_running_tree();
+  const auto start = tree.root().start;
+  for (const auto& w : tree.root().rec->warnings()) log::warn(w);
 
   auto last_status = start;
   bool target_exited = false;
@@ -154,52 +242,41 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
       target_exited = true;
       break;
     }
-    rec.step(std::chrono::milliseconds(50));
+    tree.update();
+    tree.step(std::chrono::milliseconds(tree.processes().size() > 1 ? 20 : 50));
     now = Clock::now();
     if (hooks.progress && now - last_status >= std::chrono::milliseconds(250)) {
-      const auto& st = rec.stats();
-      hooks.progress(Progress{pid, now - start, rec.samples(), st.threads_active, st.lost});
+      hooks.progress(Progress{pid, now - start, tree.samples(), tree.threads_active(), tree.lost_samples()});
       last_status = now;
     }
   }
   const auto elapsed = Clock::now() - start;
-  rec.stop();
+  tree.update();  // the exits that came with the end
+  tree.stop_all();
   if (hooks.stopped) hooks.stopped();
 
+  Recorder& rec = *tree.root().rec;
   const auto& st = rec.stats();
-  profile::BuildInfo info;
-  info.thread_names = rec.thread_names();
-  info.period_ns = 1'000'000'000LL / cfg.sampling.frequency_hz;
-  info.time_nanos = start_real;
-  info.main_binary = exe;
-  info.duration_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
-  profile::RecordingInfo ri;
-  ri.tool = "loopperf " LOOPPERF_VERSION;
-  ri.mode = cfg.sampling.wall ? "wall" : "cpu";
-  ri.pid = pid;
-  ri.cmdline = cmdline;
-  ri.is_node = is_node;
-  ri.node_version = node_version.get();
-  ri.rate_hz = cfg.sampling.frequency_hz;
-  ri.samples = rec.samples();
-  ri.lost = st.lost;
-  ri.threads = st.threads_seen;
-  ri.threads_skipped = st.threads_skipped;
-  ri.stacks_overflowed = rec.stacks().overflowed();
-  ri.kernel_frames = rec.kernel_frames();  // what was recorded: the fallback may have turned them off
-  ri.unwind = unwind::unwind_mode_name(cfg.sampling.unwind);
-  ri.perf_map = perf_map_info(rec.symbolizer().perf_map_status());
-  ri.target_exited = target_exited;
   const auto sym_start = Clock::now();
-  FinishedProfile fin = rec.finish_profile(std::move(info), std::move(ri));
+  auto finished = finish_tree(tree, cfg, target_exited);
+  if (!finished) {
+    if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
+    return finished.error();
+  }
+  FinishedProfile& fin = *finished;
   auto written = write_or_rescue(fin.profile, output, pid);
   const auto sym_elapsed = Clock::now() - sym_start;
   if (!written) {
-    if (launch) finish_launch(child, cfg, pid);
+    if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
     return written.error();
   }
 
   if (target_exited && !launch) log::info("the target exited during the recording; the profile holds what was seen");
+  for (const auto& w : tree.warnings()) log::warn(w);
+  if (tree.events_lost() > 0)
+    log::warn(std::to_string(tree.events_lost()) + " process starts or exits were not seen (the kernel dropped them)",
+              "processes started then may be missing from the profile");
+  is_node = tree.root().is_node;
   const auto& pm = rec.symbolizer().perf_map_status();
   // A map that was found and refused is always said (someone may have planted it); a missing one
   // only matters when the heap could not name the frames either.
@@ -225,26 +302,34 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                   " event-loop samples stay phase=unknown): " + phase_problem,
               "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
               "(official builds keep it) to see every phase");
-  if (st.lost > 0)
-    log::warn(std::to_string(st.lost) + " samples were lost (ring buffer full)", "lower the rate with -F");
+  if (tree.lost_samples() > 0)
+    log::warn(std::to_string(tree.lost_samples()) + " samples were lost (ring buffer full)", "lower the rate with -F");
   if (rec.stacks().overflowed() > 0)
     log::warn(std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
               "record for a shorter time");
   // The count the profile, its metadata and `report` show. In wall mode, which part is wall.
+  uint64_t samples = 0, wall_samples = 0, threads = 0;
+  for (auto& p : tree.processes()) {
+    samples += p.rec->samples();
+    wall_samples += p.rec->wall_samples();
+    threads += p.rec->stats().threads_seen;
+  }
   std::string wall_part;
   if (cfg.sampling.wall)
-    wall_part = " (" + std::to_string(rec.samples() - rec.wall_samples()) + " cpu, " +
-                std::to_string(rec.wall_samples()) + " wall: the loop threads off the CPU)";
-  char summary[768];
-  std::snprintf(summary, sizeof summary, "%llu samples%s, %llu threads, %llu lost, %s%s -> %s (symbolized in %s)",
-                static_cast<unsigned long long>(rec.samples()), wall_part.c_str(),
-                static_cast<unsigned long long>(st.threads_seen),
-                static_cast<unsigned long long>(st.lost), format_duration(elapsed).c_str(),
-                interrupted ? " (interrupted)" : "", output.c_str(), format_duration(sym_elapsed).c_str());
+    wall_part = " (" + std::to_string(samples - wall_samples) + " cpu, " + std::to_string(wall_samples) +
+                " wall: the loop threads off the CPU)";
+  const size_t nproc = tree.process_count();
+  const std::string procs_part = nproc > 1 ? ", " + std::to_string(nproc) + " processes" : std::string();
+  char summary[896];
+  std::snprintf(summary, sizeof summary, "%llu samples%s, %llu threads%s, %llu lost, %s%s -> %s (symbolized in %s)",
+                static_cast<unsigned long long>(samples), wall_part.c_str(), static_cast<unsigned long long>(threads),
+                procs_part.c_str(), static_cast<unsigned long long>(tree.lost_samples()),
+                format_duration(elapsed).c_str(), interrupted ? " (interrupted)" : "", output.c_str(),
+                format_duration(sym_elapsed).c_str());
   log::info(summary);
   // Wall mode where another tracer held every loop thread and nothing ran on a CPU: the file is
   // written, but an empty profile must not look like a quiet target.
-  if (cfg.sampling.wall && rec.samples() == 0 && !rec.wall_refused().empty())
+  if (cfg.sampling.wall && samples == 0 && !rec.wall_refused().empty())
     return make_error(ErrorCode::kPermission,
                       "no samples: the loop threads could not be stopped for wall samples (another tracer holds "
                       "them) and did not run on a CPU; " + output + " is written but empty",
@@ -252,7 +337,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   if (!launch) return 0;
   // The profile is written and summarized; launch mode then waits for its child (after -d it keeps
   // running) and exits with its status.
-  finish_launch(child, cfg, pid);
+  finish_launch(child, cfg, recorded_pids(tree, pid));
   if (child.status_lost())
     log::warn("the program's exit status is unknown (its exit was collected by another wait in loopperf)",
               "exiting with status 1; record without --mode wall when the exit status matters");

@@ -112,8 +112,8 @@ Result<PerfEvent> PerfEvent::open(pid_t tid, const EventConfig& cfg) {
 }
 
 Result<PerfEvent> PerfEvent::open_into(pid_t tid, perf_event_attr attr, const PerfEvent& ring_owner,
-                                       const EventConfig& error_cfg) {
-  int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+                                       const EventConfig& error_cfg, int cpu) {
+  int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) return perf_open_error(errno, tid, error_cfg);
   PerfEvent ev;
   ev.fd_ = fd;
@@ -131,8 +131,9 @@ uint64_t PerfEvent::id() const {
   return id;
 }
 
-Result<PerfEvent> PerfEvent::open(pid_t tid, perf_event_attr attr, size_t ring_pages, const EventConfig& cfg) {
-  int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC));
+Result<PerfEvent> PerfEvent::open(pid_t tid, perf_event_attr attr, size_t ring_pages, const EventConfig& cfg,
+                                  int cpu) {
+  int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
   if (fd < 0) return perf_open_error(errno, tid, cfg);
   PerfEvent ev;
   ev.fd_ = fd;

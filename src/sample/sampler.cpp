@@ -241,10 +241,11 @@ void Sampler::drain_all(bool rearm) {
   for (auto& [tid, f] : events_) drain(f, rearm);
 }
 
-void Sampler::poll(std::chrono::milliseconds timeout) {
+void Sampler::poll(std::chrono::milliseconds timeout, const std::vector<int>& also_wake) {
   std::vector<pollfd> fds;
-  fds.reserve(events_.size());
+  fds.reserve(events_.size() + also_wake.size());
   for (auto& [tid, f] : events_) fds.push_back(pollfd{f.event.fd(), POLLIN, 0});
+  for (int fd : also_wake) fds.push_back(pollfd{fd, POLLIN, 0});
   ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
   drain_all();
   // POLLHUP: the thread exited. Its ring was just drained; close it now, or poll() would keep

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
+#include <map>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -548,6 +550,30 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_fd(int fd, const std::string& dis
   if (!impl->has_symtab && !file->build_id_.empty()) impl->open_debug_file(file->build_id_);
   file->path_ = display_path;
   file->impl_ = std::move(impl);
+  return file;
+}
+
+Result<std::shared_ptr<ElfFile>> ElfFile::open_shared(int fd, const std::string& display_path) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto opened = open_fd(fd, display_path);
+    if (!opened) return opened.error();
+    return std::shared_ptr<ElfFile>(std::move(opened.value()));
+  }
+  const std::string key = std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+                          std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                          std::to_string(st.st_mtim.tv_nsec) + ':' + display_path;
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<ElfFile>> open_files;
+  std::lock_guard lock(mu);
+  if (auto it = open_files.find(key); it != open_files.end()) {
+    if (auto held = it->second.lock()) return held;
+  }
+  std::erase_if(open_files, [](const auto& kv) { return kv.second.expired(); });
+  auto opened = open_fd(fd, display_path);
+  if (!opened) return opened.error();
+  std::shared_ptr<ElfFile> file(std::move(opened.value()));
+  open_files[key] = file;
   return file;
 }
 

@@ -33,13 +33,13 @@ struct ProcessSymbolizer::Module {
   // The registry keeps it open, so the file stays readable after the target exits or unlinks it.
   const process::ModuleFile* file = nullptr;
   bool elf_tried = false;
-  std::unique_ptr<ElfFile> elf;
+  std::shared_ptr<ElfFile> elf;  // shared with the recording's other processes (open_shared)
 
   ElfFile* get_elf() {
     if (!elf_tried) {
       elf_tried = true;
       if (file != nullptr && file->fd.get() >= 0) {
-        auto opened = ElfFile::open_fd(file->fd.get(), path);
+        auto opened = ElfFile::open_shared(file->fd.get(), path);
         if (opened.ok()) {
           elf = std::move(opened.value());
         } else {

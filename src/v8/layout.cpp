@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <initializer_list>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -172,9 +174,7 @@ void read_gc_function(Metadata& md, Layout& layout) {
   }
 }
 
-}  // namespace
-
-Result<Layout> load_layout(symbols::ElfFile& binary) {
+Result<Layout> read_layout(symbols::ElfFile& binary) {
   Metadata md(binary);
   // The tagging scheme first: without v8dbg metadata nothing else can be read.
   std::optional<int64_t> smi_shift = md.get({"SmiShiftSize"});
@@ -490,6 +490,29 @@ Result<Layout> load_layout(symbols::ElfFile& binary) {
   read_builtins_range(md, l);
   read_gc_function(md, l);
   return l;
+}
+
+}  // namespace
+
+// One binary, one layout: a recording that follows several node processes of one executable
+// (launch mode's process tree) scans its symbols once, not ~40 ms per process. Keyed by build id
+// and path; a binary without a build id is read every time.
+Result<Layout> load_layout(symbols::ElfFile& binary) {
+  if (binary.build_id().empty()) return read_layout(binary);
+  static std::mutex mu;
+  static std::map<std::string, Layout> known;
+  const std::string key = binary.build_id() + '\0' + binary.path();
+  {
+    std::lock_guard lock(mu);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
+  auto layout = read_layout(binary);
+  if (layout) {
+    std::lock_guard lock(mu);
+    if (known.size() >= 16) known.clear();
+    known.emplace(key, *layout);
+  }
+  return layout;
 }
 
 }  // namespace loopperf::v8

@@ -19,8 +19,11 @@ struct FilterSpec {
   std::vector<std::string> phases;      // "poll", "timers" ... (docs/labels.md)
   std::vector<std::string> activities;  // "js", "gc" ...
   std::string focus;                    // ECMAScript regex: keep samples with a frame whose name matches
+  // One process of a recording that followed several (profile/processes.h), with its own metadata;
+  // 0: all of them.
+  int64_t pid = 0;
 
-  bool empty() const { return threads.empty() && phases.empty() && activities.empty() && focus.empty(); }
+  bool empty() const { return threads.empty() && phases.empty() && activities.empty() && focus.empty() && pid == 0; }
 };
 
 // Keeps the matching samples, with all their labels (known or not), and only the locations,

@@ -27,6 +27,9 @@ struct LaunchPlan {
   bool argv_is_node = false;  // flags went into argv (node itself); else only NODE_OPTIONS
 };
 LaunchPlan plan_launch(const LaunchOptions& opts, const char* existing_node_options);
+// A command line of the launched tree without the flags plan_launch put on node's (a child that
+// child_process.fork started inherits them): what the user's command would have run.
+std::vector<std::string> without_launch_flags(const std::vector<std::string>& cmdline, const std::string& v8_log_dir);
 
 class LaunchedChild {
  public:
@@ -40,6 +43,8 @@ class LaunchedChild {
   // Opens the gate: the child execs. Returns kLaunch if exec failed (command not found ...).
   Status release();
   pid_t pid() const { return pid_; }
+  // node's perf-map flags went on the command line (the command is node itself), not NODE_OPTIONS.
+  bool flags_in_argv() const { return perf_map_ && argv_is_node_; }
 
   // Non-blocking reap; true once the child has exited (exit_status() then valid).
   bool poll_exit();

@@ -35,6 +35,8 @@ bool is_own_child_process(pid_t pid);
 
 // Thread ids from /proc/PID/task ("" list when the process is gone).
 std::vector<pid_t> list_threads(pid_t pid);
+// The processes `pid`'s threads have started and that still run (/proc/PID/task/TID/children).
+std::vector<pid_t> list_children(pid_t pid);
 
 // /proc/PID/task/TID/comm without the newline; "" when the thread is gone.
 std::string thread_name(pid_t pid, pid_t tid);

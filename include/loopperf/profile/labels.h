@@ -12,6 +12,7 @@ namespace loopperf::profile {
 // pprof label keys.
 inline constexpr std::string_view kThreadLabel = "thread";
 inline constexpr std::string_view kTidLabel = "tid";
+inline constexpr std::string_view kPidLabel = "pid";  // the process, when a recording followed several
 inline constexpr std::string_view kPhaseLabel = "phase";
 inline constexpr std::string_view kActivityLabel = "activity";
 inline constexpr std::string_view kRoleLabel = "role";

@@ -22,6 +22,9 @@ struct RecordConfig {
   bool quiet = false;                                // -q
   bool perf_map = true;                              // launch mode: --no-perf-map turns it off
   bool keep_perf_map = false;                        // launch mode: keep /tmp/perf-PID.map afterwards
+  // The processes the target starts: launch mode by default (--no-children: the launched process
+  // only); attach mode with --children (its running descendants, and those it starts later).
+  bool follow_children = true;
   RecorderOptions sampling;  // -F, --mode, --unwind, --stack-size, --max-stacks ... (pid set at start)
 };
 

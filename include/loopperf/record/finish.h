@@ -20,7 +20,8 @@
 namespace loopperf::record {
 
 struct FinishOptions {
-  pid_t pid = 0;                 // the target: its main thread is the main loop
+  pid_t pid = 0;                 // the target: its main thread is the main loop, when it runs node
+  bool is_node = true;           // false: no thread is a loop unless its stacks show one (uv_run)
   profile::BuildInfo build;      // thread names, period, times, main binary, wall mode
   // Written into the profile's metadata when present (record, watch); dump has none.
   std::optional<profile::RecordingInfo> recording;

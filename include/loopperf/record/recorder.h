@@ -79,8 +79,9 @@ class Recorder {
   void on_health_flush(uint64_t now_ns);
   // The replay's stop: the recording ended at `end_ns`.
   void stop_replay(uint64_t end_ns) { end_ns_ = end_ns; }
-  // Waits up to `timeout` for data and processes it; rescans threads and refreshes snapshots.
-  void step(std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for data (or for data on `also_wake`, which it does not read) and
+  // processes it; rescans threads and refreshes snapshots.
+  void step(std::chrono::milliseconds timeout, const std::vector<int>& also_wake = {});
   // Stops sampling and takes in what is still buffered.
   void stop();
 

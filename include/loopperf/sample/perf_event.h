@@ -47,11 +47,14 @@ class PerfEvent {
 
   // Opens a per-thread event (cpu = -1) and maps its ring buffer.
   static Result<PerfEvent> open(pid_t tid, const EventConfig& cfg);
-  // The same with any attr and ring size (tracepoints).
-  static Result<PerfEvent> open(pid_t tid, perf_event_attr attr, size_t ring_pages, const EventConfig& error_cfg);
-  // An event without its own ring: its records go to `ring_owner`'s ring (same thread).
+  // The same with any attr and ring size (tracepoints); `cpu` >= 0: the task's events on that CPU
+  // only (an inherited event, which follows the task's children, can be mapped only per CPU).
+  static Result<PerfEvent> open(pid_t tid, perf_event_attr attr, size_t ring_pages, const EventConfig& error_cfg,
+                                int cpu = -1);
+  // An event without its own ring: its records go to `ring_owner`'s ring (same thread, or with
+  // `cpu` >= 0 the same CPU).
   static Result<PerfEvent> open_into(pid_t tid, perf_event_attr attr, const PerfEvent& ring_owner,
-                                     const EventConfig& error_cfg);
+                                     const EventConfig& error_cfg, int cpu = -1);
   uint64_t id() const;  // PERF_EVENT_IOC_ID
 
   int fd() const { return fd_; }

@@ -72,7 +72,8 @@ class Sampler {
   // Enables the events of a deferred sampler (SamplerConfig::deferred); no-op otherwise.
   void start();
   // Waits up to `timeout` for data, then drains every ring.
-  void poll(std::chrono::milliseconds timeout);
+  // `also_wake`: other fds whose data ends the wait too (they are not read here).
+  void poll(std::chrono::milliseconds timeout, const std::vector<int>& also_wake = {});
   // Drains every ring once more (after disabling) so nothing already recorded is lost.
   void finish();
 

@@ -34,6 +34,11 @@ class ElfFile {
   // namespaces work; `display_path` is what the profile shows.
   static Result<std::unique_ptr<ElfFile>> open_fd(int fd, const std::string& display_path);
   static Result<std::unique_ptr<ElfFile>> open_path(const std::string& path);
+  // open_fd, shared with every other user of the same file (device, inode, size, mtime) and path
+  // while one holds it: the processes of one recording that run one node binary read its symbols
+  // once (its sorted symbol table alone is tens of MB). For the recording's own thread: an ElfFile
+  // fills its tables lazily, unsynchronized.
+  static Result<std::shared_ptr<ElfFile>> open_shared(int fd, const std::string& display_path);
   ~ElfFile();
   ElfFile(const ElfFile&) = delete;
   ElfFile& operator=(const ElfFile&) = delete;
