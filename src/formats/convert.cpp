@@ -7,6 +7,7 @@
 #include "loopperf/common/log.h"
 #include "loopperf/formats/pprof.h"
 #include "loopperf/profile/diff_convention.h"
+#include "loopperf/profile/processes.h"
 
 namespace loopperf::formats {
 
@@ -66,10 +67,20 @@ Result<std::string> convert_file(const ConvertConfig& a) {
 
   auto in = read_pprof(a.input);
   if (!in) return in.error();
+  FilterSpec spec = a.filter;
+  // A .cpuprofile shows one thread: of a recording of several processes, the launched process's
+  // main loop unless --pid picks another (the summary says which).
+  std::string which;
+  if (const auto pids = profile::process_ids(*in);
+      *fmt == OutputFormat::kCpuprofile && spec.pid == 0 && spec.threads.empty() && pids.size() > 1) {
+    spec.pid = pids.front();
+    which = " (process " + std::to_string(pids.front()) + ", the launched one, of " + std::to_string(pids.size()) +
+            ": --pid picks another)";
+  }
   profile::Profile filtered;
   const profile::Profile* p = &*in;
-  if (!a.filter.empty()) {
-    auto f = filter_profile(*in, a.filter);
+  if (!spec.empty()) {
+    auto f = filter_profile(*in, spec);
     if (!f) return f.error();
     filtered = std::move(*f);
     p = &filtered;
@@ -83,7 +94,7 @@ Result<std::string> convert_file(const ConvertConfig& a) {
   opt.all_threads = !a.filter.threads.empty();
   if (auto st = write_profile(*p, a.output, opt); !st) return st.error();
 
-  const std::string where = " -> " + a.output + " (" + output_format_name(*fmt) + ")";
+  const std::string where = " -> " + a.output + " (" + output_format_name(*fmt) + ")" + which;
   if (profile::is_diff_profile(*in)) return diff_summary(*in, *p) + where;
   if (auto idx = p->value_index("samples"))
     return std::to_string(total_of(*p, *idx)) + " of " + std::to_string(total_of(*in, *idx)) + " samples" + where;

@@ -50,10 +50,13 @@ LaunchPlan plan_launch(const LaunchOptions& opts, const char* existing_node_opti
 std::vector<std::string> without_launch_flags(const std::vector<std::string>& cmdline, const std::string& v8_log_dir) {
   std::vector<std::string> out;
   const std::string logfile = "--logfile=" + v8_log_dir + "/v8.log";
+  bool options = true;  // node's own options come before the script; what follows is the script's
   for (size_t i = 0; i < cmdline.size(); i++) {
     const std::string& a = cmdline[i];
-    const bool ours = i > 0 && (a == "--perf-basic-prof" || a == "--interpreted-frames-native-stack" ||
-                                (!v8_log_dir.empty() && (a == logfile || a == "--no-logfile-per-isolate")));
+    if (i > 0 && (a.empty() || a[0] != '-')) options = false;
+    const bool ours = i > 0 && options &&
+                      (a == "--perf-basic-prof" || a == "--interpreted-frames-native-stack" ||
+                       (!v8_log_dir.empty() && (a == logfile || a == "--no-logfile-per-isolate")));
     if (!ours) out.push_back(a);
   }
   return out;

@@ -134,29 +134,32 @@ void ProcessTree::stop(TracedProcess& p, bool exited, uint64_t end_ns) {
   p.exited = exited;
 }
 
-void ProcessTree::on_exec(pid_t pid) {
+void ProcessTree::on_exec(pid_t pid, uint64_t time_ns) {
   TracedProcess* known = current(pid);
   // A node program's later execs stay with its recorder, which follows them.
   if (known && !known->stopped && known->is_node) return;
-  for (const auto& [p, deadline] : pending_)
-    if (p == pid) return;
-  pending_.emplace_back(pid, Clock::now() + std::chrono::milliseconds(200));
+  for (const auto& p : pending_)
+    if (p.pid == pid) return;
+  pending_.push_back(Pending{pid, time_ns, Clock::now() + std::chrono::milliseconds(200)});
 }
 
 void ProcessTree::start_pending() {
-  std::erase_if(pending_, [this](const std::pair<pid_t, Clock::time_point>& p) {
-    const auto [pid, deadline] = p;
-    if (!process::is_alive(pid)) {
+  std::erase_if(pending_, [this](const Pending& p) {
+    if (!process::is_alive(p.pid)) {
       missed_++;  // gone before its program could be recorded (a short-lived process)
       return true;
     }
-    if (!program_in_place(pid) && Clock::now() < deadline) return false;
-    begin_program(pid);
+    // The kernel loads a program within microseconds of the exec: a short wait here, rather than
+    // the sampling loop's next turn (up to 20 ms later).
+    const auto briefly = std::min(p.deadline, Clock::now() + std::chrono::milliseconds(5));
+    while (!program_in_place(p.pid) && Clock::now() < briefly) ::usleep(200);
+    if (!program_in_place(p.pid) && Clock::now() < p.deadline) return false;
+    begin_program(p.pid, p.exec_ns);
     return true;
   });
 }
 
-void ProcessTree::begin_program(pid_t pid) {
+void ProcessTree::begin_program(pid_t pid, uint64_t exec_ns) {
   TracedProcess* known = current(pid);
   if (known && !known->stopped) {
     // A program that was not node execs node (a wrapper: env, sh, npm's scripts): the recording of
@@ -173,6 +176,7 @@ void ProcessTree::begin_program(pid_t pid) {
       return;
     }
     if (was_root) next->cmdline = root().cmdline;  // the command as the user gave it
+    next->exec_mono = exec_ns;
     procs_.push_back(std::move(next.value()));
     if (was_root) root_ = procs_.size() - 1;
     return;
@@ -182,6 +186,7 @@ void ProcessTree::begin_program(pid_t pid) {
     missed_++;  // gone already, or not ours to record
     return;
   }
+  p->exec_mono = exec_ns;
   procs_.push_back(std::move(p.value()));
 }
 
@@ -204,7 +209,7 @@ void ProcessTree::update() {
           root_exec_seen_ = true;  // the release of the launched child: its recorder is in place
           break;
         }
-        on_exec(e.pid);
+        on_exec(e.pid, e.time_ns);
         break;
       case sample::ProcessEvent::Kind::kExit:
         // The root's exit is the session's (it waits for its child); another's ends its recording.

@@ -113,6 +113,13 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
   parts.push_back({root.pid, std::move(fin.profile)});
   for (auto& p : procs)
     if (&p != &root) parts.push_back({p.pid, finish_process(p, cfg, false).profile});
+  for (auto& part : parts) {
+    // How much of each program's start the recording missed: its recorder began after the exec
+    // (launch mode's root is held before it and misses nothing).
+    for (const auto& p : procs)
+      if (p.pid == part.pid && !p.superseded && p.exec_mono && p.start_mono > p.exec_mono)
+        part.profile.set_meta("target.start_delay_ms", std::to_string((p.start_mono - p.exec_mono) / 1'000'000));
+  }
   auto merged = profile::merge_processes(std::move(parts));
   if (!merged) return merged.error();
   fin.profile = std::move(*merged);

@@ -31,6 +31,7 @@ struct TracedProcess {
   std::chrono::steady_clock::time_point start{};  // its sampling began
   int64_t start_real = 0;                          // the same moment, CLOCK_REALTIME ns
   uint64_t start_mono = 0;                         // and CLOCK_MONOTONIC ns, the process events' clock
+  uint64_t exec_mono = 0;                          // its exec, when the tree's events saw it (0: not seen)
   std::chrono::nanoseconds elapsed{};              // set when it stops
   bool stopped = false;
   bool exited = false;
@@ -88,9 +89,9 @@ class ProcessTree {
   Result<TracedProcess> start_process(pid_t pid);
   // An exec: the pid waits in pending_ until its program is loaded (or 200 ms have passed), then
   // begin_program() starts its recorder, or restarts it when a wrapper exec'd node.
-  void on_exec(pid_t pid);
+  void on_exec(pid_t pid, uint64_t time_ns);
   void start_pending();
-  void begin_program(pid_t pid);
+  void begin_program(pid_t pid, uint64_t exec_ns);
   // `end_ns`: its exit's time (CLOCK_MONOTONIC), 0 for now.
   void stop(TracedProcess& p, bool exited, uint64_t end_ns = 0);
   TracedProcess* current(pid_t pid);
@@ -99,7 +100,12 @@ class ProcessTree {
   std::optional<sample::ProcessEvents> events_;
   std::vector<TracedProcess> procs_;
   size_t root_ = 0;
-  std::vector<std::pair<pid_t, std::chrono::steady_clock::time_point>> pending_;
+  struct Pending {
+    pid_t pid;
+    uint64_t exec_ns;  // the exec's time
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<Pending> pending_;
   bool root_exec_seen_ = false;
   bool launch_flags_ = false;
   std::string v8_log_dir_;

@@ -100,3 +100,29 @@ TEST_CASE("record --js-names picks the sources, the stack copy and the perf map 
   CHECK(cfg.error().code == ErrorCode::kUsage);
   CHECK(cfg.error().hint.find("--js-names auto, heap, map or none") != std::string::npos);
 }
+
+TEST_CASE("launch mode follows the processes the command starts unless --no-children; attach mode only with --children") {
+  cli::RecordArgs launch;
+  launch.command = {"npm", "start"};
+  CHECK(cli::make_record_config(launch, 1)->follow_children);
+  launch.no_children = true;
+  CHECK_FALSE(cli::make_record_config(launch, 1)->follow_children);
+  cli::RecordArgs attach;
+  attach.pid = "4242";
+  CHECK_FALSE(cli::make_record_config(attach, 1)->follow_children);
+  attach.children = true;
+  CHECK(cli::make_record_config(attach, 1)->follow_children);
+}
+
+TEST_CASE("a forked child's command line is shown without the flags launch mode gave node") {
+  const std::string dir = "/tmp/loopperf-abc";
+  const std::vector<std::string> forked = {"/usr/bin/node", "--perf-basic-prof", "--interpreted-frames-native-stack",
+                                           "--logfile=/tmp/loopperf-abc/v8.log", "--no-logfile-per-isolate",
+                                           "/srv/app/worker.js", "--perf-basic-prof"};
+  // The script's own arguments stay, whatever they look like.
+  CHECK(process::without_launch_flags(forked, dir) ==
+        std::vector<std::string>{"/usr/bin/node", "/srv/app/worker.js", "--perf-basic-prof"});
+  // Someone else's log file is the user's own flag.
+  const std::vector<std::string> own = {"node", "--logfile=/var/log/v8.log", "app.js"};
+  CHECK(process::without_launch_flags(own, dir) == own);
+}
