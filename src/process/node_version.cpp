@@ -18,6 +18,9 @@ namespace loopperf::process {
 
 std::string node_version(pid_t pid) {
   std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  // Only a binary named node is asked: a program recognised as node by what it contains (a renamed
+  // node, a single-executable application) may take --version as its own argument and run itself.
+  if (!executable_named_node(pid)) return {};
   // The executable is whatever the target's owner runs, and "node" as argv[0] is enough to be taken
   // for node: run with our privileges (root, under sudo) it would run their code as root. So it runs
   // as the target's user and group, which gains nobody anything; without the right to switch, only

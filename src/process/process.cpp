@@ -31,6 +31,23 @@ static bool looks_like_node(const std::string& name) {
          base == "MainThread";
 }
 
+bool executable_named_node(pid_t pid) {
+  char buf[4096];
+  const ssize_t n = ::readlink(proc_path(pid, "exe").c_str(), buf, sizeof buf - 1);
+  return n > 0 && looks_like_node(std::string(buf, static_cast<size_t>(n)));
+}
+
+bool maps_libnode(pid_t pid) {
+  auto maps = read_small_file(proc_path(pid, "maps"), 16 << 20);
+  if (!maps) return false;
+  size_t pos = 0;
+  while ((pos = maps->find("/libnode.so", pos)) != std::string::npos) {
+    pos += 11;
+    if (pos >= maps->size() || (*maps)[pos] == '\n' || (*maps)[pos] == '.') return true;
+  }
+  return false;
+}
+
 bool is_alive(pid_t pid) {
   auto status = read_status(pid);
   return status.ok() && status->state != 0 && !status->is_zombie();
@@ -70,6 +87,8 @@ Result<ProcessInfo> inspect(pid_t pid) {
   if (n > 0) info.exe.assign(buf, static_cast<size_t>(n));
   info.is_node = looks_like_node(info.exe.empty() ? info.comm : info.exe) || looks_like_node(info.comm);
   if (!info.is_node && !info.cmdline.empty()) info.is_node = looks_like_node(info.cmdline[0]);
+  // A distribution's node: the runtime is the shared libnode, whatever the executable is called.
+  if (!info.is_node) info.is_node = maps_libnode(pid);
   return info;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "loopperf/record/node_target.h"
 #include "loopperf/common/syscalls.h"
 #include "loopperf/profile/labels.h"
 #include "loopperf/process/process.h"
@@ -43,7 +44,7 @@ class SignalsHeld {
 
 Result<report::Dump> take_dump(const DumpConfig& cfg) {
   const pid_t pid = cfg.pid;
-  auto info = process::inspect(pid);
+  auto info = inspect_target(pid);
   if (!info) return info.error();
 
   // Everything that needs no stop is prepared first, so threads are held only for their own walk.

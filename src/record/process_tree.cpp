@@ -1,3 +1,4 @@
+#include "loopperf/record/node_target.h"
 #include "loopperf/record/process_tree.h"
 
 #include <poll.h>
@@ -35,7 +36,7 @@ bool program_in_place(pid_t pid) {
 }  // namespace
 
 Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
-  auto info = process::inspect(pid);
+  auto info = inspect_target(pid);
   if (!info) return info.error();
   if (launch_flags_) info->cmdline = process::without_launch_flags(info->cmdline, v8_log_dir_);
   RecorderOptions ro = opts_;
@@ -164,7 +165,7 @@ void ProcessTree::begin_program(pid_t pid, uint64_t exec_ns) {
   if (known && !known->stopped) {
     // A program that was not node execs node (a wrapper: env, sh, npm's scripts): the recording of
     // that pid starts again, as node.
-    auto info = process::inspect(pid);
+    auto info = inspect_target(pid);
     if (!info || !info->is_node) return;
     const bool was_root = known == &root();
     known->superseded = true;

@@ -1,5 +1,6 @@
 // A recording session (session.h): preflight, launch or attach, the sampling loop, the profile and
 // the messages at the end.
+#include "loopperf/record/node_target.h"
 #include "loopperf/record/session.h"
 
 #include <signal.h>
@@ -159,7 +160,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     pid = child.pid();
     for (const auto& a : cfg.command) cmdline += (cmdline.empty() ? "" : " ") + a;
   } else {
-    auto info = process::inspect(pid);
+    auto info = inspect_target(pid);
     if (!info) return info.error();
     cmdline = info->cmdline_string();
     exe = info->exe;
@@ -200,7 +201,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     if (auto st = child.release(); !st) return st.error();
     // Its exec, seen by the tree's events, says when /proc shows the program rather than loopperf.
     tree.wait_for_root_exec(pid, std::chrono::milliseconds(1000));
-    if (auto info = process::inspect(pid)) {
+    if (auto info = inspect_target(pid)) {
       exe = info->exe;
       is_node = info->is_node;  // after exec: also right for renamed node binaries; wrappers exec node later
     }

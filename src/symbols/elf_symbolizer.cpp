@@ -672,6 +672,13 @@ std::vector<uint8_t> ElfFile::read_bytes(uint64_t vaddr, size_t len) const {
   return {};
 }
 
+bool ElfFile::exports_function(const std::string& raw_name) {
+  if (!impl_->intact()) return false;
+  GElf_Sym sym;
+  return gnu_hash_lookup(impl_->elf.get(), raw_name, &sym) &&
+         (GELF_ST_TYPE(sym.st_info) == STT_FUNC || GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC);
+}
+
 uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
   if (size != nullptr) *size = 0;
   if (!impl_->intact()) return 0;

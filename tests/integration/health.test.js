@@ -222,6 +222,7 @@ async function ownView(recordArgs, work = 'half') {
 // unprofiled runs alone, so it only catches stalls of the target (a stuck stop, a long freeze).
 const OWN_ELU_DIFF = 0.05;
 const OWN_MEAN_EXTRA_MS = 1;
+const OWN_MEAN_EXTRA_GC_MS = 2;  // the collecting loop (below)
 const OWN_P99_EXTRA_MS = 10;
 // Wall mode samples the loop's poll waits without stopping the thread (a stop would end the wait
 // with EINTR and libuv would drop its idle time: ELU 0.62-0.67 instead of 0.51 before that).
@@ -232,6 +233,18 @@ for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--u
   test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, async (t) => {
     const without = await ownView(null, work);
     const withLp = await ownView(args, work);
+    // A collecting loop's timer delay moves with its garbage collections: its unprofiled mean moved by
+    // up to 1.2 ms between two runs (13.26 / 14.48 ms, 2026-12-04), against under 0.2 ms for the plain
+    // loop. Its noise is measured here, with a second unprofiled run, and allowed on top of 2 ms:
+    // under cpu mode its mean was 0.4 ms above the unprofiled one on average (6 runs each: 13.7-14.4
+    // vs 13.2-14.5 ms), loopperf's own CPU competing with the target's collector threads on the
+    // 2-core VM. A probe that trapped more than once per collection, or a stop, would add far more.
+    let noiseMs = 0;
+    if (work === 'halfgc') {
+      const again = await ownView(null, work);
+      noiseMs = Math.abs(again.meanDelayMs - without.meanDelayMs);
+      without.meanDelayMs = (without.meanDelayMs + again.meanDelayMs) / 2;
+    }
     t.diagnostic(`ELU ${withLp.utilization.toFixed(3)} under loopperf, ${without.utilization.toFixed(3)} without; ` +
       `timer delay mean ${withLp.meanDelayMs.toFixed(2)} / ${without.meanDelayMs.toFixed(2)} ms, ` +
       `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''} ${JSON.stringify(withLp.gc)}`);
@@ -241,8 +254,10 @@ for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--u
     }
     assert.ok(Math.abs(withLp.utilization - without.utilization) <= OWN_ELU_DIFF,
       `ELU ${withLp.utilization.toFixed(3)} under loopperf vs ${without.utilization.toFixed(3)} without`);
-    assert.ok(withLp.meanDelayMs <= without.meanDelayMs + OWN_MEAN_EXTRA_MS,
-      `timer mean delay ${withLp.meanDelayMs.toFixed(2)} ms under loopperf vs ${without.meanDelayMs.toFixed(2)} ms without`);
+    const extraMs = work === 'halfgc' ? OWN_MEAN_EXTRA_GC_MS : OWN_MEAN_EXTRA_MS;
+    assert.ok(withLp.meanDelayMs <= without.meanDelayMs + extraMs + noiseMs,
+      `timer mean delay ${withLp.meanDelayMs.toFixed(2)} ms under loopperf vs ${without.meanDelayMs.toFixed(2)} ms without` +
+      (noiseMs ? ` (unprofiled runs ${noiseMs.toFixed(2)} ms apart)` : ''));
     assert.ok(withLp.p99DelayMs <= without.p99DelayMs + OWN_P99_EXTRA_MS,
       `timer p99 delay ${withLp.p99DelayMs.toFixed(2)} ms under loopperf vs ${without.p99DelayMs.toFixed(2)} ms without`);
   });

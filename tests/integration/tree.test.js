@@ -264,3 +264,27 @@ test('report --pid and convert --pid take one process; a pid the profile lacks i
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a renamed node binary is node by what it contains: names, phases and loop health, and it is never run with --version', () => {
+  const dir = lp.tmpdir('tree');
+  try {
+    const renamed = path.join(dir, 'myservice');
+    fs.copyFileSync(process.execPath, renamed);
+    fs.chmodSync(renamed, 0o755);
+    write(dir, 'svc.js', burner('serviceWork', 300) + 'serviceWork(300);\n');
+    const out = path.join(dir, 'p.pb.gz');
+    record(['-q', '-o', out, '--', renamed, 'svc.js'], { cwd: dir });
+    const rs = reports(out);
+    assert.strictEqual(rs.length, 1);
+    const hit = reportNaming(rs, 'serviceWork');
+    assert.ok(hit, 'its JavaScript is named');
+    const main = hit.r.threads.find((t) => t.role === 'main-loop');
+    assert.ok(main, 'its main thread is a main loop');
+    if (lp.loopHealthAvailable()) assert.ok(main.loop, 'with loop health');
+    assert.ok(Object.keys(main.phases).some((p) => p !== 'unknown'), 'phases are found');
+    // A binary not named node may take --version as its own argument: it is not asked.
+    assert.strictEqual(hit.r.target.node_version, '');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -19,7 +19,9 @@ struct ProcessInfo {
   std::string comm;         // /proc/PID/comm
   std::string exe;          // readlink /proc/PID/exe ("" when not readable)
   std::vector<std::string> cmdline;
-  bool is_node = false;     // exe or comm looks like node / nodejs
+  // exe, comm or argv[0] looks like node / nodejs, or it maps libnode.so (a distribution's node).
+  // record and dump also look inside the executable (record/node_target.h).
+  bool is_node = false;
 
   std::string cmdline_string() const;  // space-joined, for the profile header
 };
@@ -29,6 +31,11 @@ struct ProcessInfo {
 Result<ProcessInfo> inspect(pid_t pid);
 
 bool is_alive(pid_t pid);  // exists and is not a zombie
+
+// Its executable's file name is node's (node, nodejs, node-*, node_*): what node_version() runs.
+bool executable_named_node(pid_t pid);
+// It has libnode.so mapped: the node runtime as a shared library (Debian's nodejs package).
+bool maps_libnode(pid_t pid);
 
 // True when `pid` is a process (a thread group leader, zombie or not) whose parent is this process.
 bool is_own_child_process(pid_t pid);
@@ -50,7 +57,7 @@ std::optional<double> start_time(pid_t pid);
 namespace loopperf::process {
 
 // "v20.20.2": runs the target's own executable (/proc/PID/exe, so it works for deleted binaries
-// and containers) with --version, time-limited, as the target's user and group (never with
+// and containers) with --version, only when it is named node (executable_named_node), time-limited, as the target's user and group (never with
 // loopperf's own privileges: the binary is the target owner's choice). Never touches the running
 // target. "" when unknown.
 std::string node_version(pid_t pid);

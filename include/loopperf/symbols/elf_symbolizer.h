@@ -58,6 +58,9 @@ class ElfFile {
   std::string symbol_starting_at(uint64_t vaddr);
   // File bytes backing [vaddr, vaddr+len) (e.g. a function's code); empty when not in the file.
   std::vector<uint8_t> read_bytes(uint64_t vaddr, size_t len) const;
+  // Whether the file exports a function of that exact name, through its GNU hash table alone
+  // (no scan of the symbols: cheap on any binary).
+  bool exports_function(const std::string& raw_name);
   // vaddr of a symbol by exact (raw) name; 0 when absent. Used to find e.g. uv_run.
   uint64_t symbol_address(const std::string& raw_name, uint64_t* size = nullptr);
   // The same for several names in one scan of the symbol tables (node has ~100k symbols): name ->

@@ -1,0 +1,17 @@
+// Whether a process runs node, decided by what it runs, never by timing or its name alone: a
+// wrapper's pid is looked at again when it execs (record/process_tree.h), and here a program
+// counts as node when process::inspect says so (named node, or libnode.so mapped) or when its
+// executable exports node's N-API (napi_module_register: every node binary has it for addons), as a
+// renamed node or a single-executable application does.
+#pragma once
+
+#include <sys/types.h>
+
+#include "loopperf/common/result.h"
+#include "loopperf/process/process.h"
+
+namespace loopperf::record {
+
+Result<process::ProcessInfo> inspect_target(pid_t pid);
+
+}  // namespace loopperf::record
