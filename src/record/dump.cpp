@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 
-#include "loopperf/record/node_target.h"
 #include "loopperf/common/syscalls.h"
 #include "loopperf/profile/labels.h"
 #include "loopperf/process/process.h"
@@ -15,6 +14,7 @@
 #include "loopperf/process/target_files.h"
 #include "loopperf/record/dump.h"
 #include "loopperf/record/finish.h"
+#include "loopperf/record/node_target.h"
 #include "loopperf/unwind/hybrid.h"
 #include "loopperf/v8/stack_namer.h"
 

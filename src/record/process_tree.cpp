@@ -1,4 +1,3 @@
-#include "loopperf/record/node_target.h"
 #include "loopperf/record/process_tree.h"
 
 #include <poll.h>
@@ -6,13 +5,12 @@
 
 #include <algorithm>
 #include <set>
-#include <cstdio>
-#include <cstdlib>
 
 #include "loopperf/common/duration.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/maps.h"
 #include "loopperf/process/process.h"
+#include "loopperf/record/node_target.h"
 
 namespace loopperf::record {
 

@@ -1,6 +1,5 @@
 // A recording session (session.h): preflight, launch or attach, the sampling loop, the profile and
 // the messages at the end.
-#include "loopperf/record/node_target.h"
 #include "loopperf/record/session.h"
 
 #include <signal.h>
@@ -20,8 +19,9 @@
 #include "loopperf/formats/output.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/process.h"
-#include "loopperf/profile/recording_info.h"
 #include "loopperf/profile/processes.h"
+#include "loopperf/profile/recording_info.h"
+#include "loopperf/record/node_target.h"
 #include "loopperf/record/process_tree.h"
 #include "loopperf/record/recorder.h"
 #include "loopperf/sample/process_events.h"

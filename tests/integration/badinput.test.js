@@ -255,9 +255,10 @@ test('-o into a directory that vanishes during the recording: the profile is sav
   }
 });
 
-// loopperf asks the target's executable for its version (/proc/PID/exe --version). Anyone can run
-// their own program as "node" (argv[0] is enough): run as root, it would be their code as root.
-test('a target posing as node: its executable runs as the target\'s user, never as root', { skip: !isRoot && 'needs root' }, async () => {
+// loopperf asks the target's executable for its version (/proc/PID/exe --version), and only when
+// that file is named node (process::executable_named_node). Anyone can run their own program as
+// "node" (argv[0] is enough, or a file of that name): run as root, it would be their code as root.
+test('a target posing as node: its executable is run only when named node, and then as the target\'s user, never as root', { skip: !isRoot && 'needs root' }, async () => {
   const dir = lp.tmpdir('impostor');
   fs.chmodSync(dir, 0o777);
   const ranAs = path.join(dir, 'ran-as');
@@ -280,19 +281,32 @@ int main(int argc, char** argv) {
 `);
     const cc = spawnSync('cc', ['-O1', '-o', 'impostor', 'impostor.c'], { cwd: dir, encoding: 'utf8' });
     assert.strictEqual(cc.status, 0, cc.stderr);
-    fs.chmodSync(path.join(dir, 'impostor'), 0o755);
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.copyFileSync(path.join(dir, 'impostor'), path.join(dir, 'bin', 'node'));
     const { spawn } = require('node:child_process');
-    const child = spawn(path.join(dir, 'impostor'), [], { argv0: 'node', uid: 65534, gid: 65534, stdio: 'ignore' });
-    process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
-    try {
-      await lp.waitForFileAsync(ready);
-      const out = path.join(dir, 'p.pb.gz');
-      const r = lp.loopperf(['record', '-p', String(child.pid), '-d', '300ms', '-o', out]);
-      assertStatus(r, EXIT.ok, 'impostor');
-      assert.strictEqual(fs.readFileSync(ranAs, 'utf8'), '65534 65534', 'ran as the target\'s user');
-      assert.match(lp.pprof(['-raw', out]), /loopperf:target.node_version=v99.0.0/);
-    } finally {
-      child.kill('SIGKILL');
+    // argv[0] "node" from a file named otherwise: taken for node by its name, never run.
+    // A file named node: run for its version, as the target's user.
+    for (const [file, runs] of [['impostor', false], ['bin/node', true]]) {
+      fs.rmSync(ranAs, { force: true });
+      fs.rmSync(ready, { force: true });
+      fs.chmodSync(path.join(dir, file), 0o755);
+      const child = spawn(path.join(dir, file), [], { argv0: 'node', uid: 65534, gid: 65534, stdio: 'ignore' });
+      process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+      try {
+        await lp.waitForFileAsync(ready);
+        const out = path.join(dir, 'p.pb.gz');
+        const r = lp.loopperf(['record', '-p', String(child.pid), '-d', '300ms', '-o', out]);
+        assertStatus(r, EXIT.ok, file);
+        if (runs) {
+          assert.strictEqual(fs.readFileSync(ranAs, 'utf8'), '65534 65534', `${file}: ran as the target's user`);
+          assert.match(lp.pprof(['-raw', out]), /loopperf:target.node_version=v99.0.0/);
+        } else {
+          assert.ok(!fs.existsSync(ranAs), `${file}: not run`);
+          assert.doesNotMatch(lp.pprof(['-raw', out]), /loopperf:target.node_version=v/);
+        }
+      } finally {
+        child.kill('SIGKILL');
+      }
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
