@@ -1,8 +1,8 @@
 // The node lines every capability is tested on (scripts/test-nodes.sh: 20, 22, 24, 26): each one is
 // installed (scripts/install-test-nodes.sh), runs, is the line it is listed as, and is recorded by
 // loopperf in launch mode (its version in the profile's metadata and in both reports, samples
-// against the CPU it used, its JS function named) and dumped in attach mode (its version, its idle
-// main loop in poll).
+// against the CPU it used, its JS function named), dumped in attach mode (its version, its idle
+// main loop in poll) and recorded in wall mode (phases, activities, loop health).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
@@ -104,6 +104,33 @@ async function attachAndDump(node, version) {
   }
 }
 
+// Attaches in wall mode to a target started with this node whose loop blocks 20 ms in Atomics.wait
+// every 40 ms (in a timer) and waits in poll otherwise: both phases, the blocked activity, wall
+// samples and the loop's health must come out on every node line (libuv and V8 differ between them).
+async function wallPhasesAndHealth(node) {
+  const t = await lp.startTarget('idle.js', { node, env: { BLOCK_MS: '20' } });
+  const out = path.join(t.dir, 'wall.pb.gz');
+  try {
+    const r = lp.loopperf(['record', '-q', '-p', String(t.pid), '--mode', 'wall', '-d', '1500ms', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.role === 'main-loop');
+    assert.ok(main, 'a main loop');
+    assert.ok((main.phases.timers || 0) > 0.2, `the blocks are in phase timers: ${JSON.stringify(main.phases)}`);
+    assert.ok((main.phases.poll || 0) > 0.2, `the waits are in phase poll: ${JSON.stringify(main.phases)}`);
+    assert.ok((main.activities.blocked || 0) > 0.2, `Atomics.wait is blocked: ${JSON.stringify(main.activities)}`);
+    assert.ok((main.activities['idle-wait'] || 0) > 0.2, `the poll wait is idle-wait: ${JSON.stringify(main.activities)}`);
+    assert.ok((main.phases.unknown || 0) < 0.05, `phase unknown: ${main.phases.unknown}`);
+    assert.ok(Number(lp.pprof(['-raw', out]).match(/loopperf:wall\.samples=(\d+)/)[1]) > 50, 'wall samples');
+    if (lp.loopHealthAvailable()) {
+      assert.ok(main.loop, 'loop health');
+      assert.ok(main.loop.utilization > 0.3 && main.loop.utilization < 0.8, `utilization ${main.loop.utilization} (blocked half the time)`);
+    }
+  } finally {
+    lp.stopTarget(t);
+  }
+}
+
 for (const major of lp.supportedNodeMajors()) {
   test(`node ${major}: installed, runs; loopperf records and dumps it and names its version`, { skip: lp.nodeSkip(major) }, async (t) => {
     const node = lp.nodeBinary(major);
@@ -119,5 +146,6 @@ for (const major of lp.supportedNodeMajors()) {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     await attachAndDump(node, version);
+    await t.test('wall mode: phases, activities and loop health', () => wallPhasesAndHealth(node));
   });
 }
