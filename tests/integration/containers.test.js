@@ -9,16 +9,7 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const lp = require('./lib');
 
-const APP = `
-function containerWork(ms) {
-  const start = process.cpuUsage();
-  let sink = 0;
-  for (;;) {
-    for (let i = 0; i < 1e5; i++) sink += Math.sqrt(i + sink % 7);
-    const u = process.cpuUsage(start);
-    if (u.user + u.system >= ms * 1000) return sink;
-  }
-}
+const APP = lp.cpuBurner('containerWork') + `
 setInterval(() => containerWork(30), 50);
 require('fs').writeFileSync(process.env.READY_FILE, String(process.pid));
 `;

@@ -197,6 +197,22 @@ async function until(pred, what, timeoutMs = 15000) {
   }
 }
 
+// Source of a named JavaScript function that burns `ms` of its own CPU time when called (CPU, not
+// wall time: the machine may be loaded), for targets written by the tests.
+function cpuBurner(name) {
+  return `
+function ${name}(ms) {
+  const start = process.cpuUsage();
+  let sink = 0;
+  for (;;) {
+    for (let i = 0; i < 1e5; i++) sink += Math.sqrt(i + sink % 7);
+    const u = process.cpuUsage(start);
+    if (u.user + u.system >= ms * 1000) return sink;
+  }
+}
+`;
+}
+
 // The result of a loopperfAsync run that signals were sent to, within timeoutMs. A loopperf that
 // does not end is described (the state and kernel wait of each of its threads), killed, and the
 // test fails with that, instead of the whole file hanging until ctest's timeout.
@@ -357,6 +373,6 @@ function loopHealthAvailable() {
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
-  cpuSeconds, processCpuSeconds, fdTargets, until, settled, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
+  cpuSeconds, processCpuSeconds, fdTargets, until, settled, cpuBurner, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
   nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors,
 };

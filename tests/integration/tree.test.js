@@ -11,18 +11,8 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const lp = require('./lib');
 
-// A named function that burns `ms` of its own CPU time (not wall time: the machine may be loaded).
-const burner = (name, ms) => `
-function ${name}(ms) {
-  const start = process.cpuUsage();
-  let sink = 0;
-  for (;;) {
-    for (let i = 0; i < 1e5; i++) sink += Math.sqrt(i + sink % 7);
-    const u = process.cpuUsage(start);
-    if (u.user + u.system >= ms * 1000) return sink;
-  }
-}
-`;
+// A named function that burns `ms` of its own CPU time (lib.cpuBurner).
+const burner = (name) => lp.cpuBurner(name);
 
 function write(dir, name, text, mode = 0o644) {
   const file = path.join(dir, name);
