@@ -109,7 +109,15 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
   std::vector<TracedProcess>& procs = tree.processes();
   TracedProcess& root = tree.root();
   FinishedProfile fin = finish_process(root, cfg, target_exited);
-  if (procs.size() == 1) return fin;
+  const auto tree_counts = [&tree](profile::Profile& p) {
+    if (!tree.follows()) return;
+    p.set_meta("processes.missed", std::to_string(tree.missed()));
+    p.set_meta("processes.events_lost", std::to_string(tree.events_lost()));
+  };
+  if (procs.size() == 1) {
+    tree_counts(fin.profile);
+    return fin;
+  }
   std::vector<profile::ProcessPart> parts;
   parts.push_back({root.pid, std::move(fin.profile)});
   for (auto& p : procs)
@@ -124,8 +132,7 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
   auto merged = profile::merge_processes(std::move(parts));
   if (!merged) return merged.error();
   fin.profile = std::move(*merged);
-  fin.profile.set_meta("processes.missed", std::to_string(tree.missed()));
-  fin.profile.set_meta("processes.events_lost", std::to_string(tree.events_lost()));
+  tree_counts(fin.profile);
   return fin;
 }
 

@@ -72,6 +72,8 @@ class ProcessTree {
   // Stops every recorder still running, the root's included.
   void stop_all();
 
+  // Processes the root starts are followed (launch mode, --children, and the events could be opened).
+  bool follows() const { return events_.has_value(); }
   std::vector<TracedProcess>& processes() { return procs_; }
   // Distinct processes recorded, the root included.
   size_t process_count() const;
