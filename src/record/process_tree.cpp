@@ -52,6 +52,9 @@ Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
   const bool is_node = p.is_node;
   p.node_version = std::async(std::launch::async, [is_node, pid] { return is_node ? process::node_version(pid) : std::string(); });
   p.rec->start(p.exe, p.is_node);
+  // What its recorder could not set up (loop health, heap names ...) is said at the end, once per
+  // text with the pids it applies to.
+  for (const auto& w : p.rec->warnings()) setup_warnings_[w].push_back(pid);
   p.start = Clock::now();
   p.start_real = realtime_ns();
   p.start_mono = monotonic_ns();
@@ -231,6 +234,16 @@ void ProcessTree::step(std::chrono::milliseconds timeout) {
 
 void ProcessTree::stop_all() {
   for (auto& p : procs_) stop(p, false);
+}
+
+std::vector<std::string> ProcessTree::warnings() const {
+  std::vector<std::string> out = warnings_;
+  for (const auto& [text, pids] : setup_warnings_) {
+    std::string who;
+    for (pid_t pid : pids) who += (who.empty() ? "" : ", ") + std::to_string(pid);
+    out.push_back((pids.size() == 1 ? "process " : "processes ") + who + ": " + text);
+  }
+  return out;
 }
 
 size_t ProcessTree::process_count() const {

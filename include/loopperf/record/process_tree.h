@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,7 +85,9 @@ class ProcessTree {
   // the kernel dropped (a ring was full).
   uint64_t missed() const { return missed_; }
   uint64_t events_lost() const { return events_ ? events_->lost() : 0; }
-  const std::vector<std::string>& warnings() const { return warnings_; }
+  // What went wrong while following the tree, and what the recorders of processes other than the
+  // launched one could not set up (grouped by text, with their pids).
+  std::vector<std::string> warnings() const;
 
  private:
   // Starts recording `pid` as it runs now (attach semantics: sampling begins when all is set up).
@@ -113,6 +116,7 @@ class ProcessTree {
   std::string v8_log_dir_;
   uint64_t missed_ = 0;
   std::vector<std::string> warnings_;
+  std::map<std::string, std::vector<pid_t>> setup_warnings_;
 };
 
 
