@@ -10,16 +10,20 @@
 #   LOOPPERF   the loopperf binary (default: loopperf on PATH)
 #   OUT        output directory (default: loopperf-ci)
 #   SETUP      shell command run in each checkout before recording, e.g. "npm ci"
+#   RUNS       recordings per side (default 3: diff measures how much shares vary between runs;
+#              1 assumes it, docs/diff.md)
 #   THRESHOLD  diff --threshold (default 3%: shared runners drift by a few points, docs/diff.md)
 #   RATE       samples per second (default 499: ~700 samples for a 1.5 s benchmark)
-#   CONFIRM    1 (default): on a regression, record both again and fail only if it reproduces
+#   CONFIRM    with RUNS=1 only, 1 (default): on a regression, record both again and fail only if it
+#              reproduces
 # Exit status: 0 no regression; 10 a (confirmed) regression; 4 perf_event_open not permitted;
 # 2 usage; anything else is the status of the failing loopperf or benchmark run.
-# In $OUT: base.pb.gz head.pb.gz diff.pb.gz, diff.txt diff.md diff.json, comment.md (for the pull
-# request), base.html head.html diff.html (flame graphs); *-confirm.* when a confirmation ran.
+# In $OUT: base/run-N.pb.gz head/run-N.pb.gz diff.pb.gz, diff.txt diff.md diff.json, comment.md (for
+# the pull request), base.html head.html diff.html (flame graphs; base and head: their first run);
+# *-confirm.* when a confirmation ran.
 set -euo pipefail
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 if [ $# -lt 4 ] || [ "$3" != "--" ]; then usage; fi
 base_ref=$1 head_ref=$2
 shift 3
@@ -27,9 +31,11 @@ LOOPPERF=${LOOPPERF:-loopperf}
 OUT=${OUT:-loopperf-ci}
 THRESHOLD=${THRESHOLD:-3%}
 RATE=${RATE:-499}
+RUNS=${RUNS:-3}
 CONFIRM=${CONFIRM:-1}
 say() { echo "loopperf-ci: $*" >&2; }
 
+case $RUNS in '' | *[!0-9]* | 0) say "RUNS must be a number of recordings, 1 or more (3 recommended)"; exit 2 ;; esac
 command -v "$LOOPPERF" >/dev/null || { say "$LOOPPERF not found: build loopperf and set LOOPPERF"; exit 2; }
 LOOPPERF=$(command -v "$LOOPPERF")
 git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null || { say "unknown ref $base_ref (fetch it: git fetch origin ...)"; exit 2; }
@@ -68,6 +74,7 @@ done
 record() {  # SIDE OUTPUT: the benchmark in SIDE's checkout, under loopperf
   say "recording $1 -> $2"
   local st=0
+  mkdir -p "$(dirname "$OUT/$2")"
   (cd "$work/$1" && "$LOOPPERF" record -q -F "$RATE" -o "$OUT/$2" -- "${bench[@]}") >&2 || st=$?
   if [ $st -ne 0 ]; then say "the benchmark or the recording failed on $1 (status $st)"; exit $st; fi
 }
@@ -86,19 +93,23 @@ diff_pair() {  # BASE HEAD SUFFIX: writes diff$SUFFIX.{json,txt,md,pb.gz}; retur
 }
 
 bench=("$@")
-# Interleaved, so that a runner that slows down during the job slows both sides.
-record base base.pb.gz
-record head head.pb.gz
+# Interleaved, so that a runner that slows down during the job slows both sides. Each side is a
+# directory of recordings, one per run; diff measures the run-to-run variation from them.
+rm -rf "$OUT/base" "$OUT/head"
+for i in $(seq 1 "$RUNS"); do
+  record base "base/run-$i.pb.gz"
+  record head "head/run-$i.pb.gz"
+done
 status=0
-diff_pair base.pb.gz head.pb.gz "" || status=$?
+diff_pair base head "" || status=$?
 cp "$OUT/diff.md" "$OUT/comment.md"
-if [ $status -eq 10 ] && [ "$CONFIRM" = 1 ]; then
+if [ $status -eq 10 ] && [ "$RUNS" = 1 ] && [ "$CONFIRM" = 1 ]; then
   # A real regression reproduces; a run that drifted (docs/diff.md) rarely does twice.
   say "regression found; recording both again to confirm it"
-  record head head-confirm.pb.gz
-  record base base-confirm.pb.gz
+  record head head-confirm/run-1.pb.gz
+  record base base-confirm/run-1.pb.gz
   status=0
-  diff_pair base-confirm.pb.gz head-confirm.pb.gz -confirm || status=$?
+  diff_pair base-confirm head-confirm -confirm || status=$?
   if [ $status -eq 10 ]; then
     { cat "$OUT/diff-confirm.md"; echo; echo "_Confirmed by a second pair of recordings (the first pair: diff.md)._"; } >"$OUT/comment.md"
   else
@@ -106,8 +117,8 @@ if [ $status -eq 10 ] && [ "$CONFIRM" = 1 ]; then
   fi
 fi
 
-for f in base head diff; do
-  "$LOOPPERF" convert -q "$OUT/$f.pb.gz" -o "$OUT/$f.html" || say "no $f.html (convert failed)"
+for f in base/run-1 head/run-1 diff; do
+  "$LOOPPERF" convert -q "$OUT/$f.pb.gz" -o "$OUT/${f%/run-1}.html" || say "no ${f%/run-1}.html (convert failed)"
 done
 say "outputs in $OUT; status $status"
 exit $status

@@ -15,7 +15,6 @@
 #include "loopperf/diff/loop_metrics.h"
 #include "loopperf/diff/stats.h"
 #include "loopperf/profile/labels.h"
-#include "loopperf/profile/labels.h"
 #include "loopperf/report/report.h"
 
 namespace loopperf::diff {
@@ -61,15 +60,16 @@ void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionC
   pop.scale_median = s.median;
 }
 
-Row make_row(Family f, std::string population, std::string name, double x1, double n1, double x2, double n2) {
+Row make_row(Family f, std::string population, std::string name, std::vector<RunCount> base_runs,
+             std::vector<RunCount> head_runs) {
   Row r;
   r.family = f;
   r.population = std::move(population);
   r.name = std::move(name);
-  r.base_count = x1;
-  r.base_total = n1;
-  r.head_count = x2;
-  r.head_total = n2;
+  for (const auto& c : base_runs) r.base_count += c.x, r.base_total += c.n;
+  for (const auto& c : head_runs) r.head_count += c.x, r.head_total += c.n;
+  r.base_runs = std::move(base_runs);
+  r.head_runs = std::move(head_runs);
   return r;
 }
 
@@ -102,106 +102,186 @@ Result<std::map<std::string, RoleShares>> loop_shares(const profile::Profile& p)
   return out;
 }
 
-void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, ProfileCounts& bc,
-                       ProfileCounts& hc, double run_noise) {
-  bc.all.grow(keys.size());  // keys seen only in head
-  hc.all.grow(keys.size());
+void add_counts(FunctionCounts& into, const FunctionCounts& from, size_t keys) {
+  into.grow(keys);
+  into.n += from.n;
+  for (size_t k = 0; k < from.self.size(); k++) into.self[k] += from.self[k];
+  for (size_t k = 0; k < from.total.size(); k++) into.total[k] += from.total[k];
+}
+
+// One side of the diff: its recordings' counts, each run's and their sums.
+struct SideCounts {
+  std::vector<const profile::Profile*> profiles;
+  std::vector<ProfileCounts> runs;
+  ProfileCounts sum;
+  std::vector<std::map<std::string, RoleShares>> loops;
+
+  // After every profile of both sides is counted (keys seen only in the other side, or another run).
+  void finish(size_t keys) {
+    for (auto& r : runs) {
+      r.all.grow(keys);
+      for (auto& [role, c] : r.by_role) c.grow(keys);
+      add_counts(sum.all, r.all, keys);
+      for (const auto& [role, c] : r.by_role) add_counts(sum.by_role[role], c, keys);
+    }
+    sum.all.grow(keys);
+  }
+  std::vector<RunCount> self(uint32_t k) const {
+    std::vector<RunCount> out;
+    for (const auto& r : runs) out.push_back({r.all.self[k], r.all.n});
+    return out;
+  }
+  std::vector<RunCount> total(uint32_t k) const {
+    std::vector<RunCount> out;
+    for (const auto& r : runs) out.push_back({r.all.total[k], r.all.n});
+    return out;
+  }
+  double role_samples(const std::string& role) const {
+    double n = 0;
+    for (const auto& l : loops)
+      if (auto it = l.find(role); it != l.end()) n += it->second.samples;
+    return n;
+  }
+};
+
+void add_function_rows(DiffResult& d, Populations& pops, const KeyTable& keys, const SideCounts& bc,
+                       const SideCounts& hc) {
   Population& all = pops.get(kAllThreads);
-  all.base_samples = bc.all.n;
-  all.head_samples = hc.all.n;
-  estimate_scale(all, bc.all, hc.all, run_noise);
+  all.base_samples = bc.sum.all.n;
+  all.head_samples = hc.sum.all.n;
   for (uint32_t k = 0; k < keys.size(); k++) {
-    if (bc.all.total[k] == 0 && hc.all.total[k] == 0) continue;  // only in left-out interrupt frames
-    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.all.self[k], bc.all.n,
-                              hc.all.self[k], hc.all.n));
-    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.all.total[k], bc.all.n,
-                              hc.all.total[k], hc.all.n));
+    if (bc.sum.all.total[k] == 0 && hc.sum.all.total[k] == 0) continue;  // only in left-out interrupt frames
+    d.rows.push_back(make_row(Family::kSelf, kAllThreads, keys.name(k), bc.self(k), hc.self(k)));
+    d.rows.push_back(make_row(Family::kTotal, kAllThreads, keys.name(k), bc.total(k), hc.total(k)));
   }
 }
 
 // Phases and activities of each loop role present on both sides; a role on one side only is skipped.
-Status add_loop_thread_rows(DiffResult& d, Populations& pops, const profile::Profile& base,
-                            const profile::Profile& head, ProfileCounts& bc, ProfileCounts& hc,
-                            double run_noise) {
-  auto bl = loop_shares(base);
-  if (!bl) return bl.error();
-  auto hl = loop_shares(head);
-  if (!hl) return hl.error();
-  if (bl->empty() && hl->empty())
+void add_loop_thread_rows(DiffResult& d, Populations& pops, const SideCounts& bc, const SideCounts& hc) {
+  bool any_base = false, any_head = false;
+  for (const auto& l : bc.loops) any_base |= !l.empty();
+  for (const auto& l : hc.loops) any_head |= !l.empty();
+  if (!any_base && !any_head)
     d.skipped.push_back(
         {"phases and activities", "neither profile has event-loop threads (not node, or not labelled)"});
   for (const std::string& role : {std::string(profile::kMainLoopRole), std::string(profile::kWorkerLoopRole)}) {
-    bool in_base = bl->count(role) && bl->at(role).samples > 0,
-         in_head = hl->count(role) && hl->at(role).samples > 0;
+    bool in_base = bc.role_samples(role) > 0, in_head = hc.role_samples(role) > 0;
     if (!in_base && !in_head) continue;
     if (!in_base || !in_head) {
       d.skipped.push_back({role + " phases and activities",
                            std::string("only in the ") + (in_base ? "base" : "head") + " profile"});
       continue;
     }
-    const RoleShares &b = bl->at(role), &h = hl->at(role);
     Population& pop = pops.get(role);
-    pop.base_samples = b.samples;
-    pop.head_samples = h.samples;
-    // The scale of a role comes from the functions its own samples ran.
-    FunctionCounts none;
-    auto role_counts = [&](ProfileCounts& c) -> FunctionCounts& {
-      return c.by_role.count(role) ? c.by_role[role] : none;
-    };
-    estimate_scale(pop, role_counts(bc), role_counts(hc), run_noise);
-    auto add = [&](Family f, const std::map<std::string, double>& bm,
-                   const std::map<std::string, double>& hm) {
-      std::map<std::string, std::pair<double, double>> merged;
-      for (const auto& [name, n] : bm) merged[name].first = n;
-      for (const auto& [name, n] : hm) merged[name].second = n;
-      for (const auto& [name, c] : merged) {
-        Row r = make_row(f, role, name, c.first, b.samples, c.second, h.samples);
+    pop.base_samples = bc.role_samples(role);
+    pop.head_samples = hc.role_samples(role);
+    // Every name either side's runs have, then each run's count of it (0 where it has none).
+    auto add = [&](Family f, std::map<std::string, double> RoleShares::*member) {
+      std::map<std::string, bool> names;
+      for (const SideCounts* side : {&bc, &hc})
+        for (const auto& l : side->loops)
+          if (auto it = l.find(role); it != l.end())
+            for (const auto& [name, n] : it->second.*member) names[name] = true;
+      auto runs = [&](const SideCounts& side, const std::string& name) {
+        std::vector<RunCount> out;
+        for (const auto& l : side.loops) {
+          RunCount c;
+          if (auto it = l.find(role); it != l.end()) {
+            c.n = it->second.samples;
+            auto n = (it->second.*member).find(name);
+            if (n != (it->second.*member).end()) c.x = n->second;
+          }
+          out.push_back(c);
+        }
+        return out;
+      };
+      for (const auto& [name, unused] : names) {
+        Row r = make_row(f, role, name, runs(bc, name), runs(hc, name));
         r.higher_is_worse = !(f == Family::kActivity && name == "idle-wait");
         d.rows.push_back(std::move(r));
       }
     };
-    add(Family::kPhase, b.phases, h.phases);
-    add(Family::kActivity, b.activities, h.activities);
+    add(Family::kPhase, &RoleShares::phases);
+    add(Family::kActivity, &RoleShares::activities);
   }
-  return {};
 }
 
-void add_loop_metric_rows(DiffResult& d, const profile::Profile& base, const profile::Profile& head) {
+void add_loop_metric_rows(DiffResult& d, const SideCounts& bc, const SideCounts& hc) {
   for (const LoopMetric& m : loop_metrics()) {
-    auto ob = m.observe(base), oh = m.observe(head);
+    // A metric is compared when every recording has it: a sum over some runs would be another measure.
+    auto observe = [&](const SideCounts& side, std::vector<RunCount>& runs) {
+      for (const profile::Profile* p : side.profiles) {
+        auto o = m.observe(*p);
+        if (!o) return false;
+        runs.push_back({o->count, o->trials});
+      }
+      return true;
+    };
+    std::vector<RunCount> b, h;
+    bool ob = observe(bc, b), oh = observe(hc, h);
     std::string why;
-    if (!ob || !oh)
-      why = std::string(!ob && !oh ? "not in either profile"
-                        : !ob      ? "not in the base profile"
-                                   : "not in the head profile") +
+    if (!ob || !oh) {
+      auto where = [&](const SideCounts& side, const char* name) {
+        return std::string(side.profiles.size() > 1 ? "not in every " : "not in the ") + name +
+               (side.profiles.size() > 1 ? " recording" : " profile");
+      };
+      why = (!ob && !oh ? std::string("not in either profile") : !ob ? where(bc, "base") : where(hc, "head")) +
             " (needs " + std::string(m.needs) + ")";
-    else if (m.incomparable)
-      why = m.incomparable(base, head);
+    } else if (m.incomparable) {
+      for (const profile::Profile* pb : bc.profiles)
+        for (const profile::Profile* ph : hc.profiles)
+          if (why.empty()) why = m.incomparable(*pb, *ph);
+    }
     if (!why.empty()) {
       d.skipped.push_back({"loop " + std::string(m.name), why});
       continue;
     }
-    Row r =
-        make_row(Family::kLoop, "loop", std::string(m.name), ob->count, ob->trials, oh->count, oh->trials);
+    Row r = make_row(Family::kLoop, "loop", std::string(m.name), std::move(b), std::move(h));
     r.higher_is_worse = m.higher_is_worse;
     d.rows.push_back(std::move(r));
   }
 }
 
-void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const DiffOptions& opt,
-           size_t& tests) {
+// The run noise that several recordings per side show: the median over rows (self, phase, activity
+// and loop rows, both sides) of each row's excess run variance relative to its share; 0 when the runs
+// vary no more than sampling explains.
+double measured_run_noise(const std::vector<Row>& rows) {
+  std::vector<double> excess;
+  for (const Row& r : rows) {
+    if (r.family == Family::kTotal) continue;  // the callers of a self row: the same variation again
+    for (const auto* runs : {&r.base_runs, &r.head_runs})
+      if (auto e = relative_run_excess(*runs)) excess.push_back(*e);
+  }
+  auto m = median(excess);
+  return m && *m > 0 ? std::sqrt(*m) : 0;
+}
+
+void judge(DiffResult& d, const DiffOptions& opt) {
+  std::vector<Row>& rows = d.rows;
   auto scale_of = [&](const std::string& name) {
-    for (const auto& p : pops)
+    for (const auto& p : d.populations)
       if (p.name == name) return Scale{p.scale, p.scale_se * p.scale_se, p.scale_rows, p.scale_median};
     return Scale{};
   };
   const double t = opt.threshold;
   std::vector<double> pvalues, rescaled_pvalues;
   std::vector<size_t> tested;
+  auto mean_share = [](const std::vector<RunCount>& runs) {
+    double sum = 0;
+    size_t k = 0;
+    for (const auto& c : runs)
+      if (c.n > 0) sum += c.x / c.n, k++;
+    return k ? sum / static_cast<double>(k) : 0.0;
+  };
   for (size_t i = 0; i < rows.size(); i++) {
     Row& r = rows[i];
-    r.base_share = r.base_total > 0 ? r.base_count / r.base_total : 0;
-    r.head_share = r.head_total > 0 ? r.head_count / r.head_total : 0;
+    if (d.runs_measured) {
+      r.base_share = mean_share(r.base_runs);
+      r.head_share = mean_share(r.head_runs);
+    } else {
+      r.base_share = r.base_total > 0 ? r.base_count / r.base_total : 0;
+      r.head_share = r.head_total > 0 ? r.head_count / r.head_total : 0;
+    }
     r.change = r.head_share - r.base_share;
     const Scale scale = scale_of(r.population);
     r.rescaled_change = r.head_share - scale.value * r.base_share;
@@ -217,17 +297,24 @@ void judge(std::vector<Row>& rows, const std::vector<Population>& pops, const Di
       r.verdict = Verdict::kFewSamples;
       continue;
     }
-    ProportionTest pt = two_proportion_test(r.base_count, n1, r.head_count, n2, opt.run_noise);
+    ProportionTest pt, rt;
+    if (d.runs_measured) {
+      pt = run_means_test(r.base_runs, r.head_runs, Scale{}, d.run_noise, opt.prior_runs);
+      rt = run_means_test(r.base_runs, r.head_runs, scale, d.run_noise, opt.prior_runs);
+    } else {
+      pt = two_proportion_test(r.base_count, n1, r.head_count, n2, d.run_noise);
+      rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale, d.run_noise);
+    }
     r.tested = true;
     r.z = pt.z;
     r.p = pt.p;
-    ProportionTest rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale, opt.run_noise);
+    r.df = pt.df;
     r.rescaled_z = rt.z;
     pvalues.push_back(pt.p);
     rescaled_pvalues.push_back(rt.p);
     tested.push_back(i);
   }
-  tests = tested.size();
+  d.tests = tested.size();
   std::vector<double> adjusted = holm_adjust(pvalues), rescaled_adjusted = holm_adjust(rescaled_pvalues);
   const double alpha = 1 - opt.confidence;
   constexpr double kEps = 1e-12;  // "2.0 pp" typed as threshold must pass a 2.0 pp change
@@ -320,60 +407,103 @@ Result<double> parse_percent(std::string_view text, std::string_view option, std
   return v / 100;
 }
 
-Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
-                                 const DiffOptions& opt) {
+Result<DiffResult> diff_runs(const std::vector<const profile::Profile*>& base_runs,
+                             const std::vector<const profile::Profile*>& head_runs, const DiffOptions& opt) {
+  if (base_runs.empty() || head_runs.empty())
+    return make_error(ErrorCode::kInput, std::string("the ") + (base_runs.empty() ? "base" : "head") +
+                                             " side has no recordings",
+                      "give a pprof file, or a directory holding one or more");
   auto sorted_types = [](const profile::Profile& p) {
     auto t = p.sample_types;
     std::sort(t.begin(), t.end(),
               [](const auto& a, const auto& b) { return a.type + '/' + a.unit < b.type + '/' + b.unit; });
     return t;
   };
-  if (sorted_types(base) != sorted_types(head))
-    return make_error(
-        ErrorCode::kInput,
-        "the profiles measure different things: base has sample types " + type_list(base) + ", head has " +
-            type_list(head),
-        "diff two recordings of the same kind, e.g. both from `loopperf record` in the same mode");
-  auto bi = count_index(base), hi = count_index(head);
-  if (!bi || !hi)
+  const profile::Profile& base = *base_runs.front();
+  for (const auto* side : {&base_runs, &head_runs})
+    for (const profile::Profile* p : *side)
+      if (sorted_types(base) != sorted_types(*p))
+        return make_error(
+            ErrorCode::kInput,
+            "the profiles measure different things: base has sample types " + type_list(base) + ", " +
+                (side == &base_runs ? "another base recording" : "head") + " has " + type_list(*p),
+            "diff recordings of the same kind, e.g. all from `loopperf record` in the same mode");
+  auto bi = count_index(base);
+  if (!bi)
     return make_error(
         ErrorCode::kInput, "the profiles have no sample counts (sample types: " + type_list(base) + ")",
         "the significance test needs a count sample type such as samples/count, as CPU profiles "
         "from loopperf record or Go have");
-  const std::string base_mode = profile::read_recording_info(base).mode, head_mode = profile::read_recording_info(head).mode;
-  if (!base_mode.empty() && !head_mode.empty() && base_mode != head_mode)
-    return make_error(ErrorCode::kInput,
-                      "base was recorded in " + base_mode + " mode, head in " + head_mode + " mode",
-                      "record both the same way: their shares are of different things");
+  const std::string base_mode = profile::read_recording_info(base).mode;
+  for (const auto* side : {&base_runs, &head_runs})
+    for (const profile::Profile* p : *side) {
+      const std::string mode = profile::read_recording_info(*p).mode;
+      if (!base_mode.empty() && !mode.empty() && base_mode != mode)
+        return make_error(ErrorCode::kInput,
+                          "base was recorded in " + base_mode + " mode, " +
+                              (side == &base_runs ? "another base recording" : "head") + " in " + mode + " mode",
+                          "record both the same way: their shares are of different things");
+    }
 
   DiffResult d;
   d.options = opt;
   d.count_type = base.sample_types[*bi].type;
   KeyTable keys;
-  ProfileCounts bc = detail::count_functions(base, *bi, keys);
-  ProfileCounts hc = detail::count_functions(head, *hi, keys);
-  for (auto [side, counts, p, name] :
-       {std::tuple{&d.base, &bc, &base, "base"}, std::tuple{&d.head, &hc, &head, "head"}}) {
-    if (counts->all.n <= 0)
-      return make_error(ErrorCode::kInput, std::string("the ") + name + " profile has no samples",
-                        "record for longer, or check that the benchmark ran (loopperf report FILE)");
-    side->samples = counts->all.n;
-    side->cmdline = profile::read_recording_info(*p).cmdline;
-    side->duration_nanos = p->duration_nanos;
+  SideCounts bc, hc;
+  for (auto [side, counts, profiles, name] :
+       {std::tuple{&d.base, &bc, &base_runs, "base"}, std::tuple{&d.head, &hc, &head_runs, "head"}}) {
+    counts->profiles = *profiles;
+    for (const profile::Profile* p : *profiles) {
+      counts->runs.push_back(detail::count_functions(*p, *count_index(*p), keys));
+      if (counts->runs.back().all.n <= 0)
+        return make_error(ErrorCode::kInput,
+                          std::string("the ") + name +
+                              (profiles->size() > 1 ? " side has a recording with no samples"
+                                                    : " profile has no samples"),
+                          "record for longer, or check that the benchmark ran (loopperf report FILE)");
+      auto loops = loop_shares(*p);
+      if (!loops) return loops.error();
+      counts->loops.push_back(std::move(*loops));
+      side->duration_nanos += p->duration_nanos;
+    }
+    side->runs = profiles->size();
+    side->cmdline = profile::read_recording_info(*profiles->front()).cmdline;
   }
+  bc.finish(keys.size());
+  hc.finish(keys.size());
+  d.base.samples = bc.sum.all.n;
+  d.head.samples = hc.sum.all.n;
 
+  // Rows first: their per-run counts measure the run noise, which the scales and the tests use.
+  d.runs_measured = base_runs.size() > 1 || head_runs.size() > 1;
   Populations pops;
-  add_function_rows(d, pops, keys, bc, hc, opt.run_noise);
-  if (auto st = add_loop_thread_rows(d, pops, base, head, bc, hc, opt.run_noise); !st) return st.error();
-  add_loop_metric_rows(d, base, head);
+  add_function_rows(d, pops, keys, bc, hc);
+  add_loop_thread_rows(d, pops, bc, hc);
+  add_loop_metric_rows(d, bc, hc);
+  d.run_noise = d.runs_measured ? measured_run_noise(d.rows) : opt.run_noise;
+  for (Population& pop : pops.list) {
+    // The scale of a loop role comes from the functions its own samples ran.
+    const FunctionCounts none;
+    auto counts = [&](const ProfileCounts& c) -> const FunctionCounts& {
+      if (pop.name == kAllThreads) return c.all;
+      auto it = c.by_role.find(pop.name);
+      return it == c.by_role.end() ? none : it->second;
+    };
+    estimate_scale(pop, counts(bc.sum), counts(hc.sum), d.run_noise);
+  }
   d.populations = pops.list;
-  judge(d.rows, d.populations, opt, d.tests);
+  judge(d, opt);
   std::stable_sort(d.rows.begin(), d.rows.end(), [](const Row& a, const Row& b) {
     if (rank(a) != rank(b)) return rank(a) < rank(b);
     if (std::fabs(a.change) != std::fabs(b.change)) return std::fabs(a.change) > std::fabs(b.change);
     return a.name < b.name;
   });
   return d;
+}
+
+Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
+                                 const DiffOptions& opt) {
+  return diff_runs({&base}, {&head}, opt);
 }
 
 }  // namespace loopperf::diff

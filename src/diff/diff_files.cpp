@@ -1,5 +1,10 @@
 #include "loopperf/diff/diff_files.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <string_view>
+#include <system_error>
+
 #include "loopperf/common/fs.h"
 #include "loopperf/diff/diff_profile.h"
 #include "loopperf/diff/render.h"
@@ -11,14 +16,53 @@ namespace loopperf::diff {
 
 namespace {
 
-Result<profile::Profile> read_side(const std::string& path, const char* side) {
-  auto p = formats::read_pprof(path);
-  if (!p) {
-    Error e = p.error();
-    e.message = std::string("cannot read the ") + side + " profile: " + e.message;
-    return e;
+bool is_recording_name(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".pb.gz") || ends(".pb") || ends(".pprof");
+}
+
+// A side is a pprof file, or a directory of them (one per run: *.pb.gz, *.pb, *.pprof, in name order).
+Result<std::vector<std::string>> side_files(const std::string& path, const char* side) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return std::vector<std::string>{path};
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code fec;
+    if (is_recording_name(name) && entry.is_regular_file(fec)) files.push_back(entry.path().string());
   }
-  return p;
+  if (ec)
+    return make_error(ErrorCode::kInput, std::string("cannot list the ") + side + " directory " + path + ": " +
+                                             ec.message(),
+                      "check that it exists and that you may read it");
+  if (files.empty())
+    return make_error(ErrorCode::kInput, std::string("the ") + side + " directory " + path + " holds no recordings",
+                      "put one pprof file per run in it (*.pb.gz), e.g. loopperf record -o " + path +
+                          "/run-1.pb.gz -- CMD");
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Result<std::vector<profile::Profile>> read_side(const std::vector<std::string>& files, const char* side) {
+  std::vector<profile::Profile> out;
+  for (const auto& f : files) {
+    auto p = formats::read_pprof(f);
+    if (!p) {
+      Error e = p.error();
+      e.message = std::string("cannot read the ") + side + " profile: " + e.message;
+      return e;
+    }
+    out.push_back(std::move(*p));
+  }
+  return out;
+}
+
+std::vector<const profile::Profile*> pointers(const std::vector<profile::Profile>& v) {
+  std::vector<const profile::Profile*> out;
+  for (const auto& p : v) out.push_back(&p);
+  return out;
 }
 
 }  // namespace
@@ -35,21 +79,31 @@ Result<DiffOutcome> diff_files(const DiffFilesConfig& a) {
     if (auto st = check_output_writable(a.output); !st) return st.error();
   }
 
-  auto base = read_side(a.base, "base");
+  auto base_files = side_files(a.base, "base");
+  if (!base_files) return base_files.error();
+  auto head_files = side_files(a.head, "head");
+  if (!head_files) return head_files.error();
+  auto base = read_side(*base_files, "base");
   if (!base) return base.error();
-  auto head = read_side(a.head, "head");
+  auto head = read_side(*head_files, "head");
   if (!head) return head.error();
-  auto d = diff_profiles(*base, *head, a.options);
+  auto d = diff_runs(pointers(*base), pointers(*head), a.options);
   if (!d) {
     Error e = d.error();
     e.message = "cannot diff " + a.base + " and " + a.head + ": " + e.message;
     return e;
   }
   d->base.file = a.base;
+  d->base.files = *base_files;
   d->head.file = a.head;
+  d->head.files = *head_files;
 
   if (!a.output.empty()) {
-    auto merged = make_diff_profile(*base, *head);
+    auto base_all = concat_runs(pointers(*base));
+    if (!base_all) return base_all.error();
+    auto head_all = concat_runs(pointers(*head));
+    if (!head_all) return head_all.error();
+    auto merged = make_diff_profile(*base_all, *head_all);
     if (!merged) return merged.error();
     merged->set_meta(std::string(profile::kDiffBaseFileMeta), a.base);
     merged->set_meta(std::string(profile::kDiffHeadFileMeta), a.head);

@@ -36,6 +36,7 @@ std::string kind(const Row& r) {
 
 std::string side_line(const char* label, const Side& s) {
   std::string out = fmt("  %s  %s", label, s.file.empty() ? "-" : s.file.c_str());
+  if (s.runs > 1) out += fmt(" (%zu recordings)", s.runs);
   if (!s.cmdline.empty()) out += "  (" + s.cmdline + ")";
   out += fmt("  %.0f samples", s.samples);
   if (s.duration_nanos > 0) out += " in " + format_duration(std::chrono::nanoseconds(s.duration_nanos));
@@ -67,15 +68,26 @@ const Row* strongest_tested(const DiffResult& d) {
 
 std::string rule(const DiffResult& d) {
   double alpha = 1 - d.options.confidence;
-  std::string out =
-      fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence "
-          "(pooled two-proportion z-test per row allowing %g%% run-to-run noise, Holm-corrected over %zu rows",
-          d.options.threshold * 100, d.options.confidence * 100, d.options.run_noise * 100, d.tests);
-  if (d.tests)
-    out +=
-        fmt("; the strongest row needs |z| >= %.2f", normal_critical_z(alpha / static_cast<double>(d.tests)));
-  return out + ")";
+  std::string out = fmt("a change is reported when it is at least %.1f pp and significant at %g%% confidence (",
+                        d.options.threshold * 100, d.options.confidence * 100);
+  if (d.runs_measured)
+    out += fmt("Welch's t per row on the shares of %zu and %zu recordings, each row's spread between runs "
+               "weighed against the run noise all rows show, %.1f%% beyond sampling; Holm-corrected over %zu rows)",
+               d.base.runs, d.head.runs, d.run_noise * 100, d.tests);
+  else
+    out += fmt("pooled two-proportion z-test per row allowing %g%% run-to-run noise, Holm-corrected over %zu rows",
+               d.run_noise * 100, d.tests) +
+           (d.tests ? fmt("; the strongest row needs |z| >= %.2f)",
+                          normal_critical_z(alpha / static_cast<double>(d.tests)))
+                    : std::string(")"));
+  return out;
 }
+
+// What one recording per side cannot tell (issue: run-to-run variation is assumed, not measured).
+constexpr const char* kOneRunNote =
+    "one recording per side: how much shares vary between runs is assumed (--run-noise), not measured; JIT\n"
+    "  decisions and machine load can move an unchanged function by several points between two runs. For a\n"
+    "  verdict that measures it, record 3 or more runs per side and give a directory for each (docs/diff.md).";
 
 std::string scales(const DiffResult& d) {
   std::string out;
@@ -134,7 +146,7 @@ std::string render_text(const DiffResult& d, bool all) {
     out += "\n";
   } else {
     out += "  " + pad("verdict", 16) + pad("kind", 22) + pad("what", 46) +
-           fmt("%7s %7s %10s %7s %9s\n", "base", "head", "change", "z", "p (Holm)");
+           fmt("%7s %7s %10s %7s %9s\n", "base", "head", "change", d.runs_measured ? "t" : "z", "p (Holm)");
     bool any_relative = false;
     for (const Row* r : rows) {
       std::string v(verdict_name(r->verdict));
@@ -152,6 +164,7 @@ std::string render_text(const DiffResult& d, bool all) {
   }
   out += "\n  rescaled: " + scales(d) + "\n";
   for (const auto& s : d.skipped) out += "  skipped: " + s.what + ": " + s.reason + "\n";
+  if (!d.runs_measured) out += std::string("\n  ") + kOneRunNote + "\n";
   return out;
 }
 
@@ -161,7 +174,8 @@ std::string render_markdown(const DiffResult& d, bool all) {
   if (rows.empty()) {
     out += fmt("No share changed by %.1f pp or more beyond sampling noise.\n", d.options.threshold * 100);
   } else {
-    out += "| | what | kind | base | head | change | z | p (Holm) |\n|---|---|---|--:|--:|--:|--:|--:|\n";
+    out += std::string("| | what | kind | base | head | change | ") + (d.runs_measured ? "t" : "z") +
+           " | p (Holm) |\n|---|---|---|--:|--:|--:|--:|--:|\n";
     for (const Row* r : rows) {
       std::string v;
       switch (r->verdict) {
@@ -184,9 +198,14 @@ std::string render_markdown(const DiffResult& d, bool all) {
              p_text(r->p_adjusted) + " |\n";
     }
   }
-  out += "\n<sub>base: " + md_escape(d.base.file) + fmt(" (%.0f samples)", d.base.samples) +
-         " · head: " + md_escape(d.head.file) + fmt(" (%.0f samples)", d.head.samples) + " · " +
-         md_escape(rule(d)) + ".";
+  auto side = [](const Side& s) {
+    return md_escape(s.file) + (s.runs > 1 ? fmt(" (%zu recordings, %.0f samples)", s.runs, s.samples)
+                                           : fmt(" (%.0f samples)", s.samples));
+  };
+  out += "\n<sub>base: " + side(d.base) + " · head: " + side(d.head) + " · " + md_escape(rule(d)) + ".";
+  if (!d.runs_measured)
+    out += " One recording per side: run-to-run variation is assumed, not measured; record 3 or more runs per "
+           "side for a verdict that measures it.";
   if (std::any_of(rows.begin(), rows.end(), [](const Row* r) { return r->verdict == Verdict::kRelative; }))
     out +=
         " <i>relative</i>: moved only because other code changed (rescaled: " + md_escape(scales(d)) + ").";
@@ -206,13 +225,17 @@ std::string render_json(const DiffResult& d, bool all) {
                         std::pair<const char*, const Side*>{"head", &d.head}}) {
     w.key(key).begin_object();
     w.field("file", s->file).field("cmdline", s->cmdline).field("samples", s->samples);
-    w.field("duration_nanos", s->duration_nanos).end_object();
+    w.field("duration_nanos", s->duration_nanos).field("runs", static_cast<uint64_t>(s->runs));
+    w.key("files").begin_array();
+    for (const auto& f : s->files) w.value(f);
+    w.end_array().end_object();
   }
   w.key("settings").begin_object();
   w.field("threshold", d.options.threshold).field("confidence", d.options.confidence);
-  w.field("run_noise", d.options.run_noise);
+  w.field("run_noise", d.run_noise).field("run_noise_measured", d.runs_measured);
+  if (d.runs_measured) w.field("prior_runs", d.options.prior_runs);
   w.field("alpha", 1 - d.options.confidence)
-      .field("test", "two-proportion-z-pooled")
+      .field("test", d.runs_measured ? "welch-t-moderated" : "two-proportion-z-pooled")
       .field("correction", "holm");
   w.field("count_type", d.count_type).end_object();
   w.field("tests", static_cast<uint64_t>(d.tests));
@@ -246,6 +269,12 @@ std::string render_json(const DiffResult& d, bool all) {
     w.field("base_samples", r->base_count).field("base_total", r->base_total);
     w.field("head_samples", r->head_count).field("head_total", r->head_total);
     w.field("z", r->z).field("p", r->p).field("p_adjusted", r->p_adjusted);
+    if (d.runs_measured) w.field("df", r->df);
+    for (auto [key, runs] : {std::pair{"base_run_shares", &r->base_runs}, std::pair{"head_run_shares", &r->head_runs}}) {
+      w.key(key).begin_array();
+      for (const auto& c : *runs) w.value(c.n > 0 ? c.x / c.n : 0.0);
+      w.end_array();
+    }
     w.field("higher_is_worse", r->higher_is_worse).end_object();
   }
   w.end_array();

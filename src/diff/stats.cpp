@@ -20,6 +20,46 @@ ProportionTest two_proportion_test(double x1, double n1, double x2, double n2, d
 
 double normal_two_sided_p(double z) { return std::erfc(std::fabs(z) / std::sqrt(2.0)); }
 
+namespace {
+
+// The continued fraction of the incomplete beta function, evaluated by the modified Lentz method;
+// converges fast for x < (a + 1) / (a + b + 2), which regularized_beta arranges.
+double beta_continued_fraction(double x, double a, double b) {
+  constexpr double kTiny = 1e-300, kEps = 1e-15;
+  auto guard = [&](double v) { return std::fabs(v) < kTiny ? kTiny : v; };
+  double c = 1, d = 1 / guard(1 - (a + b) * x / (a + 1)), h = d;
+  for (int m = 1; m <= 500; m++) {
+    const double m2 = 2.0 * m;
+    double num = m * (b - m) * x / ((a - 1 + m2) * (a + m2));  // even step
+    d = 1 / guard(1 + num * d);
+    c = guard(1 + num / c);
+    h *= d * c;
+    num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2));  // odd step
+    d = 1 / guard(1 + num * d);
+    c = guard(1 + num / c);
+    const double step = d * c;
+    h *= step;
+    if (std::fabs(step - 1) < kEps) break;
+  }
+  return h;
+}
+
+}  // namespace
+
+double regularized_beta(double x, double a, double b) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double front =
+      std::exp(a * std::log(x) + b * std::log1p(-x) - (std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b)));
+  if (x < (a + 1) / (a + b + 2)) return front * beta_continued_fraction(x, a, b) / a;
+  return 1 - front * beta_continued_fraction(1 - x, b, a) / b;
+}
+
+double student_t_two_sided_p(double t, double df) {
+  if (!(df > 0)) return 1;
+  return regularized_beta(df / (df + t * t), df / 2, 0.5);
+}
+
 double normal_critical_z(double alpha) {
   // erfc is monotone; bisection to 1e-12 is plenty and needs no tables.
   double lo = 0, hi = 40;
@@ -129,6 +169,77 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
     if (!changed && round > 0) break;
   }
   return s;
+}
+
+namespace {
+
+struct RunSide {
+  double mean = 0, var = 0;  // of the runs' shares (var: k - 1 in the denominator; 0 for one run)
+  double inv_n = 0;          // mean of 1 / n over the runs
+  size_t k = 0;
+};
+
+RunSide run_side(const std::vector<RunCount>& runs, double factor) {
+  RunSide s;
+  std::vector<double> shares;
+  for (const auto& r : runs)
+    if (r.n > 0) {
+      shares.push_back(factor * r.x / r.n);
+      s.inv_n += 1 / r.n;
+    }
+  s.k = shares.size();
+  if (!s.k) return s;
+  s.inv_n /= static_cast<double>(s.k);
+  for (double v : shares) s.mean += v / static_cast<double>(s.k);
+  if (s.k > 1) {
+    for (double v : shares) s.var += (v - s.mean) * (v - s.mean);
+    s.var /= static_cast<double>(s.k - 1);
+  }
+  return s;
+}
+
+// Median of chi^2 with d degrees of freedom, over d (Wilson-Hilferty; 0.702 for d = 2, exact to 0.3%).
+double chi2_median_ratio(double d) { return std::pow(1 - 2 / (9 * d), 3); }
+
+}  // namespace
+
+std::optional<double> relative_run_excess(const std::vector<RunCount>& runs) {
+  RunSide s = run_side(runs, 1);
+  if (s.k < 2 || s.mean < 0.01 || s.mean > 0.99) return std::nullopt;
+  const double binomial = s.mean * (1 - s.mean) * s.inv_n;
+  const double spread = std::min(s.mean, 1 - s.mean);
+  return (s.var / chi2_median_ratio(static_cast<double>(s.k - 1)) - binomial) / (spread * spread);
+}
+
+ProportionTest run_means_test(const std::vector<RunCount>& base, const std::vector<RunCount>& head,
+                              const Scale& s, double run_noise, double prior_df) {
+  ProportionTest t;
+  const double k = s.value;
+  RunSide b = run_side(base, k), h = run_side(head, 1);
+  if (!b.k || !h.k) return t;
+  double x1 = 0, n1 = 0, x2 = 0, n2 = 0;
+  for (const auto& r : base) x1 += r.x, n1 += r.n;
+  for (const auto& r : head) x2 += r.x, n2 += r.n;
+  // Shares pooled under H0 (head = scale x base), as in rescaled_test.
+  const double pi = std::min((x1 + x2 / k) / (n1 + n2), 1.0), q = std::min(k * pi, 1.0);
+  auto moderated = [&](const RunSide& side, double sampling, double share, double& df) {
+    const double drift = run_noise * std::min(share, 1 - share);
+    const double prior = sampling + drift * drift;
+    const double own_df = static_cast<double>(side.k - 1);
+    df = std::max(prior_df + own_df, 1.0);  // prior_df > 0 (a side of one run has only the prior)
+    return (prior_df * prior + own_df * side.var) / df / static_cast<double>(side.k);
+  };
+  double df1 = 0, df2 = 0;
+  const double v1 = moderated(b, k * k * pi * (1 - pi) * b.inv_n, q, df1);
+  const double v2 = moderated(h, q * (1 - q) * h.inv_n, q, df2);
+  const double var = v1 + v2 + q * q * s.var_log;
+  if (var <= 0) return t;
+  t.z = (h.mean - b.mean) / std::sqrt(var);
+  // Welch-Satterthwaite (the scale's term, from many rows' counts, is taken as known).
+  const double spread = v1 * v1 / df1 + v2 * v2 / df2;
+  t.df = spread > 0 ? (v1 + v2) * (v1 + v2) / spread : 0;
+  t.p = t.df > 0 ? student_t_two_sided_p(t.z, t.df) : normal_two_sided_p(t.z);
+  return t;
 }
 
 }  // namespace loopperf::diff

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/diff/stats.h"
 #include "loopperf/profile/profile.h"
 
 namespace loopperf::diff {
@@ -33,13 +34,15 @@ struct Row {
   std::string population;  // "all threads", "main-loop", "worker-loop", "loop"
   std::string name;        // "scoreRecords (bench.js)", "node::fs::Read", "timers", "sync-io", "utilization"
   bool higher_is_worse = true;  // false for idle-wait: more idle loop is good news
-  double base_count = 0, base_total = 0, head_count = 0, head_total = 0;  // samples (x and n)
-  double base_share = 0, head_share = 0;                                  // 0..1
+  double base_count = 0, base_total = 0, head_count = 0, head_total = 0;  // samples (x and n), all runs
+  std::vector<RunCount> base_runs, head_runs;  // per recording, in the order of Side::files
+  double base_share = 0, head_share = 0;  // 0..1; the mean of the runs' shares when runs are measured
   double change = 0;                                                      // head_share - base_share
   double rescaled_change = 0;           // head_share - scale * base_share (scale of the population)
   bool tested = false;                  // counted in the correction; z and p are meaningful
   double z = 0, p = 1, p_adjusted = 1;  // p_adjusted: Holm over all tested rows
   double rescaled_z = 0, rescaled_p_adjusted = 1;  // the same test of rescaled_change
+  double df = 0;  // degrees of freedom of z as Student's t (runs measured); 0: z is a normal z
   Verdict verdict = Verdict::kBelowThreshold;
 
   bool reported() const {
@@ -63,10 +66,12 @@ struct Population {
 };
 
 struct Side {
-  std::string file;  // as given on the command line (set by the caller)
-  std::string cmdline;
-  double samples = 0;  // sum of the count sample type
-  int64_t duration_nanos = 0;
+  std::string file;                // as given on the command line: a file or a directory (set by the caller)
+  std::vector<std::string> files;  // the recordings, one per run (set by the caller)
+  size_t runs = 0;                 // recordings compared
+  std::string cmdline;             // the first recording's
+  double samples = 0;              // sum of the count sample type over the runs
+  int64_t duration_nanos = 0;      // summed over the runs
 };
 
 struct Skipped {
@@ -80,6 +85,9 @@ struct DiffOptions {
   // Run-to-run variation of a share beyond sampling, relative (docs/diff.md, "Run-to-run noise"): a
   // small allowance; JIT-stable code measured within sampling noise once sampling is jittered.
   double run_noise = 0.02;
+  // With several recordings on a side the run noise is measured instead; each row's own run variance
+  // is weighed against it as if it were this many more runs (docs/diff.md).
+  double prior_runs = 4;
 };
 
 struct DiffResult {
@@ -92,12 +100,20 @@ struct DiffResult {
   std::vector<Row> rows;
   std::vector<Skipped> skipped;
   size_t tests = 0;  // rows tested, the m of the Holm correction
+  // Several recordings on a side: the run noise measured across rows (relative, as --run-noise) and
+  // rows tested with run_means_test. Otherwise run_noise is the option's, assumed.
+  bool runs_measured = false;
+  double run_noise = 0;
 
   size_t count(Verdict v) const;
 };
 
-// Compares the shares of BASE and HEAD. Input errors (ErrorCode::kInput): different sample types,
-// no count sample type, different recording modes, a profile without samples.
+// Compares the shares of BASE and HEAD, each one or several recordings of the same program (runs).
+// Input errors (ErrorCode::kInput): different sample types, no count sample type, different recording
+// modes, a profile without samples, a side without recordings.
+Result<DiffResult> diff_runs(const std::vector<const profile::Profile*>& base,
+                             const std::vector<const profile::Profile*>& head, const DiffOptions& opt);
+// One recording per side.
 Result<DiffResult> diff_profiles(const profile::Profile& base, const profile::Profile& head,
                                  const DiffOptions& opt);
 

@@ -13,7 +13,7 @@ namespace loopperf::diff {
 enum class DiffFormat { kText, kMarkdown, kJson };
 
 struct DiffFilesConfig {
-  std::string base, head;  // pprof files
+  std::string base, head;  // pprof files, or directories of them (one recording per run)
   DiffOptions options;     // threshold, confidence, run noise
   DiffFormat format = DiffFormat::kText;
   std::string output;      // -o: the diff profile (pprof only); "" = none

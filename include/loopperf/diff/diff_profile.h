@@ -2,6 +2,8 @@
 // `pprof -diff_base=BASE -normalize HEAD` builds in memory), so pprof and its web UI show it as a diff.
 #pragma once
 
+#include <vector>
+
 #include "loopperf/common/result.h"
 #include "loopperf/profile/profile.h"
 
@@ -14,5 +16,9 @@ namespace loopperf::diff {
 // `diff.base.cmdline`, `diff.base.samples`, `diff.head.samples`, `diff.base_scale`.
 // The sample types must match (diff_profiles checks that first).
 Result<profile::Profile> make_diff_profile(const profile::Profile& base, const profile::Profile& head);
+
+// Several recordings of one side as one profile, for make_diff_profile: every run's samples (each
+// run's share of the side is its share of the samples), the first run's metadata, durations summed.
+Result<profile::Profile> concat_runs(const std::vector<const profile::Profile*>& runs);
 
 }  // namespace loopperf::diff

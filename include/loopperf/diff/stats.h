@@ -9,8 +9,9 @@
 namespace loopperf::diff {
 
 struct ProportionTest {
-  double z = 0;  // > 0 when the head share is larger
-  double p = 1;  // two-sided
+  double z = 0;   // > 0 when the head share is larger (Student's t for run_means_test)
+  double p = 1;   // two-sided
+  double df = 0;  // degrees of freedom of a t statistic; 0: z is standard normal
 };
 
 // H0: both samples come from one proportion. x of n "successes" in base (1) and head (2); the
@@ -26,6 +27,12 @@ ProportionTest two_proportion_test(double x1, double n1, double x2, double n2, d
 double normal_two_sided_p(double z);
 // The |z| a single test needs for a two-sided p-value below `alpha` (0 < alpha < 1).
 double normal_critical_z(double alpha);
+
+// Two-sided p-value of Student's t with `df` degrees of freedom (df > 0): P(|T| >= |t|), from the
+// regularized incomplete beta function I_{df/(df+t^2)}(df/2, 1/2).
+double student_t_two_sided_p(double t, double df);
+// The regularized incomplete beta function I_x(a, b), 0 <= x <= 1, a, b > 0.
+double regularized_beta(double x, double a, double b);
 
 // Holm's step-down adjusted p-values, in the input order: p_(i) * (m - i + 1) for the i-th smallest,
 // made monotone and capped at 1. Rejecting where adjusted < alpha controls the family-wise error
@@ -64,5 +71,28 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
 // conservative for the rows the scale was estimated from.
 // `run_noise` as in two_proportion_test, on each side's share under that null.
 ProportionTest rescaled_test(const ShareCounts& c, const Scale& s, double run_noise = 0);
+
+// One recording's samples in a row (x) of its population (n).
+struct RunCount {
+  double x = 0, n = 0;
+};
+
+// When a side has several recordings, how much unchanged shares vary between runs is measured
+// rather than assumed (docs/diff.md, "Several recordings per side").
+//
+// A row's excess run variance on one side, relative to its share: (s^2 / c - binomial) / min(m, 1-m)^2,
+// where s^2 is the variance of the runs' shares, m their mean, binomial the variance sampling alone
+// gives one run, and c the median of chi^2_{k-1} / (k-1), so that the median over rows estimates
+// the run noise^2 rather than ln 2 of it. nullopt with fewer than 2 runs or a share outside 1-99%.
+std::optional<double> relative_run_excess(const std::vector<RunCount>& runs);
+
+// Is head's mean run share different from scale x base's? Welch's t on the runs' shares with each
+// side's variance moderated (Smyth's moderated t, with a fixed prior weight): the prior is what
+// sampling gives one run plus (run_noise x min(share, 1 - share))^2, worth `prior_df` runs, pooled
+// with the side's own variance of (k - 1) degrees of freedom, so that three runs that happen to agree
+// closely cannot make a tiny error, and one odd run widens only its own rows. Sides of one run
+// contribute the prior alone. The scale's uncertainty widens the error as in rescaled_test.
+ProportionTest run_means_test(const std::vector<RunCount>& base, const std::vector<RunCount>& head,
+                              const Scale& s, double run_noise, double prior_df);
 
 }  // namespace loopperf::diff

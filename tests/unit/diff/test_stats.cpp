@@ -106,3 +106,68 @@ TEST_CASE("rescaled_test: scale 1 is the pooled two-proportion test, a matching 
   diff::Scale loose{1.0, 0.01, 3};
   CHECK(std::fabs(diff::rescaled_test(c, loose).z) < std::fabs(diff::rescaled_test(c, {}).z));
 }
+
+TEST_CASE("Student's t tail and the incomplete beta function against tabled values") {
+  CHECK(diff::regularized_beta(0.5, 2, 3) == Approx(0.6875).epsilon(1e-10));  // 11/16
+  CHECK(diff::regularized_beta(0.2, 1, 1) == Approx(0.2).epsilon(1e-12));
+  CHECK(diff::regularized_beta(0, 2, 2) == 0);
+  CHECK(diff::regularized_beta(1, 2, 2) == 1);
+  // Two-sided 5% critical values of t: 12.706 (1 df), 2.776 (4), 2.228 (10); 1% at 4 df: 4.604.
+  CHECK(diff::student_t_two_sided_p(12.706, 1) == Approx(0.05).epsilon(1e-3));
+  CHECK(diff::student_t_two_sided_p(2.776, 4) == Approx(0.05).epsilon(1e-3));
+  CHECK(diff::student_t_two_sided_p(-2.228, 10) == Approx(0.05).epsilon(1e-3));
+  CHECK(diff::student_t_two_sided_p(4.604, 4) == Approx(0.01).epsilon(1e-3));
+  CHECK(diff::student_t_two_sided_p(0, 3) == Approx(1));
+  // Many degrees of freedom: the normal tail.
+  CHECK(diff::student_t_two_sided_p(1.959964, 1e6) == Approx(0.05).epsilon(1e-4));
+}
+
+namespace {
+
+std::vector<diff::RunCount> runs_of(std::vector<double> shares, double n = 1000) {
+  std::vector<diff::RunCount> out;
+  for (double s : shares) out.push_back({s * n, n});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("relative_run_excess: zero where runs vary as sampling does, the extra spread where they vary more") {
+  CHECK(!diff::relative_run_excess(runs_of({0.3})).has_value());          // one run: nothing to measure
+  CHECK(!diff::relative_run_excess(runs_of({0.001, 0.002})).has_value());  // below 1%
+  // Identical runs: less spread than sampling gives, a negative excess (the median over rows decides).
+  CHECK(*diff::relative_run_excess(runs_of({0.3, 0.3, 0.3})) < 0);
+  // 30% +- 3 pp on 1000 samples a run: variance 9e-4 / 0.702 against sampling's 2.1e-4.
+  double e = *diff::relative_run_excess(runs_of({0.27, 0.30, 0.33}));
+  CHECK(e == Approx((9e-4 / 0.702 - 0.21 / 1000) / 0.09).epsilon(0.01));
+}
+
+TEST_CASE("run_means_test: Welch on run shares, each side's variance moderated by the prior") {
+  // Unchanged: the same shares on both sides.
+  auto same = diff::run_means_test(runs_of({0.30, 0.31, 0.29}), runs_of({0.31, 0.29, 0.30}), {}, 0, 4);
+  CHECK(same.z == Approx(0).margin(1e-9));
+  CHECK(same.p == Approx(1));
+  // Doubled (30% -> 46%) on three runs a side: clear, with Student's degrees of freedom.
+  auto doubled = diff::run_means_test(runs_of({0.30, 0.31, 0.29}), runs_of({0.46, 0.47, 0.45}), {}, 0, 4);
+  CHECK(doubled.z > 10);
+  CHECK(doubled.df > 6);
+  CHECK(doubled.p < 1e-6);
+  // One odd run in head (37.5% among 29.5-31%) widens its own row: what a single pair would call a
+  // 6 pp change is within the runs' own spread.
+  auto odd = diff::run_means_test(runs_of({0.31, 0.315, 0.32}), runs_of({0.295, 0.375, 0.31}), {}, 0, 4);
+  CHECK(std::fabs(odd.z) < 1.5);
+  // Runs that agree more closely than sampling allows cannot make a tiny error: the prior (sampling,
+  // worth 4 runs) holds it up. 1000 samples a run: se of one run's share ~1.45 pp at 30%.
+  auto tight = diff::run_means_test(runs_of({0.300, 0.300, 0.300}), runs_of({0.315, 0.315, 0.315}), {}, 0, 4);
+  CHECK(tight.z < 3);
+  // A side of one run has the prior alone; with no prior weight at all its variance is 0.
+  auto one = diff::run_means_test(runs_of({0.30}), runs_of({0.30, 0.32, 0.31}), {}, 0, 4);
+  CHECK(one.df > 0);
+  CHECK(one.z == Approx(0.01 / std::sqrt(0.3 * 0.7 / 1000 * (4 + 0) / 4 + (4 * 0.31 * 0.69 / 1000 + 2 * 1e-4) / 6 / 3))
+                     .epsilon(0.05));
+  // A scale k compares head with k x base: a matching scale is no change.
+  diff::Scale k;
+  k.value = 0.5;
+  auto scaled = diff::run_means_test(runs_of({0.40, 0.40}), runs_of({0.20, 0.20}), k, 0, 4);
+  CHECK(scaled.z == Approx(0).margin(1e-9));
+}
