@@ -15,6 +15,8 @@ scripts/install-test-tools.sh "$BUILD_DIR"
 # The node lines every capability is tested on (scripts/test-nodes.sh), into a cache outside the
 # repository; installed here, so a line missing later fails its tests instead of being skipped.
 scripts/install-test-nodes.sh
+# A distribution's node (Debian 12's, libnode + the system's libuv), for tests/integration/distro_node.test.js.
+scripts/install-distro-node.sh
 export LOOPPERF_REQUIRE_NODES=${LOOPPERF_REQUIRE_NODES:-1}
 # libFuzzer smoke run, before ctest so its summary stays the last word (docs/hardening.md); ~2 min.
 if [ "${LOOPPERF_FUZZ_SMOKE:-1}" = 1 ]; then scripts/fuzz.sh --smoke; fi

@@ -182,6 +182,38 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
   return c;
 }
 
+namespace {
+
+// Without uv_run's call-site table (a shared libuv without its local symbols), the samples whose
+// phase a node callback or the poll wait tells also tell which phase each of uv_run's call sites
+// runs: one call site, one phase. A call site all of whose telling samples agree is learned, and
+// then names the phase of its other samples too (JavaScript in a poll callback node has no rule
+// for); a call site with two phases among them is left alone.
+std::map<const profile::Location*, Phase> learn_call_sites(const profile::Profile& p, const LocationFrames& locations,
+                                                           const std::map<int64_t, ThreadRole>& roles,
+                                                           const UvRunPhaseFn& uv_run_phase) {
+  std::map<const profile::Location*, std::map<Phase, uint64_t>> votes;
+  for (const auto& s : p.samples) {
+    auto role = roles.find(s.num_label(kTidLabel).value_or(-1));
+    if (role == roles.end() || !is_loop_role(role->second)) continue;
+    const std::vector<FrameRef> frames = locations.frames_of(s);
+    const Facts facts = gather(frames);
+    if (facts.outer_uv_run == Facts::kNone || !frames[facts.outer_uv_run].location) continue;
+    if (uv_run_phase && uv_run_phase(frames[facts.outer_uv_run]) != Phase::kUnknown) continue;
+    Phase phase = phase_from_callbacks(frames, facts.outer_uv_run);
+    const size_t leaf = leaf_user_index(frames);
+    if (phase == Phase::kUnknown && leaf < frames.size() && is_poll_wait(frames[leaf]) && facts.uv_run_count == 1)
+      phase = Phase::kPoll;
+    if (phase != Phase::kUnknown) votes[frames[facts.outer_uv_run].location][phase]++;
+  }
+  std::map<const profile::Location*, Phase> learned;
+  for (const auto& [loc, by_phase] : votes)
+    if (by_phase.size() == 1) learned[loc] = by_phase.begin()->first;
+  return learned;
+}
+
+}  // namespace
+
 LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhaseFn& uv_run_phase) {
   LabelSummary summary;
   const LocationFrames locations(p);
@@ -193,10 +225,18 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
     auto [it, inserted] = roles.try_emplace(tid, r);
     if (!inserted && it->second == ThreadRole::kOther) it->second = r;
   }
+  const std::map<const profile::Location*, Phase> learned = learn_call_sites(p, locations, roles, uv_run_phase);
+  summary.learned_call_sites = learned.size();
+  const UvRunPhaseFn phase_of_uv_run = [&](const FrameRef& f) {
+    Phase known = uv_run_phase ? uv_run_phase(f) : Phase::kUnknown;
+    if (known != Phase::kUnknown) return known;
+    auto it = learned.find(f.location);
+    return it == learned.end() ? Phase::kUnknown : it->second;
+  };
   for (auto& s : p.samples) {
     int64_t tid = s.num_label(kTidLabel).value_or(-1);
     ThreadRole role = roles[tid];
-    Classification c = classify_stack(locations.frames_of(s), role, uv_run_phase);
+    Classification c = classify_stack(locations.frames_of(s), role, phase_of_uv_run);
     // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
     // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
     if (!s.str_label("syscall").empty() && (c.activity == Activity::kJs || c.activity == Activity::kNative))

@@ -44,13 +44,19 @@ std::optional<size_t> Profile::value_index(std::string_view type) const {
 
 static bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+std::string_view v8_js_tag(std::string_view system_name) {
+  for (std::string_view tag : kV8JsTags)
+    if (system_name.starts_with(tag)) return tag;
+  return {};
+}
+
 FrameKind frame_kind(const Profile& p, const Location& loc, const Line& line) {
   const Function* fn = p.function(line.function_id);
   const Mapping* m = p.mapping(loc.mapping_id);
   std::string_view sys = fn ? std::string_view(fn->system_name) : std::string_view();
   std::string_view name = fn ? std::string_view(fn->name) : std::string_view();
   if (m && m->file == "[kernel.kallsyms]") return FrameKind::kKernel;
-  if (starts_with(sys, "JS:") || starts_with(sys, "Eval:") || starts_with(sys, "RegExp:")) return FrameKind::kJs;
+  if (!v8_js_tag(sys).empty() || starts_with(sys, "Eval:") || starts_with(sys, "RegExp:")) return FrameKind::kJs;
   if (starts_with(sys, "Builtin:") || starts_with(sys, "BytecodeHandler:") || starts_with(sys, "Builtins_"))
     return FrameKind::kV8Builtin;
   if (name.find("v8::internal::Heap::") != std::string_view::npos ||

@@ -93,6 +93,7 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
 void Recorder::start(const std::string& exe, bool is_node) {
   opts_.is_node = is_node;
   exe_ = exe;
+  if (is_node) libnode_ = process::mapped_libnode(opts_.pid);
   started_ = last_scan_ = last_refresh_ = Clock::now();
   start_ns_ = monotonic_ns();
   const std::string fp_binary = opts_.is_node ? exe : std::string();
@@ -170,10 +171,12 @@ void Recorder::on_health_flush(uint64_t now_ns) {
 void Recorder::start_js_names() {
   if (!symbols::uses_heap(opts_.js_names)) return;
   if (!opts_.is_node) return;
-  symbols::ElfFile* elf = symbolizer_->elf_for(exe_);
+  // V8 lives in the executable, or in libnode.so for a node built as a shared library (Debian's).
+  const std::string v8_path = libnode_.empty() ? exe_ : libnode_;
+  symbols::ElfFile* elf = symbolizer_->elf_for(v8_path);
   Result<std::unique_ptr<v8::StackNamer>> namer =
       elf ? v8::StackNamer::create(opts_.pid, *elf, files_)
-          : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + exe_, ""));
+          : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + v8_path, ""));
   if (!namer) {
     warnings_.push_back("JavaScript frames cannot be named from the target's heap: " + namer.error().message +
                         (opts_.js_names == symbols::JsNamesMode::kAuto
@@ -189,7 +192,9 @@ void Recorder::start_js_names() {
   symbolizer_->set_js_names(opts_.js_names, js_namer_.get());
   // Frames named once are named again without reading until their thread collects garbage.
   const v8::Layout& layout = js_namer_->reader().layout();
-  auto epochs = v8::GcEpochs::create(opts_.pid, "/proc/" + std::to_string(opts_.pid) + "/exe",
+  // The uprobe's file, reached through the target's own view (its mount namespace).
+  const std::string proc = "/proc/" + std::to_string(opts_.pid);
+  auto epochs = v8::GcEpochs::create(opts_.pid, v8_path == exe_ ? proc + "/exe" : proc + "/root" + v8_path,
                                      layout.gc_begin ? elf->vaddr_to_file_offset(layout.gc_begin) : 0);
   if (epochs) {
     gc_epochs_ = std::move(epochs.value());

@@ -311,9 +311,23 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
               "(js_heap.over_budget in the profile counts them)");
   const std::string& phase_problem = fin.phase_problem;
   const loop::LabelSummary& labels = fin.labels;
+  if (is_node && !rec.libnode().empty()) {
+    // A distribution's node (Debian's nodejs: libnode.so and the system's libuv.so, stripped of
+    // local symbols): what it costs, in one line; the warnings below say how to get each back.
+    std::string degraded = "stacks are walked with CFI through its code without frame pointers (more CPU for loopperf)";
+    if (!phase_problem.empty())
+      degraded = "loop phases come from node's callbacks (" + std::to_string(labels.unknown_phase) + " of " +
+                 std::to_string(labels.loop_samples) + " event-loop samples stay unknown); " + degraded;
+    if (!rec.heap_names()) degraded = "JavaScript frames are named from V8's perf map only; " + degraded;
+    log::warn("node runs as a shared library here (" + rec.libnode() + "): " + degraded,
+              "docs/troubleshooting.md, \"A distribution's node\"");
+  }
   if (!phase_problem.empty() && is_node)
-    log::warn("uv_run's call sites are unknown, so loop phases were recovered only from node's own callbacks (" +
-                  std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
+    log::warn("uv_run's call sites are unknown, so loop phases were recovered from node's own callbacks" +
+                  (labels.learned_call_sites
+                       ? " and the " + std::to_string(labels.learned_call_sites) + " call sites of uv_run they identify"
+                       : std::string()) +
+                  " (" + std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
                   " event-loop samples stay phase=unknown): " + phase_problem,
               "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
               "(official builds keep it) to see every phase");

@@ -1,5 +1,7 @@
 #include "loopperf/symbols/perf_map.h"
 
+#include "loopperf/profile/profile.h"
+
 #include <charconv>
 #include <iterator>
 
@@ -38,8 +40,9 @@ bool looks_like_script_start(std::string_view token) {
   return false;
 }
 
-// Splits "<name> <script>:<line>:<col>" (JS and Eval entries, tier already removed).
-void parse_js_location(std::string_view rest, PerfMapEntry& out) {
+// Splits "<name> <script>:<line>:<col>" (JS and Eval entries, tier already removed); V8 10 and
+// older write no column ("<name> <script>:<line>"): `line_only` accepts that.
+void parse_js_location(std::string_view rest, PerfMapEntry& out, bool line_only) {
   // The location is ":<line>:<col>" at the very end; without it the whole text is the name.
   std::string_view script_and_name = rest;
   bool has_location = false;
@@ -53,6 +56,10 @@ void parse_js_location(std::string_view rest, PerfMapEntry& out) {
       out.line = line;
       out.column = column;
       script_and_name = rest.substr(0, line_colon);
+      has_location = true;
+    } else if (line_only && parse_dec(rest.substr(col_colon + 1), line)) {
+      out.line = line;
+      script_and_name = rest.substr(0, col_colon);
       has_location = true;
     }
   }
@@ -108,8 +115,14 @@ bool parse_perf_map_line(std::string_view line, PerfMapEntry& out) {
     name.remove_prefix(prefix.size());
     return true;
   };
-  if (strip_prefix("JS:")) {
+  // "JS:" since V8 11 (node 20); before it (node 18 and older, which distributions still ship)
+  // JavaScript code was tagged by how it was compiled: "LazyCompile:", "Function:", "Script:", and
+  // "Native*:" for V8's own JavaScript.
+  bool v8_10 = false;  // tagged as V8 10 and older tag it: locations without a column
+  if (std::string_view tag = profile::v8_js_tag(name); !tag.empty()) {
     out.kind = JitKind::kJs;
+    v8_10 = tag != "JS:";
+    name.remove_prefix(tag.size());
   } else if (strip_prefix("Eval:")) {
     out.kind = JitKind::kEval;
   } else if (name.starts_with("Builtin:")) {
@@ -130,7 +143,7 @@ bool parse_perf_map_line(std::string_view line, PerfMapEntry& out) {
       // the tier ("JS:+'tick", "JS:*'tick"): part of the marker, not of the function's name.
       if ((out.tier == '+' || out.tier == '*') && name.starts_with('\'')) name.remove_prefix(1);
     }
-    parse_js_location(name, out);
+    parse_js_location(name, out, v8_10 || out.kind == JitKind::kEval);
   } else {
     // Builtins, handlers, regexps: the kind prefix keeps them recognizable; a regexp source may end in
     // something that looks like ":1:2", so no location parsing here.

@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include <cstring>
+#include <string_view>
 
 #define UNW_REMOTE_ONLY
 #include <libunwind.h>
@@ -68,8 +69,9 @@ const char* end_reason_name(EndReason r) {
 
 struct HybridUnwinder::Context {
   const ModuleMap* modules;
-  const UserRegs* regs;
+  const UserRegs* regs;  // the registers libunwind's cursor was initialized from
   Memory* memory;
+  uint64_t stack_sp = 0;  // the sampled sp: where the stack copy starts
   bool stack_short = false;
 };
 
@@ -103,7 +105,7 @@ int access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* valp, int write, v
   if (ctx->memory->read(addr, valp, sizeof *valp)) return 0;
   if (ctx->modules->read(addr, valp, sizeof *valp)) return 0;  // .eh_frame, .eh_frame_hdr from the file
   // An address just above the copy is a stack read the copy was too small for.
-  uint64_t sp = ctx->regs->sp();
+  uint64_t sp = ctx->stack_sp;
   if (addr >= sp && addr - sp < (64u << 20)) ctx->stack_short = true;
   *valp = 0;
   return -UNW_EINVAL;
@@ -163,18 +165,114 @@ HybridUnwinder::~HybridUnwinder() { unw_destroy_addr_space(static_cast<unw_addr_
 
 void HybridUnwinder::flush_cache() { unw_flush_cache(static_cast<unw_addr_space_t>(as_), 0, 0); }
 
-EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<profile::Frame>& out) {
-  // Frame layout: [bp] = caller's bp, [bp+8] = return address. The stack grows down, so each
-  // caller's frame lies above.
-  while (depth < max_depth_) {
-    if (bp == 0) return EndReason::kComplete;  // _start and clone3 clear rbp for the outermost frame
+namespace {
+
+// The C library's entry frames (__libc_start_call_main, __libc_start_main, start_thread, clone3)
+// sit at the outer end of every complete stack and have no frame pointers: a frame-pointer chain
+// that ends in them ended where it should.
+bool is_c_library(const Module* m) {
+  if (!m) return false;
+  std::string_view base = m->path;
+  if (size_t slash = base.rfind('/'); slash != std::string_view::npos) base = base.substr(slash + 1);
+  return base.starts_with("libc.so") || base.starts_with("libc-") || base.starts_with("ld-musl") ||
+         base.starts_with("libpthread");
+}
+
+bool has_cfi(const Module* m) { return m && !m->jit && m->image && m->fde_count; }
+
+}  // namespace
+
+size_t HybridUnwinder::chain_cut_at(std::span<const uint64_t> chain) const {
+  // A frame-pointer chain that enters code with CFI and no frame pointers (Debian's shared libuv
+  // and libnode, a native addon) is not to be trusted beyond it: such code may use rbp for anything,
+  // and the kernel's walk then ends there or goes on through garbage. Walk again with CFI from the
+  // first such frame. The C library's entry frames at the chain's end (__libc_start_call_main,
+  // start_thread, clone3) are where a complete chain ends, and are left as they are.
+  for (size_t i = 1; i < chain.size(); i++) {
+    const Module* m = modules_.find(chain[i]);
+    if (m && !m->fp_trusted && !m->jit && has_cfi(m) && !is_c_library(m)) return i;
+  }
+  return kNoCut;
+}
+
+bool HybridUnwinder::regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain,
+                                         size_t index, UserRegs& at) const {
+  // Follow the frame pointers the kernel followed, checking each return address against its chain,
+  // to learn rsp and rbp at frame `index`.
+  uint64_t bp = regs.bp();
+  for (size_t k = 1; k <= index; k++) {
     uint64_t frame[2];
-    if (!memory.read(bp, frame, sizeof frame)) return EndReason::kStackShort;
-    if (frame[1] == 0) return EndReason::kComplete;
-    out.push_back(profile::Frame{frame[1] - 1, false});
-    depth++;
-    if (frame[0] != 0 && frame[0] <= bp) return EndReason::kBadFrame;
+    if (bp == 0 || !memory.read(bp, frame, sizeof frame) || frame[1] != chain[k]) return false;
+    if (k == index) {
+      at = UserRegs{};
+      at.valid = true;
+      at.r[kIP] = frame[1];
+      at.r[kSP] = bp + 16;
+      at.r[kBP] = frame[0];
+      return true;
+    }
+    if (frame[0] <= bp) return false;
     bp = frame[0];
+  }
+  return false;
+}
+
+EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const Splice& splice,
+                               std::vector<profile::Frame>& out) {
+  Context ctx{&modules_, nullptr, &memory, splice.stack_sp};
+  UserRegs cursor_regs;  // what the libunwind cursor was initialized from (it reads them lazily)
+  unw_cursor_t cursor;
+  bool cursor_ready = false;
+  for (; depth < max_depth_; depth++) {
+    const uint64_t ip = cur.ip();
+    if (ip == 0) return EndReason::kComplete;
+    out.push_back(profile::Frame{depth == 0 ? ip : ip - 1, false});
+    const Module* m = modules_.find(ip);
+    if (!m && depth > 0) return EndReason::kUnknownModule;
+    const bool fp_code = m && (m->fp_trusted || m->jit);
+    if (fp_code || !has_cfi(m)) {
+      const uint64_t bp = cur.bp();
+      if (depth > 0 && m && m->fp_trusted && splice.chain && bp == splice.bp) {
+        // Back in frame-pointer code with the rbp the kernel started from: the kernel's chain
+        // already holds every caller from here on.
+        const auto& chain = *splice.chain;
+        for (size_t i = 1; i < chain.size() && out.size() - splice.base < max_depth_; i++)
+          if (chain[i]) out.push_back(profile::Frame{chain[i] - 1, false});
+        return EndReason::kSpliced;
+      }
+      if (!fp_code && !plausible_frame_pointer(bp, cur.sp()))
+        return m ? EndReason::kNoUnwindInfo : EndReason::kUnknownModule;
+      // Frame layout: [bp] = caller's bp, [bp+8] = return address. The stack grows down, so each
+      // caller's frame lies above.
+      if (bp == 0) return EndReason::kComplete;  // _start and clone3 clear rbp for the outermost frame
+      uint64_t frame[2];
+      if (!memory.read(bp, frame, sizeof frame)) return EndReason::kStackShort;
+      if (frame[1] == 0) return EndReason::kComplete;
+      if (frame[0] != 0 && frame[0] <= bp) {
+        out.push_back(profile::Frame{frame[1] - 1, false});
+        return EndReason::kBadFrame;
+      }
+      cur.r[kIP] = frame[1];
+      cur.r[kSP] = bp + 16;
+      cur.r[kBP] = frame[0];
+      cursor_ready = false;
+      continue;
+    }
+    if (!cursor_ready) {
+      cursor_regs = cur;
+      ctx.regs = &cursor_regs;
+      if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) return EndReason::kBadFrame;
+      cursor_ready = true;
+    }
+    ctx.stack_short = false;
+    int r = unw_step(&cursor);
+    if (r == 0) return EndReason::kComplete;
+    if (r < 0) return ctx.stack_short ? EndReason::kStackShort : EndReason::kBadFrame;
+    for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12,
+                    UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15}) {
+      unw_word_t v = 0;
+      if (unw_get_reg(&cursor, reg, &v) == 0) cur.r[perf_reg_of(reg)] = v;
+    }
   }
   return EndReason::kMaxDepth;
 }
@@ -182,62 +280,36 @@ EndReason HybridUnwinder::walk_frame_pointers(uint64_t bp, Memory& memory, size_
 EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,
                                  std::vector<profile::Frame>& out) {
   const size_t base = out.size();
-  auto kernel_chain_from = [&](size_t first) {
-    for (size_t i = first; i < kernel_user_chain.size() && out.size() - base < max_depth_; i++)
+  auto kernel_chain_to = [&](size_t end) {
+    for (size_t i = 0; i < end && out.size() - base < max_depth_; i++)
       if (kernel_user_chain[i]) out.push_back(profile::Frame{i == 0 ? kernel_user_chain[i] : kernel_user_chain[i] - 1, false});
   };
-  const bool chain_matches = !kernel_user_chain.empty() && kernel_user_chain[0] == regs.ip();
+  const size_t chain_size = kernel_user_chain.size();
+  const bool chain_matches = chain_size > 0 && kernel_user_chain[0] == regs.ip();
   const Module* leaf = modules_.find(regs.ip());
-  // Fast path: the leaf keeps frame pointers (JIT, builtins, node), so the kernel's walk is right.
-  if (chain_matches && leaf && leaf->fp_trusted) {
-    kernel_chain_from(0);
-    return EndReason::kKernelChain;
-  }
-  if (!regs.valid) {
-    kernel_chain_from(0);
-    return EndReason::kKernelChain;
-  }
-
-  Context ctx{&modules_, &regs, &memory};
-  unw_cursor_t cursor;
-  if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) {
-    kernel_chain_from(0);
-    return EndReason::kKernelChain;
-  }
-  for (size_t depth = 0; depth < max_depth_; depth++) {
-    unw_word_t ip = 0, sp = 0, bp = 0;
-    unw_get_reg(&cursor, UNW_REG_IP, &ip);
-    unw_get_reg(&cursor, UNW_REG_SP, &sp);
-    unw_get_reg(&cursor, UNW_X86_64_RBP, &bp);
-    if (ip == 0) return EndReason::kComplete;
-    out.push_back(profile::Frame{depth == 0 ? ip : ip - 1, false});
-    const Module* m = modules_.find(ip);
-    if (!m && depth > 0) return EndReason::kUnknownModule;
-    bool no_cfi = !m || m->jit || !m->image || !m->fde_count;
-    if (depth > 0 && m && m->fp_trusted) {
-      // Back in frame-pointer code. If its rbp is the one the kernel started from, the kernel's
-      // chain already holds every caller from here on: splice it instead of walking again.
-      if (chain_matches && bp == regs.bp() && kernel_user_chain.size() > 1) {
-        kernel_chain_from(1);
-        return EndReason::kSpliced;
-      }
-      return walk_frame_pointers(bp, memory, out.size() - base, out);
+  // Fast path: the leaf keeps frame pointers (JIT, builtins, node), so the kernel's walk is right,
+  // unless it ended inside code without them.
+  if ((chain_matches && leaf && leaf->fp_trusted) || !regs.valid) {
+    const size_t cut = regs.valid ? chain_cut_at(kernel_user_chain) : kNoCut;
+    UserRegs at;
+    if (cut == kNoCut || !regs_at_chain_frame(regs, memory, kernel_user_chain, cut, at)) {
+      kernel_chain_to(chain_size);
+      return EndReason::kKernelChain;
     }
-    if (no_cfi) {
-      if (depth == 0 && chain_matches) {
-        out.pop_back();
-        kernel_chain_from(0);
-        return EndReason::kKernelChain;
-      }
-      if (plausible_frame_pointer(bp, sp)) return walk_frame_pointers(bp, memory, out.size() - base, out);
-      return m ? EndReason::kNoUnwindInfo : EndReason::kUnknownModule;
-    }
-    ctx.stack_short = false;
-    int r = unw_step(&cursor);
-    if (r == 0) return EndReason::kComplete;
-    if (r < 0) return ctx.stack_short ? EndReason::kStackShort : EndReason::kBadFrame;
+    // The kernel's frames up to the cut, then on with CFI from the registers the frame-pointer
+    // walk recovered there (rip, rsp, rbp: what CFI needs for code that saves what it uses).
+    kernel_chain_to(cut);
+    rewalked_++;
+    return walk(at, memory, cut, Splice{nullptr, 0, regs.sp(), base}, out);
   }
-  return EndReason::kMaxDepth;
+  if (chain_matches && (!leaf || (!has_cfi(leaf) && !leaf->jit))) {
+    kernel_chain_to(chain_size);  // no CFI for the leaf: the kernel's walk is all there is
+    return EndReason::kKernelChain;
+  }
+  // libunwind from the sampled registers; back in frame-pointer code with the sampled rbp, the
+  // kernel's chain is spliced in.
+  const Splice splice{chain_matches && chain_size > 1 ? &kernel_user_chain : nullptr, regs.bp(), regs.sp(), base};
+  return walk(regs, memory, 0, splice, out);
 }
 
 }  // namespace loopperf::unwind

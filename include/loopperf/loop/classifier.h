@@ -62,6 +62,9 @@ class LocationFrames {
 struct LabelSummary {
   uint64_t loop_samples = 0;
   uint64_t unknown_phase = 0;
+  // uv_run call sites whose phase was learned from node's callbacks (no call-site table): 0 when the
+  // binary's table named them, or nothing could be learned.
+  size_t learned_call_sites = 0;
   std::vector<std::string> warnings;  // shown once, e.g. why phases are unknown
 };
 

@@ -99,6 +99,15 @@ struct Profile {
   std::optional<size_t> value_index(std::string_view type) const;
 };
 
+// The tags V8 writes before a JavaScript function's name in its perf map, which loopperf keeps as the
+// function's system_name: "JS:" since V8 11 (node 20); before it, how the code was compiled (node 18,
+// as distributions still ship it). Eval and regexp code have tags of their own ("Eval:", "RegExp:").
+inline constexpr std::string_view kV8JsTags[] = {"JS:",           "LazyCompile:",       "Function:",
+                                                  "Script:",       "NativeLazyCompile:", "NativeFunction:",
+                                                  "NativeScript:"};
+// The JavaScript tag `system_name` starts with, or "".
+std::string_view v8_js_tag(std::string_view system_name);
+
 // What a frame is, derived from its function and mapping (no format stores it directly).
 enum class FrameKind { kJs, kNative, kKernel, kV8Builtin, kGc, kUnknown };
 FrameKind frame_kind(const Profile& p, const Location& loc, const Line& line);

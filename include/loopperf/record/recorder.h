@@ -102,6 +102,8 @@ class Recorder {
   uint64_t heap_names_over_budget() const;
   const RecorderOptions& options() const { return opts_; }
   const std::string& exe() const { return exe_; }
+  // The libnode.so a node built as a shared library runs from (Debian's nodejs), or "".
+  const std::string& libnode() const { return libnode_; }
   const profile::StackTable& stacks() const { return stacks_; }
   symbols::ProcessSymbolizer& symbolizer() { return *symbolizer_; }
   std::vector<std::string> warnings() const { return warnings_; }
@@ -144,6 +146,7 @@ class Recorder {
   std::vector<std::string> warnings_;
   InputTap* tap_ = nullptr;
   std::string exe_;                 // the target's executable (its mapping's path)
+  std::string libnode_;             // its libnode.so, when node is a shared library
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)
   uint64_t start_ns_ = 0, end_ns_ = 0;
   // Samples in the profile: cpu samples, wall samples (a loop thread has both: cpu samples while it

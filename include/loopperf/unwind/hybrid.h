@@ -91,13 +91,35 @@ class HybridUnwinder {
   // Forget cached unwind info (after modules changed).
   void flush_cache();
 
+  // Stacks whose frame-pointer chain was cut inside code without frame pointers and walked again
+  // with CFI from there.
+  uint64_t rewalked() const { return rewalked_; }
+
   struct Context;
 
  private:
-  EndReason walk_frame_pointers(uint64_t bp, Memory& memory, size_t depth, std::vector<profile::Frame>& out);
+  static constexpr size_t kNoCut = SIZE_MAX;
+  // Where the kernel's user chain is to be walked again: the first frame in code with CFI and no
+  // frame pointers, when the chain ends in such code (not in the C library's entry frames); else
+  // kNoCut.
+  size_t chain_cut_at(std::span<const uint64_t> chain) const;
+  // rip, rsp and rbp at frame `index` of the kernel's chain, by the frame pointers it followed.
+  bool regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain, size_t index,
+                           UserRegs& at) const;
+  // Where a walk may hand over to the kernel's chain: back in frame-pointer code with rbp == bp.
+  struct Splice {
+    const std::span<const uint64_t>* chain = nullptr;
+    uint64_t bp = 0;
+    uint64_t stack_sp = 0;  // the sampled sp (the copy's start)
+    size_t base = 0;        // out.size() when the stack began
+  };
+  // Frame by frame from `cur`: frame pointers in code that keeps them (or has no CFI), libunwind
+  // with CFI elsewhere, switching as the frames go.
+  EndReason walk(UserRegs cur, Memory& memory, size_t depth, const Splice& splice, std::vector<profile::Frame>& out);
   const ModuleMap& modules_;
   size_t max_depth_;
   void* as_ = nullptr;  // unw_addr_space_t
+  uint64_t rewalked_ = 0;
 };
 
 }  // namespace loopperf::unwind

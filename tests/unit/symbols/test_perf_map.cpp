@@ -330,3 +330,28 @@ TEST_CASE("perf map: V8 12's on-stack-replacement marker before the tier is not 
   CHECK(parse("7f19cc040040 294 JS:o*spin [eval]:1:14").tier == '*');
   CHECK(parse("7f19cc040040 294 JS:~on [eval]:1:14").name == "on");  // a name that starts with 'o'
 }
+
+TEST_CASE("perf map: V8 10's tags (node 18, as distributions ship it) are JavaScript too") {
+  // Lines as Debian 12's node 18.20.4 writes them (measured 2026-12-04): no "JS:", the tag says how
+  // the code was compiled, and the location has no column.
+  auto lazy = parse("7f721d0a2b40 2fc LazyCompile:*hashy /tmp/debnode/app.js:2");
+  CHECK(lazy.kind == JitKind::kJs);
+  CHECK(lazy.tier == '*');
+  CHECK(lazy.name == "hashy");
+  CHECK(lazy.file == "/tmp/debnode/app.js");
+  CHECK(lazy.line == 2);
+  auto anonymous = parse("7f721d0a2000 80 Function:^ /tmp/debnode/app.js:4");
+  CHECK(anonymous.kind == JitKind::kJs);
+  CHECK(anonymous.tier == '^');
+  CHECK(anonymous.name == "(anonymous)");
+  CHECK(anonymous.line == 4);
+  auto script = parse("7f721d0a3000 40 Script:~ /tmp/debnode/app.js:1");
+  CHECK(script.kind == JitKind::kJs);
+  CHECK(script.file == "/tmp/debnode/app.js");
+  auto eval = parse("7f721d0a4000 40 Eval:~ node:fs:1");
+  CHECK(eval.kind == JitKind::kEval);
+  CHECK(eval.file == "node:fs");
+  CHECK(parse("7f721cedb940 c Builtin:GlobalEval").kind == JitKind::kBuiltin);
+  // A function named like a tag keeps its name under "JS:".
+  CHECK(parse("1000 10 JS:~Function: /x.js:1:1").name == "Function:");
+}
