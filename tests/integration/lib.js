@@ -48,12 +48,14 @@ async function startTarget(script, { node = process.execPath, nodeArgs = ['--per
     env: { ...process.env, READY_FILE: ready, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
+  const onExit = () => { try { child.kill('SIGKILL'); } catch {} };
+  process.on('exit', onExit);
   await waitForFileAsync(ready);
-  return { child, pid: child.pid, dir, ready };
+  return { child, pid: child.pid, dir, ready, onExit };
 }
 
 function stopTarget(t) {
+  if (t.onExit) process.removeListener('exit', t.onExit);
   try { t.child.kill('SIGKILL'); } catch {}
   try { fs.rmSync(t.dir, { recursive: true, force: true }); } catch {}
   try { fs.rmSync(`/tmp/perf-${t.pid}.map`, { force: true }); } catch {}
