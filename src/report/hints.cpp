@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <optional>
 
 #include "loopperf/profile/labels.h"
 
@@ -88,6 +89,40 @@ std::string stall_message(const HintSubject& s, const HintRow& row) {
   return text;
 }
 
+// --- off-cpu: a loop busy far longer than it ran, in a recording that only sees it running ---
+
+// The loop thread's busy time (loop health) and its on-CPU time (cpu-clock samples over the rate).
+struct BusyTimes {
+  double busy_ms = 0, cpu_ms = 0;
+};
+std::optional<BusyTimes> busy_times(const HintSubject& s) {
+  const ThreadSummary& t = *s.thread;
+  if (!profile::is_loop_role(t.role) || !t.health || s.report.rate_hz <= 0) return std::nullopt;
+  // Wall mode samples the thread off the CPU too: it needs no such hint.
+  if (s.report.mode != "cpu") return std::nullopt;
+  const loop::LoopHealth& h = *t.health;
+  return BusyTimes{h.utilization * static_cast<double>(h.observed_ns) / 1e6,
+                   static_cast<double>(t.samples) * 1000.0 / static_cast<double>(s.report.rate_hz)};
+}
+
+bool off_cpu(const HintSubject& s, const HintRow& row) {
+  auto b = busy_times(s);
+  return b && b->busy_ms >= kMinOffCpuBusyMs && b->busy_ms > row.threshold * b->cpu_ms;
+}
+
+std::string off_cpu_message(const HintSubject& s, const HintRow&) {
+  const ThreadSummary& t = *s.thread;
+  const BusyTimes b = *busy_times(s);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, " was busy for %.2f s of %.2f s but ran on a CPU for about %.2f s", b.busy_ms / 1e3,
+                static_cast<double>(t.health->observed_ns) / 1e9, b.cpu_ms / 1e3);
+  std::string who = t.role == profile::ThreadRole::kMainLoop ? "the main loop" : "the worker loop";
+  return who + " (" + t.name + ", tid " + std::to_string(t.tid) + ")" + buf +
+         ": it was blocked off the CPU for most of it (a synchronous read of a slow file, execSync, "
+         "Atomics.wait, a lock), which cpu samples cannot see. Record again with --mode wall to see where "
+         "it waits.";
+}
+
 // --- activity shares of a loop thread ---
 
 bool activity_share_reached(const HintSubject& s, const HintRow& row) {
@@ -148,6 +183,9 @@ constexpr std::array kHintRows = {
             static_cast<double>(kUnknownJitOneIn), js_names_missing, js_names_message},
     HintRow{"stall", HintScope::kThread, "", "longest busy period, ms (the profile's stall threshold first)",
             kDefaultStallThresholdMs, stalled, stall_message},
+    HintRow{"off-cpu", HintScope::kThread, "",
+            "busy time over on-CPU time of a loop thread, cpu mode (and >= kMinOffCpuBusyMs busy)",
+            kOffCpuBusyFactor, off_cpu, off_cpu_message},
     HintRow{"sync-io", HintScope::kActivity, "sync-io", "share of a loop thread's samples", kSyncIoShare,
             activity_share_reached, sync_io_message},
     HintRow{"gc", HintScope::kActivity, "gc", "share of a loop thread's samples", kGcShare,

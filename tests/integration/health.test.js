@@ -150,6 +150,11 @@ for (const [name, args] of [['cpu', []], ['wall', ['--mode', 'wall']]]) {
       const underExec = whole.filter((s) => /execSync/.test(s.summary)).length;
       if (name === 'wall') assert.strictEqual(underExec, whole.length, JSON.stringify(whole));
       else assert.ok(underExec >= whole.length / 2, JSON.stringify(whole));
+      // A loop busy nearly all the time that ran on a CPU for a fraction of it: cpu mode's report says
+      // so and points to wall mode; wall mode's sees the waits and does not.
+      const offCpu = rep.hints.find((h) => h.kind === 'off-cpu');
+      if (name === 'wall') assert.ok(!offCpu, JSON.stringify(rep.hints));
+      else assert.match((offCpu || {}).text || JSON.stringify(rep.hints), /^the main loop \(.*\) was busy for [\d.]+ s of [\d.]+ s but ran on a CPU for about [\d.]+ s: .*--mode wall/);
     } finally {
       stop = true;
       agent.destroy();

@@ -49,6 +49,10 @@ inline constexpr double kGcShare = 0.10;
 inline constexpr double kMicrotasksShare = 0.30;
 // lost: samples lost (>=).
 inline constexpr uint64_t kMinLostSamples = 1;
+// off-cpu: a loop thread in a cpu-mode recording whose busy time (loop health) is more than its
+// on-CPU time (samples / rate) by this factor, and at least kMinOffCpuBusyMs of it.
+inline constexpr double kOffCpuBusyFactor = 2;
+inline constexpr double kMinOffCpuBusyMs = 200;
 
 enum class HintScope {
   kProfile,   // once per report

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "loopperf/profile/labels.h"
-#include "loopperf/profile/labels.h"
 #include "loopperf/report/hints.h"
 
 using namespace loopperf;
@@ -85,8 +84,52 @@ HintFacts node_facts(PerfMapState state, uint64_t loop_samples = 0, uint64_t unk
 TEST_CASE("hint table: the documented hints, in the order the report lists them") {
   std::vector<std::string> ids;
   for (const auto& row : report::hint_rows()) ids.emplace_back(row.id);
-  CHECK(ids == std::vector<std::string>{"missing-js-names", "stall", "sync-io", "gc", "microtasks",
+  CHECK(ids == std::vector<std::string>{"missing-js-names", "stall", "off-cpu", "sync-io", "gc", "microtasks",
                                         "phases-unknown", "lost", "not-node"});
+}
+
+namespace {
+
+// A cpu-mode report at 999 Hz with one loop thread of `samples` samples, busy `busy_ms` of 2 s.
+Report with_busy_time(uint64_t samples, double busy_ms, const std::string& mode = "cpu",
+                      profile::ThreadRole role = profile::ThreadRole::kMainLoop) {
+  Report r;
+  r.mode = mode;
+  r.rate_hz = 999;
+  ThreadSummary t = loop_thread(samples, {}, role);
+  loop::LoopHealth h;
+  h.observed_ns = 2'000'000'000;
+  h.utilization = busy_ms / 2000;
+  t.health = h;
+  r.threads.push_back(t);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("hint off-cpu: a loop busy kOffCpuBusyFactor times longer than it ran, in cpu mode") {
+  // 1.8 s busy, 0.2 s on a CPU (200 samples at 999 Hz): blocked off the CPU.
+  CHECK(fires("off-cpu", with_busy_time(200, 1800)));
+  // Exactly the factor, or a loop that ran about as long as it was busy: no hint.
+  CHECK_FALSE(fires("off-cpu", with_busy_time(999, 2000)));
+  CHECK_FALSE(fires("off-cpu", with_busy_time(1700, 1800)));
+  CHECK(fires("off-cpu", with_busy_time(100, 2 * 100 * 1000.0 / 999 + 1)));
+  // Busy too little to matter, wall mode (it sees the waits), a pool thread, no loop health.
+  CHECK_FALSE(fires("off-cpu", with_busy_time(10, report::kMinOffCpuBusyMs - 1)));
+  CHECK_FALSE(fires("off-cpu", with_busy_time(200, 1800, "wall")));
+  CHECK_FALSE(fires("off-cpu", with_busy_time(200, 1800, "cpu", profile::ThreadRole::kLibuvPool)));
+  Report none;
+  none.mode = "cpu";
+  none.rate_hz = 999;
+  none.threads.push_back(loop_thread(100, {}));
+  CHECK_FALSE(fires("off-cpu", none));
+  // The message says what was seen and what to do.
+  auto hints = report::evaluate_hints(with_busy_time(200, 1800), {});
+  REQUIRE(!hints.empty());
+  CHECK(hints[0].text ==
+        "the main loop (node, tid 4242) was busy for 1.80 s of 2.00 s but ran on a CPU for about 0.20 s: it was "
+        "blocked off the CPU for most of it (a synchronous read of a slow file, execSync, Atomics.wait, a lock), "
+        "which cpu samples cannot see. Record again with --mode wall to see where it waits.");
 }
 
 TEST_CASE("hint missing-js-names: more than 1 in kUnknownJitOneIn loop samples with an unnamed JIT frame") {
