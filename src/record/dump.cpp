@@ -61,6 +61,7 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
                      : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + v8_path, ""));
     if (namer) {
       js_namer = std::move(namer.value());
+      js_namer->prepare();  // not while a thread is held
       symbolizer.set_js_names(cfg.js_names, js_namer.get());
     } else {
       js_problem = namer.error().message;

@@ -223,6 +223,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
   UserRegs cursor_regs;  // what the libunwind cursor was initialized from (it reads them lazily)
   unw_cursor_t cursor;
   bool cursor_ready = false;
+  bool via_fp = false;  // this frame was reached by following a frame pointer
   for (; depth < max_depth_; depth++) {
     const uint64_t ip = cur.ip();
     if (ip == 0) return EndReason::kComplete;
@@ -230,7 +231,11 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
     const Module* m = modules_.find(ip);
     if (!m && depth > 0) return EndReason::kUnknownModule;
     const bool fp_code = m && (m->fp_trusted || m->jit);
-    if (fp_code || !has_cfi(m)) {
+    // Reached by a frame pointer, the C library's frames are followed the same way: what lies beyond
+    // them is the thread's entry (start_thread, clone3; __libc_start_call_main), and a DWARF step costs
+    // ~25 us here and more in dump, where every read is a system call.
+    const bool fp_into_libc = via_fp && is_c_library(m);
+    if (fp_code || !has_cfi(m) || fp_into_libc) {
       const uint64_t bp = cur.bp();
       if (depth > 0 && m && m->fp_trusted && splice.chain && bp == splice.bp) {
         // Back in frame-pointer code with the rbp the kernel started from: the kernel's chain
@@ -240,7 +245,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
           if (chain[i]) out.push_back(profile::Frame{chain[i] - 1, false});
         return EndReason::kSpliced;
       }
-      if (!fp_code && !plausible_frame_pointer(bp, cur.sp()))
+      if (!fp_code && !plausible_frame_pointer(bp, cur.sp()) && !fp_into_libc)
         return m ? EndReason::kNoUnwindInfo : EndReason::kUnknownModule;
       // Frame layout: [bp] = caller's bp, [bp+8] = return address. The stack grows down, so each
       // caller's frame lies above.
@@ -248,7 +253,13 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
       uint64_t frame[2];
       if (!memory.read(bp, frame, sizeof frame)) return EndReason::kStackShort;
       if (frame[1] == 0) return EndReason::kComplete;
-      if (frame[0] != 0 && frame[0] <= bp) {
+      // The saved rbp must lead further up the stack, unless the caller will be walked with CFI (a
+      // distribution's libnode keeps no frame pointers: its rbp is whatever it held). The C library
+      // is followed by frame pointer from here (above), so its rbp must be one.
+      const Module* caller = modules_.find(frame[1]);
+      const bool caller_cfi =
+          caller && !caller->fp_trusted && !caller->jit && has_cfi(caller) && !is_c_library(caller);
+      if (frame[0] != 0 && frame[0] <= bp && !caller_cfi) {
         out.push_back(profile::Frame{frame[1] - 1, false});
         return EndReason::kBadFrame;
       }
@@ -256,6 +267,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
       cur.r[kSP] = bp + 16;
       cur.r[kBP] = frame[0];
       cursor_ready = false;
+      via_fp = true;
       continue;
     }
     if (!cursor_ready) {
@@ -264,6 +276,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
       if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) return EndReason::kBadFrame;
       cursor_ready = true;
     }
+    via_fp = false;
     ctx.stack_short = false;
     int r = unw_step(&cursor);
     if (r == 0) return EndReason::kComplete;

@@ -33,6 +33,11 @@ StackNamer::StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<proce
 
 StackNamer::~StackNamer() = default;
 
+void StackNamer::prepare() {
+  const Layout& l = reader_->layout();
+  if (l.builtins_start) exe_.lookup(l.builtins_start);  // builds the symbol table code_at() searches
+}
+
 StackNamer::Code StackNamer::code_at(uint64_t pc, uint64_t* reader_pc) {
   if (reader_pc) *reader_pc = pc;
   const process::MapEntry* m = process::find_map(files_->maps(), pc);

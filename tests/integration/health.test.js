@@ -197,6 +197,21 @@ async function ownView(recordArgs, work = 'half') {
   const t = await lp.startTarget('elu.js', { args: [work], env: files });
   try {
     let rec = null;
+    if (recordArgs === 'dump') {
+      // dump stops every thread for its walk: five of them spread over the window.
+      fs.writeFileSync(files.START_FILE, '1');
+      const dumps = [];
+      for (let i = 0; i < 5; i++) {
+        await new Promise((res) => setTimeout(res, 350));
+        const d = await lp.loopperfAsync(['dump', '-p', String(t.pid)]);
+        assert.strictEqual(d.status, 0, d.stderr);
+        dumps.push(d);
+      }
+      await new Promise((res) => setTimeout(res, 250));
+      fs.writeFileSync(files.STOP_FILE, '1');
+      await lp.waitForFileAsync(files.RESULT_FILE);
+      return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+    }
     if (recordArgs) {
       let child;
       rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', path.join(dir, 'p.pb.gz'), ...recordArgs],
@@ -249,8 +264,10 @@ const OWN_P99_EXTRA_GC_MS = 25;
 for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--unwind', 'fp'], 'half'],
   ['wall', ['--mode', 'wall'], 'half'], ['wall, an idle loop', ['--mode', 'wall'], 'idle'],
   ['wall, a saturated loop', ['--mode', 'wall'], 'saturated'], ['cpu, an idle loop', [], 'idle'],
-  ['cpu, a collecting loop', [], 'halfgc'], ['wall, a collecting loop', ['--mode', 'wall'], 'halfgc']]) {
-  test(`the target's own eventLoopUtilization() and timer delay are the same under record (${name}) as without`, async (t) => {
+  ['cpu, a collecting loop', [], 'halfgc'], ['wall, a collecting loop', ['--mode', 'wall'], 'halfgc'],
+  ['cpu --js-names map', ['--js-names', 'map'], 'half'], ['cpu --js-names none', ['--js-names', 'none'], 'half'],
+  ['dump', 'dump', 'half']]) {
+  test(`the target's own eventLoopUtilization() and timer delay are the same ${args === 'dump' ? 'during five dumps' : `under record (${name})`} as without`, async (t) => {
     const without = await ownView(null, work);
     const withLp = await ownView(args, work);
     const again = await ownView(null, work);
@@ -265,7 +282,7 @@ for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--u
     };
     t.diagnostic(`ELU ${withLp.utilization.toFixed(3)} under loopperf, ${without.utilization.toFixed(3)} / ${again.utilization.toFixed(3)} without; ` +
       `timer delay mean ${withLp.meanDelayMs.toFixed(2)} / ${without.meanDelayMs.toFixed(2)} / ${again.meanDelayMs.toFixed(2)} ms, ` +
-      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} / ${again.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''} ${JSON.stringify(withLp.gc)}`);
+      `p99 ${withLp.p99DelayMs.toFixed(2)} / ${without.p99DelayMs.toFixed(2)} / ${again.p99DelayMs.toFixed(2)} ms ${withLp.wall || ''} ${withLp.gc ? JSON.stringify(withLp.gc) : ''}`);
     if (work === 'halfgc') {
       if (withLp.gc.gc_epochs === 'yes') assert.ok(Number(withLp.gc.gc_collections) > 0, JSON.stringify(withLp.gc));
       else t.diagnostic(`no garbage-collection probe (js_heap.gc_epochs=${withLp.gc.gc_epochs}): the target ran without it`);

@@ -51,6 +51,9 @@ class StackNamer : public symbols::JsNameTable {
   void forget_thread(pid_t tid) { reader_->forget_thread(tid); }
   // Bounds the time name() may take, as a share of wall time (time_budget.h); unlimited by default.
   void set_budget(TimeBudget budget) { budget_ = budget; }
+  // Reads now what naming reads from the binary on first use (its symbol table: 30-40 ms for node),
+  // so that a caller holding a thread stopped while it names (dump) does not pay for it then.
+  void prepare();
   uint64_t over_budget() const { return budget_.refused(); }
 
   bool js_frame(uint32_t id, symbols::JsFrameName& out) const override;
