@@ -56,23 +56,29 @@ function diffJson(base, head, extra = []) {
 
 const FUNCTIONS = ['parseRecords', 'scoreRecords', 'renderRecords', 'hashRecords', 'sortRecords'];
 
+// The regressions of a diff where scoreRecords doubled: it is among them, and only what contains its
+// samples: the function itself (self, total) and the phase and activity its samples carry (the
+// benchmark runs at top level, before the loop, as JavaScript). Not its siblings, whose shares only
+// shrink relatively, nor natives, nor any other phase or activity. Callers of the whole benchmark
+// (main, the module loader: in more than half the samples) contain scoreRecords too, so their total
+// grows with it.
+function scoreRecordsRegressions(json) {
+  const regressions = json.rows.filter((r) => r.verdict === 'regression');
+  const what = regressions.map((r) => `${r.family} ${r.name}`);
+  assert.ok(what.includes('self scoreRecords (bench.js)'), `regressions: ${what.join('; ')}`);
+  const related = new Set(['self scoreRecords (bench.js)', 'total scoreRecords (bench.js)', 'activity js', 'phase outside-loop']);
+  const caller = (r) => r.family === 'total' && r.base_share > 0.5;
+  for (const r of regressions) assert.ok(related.has(`${r.family} ${r.name}`) || caller(r), `unrelated regression: ${r.family} ${r.name}`);
+  return regressions;
+}
+
 test('scoreRecords twice as expensive: diff --fail flags it, nothing unrelated, exits 10', () => {
   const base = baseRun(0);
   const head = record(path.join(dir, 'head.pb.gz'), checkout('head'));
   const out = path.join(dir, 'diff.pb.gz');
   const { status, json } = diffJson(base, head, ['--fail', '-o', out]);
   assert.strictEqual(status, REGRESSION_STATUS);
-  const regressions = json.rows.filter((r) => r.verdict === 'regression');
-  const what = regressions.map((r) => `${r.family} ${r.name}`);
-  assert.ok(what.includes('self scoreRecords (bench.js)'), `regressions: ${what.join('; ')}`);
-  // Only what contains scoreRecords' samples: the function itself (self, total) and the phase and
-  // activity its samples carry (the benchmark runs at top level, before the loop, as JavaScript).
-  // Not its siblings, whose shares only shrink relatively, nor natives, nor any other phase or activity.
-  // Callers of the whole benchmark (main, the module loader: in more than half the samples) contain
-  // scoreRecords too, so their total grows with it.
-  const related = new Set(['self scoreRecords (bench.js)', 'total scoreRecords (bench.js)', 'activity js', 'phase outside-loop']);
-  const caller = (r) => r.family === 'total' && r.base_share > 0.5;
-  for (const r of regressions) assert.ok(related.has(`${r.family} ${r.name}`) || caller(r), `unrelated regression: ${r.family} ${r.name}`);
+  const regressions = scoreRecordsRegressions(json);
   const self = regressions.find((r) => r.family === 'self');
   // About a third of the samples in base, nearly half in head; the rest shrink only relatively.
   assert.ok(self.change > 0.08 && self.change < 0.25, `change ${self.change}`);
@@ -161,11 +167,7 @@ test('scoreRecords twice as expensive in three runs a side: found, nothing unrel
   const out = path.join(dir, 'runs-diff.pb.gz');
   const { status, json } = diffJson(base, head, ['--fail', '-o', out]);
   assert.strictEqual(status, REGRESSION_STATUS);
-  const regressions = json.rows.filter((r) => r.verdict === 'regression');
-  const what = regressions.map((r) => `${r.family} ${r.name}`);
-  assert.ok(what.includes('self scoreRecords (bench.js)'), `regressions: ${what.join('; ')}`);
-  const related = new Set(['self scoreRecords (bench.js)', 'total scoreRecords (bench.js)', 'activity js', 'phase outside-loop']);
-  for (const r of regressions) assert.ok(related.has(`${r.family} ${r.name}`) || (r.family === 'total' && r.base_share > 0.5), `unrelated regression: ${r.family} ${r.name}`);
+  const regressions = scoreRecordsRegressions(json);
   assert.strictEqual(json.summary.improvements, 0);
   const self = regressions.find((r) => r.family === 'self');
   assert.strictEqual(self.base_run_shares.length, 3);
