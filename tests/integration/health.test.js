@@ -95,6 +95,38 @@ test('wall mode: an execSync loop spends its time under the spawnSync stack, pha
   assert.match(raw, /loopperf:wall\.other_threads=cpu-clock/);
 });
 
+// Off-CPU blocking outside the poll, as dump shows it (dump.test.js): a readFileSync of a FIFO whose
+// writer stays silent. Wall mode sees the whole block under its JavaScript caller, from one stop for
+// the one blocking episode (docs/record.md).
+test('wall mode on a loop blocked in readFileSync of a silent FIFO: sync-io under readToken, one stop for the block', async () => {
+  const dir = lp.tmpdir('fifo-wall');
+  const fifo = path.join(dir, 'token.fifo');
+  require('node:child_process').execFileSync('mkfifo', [fifo]);
+  const t = await lp.startTarget('dump_fifo.js', { args: [fifo], nodeArgs: ['--perf-basic-prof', '--interpreted-frames-native-stack'] });
+  let writer;
+  try {
+    writer = fs.openSync(fifo, 'w');  // the target's open() returns; with no data its read() blocks
+    await lp.until(() => fs.readFileSync(`/proc/${t.pid}/syscall`, 'utf8').startsWith('0 '), 'the target blocks in read');
+    const out = path.join(dir, 'fifo.pb.gz');
+    const r = await lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '--mode', 'wall', '-d', '1500ms', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.tid === t.pid);
+    assert.ok(main.samples > 100, `${main.samples} wall samples of the blocked loop`);
+    assert.ok(main.activities['sync-io'] > 0.9, `activities ${JSON.stringify(main.activities)}`);
+    assert.ok(main.phases.timers > 0.9, `phases ${JSON.stringify(main.phases)}`);
+    const under = lp.share(lp.traces(out).filter((x) => Number(x.labels.tid) === t.pid),
+      (x) => x.frames.some((f) => /^readToken\b/.test(f)) && x.frames.some((f) => /^uv_fs_read\b/.test(f)));
+    assert.ok(under > 0.9, `share under readToken > uv_fs_read: ${under}`);
+    const stops = Number(lp.pprof(['-raw', out]).match(/loopperf:wall\.stops=(\d+)/)[1]);
+    assert.ok(stops <= 3, `${stops} stops for one blocking episode`);
+  } finally {
+    if (writer !== undefined) fs.closeSync(writer);
+    lp.stopTarget(t);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('wall mode on an idle loop: idle-wait in poll, the target timer does not drift', async () => {
   const { main, own, out } = await measure('idle', ['--mode', 'wall']);
   assert.ok(Math.abs(main.samples - WALL_EXPECTED) <= WALL_SAMPLES_TOLERANCE * WALL_EXPECTED, `${main.samples} wall samples of an idle loop (cpu mode sees none), ~${WALL_EXPECTED} expected`);
