@@ -222,12 +222,16 @@ require('fs').writeFileSync(${JSON.stringify(ready)}, 'ok');
 test('report --pid and convert --pid take one process; a pid the profile lacks is a usage error naming the ones it has', () => {
   const dir = lp.tmpdir('tree');
   try {
-    write(dir, 'a.js', burner('alpha', 200) + 'alpha(200);\n');
-    write(dir, 'b.js', burner('beta', 200) + 'beta(200);\n');
+    // 600 ms of CPU each: a process started right after its sibling exited is recorded from up to
+    // ~0.1 s after its exec, more on a loaded machine (docs/record.md, "Processes the command starts").
+    write(dir, 'a.js', burner('alpha', 600) + 'alpha(600);\n');
+    write(dir, 'b.js', burner('beta', 600) + 'beta(600);\n');
     const out = path.join(dir, 'p.pb.gz');
     record(['-q', '-o', out, '--', 'sh', '-c', `"${process.execPath}" a.js; "${process.execPath}" b.js`], { cwd: dir });
     const rs = reports(out);
-    const beta = reportNaming(rs, 'beta').r;
+    const named = reportNaming(rs, 'beta');
+    assert.ok(named, `no process names beta: ${JSON.stringify(rs.map((x) => [x.target.pid, x.target.cmdline, x.recording.samples, x.blockers.slice(0, 3).map((b) => b.summary)]))}`);
+    const beta = named.r;
     const one = reports(out, ['--pid', String(beta.target.pid)]);
     assert.strictEqual(one.length, 1);
     assert.strictEqual(one[0].target.pid, beta.target.pid);
