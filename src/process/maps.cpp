@@ -126,4 +126,15 @@ const MapEntry* find_map(const std::vector<MapEntry>& maps, uint64_t addr) {
   return addr < it->end ? &*it : nullptr;
 }
 
+std::string libnode_path(const std::vector<MapEntry>& maps) {
+  for (const auto& m : maps) {
+    std::string_view p = m.clean_path_view();
+    const size_t slash = p.rfind('/');
+    if (slash == std::string_view::npos) continue;
+    std::string_view name = p.substr(slash + 1);
+    if (name == "libnode.so" || name.starts_with("libnode.so.")) return std::string(p);
+  }
+  return {};
+}
+
 }  // namespace loopperf::process

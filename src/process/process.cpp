@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "loopperf/common/fs.h"
+#include "loopperf/process/maps.h"
 #include "loopperf/process/status.h"
 
 namespace loopperf::process {
@@ -37,32 +38,9 @@ bool executable_named_node(pid_t pid) {
   return n > 0 && looks_like_node(std::string(buf, static_cast<size_t>(n)));
 }
 
-std::string mapped_libnode(pid_t pid) {
-  auto maps = read_small_file(proc_path(pid, "maps"), 16 << 20);
-  if (!maps) return {};
-  size_t pos = 0;
-  while ((pos = maps->find("/libnode.so", pos)) != std::string::npos) {
-    const size_t end = pos + 11;
-    if (end >= maps->size() || (*maps)[end] == '\n' || (*maps)[end] == '.') {
-      // The path starts at the line's first '/' (maps: "start-end perms offset dev inode   /path").
-      const size_t line = maps->rfind('\n', pos);
-      const size_t start = maps->find('/', line == std::string::npos ? 0 : line + 1);
-      size_t stop = maps->find('\n', end);
-      if (stop == std::string::npos) stop = maps->size();
-      std::string path = maps->substr(start, stop - start);
-      if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
-      return path;
-    }
-    pos = end;
-  }
-  return {};
-}
-
-bool maps_libnode(pid_t pid) { return !mapped_libnode(pid).empty(); }
-
-std::string v8_binary(pid_t pid, const std::string& exe) {
-  std::string lib = mapped_libnode(pid);
-  return lib.empty() ? exe : lib;
+bool maps_libnode(pid_t pid) {
+  auto maps = read_maps(pid);
+  return maps && !libnode_path(*maps).empty();
 }
 
 bool is_alive(pid_t pid) {

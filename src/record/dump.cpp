@@ -55,10 +55,7 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   std::unique_ptr<v8::StackNamer> js_namer;
   std::string js_problem;
   if (info->is_node && symbols::uses_heap(cfg.js_names)) {
-    const std::string v8_path = process::v8_binary(pid, info->exe);  // libnode.so or the executable
-    symbols::ElfFile* elf = symbolizer.elf_for(v8_path);
-    auto namer = elf ? v8::StackNamer::create(pid, *elf, files)
-                     : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + v8_path, ""));
+    auto namer = v8::StackNamer::create(symbolizer, v8::v8_binary(*files, info->exe), files);
     if (namer) {
       js_namer = std::move(namer.value());
       js_namer->prepare();  // not while a thread is held

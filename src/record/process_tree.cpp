@@ -39,7 +39,12 @@ Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
   if (launch_flags_) info->cmdline = process::without_launch_flags(info->cmdline, v8_log_dir_);
   RecorderOptions ro = opts_;
   ro.pid = pid;
-  ro.defer_sampling = true;
+  // Sampling starts now, before the ~10-60 ms of setting up names and probes (Recorder::start): a
+  // process the command started is recorded from as close to its exec as loopperf can be; what
+  // its rings cannot hold meanwhile is counted as lost.
+  ro.defer_sampling = false;
+  const auto start = Clock::now();
+  const uint64_t start_real = realtime_ns(), start_mono = monotonic_ns();
   auto rec = Recorder::create(ro);
   if (!rec) return rec.error();
   TracedProcess p;
@@ -55,9 +60,9 @@ Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
   // What its recorder could not set up (loop health, heap names ...) is said at the end, once per
   // text with the pids it applies to.
   for (const auto& w : p.rec->warnings()) setup_warnings_[w].push_back(pid);
-  p.start = Clock::now();
-  p.start_real = realtime_ns();
-  p.start_mono = monotonic_ns();
+  p.start = start;
+  p.start_real = start_real;
+  p.start_mono = start_mono;
   return p;
 }
 
@@ -128,7 +133,8 @@ void ProcessTree::adopt_running_tree() {
 
 void ProcessTree::stop(TracedProcess& p, bool exited, uint64_t end_ns) {
   if (p.stopped) return;
-  p.rec->stop();
+  // Its probes stay open until the session's end, when a sibling starting cannot wait for them.
+  p.rec->stop(/*release_probes=*/false);
   p.elapsed = end_ns > p.start_mono && p.start_mono
                   ? std::chrono::nanoseconds(end_ns - p.start_mono)
                   : std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - p.start);
@@ -234,6 +240,7 @@ void ProcessTree::step(std::chrono::milliseconds timeout) {
 
 void ProcessTree::stop_all() {
   for (auto& p : procs_) stop(p, false);
+  for (auto& p : procs_) p.rec->release_probes();
 }
 
 std::vector<std::string> ProcessTree::warnings() const {

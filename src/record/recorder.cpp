@@ -93,15 +93,15 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
 void Recorder::start(const std::string& exe, bool is_node) {
   opts_.is_node = is_node;
   exe_ = exe;
-  if (is_node) libnode_ = process::mapped_libnode(opts_.pid);
   started_ = last_scan_ = last_refresh_ = Clock::now();
   start_ns_ = monotonic_ns();
   const std::string fp_binary = opts_.is_node ? exe : std::string();
   symbolizer_->set_js_names(opts_.js_names, nullptr);
   symbolizer_->refresh();
+  if (is_node) libnode_ = process::libnode_path(files_->maps());
   if (opts_.kernel) symbolizer_->preload_kernel_symbols();
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
-  start_js_names();
+  // Loop health before names: it is cheap, and the loop's first turns come early in a process's life.
   if (opts_.loop_health && opts_.is_node) {
     auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) { on_poll_event(e); });
     if (tracer) {
@@ -112,6 +112,7 @@ void Recorder::start(const std::string& exe, bool is_node) {
                           " — hint: " + tracer.error().hint);
     }
   }
+  start_js_names();
   follow_new_threads();
   if (opts_.wall) {
     wall_modules_ = std::make_unique<unwind::ModuleMap>(files_, fp_binary);
@@ -171,12 +172,8 @@ void Recorder::on_health_flush(uint64_t now_ns) {
 void Recorder::start_js_names() {
   if (!symbols::uses_heap(opts_.js_names)) return;
   if (!opts_.is_node) return;
-  // V8 lives in the executable, or in libnode.so for a node built as a shared library (Debian's).
-  const std::string v8_path = libnode_.empty() ? exe_ : libnode_;
-  symbols::ElfFile* elf = symbolizer_->elf_for(v8_path);
-  Result<std::unique_ptr<v8::StackNamer>> namer =
-      elf ? v8::StackNamer::create(opts_.pid, *elf, files_)
-          : Result<std::unique_ptr<v8::StackNamer>>(make_error(ErrorCode::kInternal, "cannot read " + v8_path, ""));
+  const std::string v8_path = v8::v8_binary(*files_, exe_);  // libnode.so or the executable
+  auto namer = v8::StackNamer::create(*symbolizer_, v8_path, files_);
   if (!namer) {
     warnings_.push_back("JavaScript frames cannot be named from the target's heap: " + namer.error().message +
                         (opts_.js_names == symbols::JsNamesMode::kAuto
@@ -195,7 +192,7 @@ void Recorder::start_js_names() {
   // The uprobe's file, reached through the target's own view (its mount namespace).
   const std::string proc = "/proc/" + std::to_string(opts_.pid);
   auto epochs = v8::GcEpochs::create(opts_.pid, v8_path == exe_ ? proc + "/exe" : proc + "/root" + v8_path,
-                                     layout.gc_begin ? elf->vaddr_to_file_offset(layout.gc_begin) : 0);
+                                     layout.gc_begin ? js_namer_->binary().vaddr_to_file_offset(layout.gc_begin) : 0);
   if (epochs) {
     gc_epochs_ = std::move(epochs.value());
     js_namer_->set_gc_epochs(gc_epochs_.get());
@@ -341,16 +338,20 @@ void Recorder::step(std::chrono::milliseconds timeout, const std::vector<int>& a
   }
 }
 
-void Recorder::stop() {
+void Recorder::stop(bool release) {
   end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
   take_wall_samples();
   sampler_->finish();
   if (tracer_) tracer_->drain();
   // Its probes take ~0.1 s each to close: done while the profile is being finished.
-  if (gc_epochs_) gc_epochs_->close();
+  if (gc_epochs_) gc_epochs_->close(release);
   // Even after the target exited: the perf map is still on disk and may hold code logged last.
   symbolizer_->refresh();
+}
+
+void Recorder::release_probes() {
+  if (gc_epochs_) gc_epochs_->release();
 }
 
 FinishedProfile Recorder::finish_profile(profile::BuildInfo build, profile::RecordingInfo info) {

@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kRingPages = 1;            // 4 KiB: 170 records between two looks
 constexpr size_t kMaxBegins = 256;          // kept per thread (samples older than these: unknown)
+constexpr size_t kMaxRetired = 64;          // exited threads' probes held before a batch is closed
 constexpr uint64_t kLostJump = 1ull << 32;  // after lost records: an epoch no earlier one can equal
 
 // Records with sample_type TIME.
@@ -132,26 +133,31 @@ std::optional<uint64_t> GcEpochs::epoch_now(pid_t tid) {
   return t->count;
 }
 
-void GcEpochs::close() {
+void GcEpochs::close(bool release_now) {
   closed_ = true;
-  std::vector<sample::PerfEvent> events;
-  for (auto& [tid, t] : threads_) events.push_back(std::move(t.ring));
+  for (auto& [tid, t] : threads_) retired_.push_back(std::move(t.ring));
   threads_.clear();
+  if (release_now) release();
+}
+
+void GcEpochs::release() {
+  std::erase_if(closing_, [](std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
+  if (retired_.empty()) return;
   // One task: the kernel closes them one after another anyway.
-  closing_.push_back(std::async(std::launch::async, [evs = std::move(events)]() mutable { evs.clear(); }));
+  closing_.push_back(std::async(std::launch::async, [evs = std::move(retired_)]() mutable { evs.clear(); }));
+  retired_.clear();
 }
 
 void GcEpochs::forget(pid_t tid) {
   refused_.erase(tid);
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
-  // The close waits for an RCU grace period (~0.1 s): not on the drain loop's path.
-  closing_.push_back(
-      std::async(std::launch::async, [ev = std::move(it->second.ring)]() mutable { ev = {}; }));
+  retired_.push_back(std::move(it->second.ring));
   threads_.erase(it);
-  std::erase_if(closing_, [](std::future<void>& f) {
-    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-  });
+  // A program that keeps starting and ending threads: a bounded number of fds held.
+  if (retired_.size() >= kMaxRetired) release();
 }
 
 }  // namespace loopperf::v8

@@ -27,6 +27,19 @@ Result<std::unique_ptr<StackNamer>> StackNamer::create(pid_t pid, symbols::ElfFi
   return std::unique_ptr<StackNamer>(new StackNamer(std::move(reader), std::move(files), exe));
 }
 
+Result<std::unique_ptr<StackNamer>> StackNamer::create(symbols::ProcessSymbolizer& symbolizer, const std::string& v8_path,
+                                                       std::shared_ptr<process::TargetFiles> files) {
+  symbols::ElfFile* elf = symbolizer.elf_for(v8_path);
+  if (elf == nullptr) return make_error(ErrorCode::kInternal, "cannot read " + v8_path, "");
+  const pid_t pid = files->pid();
+  return create(pid, *elf, std::move(files));
+}
+
+std::string v8_binary(const process::TargetFiles& files, const std::string& exe) {
+  std::string lib = process::libnode_path(files.maps());
+  return lib.empty() ? exe : lib;
+}
+
 StackNamer::StackNamer(std::unique_ptr<HeapReader> reader, std::shared_ptr<process::TargetFiles> files,
                        symbols::ElfFile& exe)
     : reader_(std::move(reader)), files_(std::move(files)), exe_(exe), pid_(files_->pid()) {}

@@ -34,6 +34,10 @@ std::vector<MapEntry> parse_maps(const std::string& text);
 // Reads /proc/PID/maps.
 Result<std::vector<MapEntry>> read_maps(pid_t pid);
 
+// The path of the libnode.so (libnode.so or libnode.so.N) that `maps` hold, as in the maps (in the
+// process's mount namespace), or "": the node runtime built as a shared library (Debian's nodejs).
+std::string libnode_path(const std::vector<MapEntry>& maps);
+
 // The entry containing `addr`, or nullptr. `maps` must be sorted by start (as the kernel prints them).
 const MapEntry* find_map(const std::vector<MapEntry>& maps, uint64_t addr);
 

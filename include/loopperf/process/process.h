@@ -36,11 +36,6 @@ bool is_alive(pid_t pid);  // exists and is not a zombie
 bool executable_named_node(pid_t pid);
 // It has libnode.so mapped: the node runtime as a shared library (Debian's nodejs package).
 bool maps_libnode(pid_t pid);
-// The path of the libnode.so it maps (as in its maps, in its mount namespace), or "".
-std::string mapped_libnode(pid_t pid);
-// The file that holds V8 (its postmortem metadata, builtins, garbage collector) in a node process:
-// its libnode.so when it maps one, else its executable `exe`.
-std::string v8_binary(pid_t pid, const std::string& exe);
 
 // True when `pid` is a process (a thread group leader, zombie or not) whose parent is this process.
 bool is_own_child_process(pid_t pid);

@@ -82,8 +82,12 @@ class Recorder {
   // Waits up to `timeout` for data (or for data on `also_wake`, which it does not read) and
   // processes it; rescans threads and refreshes snapshots.
   void step(std::chrono::milliseconds timeout, const std::vector<int>& also_wake = {});
-  // Stops sampling and takes in what is still buffered.
-  void stop();
+  // Stops sampling and takes in what is still buffered. Its uprobes are closed in the background
+  // now, or with `release_probes = false` only at release_probes(): closing one delays every probe
+  // or tracepoint opened meanwhile by ~0.1 s (gc_epochs.h), which a process tree's next process,
+  // starting, should not wait for.
+  void stop(bool release_probes = true);
+  void release_probes();
 
   // Builds the labelled profile (finish.h) with `info` as its metadata, then frees the stack table
   // and symbol tables: call once, after stop().

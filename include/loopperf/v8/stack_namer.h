@@ -25,10 +25,15 @@
 #include "loopperf/process/target_files.h"
 #include "loopperf/profile/frame.h"
 #include "loopperf/symbols/js_names.h"
+#include "loopperf/symbols/process_symbolizer.h"
 #include "loopperf/unwind/hybrid.h"
 #include "loopperf/v8/heap_reader.h"
 
 namespace loopperf::v8 {
+
+// The file that holds V8 (its postmortem metadata, builtins, garbage collector) in a node process:
+// the libnode.so its maps hold (node built as a shared library, Debian's), else its executable.
+std::string v8_binary(const process::TargetFiles& files, const std::string& exe);
 
 class StackNamer : public symbols::JsNameTable {
  public:
@@ -36,6 +41,9 @@ class StackNamer : public symbols::JsNameTable {
   // what is missing, when the layout cannot be established (not node, stripped, unknown V8, pointer
   // compression): the caller warns once and names frames from the perf map alone.
   static Result<std::unique_ptr<StackNamer>> create(pid_t pid, symbols::ElfFile& exe,
+                                                    std::shared_ptr<process::TargetFiles> files);
+  // The same for the file V8 lives in (v8_binary()), as `symbolizer` reads it.
+  static Result<std::unique_ptr<StackNamer>> create(symbols::ProcessSymbolizer& symbolizer, const std::string& v8_path,
                                                     std::shared_ptr<process::TargetFiles> files);
   ~StackNamer() override;
 
@@ -55,6 +63,7 @@ class StackNamer : public symbols::JsNameTable {
   // so that a caller holding a thread stopped while it names (dump) does not pay for it then.
   void prepare();
   uint64_t over_budget() const { return budget_.refused(); }
+  symbols::ElfFile& binary() const { return exe_; }  // the file V8 lives in
 
   bool js_frame(uint32_t id, symbols::JsFrameName& out) const override;
 
