@@ -189,27 +189,56 @@ namespace {
 // runs: one call site, one phase. A call site all of whose telling samples agree is learned, and
 // then names the phase of its other samples too (JavaScript in a poll callback node has no rule
 // for); a call site with two phases among them is left alone.
-std::map<const profile::Location*, Phase> learn_call_sites(const profile::Profile& p, const LocationFrames& locations,
-                                                           const std::map<int64_t, ThreadRole>& roles,
-                                                           const UvRunPhaseFn& uv_run_phase) {
-  std::map<const profile::Location*, std::map<Phase, uint64_t>> votes;
-  for (const auto& s : p.samples) {
-    auto role = roles.find(s.num_label(kTidLabel).value_or(-1));
-    if (role == roles.end() || !is_loop_role(role->second)) continue;
-    const std::vector<FrameRef> frames = locations.frames_of(s);
+class CallSiteLearner {
+ public:
+  explicit CallSiteLearner(const UvRunPhaseFn& known) : known_(known) {}
+
+  // A loop sample whose outermost uv_run frame's call site the table does not know: its vote is
+  // taken if its callbacks or its poll wait tell a phase, and true says that its phase waits for
+  // what is learned.
+  bool undecided(const std::vector<FrameRef>& frames) {
     const Facts facts = gather(frames);
-    if (facts.outer_uv_run == Facts::kNone || !frames[facts.outer_uv_run].location) continue;
-    if (uv_run_phase && uv_run_phase(frames[facts.outer_uv_run]) != Phase::kUnknown) continue;
+    if (facts.outer_uv_run == Facts::kNone || !frames[facts.outer_uv_run].location) return false;
+    if (known_ && known_(frames[facts.outer_uv_run]) != Phase::kUnknown) return false;
     Phase phase = phase_from_callbacks(frames, facts.outer_uv_run);
     const size_t leaf = leaf_user_index(frames);
     if (phase == Phase::kUnknown && leaf < frames.size() && is_poll_wait(frames[leaf]) && facts.uv_run_count == 1)
       phase = Phase::kPoll;
-    if (phase != Phase::kUnknown) votes[frames[facts.outer_uv_run].location][phase]++;
+    if (phase != Phase::kUnknown) votes_[frames[facts.outer_uv_run].location][phase]++;
+    return true;
   }
-  std::map<const profile::Location*, Phase> learned;
-  for (const auto& [loc, by_phase] : votes)
-    if (by_phase.size() == 1) learned[loc] = by_phase.begin()->first;
-  return learned;
+
+  // The call sites whose votes were unanimous.
+  std::map<const profile::Location*, Phase> learned() const {
+    std::map<const profile::Location*, Phase> out;
+    for (const auto& [loc, by_phase] : votes_)
+      if (by_phase.size() == 1) out[loc] = by_phase.begin()->first;
+    return out;
+  }
+
+ private:
+  const UvRunPhaseFn& known_;
+  std::map<const profile::Location*, std::map<Phase, uint64_t>> votes_;
+};
+
+void put_labels(profile::Sample& s, const Classification& c, ThreadRole role, LabelSummary& summary) {
+  // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
+  // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
+  Activity activity = c.activity;
+  if (!s.str_label("syscall").empty() && (activity == Activity::kJs || activity == Activity::kNative))
+    activity = Activity::kBlocked;
+  std::erase_if(s.labels, [](const profile::Label& l) {
+    return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
+  });
+  s.labels.reserve(s.labels.size() + 3);  // exactly: a long profile has ~20k samples
+  s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
+  s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(activity)), 0, "", false});
+  s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
+  if (is_loop_role(role)) {
+    uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
+    summary.loop_samples += n;
+    if (c.phase == Phase::kUnknown) summary.unknown_phase += n;
+  }
 }
 
 }  // namespace
@@ -225,34 +254,33 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
     auto [it, inserted] = roles.try_emplace(tid, r);
     if (!inserted && it->second == ThreadRole::kOther) it->second = r;
   }
-  const std::map<const profile::Location*, Phase> learned = learn_call_sites(p, locations, roles, uv_run_phase);
+  // One pass labels every sample whose phase the call-site table (or having no uv_run frame)
+  // settles: all of them for a node whose libuv has its symbols. Loop samples under a uv_run call
+  // site the table does not know vote, and are labelled once the votes are counted.
+  CallSiteLearner learner(uv_run_phase);
+  std::vector<size_t> undecided;
+  for (size_t i = 0; i < p.samples.size(); i++) {
+    profile::Sample& s = p.samples[i];
+    const ThreadRole role = roles[s.num_label(kTidLabel).value_or(-1)];
+    const std::vector<FrameRef> frames = locations.frames_of(s);
+    if (is_loop_role(role) && learner.undecided(frames)) {
+      undecided.push_back(i);
+      continue;
+    }
+    put_labels(s, classify_stack(frames, role, uv_run_phase), role, summary);
+  }
+  const std::map<const profile::Location*, Phase> learned = learner.learned();
   summary.learned_call_sites = learned.size();
-  const UvRunPhaseFn phase_of_uv_run = [&](const FrameRef& f) {
+  const UvRunPhaseFn known_or_learned = [&](const FrameRef& f) {
     Phase known = uv_run_phase ? uv_run_phase(f) : Phase::kUnknown;
     if (known != Phase::kUnknown) return known;
     auto it = learned.find(f.location);
     return it == learned.end() ? Phase::kUnknown : it->second;
   };
-  for (auto& s : p.samples) {
-    int64_t tid = s.num_label(kTidLabel).value_or(-1);
-    ThreadRole role = roles[tid];
-    Classification c = classify_stack(locations.frames_of(s), role, phase_of_uv_run);
-    // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
-    // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
-    if (!s.str_label("syscall").empty() && (c.activity == Activity::kJs || c.activity == Activity::kNative))
-      c.activity = Activity::kBlocked;
-    std::erase_if(s.labels, [](const profile::Label& l) {
-      return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
-    });
-    s.labels.reserve(s.labels.size() + 3);  // exactly: a long profile has ~20k samples
-    s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
-    s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(c.activity)), 0, "", false});
-    s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
-    if (is_loop_role(role)) {
-      uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
-      summary.loop_samples += n;
-      if (c.phase == Phase::kUnknown) summary.unknown_phase += n;
-    }
+  for (size_t i : undecided) {
+    profile::Sample& s = p.samples[i];
+    const ThreadRole role = roles[s.num_label(kTidLabel).value_or(-1)];
+    put_labels(s, classify_stack(locations.frames_of(s), role, known_or_learned), role, summary);
   }
   return summary;
 }
