@@ -170,13 +170,7 @@ namespace {
 // The C library's entry frames (__libc_start_call_main, __libc_start_main, start_thread, clone3)
 // sit at the outer end of every complete stack and have no frame pointers: a frame-pointer chain
 // that ends in them ended where it should.
-bool is_c_library(const Module* m) {
-  if (!m) return false;
-  std::string_view base = m->path;
-  if (size_t slash = base.rfind('/'); slash != std::string_view::npos) base = base.substr(slash + 1);
-  return base.starts_with("libc.so") || base.starts_with("libc-") || base.starts_with("ld-musl") ||
-         base.starts_with("libpthread");
-}
+bool is_c_library(const Module* m) { return m && m->c_library; }
 
 bool has_cfi(const Module* m) { return m && !m->jit && m->image && m->fde_count; }
 
@@ -190,7 +184,7 @@ size_t HybridUnwinder::chain_cut_at(std::span<const uint64_t> chain) const {
   // start_thread, clone3) are where a complete chain ends, and are left as they are.
   for (size_t i = 1; i < chain.size(); i++) {
     const Module* m = modules_.find(chain[i]);
-    if (m && !m->fp_trusted && !m->jit && has_cfi(m) && !is_c_library(m)) return i;
+    if (m && m->cfi_without_fp) return i;
   }
   return kNoCut;
 }
@@ -257,8 +251,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
       // distribution's libnode keeps no frame pointers: its rbp is whatever it held). The C library
       // is followed by frame pointer from here (above), so its rbp must be one.
       const Module* caller = modules_.find(frame[1]);
-      const bool caller_cfi =
-          caller && !caller->fp_trusted && !caller->jit && has_cfi(caller) && !is_c_library(caller);
+      const bool caller_cfi = caller && caller->cfi_without_fp;
       if (frame[0] != 0 && frame[0] <= bp && !caller_cfi) {
         out.push_back(profile::Frame{frame[1] - 1, false});
         return EndReason::kBadFrame;

@@ -104,6 +104,11 @@ Module* ModuleMap::module_for(const process::MapEntry& m) {
       }
     }
   }
+  std::string_view base = mod->path;
+  if (size_t slash = base.rfind('/'); slash != std::string_view::npos) base = base.substr(slash + 1);
+  mod->c_library = base.starts_with("libc.so") || base.starts_with("libc-") || base.starts_with("ld-musl") ||
+                   base.starts_with("libpthread");
+  mod->cfi_without_fp = mod->image && mod->fde_count && !mod->fp_trusted && !mod->c_library;
   Module* raw = mod.get();
   modules_.emplace(key, std::move(mod));
   return raw;

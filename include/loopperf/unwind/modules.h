@@ -55,6 +55,10 @@ struct Module {
   // From .eh_frame_hdr, in runtime addresses, for libunwind's remote table lookup.
   uint64_t hdr_runtime = 0, table_runtime = 0, fde_count = 0;
   uint64_t text_start = 0, text_end = 0;  // runtime range of its executable mapping(s)
+  bool c_library = false;  // libc, libpthread, musl's loader: reached by frame pointer, followed by it
+  // Has CFI and is not known to keep frame pointers (not the C library): a frame-pointer chain
+  // through it is not to be trusted beyond it (hybrid.h). Set once, asked of every chain frame.
+  bool cfi_without_fp = false;
 };
 
 class ModuleMap {
