@@ -11,6 +11,7 @@ Result<DumpCommandConfig> make_dump_config(const DumpArgs& args, pid_t self_pid)
   DumpCommandConfig cfg;
   cfg.dump.pid = static_cast<pid_t>(*pid);
   cfg.json = args.json;
+  cfg.children = args.children;
   auto js = symbols::parse_js_names_mode(args.js_names);
   if (!js) return js.error();
   cfg.dump.js_names = *js;

@@ -15,11 +15,13 @@ struct DumpArgs {
   std::string pid;
   std::string js_names = "auto";
   bool json = false;
+  bool children = false;
 };
 
 struct DumpCommandConfig {
   record::DumpConfig dump;
   bool json = false;
+  bool children = false;
 };
 
 // `self_pid` is loopperf's own pid (refused as a target).

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <sstream>
 
 #include "loopperf/common/fs.h"
@@ -113,6 +114,17 @@ std::vector<pid_t> list_children(pid_t pid) {
       if (v > 0) out.push_back(static_cast<pid_t>(v));
       pos = end + 1;
     }
+  }
+  return out;
+}
+
+std::vector<pid_t> list_descendants(pid_t pid) {
+  std::vector<pid_t> out;
+  std::set<pid_t> seen{pid};
+  for (size_t next = 0;; next++) {
+    for (pid_t child : list_children(next == 0 ? pid : out[next - 1]))
+      if (seen.insert(child).second) out.push_back(child);
+    if (next >= out.size()) break;
   }
   return out;
 }

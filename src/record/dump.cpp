@@ -140,4 +140,19 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   return dump;
 }
 
+Result<std::vector<report::Dump>> take_dumps(const DumpConfig& cfg, std::vector<std::string>& skipped) {
+  std::vector<report::Dump> out;
+  auto first = take_dump(cfg);
+  if (!first) return first.error();
+  out.push_back(std::move(first.value()));
+  for (pid_t pid : process::list_descendants(cfg.pid)) {
+    DumpConfig one = cfg;
+    one.pid = pid;
+    auto d = take_dump(one);
+    if (d) out.push_back(std::move(d.value()));
+    else skipped.push_back("process " + std::to_string(pid) + ": " + d.error().message);
+  }
+  return out;
+}
+
 }  // namespace loopperf::record

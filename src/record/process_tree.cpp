@@ -85,8 +85,11 @@ bool ProcessTree::wait_for_root_exec(pid_t root_pid, std::chrono::milliseconds t
   const auto deadline = Clock::now() + timeout;
   while (!root_exec_seen_) {
     for (const auto& e : events_->drain()) {
-      if (e.kind == sample::ProcessEvent::Kind::kExec && e.pid == root_pid) root_exec_seen_ = true;
-      // Anything else this early (the root forking already) is taken by update() from /proc.
+      // Everything else is news for update(): nothing in the tree runs before the root's exec, but
+      // a shell may fork and its child exec before loopperf looks, and one drain (its CPUs' rings
+      // one after another) need not hold them in time order.
+      if (!root_exec_seen_ && e.kind == sample::ProcessEvent::Kind::kExec && e.pid == root_pid) root_exec_seen_ = true;
+      else early_.push_back(e);
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
@@ -210,7 +213,10 @@ void ProcessTree::update() {
     }
   }
   const pid_t root_pid = root().pid;
-  for (const auto& e : events_->drain()) {
+  std::vector<sample::ProcessEvent> events = std::move(early_);
+  early_.clear();
+  for (auto& e : events_->drain()) events.push_back(std::move(e));
+  for (const auto& e : events) {
     switch (e.kind) {
       case sample::ProcessEvent::Kind::kExec:
         if (e.pid == root_pid && !root_exec_seen_) {

@@ -24,6 +24,7 @@
 #include "loopperf/record/node_target.h"
 #include "loopperf/record/process_tree.h"
 #include "loopperf/record/recorder.h"
+#include "loopperf/record/run_warnings.h"
 #include "loopperf/sample/process_events.h"
 
 namespace loopperf::record {
@@ -105,10 +106,22 @@ FinishedProfile finish_process(TracedProcess& p, const RecordConfig& cfg, bool t
 
 // The recording's profile: the root's alone, or every process's merged (profile/processes.h), the
 // launched process's current program first and the programs it ran before under the same pid.
-Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, bool target_exited) {
+// `warnings`: each process's end-of-run warnings (run_warnings.h), the launched process's first.
+Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, bool target_exited,
+                                    std::vector<std::pair<pid_t, std::vector<RunWarning>>>& warnings) {
   std::vector<TracedProcess>& procs = tree.processes();
   TracedProcess& root = tree.root();
+  const auto warnings_of = [&](const TracedProcess& p, const FinishedProfile& f) {
+    RunWarningContext ctx;
+    ctx.pid = p.pid;
+    ctx.is_node = p.is_node;
+    ctx.launch = !cfg.command.empty();
+    ctx.js_names = cfg.sampling.js_names;
+    auto w = run_warnings(*p.rec, f, ctx);
+    if (!w.empty()) warnings.emplace_back(p.pid, std::move(w));
+  };
   FinishedProfile fin = finish_process(root, cfg, target_exited);
+  warnings_of(root, fin);
   const auto tree_counts = [&tree](profile::Profile& p) {
     if (!tree.follows()) return;
     p.set_meta("processes.missed", std::to_string(tree.missed()));
@@ -120,8 +133,12 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
   }
   std::vector<profile::ProcessPart> parts;
   parts.push_back({root.pid, std::move(fin.profile)});
-  for (auto& p : procs)
-    if (&p != &root) parts.push_back({p.pid, finish_process(p, cfg, false).profile});
+  for (auto& p : procs) {
+    if (&p == &root) continue;
+    FinishedProfile f = finish_process(p, cfg, false);
+    warnings_of(p, f);
+    parts.push_back({p.pid, std::move(f.profile)});
+  }
   for (auto& part : parts) {
     // How much of each program's start the recording missed: its recorder began after the exec
     // (launch mode's root is held before it and misses nothing).
@@ -271,9 +288,9 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   if (hooks.stopped) hooks.stopped();
 
   Recorder& rec = *tree.root().rec;
-  const auto& st = rec.stats();
   const auto sym_start = Clock::now();
-  auto finished = finish_tree(tree, cfg, target_exited);
+  std::vector<std::pair<pid_t, std::vector<RunWarning>>> process_warnings;
+  auto finished = finish_tree(tree, cfg, target_exited, process_warnings);
   if (!finished) {
     if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
     return finished.error();
@@ -291,51 +308,10 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   if (tree.events_lost() > 0)
     log::warn(std::to_string(tree.events_lost()) + " process starts or exits were not seen (the kernel dropped them)",
               "processes started then may be missing from the profile");
-  is_node = tree.root().is_node;
-  const auto& pm = rec.symbolizer().perf_map_status();
-  // A map that was found and refused is always said (someone may have planted it); a missing one
-  // only matters when the heap could not name the frames either.
-  const bool map_refused = pm.found && !pm.trusted;
-  const bool names_missing = !pm.found && !rec.heap_names() && cfg.sampling.js_names != symbols::JsNamesMode::kNone;
-  if (is_node && (map_refused || names_missing)) {
-    log::warn(pm.found ? "the perf map " + pm.path + " was ignored: " + pm.problem
-                       : "no perf map found for pid " + std::to_string(pid) + ": JavaScript frames show as [unknown]",
-              launch ? "do not pass --no-perf-map" : "start node with --perf-basic-prof (or NODE_OPTIONS=--perf-basic-prof), "
-                                                     "or record in launch mode: loopperf record -- node app.js");
-  }
-  if (const uint64_t skipped = rec.heap_names_over_budget(); skipped * 100 > st.samples)
-    log::warn(std::to_string(skipped) + " of " + std::to_string(st.samples) +
-                  " stacks were not named from the target's heap: reading its memory was slow (the target held its "
-                  "memory-map lock, as a process that keeps creating threads or mapping memory does on a busy machine)",
-              "frames the perf map names keep their names; start node with --perf-basic-prof to name the rest "
-              "(js_heap.over_budget in the profile counts them)");
-  const std::string& phase_problem = fin.phase_problem;
-  const loop::LabelSummary& labels = fin.labels;
-  if (is_node && !rec.libnode().empty()) {
-    // A distribution's node (Debian's nodejs: libnode.so and the system's libuv.so, stripped of
-    // local symbols): what it costs, in one line; the warnings below say how to get each back.
-    std::string degraded = "stacks are walked with CFI through its code without frame pointers (more CPU for loopperf)";
-    if (!phase_problem.empty())
-      degraded = "loop phases come from node's callbacks (" + std::to_string(labels.unknown_phase) + " of " +
-                 std::to_string(labels.loop_samples) + " event-loop samples stay unknown); " + degraded;
-    if (!rec.heap_names()) degraded = "JavaScript frames are named from V8's perf map only; " + degraded;
-    log::warn("node runs as a shared library here (" + rec.libnode() + "): " + degraded,
-              "docs/troubleshooting.md, \"A distribution's node\"");
-  }
-  if (!phase_problem.empty() && is_node)
-    log::warn("uv_run's call sites are unknown, so loop phases were recovered from node's own callbacks" +
-                  (labels.learned_call_sites
-                       ? " and the " + std::to_string(labels.learned_call_sites) + " call sites of uv_run they identify"
-                       : std::string()) +
-                  " (" + std::to_string(labels.unknown_phase) + " of " + std::to_string(labels.loop_samples) +
-                  " event-loop samples stay phase=unknown): " + phase_problem,
-              "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
-              "(official builds keep it) to see every phase");
+  // Each process's own: a program that ran beside the launched one is said with its pid.
+  for (const auto& w : tree_warnings(process_warnings)) log::warn(w.text, w.hint);
   if (tree.lost_samples() > 0)
     log::warn(std::to_string(tree.lost_samples()) + " samples were lost (ring buffer full)", "lower the rate with -F");
-  if (rec.stacks().overflowed() > 0)
-    log::warn(std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
-              "record for a shorter time");
   // The count the profile, its metadata and `report` show. In wall mode, which part is wall.
   uint64_t samples = 0, wall_samples = 0, threads = 0;
   for (auto& p : tree.processes()) {

@@ -54,8 +54,8 @@ std::string render_dump_text(const Dump& d) {
   return out;
 }
 
-std::string render_dump_json(const Dump& d) {
-  JsonWriter w;
+namespace {
+void write_dump(JsonWriter& w, const Dump& d) {
   w.begin_object();
   w.field("pid", d.pid).field("cmdline", d.cmdline).field("node_version", d.node_version).field("js_names", d.js_names);
   w.field("max_stopped_ns", d.max_stopped_ns).field("total_stopped_ns", d.total_stopped_ns);
@@ -73,7 +73,27 @@ std::string render_dump_json(const Dump& d) {
   }
   w.end_array();
   w.end_object();
+}
+}  // namespace
+
+std::string render_dump_json(const Dump& d) {
+  JsonWriter w;
+  write_dump(w, d);
   return w.str() + "\n";
+}
+
+std::string render_dumps_json(const std::vector<Dump>& dumps) {
+  JsonWriter w;
+  w.begin_object().key("processes").begin_array();
+  for (const auto& d : dumps) write_dump(w, d);
+  w.end_array().end_object();
+  return w.str() + "\n";
+}
+
+std::string render_dumps_text(const std::vector<Dump>& dumps) {
+  std::string out;
+  for (const auto& d : dumps) out += (out.empty() ? "" : "\n\n") + render_dump_text(d);
+  return out;
 }
 
 }  // namespace loopperf::report

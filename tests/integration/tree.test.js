@@ -213,6 +213,21 @@ require('fs').writeFileSync(${JSON.stringify(ready)}, 'ok');
     const solo = lp.loopperf(['record', '-q', '-p', String(server.pid), '-d', '300ms', '-o', path.join(dir, 's.pb.gz')]);
     assert.strictEqual(solo.status, 0, solo.stderr);
     assert.strictEqual(reports(path.join(dir, 's.pb.gz')).length, 1);
+    // dump --children: the server, then its running child, each stopped one thread at a time, the
+    // child's loop named where it spins.
+    const dump = lp.loopperf(['dump', '-p', String(server.pid), '--children', '--json']);
+    assert.strictEqual(dump.status, 0, dump.stderr);
+    const dumps = JSON.parse(dump.stdout).processes;
+    assert.ok(dumps.length >= 2, `the server and its running child: ${dumps.map((d) => d.cmdline).join(' | ')}`);
+    assert.strictEqual(dumps[0].pid, server.pid);
+    const spinning = dumps.slice(1).find((d) => /spin\.js/.test(d.cmdline));
+    assert.ok(spinning, 'the child is dumped');
+    const main = spinning.threads.find((t) => t.tid === spinning.pid);
+    assert.ok(main.frames.some((f) => f.name === 'childSpin'), JSON.stringify(main.frames.map((f) => f.name)));
+    const text = lp.loopperf(['dump', '-p', String(server.pid), '--children']);
+    assert.strictEqual(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^pid ${server.pid} `));
+    assert.match(text.stdout, new RegExp(`\\n\\npid ${spinning.pid} `));
   } finally {
     // Its children first: they would outlive it.
     let kids = '';

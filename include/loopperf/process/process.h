@@ -44,6 +44,8 @@ bool is_own_child_process(pid_t pid);
 std::vector<pid_t> list_threads(pid_t pid);
 // The processes `pid`'s threads have started and that still run (/proc/PID/task/TID/children).
 std::vector<pid_t> list_children(pid_t pid);
+// Its children, their children and so on, parents before their children (not `pid` itself).
+std::vector<pid_t> list_descendants(pid_t pid);
 
 // /proc/PID/task/TID/comm without the newline; "" when the thread is gone.
 std::string thread_name(pid_t pid, pid_t tid);

@@ -28,4 +28,10 @@ struct DumpConfig {
 // gets its own `error` and the others are still dumped.
 Result<report::Dump> take_dump(const DumpConfig& cfg);
 
+// `cfg.pid`'s dump and, after it, each of its descendant processes' as they are when it ends (dump
+// --children), one process after another: each thread is held only for its own walk. A descendant
+// that cannot be dumped (it exited meanwhile, it is not ours) is left out with a line in
+// `skipped`; the first process's error is the result's.
+Result<std::vector<report::Dump>> take_dumps(const DumpConfig& cfg, std::vector<std::string>& skipped);
+
 }  // namespace loopperf::record

@@ -112,6 +112,9 @@ class ProcessTree {
   };
   std::vector<Pending> pending_;
   bool root_exec_seen_ = false;
+  // Events drained while waiting for the root's exec, other than that exec (the root forking and
+  // its child exec'ing already): update() takes them first.
+  std::vector<sample::ProcessEvent> early_;
   bool launch_flags_ = false;
   std::string v8_log_dir_;
   uint64_t missed_ = 0;

@@ -110,6 +110,7 @@ class Recorder {
   const std::string& libnode() const { return libnode_; }
   const profile::StackTable& stacks() const { return stacks_; }
   symbols::ProcessSymbolizer& symbolizer() { return *symbolizer_; }
+  const symbols::ProcessSymbolizer& symbolizer() const { return *symbolizer_; }
   std::vector<std::string> warnings() const { return warnings_; }
   // How the recording went (RecordingInfo::details): unwind ends, stack table, symbols, wall, loop health.
   std::vector<std::pair<std::string, std::string>> details() const;

@@ -35,5 +35,9 @@ std::vector<StackFrame> stack_frames(const profile::Profile& p, const profile::S
 
 std::string render_dump_text(const Dump& d);
 std::string render_dump_json(const Dump& d);
+// Several processes' dumps (dump --children): the texts one after another; in JSON
+// {"processes": [dump, ...]}.
+std::string render_dumps_text(const std::vector<Dump>& dumps);
+std::string render_dumps_json(const std::vector<Dump>& dumps);
 
 }  // namespace loopperf::report

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "loopperf/formats/pprof.h"
+#include "loopperf/report/dump.h"
 #include "loopperf/report/report.h"
 
 using namespace loopperf;
@@ -194,4 +195,19 @@ TEST_CASE("the JSON report has the documented fields and is valid JSON text") {
   std::string text = report::render_text(*r, true);
   CHECK(text.find("Top blockers") != std::string::npos);
   CHECK(text.find("handler") != std::string::npos);
+}
+
+TEST_CASE("dump --children: several dumps, text one after another, JSON under processes") {
+  report::Dump a, b;
+  a.pid = 10;
+  a.cmdline = "node primary.js";
+  b.pid = 11;
+  b.cmdline = "node worker.js";
+  const std::string text = report::render_dumps_text({a, b});
+  CHECK(text.rfind("pid 10  node primary.js\n", 0) == 0);
+  CHECK(text.find("\n\npid 11  node worker.js\n") != std::string::npos);
+  std::string json = report::render_dumps_json({a, b});
+  std::erase_if(json, [](char c) { return c == ' ' || c == '\n'; });
+  CHECK(json.rfind("{\"processes\":[{\"pid\":10,", 0) == 0);
+  CHECK(json.find("{\"pid\":11,") != std::string::npos);
 }
