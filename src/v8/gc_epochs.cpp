@@ -15,7 +15,6 @@ namespace {
 
 constexpr size_t kRingPages = 1;            // 4 KiB: 170 records between two looks
 constexpr size_t kMaxBegins = 256;          // kept per thread (samples older than these: unknown)
-constexpr size_t kMaxRetired = 64;          // exited threads' probes held before a batch is closed
 constexpr uint64_t kLostJump = 1ull << 32;  // after lost records: an epoch no earlier one can equal
 
 // Records with sample_type TIME.
@@ -144,9 +143,10 @@ void GcEpochs::release() {
   std::erase_if(closing_, [](std::future<void>& f) {
     return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   });
-  if (retired_.empty()) return;
-  // One task: the kernel closes them one after another anyway.
-  closing_.push_back(std::async(std::launch::async, [evs = std::move(retired_)]() mutable { evs.clear(); }));
+  // One task per probe: each close waits for a grace period, and waits started together end
+  // together (closed one after another, 64 exited threads' probes took seconds).
+  for (auto& ev : retired_)
+    closing_.push_back(std::async(std::launch::async, [e = std::move(ev)]() mutable { e = {}; }));
   retired_.clear();
 }
 
@@ -154,10 +154,14 @@ void GcEpochs::forget(pid_t tid) {
   refused_.erase(tid);
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
-  retired_.push_back(std::move(it->second.ring));
+  // The close waits for an RCU grace period (~0.1 s): not on the drain loop's path. At once, so
+  // that loopperf's descriptors follow the threads alive (a program that keeps making threads).
+  closing_.push_back(
+      std::async(std::launch::async, [ev = std::move(it->second.ring)]() mutable { ev = {}; }));
   threads_.erase(it);
-  // A program that keeps starting and ending threads: a bounded number of fds held.
-  if (retired_.size() >= kMaxRetired) release();
+  std::erase_if(closing_, [](std::future<void>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  });
 }
 
 }  // namespace loopperf::v8

@@ -48,15 +48,14 @@ class GcEpochs {
   std::optional<uint64_t> epoch_at(pid_t tid, uint64_t time_ns);
   // The same for this moment.
   std::optional<uint64_t> epoch_now(pid_t tid);
-  // The thread exited: its probe is retired, and closed with others later (release()).
+  // The thread exited: its probe is closed, in the background.
   void forget(pid_t tid);
   // Nothing is known from now on: every probe is retired. With `release`, the retired probes are
   // closed now, in the background (the destructor waits for it).
   void close(bool release = true);
   // Closes the retired probes in the background. Closing a uprobe waits for an RCU grace period
-  // (~0.1 s) while holding the kernel's trace-event lock, and every tracepoint or uprobe opened
-  // meanwhile (another process's or thread's, starting) waits for it: so they are closed in
-  // batches, and a recording of a process tree closes its exited processes' probes at its end.
+  // (~0.1 s), and a tracepoint or uprobe opened meanwhile (a process starting) can wait for it: a
+  // recording of a process tree closes its exited processes' probes at its end.
   void release();
 
   struct Stats {
@@ -87,7 +86,7 @@ class GcEpochs {
   std::map<pid_t, Thread> threads_;
   std::set<pid_t> refused_;
   Stats stats_;
-  std::vector<sample::PerfEvent> retired_;  // exited threads' probes, not closed yet
+  std::vector<sample::PerfEvent> retired_;  // an exited process's probes, not closed yet
   std::vector<std::future<void>> closing_;
   bool closed_ = false;
 };
