@@ -48,6 +48,14 @@ int main(int argc, char** argv) {
     if (!c.sub->parsed()) continue;
     if (!ctx.command.empty() && c.sub->get_name() != "record")
       return report_error(make_error(ErrorCode::kUsage, "only `record` takes a command after --"));
+    // An option given an empty value (`-d ''`, a shell variable that was not set) is a mistake, not
+    // a request for its default (for -d that would be: record until stopped).
+    for (const CLI::Option* o : c.sub->get_options())
+      if (o->get_items_expected_min() > 0)
+        for (const auto& v : o->results())
+          if (v.empty())
+            return report_error(make_error(ErrorCode::kUsage, "option " + o->get_name() + " was given an empty value",
+                                           "give it a value, or leave it out for its default"));
     // Stages report errors as Result; an exception reaching here is memory running out or a bug.
     // Either way it gets a message and its exit status rather than std::terminate's SIGABRT.
     try {

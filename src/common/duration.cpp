@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 #include <limits>
 
 namespace loopperf {
@@ -24,12 +25,18 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   double value = std::strtod(number.c_str(), &end);
   if (end != number.c_str() + number.size() || !std::isfinite(value)) return bad("not a number");
   double scale;
-  if (unit.empty() || unit == "s" || unit == "sec") scale = 1e9;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ns") scale = 1;
-  else if (unit == "m" || unit == "min") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
+  if (unit.size() > 1 && unit[0] == ' ') unit.remove_prefix(1);  // "2 s", as people write it
+  const auto is = [&unit](std::initializer_list<std::string_view> names) {
+    for (auto n : names)
+      if (unit == n) return true;
+    return false;
+  };
+  if (is({"", "s", "sec", "secs", "second", "seconds"})) scale = 1e9;
+  else if (is({"ms", "msec", "msecs", "millisecond", "milliseconds"})) scale = 1e6;
+  else if (is({"us", "\u00b5s", "usec", "usecs", "microsecond", "microseconds"})) scale = 1e3;
+  else if (is({"ns", "nsec", "nsecs", "nanosecond", "nanoseconds"})) scale = 1;
+  else if (is({"m", "min", "mins", "minute", "minutes"})) scale = 60e9;
+  else if (is({"h", "hr", "hrs", "hour", "hours"})) scale = 3600e9;
   else return bad("unknown unit '" + std::string(unit) + "'");
   double ns = value * scale;
   if (ns >= static_cast<double>(std::numeric_limits<int64_t>::max())) return bad("too large");

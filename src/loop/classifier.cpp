@@ -67,6 +67,33 @@ bool is_js(const FrameRef& f) {
          (f.jit && f.kind == profile::FrameKind::kUnknown);
 }
 
+// A JavaScript function (not a builtin) between the leaf and the innermost microtask frame: the
+// sample is in a promise job's or nextTick callback's own code. Unnamed JIT code counts: it is a
+// function V8 compiled.
+bool runs_own_code(const std::vector<FrameRef>& frames, size_t leaf, size_t microtask_frame) {
+  for (size_t i = leaf; i < microtask_frame && i < frames.size(); i++)
+    if (frames[i].kind == profile::FrameKind::kJs || (frames[i].jit && frames[i].kind == profile::FrameKind::kUnknown))
+      return true;
+  return false;
+}
+
+// How a loop thread's work was entered: the innermost promise job or nextTick callback, else what
+// its phase calls back.
+Entry entry_of(const std::vector<FrameRef>& frames, const Facts& facts, Phase phase) {
+  if (facts.has(Fact::kMicrotasks))
+    return frames[facts.at(Fact::kMicrotasks)].name == "processTicksAndRejections" ? Entry::kNextTick
+                                                                                    : Entry::kMicrotask;
+  switch (phase) {
+    case Phase::kTimers: return Entry::kTimer;
+    case Phase::kCheck: return Entry::kImmediate;
+    case Phase::kPoll:
+    case Phase::kPending: return Entry::kIo;
+    case Phase::kClose: return Entry::kClose;
+    case Phase::kOutsideLoop: return Entry::kTopLevel;
+    default: return Entry::kUnknown;
+  }
+}
+
 }  // namespace
 
 uint32_t facts_of(std::string_view function_name) {
@@ -172,13 +199,16 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
                              (facts.has(Fact::kSyncFs) &&
                               !(facts.has(Fact::kPoolSubmit) && facts.at(Fact::kPoolSubmit) < facts.at(Fact::kSyncFs))))) {
     c.activity = Activity::kSyncIo;
-  } else if (facts.has(Fact::kMicrotasks)) {
+  } else if (facts.has(Fact::kMicrotasks) && !runs_own_code(frames, leaf, facts.at(Fact::kMicrotasks))) {
+    // The microtask machinery itself: the queue's drain, promise reaction builtins, a job with no
+    // JavaScript function of its own on the stack. A continuation's own code is js (or native).
     c.activity = Activity::kMicrotasks;
   } else if (leaf < frames.size() && is_js(frames[leaf])) {
     c.activity = Activity::kJs;
   } else {
     c.activity = Activity::kNative;
   }
+  if (loop_thread) c.entry = entry_of(frames, facts, c.phase);
   return c;
 }
 
@@ -228,12 +258,15 @@ void put_labels(profile::Sample& s, const Classification& c, ThreadRole role, La
   if (!s.str_label("syscall").empty() && (activity == Activity::kJs || activity == Activity::kNative))
     activity = Activity::kBlocked;
   std::erase_if(s.labels, [](const profile::Label& l) {
-    return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel;
+    return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel || l.key == kEntryLabel;
   });
-  s.labels.reserve(s.labels.size() + 3);  // exactly: a long profile has ~20k samples
+  // Waiting in the poll is no entry: the loop is between callbacks.
+  const bool entry = c.entry != Entry::kUnknown && activity != Activity::kIdleWait;
+  s.labels.reserve(s.labels.size() + 3 + entry);  // exactly: a long profile has ~20k samples
   s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
   s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(activity)), 0, "", false});
   s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
+  if (entry) s.labels.push_back(profile::Label{std::string(kEntryLabel), std::string(entry_name(c.entry)), 0, "", false});
   if (is_loop_role(role)) {
     uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
     summary.loop_samples += n;

@@ -69,6 +69,7 @@ Status LaunchedChild::start(const LaunchOptions& opts) {
   LaunchPlan plan = plan_launch(opts, std::getenv("NODE_OPTIONS"));
   argv_is_node_ = plan.argv_is_node;
   perf_map_ = opts.perf_map;
+  program_ = opts.argv[0];
   char cwd[4096];
   if (::getcwd(cwd, sizeof cwd)) cwd_ = cwd;
   start_time_ = static_cast<long long>(::time(nullptr));
@@ -125,8 +126,10 @@ Status LaunchedChild::release() {
   error_fd_.reset();
   if (n == static_cast<ssize_t>(sizeof e)) {
     wait();
-    return make_error(ErrorCode::kLaunch, std::string("cannot run the command: ") + std::strerror(e),
-                      e == ENOENT ? "check the program name and PATH" : "check the program's permissions");
+    return make_error(ErrorCode::kLaunch, "cannot run the command '" + program_ + "': " + std::strerror(e),
+                      e == ENOENT ? (program_.find('/') == std::string::npos ? "check the program name and PATH"
+                                                                             : "check the program's path")
+                                  : "check the program's permissions");
   }
   return {};
 }

@@ -44,6 +44,15 @@ bool maps_libnode(pid_t pid) {
   return maps && !libnode_path(*maps).empty();
 }
 
+std::string foreign_owner(pid_t pid) {
+  const uid_t me = ::geteuid();
+  if (me == 0) return {};
+  auto status = read_status(pid);
+  if (!status || !status->uid || *status->uid == me) return {};
+  return "process " + std::to_string(pid) + " belongs to uid " + std::to_string(*status->uid) +
+         " and loopperf runs as uid " + std::to_string(me);
+}
+
 bool is_alive(pid_t pid) {
   auto status = read_status(pid);
   return status.ok() && status->state != 0 && !status->is_zombie();

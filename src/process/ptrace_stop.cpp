@@ -59,14 +59,21 @@ Result<PtraceStop> PtraceStop::stop(pid_t tid) {
   if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
     int err = errno;
     if (err == ESRCH) return make_error(ErrorCode::kNoProcess, "thread " + std::to_string(tid) + " exited");
-    std::string scope = "?";
-    if (auto v = read_small_file("/proc/sys/kernel/yama/ptrace_scope")) scope = v->substr(0, v->find('\n'));
-    return make_error(
-        ErrorCode::kPermission, "cannot ptrace thread " + std::to_string(tid) + ": " + std::strerror(err),
-        err == EPERM ? "run as root or with CAP_SYS_PTRACE; kernel.yama.ptrace_scope is " + scope +
-                           " (1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids); another "
-                           "debugger (gdb, strace) may already be attached"
-                     : "");
+    std::string hint;
+    if (err == EPERM) {
+      if (std::string owner = foreign_owner(tid); !owner.empty()) {
+        hint = owner + ": run loopperf as that user, as root, or with CAP_SYS_PTRACE";
+      } else {
+        hint = "run as root or with CAP_SYS_PTRACE";
+        // Yama, where the kernel has it, restricts tracing further.
+        if (auto v = read_small_file("/proc/sys/kernel/yama/ptrace_scope"))
+          hint += "; kernel.yama.ptrace_scope is " + v->substr(0, v->find('\n')) +
+                  " (1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids)";
+        hint += "; another debugger (gdb, strace) may already be attached";
+      }
+    }
+    return make_error(ErrorCode::kPermission,
+                      "cannot ptrace thread " + std::to_string(tid) + ": " + std::strerror(err), hint);
   }
   PtraceStop s;
   s.gate_ = std::move(gate);

@@ -34,6 +34,17 @@ constexpr std::array<std::pair<ThreadRole, std::string_view>, 5> kRoles = {{
     {ThreadRole::kOther, kOtherRole},
 }};
 
+constexpr std::array<std::pair<Entry, std::string_view>, 8> kEntries = {{
+    {Entry::kTimer, "timer"},
+    {Entry::kImmediate, "immediate"},
+    {Entry::kIo, "io"},
+    {Entry::kClose, "close"},
+    {Entry::kMicrotask, "microtask"},
+    {Entry::kNextTick, "nextTick"},
+    {Entry::kTopLevel, "top-level"},
+    {Entry::kUnknown, "unknown"},
+}};
+
 template <typename E, size_t N>
 std::string_view name_of(const std::array<std::pair<E, std::string_view>, N>& table, E e) {
   for (const auto& [k, v] : table)
@@ -54,5 +65,7 @@ std::string_view role_name(ThreadRole r) { return name_of(kRoles, r); }
 std::optional<Phase> parse_phase(std::string_view s) { return parse_of(kPhases, s); }
 std::optional<Activity> parse_activity(std::string_view s) { return parse_of(kActivities, s); }
 std::optional<ThreadRole> parse_role(std::string_view s) { return parse_of(kRoles, s); }
+std::string_view entry_name(Entry e) { return name_of(kEntries, e); }
+std::optional<Entry> parse_entry(std::string_view s) { return parse_of(kEntries, s); }
 
 }  // namespace loopperf::profile

@@ -39,9 +39,20 @@ T number(std::string_view s) {
 
 }  // namespace
 
+namespace {
+// A perf map read through /proc/PID/root: the target's own /tmp, in its mount namespace (a
+// container's), said in so many words.
+constexpr std::string_view kThroughNamespace = " (the target's /tmp, read through its mount namespace)";
+bool through_namespace(std::string_view path) {
+  return path.starts_with("/proc/") && path.find("/root/") != std::string_view::npos;
+}
+}  // namespace
+
 std::string format_perf_map(const PerfMapInfo& m) {
   switch (m.state) {
-    case PerfMapInfo::State::kUsed: return std::to_string(m.entries) + " entries from " + m.path;
+    case PerfMapInfo::State::kUsed:
+      return std::to_string(m.entries) + " entries from " + m.path +
+             (through_namespace(m.path) ? std::string(kThroughNamespace) : std::string());
     case PerfMapInfo::State::kIgnored: return "ignored " + m.path + ": " + m.problem;
     case PerfMapInfo::State::kNone: break;
   }
@@ -64,7 +75,9 @@ PerfMapInfo parse_perf_map(std::string_view text) {
   size_t from = text.find(" entries from ");
   if (from != std::string_view::npos) {
     m.entries = number<uint64_t>(text.substr(0, from));
-    m.path = std::string(text.substr(from + 14));
+    std::string_view path = text.substr(from + 14);
+    if (path.ends_with(kThroughNamespace)) path.remove_suffix(kThroughNamespace.size());
+    m.path = std::string(path);
   } else {
     m.path = std::string(text);
   }

@@ -50,6 +50,11 @@ std::string js_names_message(const HintSubject& s, const HintRow&) {
          "record in launch mode: loopperf record -- node app.js";
 }
 
+// A main loop's work can go to a worker; a worker's loop is already one (never advise it there).
+std::string worker_advice(const ThreadSummary& t) {
+  return t.role == profile::ThreadRole::kMainLoop ? ", or move it to a worker" : "";
+}
+
 // --- stall: the longest busy period exceeds the stall threshold ---
 
 double stall_threshold_ms(const loop::LoopHealth& h, double fallback_ms) {
@@ -83,9 +88,9 @@ std::string stall_message(const HintSubject& s, const HintRow& row) {
                   static_cast<unsigned long long>(h.stall_count), stall_threshold_ms(h, row.threshold));
     text += buf;
   }
-  text +=
-      ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, requests all waited): split the "
-      "work, make it asynchronous, or move it to a worker.";
+  text += ". Nothing else ran on that loop meanwhile (timers, I/O callbacks, " +
+          std::string(t.role == profile::ThreadRole::kMainLoop ? "requests" : "messages") +
+          " all waited): split the work, make it asynchronous" + worker_advice(t) + ".";
   return text;
 }
 
@@ -145,8 +150,9 @@ std::string heaviest_blocker(const HintSubject& s) {
 
 std::string sync_io_message(const HintSubject& s, const HintRow&) {
   return share_of_thread(s) + " is synchronous I/O on the event loop" + heaviest_blocker(s) +
-         ". Every other request waits meanwhile: use the async API (fs.promises, child_process.spawn), cache "
-         "the result, or move it to a worker.";
+         ". Everything else on that loop waits meanwhile: use the async API (fs.promises, child_process.spawn)" +
+         (s.thread->role == profile::ThreadRole::kMainLoop ? ", cache the result, or move it to a worker."
+                                                           : " or cache the result.");
 }
 std::string gc_message(const HintSubject& s, const HintRow&) {
   return share_of_thread(s) + " is garbage collection" + heaviest_blocker(s) +
@@ -154,8 +160,44 @@ std::string gc_message(const HintSubject& s, const HintRow&) {
          "short-lived garbage try --max-semi-space-size.";
 }
 std::string microtasks_message(const HintSubject& s, const HintRow&) {
-  return share_of_thread(s) + " runs in microtask / nextTick checkpoints" + heaviest_blocker(s) +
-         ": a long promise chain or a nextTick flood keeps the loop from I/O.";
+  return share_of_thread(s) + " is the microtask machinery itself (the queue's drain, promise reaction jobs with "
+         "little code of their own)" + heaviest_blocker(s) +
+         ": a flood of tiny promise jobs or nextTick callbacks keeps the loop from I/O.";
+}
+
+// --- continuations: most of a loop's work entered as promise jobs or nextTick callbacks ---
+
+double continuation_share(const ThreadSummary& t) {
+  double share = 0;
+  for (const auto& e : t.entries)
+    if (e.name == profile::entry_name(profile::Entry::kMicrotask) || e.name == profile::entry_name(profile::Entry::kNextTick))
+      share += e.share;
+  return share;
+}
+
+bool continuations(const HintSubject& s, const HintRow& row) {
+  const ThreadSummary& t = *s.thread;
+  if (!profile::is_loop_role(t.role) || t.samples < kMinThreadSamplesForShares) return false;
+  // The machinery dominating is the microtasks hint's.
+  for (const auto& a : t.activities)
+    if (a.name == profile::activity_name(profile::Activity::kMicrotasks) && a.share >= kMicrotasksShare) return false;
+  return continuation_share(t) >= row.threshold;
+}
+
+std::string continuations_message(const HintSubject& s, const HintRow&) {
+  const ThreadSummary& t = *s.thread;
+  std::string heaviest;
+  for (const auto& b : s.report.blockers)
+    if (b.tid == t.tid) {
+      heaviest = " — heaviest: " + b.summary;
+      break;
+    }
+  return pct(continuation_share(t)) + " of " + t.name + " (" + std::string(profile::role_name(t.role)) + ", tid " +
+         std::to_string(t.tid) + ") runs as promise continuations or nextTick callbacks (entry=microtask, nextTick)" +
+         heaviest +
+         ": this work does not yield to I/O between its steps (an await of a value already there does not wait for "
+         "the loop). If it is long, split it with setImmediate" +
+         worker_advice(t) + ".";
 }
 
 // --- the recording itself ---
@@ -192,6 +234,9 @@ constexpr std::array kHintRows = {
             activity_share_reached, gc_message},
     HintRow{"microtasks", HintScope::kActivity, "microtasks", "share of a loop thread's samples",
             kMicrotasksShare, activity_share_reached, microtasks_message},
+    HintRow{"continuations", HintScope::kThread, "",
+            "share of a loop thread's samples with entry microtask or nextTick (microtasks under kMicrotasksShare)",
+            kContinuationsShare, continuations, continuations_message},
     HintRow{"phases-unknown", HintScope::kProfile, "", "a phase problem noted by record", 0, phases_unknown,
             phases_unknown_message},
     HintRow{"lost", HintScope::kProfile, "", "samples lost", static_cast<double>(kMinLostSamples),

@@ -110,6 +110,7 @@ std::string render_text(const Report& r, bool stacks) {
                t.name.c_str(), static_cast<long long>(t.tid), static_cast<unsigned long long>(t.samples));
     shares_table(out, "phase", t.phases);
     shares_table(out, "activity", t.activities);
+    if (!t.entries.empty()) shares_table(out, "entry", t.entries);
     if (t.health) health_text(out, *t.health);
   }
 
@@ -169,6 +170,9 @@ std::string render_json(const Report& r) {
     w.end_object();
     w.key("activities").begin_object();
     for (const auto& s : t.activities) w.field(s.name, s.share);
+    w.end_object();
+    w.key("entries").begin_object();
+    for (const auto& s : t.entries) w.field(s.name, s.share);
     w.end_object();
     if (t.health) health_json(w, *t.health);
     w.end_object();

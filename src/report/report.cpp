@@ -58,7 +58,7 @@ Report report_header(const profile::Profile& p) {
 Status add_thread_shares(const profile::Profile& p, size_t vi, const std::string& selector, Report& r) {
   struct ThreadAcc {
     ThreadSummary t;
-    std::map<std::string, uint64_t> phases, activities;
+    std::map<std::string, uint64_t> phases, activities, entries;
   };
   std::map<int64_t, ThreadAcc> threads;
   for (const auto& s : p.samples) {
@@ -72,6 +72,7 @@ Status add_thread_shares(const profile::Profile& p, size_t vi, const std::string
     acc.t.samples += v;
     acc.phases[label_or(s, profile::kPhaseLabel, "unlabelled")] += v;
     acc.activities[label_or(s, profile::kActivityLabel, "unlabelled")] += v;
+    if (std::string_view entry = s.str_label(profile::kEntryLabel); !entry.empty()) acc.entries[std::string(entry)] += v;
     r.samples += v;
   }
   // Loop health: a loop thread that was never sampled (idle in cpu mode) still has its figures.
@@ -87,6 +88,7 @@ Status add_thread_shares(const profile::Profile& p, size_t vi, const std::string
   for (auto& [tid, acc] : threads) {
     acc.t.phases = ranked(acc.phases, acc.t.samples);
     acc.t.activities = ranked(acc.activities, acc.t.samples);
+    acc.t.entries = ranked(acc.entries, acc.t.samples);
     const profile::ThreadIdentity id{.tid = acc.t.tid, .name = acc.t.name, .role = profile::role_name(acc.t.role)};
     if (profile::thread_selector_matches(selector, id)) r.threads.push_back(std::move(acc.t));
   }
@@ -146,7 +148,10 @@ void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Rep
     if (g.heaviest_sample) g.b.frames = stack_frames(p, *g.heaviest_sample);
     r.blockers.push_back(std::move(g.b));
   }
+  // By share, as the list shows them (each of its thread's samples); with several loop threads
+  // (workers) a larger thread's blocker can have more samples and a smaller share.
   std::sort(r.blockers.begin(), r.blockers.end(), [](const Blocker& a, const Blocker& b) {
+    if (a.share != b.share) return a.share > b.share;
     return a.samples != b.samples ? a.samples > b.samples : a.summary < b.summary;
   });
   if (r.blockers.size() > max_blockers) r.blockers.resize(max_blockers);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "loopperf/common/fs.h"
+#include "loopperf/process/process.h"
 
 namespace loopperf::sample {
 
@@ -53,6 +54,10 @@ Error perf_open_error(int err, pid_t tid, const EventConfig& cfg) {
   switch (err) {
     case EACCES:
     case EPERM:
+      // Another user's process: ownership is the cause, and lowering the sysctl would not do.
+      if (std::string owner = process::foreign_owner(tid); !owner.empty())
+        return make_error(ErrorCode::kPermission, what,
+                          owner + ": run loopperf as that user, or as root (CAP_PERFMON and CAP_SYS_PTRACE)");
       return make_error(ErrorCode::kPermission, what,
                         "kernel.perf_event_paranoid is " + sysctl_value("/proc/sys/kernel/perf_event_paranoid") +
                             ": run as root, grant CAP_PERFMON (and CAP_SYS_PTRACE for another user's process), "

@@ -67,8 +67,8 @@ async function withRecording(script, { nodeArgs, load } = {}, check) {
 }
 
 // The common assertion: the hot function's samples are on the main loop thread, in `phase`,
-// doing `activity`.
-function checkHot(out, t, fn, { phase, activity, role = 'main-loop', min = 0.6 }) {
+// doing `activity`, entered as `entry` (when given).
+function checkHot(out, t, fn, { phase, activity, entry, role = 'main-loop', min = 0.6 }) {
   const tr = lp.traces(out);
   const hot = hotSamples(tr, new RegExp(`^${fn}$`));
   const hotTids = new Set(hot.map((s) => Number(s.labels.tid)));
@@ -86,6 +86,7 @@ function checkHot(out, t, fn, { phase, activity, role = 'main-loop', min = 0.6 }
   assertShare(shares, 'role', role, 0.9, fn);
   assertShare(shares, 'phase', phase, min, fn);
   assertShare(shares, 'activity', activity, min, fn);
+  if (entry) assertShare(shares, 'entry', entry, min, fn);
   return { tr, hot, shares };
 }
 
@@ -103,13 +104,13 @@ function inlineAboveUvRun(allTraces, list, re) {
 
 test('timers: a setInterval callback', { timeout: 60000 }, async () => {
   await withRecording('phase_timers.js', {}, (out, t) => {
-    checkHot(out, t, 'hotTimersWork', { phase: 'timers', activity: 'js' });
+    checkHot(out, t, 'hotTimersWork', { phase: 'timers', activity: 'js', entry: 'timer' });
   });
 });
 
 test('check: a setImmediate callback', { timeout: 60000 }, async () => {
   await withRecording('phase_check.js', {}, (out, t) => {
-    checkHot(out, t, 'hotCheckWork', { phase: 'check', activity: 'js' });
+    checkHot(out, t, 'hotCheckWork', { phase: 'check', activity: 'js', entry: 'immediate' });
   });
 });
 
@@ -136,7 +137,7 @@ test('poll: an HTTP request handler under load from 127.0.0.1', { timeout: 60000
     };
   };
   await withRecording('phase_poll.js', { load }, (out, t) => {
-    const { hot } = checkHot(out, t, 'hotPollHandler', { phase: 'poll', activity: 'js' });
+    const { hot } = checkHot(out, t, 'hotPollHandler', { phase: 'poll', activity: 'js', entry: 'io' });
     // uv__io_poll is a real (not inlined) function: the frame above uv_run, DWARF or not.
     const direct = hot.filter((s) => s.frames[s.frames.indexOf('uv_run') - 1] === 'uv__io_poll');
     assert.ok(total(direct) / total(hot) >= 0.9, `uv__io_poll under the handler: ${total(direct)}/${total(hot)}`);
@@ -145,7 +146,7 @@ test('poll: an HTTP request handler under load from 127.0.0.1', { timeout: 60000
 
 test('close: net.Socket "close" listeners run from the closing handles', { timeout: 60000 }, async () => {
   await withRecording('phase_close.js', {}, (out, t) => {
-    const { tr, hot } = checkHot(out, t, 'hotCloseWork', { phase: 'close', activity: 'js' });
+    const { tr, hot } = checkHot(out, t, 'hotCloseWork', { phase: 'close', activity: 'js', entry: 'close' });
     assert.ok(hot.some((s) => s.frames.some((f) => f.startsWith('node::HandleWrap::OnClose('))),
       'the listener is called from HandleWrap::OnClose');
     const inl = inlineAboveUvRun(tr, hot, /^uv__run_closing_handles \(inline\)$/);
@@ -155,7 +156,7 @@ test('close: net.Socket "close" listeners run from the closing handles', { timeo
 
 test('pending: socket.end() -> uv_shutdown completion (reached by tail calls)', { timeout: 60000 }, async () => {
   await withRecording('phase_pending.js', {}, (out, t) => {
-    const { tr, hot } = checkHot(out, t, 'hotPendingWork', { phase: 'pending', activity: 'js' });
+    const { tr, hot } = checkHot(out, t, 'hotPendingWork', { phase: 'pending', activity: 'js', entry: 'io' });
     // No libuv function between uv_run and node's request callback: uv__stream_io and uv__drain
     // leave by tail calls, uv__run_pending is inlined.
     const viaShutdown = hot.filter((s) => s.frames.some((f) => /^node::MakeLibuvRequestCallback<uv_shutdown_s,/.test(f)));
@@ -171,10 +172,25 @@ test('pending: socket.end() -> uv_shutdown completion (reached by tail calls)', 
   });
 });
 
-test('microtasks: promise reactions started from a timer', { timeout: 60000 }, async () => {
+test('promise continuations started from a timer: activity js, entry microtask', { timeout: 60000 }, async () => {
   await withRecording('phase_microtasks.js', {}, (out, t) => {
-    checkHot(out, t, 'hotMicrotaskWork', { phase: 'timers', activity: 'microtasks' });
+    checkHot(out, t, 'hotMicrotaskWork', { phase: 'timers', activity: 'js', entry: 'microtask' });
     const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const kinds = rep.hints.map((h) => h.kind);
+    // The work is the continuations' own code: not the microtask machinery's flood hint.
+    assert.ok(kinds.includes('continuations') && !kinds.includes('microtasks'), `report hints: ${JSON.stringify(rep.hints)}`);
+    const main = rep.threads.find((th) => th.role === 'main-loop');
+    assert.ok(main.entries.microtask > 0.6, `entries ${JSON.stringify(main.entries)}`);
+    assert.match(lp.loopperf(['report', out]).stdout, /\n  entry\s*\n    microtask /);
+  });
+});
+
+test('a flood of tiny promise jobs: activity microtasks, and its hint', { timeout: 60000 }, async () => {
+  await withRecording('phase_microtask_flood.js', {}, (out) => {
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    const main = rep.threads.find((th) => th.role === 'main-loop');
+    assert.ok(main.activities.microtasks >= 0.3, `activities ${JSON.stringify(main.activities)}`);
+    assert.ok(main.entries.microtask > 0.6, `entries ${JSON.stringify(main.entries)}`);
     assert.ok(rep.hints.some((h) => h.kind === 'microtasks'), `report hints: ${JSON.stringify(rep.hints)}`);
   });
 });
@@ -205,14 +221,14 @@ test('gc: allocation churn with a large retained array', { timeout: 60000 }, asy
 
 test('sync-io: readFileSync in a timer callback', { timeout: 60000 }, async () => {
   await withRecording('phase_sync_fs.js', {}, (out, t) => {
-    const { hot } = checkHot(out, t, 'hotSyncRead', { phase: 'timers', activity: 'sync-io' });
+    const { hot } = checkHot(out, t, 'hotSyncRead', { phase: 'timers', activity: 'sync-io', entry: 'timer' });
     assert.ok(hot.some((s) => s.frames.some((f) => /^uv_fs_(read|open|close|fstat)$/.test(f))), 'uv_fs_* frames');
   });
 });
 
 test('worker-loop: setImmediate inside a worker_threads Worker', { timeout: 60000 }, async () => {
   await withRecording('phase_worker.js', {}, (out, t) => {
-    const { hot } = checkHot(out, t, 'hotWorkerImmediate', { role: 'worker-loop', phase: 'check', activity: 'js' });
+    const { hot } = checkHot(out, t, 'hotWorkerImmediate', { role: 'worker-loop', phase: 'check', activity: 'js', entry: 'immediate' });
     const tids = new Set(hot.map((s) => Number(s.labels.tid)));
     assert.strictEqual(tids.size, 1, `one worker thread: ${[...tids]}`);
     assert.ok(!tids.has(t.pid), 'not the main thread');

@@ -35,6 +35,7 @@ using UvRunPhaseFn = std::function<Phase(const FrameRef& uv_run_frame)>;
 struct Classification {
   Phase phase = Phase::kOutsideLoop;
   Activity activity = Activity::kNative;
+  Entry entry = Entry::kUnknown;  // loop threads only
 };
 
 // Classifies one stack of a thread with the given role.
@@ -68,8 +69,9 @@ struct LabelSummary {
   std::vector<std::string> warnings;  // shown once, e.g. why phases are unknown
 };
 
-// Labels every sample (replacing existing phase/activity/role labels). `main_tid` is the target's
-// pid. Samples of one thread all get the same role.
+// Labels every sample (replacing existing phase/activity/role/entry labels). `main_tid` is the
+// target's pid. Samples of one thread all get the same role; loop threads' samples get an `entry`
+// where it is known.
 LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhaseFn& uv_run_phase);
 
 }  // namespace loopperf::loop

@@ -7,10 +7,12 @@
 namespace loopperf::loop {
 
 using profile::Activity;
+using profile::Entry;
 using profile::Phase;
 using profile::ThreadRole;
 
 using profile::activity_name;
+using profile::entry_name;
 using profile::is_loop_role;
 using profile::parse_activity;
 using profile::parse_phase;
@@ -19,6 +21,7 @@ using profile::phase_name;
 using profile::role_name;
 
 using profile::kActivityLabel;
+using profile::kEntryLabel;
 using profile::kPhaseLabel;
 using profile::kRoleLabel;
 using profile::kThreadLabel;

@@ -72,6 +72,7 @@ class LaunchedChild {
   bool lost_ = false;
   bool argv_is_node_ = false;
   bool perf_map_ = false;
+  std::string program_;  // argv[0] as given, for the error when it cannot be run
   std::string cwd_;
   long long start_time_ = 0;
 };

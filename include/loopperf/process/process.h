@@ -32,6 +32,10 @@ Result<ProcessInfo> inspect(pid_t pid);
 
 bool is_alive(pid_t pid);  // exists and is not a zombie
 
+// When `pid` belongs to another user and loopperf does not run as root: "process 4242 belongs to
+// uid 0 and loopperf runs as uid 1000" (the cause of a refusal, whatever the sysctls say); else "".
+std::string foreign_owner(pid_t pid);
+
 // Its executable's file name is node's (node, nodejs, node-*, node_*): what node_version() runs.
 bool executable_named_node(pid_t pid);
 // It has libnode.so mapped: the node runtime as a shared library (Debian's nodejs package).

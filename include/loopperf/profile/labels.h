@@ -16,6 +16,7 @@ inline constexpr std::string_view kPidLabel = "pid";  // the process, when a rec
 inline constexpr std::string_view kPhaseLabel = "phase";
 inline constexpr std::string_view kActivityLabel = "activity";
 inline constexpr std::string_view kRoleLabel = "role";
+inline constexpr std::string_view kEntryLabel = "entry";  // loop threads: how the running work was entered
 
 // Values of the `role` label.
 inline constexpr std::string_view kMainLoopRole = "main-loop";
@@ -27,13 +28,19 @@ inline constexpr std::string_view kOtherRole = "other";
 enum class Phase { kTimers, kPending, kIdle, kPrepare, kPoll, kCheck, kClose, kOutsideLoop, kUnknown };
 enum class Activity { kJs, kNative, kGc, kMicrotasks, kSyncIo, kIdleWait, kBlocked };
 enum class ThreadRole { kMainLoop, kWorkerLoop, kLibuvPool, kV8Platform, kOther };
+// How a loop thread's running work was entered: the innermost of a promise job (microtask), node's
+// nextTick queue, or the kind of callback its phase runs (timer, immediate, I/O, close); the main
+// script or node's start and exit outside the loop (top-level). kUnknown: the label is left out.
+enum class Entry { kTimer, kImmediate, kIo, kClose, kMicrotask, kNextTick, kTopLevel, kUnknown };
 
 std::string_view phase_name(Phase p);        // "timers" ... "outside-loop", "unknown"
 std::string_view activity_name(Activity a);  // "js" ... "idle-wait", "blocked"
 std::string_view role_name(ThreadRole r);    // kMainLoopRole ... kOtherRole
+std::string_view entry_name(Entry e);        // "timer", "immediate", "io", "close", "microtask", "nextTick", "top-level"
 std::optional<Phase> parse_phase(std::string_view s);
 std::optional<Activity> parse_activity(std::string_view s);
 std::optional<ThreadRole> parse_role(std::string_view s);
+std::optional<Entry> parse_entry(std::string_view s);
 
 // A thread running an event loop: the main loop or a worker_threads loop.
 constexpr bool is_loop_role(ThreadRole r) { return r == ThreadRole::kMainLoop || r == ThreadRole::kWorkerLoop; }

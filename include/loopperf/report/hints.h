@@ -47,6 +47,9 @@ inline constexpr uint64_t kMinThreadSamplesForShares = 20;
 inline constexpr double kSyncIoShare = 0.05;
 inline constexpr double kGcShare = 0.10;
 inline constexpr double kMicrotasksShare = 0.30;
+// continuations: the share of a loop thread's samples entered as promise jobs or nextTick callbacks
+// (the `entry` label), when the microtask machinery itself stays under kMicrotasksShare.
+inline constexpr double kContinuationsShare = 0.50;
 // lost: samples lost (>=).
 inline constexpr uint64_t kMinLostSamples = 1;
 // off-cpu: a loop thread in a cpu-mode recording whose busy time (loop health) is more than its

@@ -28,6 +28,7 @@ struct ThreadSummary {
   uint64_t samples = 0;
   std::vector<Share> phases;      // largest first
   std::vector<Share> activities;  // largest first
+  std::vector<Share> entries;     // loop threads: how the work was entered (the `entry` label), largest first
   // Loop health from the poll tracepoints (loopperf:loop.<tid>.* metadata); absent when the profile
   // has none for this thread. A loop thread with health but no samples still gets a summary.
   std::optional<loop::LoopHealth> health;

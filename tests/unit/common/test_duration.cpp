@@ -15,6 +15,22 @@ TEST_CASE("durations with units parse to nanoseconds") {
   CHECK(parse_duration("7").value() == 7s);  // bare number: seconds
 }
 
+TEST_CASE("durations take the unit names people write") {
+  for (const char* two_seconds : {"2s", "2sec", "2secs", "2second", "2seconds", "2 s", "2 seconds"}) {
+    INFO(two_seconds);
+    CHECK(parse_duration(two_seconds).value() == 2s);
+  }
+  CHECK(parse_duration("3mins").value() == 180s);
+  CHECK(parse_duration("1minute").value() == 60s);
+  CHECK(parse_duration("2hours").value() == 7200s);
+  CHECK(parse_duration("1hr").value() == 3600s);
+  CHECK(parse_duration("300msec").value() == 300ms);
+  CHECK(parse_duration("300milliseconds").value() == 300ms);
+  CHECK(parse_duration("40\u00b5s").value() == 40us);
+  CHECK_FALSE(parse_duration("2  s").ok());
+  CHECK_FALSE(parse_duration("2 ").ok());
+}
+
 TEST_CASE("bad durations are usage errors that say what is accepted") {
   for (const char* bad : {"", "-1s", "0", "0s", "10x", "s", "1e999", "ten", "1..2s", "99999999999h"}) {
     INFO(bad);

@@ -144,7 +144,7 @@ struct Builder {
 const loop::UvRunPhaseFn kStripped = [](const loop::FrameRef&) { return Phase::kUnknown; };
 
 struct Result {
-  std::string phase, activity, role;
+  std::string phase, activity, role, entry;
 };
 
 Result classify(const Stack& stack, bool main_thread = true, const loop::UvRunPhaseFn* fn = nullptr) {
@@ -154,7 +154,7 @@ Result classify(const Stack& stack, bool main_thread = true, const loop::UvRunPh
   ThreadRole role = loop::role_of_stack(frames, main_thread);
   loop::Classification c = loop::classify_stack(frames, role, fn ? *fn : b.phase_fn());
   return {std::string(profile::phase_name(c.phase)), std::string(profile::activity_name(c.activity)),
-          std::string(profile::role_name(role))};
+          std::string(profile::role_name(role)), std::string(profile::entry_name(c.entry))};
 }
 
 }  // namespace
@@ -218,37 +218,65 @@ TEST_CASE("classify: a close callback", "[loop][classifier]") {
   CHECK(r.activity == "js");
 }
 
-TEST_CASE("classify: microtasks nested in the timers phase", "[loop][classifier]") {
-  Stack micro = Stack{js("hotMicrotask"), bi("Builtins_PromiseFulfillReactionJob"), bi("Builtins_RunMicrotasks"),
-                      bi("Builtins_JSRunMicrotasksEntry"),
-                      nat("v8::internal::(anonymous namespace)::Invoke(v8::internal::Isolate*, "
-                          "v8::internal::(anonymous namespace)::InvokeParams const&)"),
-                      nat("v8::internal::Execution::TryRunMicrotasks(v8::internal::Isolate*, "
-                          "v8::internal::MicrotaskQueue*, v8::internal::MaybeHandle<v8::internal::Object>*)"),
-                      nat("v8::internal::MicrotaskQueue::RunMicrotasks(v8::internal::Isolate*)"),
-                      nat("v8::internal::MicrotaskQueue::PerformCheckpoint(v8::Isolate*)")};
+TEST_CASE("classify: promise jobs nested in the timers phase", "[loop][classifier]") {
+  const Stack machinery = Stack{bi("Builtins_RunMicrotasks"), bi("Builtins_JSRunMicrotasksEntry"),
+                                nat("v8::internal::(anonymous namespace)::Invoke(v8::internal::Isolate*, "
+                                    "v8::internal::(anonymous namespace)::InvokeParams const&)"),
+                                nat("v8::internal::Execution::TryRunMicrotasks(v8::internal::Isolate*, "
+                                    "v8::internal::MicrotaskQueue*, v8::internal::MaybeHandle<v8::internal::Object>*)"),
+                                nat("v8::internal::MicrotaskQueue::RunMicrotasks(v8::internal::Isolate*)"),
+                                nat("v8::internal::MicrotaskQueue::PerformCheckpoint(v8::Isolate*)")};
+  // A continuation's own code: activity js, entered as a microtask.
+  const Stack micro = Stack{js("hotMicrotask"), bi("Builtins_PromiseFulfillReactionJob")} + machinery;
+  const Stack close_scope = Stack{nat("node::InternalCallbackScope::Close()"),
+                                  nat("node::InternalCallbackScope::~InternalCallbackScope()"),
+                                  nat("node::Environment::RunTimers(uv_timer_s*)"), nat("uv__run_timers")};
   SECTION("checkpoint after the callback (InternalCallbackScope::Close)") {
-    Stack s = micro + Stack{nat("node::InternalCallbackScope::Close()"),
-                            nat("node::InternalCallbackScope::~InternalCallbackScope()"),
-                            nat("node::Environment::RunTimers(uv_timer_s*)"), nat("uv__run_timers")} +
-              main_loop(Phase::kTimers);
-    Result r = classify(s);
+    Result r = classify(micro + close_scope + main_loop(Phase::kTimers));
     CHECK(r.phase == "timers");
-    CHECK(r.activity == "microtasks");
+    CHECK(r.activity == "js");
+    CHECK(r.entry == "microtask");
   }
   SECTION("runMicrotasks() between timers (listOnTimeout -> runNextTicks)") {
-    Stack s = micro + kApiCall + Stack{js("runNextTicks")} + kTimers + main_loop(Phase::kTimers);
-    Result r = classify(s);
+    Result r = classify(micro + kApiCall + Stack{js("runNextTicks")} + kTimers + main_loop(Phase::kTimers));
     CHECK(r.phase == "timers");
+    CHECK(r.activity == "js");
+    CHECK(r.entry == "microtask");
+  }
+  SECTION("native work called from a continuation is native") {
+    Result r = classify(Stack{nat("node::crypto::Hash::HashUpdate"), bi("Builtins_CallApiCallback")} + micro +
+                        close_scope + main_loop(Phase::kTimers));
+    CHECK(r.activity == "native");
+    CHECK(r.entry == "microtask");
+  }
+  SECTION("the machinery itself: a reaction job with no function of its own on the stack") {
+    Result r = classify(Stack{bi("Builtins_PromiseFulfillReactionJob")} + machinery + close_scope +
+                        main_loop(Phase::kTimers));
     CHECK(r.activity == "microtasks");
+    CHECK(r.entry == "microtask");
+    CHECK(classify(machinery + close_scope + main_loop(Phase::kTimers)).activity == "microtasks");
   }
   SECTION("nextTick queue (processTicksAndRejections)") {
-    Stack s = Stack{js("hotTick"), js("processTicksAndRejections")} + kJsEntry +
-              Stack{nat("node::InternalCallbackScope::Close()")} + kCheck + main_loop(Phase::kCheck);
-    Result r = classify(s);
+    Result r = classify(Stack{js("hotTick"), js("processTicksAndRejections")} + kJsEntry +
+                        Stack{nat("node::InternalCallbackScope::Close()")} + kCheck + main_loop(Phase::kCheck));
     CHECK(r.phase == "check");
-    CHECK(r.activity == "microtasks");
+    CHECK(r.activity == "js");
+    CHECK(r.entry == "nextTick");
+    // The queue's own loop, between callbacks.
+    CHECK(classify(Stack{js("processTicksAndRejections")} + kJsEntry +
+                   Stack{nat("node::InternalCallbackScope::Close()")} + kCheck + main_loop(Phase::kCheck))
+              .activity == "microtasks");
   }
+}
+
+TEST_CASE("classify: the entry follows the phase's callbacks, and is known on loop threads only", "[loop][classifier]") {
+  CHECK(classify(Stack{js("hotTimers")} + kTimers + main_loop(Phase::kTimers)).entry == "timer");
+  CHECK(classify(Stack{js("hotCheck")} + kCheck + main_loop(Phase::kCheck)).entry == "immediate");
+  CHECK(classify(Stack{js("main")} + kJsEntry + Stack{nat("node::Start(int, char**)")}).entry == "top-level");
+  CHECK(classify(Stack{nat("v8::internal::ConcurrentMarking::Run()"),
+                       nat("node::(anonymous namespace)::PlatformWorkerThread(void*)"), nat("start_thread")},
+                 false)
+            .entry == "unknown");
 }
 
 TEST_CASE("classify: GC in the poll phase through V8 foreground tasks", "[loop][classifier]") {

@@ -43,6 +43,9 @@ TEST_CASE("the perf map value reads back in each of its three forms") {
     CHECK(profile::parse_perf_map(profile::format_perf_map(m)) == m);
   CHECK(profile::format_perf_map({}) == "none");
   CHECK(profile::parse_perf_map("/tmp/perf-9.map").state == PerfMapInfo::State::kUsed);
+  // A container's map says where it was read.
+  CHECK(profile::format_perf_map(used) ==
+        "7 entries from /proc/99/root/tmp/perf-1.map (the target's /tmp, read through its mount namespace)");
 }
 
 TEST_CASE("a profile from another tool has an empty recording info") {

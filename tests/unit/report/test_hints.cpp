@@ -85,7 +85,7 @@ TEST_CASE("hint table: the documented hints, in the order the report lists them"
   std::vector<std::string> ids;
   for (const auto& row : report::hint_rows()) ids.emplace_back(row.id);
   CHECK(ids == std::vector<std::string>{"missing-js-names", "stall", "off-cpu", "sync-io", "gc", "microtasks",
-                                        "phases-unknown", "lost", "not-node"});
+                                        "continuations", "phases-unknown", "lost", "not-node"});
 }
 
 namespace {

@@ -158,6 +158,23 @@ TEST_CASE("build_report: shares per thread, blockers heaviest first without idle
   CHECK(r3.error().code == ErrorCode::kUsage);
 }
 
+TEST_CASE("blockers of several loop threads are ordered by the share the list shows") {
+  Builder b;
+  // The main loop: 200 samples, a blocker of 60 (30%). A worker: 50 samples, a blocker of 40 (80%).
+  b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30"}), 60, "poll", "js");
+  b.add(10, {"node::Start(int, char**)", "uv_run", "uv__io_poll", "libc:epoll_pwait"}, 140, "poll", "idle-wait");
+  b.add(12, with(kPollRoot, {"js:crunch@/srv/worker.js:5"}), 40, "poll", "js", "worker-loop");
+  b.add(12, {"node::Start(int, char**)", "uv_run", "uv__io_poll", "libc:epoll_pwait"}, 10, "poll", "idle-wait",
+        "worker-loop");
+  auto r = report::build_report(b.p, {});
+  REQUIRE(r.ok());
+  REQUIRE(r->blockers.size() == 2);
+  CHECK(r->blockers[0].tid == 12);
+  CHECK(r->blockers[0].share == Approx(0.8));
+  CHECK(r->blockers[1].tid == 10);
+  CHECK(r->blockers[1].share == Approx(0.3));
+}
+
 TEST_CASE("missing JS names are hinted") {
   Builder b;
   b.p.set_meta("perf_map", "none");
