@@ -181,6 +181,9 @@ bool continuations(const HintSubject& s, const HintRow& row) {
   // The machinery dominating is the microtasks hint's.
   for (const auto& a : t.activities)
     if (a.name == profile::activity_name(profile::Activity::kMicrotasks) && a.share >= kMicrotasksShare) return false;
+  // A loop that is mostly idle between short continuations is fine: the statement is for one that
+  // is kept from its I/O (a busy period beyond the stall threshold), or whose health is unknown.
+  if (t.health && t.health->busy_max_ms <= stall_threshold_ms(*t.health, kDefaultStallThresholdMs)) return false;
   return continuation_share(t) >= row.threshold;
 }
 

@@ -48,7 +48,8 @@ inline constexpr double kSyncIoShare = 0.05;
 inline constexpr double kGcShare = 0.10;
 inline constexpr double kMicrotasksShare = 0.30;
 // continuations: the share of a loop thread's samples entered as promise jobs or nextTick callbacks
-// (the `entry` label), when the microtask machinery itself stays under kMicrotasksShare.
+// (the `entry` label), when the microtask machinery itself stays under kMicrotasksShare and the loop
+// had a busy period beyond the stall threshold (or no loop health).
 inline constexpr double kContinuationsShare = 0.50;
 // lost: samples lost (>=).
 inline constexpr uint64_t kMinLostSamples = 1;

@@ -1,0 +1,106 @@
+// Real programs on real npm packages (scripts/install-test-tools.sh installs them, pinned, into
+// BUILD_DIR/test-apps): a formatter (prettier), a markdown renderer (marked), an Express server with
+// a synchronous read in its middleware, a piscina pool. Each is recorded as a user would, attached
+// with no flag, and `report` must say what a user needs to read: the first user frame, the API call,
+// the activity and how the work was entered (docs/labels.md). Shares, never exact counts.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const lp = require('./lib');
+
+const APPS = process.env.LOOPPERF_TEST_APPS || path.join(path.dirname(lp.LOOPPERF), 'test-apps', 'node_modules');
+const missing = !fs.existsSync(path.join(APPS, 'prettier', 'package.json')) &&
+  `the corpus packages are not installed in ${APPS}: run scripts/install-test-tools.sh`;
+
+// Starts targets/corpus/SCRIPT on node MAJOR with no flag, records it for 2 s while `load` runs, and returns the
+// report (JSON) and its text.
+async function recordProgram(major, script, load) {
+  const t = await lp.startTarget(path.join('corpus', script), { node: lp.nodeBinary(major), nodeArgs: [], env: { TEST_APPS: APPS } });
+  let stopLoad = () => {};
+  try {
+    if (load) stopLoad = load(t);
+    const out = path.join(t.dir, 'p.pb.gz');
+    const r = await lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', out]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const json = lp.loopperf(['report', out, '--format', 'json']);
+    assert.strictEqual(json.status, 0, json.stderr);
+    return { rep: JSON.parse(json.stdout), text: lp.loopperf(['report', out]).stdout, pid: t.pid };
+  } finally {
+    stopLoad();
+    lp.stopTarget(t);
+  }
+}
+
+const mainLoop = (rep) => rep.threads.find((th) => th.role === 'main-loop');
+const hintKinds = (rep) => rep.hints.map((h) => h.kind);
+const show = (x) => JSON.stringify(x);
+
+// Every supported node line: the activity and entry rules read V8's and node's frame names, which
+// change between lines.
+for (const major of lp.supportedNodeMajors()) {
+  test(`node ${major}: prettier: CPU-bound formatting after an await is js entered as a microtask, not a promise flood`, { skip: missing || lp.nodeSkip(major) }, async () => {
+    const { rep } = await recordProgram(major, 'prettier_format.js');
+    const main = mainLoop(rep);
+    const js = (main.activities.js || 0) + (main.activities.native || 0) + (main.activities.gc || 0);
+    assert.ok(js >= 0.7, `activities ${show(main.activities)}`);
+    assert.ok((main.activities.microtasks || 0) < 0.3, `activities ${show(main.activities)}`);
+    assert.ok((main.entries.microtask || 0) >= 0.6, `entries ${show(main.entries)}`);
+    assert.ok(hintKinds(rep).includes('continuations') && !hintKinds(rep).includes('microtasks'), show(rep.hints));
+    // The blockers are prettier's own functions, with its file.
+    const mine = rep.blockers.filter((b) => b.tid === main.tid);
+    assert.ok(mine.some((b) => b.frames.some((f) => /node_modules\/prettier\//.test(f.file))), show(mine.map((b) => b.summary)));
+  });
+
+  test(`node ${major}: marked: synchronous rendering on a timer is js entered by the timer, under the user function that called it`, { skip: missing || lp.nodeSkip(major) }, async () => {
+    const { rep } = await recordProgram(major, 'marked_render.js');
+    const main = mainLoop(rep);
+    assert.ok((main.entries.timer || 0) >= 0.8, `entries ${show(main.entries)}`);
+    assert.ok((main.activities.microtasks || 0) < 0.05, `activities ${show(main.activities)}`);
+    const top = rep.blockers.find((b) => b.tid === main.tid);
+    assert.match(top.summary, /^timers › renderDocs \(marked_render\.js:\d+\) › /);
+    assert.ok(top.frames.some((f) => /node_modules\/marked\//.test(f.file)), show(top.frames.map((f) => f.file)));
+  });
+
+  test(`node ${major}: express: readFileSync in an auth middleware is sync-io in poll under the middleware`, { skip: missing || lp.nodeSkip(major) }, async () => {
+    // Keep-alive requests, 3 in flight, from this process while loopperf records.
+    const load = (t) => {
+      const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 3 });
+      const deadline = Date.now() + 20000;
+      let stopped = false;
+      const one = () => {
+        if (stopped || Date.now() > deadline) return;
+        const req = http.get({ host: '127.0.0.1', port, path: '/quote', agent }, (res) => { res.resume(); res.on('end', one); });
+        req.on('error', () => {});
+      };
+      for (let i = 0; i < 3; i++) one();
+      return () => { stopped = true; agent.destroy(); };
+    };
+    const { rep, text } = await recordProgram(major, 'express_auth.js', load);
+    const main = mainLoop(rep);
+    assert.ok((main.activities['sync-io'] || 0) >= 0.3, `activities ${show(main.activities)}`);
+    const sync = rep.blockers.find((b) => b.tid === main.tid && b.activity === 'sync-io');
+    assert.ok(sync, show(rep.blockers.map((b) => b.summary)));
+    // (The headline still starts at Express's `app`; the user's frame first is issue 18's deliverable 1.)
+    assert.match(sync.summary, /^poll › .* › authMiddleware › readFileSync\b/);
+    assert.ok(sync.frames.some((f) => f.name === 'authMiddleware' && /express_auth\.js$/.test(f.file)), show(sync.frames));
+    assert.ok(rep.hints.some((h) => h.kind === 'sync-io'), show(rep.hints));
+    assert.match(text, /entry\s*\n\s+io /);
+  });
+
+  test(`node ${major}: piscina: the pool workers are worker loops named by their task, and no hint tells a worker to move to a worker`, { skip: missing || lp.nodeSkip(major) }, async () => {
+    const { rep } = await recordProgram(major, 'piscina_pool.js');
+    const workers = rep.threads.filter((th) => th.role === 'worker-loop');
+    assert.strictEqual(workers.length, 2, show(rep.threads.map((th) => [th.tid, th.role])));
+    for (const w of workers) {
+      const top = rep.blockers.find((b) => b.tid === w.tid);
+      assert.ok(top && top.frames.some((f) => f.name === 'fibonacciInWorker'), show(top));
+      assert.ok((w.activities.js || 0) >= 0.8, `worker ${w.tid} activities ${show(w.activities)}`);
+    }
+    for (const h of rep.hints)
+      if (/worker loop|worker-loop/.test(h.text)) assert.doesNotMatch(h.text, /move it to a worker/, h.text);
+  });
+}
