@@ -67,6 +67,18 @@ bool is_js(const FrameRef& f) {
          (f.jit && f.kind == profile::FrameKind::kUnknown);
 }
 
+// V8's own C++ doing what the JavaScript asked: from the leaf, only V8's internals (a C++ builtin
+// such as JSON.parse's Builtin_JsonParse, a runtime function, the regexp engine, an inline-cache
+// miss, lazy compilation) up to a JavaScript frame. Node's bindings, libuv and libraries stay native.
+bool v8_working_for_js(const std::vector<FrameRef>& frames, size_t leaf) {
+  for (size_t i = leaf; i < frames.size(); i++) {
+    if (is_js(frames[i])) return i > leaf;
+    const std::string_view n = frames[i].name;
+    if (!(n.starts_with("v8::internal::") || n.starts_with("Builtin_") || n.starts_with("Runtime_"))) return false;
+  }
+  return false;
+}
+
 // A JavaScript function (not a builtin) between the leaf and the innermost microtask frame: the
 // sample is in a promise job's or nextTick callback's own code. Unnamed JIT code counts: it is a
 // function V8 compiled.
@@ -203,7 +215,7 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
     // The microtask machinery itself: the queue's drain, promise reaction builtins, a job with no
     // JavaScript function of its own on the stack. A continuation's own code is js (or native).
     c.activity = Activity::kMicrotasks;
-  } else if (leaf < frames.size() && is_js(frames[leaf])) {
+  } else if (leaf < frames.size() && (is_js(frames[leaf]) || v8_working_for_js(frames, leaf))) {
     c.activity = Activity::kJs;
   } else {
     c.activity = Activity::kNative;

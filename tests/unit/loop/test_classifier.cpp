@@ -188,6 +188,21 @@ TEST_CASE("classify: an HTTP handler run from a poll callback", "[loop][classifi
   CHECK(r.activity == "js");
   // Native work of the same callback (the leaf in libc) is "native".
   CHECK(classify(Stack{libc("__memmove_avx_unaligned_erms")} + s).activity == "native");
+  // V8's own C++ called by the JavaScript (JSON.parse, a runtime function) is JavaScript's work.
+  CHECK(classify(Stack{nat("v8::internal::JsonParser<unsigned char>::ParseJsonValue()"),
+                       nat("v8::internal::Builtin_JsonParse(int, unsigned long*, v8::internal::Isolate*)"),
+                       bi("Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit")} +
+                  s)
+            .activity == "js");
+  CHECK(classify(Stack{nat("v8::internal::Runtime_StringSplit(int, unsigned long*, v8::internal::Isolate*)"),
+                       bi("Builtins_StringPrototypeSplit")} +
+                  s)
+            .activity == "js");
+  // A node binding between V8 and the JavaScript keeps it native.
+  CHECK(classify(Stack{nat("v8::internal::Factory::NewStringFromUtf8(v8::base::Vector<char const> const&)"),
+                       nat("node::StringBytes::Encode(v8::Isolate*, char const*, unsigned long, node::encoding)")} +
+                  kApiCall + s)
+            .activity == "native");
 }
 
 TEST_CASE("classify: pending phase reached through tail calls (no libuv frame under uv_run)", "[loop][classifier]") {
