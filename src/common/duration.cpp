@@ -25,7 +25,6 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   double value = std::strtod(number.c_str(), &end);
   if (end != number.c_str() + number.size() || !std::isfinite(value)) return bad("not a number");
   double scale;
-  if (unit.size() > 1 && unit[0] == ' ') unit.remove_prefix(1);  // "2 s", as people write it
   const auto is = [&unit](std::initializer_list<std::string_view> names) {
     for (auto n : names)
       if (unit == n) return true;

@@ -7,7 +7,6 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const lp = require('./lib');
 
@@ -69,19 +68,7 @@ for (const major of lp.supportedNodeMajors()) {
 
   test(`node ${major}: express: readFileSync in an auth middleware is sync-io in poll under the middleware`, { skip: missing || lp.nodeSkip(major) }, async () => {
     // Keep-alive requests, 3 in flight, from this process while loopperf records.
-    const load = (t) => {
-      const port = Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]);
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 3 });
-      const deadline = Date.now() + 20000;
-      let stopped = false;
-      const one = () => {
-        if (stopped || Date.now() > deadline) return;
-        const req = http.get({ host: '127.0.0.1', port, path: '/quote', agent }, (res) => { res.resume(); res.on('end', one); });
-        req.on('error', () => {});
-      };
-      for (let i = 0; i < 3; i++) one();
-      return () => { stopped = true; agent.destroy(); };
-    };
+    const load = (t) => lp.httpLoad(Number(fs.readFileSync(t.ready, 'utf8').split(' ')[1]), { urlPath: '/quote' });
     const { rep, text } = await recordProgram(major, 'express_auth.js', load);
     const main = mainLoop(rep);
     assert.ok((main.activities['sync-io'] || 0) >= 0.3, `activities ${show(main.activities)}`);

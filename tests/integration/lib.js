@@ -372,9 +372,31 @@ function loopHealthAvailable() {
     fs.existsSync('/sys/kernel/debug/tracing/events/syscalls');
 }
 
+// A load generator in this process: keep-alive GET requests to 127.0.0.1:port, `connections` in
+// flight, until the returned function is called (and never longer than `maxMs`).
+function httpLoad(port, { urlPath = '/', connections = 3, maxMs = 20000 } = {}) {
+  const http = require('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const deadline = Date.now() + maxMs;
+  let stopped = false;
+  const one = () => {
+    if (stopped || Date.now() > deadline) return;
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+      res.resume();
+      res.on('end', one);
+    });
+    req.on('error', () => {});
+  };
+  for (let i = 0; i < connections; i++) one();
+  return () => {
+    stopped = true;
+    agent.destroy();
+  };
+}
+
 module.exports = {
   LOOPPERF, PPROF, TARGETS, tmpdir, waitForFile, waitForFileAsync, startTarget, stopTarget,
   loopperf, loopperfAsync, pprof, traces, tagShares, share, isAlive, procState, tracerPid,
   cpuSeconds, processCpuSeconds, fdTargets, until, settled, cpuBurner, waitForSampling, waitForRecording, waitForCpu, waitForTracedStop, waitForOpen, loopHealthAvailable, mappingShare,
-  nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors,
+  nodeBinaries, nodeBinary, nodeSkip, nodesRequired, supportedNodeMajors, httpLoad,
 };

@@ -5,7 +5,6 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
-const http = require('node:http');
 const path = require('node:path');
 const lp = require('./lib');
 
@@ -115,27 +114,8 @@ test('check: a setImmediate callback', { timeout: 60000 }, async () => {
 });
 
 test('poll: an HTTP request handler under load from 127.0.0.1', { timeout: 60000 }, async () => {
-  // Load generator in this process: keep-alive requests, 3 in flight, until stopped (and never
-  // longer than 20 s).
-  const load = (t) => {
-    const port = Number(require('node:fs').readFileSync(t.ready, 'utf8').split(' ')[1]);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 3 });
-    const deadline = Date.now() + 20000;
-    let stopped = false;
-    const one = () => {
-      if (stopped || Date.now() > deadline) return;
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        res.resume();
-        res.on('end', one);
-      });
-      req.on('error', () => {});
-    };
-    for (let i = 0; i < 3; i++) one();
-    return () => {
-      stopped = true;
-      agent.destroy();
-    };
-  };
+  // Keep-alive requests from this process, 3 in flight, while the recording runs.
+  const load = (t) => lp.httpLoad(Number(require('node:fs').readFileSync(t.ready, 'utf8').split(' ')[1]));
   await withRecording('phase_poll.js', { load }, (out, t) => {
     const { hot } = checkHot(out, t, 'hotPollHandler', { phase: 'poll', activity: 'js', entry: 'io' });
     // uv__io_poll is a real (not inlined) function: the frame above uv_run, DWARF or not.

@@ -16,7 +16,7 @@ TEST_CASE("durations with units parse to nanoseconds") {
 }
 
 TEST_CASE("durations take the unit names people write") {
-  for (const char* two_seconds : {"2s", "2sec", "2secs", "2second", "2seconds", "2 s", "2 seconds"}) {
+  for (const char* two_seconds : {"2s", "2sec", "2secs", "2second", "2seconds"}) {
     INFO(two_seconds);
     CHECK(parse_duration(two_seconds).value() == 2s);
   }
@@ -27,7 +27,7 @@ TEST_CASE("durations take the unit names people write") {
   CHECK(parse_duration("300msec").value() == 300ms);
   CHECK(parse_duration("300milliseconds").value() == 300ms);
   CHECK(parse_duration("40\u00b5s").value() == 40us);
-  CHECK_FALSE(parse_duration("2  s").ok());
+  CHECK_FALSE(parse_duration("2 s").ok());  // one word, as a shell passes it unquoted
   CHECK_FALSE(parse_duration("2 ").ok());
 }
 
