@@ -30,6 +30,14 @@ bool is_public_node_api(const ExpandedFrame& f) {
   return f.fn && starts_with(f.fn->file, "node:") && !is_node_internal(f);
 }
 
+// A package's code (a framework, a library): under node_modules.
+bool is_package(const ExpandedFrame& f) { return f.fn && f.fn->file.find("/node_modules/") != std::string::npos; }
+
+// The user's own code: JavaScript that is neither node's nor a package's.
+bool is_first_party(const ExpandedFrame& f) {
+  return f.fn && !f.fn->file.empty() && !is_package(f) && !starts_with(f.fn->file, "node:") && !is_node_internal(f);
+}
+
 // V8 trampolines and API glue between JS and C++: never the interesting part of a stack.
 bool is_glue(std::string_view name) {
   static constexpr std::string_view kGlue[] = {
@@ -202,12 +210,32 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
 
   std::vector<std::string> parts;
   parts.emplace_back(phase);
-  for (size_t i = 0; i < js.size(); i++) {
-    if (js.size() > 4 && i > 0 && i < js.size() - 2) {
-      if (i == 1) parts.emplace_back("…");
-      continue;
+  const auto first_party = std::find_if(js.begin(), js.end(), [](const ExpandedFrame* f) { return is_first_party(*f); });
+  const bool packages = std::any_of(js.begin(), js.end(), [](const ExpandedFrame* f) { return is_package(*f); });
+  if (first_party != js.end() && packages) {
+    // Through the frames that explain it: the user's outermost frame (what a framework called),
+    // the user's innermost one, the call it made (a package's API, node's), and the innermost
+    // JavaScript; the framework above and the rest in between folded.
+    js.erase(js.begin(), first_party);
+    size_t inner = 0;
+    for (size_t i = 0; i < js.size(); i++)
+      if (is_first_party(*js[i])) inner = i;
+    const size_t call = inner + 1 < js.size() ? inner + 1 : inner;
+    const size_t last = js.size() - 1;
+    parts.push_back(js_display(*js[0], true));
+    if (inner > 1) parts.emplace_back("…");
+    if (inner > 0) parts.push_back(js_display(*js[inner], false));
+    if (call > inner) parts.push_back(js_display(*js[call], false));
+    if (last > call + 1) parts.emplace_back("…");
+    if (last > call) parts.push_back(js_display(*js[last], false));
+  } else {
+    for (size_t i = 0; i < js.size(); i++) {
+      if (js.size() > 4 && i > 0 && i < js.size() - 2) {
+        if (i == 1) parts.emplace_back("…");
+        continue;
+      }
+      parts.push_back(js_display(*js[i], i == 0));
     }
-    parts.push_back(js_display(*js[i], i == 0));
   }
   if (!native.empty() && (parts.size() == 1 || parts.back() != native)) parts.push_back(native);
   std::string out;

@@ -106,6 +106,29 @@ TEST_CASE("pure JS blockers end at the innermost JS function, long chains are el
   CHECK(report::summarize_stack(b.p, b.p.samples[0], "timers", "js") == "timers › a (app.js:1) › … › e › f");
 }
 
+TEST_CASE("with a framework: the user's frame first, then the call it made, then the innermost JavaScript") {
+  Builder b;
+  // Express calling the user's middleware, which calls readFileSync.
+  b.add(1, with(kPollRoot, {"js:app@/srv/node_modules/express/lib/express.js:37",
+                            "js:handle@/srv/node_modules/router/index.js:300",
+                            "js:next@/srv/node_modules/router/index.js:210",
+                            "js:authMiddleware@/srv/auth.js:17", "js:readFileSync@node:fs:441", "uv_fs_read"}),
+        1, "poll", "sync-io");
+  CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "sync-io") ==
+        "poll › authMiddleware (auth.js:17) › readFileSync › uv_fs_read");
+  // The user's handler calling a library that works through its own functions.
+  b.add(1, with(kPollRoot, {"js:preRouting@/srv/node_modules/fastify/fastify.js:836", "js:handler@/srv/server.js:11",
+                            "js:check@/srv/server.js:20", "js:hashSync@/srv/node_modules/bcryptjs/index.js:120",
+                            "js:_crypt@/srv/node_modules/bcryptjs/index.js:700",
+                            "js:_encipher@/srv/node_modules/bcryptjs/index.js:500"}),
+        1, "poll", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[1], "poll", "js") ==
+        "poll › handler (server.js:11) › check › hashSync › … › _encipher");
+  // No package on the stack: as before, the outermost user frame and the innermost ones.
+  b.add(1, with(kPollRoot, {"js:handler@/srv/server.js:11", "js:check@/srv/server.js:20"}), 1, "poll", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[2], "poll", "js") == "poll › handler (server.js:11) › check");
+}
+
 TEST_CASE("gc blockers name the GC entry, native ones skip V8 glue") {
   Builder b;
   b.add(1, with(kPollRoot, {"js:parse@/x/app.js:9", "Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit",
