@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <system_error>
 
 #include "loopperf/common/fs.h"
 
@@ -145,9 +146,17 @@ void GcEpochs::release() {
   });
   // One task per probe: each close waits for a grace period, and waits started together end
   // together (closed one after another, 64 exited threads' probes took seconds).
-  for (auto& ev : retired_)
-    closing_.push_back(std::async(std::launch::async, [e = std::move(ev)]() mutable { e = {}; }));
+  for (auto& ev : retired_) close_in_background(std::move(ev));
   retired_.clear();
+}
+
+void GcEpochs::close_in_background(sample::PerfEvent ev) {
+  try {
+    closing_.push_back(std::async(std::launch::async, [e = std::move(ev)]() mutable { e = {}; }));
+  } catch (const std::system_error&) {
+    // No thread to be had (a process limit): closed here, the wait on this thread.
+    ev = {};
+  }
 }
 
 void GcEpochs::forget(pid_t tid) {
@@ -156,8 +165,7 @@ void GcEpochs::forget(pid_t tid) {
   if (it == threads_.end()) return;
   // The close waits for an RCU grace period (~0.1 s): not on the drain loop's path. At once, so
   // that loopperf's descriptors follow the threads alive (a program that keeps making threads).
-  closing_.push_back(
-      std::async(std::launch::async, [ev = std::move(it->second.ring)]() mutable { ev = {}; }));
+  close_in_background(std::move(it->second.ring));
   threads_.erase(it);
   std::erase_if(closing_, [](std::future<void>& f) {
     return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;

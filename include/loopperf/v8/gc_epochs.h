@@ -78,6 +78,7 @@ class GcEpochs {
   Thread* thread(pid_t tid);  // nullptr: not probed (just opened, or refused)
   void update(Thread& t);
   bool open(pid_t tid);
+  void close_in_background(sample::PerfEvent ev);
 
   pid_t pid_;
   std::string exe_;
