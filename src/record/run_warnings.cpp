@@ -4,14 +4,10 @@
 
 namespace loopperf::record {
 
-std::vector<RunWarning> run_warnings(const Recorder& rec, const FinishedProfile& fin, const RunWarningContext& ctx) {
-  std::vector<RunWarning> out;
-  if (!ctx.is_node) {
-    if (rec.stacks().overflowed() > 0)
-      out.push_back({std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
-                     "record for a shorter time"});
-    return out;
-  }
+namespace {
+// What only a node process has: names, its V8 and libuv.
+void node_warnings(const Recorder& rec, const FinishedProfile& fin, const RunWarningContext& ctx,
+                   std::vector<RunWarning>& out) {
   const auto& pm = rec.symbolizer().perf_map_status();
   // A map that was found and refused is always said (someone may have planted it); a missing one
   // only matters when the heap could not name the frames either.
@@ -54,6 +50,12 @@ std::vector<RunWarning> run_warnings(const Recorder& rec, const FinishedProfile&
                        " event-loop samples stay phase=unknown): " + fin.phase_problem,
                    "activities (js, gc, sync-io ...) are still labelled; use a node binary with its symbol table "
                    "(official builds keep it) to see every phase"});
+}
+}  // namespace
+
+std::vector<RunWarning> run_warnings(const Recorder& rec, const FinishedProfile& fin, const RunWarningContext& ctx) {
+  std::vector<RunWarning> out;
+  if (ctx.is_node) node_warnings(rec, fin, ctx, out);
   if (rec.stacks().overflowed() > 0)
     out.push_back({std::to_string(rec.stacks().overflowed()) + " samples had new stacks after the distinct-stack limit",
                    "record for a shorter time"});

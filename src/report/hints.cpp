@@ -142,10 +142,15 @@ std::string share_of_thread(const HintSubject& s) {
   return pct(s.activity->share) + " of " + t.name + " (" + std::string(profile::role_name(t.role)) + ", tid " +
          std::to_string(t.tid) + ")";
 }
-std::string heaviest_blocker(const HintSubject& s) {
-  for (const auto& b : s.report.blockers)
-    if (b.tid == s.thread->tid && b.activity == s.activity->name) return " — heaviest: " + b.summary;
+// " — heaviest: SUMMARY" of the thread's heaviest blocker (of `activity`, when given), or "".
+std::string heaviest_blocker_of(const Report& r, int64_t tid, std::string_view activity = {}) {
+  for (const auto& b : r.blockers)
+    if (b.tid == tid && (activity.empty() || b.activity == activity)) return " — heaviest: " + b.summary;
   return "";
+}
+
+std::string heaviest_blocker(const HintSubject& s) {
+  return heaviest_blocker_of(s.report, s.thread->tid, s.activity->name);
 }
 
 std::string sync_io_message(const HintSubject& s, const HintRow&) {
@@ -189,15 +194,9 @@ bool continuations(const HintSubject& s, const HintRow& row) {
 
 std::string continuations_message(const HintSubject& s, const HintRow&) {
   const ThreadSummary& t = *s.thread;
-  std::string heaviest;
-  for (const auto& b : s.report.blockers)
-    if (b.tid == t.tid) {
-      heaviest = " — heaviest: " + b.summary;
-      break;
-    }
   return pct(continuation_share(t)) + " of " + t.name + " (" + std::string(profile::role_name(t.role)) + ", tid " +
          std::to_string(t.tid) + ") runs as promise continuations or nextTick callbacks (entry=microtask, nextTick)" +
-         heaviest +
+         heaviest_blocker_of(s.report, t.tid) +
          ": this work does not yield to I/O between its steps (an await of a value already there does not wait for "
          "the loop). If it is long, split it with setImmediate" +
          worker_advice(t) + ".";
