@@ -67,10 +67,13 @@ bool is_js(const FrameRef& f) {
          (f.jit && f.kind == profile::FrameKind::kUnknown);
 }
 
-// V8's own C++ doing what the JavaScript asked: from the leaf, only V8's internals (a C++ builtin
-// such as JSON.parse's Builtin_JsonParse, a runtime function, the regexp engine, an inline-cache
-// miss, lazy compilation) up to a JavaScript frame. Node's bindings, libuv and libraries stay native.
+// V8's own C++ doing what the JavaScript asked: from the leaf (past C library functions it called),
+// only V8's internals (a C++ builtin such as JSON.parse's Builtin_JsonParse, a runtime function, the
+// regexp engine, an inline-cache miss, lazy compilation) up to a JavaScript frame. Node's bindings,
+// libuv and libraries stay native.
 bool v8_working_for_js(const std::vector<FrameRef>& frames, size_t leaf) {
+  // The C library at the leaf (JSON.parse's string table comparing with memcmp) works for its caller.
+  while (leaf < frames.size() && frames[leaf].c_library) leaf++;
   for (size_t i = leaf; i < frames.size(); i++) {
     if (is_js(frames[i])) return i > leaf;
     const std::string_view n = frames[i].name;
@@ -118,11 +121,14 @@ namespace {
 void append_location(const profile::Profile& p, const profile::Location* loc, bool leaf, std::vector<FrameRef>& out) {
   const profile::Mapping* m = p.mapping(loc->mapping_id);
   bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
-  if (loc->lines.empty()) out.push_back(FrameRef{"", profile::FrameKind::kUnknown, loc, leaf, jit, 0});
+  std::string_view base = m ? std::string_view(m->file) : std::string_view();
+  base = base.substr(base.rfind('/') + 1);
+  const bool libc = base.starts_with("libc.so") || base.starts_with("libc-") || base.starts_with("libm.so");
+  if (loc->lines.empty()) out.push_back(FrameRef{"", profile::FrameKind::kUnknown, loc, leaf, jit, libc, 0});
   for (const auto& line : loc->lines) {
     const profile::Function* fn = p.function(line.function_id);
     std::string_view name = fn ? std::string_view(fn->name) : std::string_view();
-    out.push_back(FrameRef{name, profile::frame_kind(p, *loc, line), loc, leaf, jit, facts_of(name)});
+    out.push_back(FrameRef{name, profile::frame_kind(p, *loc, line), loc, leaf, jit, libc, facts_of(name)});
   }
 }
 }  // namespace

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 namespace loopperf::loop {
@@ -72,6 +73,7 @@ struct Event {
   pid_t tid = 0;
   Kind kind = Kind::kSample;
   uint64_t frame = 0;  // poll events: the wait's events buffer
+  bool cut_short = false;  // samples: the stack's walk stopped before the thread's entry
 };
 
 // std::push_heap keeps the largest first: "later" is larger, so the earliest event is on top.
@@ -101,6 +103,37 @@ struct ThreadState {
   std::map<uint32_t, uint64_t> period_samples;  // stack index -> weight, current busy period only
   std::vector<Stall> stalls;                    // heap (shortest on top), at most kMaxStalls
   uint64_t stall_count = 0;
+  // Phase brackets (health.h): the current busy period's last whole sample (-1: none yet) and the
+  // cut-short samples since it, then the brackets closed so far.
+  int64_t last_whole = -1;
+  std::vector<std::pair<uint32_t, uint64_t>> waiting_cut;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> brackets;
+  uint64_t brackets_dropped = 0;
+
+  // A busy period ends (or a gap in what is known): the cut-short samples waiting have no `after`
+  // (their phase stays unknown), and nothing before it brackets anything after it.
+  void forget_bracket_start() {
+    waiting_cut.clear();
+    last_whole = -1;
+  }
+  void bracket(uint32_t stack, uint64_t weight, bool cut_short) {
+    if (cut_short) {
+      if (!waiting_cut.empty() && waiting_cut.back().first == stack) waiting_cut.back().second += weight;
+      else if (waiting_cut.size() < LoopHealthTracker::kMaxWaitingCut) waiting_cut.emplace_back(stack, weight);
+      else brackets_dropped += weight;
+      return;
+    }
+    for (const auto& [cut, w] : waiting_cut) {
+      const uint32_t before = last_whole < 0 ? PhaseBracket::kPeriodStart : static_cast<uint32_t>(last_whole);
+      auto key = std::make_tuple(cut, before, stack);
+      auto it = brackets.find(key);
+      if (it != brackets.end()) it->second += w;
+      else if (brackets.size() < LoopHealthTracker::kMaxBrackets) brackets.emplace(key, w);
+      else brackets_dropped += w;
+    }
+    waiting_cut.clear();
+    last_whole = stack;
+  }
 };
 
 }  // namespace
@@ -171,6 +204,7 @@ struct LoopHealthTracker::Impl {
       }
     }
     t.period_samples.clear();
+    t.forget_bracket_start();
     t.period_truncated = false;
     t.period_known = true;
   }
@@ -186,7 +220,10 @@ struct LoopHealthTracker::Impl {
     uint64_t time = std::max(e.time, t.since);  // an event just before the thread's start happened at it
     switch (e.kind) {
       case Kind::kSample:
-        if (!t.waiting) t.period_samples[static_cast<uint32_t>(e.value)] += e.weight;
+        if (!t.waiting) {
+          t.period_samples[static_cast<uint32_t>(e.value)] += e.weight;
+          if (t.period_known) t.bracket(static_cast<uint32_t>(e.value), e.weight, e.cut_short);
+        }
         return;
       case Kind::kEnd:
         close(t, time);
@@ -214,6 +251,7 @@ struct LoopHealthTracker::Impl {
       // Else an enter was lost: [last_change, time] mixes busy and wait, so it is no busy period
       // (it still counts as not waiting).
       t.period_samples.clear();
+      t.forget_bracket_start();
       t.period_truncated = e.time < t.since;  // it began before the recording: cut by the clamp
       t.period_known = true;
       t.waiting = false;
@@ -250,6 +288,8 @@ struct LoopHealthTracker::Impl {
     fresh.transitioned = true;
     fresh.last_change = t.since;
     fresh.period_truncated = true;
+    fresh.brackets = std::move(t.brackets);  // whole periods of the nested loop: still one phase each
+    fresh.brackets_dropped = t.brackets_dropped;
     t = std::move(fresh);
   }
 
@@ -309,9 +349,11 @@ void LoopHealthTracker::poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_
   impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kExit, frame});
 }
 
-void LoopHealthTracker::sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight) {
+void LoopHealthTracker::sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight, bool cut_short) {
   std::lock_guard lock(impl_->mu);
-  impl_->push(Event{time_ns, 0, weight, stack_index, tid, Kind::kSample});
+  Event e{time_ns, 0, weight, stack_index, tid, Kind::kSample};
+  e.cut_short = cut_short;
+  impl_->push(e);
 }
 
 void LoopHealthTracker::flush(uint64_t now_ns) {
@@ -331,6 +373,14 @@ void LoopHealthTracker::remap_stacks(const std::vector<uint32_t>& old_to_new) {
     for (const auto& [stack, weight] : t.period_samples) merged[static_cast<uint32_t>(remap(stack))] += weight;
     t.period_samples = std::move(merged);
     for (auto& st : t.stalls) st.heaviest_stack = remap(st.heaviest_stack);
+    t.last_whole = remap(t.last_whole);
+    for (auto& c : t.waiting_cut) c.first = static_cast<uint32_t>(remap(c.first));
+    std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> brackets;
+    for (const auto& [k, w] : t.brackets) {
+      auto r = [&](uint32_t i) { return i == PhaseBracket::kPeriodStart ? i : static_cast<uint32_t>(remap(i)); };
+      brackets[{r(std::get<0>(k)), r(std::get<1>(k)), r(std::get<2>(k))}] += w;
+    }
+    t.brackets = std::move(brackets);
   }
 }
 
@@ -370,6 +420,9 @@ std::vector<LoopHealth> LoopHealthTracker::finish(uint64_t end_ns) {
     h.stall_threshold_ns = m.threshold;
     h.stall_count = t.stall_count;
     h.stalls = t.stalls;
+    for (const auto& [k, w] : t.brackets)
+      h.brackets.push_back(PhaseBracket{std::get<0>(k), std::get<1>(k), std::get<2>(k), w});
+    h.brackets_dropped = t.brackets_dropped;
     std::sort(h.stalls.begin(), h.stalls.end(), [](const Stall& a, const Stall& b) {
       return a.duration_ns != b.duration_ns ? a.duration_ns > b.duration_ns : a.start_ns < b.start_ns;
     });

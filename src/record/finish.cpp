@@ -9,6 +9,7 @@
 #include "loopperf/formats/output.h"
 #include "loopperf/formats/pprof.h"
 #include "loopperf/profile/labels.h"
+#include "loopperf/loop/cut_phases.h"
 #include "loopperf/loop/uv_run_phases.h"
 #include "loopperf/record/config.h"
 #include "loopperf/report/report.h"
@@ -42,6 +43,14 @@ FinishedProfile finish_profile(const profile::StackTable& stacks, symbols::Proce
   if (opts.release_raw) opts.release_raw();
   loop::UvRunPhases phases(prof, symbolizer);
   out.labels = loop::label_profile(prof, opts.is_node ? opts.pid : 0, phases.as_fn());
+  std::vector<loop::LoopHealth> health;
+  if (opts.health) {
+    health = opts.health->finish(opts.end_ns);
+    // Stacks cut short before uv_run take the phase of the whole samples around them (cut_phases.h).
+    const uint64_t inferred = loop::infer_cut_phases(prof, health);
+    out.labels.unknown_phase -= std::min(out.labels.unknown_phase, inferred);
+    if (opts.recording && inferred) opts.recording->details.emplace_back("loop_health.phases_inferred", std::to_string(inferred));
+  }
   if (out.labels.unknown_phase > 0)
     for (const auto& p : phases.problems()) out.phase_problem += (out.phase_problem.empty() ? "" : "; ") + p;
   if (opts.recording) {
@@ -49,7 +58,6 @@ FinishedProfile finish_profile(const profile::StackTable& stacks, symbols::Proce
     profile::write_recording_info(prof, *opts.recording);
   }
   if (opts.health) {
-    std::vector<loop::LoopHealth> health = opts.health->finish(opts.end_ns);
     // Health is kept for the event-loop threads only (the V8 delayed-task thread polls too).
     std::set<int64_t> loop_tids;
     for (const auto& s : prof.samples) {

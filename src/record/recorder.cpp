@@ -206,7 +206,8 @@ uint64_t Recorder::heap_names_over_budget() const { return js_namer_ ? js_namer_
 void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (tap_) tap_->cpu_sample(s);
   frames_.clear();
-  if (unwinder_) unwinder_->frames_for(s, frames_);
+  bool cut_short = false;
+  if (unwinder_) cut_short = unwind::cut_short(unwinder_->frames_for(s, frames_));
   else unwind::frames_from_callchain(s.ips, s.nr, frames_);
   if (js_namer_ && s.regs) {
     unwind::UserRegs regs = unwind::user_regs_from_sample(s);
@@ -219,7 +220,7 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   cpu_kept_++;
   compactor_.canonicalize(frames_);
   uint32_t index = stacks_.add(s.tid, frames_, s.period);
-  if (health_) health_->sample(s.tid, s.time_ns, index, 1);
+  if (health_) health_->sample(s.tid, s.time_ns, index, 1, cut_short);
 }
 
 void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames) {

@@ -186,21 +186,45 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
              !is_glue(f.name) && !in_system_library(f);
     };
     if (innermost_js < frames.size()) {
-      // Below the innermost JS frame: the outermost meaningful callee (node::fs::Read, JSON.parse's
-      // Builtin_JsonParse, inflateSync's zlib ...), which groups samples better than the leaf.
+      // Below the innermost JS frame: what the JavaScript called, the outermost meaningful callee
+      // (node::fs::Read, inflateSync's zlib ...), which groups samples better than the leaf. A
+      // builtin is named by the API it implements (JSON.parse); V8's own frames (inline caches,
+      // stubs, deoptimization, runtime functions, its C++) belong to the JavaScript that called
+      // them, unless they lead on to node's or a library's code (an accessor node implements).
       for (size_t i = innermost_js; i-- > 0;) {
-        if (meaningful(frames[i])) {
-          leaf_native = &frames[i];
+        const ExpandedFrame& f = frames[i];
+        if (!meaningful(f)) continue;
+        if (std::string_view api = js_api_of(f.name); !api.empty()) {
+          native = api;
           break;
         }
+        if (is_v8_internal(f.name)) continue;
+        leaf_native = &f;
+        break;
       }
       // Unnamed JIT code at the leaf: show it, it says JS names are missing.
-      if (!leaf_native && innermost_js > 0 && frames[0].kind == profile::FrameKind::kUnknown) leaf_native = &frames[0];
+      if (native.empty() && !leaf_native && innermost_js > 0 && frames[0].kind == profile::FrameKind::kUnknown)
+        leaf_native = &frames[0];
     } else {
+      // No JavaScript: from the leaf, the first meaningful frame inside the loop. V8's and OpenSSL's
+      // internals stand for the nearest caller that is neither (node::crypto's entry that called
+      // OpenSSL, node's binding that called into V8), when there is one before uv_run.
+      const ExpandedFrame* first = nullptr;
       for (const auto& f : frames) {
-        if (meaningful(f) && !loop::has_fact(f.name, loop::Fact::kUvRun)) {
-          leaf_native = &f;
-          break;
+        if (loop::has_fact(f.name, loop::Fact::kUvRun)) break;
+        if (!meaningful(f)) continue;
+        if (!first) first = &f;
+        if (is_v8_internal(f.name) || is_openssl(f.name, f.mapping ? std::string_view(f.mapping->file) : "")) continue;
+        leaf_native = &f;
+        break;
+      }
+      if (!leaf_native) leaf_native = first;
+      if (!leaf_native) {
+        for (const auto& f : frames) {
+          if (meaningful(f) && !loop::has_fact(f.name, loop::Fact::kUvRun)) {
+            leaf_native = &f;
+            break;
+          }
         }
       }
       if (!leaf_native && !frames.empty()) leaf_native = &frames.front();

@@ -67,6 +67,11 @@ const char* end_reason_name(EndReason r) {
   return "?";
 }
 
+bool cut_short(EndReason r) {
+  return r == EndReason::kStackShort || r == EndReason::kNoUnwindInfo || r == EndReason::kUnknownModule ||
+         r == EndReason::kBadFrame || r == EndReason::kMaxDepth;
+}
+
 struct HybridUnwinder::Context {
   const ModuleMap* modules;
   const UserRegs* regs;  // the registers libunwind's cursor was initialized from
@@ -189,6 +194,15 @@ size_t HybridUnwinder::chain_cut_at(std::span<const uint64_t> chain) const {
   return kNoCut;
 }
 
+bool HybridUnwinder::chain_from_bad_rbp(const UserRegs& regs, std::span<const uint64_t> chain) const {
+  if (!plausible_frame_pointer(regs.bp(), regs.sp())) return true;
+  // A return address in no mapped module is where a walk through a bad rbp went (a real caller is
+  // always in a file or in V8's code space).
+  for (size_t i = 1; i < chain.size(); i++)
+    if (chain[i] && !modules_.find(chain[i])) return true;
+  return false;
+}
+
 bool HybridUnwinder::regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain,
                                          size_t index, UserRegs& at) const {
   // Follow the frame pointers the kernel followed, checking each return address against its chain,
@@ -224,7 +238,10 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
     out.push_back(profile::Frame{depth == 0 ? ip : ip - 1, false});
     const Module* m = modules_.find(ip);
     if (!m && depth > 0) return EndReason::kUnknownModule;
-    const bool fp_code = m && (m->fp_trusted || m->jit);
+    // Code that keeps frame pointers, unless rbp holds no frame address here and CFI can do
+    // better (the assembly of a library built into node: OpenSSL's SHA and AES loops).
+    const bool fp_code =
+        m && (m->jit || (m->fp_trusted && (!has_cfi(m) || plausible_frame_pointer(cur.bp(), cur.sp()))));
     // Reached by a frame pointer, the C library's frames are followed the same way: what lies beyond
     // them is the thread's entry (start_thread, clone3; __libc_start_call_main), and a DWARF step costs
     // ~25 us here and more in dump, where every read is a system call.
@@ -294,8 +311,11 @@ EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span
   const bool chain_matches = chain_size > 0 && kernel_user_chain[0] == regs.ip();
   const Module* leaf = modules_.find(regs.ip());
   // Fast path: the leaf keeps frame pointers (JIT, builtins, node), so the kernel's walk is right,
-  // unless it ended inside code without them.
-  if ((chain_matches && leaf && leaf->fp_trusted) || !regs.valid) {
+  // unless it ended inside code without them, or the leaf is one of the hand-written assembly
+  // functions of a binary that otherwise keeps them (OpenSSL's SHA and AES loops in node hold data
+  // in rbp: the kernel's walk then starts from a table address).
+  if ((chain_matches && leaf && leaf->fp_trusted && !(has_cfi(leaf) && chain_from_bad_rbp(regs, kernel_user_chain))) ||
+      !regs.valid) {
     const size_t cut = regs.valid ? chain_cut_at(kernel_user_chain) : kNoCut;
     UserRegs at;
     if (cut == kNoCut || !regs_at_chain_frame(regs, memory, kernel_user_chain, cut, at)) {

@@ -45,11 +45,11 @@ void SampleUnwinder::refresh_modules() {
   modules_.refresh();
 }
 
-void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out) {
+EndReason SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out) {
   if (mode_ == UnwindMode::kFp || !s.regs) {
     frames_from_callchain(s.ips, s.nr, out);
     ends_[static_cast<size_t>(EndReason::kKernelChain)]++;
-    return;
+    return EndReason::kKernelChain;
   }
   // Kernel frames come from the kernel's callchain as they are; the user part is unwound here.
   user_chain_.clear();
@@ -81,6 +81,7 @@ void SampleUnwinder::frames_for(const sample::RawSample& s, std::vector<profile:
   // A leaf inside the kernel makes the user "leaf" a return point (after the syscall instruction).
   if (!first && out.size() > before) out[before].addr -= 1;
   ends_[static_cast<size_t>(end)]++;
+  return end;
 }
 
 }  // namespace loopperf::unwind

@@ -21,6 +21,7 @@ struct FrameRef {
   const profile::Location* location = nullptr;
   bool leaf = false;  // the sampled pc (not a return address)
   bool jit = false;   // in anonymous executable memory (V8's code space)
+  bool c_library = false;  // in the C library (memcmp, malloc ...): whoever called it did the work
   // The rules' facts about `name`, one bit per Fact (facts_of); kFactsUnknown: computed on use.
   static constexpr uint32_t kFactsUnknown = UINT32_MAX;
   uint32_t facts = kFactsUnknown;

@@ -28,6 +28,20 @@ struct Stall {
   std::string summary;      // one-line stack summary, or why there is none
 };
 
+// Samples whose stack was cut short before uv_run (their phase unknown), taken before a whole
+// sample of the same busy period: libuv runs its phases in one order between two poll waits (poll
+// callbacks, pending, check, close, timers, pending, idle, prepare), so when `before` and `after`
+// are in one phase other than pending, so were these; and with no whole sample before them in the
+// period (kPeriodStart), when `after` is in poll, the first phase. Stack indices as in
+// Stall::heaviest_stack.
+struct PhaseBracket {
+  static constexpr uint32_t kPeriodStart = UINT32_MAX;
+  uint32_t stack = 0;   // the cut-short stack
+  uint32_t before = 0;  // the whole stack sampled last before it, or kPeriodStart
+  uint32_t after = 0;   // the whole stack sampled first after it
+  uint64_t weight = 0;
+};
+
 struct LoopHealth {
   int64_t tid = 0;
   int64_t observed_ns = 0;  // wall time covered
@@ -41,11 +55,17 @@ struct LoopHealth {
   int64_t stall_threshold_ns = 0;
   uint64_t stall_count = 0;   // every busy period longer than the threshold, also those not kept
   std::vector<Stall> stalls;  // longest first, at most kMaxStalls
+  // For labelling the profile (loop::infer_cut_phases), not stored: at most kMaxBrackets.
+  std::vector<PhaseBracket> brackets;
+  uint64_t brackets_dropped = 0;  // cut-short samples not bracketed for want of room
 };
 
 class LoopHealthTracker {
  public:
   static constexpr size_t kMaxStalls = 1000;
+  // Distinct (stack, before, after) kept per thread, and cut-short samples waiting for their `after`.
+  static constexpr size_t kMaxBrackets = 1 << 16;
+  static constexpr size_t kMaxWaitingCut = 1 << 14;
   static constexpr int64_t kDefaultReorderWindowNs = 250'000'000;
 
   // Times are CLOCK_MONOTONIC nanoseconds (the clock perf events use here). All members are
@@ -81,7 +101,9 @@ class LoopHealthTracker {
   // `frame`: the wait's events buffer (0 when unknown), as for add_thread.
   void poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
   void poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
-  void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight);
+  // `cut_short`: the stack's walk stopped before the thread's entry (unwind::cut_short), so its phase
+  // may be unknown; it is bracketed by the whole samples around it (PhaseBracket).
+  void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight, bool cut_short = false);
   void flush(uint64_t now_ns);  // process events older than now - window
   // The stack table was compacted (StackTable::compact): renumber every stack index held, in
   // buffered samples, open busy periods and stalls.

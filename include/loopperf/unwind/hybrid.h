@@ -74,6 +74,8 @@ enum class EndReason : uint8_t {
   kCount
 };
 const char* end_reason_name(EndReason r);
+// The walk stopped before the thread's entry: the outer frames (uv_run among them) are missing.
+bool cut_short(EndReason r);
 
 class HybridUnwinder {
  public:
@@ -103,6 +105,9 @@ class HybridUnwinder {
   // frame pointers, when the chain ends in such code (not in the C library's entry frames); else
   // kNoCut.
   size_t chain_cut_at(std::span<const uint64_t> chain) const;
+  // The kernel's walk started from an rbp that holds no frame address (below sp, unaligned, far
+  // away), or went through a return address outside every module.
+  bool chain_from_bad_rbp(const UserRegs& regs, std::span<const uint64_t> chain) const;
   // rip, rsp and rbp at frame `index` of the kernel's chain, by the frame pointers it followed.
   bool regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain, size_t index,
                            UserRegs& at) const;

@@ -36,7 +36,8 @@ class SampleUnwinder {
   SampleUnwinder(std::shared_ptr<process::TargetFiles> files, UnwindMode mode, const std::string& fp_binary);
 
   void refresh_modules();  // call while the target lives (new mappings: dlopen'd addons)
-  void frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out);
+  // Returns how the user part's walk ended.
+  EndReason frames_for(const sample::RawSample& s, std::vector<profile::Frame>& out);
 
   UnwindMode mode() const { return mode_; }
   // Samples per EndReason (user part of the stack).

@@ -194,6 +194,13 @@ TEST_CASE("classify: an HTTP handler run from a poll callback", "[loop][classifi
                        bi("Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit")} +
                   s)
             .activity == "js");
+  // ... also where V8 called the C library at the leaf (the string table's memcmp).
+  CHECK(classify(Stack{libc("__memcmp_evex_movbe"),
+                       nat("v8::internal::JsonParser<unsigned char>::ParseJsonValue()"),
+                       nat("v8::internal::Builtin_JsonParse(int, unsigned long*, v8::internal::Isolate*)"),
+                       bi("Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit")} +
+                  s)
+            .activity == "js");
   CHECK(classify(Stack{nat("v8::internal::Runtime_StringSplit(int, unsigned long*, v8::internal::Isolate*)"),
                        bi("Builtins_StringPrototypeSplit")} +
                   s)

@@ -129,7 +129,7 @@ TEST_CASE("with a framework: the user's frame first, then the call it made, then
   CHECK(report::summarize_stack(b.p, b.p.samples[2], "poll", "js") == "poll › handler (server.js:11) › check");
 }
 
-TEST_CASE("gc blockers name the GC entry, native ones skip V8 glue") {
+TEST_CASE("gc blockers name the GC entry, others the JavaScript API the builtin implements") {
   Builder b;
   b.add(1, with(kPollRoot, {"js:parse@/x/app.js:9", "Builtins_CEntry_Return1_ArgvOnStack_BuiltinExit",
                             "v8::internal::Builtin_HandleApiCall(int, unsigned long*, v8::internal::Isolate*)",
@@ -141,7 +141,37 @@ TEST_CASE("gc blockers name the GC entry, native ones skip V8 glue") {
   CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "gc") ==
         "poll › parse (app.js:9) › v8::internal::Heap::CollectGarbage");
   CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "native") ==
-        "poll › parse (app.js:9) › v8::internal::Builtin_JsonParse");
+        "poll › parse (app.js:9) › JSON.parse");
+}
+
+TEST_CASE("V8's own frames belong to the JavaScript that called them; OpenSSL to node::crypto's entry") {
+  Builder b;
+  // An inline-cache miss and a deoptimization stub under the user's function: nothing native to show.
+  b.add(1, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:score@/srv/app.js:41", "Builtins_KeyedLoadIC_Megamorphic",
+                            "Builtins_CEntry_Return1_ArgvOnStack_NoBuiltinExit",
+                            "v8::internal::Runtime_KeyedLoadIC_Miss(int, unsigned long*, v8::internal::Isolate*)",
+                            "v8::internal::LookupIterator::Next()"}),
+        1, "poll", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[0], "poll", "js") == "poll › handler (app.js:30) › score");
+  b.add(1, with(kPollRoot, {"js:handler@/srv/app.js:30", "construct_stub_create_deopt_addr"}), 1, "poll", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[1], "poll", "js") == "poll › handler (app.js:30)");
+  // A builtin behind String.prototype.replace: named by what the JavaScript called.
+  b.add(1, with(kPollRoot, {"js:render@/srv/app.js:50", "Builtins_StringPrototypeReplace", "Builtins_RegExpReplace",
+                            "Builtins_RegExpExecInternal"}),
+        1, "poll", "js");
+  CHECK(report::summarize_stack(b.p, b.p.samples[2], "poll", "js") ==
+        "poll › render (app.js:50) › String.prototype.replace");
+  // V8 leading on to node's own code (an accessor node implements): node's code is shown.
+  b.add(1, with(kPollRoot, {"js:config@/srv/app.js:60", "Builtins_LoadIC", "v8::internal::Runtime_LoadIC_Miss",
+                            "node::credentials::SafeGetenv(char const*, std::string*, node::Environment*)"}),
+        1, "poll", "native");
+  CHECK(report::summarize_stack(b.p, b.p.samples[3], "poll", "native") ==
+        "poll › config (app.js:60) › node::credentials::SafeGetenv");
+  // No JavaScript: OpenSSL's leaf stands for node::crypto's entry that called it.
+  b.add(1, {"node::Start(int, char**)", "uv_run", "uv__io_poll", "node::crypto::NewRootCertStore()",
+            "node::crypto::UseExtraCaCerts(std::string const&)", "X509_STORE_add_cert", "OPENSSL_LH_retrieve"},
+        1, "poll", "native");
+  CHECK(report::summarize_stack(b.p, b.p.samples[4], "poll", "native") == "poll › node::crypto::UseExtraCaCerts");
 }
 
 TEST_CASE("build_report: shares per thread, blockers heaviest first without idle-wait, hints") {
