@@ -3,6 +3,7 @@
 #include <sys/uio.h>
 
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #define UNW_REMOTE_ONLY
@@ -78,11 +79,17 @@ struct HybridUnwinder::Context {
   Memory* memory;
   uint64_t stack_sp = 0;  // the sampled sp: where the stack copy starts
   bool stack_short = false;
+  // The leaf's red zone (the 128 bytes below the sampled sp, never copied): whether CFI asked for it,
+  // and the value to answer with while a candidate is tried (HybridUnwinder::step_past_red_zone).
+  bool red_zone_read = false;
+  std::optional<uint64_t> red_zone_value;
 };
 
 namespace {
 
 using Ctx = HybridUnwinder::Context;
+
+constexpr uint64_t kRedZone = 128;  // x86-64 SysV: below rsp, usable without moving it
 
 int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi, int need_unwind_info, void* arg) {
   auto* ctx = static_cast<Ctx*>(arg);
@@ -112,6 +119,13 @@ int access_mem(unw_addr_space_t, unw_word_t addr, unw_word_t* valp, int write, v
   // An address just above the copy is a stack read the copy was too small for.
   uint64_t sp = ctx->stack_sp;
   if (addr >= sp && addr - sp < (64u << 20)) ctx->stack_short = true;
+  if (addr < sp && sp - addr <= kRedZone) {
+    if (ctx->red_zone_value) {
+      *valp = *ctx->red_zone_value;
+      return 0;
+    }
+    ctx->red_zone_read = true;
+  }
   *valp = 0;
   return -UNW_EINVAL;
 }
@@ -227,7 +241,7 @@ bool HybridUnwinder::regs_at_chain_frame(const UserRegs& regs, Memory& memory, s
 
 EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const Splice& splice,
                                std::vector<profile::Frame>& out) {
-  Context ctx{&modules_, nullptr, &memory, splice.stack_sp};
+  Context ctx{&modules_, nullptr, &memory, splice.stack_sp, false, false, std::nullopt};
   UserRegs cursor_regs;  // what the libunwind cursor was initialized from (it reads them lazily)
   unw_cursor_t cursor;
   bool cursor_ready = false;
@@ -268,17 +282,22 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
       // distribution's libnode keeps no frame pointers: its rbp is whatever it held). The C library
       // is followed by frame pointer from here (above), so its rbp must be one.
       const Module* caller = modules_.find(frame[1]);
-      const bool caller_cfi = caller && caller->cfi_without_fp;
-      if (frame[0] != 0 && frame[0] <= bp && !caller_cfi) {
-        out.push_back(profile::Frame{frame[1] - 1, false});
-        return EndReason::kBadFrame;
+      if (caller || !m || !m->fp_trusted || !has_cfi(m)) {
+        const bool caller_cfi = caller && caller->cfi_without_fp;
+        if (frame[0] != 0 && frame[0] <= bp && !caller_cfi) {
+          out.push_back(profile::Frame{frame[1] - 1, false});
+          return EndReason::kBadFrame;
+        }
+        cur.r[kIP] = frame[1];
+        cur.r[kSP] = bp + 16;
+        cur.r[kBP] = frame[0];
+        cursor_ready = false;
+        via_fp = true;
+        continue;
       }
-      cur.r[kIP] = frame[1];
-      cur.r[kSP] = bp + 16;
-      cur.r[kBP] = frame[0];
-      cursor_ready = false;
-      via_fp = true;
-      continue;
+      // No return address there: rbp held a stack address that is no frame record (the second
+      // half of OpenSSL's SHA-512 keeps a pointer into its message schedule in it). This frame's
+      // CFI knows better.
     }
     if (!cursor_ready) {
       cursor_regs = cur;
@@ -288,8 +307,11 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
     }
     via_fp = false;
     ctx.stack_short = false;
+    ctx.red_zone_read = false;
     int r = unw_step(&cursor);
     if (r == 0) return EndReason::kComplete;
+    if (r < 0 && ctx.red_zone_read && depth == 0 && cur.sp() == splice.stack_sp)
+      if (auto end = step_past_red_zone(cursor_regs, memory, out)) return *end;
     if (r < 0) return ctx.stack_short ? EndReason::kStackShort : EndReason::kBadFrame;
     for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12,
                     UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15}) {
@@ -298,6 +320,70 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
     }
   }
   return EndReason::kMaxDepth;
+}
+
+namespace {
+
+// Is `ret` a return address: just after a call instruction in a module's code? (E8 rel32, and the
+// FF /2 forms: register, [reg+disp8], [reg+disp32], [rip+disp32].)
+bool after_call(const ModuleMap& modules, uint64_t ret) {
+  const Module* m = modules.find(ret);
+  if (!m || m->jit || ret < 7) return false;
+  uint8_t b[7];
+  if (!modules.read(ret - 7, b, sizeof b)) return false;
+  auto ff2 = [&](size_t len, uint8_t mod) {
+    const uint8_t op = b[7 - len], modrm = b[8 - len];
+    return op == 0xff && ((modrm >> 3) & 7) == 2 && (modrm >> 6) == mod;
+  };
+  return b[2] == 0xe8 || ff2(2, 3) || ff2(3, 1) || ff2(6, 2) || (b[1] == 0xff && b[2] == 0x15);
+}
+
+}  // namespace
+
+std::optional<EndReason> HybridUnwinder::step_past_red_zone(const UserRegs& regs, Memory& memory,
+                                                             std::vector<profile::Frame>& out) {
+  // The leaf's CFI finds its frame through a word in the red zone, below the sampled sp, which the
+  // kernel's copy starts above: OpenSSL's SHA-512 (and SHA-256) AVX2 loops move rsp down in steps
+  // and keep the stack pointer they entered with at -8(%rsp). That value is the address of the
+  // leaf's return address, and the leaf also stored it in its frame: a word of the copy that points
+  // further up the copy, at a return address just after a call instruction. Each such candidate is
+  // given to the CFI in place of the missing word, and is taken only if the CFI used it as the saved
+  // stack pointer and the walk from the caller it yields reaches the thread's entry (or the end of
+  // the copy, three frames on at least); otherwise the stack stays cut short here.
+  const uint64_t sp = regs.sp();
+  constexpr uint64_t kScan = 8192;  // the leaf's own frame: SHA-512's is ~1.2 KB, aligned to 2 KB
+  constexpr int kMaxTries = 8;
+  int tries = 0;
+  for (uint64_t slot = sp; slot < sp + kScan && tries < kMaxTries; slot += 8) {
+    uint64_t v = 0, ret = 0;
+    if (!memory.read(slot, &v, sizeof v)) break;  // the copy ended
+    if (v <= slot || (v & 7) || v - sp > (1u << 20) || !memory.read(v, &ret, sizeof ret) || !after_call(modules_, ret))
+      continue;
+    tries++;
+    Context ctx{&modules_, &regs, &memory, sp, false, false, v};
+    unw_cursor_t cursor;
+    if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) return std::nullopt;
+    if (unw_step(&cursor) <= 0) continue;
+    UserRegs caller = regs;
+    for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12, UNW_X86_64_R13,
+                    UNW_X86_64_R14, UNW_X86_64_R15}) {
+      unw_word_t val = 0;
+      if (unw_get_reg(&cursor, reg, &val) == 0) caller.r[perf_reg_of(reg)] = val;
+    }
+    if (caller.ip() != ret || caller.sp() != v + 8) continue;  // the CFI did not use the word as a saved sp
+    std::vector<profile::Frame> rest;
+    // The sampled rbp was data, so the kernel's chain (walked from it) is never spliced in here.
+    const EndReason end = walk(caller, memory, 1, Splice{nullptr, 0, sp, 0}, rest);
+    // Reached the thread's entry: walked to the end, or into the C library's entry frames (where a
+    // frame-pointer walk of node's main thread ends on libc's rbp); or went on through a few frames
+    // until the copy ended (an 8 KB copy ends inside uv__io_poll's event array).
+    const bool whole = !cut_short(end) || (!rest.empty() && is_c_library(modules_.find(rest.back().addr)));
+    if (!whole && !(end == EndReason::kStackShort && rest.size() >= 3)) continue;
+    out.insert(out.end(), rest.begin(), rest.end());
+    red_zone_recovered_++;
+    return end;
+  }
+  return std::nullopt;
 }
 
 EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span<const uint64_t> kernel_user_chain,

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -96,6 +97,8 @@ class HybridUnwinder {
   // Stacks whose frame-pointer chain was cut inside code without frame pointers and walked again
   // with CFI from there.
   uint64_t rewalked() const { return rewalked_; }
+  // Stacks whose leaf was walked past a red-zone word the stack copy lacks (step_past_red_zone).
+  uint64_t red_zone_recovered() const { return red_zone_recovered_; }
 
   struct Context;
 
@@ -121,10 +124,14 @@ class HybridUnwinder {
   // Frame by frame from `cur`: frame pointers in code that keeps them (or has no CFI), libunwind
   // with CFI elsewhere, switching as the frames go.
   EndReason walk(UserRegs cur, Memory& memory, size_t depth, const Splice& splice, std::vector<profile::Frame>& out);
+  // The sampled leaf's CFI needs a word of its red zone: candidates from the copy, each checked by
+  // the whole walk it leads to. The end reason of the walk taken, or nothing when none held.
+  std::optional<EndReason> step_past_red_zone(const UserRegs& regs, Memory& memory, std::vector<profile::Frame>& out);
   const ModuleMap& modules_;
   size_t max_depth_;
   void* as_ = nullptr;  // unw_addr_space_t
   uint64_t rewalked_ = 0;
+  uint64_t red_zone_recovered_ = 0;
 };
 
 }  // namespace loopperf::unwind

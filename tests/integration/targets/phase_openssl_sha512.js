@@ -1,7 +1,7 @@
-// Stacks that cannot be walked to uv_run, in the timers phase: pbkdf2Sync with SHA-512 spends most
-// of its time in OpenSSL's sha512_block_data_order_avx2, which keeps the address its frame returns
-// through below the stack pointer, where no sampled stack copy reaches. Between two whole samples of
-// the same busy period in one phase, loopperf gives such samples that phase (loop/cut_phases.h).
+// Stacks the kernel's frame-pointer chain and plain CFI cannot walk, in the timers phase: pbkdf2Sync
+// with SHA-512 spends most of its time in OpenSSL's sha512_block_data_order_avx2 (built into node),
+// which holds data in rbp and keeps the stack pointer its CFI needs below the stack pointer, where no
+// sampled stack copy reaches (unwind/hybrid.cpp, step_past_red_zone).
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');
