@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
@@ -109,6 +110,8 @@ struct ThreadState {
   std::vector<std::pair<uint32_t, uint64_t>> waiting_cut;
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> brackets;
   uint64_t brackets_dropped = 0;
+  // The first and last scheduler readings (sched_reading): cpu ns, run-delay ns.
+  std::optional<std::pair<uint64_t, uint64_t>> sched_first, sched_last;
 
   // A busy period ends (or a gap in what is known): the cut-short samples waiting have no `after`
   // (their phase stays unknown), and nothing before it brackets anything after it.
@@ -356,6 +359,13 @@ void LoopHealthTracker::sample(pid_t tid, uint64_t time_ns, uint32_t stack_index
   impl_->push(e);
 }
 
+void LoopHealthTracker::sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) {
+  std::lock_guard lock(impl_->mu);
+  ThreadState* t = impl_->find(tid);
+  if (!t) return;
+  (t->sched_first ? t->sched_last : t->sched_first) = std::make_pair(cpu_ns, run_delay_ns);
+}
+
 void LoopHealthTracker::flush(uint64_t now_ns) {
   std::lock_guard lock(impl_->mu);
   if (now_ns > static_cast<uint64_t>(impl_->window)) impl_->process_before(now_ns - static_cast<uint64_t>(impl_->window));
@@ -419,6 +429,11 @@ std::vector<LoopHealth> LoopHealthTracker::finish(uint64_t end_ns) {
     h.busy_max_ms = static_cast<double>(t.busy.max()) / 1e6;
     h.stall_threshold_ns = m.threshold;
     h.stall_count = t.stall_count;
+    if (t.sched_first && t.sched_last && t.sched_last->first >= t.sched_first->first &&
+        t.sched_last->second >= t.sched_first->second) {
+      h.cpu_ns = static_cast<int64_t>(t.sched_last->first - t.sched_first->first);
+      h.runnable_ns = static_cast<int64_t>(t.sched_last->second - t.sched_first->second);
+    }
     h.stalls = t.stalls;
     for (const auto& [k, w] : t.brackets)
       h.brackets.push_back(PhaseBracket{std::get<0>(k), std::get<1>(k), std::get<2>(k), w});
@@ -478,6 +493,8 @@ void store_loop_health(profile::Profile& p, const std::vector<LoopHealth>& healt
     put("busy_max_ms", num(h.busy_max_ms, 3));
     put("stall_threshold_ms", ms(h.stall_threshold_ns));
     put("stall_count", std::to_string(h.stall_count));
+    if (h.cpu_ns >= 0) put("cpu_ms", ms(h.cpu_ns));
+    if (h.runnable_ns >= 0) put("runnable_ms", ms(h.runnable_ns));
     for (size_t n = 0; n < h.stalls.size(); n++) {
       const Stall& s = h.stalls[n];
       std::string sk = "stall." + std::to_string(n) + ".";
@@ -554,6 +571,10 @@ std::vector<LoopHealth> read_loop_health(const profile::Profile& p) {
     } else if (field == "stall_count") {
       if ((ok = parse(value, u))) h.stall_count = u;
       part.has_stall_count = ok;
+    } else if (field == "cpu_ms") {
+      if ((ok = parse(value, d) && d >= 0)) h.cpu_ns = ms_to_ns(d);
+    } else if (field == "runnable_ms") {
+      if ((ok = parse(value, d) && d >= 0)) h.runnable_ns = ms_to_ns(d);
     }
     part.any |= ok;
   }

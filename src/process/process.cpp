@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -144,6 +145,14 @@ std::string thread_name(pid_t pid, pid_t tid) {
   std::string name = *comm;
   while (!name.empty() && name.back() == '\n') name.pop_back();
   return name;
+}
+
+std::optional<SchedStat> sched_stat(pid_t pid, pid_t tid) {
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat");
+  if (!text) return std::nullopt;
+  unsigned long long cpu = 0, delay = 0;
+  if (std::sscanf(text->c_str(), "%llu %llu", &cpu, &delay) != 2) return std::nullopt;
+  return SchedStat{cpu, delay};
 }
 
 std::optional<double> start_time(pid_t pid) {

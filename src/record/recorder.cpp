@@ -156,6 +156,15 @@ void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, ui
   if (health_) health_->add_thread(tid, loop_epfd >= 0, loop_epfd, since_ns, loop_frame);
 }
 
+void Recorder::on_sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) {
+  if (tap_) tap_->sched_reading(tid, cpu_ns, run_delay_ns);
+  if (health_) health_->sched_reading(tid, cpu_ns, run_delay_ns);
+}
+
+void Recorder::read_sched(pid_t tid) {
+  if (auto s = process::sched_stat(opts_.pid, tid)) on_sched_reading(tid, s->cpu_ns, s->run_delay_ns);
+}
+
 void Recorder::on_thread_ended(pid_t tid, uint64_t time_ns) {
   if (tap_) tap_->thread_ended(tid, time_ns);
   if (health_) health_->end_thread(tid, time_ns);
@@ -289,6 +298,8 @@ void Recorder::follow_new_threads() {
       // A thread found after the start is followed from now on, not from the start.
       uint64_t since = monotonic_ns() - start_ns_ < 20'000'000 ? 0 : monotonic_ns();
       on_thread_found(tid, epfd, frame, since);
+      // How long a loop waited for a CPU (report's hints): a few system calls per thread, not more.
+      if (followed_.size() <= kMaxSchedThreads) read_sched(tid);
     }
   }
   for (auto it = followed_.begin(); it != followed_.end();) {
@@ -340,6 +351,8 @@ void Recorder::step(std::chrono::milliseconds timeout, const std::vector<int>& a
 }
 
 void Recorder::stop(bool release) {
+  if (health_ && followed_.size() <= kMaxSchedThreads)
+    for (pid_t tid : followed_) read_sched(tid);
   end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
   take_wall_samples();

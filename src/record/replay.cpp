@@ -19,7 +19,7 @@ namespace loopperf::record {
 
 namespace {
 
-enum class Kind : uint8_t { kCpu = 1, kWall = 2, kPoll = 3, kThreadFound = 4, kThreadEnded = 5, kFlush = 6 };
+enum class Kind : uint8_t { kCpu = 1, kWall = 2, kPoll = 3, kThreadFound = 4, kThreadEnded = 5, kFlush = 6, kSched = 7 };
 
 Error io_error(const std::string& what) {
   return make_error(ErrorCode::kOutput, what + ": " + std::strerror(errno), "check the directory and the free space");
@@ -185,6 +185,13 @@ void Capture::health_flush(uint64_t now_ns) {
   put(events_, failed_, now_ns);
 }
 
+void Capture::sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) {
+  put(events_, failed_, Kind::kSched);
+  put(events_, failed_, tid);
+  put(events_, failed_, cpu_ns);
+  put(events_, failed_, run_delay_ns);
+}
+
 Status Capture::save_target(Recorder& rec, const std::map<pid_t, std::string>& thread_names) {
   const RecorderOptions& opts = rec.options();
   failed_ |= std::fflush(events_) != 0;
@@ -322,6 +329,13 @@ Result<FinishedProfile> replay_recording(const std::string& dir, profile::Record
         uint64_t now;
         ok = in.get(now);
         if (ok) rec->on_health_flush(now);
+        break;
+      }
+      case Kind::kSched: {
+        pid_t tid;
+        uint64_t cpu, delay;
+        ok = in.get(tid) && in.get(cpu) && in.get(delay);
+        if (ok) rec->on_sched_reading(tid, cpu, delay);
         break;
       }
       default:

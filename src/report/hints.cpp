@@ -96,9 +96,10 @@ std::string stall_message(const HintSubject& s, const HintRow& row) {
 
 // --- off-cpu: a loop busy far longer than it ran, in a recording that only sees it running ---
 
-// The loop thread's busy time (loop health) and its on-CPU time (cpu-clock samples over the rate).
+// The loop thread's busy time (loop health), its on-CPU time (the scheduler's when recorded, else
+// cpu-clock samples over the rate) and the time it was runnable waiting for a CPU (0 when unknown).
 struct BusyTimes {
-  double busy_ms = 0, cpu_ms = 0;
+  double busy_ms = 0, cpu_ms = 0, runnable_ms = 0;
 };
 std::optional<BusyTimes> busy_times(const HintSubject& s) {
   const ThreadSummary& t = *s.thread;
@@ -106,13 +107,39 @@ std::optional<BusyTimes> busy_times(const HintSubject& s) {
   // Wall mode samples the thread off the CPU too: it needs no such hint.
   if (s.report.mode != "cpu") return std::nullopt;
   const loop::LoopHealth& h = *t.health;
-  return BusyTimes{h.utilization * static_cast<double>(h.observed_ns) / 1e6,
-                   static_cast<double>(t.samples) * 1000.0 / static_cast<double>(s.report.rate_hz)};
+  BusyTimes b{h.utilization * static_cast<double>(h.observed_ns) / 1e6,
+              static_cast<double>(t.samples) * 1000.0 / static_cast<double>(s.report.rate_hz), 0};
+  if (h.cpu_ns >= 0) b.cpu_ms = static_cast<double>(h.cpu_ns) / 1e6;
+  if (h.runnable_ns >= 0) b.runnable_ms = static_cast<double>(h.runnable_ns) / 1e6;
+  return b;
 }
 
 bool off_cpu(const HintSubject& s, const HintRow& row) {
+  // A thread waiting for a CPU is not blocked: that time is cpu-wait's, not off-cpu's.
   auto b = busy_times(s);
-  return b && b->busy_ms >= kMinOffCpuBusyMs && b->busy_ms > row.threshold * b->cpu_ms;
+  return b && b->busy_ms >= kMinOffCpuBusyMs && b->busy_ms > row.threshold * (b->cpu_ms + b->runnable_ms);
+}
+
+// --- cpu-wait: a loop thread that was ready to run but had no CPU ---
+
+bool cpu_wait(const HintSubject& s, const HintRow& row) {
+  auto b = busy_times(s);
+  return b && b->busy_ms >= kMinOffCpuBusyMs && b->runnable_ms >= row.threshold * b->busy_ms;
+}
+
+std::string cpu_wait_message(const HintSubject& s, const HintRow&) {
+  const ThreadSummary& t = *s.thread;
+  const BusyTimes b = *busy_times(s);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, " was busy for %.2f s of %.2f s, ran on a CPU for %.2f s and waited %.2f s for one",
+                b.busy_ms / 1e3, static_cast<double>(t.health->observed_ns) / 1e9, b.cpu_ms / 1e3,
+                b.runnable_ms / 1e3);
+  std::string who = t.role == profile::ThreadRole::kMainLoop ? "the main loop" : "the worker loop";
+  return who + " (" + t.name + ", tid " + std::to_string(t.tid) + ")" + buf +
+         ": it was ready to run, not blocked — other threads or processes, or a container's CPU quota, "
+         "had the CPUs. Its busy periods and stalls are that much longer than its code alone makes them: "
+         "check the machine's load (uptime, top) or the cgroup's CPU limit and throttling (cpu.max, "
+         "cpu.stat).";
 }
 
 std::string off_cpu_message(const HintSubject& s, const HintRow&) {
@@ -230,6 +257,9 @@ constexpr std::array kHintRows = {
     HintRow{"off-cpu", HintScope::kThread, "",
             "busy time over on-CPU time of a loop thread, cpu mode (and >= kMinOffCpuBusyMs busy)",
             kOffCpuBusyFactor, off_cpu, off_cpu_message},
+    HintRow{"cpu-wait", HintScope::kThread, "",
+            "share of a loop thread's busy time runnable without a CPU (and >= kMinOffCpuBusyMs busy)", kCpuWaitShare,
+            cpu_wait, cpu_wait_message},
     HintRow{"sync-io", HintScope::kActivity, "sync-io", "share of a loop thread's samples", kSyncIoShare,
             activity_share_reached, sync_io_message},
     HintRow{"gc", HintScope::kActivity, "gc", "share of a loop thread's samples", kGcShare,

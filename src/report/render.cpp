@@ -53,6 +53,9 @@ void health_text(std::string& out, const loop::LoopHealth& h) {
   else
     out += fmt("  %-13s %llu: p50 %.2f ms, p99 %.2f ms, max %.1f ms\n", "busy periods",
                static_cast<unsigned long long>(h.busy_count), h.busy_p50_ms, h.busy_p99_ms, h.busy_max_ms);
+  if (h.cpu_ns >= 0 && h.runnable_ns >= 0)
+    out += fmt("  %-13s on a CPU %.2f s, runnable without one %.2f s\n", "scheduler", static_cast<double>(h.cpu_ns) / 1e9,
+               static_cast<double>(h.runnable_ns) / 1e9);
   double threshold_ms = h.stall_threshold_ns > 0 ? static_cast<double>(h.stall_threshold_ns) / 1e6 : 50;
   out += fmt("  stalls > %g ms: %llu", threshold_ms, static_cast<unsigned long long>(h.stall_count));
   out += h.stall_count > h.stalls.size() ? fmt(" (the longest %zu kept)\n", h.stalls.size()) : "\n";
@@ -74,6 +77,8 @@ void health_json(JsonWriter& w, const loop::LoopHealth& h) {
       .field("busy_p50_ms", h.busy_p50_ms)
       .field("busy_p99_ms", h.busy_p99_ms)
       .field("busy_max_ms", h.busy_max_ms);
+  if (h.cpu_ns >= 0) w.field("cpu_ms", static_cast<double>(h.cpu_ns) / 1e6);
+  if (h.runnable_ns >= 0) w.field("runnable_ms", static_cast<double>(h.runnable_ns) / 1e6);
   w.key("stalls").begin_array();
   for (const auto& s : h.stalls) {
     w.begin_object()

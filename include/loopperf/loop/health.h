@@ -54,6 +54,10 @@ struct LoopHealth {
   double busy_p50_ms = 0, busy_p99_ms = 0, busy_max_ms = 0;
   int64_t stall_threshold_ns = 0;
   uint64_t stall_count = 0;   // every busy period longer than the threshold, also those not kept
+  // The scheduler's view of the thread over the recording (sched_reading): time on a CPU, and time
+  // runnable but waiting for one (a loaded machine, a container's CPU quota). -1 when unknown.
+  int64_t cpu_ns = -1;
+  int64_t runnable_ns = -1;
   std::vector<Stall> stalls;  // longest first, at most kMaxStalls
   // For labelling the profile (loop::infer_cut_phases), not stored: at most kMaxBrackets.
   std::vector<PhaseBracket> brackets;
@@ -105,6 +109,9 @@ class LoopHealthTracker {
   // may be unknown; it is bracketed by the whole samples around it (PhaseBracket).
   void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight, bool cut_short = false);
   void flush(uint64_t now_ns);  // process events older than now - window
+  // The thread's scheduler counters (process::sched_stat), read when it was found and when the
+  // recording stopped: LoopHealth::cpu_ns and runnable_ns are what they grew by in between.
+  void sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns);
   // The stack table was compacted (StackTable::compact): renumber every stack index held, in
   // buffered samples, open busy periods and stalls.
   void remap_stacks(const std::vector<uint32_t>& old_to_new);

@@ -54,6 +54,14 @@ std::vector<pid_t> list_descendants(pid_t pid);
 // /proc/PID/task/TID/comm without the newline; "" when the thread is gone.
 std::string thread_name(pid_t pid, pid_t tid);
 
+// A thread's scheduler figures so far (/proc/PID/task/TID/schedstat): nanoseconds on a CPU, and
+// nanoseconds runnable but waiting for one (other threads, other processes, a cgroup's CPU quota).
+struct SchedStat {
+  uint64_t cpu_ns = 0;
+  uint64_t run_delay_ns = 0;
+};
+std::optional<SchedStat> sched_stat(pid_t pid, pid_t tid);
+
 // When the process started, in seconds since the epoch (from its start time in /proc/PID/stat and
 // the boot time in /proc/stat: ~1 s of precision). nullopt when unknown.
 std::optional<double> start_time(pid_t pid);

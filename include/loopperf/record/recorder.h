@@ -43,6 +43,7 @@ class InputTap {
   virtual void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) = 0;
   virtual void thread_ended(pid_t tid, uint64_t time_ns) = 0;
   virtual void health_flush(uint64_t now_ns) = 0;
+  virtual void sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) = 0;
 };
 
 // Where a replayed recording's target files and symbols come from (replay.h).
@@ -76,6 +77,7 @@ class Recorder {
   void on_poll_event(const sample::PollEvent& e);
   void on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns);
   void on_thread_ended(pid_t tid, uint64_t time_ns);
+  void on_sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns);
   void on_health_flush(uint64_t now_ns);
   // The replay's stop: the recording ended at `end_ns`.
   void stop_replay(uint64_t end_ns) { end_ns_ = end_ns; }
@@ -121,6 +123,9 @@ class Recorder {
   uint64_t wall_samples() const { return wall_kept_; }
 
  private:
+  // Threads whose scheduler counters are read at their start and at the stop (process::sched_stat).
+  static constexpr size_t kMaxSchedThreads = 512;
+  void read_sched(pid_t tid);
   Recorder(const RecorderOptions& opts, SavedSources saved);
   void take_wall_samples();
   void follow_new_threads();

@@ -42,6 +42,7 @@ class Capture : public InputTap {
   void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) override;
   void thread_ended(pid_t tid, uint64_t time_ns) override;
   void health_flush(uint64_t now_ns) override;
+  void sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) override;
 
   // The maps, module files, perf map and kernel symbols the recorder used, and what replay needs to
   // set the pipeline up as it was.

@@ -54,9 +54,13 @@ inline constexpr double kContinuationsShare = 0.50;
 // lost: samples lost (>=).
 inline constexpr uint64_t kMinLostSamples = 1;
 // off-cpu: a loop thread in a cpu-mode recording whose busy time (loop health) is more than its
-// on-CPU time (samples / rate) by this factor, and at least kMinOffCpuBusyMs of it.
+// on-CPU time (the scheduler's, else samples / rate) plus the time it was runnable waiting for a CPU
+// by this factor, and at least kMinOffCpuBusyMs of it.
 inline constexpr double kOffCpuBusyFactor = 2;
 inline constexpr double kMinOffCpuBusyMs = 200;
+// cpu-wait: a loop thread that waited for a CPU (runnable, the scheduler's run delay) for at least
+// this share of its busy time, and at least kMinOffCpuBusyMs.
+inline constexpr double kCpuWaitShare = 0.25;
 
 enum class HintScope {
   kProfile,   // once per report

@@ -342,6 +342,8 @@ TEST_CASE("store / read round trip through profile metadata") {
   a.busy_max_ms = 305.2;
   a.stall_threshold_ns = kThreshold;
   a.stall_count = 2;
+  a.cpu_ns = 1'250'000'000;
+  a.runnable_ns = 750'000'000;
   a.stalls.push_back({1'234'000'000, 305'200'000, 3, false, "timers", "timers › tick (app.js:3) › execSync"});
   a.stalls.push_back({0, 60'000'000, -1, true, "", loop::kStallNoSamples});
   LoopHealth b;
@@ -373,6 +375,10 @@ TEST_CASE("store / read round trip through profile metadata") {
   CHECK(r[0].busy_max_ms == 305.2);
   CHECK(r[0].stall_threshold_ns == kThreshold);
   CHECK(r[0].stall_count == 2);
+  CHECK(r[0].cpu_ns == 1'250'000'000);
+  CHECK(r[0].runnable_ns == 750'000'000);
+  CHECK(r[1].cpu_ns == -1);  // not recorded: unknown, not 0
+  CHECK(r[1].runnable_ns == -1);
   REQUIRE(r[0].stalls.size() == 2);
   CHECK(r[0].stalls[0].start_ns == 1'234'000'000);
   CHECK(r[0].stalls[0].duration_ns == 305'200'000);
@@ -442,4 +448,21 @@ TEST_CASE("stack indices follow a compaction of the stack table: buffered, in an
   REQUIRE(h.size() == 1);
   REQUIRE(h[0].stalls.size() == 1);
   CHECK(h[0].stalls[0].heaviest_stack == 2);  // 4 + 6: 4 samples against stack 8's (now 1) 3
+}
+
+TEST_CASE("scheduler readings: what the counters grew by between the first and the last reading") {
+  LoopHealthTracker t(kStart, kThreshold);
+  t.add_thread(kTid, true, kEpfd);
+  t.add_thread(kTid + 1, true, kEpfd);
+  t.sched_reading(kTid, 5'000'000'000, 1'000'000'000);
+  t.sched_reading(kTid, 5'400'000'000, 1'300'000'000);  // not the last one
+  t.sched_reading(kTid, 6'000'000'000, 1'500'000'000);
+  t.sched_reading(kTid + 1, 7'000'000'000, 2'000'000'000);  // one reading: no interval
+  t.sched_reading(kTid + 2, 1, 1);                          // a thread not followed: ignored
+  auto h = t.finish(kStart + 1000 * kMs);
+  REQUIRE(h.size() == 2);
+  CHECK(h[0].cpu_ns == 1'000'000'000);
+  CHECK(h[0].runnable_ns == 500'000'000);
+  CHECK(h[1].cpu_ns == -1);
+  CHECK(h[1].runnable_ns == -1);
 }

@@ -84,8 +84,8 @@ HintFacts node_facts(PerfMapState state, uint64_t loop_samples = 0, uint64_t unk
 TEST_CASE("hint table: the documented hints, in the order the report lists them") {
   std::vector<std::string> ids;
   for (const auto& row : report::hint_rows()) ids.emplace_back(row.id);
-  CHECK(ids == std::vector<std::string>{"missing-js-names", "stall", "off-cpu", "sync-io", "gc", "microtasks",
-                                        "continuations", "phases-unknown", "lost", "not-node"});
+  CHECK(ids == std::vector<std::string>{"missing-js-names", "stall", "off-cpu", "cpu-wait", "sync-io", "gc",
+                                        "microtasks", "continuations", "phases-unknown", "lost", "not-node"});
 }
 
 namespace {
@@ -130,6 +130,26 @@ TEST_CASE("hint off-cpu: a loop busy kOffCpuBusyFactor times longer than it ran,
         "the main loop (node, tid 4242) was busy for 1.80 s of 2.00 s but ran on a CPU for about 0.20 s: it was "
         "blocked off the CPU for most of it (a synchronous read of a slow file, execSync, Atomics.wait, a lock), "
         "which cpu samples cannot see. Record again with --mode wall to see where it waits.");
+}
+
+TEST_CASE("hint cpu-wait: a loop runnable without a CPU for kCpuWaitShare of its busy time; off-cpu then holds back") {
+  // 1.8 s busy, 0.6 s on a CPU by the scheduler, 1.1 s runnable: a loaded machine, not a blocked thread.
+  Report r = with_busy_time(600, 1800);
+  r.threads[0].health->cpu_ns = 600'000'000;
+  r.threads[0].health->runnable_ns = 1'100'000'000;
+  CHECK(fires("cpu-wait", r));
+  CHECK_FALSE(fires("off-cpu", r));
+  auto hints = report::evaluate_hints(r, {});
+  REQUIRE(!hints.empty());
+  CHECK(hints[0].text.starts_with("the main loop (node, tid 4242) was busy for 1.80 s of 2.00 s, ran on a CPU for "
+                                  "0.60 s and waited 1.10 s for one: it was ready to run, not blocked"));
+  // Little run delay: no cpu-wait; blocked for the rest, off-cpu says so.
+  r.threads[0].health->runnable_ns = 100'000'000;
+  CHECK_FALSE(fires("cpu-wait", r));
+  CHECK(fires("off-cpu", r));
+  // The scheduler's figures unknown (an older profile): off-cpu from the samples, as before.
+  CHECK(fires("off-cpu", with_busy_time(200, 1800)));
+  CHECK_FALSE(fires("cpu-wait", with_busy_time(200, 1800)));
 }
 
 TEST_CASE("hint missing-js-names: more than 1 in kUnknownJitOneIn loop samples with an unnamed JIT frame") {
