@@ -162,6 +162,15 @@ int get_proc_name(unw_addr_space_t, unw_word_t, char*, size_t, unw_word_t*, void
 unw_accessors_t g_accessors = {find_proc_info, put_unwind_info, get_dyn_info_list_addr, access_mem,
                                access_reg,     access_fpreg,    resume,                 get_proc_name};
 
+// The caller's registers after a CFI step: what CFI restores (rip, rsp, rbp and the callee-saved ones).
+void take_regs(unw_cursor_t& cursor, UserRegs& regs) {
+  for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12, UNW_X86_64_R13,
+                  UNW_X86_64_R14, UNW_X86_64_R15}) {
+    unw_word_t v = 0;
+    if (unw_get_reg(&cursor, reg, &v) == 0) regs.r[perf_reg_of(reg)] = v;
+  }
+}
+
 bool plausible_frame_pointer(uint64_t bp, uint64_t sp) { return bp >= sp && bp - sp < (64u << 20) && (bp & 7) == 0; }
 
 }  // namespace
@@ -313,11 +322,7 @@ EndReason HybridUnwinder::walk(UserRegs cur, Memory& memory, size_t depth, const
     if (r < 0 && ctx.red_zone_read && depth == 0 && cur.sp() == splice.stack_sp)
       if (auto end = step_past_red_zone(cursor_regs, memory, out)) return *end;
     if (r < 0) return ctx.stack_short ? EndReason::kStackShort : EndReason::kBadFrame;
-    for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12,
-                    UNW_X86_64_R13, UNW_X86_64_R14, UNW_X86_64_R15}) {
-      unw_word_t v = 0;
-      if (unw_get_reg(&cursor, reg, &v) == 0) cur.r[perf_reg_of(reg)] = v;
-    }
+    take_regs(cursor, cur);
   }
   return EndReason::kMaxDepth;
 }
@@ -365,11 +370,7 @@ std::optional<EndReason> HybridUnwinder::step_past_red_zone(const UserRegs& regs
     if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(as_), &ctx) < 0) return std::nullopt;
     if (unw_step(&cursor) <= 0) continue;
     UserRegs caller = regs;
-    for (int reg : {UNW_X86_64_RIP, UNW_X86_64_RSP, UNW_X86_64_RBP, UNW_X86_64_RBX, UNW_X86_64_R12, UNW_X86_64_R13,
-                    UNW_X86_64_R14, UNW_X86_64_R15}) {
-      unw_word_t val = 0;
-      if (unw_get_reg(&cursor, reg, &val) == 0) caller.r[perf_reg_of(reg)] = val;
-    }
+    take_regs(cursor, caller);
     if (caller.ip() != ret || caller.sp() != v + 8) continue;  // the CFI did not use the word as a saved sp
     std::vector<profile::Frame> rest;
     // The sampled rbp was data, so the kernel's chain (walked from it) is never spliced in here.
