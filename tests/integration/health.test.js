@@ -227,6 +227,7 @@ test('wall mode on a loop blocked in Atomics.wait half the time: blocked samples
 async function ownView(recordArgs, work = 'half') {
   const dir = lp.tmpdir('own-view');
   const files = { START_FILE: path.join(dir, 'start'), STOP_FILE: path.join(dir, 'stop'), RESULT_FILE: path.join(dir, 'result.json') };
+  if (recordArgs === 'launch') return ownViewLaunched(dir, files, work);
   const t = await lp.startTarget('elu.js', { args: [work], env: files });
   try {
     let rec = null;
@@ -263,6 +264,35 @@ async function ownView(recordArgs, work = 'half') {
     return own;
   } finally {
     lp.stopTarget(t);
+  }
+}
+
+// Launch mode: the node is a child of a shell that loopperf started, sampled from its exec (issue 16:
+// a child's sampling starts when its recorder is created, before the names and probes are set up).
+// elu.js exits once it wrote its result, and the recording ends with it.
+async function ownViewLaunched(dir, files, work) {
+  const ready = path.join(dir, 'ready');
+  const elu = path.join(__dirname, 'targets', 'elu.js');
+  let child;
+  const rec = lp.loopperfAsync(['record', '-q', '-d', '30s', '-o', path.join(dir, 'p.pb.gz'), '--',
+    'sh', '-c', `"${process.execPath}" "${elu}" ${work}; exit 0`],
+  { env: { ...process.env, ...files, READY_FILE: ready }, onSpawn: (c) => { child = c; } });
+  try {
+    await lp.waitForFileAsync(ready);
+    const pid = Number(fs.readFileSync(ready, 'utf8'));
+    await lp.waitForRecording(child.pid, pid);
+    fs.writeFileSync(files.START_FILE, '1');
+    await new Promise((res) => setTimeout(res, 2000));
+    fs.writeFileSync(files.STOP_FILE, '1');
+    await lp.waitForFileAsync(files.RESULT_FILE);
+    const r = await rec;
+    assert.strictEqual(r.status, 0, r.stderr);
+    // The shell's child was recorded as a node of its own (the `pid` label).
+    assert.match(lp.pprof(['-tags', path.join(dir, 'p.pb.gz')]), new RegExp(`\\b${pid}\\b`));
+    return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+  } finally {
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch {}
   }
 }
 
@@ -303,7 +333,7 @@ for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--u
   ['wall, a saturated loop', ['--mode', 'wall'], 'saturated'], ['cpu, an idle loop', [], 'idle'],
   ['cpu, a collecting loop', [], 'halfgc'], ['wall, a collecting loop', ['--mode', 'wall'], 'halfgc'],
   ['cpu --js-names map', ['--js-names', 'map'], 'half'], ['cpu --js-names none', ['--js-names', 'none'], 'half'],
-  ['dump', 'dump', 'half']]) {
+  ['launch mode, a node a shell starts', 'launch', 'half'], ['dump', 'dump', 'half']]) {
   test(`the target's own eventLoopUtilization() and timer delay are the same ${args === 'dump' ? 'during five dumps' : `under record (${name})`} as without`, async (t) => {
     const without = await ownView(null, work);
     const withLp = await ownView(args, work);
