@@ -76,8 +76,7 @@ bool v8_working_for_js(const std::vector<FrameRef>& frames, size_t leaf) {
   while (leaf < frames.size() && frames[leaf].c_library) leaf++;
   for (size_t i = leaf; i < frames.size(); i++) {
     if (is_js(frames[i])) return i > leaf;
-    const std::string_view n = frames[i].name;
-    if (!(n.starts_with("v8::internal::") || n.starts_with("Builtin_") || n.starts_with("Runtime_"))) return false;
+    if (!is_v8_internal(frames[i].name)) return false;
   }
   return false;
 }
@@ -110,6 +109,15 @@ Entry entry_of(const std::vector<FrameRef>& frames, const Facts& facts, Phase ph
 }
 
 }  // namespace
+
+bool is_v8_internal(std::string_view name) {
+  // Demangled names may start with a return type ("v8::internal::MaybeHandle<...> v8::internal::X"):
+  // V8's namespaces anywhere in the name before its parameter list.
+  std::string_view head = name.substr(0, name.find('('));
+  return head.starts_with("Builtins_") || head.starts_with("Builtin_") || head.starts_with("Builtin:") ||
+         head.starts_with("Runtime_") || head.starts_with("construct_stub_") || head.starts_with("v8::") ||
+         head.find(" v8::") != std::string_view::npos;
+}
 
 uint32_t facts_of(std::string_view function_name) {
   uint32_t bits = 0;

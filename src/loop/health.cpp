@@ -109,7 +109,6 @@ struct ThreadState {
   int64_t last_whole = -1;
   std::vector<std::pair<uint32_t, uint64_t>> waiting_cut;
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> brackets;
-  uint64_t brackets_dropped = 0;
   // The first and last scheduler readings (sched_reading): cpu ns, run-delay ns.
   std::optional<std::pair<uint64_t, uint64_t>> sched_first, sched_last;
 
@@ -123,7 +122,6 @@ struct ThreadState {
     if (cut_short) {
       if (!waiting_cut.empty() && waiting_cut.back().first == stack) waiting_cut.back().second += weight;
       else if (waiting_cut.size() < LoopHealthTracker::kMaxWaitingCut) waiting_cut.emplace_back(stack, weight);
-      else brackets_dropped += weight;
       return;
     }
     for (const auto& [cut, w] : waiting_cut) {
@@ -132,7 +130,6 @@ struct ThreadState {
       auto it = brackets.find(key);
       if (it != brackets.end()) it->second += w;
       else if (brackets.size() < LoopHealthTracker::kMaxBrackets) brackets.emplace(key, w);
-      else brackets_dropped += w;
     }
     waiting_cut.clear();
     last_whole = stack;
@@ -292,7 +289,6 @@ struct LoopHealthTracker::Impl {
     fresh.last_change = t.since;
     fresh.period_truncated = true;
     fresh.brackets = std::move(t.brackets);  // whole periods of the nested loop: still one phase each
-    fresh.brackets_dropped = t.brackets_dropped;
     t = std::move(fresh);
   }
 
@@ -437,7 +433,6 @@ std::vector<LoopHealth> LoopHealthTracker::finish(uint64_t end_ns) {
     h.stalls = t.stalls;
     for (const auto& [k, w] : t.brackets)
       h.brackets.push_back(PhaseBracket{std::get<0>(k), std::get<1>(k), std::get<2>(k), w});
-    h.brackets_dropped = t.brackets_dropped;
     std::sort(h.stalls.begin(), h.stalls.end(), [](const Stall& a, const Stall& b) {
       return a.duration_ns != b.duration_ns ? a.duration_ns > b.duration_ns : a.start_ns < b.start_ns;
     });

@@ -151,15 +151,6 @@ std::string_view js_api_of(std::string_view name) {
   return it == api_table().end() ? std::string_view() : it->second;
 }
 
-bool is_v8_internal(std::string_view name) {
-  // Demangled names may start with a return type ("v8::internal::MaybeHandle<...> v8::internal::X"):
-  // V8's namespaces anywhere in the name before its parameter list.
-  std::string_view head = name.substr(0, name.find('('));
-  return head.starts_with("Builtins_") || head.starts_with("Builtin_") || head.starts_with("Builtin:") ||
-         head.starts_with("Runtime_") || head.starts_with("construct_stub_") || head.starts_with("v8::") ||
-         head.find(" v8::") != std::string_view::npos;
-}
-
 bool is_openssl(std::string_view name, std::string_view mapping_file) {
   std::string_view base = mapping_file.substr(mapping_file.rfind('/') + 1);
   if (base.starts_with("libcrypto.so") || base.starts_with("libssl.so")) return true;

@@ -21,8 +21,6 @@ std::vector<ExpandedFrame> expand(const profile::Profile& p, const profile::Samp
 // The JavaScript API a V8 builtin implements ("JSON.parse" for v8::internal::Builtin_JsonParse),
 // "" for builtins that are V8's own (js_api.cpp).
 std::string_view js_api_of(std::string_view name);
-// V8's own code: builtins, runtime functions, stubs, its C++ (v8::internal, and the v8:: API).
-bool is_v8_internal(std::string_view name);
 // OpenSSL, as a shared library or linked into node (by its function prefixes).
 bool is_openssl(std::string_view name, std::string_view mapping_file);
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "loopperf/loop/classifier.h"
 #include "loopperf/loop/rules.h"
 #include "loopperf/report/report.h"
 #include "report_internal.h"
@@ -198,7 +199,7 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
           native = api;
           break;
         }
-        if (is_v8_internal(f.name)) continue;
+        if (loop::is_v8_internal(f.name)) continue;
         leaf_native = &f;
         break;
       }
@@ -209,24 +210,23 @@ std::string summarize_stack(const profile::Profile& p, const profile::Sample& s,
       // No JavaScript: from the leaf, the first meaningful frame inside the loop. V8's and OpenSSL's
       // internals stand for the nearest caller that is neither (node::crypto's entry that called
       // OpenSSL, node's binding that called into V8), when there is one before uv_run.
-      const ExpandedFrame* first = nullptr;
+      const ExpandedFrame* first = nullptr;  // the first meaningful frame, inside the loop or not
+      bool in_loop = true;
       for (const auto& f : frames) {
-        if (loop::has_fact(f.name, loop::Fact::kUvRun)) break;
+        if (loop::has_fact(f.name, loop::Fact::kUvRun)) {
+          in_loop = false;
+          continue;
+        }
         if (!meaningful(f)) continue;
         if (!first) first = &f;
-        if (is_v8_internal(f.name) || is_openssl(f.name, f.mapping ? std::string_view(f.mapping->file) : "")) continue;
+        if (!in_loop) break;
+        if (loop::is_v8_internal(f.name) ||
+            is_openssl(f.name, f.mapping ? std::string_view(f.mapping->file) : ""))
+          continue;
         leaf_native = &f;
         break;
       }
       if (!leaf_native) leaf_native = first;
-      if (!leaf_native) {
-        for (const auto& f : frames) {
-          if (meaningful(f) && !loop::has_fact(f.name, loop::Fact::kUvRun)) {
-            leaf_native = &f;
-            break;
-          }
-        }
-      }
       if (!leaf_native && !frames.empty()) leaf_native = &frames.front();
     }
   }

@@ -204,26 +204,21 @@ bool has_cfi(const Module* m) { return m && !m->jit && m->image && m->fde_count;
 
 }  // namespace
 
-size_t HybridUnwinder::chain_cut_at(std::span<const uint64_t> chain) const {
+HybridUnwinder::ChainScan HybridUnwinder::scan_chain(std::span<const uint64_t> chain) const {
   // A frame-pointer chain that enters code with CFI and no frame pointers (Debian's shared libuv
   // and libnode, a native addon) is not to be trusted beyond it: such code may use rbp for anything,
   // and the kernel's walk then ends there or goes on through garbage. Walk again with CFI from the
   // first such frame. The C library's entry frames at the chain's end (__libc_start_call_main,
-  // start_thread, clone3) are where a complete chain ends, and are left as they are.
-  for (size_t i = 1; i < chain.size(); i++) {
+  // start_thread, clone3) are where a complete chain ends, and are left as they are. A return
+  // address in no mapped module is where a walk through a bad rbp went (a real caller is always in
+  // a file or in V8's code space). One lookup per frame, for both.
+  ChainScan scan;
+  for (size_t i = 1; i < chain.size() && !(scan.cut != kNoCut && scan.left_modules); i++) {
     const Module* m = modules_.find(chain[i]);
-    if (m && m->cfi_without_fp) return i;
+    if (!m && chain[i]) scan.left_modules = true;
+    if (m && m->cfi_without_fp && scan.cut == kNoCut) scan.cut = i;
   }
-  return kNoCut;
-}
-
-bool HybridUnwinder::chain_from_bad_rbp(const UserRegs& regs, std::span<const uint64_t> chain) const {
-  if (!plausible_frame_pointer(regs.bp(), regs.sp())) return true;
-  // A return address in no mapped module is where a walk through a bad rbp went (a real caller is
-  // always in a file or in V8's code space).
-  for (size_t i = 1; i < chain.size(); i++)
-    if (chain[i] && !modules_.find(chain[i])) return true;
-  return false;
+  return scan;
 }
 
 bool HybridUnwinder::regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain,
@@ -381,7 +376,6 @@ std::optional<EndReason> HybridUnwinder::step_past_red_zone(const UserRegs& regs
     const bool whole = !cut_short(end) || (!rest.empty() && is_c_library(modules_.find(rest.back().addr)));
     if (!whole && !(end == EndReason::kStackShort && rest.size() >= 3)) continue;
     out.insert(out.end(), rest.begin(), rest.end());
-    red_zone_recovered_++;
     return end;
   }
   return std::nullopt;
@@ -397,23 +391,30 @@ EndReason HybridUnwinder::unwind(const UserRegs& regs, Memory& memory, std::span
   const size_t chain_size = kernel_user_chain.size();
   const bool chain_matches = chain_size > 0 && kernel_user_chain[0] == regs.ip();
   const Module* leaf = modules_.find(regs.ip());
+  if (!regs.valid) {  // no registers to walk from: the kernel's chain is all there is
+    kernel_chain_to(chain_size);
+    return EndReason::kKernelChain;
+  }
   // Fast path: the leaf keeps frame pointers (JIT, builtins, node), so the kernel's walk is right,
   // unless it ended inside code without them, or the leaf is one of the hand-written assembly
   // functions of a binary that otherwise keeps them (OpenSSL's SHA and AES loops in node hold data
-  // in rbp: the kernel's walk then starts from a table address).
-  if ((chain_matches && leaf && leaf->fp_trusted && !(has_cfi(leaf) && chain_from_bad_rbp(regs, kernel_user_chain))) ||
-      !regs.valid) {
-    const size_t cut = regs.valid ? chain_cut_at(kernel_user_chain) : kNoCut;
-    UserRegs at;
-    if (cut == kNoCut || !regs_at_chain_frame(regs, memory, kernel_user_chain, cut, at)) {
-      kernel_chain_to(chain_size);
-      return EndReason::kKernelChain;
+  // in rbp: the kernel's walk then starts from a table address, not a frame).
+  if (chain_matches && leaf && leaf->fp_trusted) {
+    const ChainScan scan = scan_chain(kernel_user_chain);
+    const bool from_bad_rbp =
+        has_cfi(leaf) && (!plausible_frame_pointer(regs.bp(), regs.sp()) || scan.left_modules);
+    if (!from_bad_rbp) {
+      UserRegs at;
+      if (scan.cut == kNoCut || !regs_at_chain_frame(regs, memory, kernel_user_chain, scan.cut, at)) {
+        kernel_chain_to(chain_size);
+        return EndReason::kKernelChain;
+      }
+      // The kernel's frames up to the cut, then on with CFI from the registers the frame-pointer
+      // walk recovered there (rip, rsp, rbp: what CFI needs for code that saves what it uses).
+      kernel_chain_to(scan.cut);
+      rewalked_++;
+      return walk(at, memory, scan.cut, Splice{nullptr, 0, regs.sp(), base}, out);
     }
-    // The kernel's frames up to the cut, then on with CFI from the registers the frame-pointer
-    // walk recovered there (rip, rsp, rbp: what CFI needs for code that saves what it uses).
-    kernel_chain_to(cut);
-    rewalked_++;
-    return walk(at, memory, cut, Splice{nullptr, 0, regs.sp(), base}, out);
   }
   if (chain_matches && (!leaf || (!has_cfi(leaf) && !leaf->jit))) {
     kernel_chain_to(chain_size);  // no CFI for the leaf: the kernel's walk is all there is

@@ -27,6 +27,10 @@ struct FrameRef {
   uint32_t facts = kFactsUnknown;
 };
 
+// V8's own code by its name: builtins, runtime functions, stubs, its C++ (v8::internal, and the v8::
+// API). The classifier's "V8 working for the JavaScript" and the report's folding both ask this.
+bool is_v8_internal(std::string_view function_name);
+
 // One bit per Fact (rules.h) that `function_name` matches.
 uint32_t facts_of(std::string_view function_name);
 

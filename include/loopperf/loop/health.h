@@ -59,9 +59,9 @@ struct LoopHealth {
   int64_t cpu_ns = -1;
   int64_t runnable_ns = -1;
   std::vector<Stall> stalls;  // longest first, at most kMaxStalls
-  // For labelling the profile (loop::infer_cut_phases), not stored: at most kMaxBrackets.
+  // For labelling the profile (loop::infer_cut_phases), not stored: at most kMaxBrackets (beyond
+  // them, and beyond kMaxWaitingCut, cut-short samples stay unknown).
   std::vector<PhaseBracket> brackets;
-  uint64_t brackets_dropped = 0;  // cut-short samples not bracketed for want of room
 };
 
 class LoopHealthTracker {

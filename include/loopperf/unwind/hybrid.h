@@ -97,20 +97,19 @@ class HybridUnwinder {
   // Stacks whose frame-pointer chain was cut inside code without frame pointers and walked again
   // with CFI from there.
   uint64_t rewalked() const { return rewalked_; }
-  // Stacks whose leaf was walked past a red-zone word the stack copy lacks (step_past_red_zone).
-  uint64_t red_zone_recovered() const { return red_zone_recovered_; }
 
   struct Context;
 
  private:
   static constexpr size_t kNoCut = SIZE_MAX;
-  // Where the kernel's user chain is to be walked again: the first frame in code with CFI and no
-  // frame pointers, when the chain ends in such code (not in the C library's entry frames); else
-  // kNoCut.
-  size_t chain_cut_at(std::span<const uint64_t> chain) const;
-  // The kernel's walk started from an rbp that holds no frame address (below sp, unaligned, far
-  // away), or went through a return address outside every module.
-  bool chain_from_bad_rbp(const UserRegs& regs, std::span<const uint64_t> chain) const;
+  // The kernel's user chain, looked at once: where it is to be walked again (the first frame in code
+  // with CFI and no frame pointers; kNoCut when none), and whether it went through a return address
+  // outside every module.
+  struct ChainScan {
+    size_t cut = kNoCut;
+    bool left_modules = false;
+  };
+  ChainScan scan_chain(std::span<const uint64_t> chain) const;
   // rip, rsp and rbp at frame `index` of the kernel's chain, by the frame pointers it followed.
   bool regs_at_chain_frame(const UserRegs& regs, Memory& memory, std::span<const uint64_t> chain, size_t index,
                            UserRegs& at) const;
@@ -131,7 +130,6 @@ class HybridUnwinder {
   size_t max_depth_;
   void* as_ = nullptr;  // unw_addr_space_t
   uint64_t rewalked_ = 0;
-  uint64_t red_zone_recovered_ = 0;
 };
 
 }  // namespace loopperf::unwind
