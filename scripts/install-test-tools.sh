@@ -5,7 +5,8 @@
 #   @datadog/pprof (Node's pprof package, to write a profile as Node users do);
 # - from Debian: chromium, run headless for the HTML flame graph, speedscope and DevTools itself;
 # - from the npm registry into BUILD_DIR/test-apps: real packages the real-program tests run
-#   (tests/integration/corpus.test.js): prettier, marked, express, piscina.
+#   (tests/integration/corpus.test.js, scripts/diff-study.sh): prettier, marked, markdown-it, express,
+#   piscina.
 # Idempotent: quiet and quick when everything is already there.
 # Usage: scripts/install-test-tools.sh [BUILD_DIR]   (BUILD_DIR defaults to $BUILD_DIR or build)
 set -euo pipefail
@@ -54,4 +55,4 @@ npm_install() {
 
 npm_install "$tools" speedscope/dist/release/file-format-schema.json "${npm_packages[@]}"
 # Pinned as well: the real programs' stacks are what the corpus tests read.
-npm_install "$build_dir/test-apps" prettier/package.json prettier@3.10.1 marked@18.3.0 express@5.3.0 piscina@5.3.2
+npm_install "$build_dir/test-apps" prettier/package.json prettier@3.10.1 marked@18.3.0 markdown-it@15.0.3 express@5.3.0 piscina@5.3.2

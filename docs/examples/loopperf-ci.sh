@@ -10,10 +10,10 @@
 #   LOOPPERF   the loopperf binary (default: loopperf on PATH)
 #   OUT        output directory (default: loopperf-ci)
 #   SETUP      shell command run in each checkout before recording, e.g. "npm ci"
-#   RUNS       recordings per side (default 3: diff measures how much shares vary between runs;
-#              1 assumes it, docs/diff.md)
+#   RUNS       recordings per side (default 5: diff measures how much shares vary between runs;
+#              3 finds less on programs whose JIT varies much, 1 assumes it, docs/diff.md)
 #   THRESHOLD  diff --threshold (default 3%: shared runners drift by a few points, docs/diff.md)
-#   RATE       samples per second (default 499: ~700 samples for a 1.5 s benchmark)
+#   RATE       samples per second (default 999: ~3000 samples for a 3 s benchmark)
 #   CONFIRM    with RUNS=1 only, 1 (default): on a regression, record both again and fail only if it
 #              reproduces
 # Exit status: 0 no regression; 10 a (confirmed) regression; 4 perf_event_open not permitted;
@@ -30,12 +30,12 @@ shift 3
 LOOPPERF=${LOOPPERF:-loopperf}
 OUT=${OUT:-loopperf-ci}
 THRESHOLD=${THRESHOLD:-3%}
-RATE=${RATE:-499}
-RUNS=${RUNS:-3}
+RATE=${RATE:-999}
+RUNS=${RUNS:-5}
 CONFIRM=${CONFIRM:-1}
 say() { echo "loopperf-ci: $*" >&2; }
 
-case $RUNS in '' | *[!0-9]* | 0) say "RUNS must be a number of recordings, 1 or more (3 recommended)"; exit 2 ;; esac
+case $RUNS in '' | *[!0-9]* | 0) say "RUNS must be a number of recordings, 1 or more (5 recommended)"; exit 2 ;; esac
 command -v "$LOOPPERF" >/dev/null || { say "$LOOPPERF not found: build loopperf and set LOOPPERF"; exit 2; }
 LOOPPERF=$(command -v "$LOOPPERF")
 git rev-parse --verify --quiet "$base_ref^{commit}" >/dev/null || { say "unknown ref $base_ref (fetch it: git fetch origin ...)"; exit 2; }

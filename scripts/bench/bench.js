@@ -609,24 +609,24 @@ async function benchMemory() {
 // 4b. Memory under code churn: JavaScript names read from the heap (--js-names heap) of a target that
 // makes new functions all the time (new Function), deoptimizes and allocates (tests/integration/
 // targets/js_churn.js, started with no flags), RSS every 5 s: the heap reader's caches must not grow
-// with the functions it has seen.
+// with the functions it has seen. The same recording with --js-names none follows, on a fresh target:
+// what both grow by is the profile itself (distinct stacks), what heap grows by beyond it is naming's.
 
-async function benchChurn() {
-  const secs = opt.churnSeconds;
+async function churnRun(mode, secs) {
   const ready = path.join(opt.work, `ready-churn-${Date.now()}`);
   const target = spawn(NODE, [CHURN], { cwd: opt.work, env: { ...process.env, READY_FILE: ready }, stdio: 'ignore' });
   live.add(target.pid);
   await waitReady(ready);
   const out = path.join(opt.work, 'churn.pb.gz');
   try {
-    const lp = launch(LP, lpArgs(['-F', '999', '--js-names', 'heap', '-p', String(target.pid)], out));
+    const lp = launch(LP, lpArgs(['-F', '999', '--js-names', mode, '-p', String(target.pid)], out));
     const lpPid = await lp.pid();
     const series = [];
     const t0 = now();
     while (now() - t0 < secs * 1000) {
       await sleep(5000);
       series.push({ t: (now() - t0) / 1000, lp_rss_kb: readStatus(lpPid).rss_kb });
-      if (series.length % 12 === 0) log(`churn: ${Math.round(series.at(-1).t)} s, loopperf RSS ${mb(series.at(-1).lp_rss_kb * 1024)} MB`);
+      if (series.length % 12 === 0) log(`churn (${mode}): ${Math.round(series.at(-1).t)} s, loopperf RSS ${mb(series.at(-1).lp_rss_kb * 1024)} MB`);
     }
     try { process.kill(lpPid, 'SIGINT'); } catch {}
     const r = await lp.done;
@@ -634,11 +634,11 @@ async function benchChurn() {
     const meta = {};
     // The metadata as Google's pprof prints it (scripts/build-pprof.sh puts it beside loopperf).
     const pp = spawnSync(path.join(path.dirname(LP), 'pprof'), ['-raw', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    for (const m of (pp.stdout || '').matchAll(/loopperf:(js_heap\.[a-z_]+|js_names\.[a-z_.]+)=(\d+)/g)) meta[m[1]] = Number(m[2]);
+    for (const m of (pp.stdout || '').matchAll(/loopperf:(js_heap\.[a-z_]+|js_names\.[a-z_.]+|stacks\.[a-z_]+)=(\d+)/g)) meta[m[1]] = Number(m[2]);
     const after60 = series.filter((x) => x.t >= 60);
     const at60 = after60.length ? after60[0].lp_rss_kb : NaN;
     return {
-      seconds: secs, series, samples: s.samples, lost: s.lost, peak_rss_kb: r.maxrss_kb, meta,
+      mode, seconds: secs, series, samples: s.samples, lost: s.lost, peak_rss_kb: r.maxrss_kb, meta,
       rss_at_60_kb: at60, rss_max_after_60_kb: Math.max(...after60.map((x) => x.lp_rss_kb)),
       rss_end_kb: series.length ? series.at(-1).lp_rss_kb : NaN,
     };
@@ -647,6 +647,12 @@ async function benchChurn() {
     try { process.kill(target.pid, 'SIGKILL'); } catch {}
     live.delete(target.pid);
   }
+}
+
+async function benchChurn() {
+  const heap = await churnRun('heap', opt.churnSeconds);
+  const none = await churnRun('none', opt.churnSeconds);
+  return { ...heap, none };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -852,20 +858,26 @@ function markdown(R) {
   }
   if (R.churn) {
     const x = R.churn;
-    L.push(`### 4b. Memory under code churn, heap names (${Math.round(x.seconds / 60)} minutes)`);
+    L.push(`### 4b. Memory under code churn, heap names against none (${Math.round(x.seconds / 60)} minutes each)`);
     L.push('');
-    L.push(`\`loopperf record -F 999 --js-names heap -p PID\` of \`tests/integration/targets/js_churn.js\` (started with no flags: new functions by \`new Function\` every millisecond, deopts, allocation), VmRSS every 5 s.`);
+    L.push(`\`loopperf record -F 999 --js-names heap -p PID\`, then \`--js-names none\` on a fresh target, of \`tests/integration/targets/js_churn.js\` (started with no flags: new functions by \`new Function\` every millisecond, deopts, allocation), VmRSS every 5 s.`);
     L.push('');
-    L.push('| figure | value |');
-    L.push('|---|---|');
-    L.push(`| samples | ${x.samples} (${x.lost} lost) |`);
-    L.push(`| RSS at 60 s → largest after 60 s → at the end | ${mb(x.rss_at_60_kb * 1024)} → ${mb(x.rss_max_after_60_kb * 1024)} → ${mb(x.rss_end_kb * 1024)} MB |`);
-    L.push(`| peak RSS (whole run) | ${mb(x.peak_rss_kb * 1024)} MB |`);
-    L.push(`| functions named / frames named / invalid | ${x.meta['js_heap.functions'] ?? '?'} / ${x.meta['js_heap.named'] ?? '?'} / ${x.meta['js_heap.invalid'] ?? '?'} |`);
+    const runs = [x, ...(x.none ? [x.none] : [])];
+    const row = (label, f) => L.push(`| ${label} | ${runs.map(f).join(' | ')} |`);
+    L.push(`| figure | ${runs.map((r) => `\`--js-names ${r.mode || 'heap'}\``).join(' | ')} |`);
+    L.push(`|---|${runs.map(() => '---|').join('')}`);
+    row('samples', (r) => `${r.samples} (${r.lost} lost)`);
+    row('RSS at 60 s → largest after 60 s → at the end', (r) => `${mb(r.rss_at_60_kb * 1024)} → ${mb(r.rss_max_after_60_kb * 1024)} → ${mb(r.rss_end_kb * 1024)} MB`);
+    row('growth from 60 s to the end', (r) => `${(r.rss_end_kb - r.rss_at_60_kb) >= 0 ? '+' : ''}${mb((r.rss_end_kb - r.rss_at_60_kb) * 1024)} MB`);
+    row('peak RSS (whole run)', (r) => `${mb(r.peak_rss_kb * 1024)} MB`);
+    row('distinct stacks / tree nodes at the end', (r) => `${r.meta['stacks.distinct'] ?? '?'} / ${r.meta['stacks.nodes'] ?? '?'}`);
+    row('functions named / frames named / invalid', (r) => r.mode === 'none' ? '—' : `${r.meta['js_heap.functions'] ?? '?'} / ${r.meta['js_heap.named'] ?? '?'} / ${r.meta['js_heap.invalid'] ?? '?'}`);
     L.push('');
-    const pts = x.series.filter((_, i) => i % 6 === 5 || i === 0);
-    L.push('RSS over time (MB): ' + pts.map((p) => `${Math.round(p.t)} s ${mb(p.lp_rss_kb * 1024)}`).join(' · '));
-    L.push('');
+    for (const r of runs) {
+      const pts = r.series.filter((_, i) => i % 6 === 5 || i === 0);
+      L.push(`RSS over time, ${r.mode || 'heap'} (MB): ` + pts.map((p) => `${Math.round(p.t)} s ${mb(p.lp_rss_kb * 1024)}`).join(' · '));
+      L.push('');
+    }
   }
   if (R.symbols) {
     const s = R.symbols.summary;

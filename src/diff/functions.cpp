@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "loopperf/diff/diff.h"
+#include "loopperf/loop/classifier.h"
 #include "loopperf/profile/labels.h"
 #include "loopperf/report/report.h"
 
@@ -43,9 +44,44 @@ std::string basename_of(const std::string& file) {
   return slash == std::string::npos ? file : file.substr(slash + 1);
 }
 
+namespace {
+
+// What a frame is to the folding of V8's own code (docs/diff.md, "V8's own code").
+enum class Fold : uint8_t {
+  kOther,     // native, kernel, garbage collection, or unknown outside V8's code space
+  kJs,        // a JavaScript function
+  kInternal,  // V8's own code working for JavaScript: builtins, stubs, inline caches, deoptimization
+              // trampolines, runtime functions, V8's C++ (not its collector), unnamed JIT code
+};
+
+Fold fold_of(const profile::Profile& p, const profile::Location& loc, const profile::Line* line) {
+  const profile::Mapping* m = p.mapping(loc.mapping_id);
+  const bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
+  if (!line) return jit ? Fold::kInternal : Fold::kOther;
+  switch (profile::frame_kind(p, loc, *line)) {
+    case profile::FrameKind::kJs: return Fold::kJs;
+    case profile::FrameKind::kV8Builtin: return Fold::kInternal;
+    case profile::FrameKind::kUnknown: return jit ? Fold::kInternal : Fold::kOther;
+    case profile::FrameKind::kNative: {
+      const profile::Function* fn = p.function(line->function_id);
+      return fn && loop::is_v8_internal(fn->name) ? Fold::kInternal : Fold::kOther;
+    }
+    case profile::FrameKind::kKernel:
+    case profile::FrameKind::kGc: return Fold::kOther;
+  }
+  return Fold::kOther;
+}
+
+struct KeyedFrame {
+  uint32_t key = 0;
+  Fold fold = Fold::kOther;
+};
+
+}  // namespace
+
 ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTable& keys) {
-  // One key list per location (inlined frames expand to several), computed once.
-  std::vector<std::vector<uint32_t>> loc_keys(p.locations.size());
+  // One key list per location (inlined frames expand to several, innermost first), computed once.
+  std::vector<std::vector<KeyedFrame>> loc_keys(p.locations.size());
   std::vector<LocKind> loc_kind(p.locations.size(), LocKind::kUser);
   for (size_t i = 0; i < p.locations.size(); i++) {
     const profile::Location& loc = p.locations[i];
@@ -55,15 +91,17 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
     }
     if (loc.lines.empty()) {
       const profile::Mapping* m = p.mapping(loc.mapping_id);
-      loc_keys[i].push_back(keys.id(m ? "[unknown] " + basename_of(m->file) : "[unknown]"));
+      loc_keys[i].push_back({keys.id(m ? "[unknown] " + basename_of(m->file) : "[unknown]"), fold_of(p, loc, nullptr)});
     }
-    for (const auto& line : loc.lines) loc_keys[i].push_back(keys.id(function_key(p, loc, line)));
+    for (const auto& line : loc.lines) loc_keys[i].push_back({keys.id(function_key(p, loc, line)), fold_of(p, loc, &line)});
   }
   // Every key of this profile is interned by now.
   ProfileCounts c;
   c.all.grow(keys.size());
   std::vector<size_t> seen(keys.size(), 0);  // stamp per key: counted in total for this sample already
   size_t stamp = 0;
+  std::vector<KeyedFrame> frames;  // one sample's, leaf first
+  std::vector<int32_t> owner;      // per frame: the frame its samples count for (itself, or its JS caller)
   for (const auto& s : p.samples) {
     double v = value_of(s, count_idx);
     if (v == 0) continue;
@@ -86,20 +124,32 @@ ProfileCounts count_functions(const profile::Profile& p, size_t count_idx, KeyTa
     if (user > 0 && user < s.location_ids.size() && valid(s.location_ids[user - 1]) &&
         loc_kind[s.location_ids[user - 1] - 1] == LocKind::kInterruptEntry)
       first = user;
-    bool leaf = true;
-    for (size_t f = first; f < s.location_ids.size(); f++) {
-      uint64_t id = s.location_ids[f];
-      if (!valid(id)) continue;
-      for (uint32_t k : loc_keys[id - 1]) {
-        if (leaf) {
-          c.all.self[k] += v;
-          if (role) role->self[k] += v;
-          leaf = false;
-        }
-        if (seen[k] != stamp) {  // recursion counts once in total
-          seen[k] = stamp;
-          c.all.total[k] += v;
-        }
+    frames.clear();
+    for (size_t f = first; f < s.location_ids.size(); f++)
+      if (valid(s.location_ids[f]))
+        for (const KeyedFrame& k : loc_keys[s.location_ids[f] - 1]) frames.push_back(k);
+    if (frames.empty()) continue;
+    // V8's own code counts for the JavaScript function that called it: which IC, stub or builtin a
+    // function's time lands in changes from one process to the next with V8's tiering and inlining
+    // decisions. From the root: a run of V8 frames whose nearest caller outside V8 is JavaScript
+    // belongs to that caller; called from native code (an API call, the compiler's threads) it
+    // keeps its own rows.
+    owner.assign(frames.size(), -1);
+    int32_t js_caller = -1;
+    for (size_t i = frames.size(); i-- > 0;) {
+      if (frames[i].fold == Fold::kJs) js_caller = static_cast<int32_t>(i);
+      else if (frames[i].fold != Fold::kInternal) js_caller = -1;
+      owner[i] = frames[i].fold == Fold::kInternal && js_caller >= 0 ? js_caller : static_cast<int32_t>(i);
+    }
+    const uint32_t self_key = frames[owner[0]].key;
+    c.all.self[self_key] += v;
+    if (role) role->self[self_key] += v;
+    for (size_t i = 0; i < frames.size(); i++) {
+      if (owner[i] != static_cast<int32_t>(i)) continue;  // folded: its caller is counted as itself
+      const uint32_t k = frames[i].key;
+      if (seen[k] != stamp) {  // recursion counts once in total
+        seen[k] = stamp;
+        c.all.total[k] += v;
       }
     }
   }

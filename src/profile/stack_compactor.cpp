@@ -11,6 +11,7 @@ uint64_t slot(const Frame& f) { return f.addr << 1 | (f.kernel ? 1 : 0); }
 constexpr uint64_t kQueued = 0;
 constexpr uint64_t kUntilCompaction = 1;  // JIT or unnamed: left alone until the next compaction
 bool is_address(uint64_t v) { return v > kUntilCompaction; }
+constexpr size_t kMaxStableAddresses = 100'000;  // ~4 MB of map at most
 }  // namespace
 
 StackCompactor::StackCompactor(symbols::ProcessSymbolizer& symbolizer, StackTable& stacks, size_t first_compaction)
@@ -107,6 +108,10 @@ std::vector<uint32_t> StackCompactor::maybe_compact() {
     if (!is_address(it->second)) it = stable_.erase(it);
     else ++it;
   }
+  // Every native address ever sampled would stay here, and a long recording of busy native code
+  // (V8 compiling all the time) samples new ones for minutes: past a bound the addresses are looked
+  // up again. stable_reps_ stays, so they come back to the same representatives.
+  if (stable_.size() > kMaxStableAddresses) stable_ = {};
   compactions_++;
   compact_at_ = std::max(compact_at_, stacks_.entries().size() * 2);
   return old_to_new;

@@ -244,9 +244,12 @@ const ResolvedFrame& ProcessSymbolizer::resolve(uint64_t addr, bool kernel) {
   if (it != cache_.end() && (it->second.final || it->second.generation == generation()))
     return interned_[it->second.frame];
   // JIT addresses are cached until their names may change; a program that keeps making code would
-  // grow the cache without end, so past a bound they are dropped (recomputed when seen again).
+  // grow the cache without end, so past a bound they are dropped (recomputed when seen again). When
+  // named native addresses alone fill most of it (a long recording of a program with much hot native
+  // code), everything goes: otherwise every new address would pay for a scan of a full cache.
   if (cache_.size() >= kMaxCachedAddresses) {
     std::erase_if(cache_, [](const auto& kv) { return !kv.second.final; });
+    if (cache_.size() >= kMaxCachedAddresses / 2) cache_.clear();
     js_cache_.clear();
   }
   CacheEntry entry;
@@ -286,11 +289,16 @@ const ResolvedFrame& ProcessSymbolizer::resolve(const profile::Frame& f) {
   JsFrameName heap;
   const bool named = js_table_->js_frame(f.js, heap);
   const bool map_named = base.origin == FrameOrigin::kJit && (base.jit_kind == JitKind::kJs || base.jit_kind == JitKind::kEval);
-  if (map_named && !heap.inlined) {
-    // auto: the perf map names this code. Heap mode never reads the map (resolve_jit).
+  const int8_t agree = map_named && named ? (same_function(base.frames.back(), heap.frame) ? 1 : 0) : -1;
+  // auto: the perf map names this code, unless the heap named the frame otherwise. The heap was read
+  // at the sample; the map answers for the address as it is now, and V8 may have put new code there
+  // since (code collected, its space reused: prettier's printDocToString read as another script's
+  // `i` in some runs). Heap mode never reads the map (resolve_jit).
+  if (map_named && !heap.inlined && agree != 0) {
     r.js_source = JsNameSource::kMap;
-    if (named) r.map_heap_agree = same_function(base.frames.back(), heap.frame) ? 1 : 0;
+    r.map_heap_agree = agree;
   } else if (named) {
+    r.map_heap_agree = agree;
     r.origin = FrameOrigin::kJit;
     r.frames = {heap.frame};
     r.jit_kind = heap.eval ? JitKind::kEval : JitKind::kJs;

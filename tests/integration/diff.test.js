@@ -184,6 +184,73 @@ test('scoreRecords twice as expensive in three runs a side: found, nothing unrel
   assert.doesNotMatch(text.stdout, /one recording per side/);
 });
 
+// A real package, not written here: markdown-it (pinned by scripts/install-test-tools.sh) rendering a
+// fixed document (scripts/diff-study/bench.js, the benchmark docs/diff.md measures), its renderer
+// doing its work twice in the head. V8 tiers and inlines markdown-it differently in every process
+// (before V8's own frames were folded into their JavaScript callers, two recordings of unchanged code
+// gave construct_stub_create_deopt_addr 9.7% and 21.1%): unchanged against unchanged, three runs a
+// side, reports nothing; the doubled renderer is found, with only what runs inside it, and no row of
+// V8's own code is left to move.
+const APPS = process.env.LOOPPERF_TEST_APPS || path.join(path.dirname(lp.LOOPPERF), 'test-apps', 'node_modules');
+const STUDY_BENCH = path.join(__dirname, '..', '..', 'scripts', 'diff-study', 'bench.js');
+
+test('markdown-it, three runs a side: unchanged code reports nothing, its renderer doubled is found', (t) => {
+  if (!fs.existsSync(path.join(APPS, 'markdown-it'))) {
+    t.skip(`markdown-it is not installed in ${APPS} (scripts/install-test-tools.sh)`);
+    return;
+  }
+  const env = { ...process.env, TEST_APPS: APPS };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const run = (name, version) => {
+    const out = path.join(dir, `md-${name}.pb.gz`);
+    const r = lp.loopperf(['record', '-q', '-F', '999', '-o', out, '--', 'node', STUDY_BENCH, 'markdown-it', ...(version ? [version] : [])], { cwd: dir, env });
+    assert.strictEqual(r.status, 0, `record markdown-it ${name}: ${r.stderr}`);
+    return out;
+  };
+  const base = [], head = [];
+  for (let i = 0; i < 3; i++) {  // interleaved, as docs/ci.md records
+    base.push(run(`base-${i}`));
+    head.push(run(`head-${i}`, 'double'));
+  }
+  for (let i = 3; i < 6; i++) base.push(run(`base-${i}`));
+  // V8's own code called from JavaScript has no rows (the entry from C++ into JavaScript keeps its).
+  const v8Row = (r) => /^(Builtins_|construct_stub_|Runtime_|\[unknown\] \[jit\])/.test(r.name) && !/^Builtins_JSEntry/.test(r.name);
+
+  const same = diffJson(side('md-base-a', base.slice(0, 3)), side('md-base-b', base.slice(3)), ['--fail', '--all']);
+  const reported = same.json.rows.filter((r) => ['regression', 'improvement'].includes(r.verdict));
+  assert.deepStrictEqual(reported.map((r) => `${r.verdict} ${r.family} ${r.name}`), []);
+  assert.strictEqual(same.status, 0);
+  assert.deepStrictEqual(same.json.rows.filter(v8Row).map((r) => r.name), []);
+
+  const { status, json } = diffJson(side('md-base', base.slice(0, 3)), side('md-head', head), ['--fail', '--all']);
+  assert.strictEqual(status, REGRESSION_STATUS);
+  const flagged = json.rows.filter((r) => ['regression', 'improvement'].includes(r.verdict));
+  const what = flagged.map((r) => `${r.verdict} ${r.family} ${r.name} ${(r.base_share * 100).toFixed(1)} -> ${(r.head_share * 100).toFixed(1)}`);
+  const doubled = flagged.find((r) => r.family === 'total' && r.name === 'renderTokens (bench.js)');
+  assert.ok(doubled && doubled.verdict === 'regression', what.join('; '));
+  assert.ok(doubled.head_share > doubled.base_share + 0.03, what.join('; '));
+  // Only what the renderer runs (the functions under renderTokens in the head's stacks), its callers
+  // in the benchmark, and the activity and phase its samples carry; no improvement.
+  const inside = new Set(['renderTokens', 'benchMarkdownIt']);
+  for (const [i, f] of head.entries()) {
+    const folded = path.join(dir, `md-head-${i}.folded`);
+    const c = lp.loopperf(['convert', f, '-o', folded, '-q']);
+    assert.strictEqual(c.status, 0, c.stderr);
+    for (const line of fs.readFileSync(folded, 'utf8').split('\n')) {
+      const frames = line.replace(/ \d+$/, '').split(';');
+      const at = frames.indexOf('renderTokens');
+      if (at >= 0) for (const name of frames.slice(at)) inside.add(name);
+    }
+  }
+  for (const r of flagged) {
+    assert.strictEqual(r.verdict, 'regression', what.join('; '));
+    const name = r.name.replace(/ \([^)]*\)$/, '');
+    assert.ok(inside.has(name) || ['phase', 'activity'].includes(r.family) || (r.family === 'total' && r.base_share > 0.5),
+              `unrelated: ${r.family} ${r.name} (${what.join('; ')})`);
+  }
+  t.diagnostic(what.join('; '));
+});
+
 // docs/ci.md's recipe as a user runs it: docs/examples/loopperf-ci.sh in a git repository whose
 // head commit doubles scoreRecords, three recordings a side.
 test('docs/examples/loopperf-ci.sh: three runs a side, the regression fails the job with the files documented', () => {
@@ -203,7 +270,7 @@ test('docs/examples/loopperf-ci.sh: three runs a side, the regression fails the 
   fs.copyFileSync(path.join(lp.TARGETS, 'diff_bench_head.js'), path.join(repo, 'bench.js'));
   git('commit', '-q', '-am', 'head: scoreRecords does twice the work');
   const out = path.join(dir, 'ci-out');
-  const env = { ...process.env, LOOPPERF: lp.LOOPPERF, OUT: out, RATE: '999' };
+  const env = { ...process.env, LOOPPERF: lp.LOOPPERF, OUT: out, RATE: '999', RUNS: '3' };
   delete env.NODE_EXTRA_CA_CERTS;
   const script = path.resolve(__dirname, '../../docs/examples/loopperf-ci.sh');
   const r = require('node:child_process').spawnSync(script, [baseRef, 'HEAD', '--', 'node', 'bench.js'],

@@ -27,11 +27,14 @@ struct DiffBuilder {
     p.functions.push_back({name, js ? "JS:*" + name + " " + file + ":1:1" : name, file, 1});
     return p.functions.size();
   }
-  // "js:name@/path/file.js" is a JavaScript frame, "k:name" a kernel frame, anything else a native
-  // frame in node.
+  // "js:name@/path/file.js" is a JavaScript frame, "k:name" a kernel frame, "jit?" unnamed JIT code,
+  // anything else a native frame in node.
   uint64_t loc(const std::string& spec) {
     profile::Location l;
-    if (spec.rfind("js:", 0) == 0) {
+    if (spec == "jit?") {
+      l.mapping_id = 2;
+      l.lines.push_back({fn("[unknown] [jit]", "", false), 0, 0});
+    } else if (spec.rfind("js:", 0) == 0) {
       std::string rest = spec.substr(3);
       size_t at = rest.find('@');
       l.mapping_id = 2;

@@ -267,6 +267,40 @@ TEST_CASE("an interrupt counts for the code it interrupted, a system call keeps 
   CHECK(find(s, diff::Family::kSelf, "a (app.js)")->base_count == 0);
 }
 
+TEST_CASE("V8's own code counts for the JavaScript that called it, not when native code called it") {
+  const std::string main = "js:main@/x/app.js", f = "js:f@/x/app.js", g = "js:g@/x/app.js";
+  DiffBuilder base, head;
+  // The same work in f, landing in different inline caches, stubs and builtins in the two runs: one
+  // process's V8 inlined and tiered differently. Its callback under a builtin stays its own.
+  base.add({main, f, "Builtins_KeyedLoadIC_Megamorphic"}, 300).add({main, f}, 200).add({main, g}, 400);
+  base.add({main, f, "Builtins_ArrayMap", "js:cb@/x/app.js"}, 100);
+  head.add({main, f, "construct_stub_create_deopt_addr"}, 150).add({main, f, "jit?"}, 100);
+  head.add({main, f, "Runtime_CompileLazy", "v8::internal::Compiler::Compile(v8::internal::Isolate*)"}, 50);
+  head.add({main, f}, 200).add({main, g}, 400).add({main, f, "Builtins_ArrayMap", "js:cb@/x/app.js"}, 100);
+  auto d = run(base.p, head.p);
+  CHECK(find(d, diff::Family::kSelf, "f (app.js)")->base_count == 500);
+  CHECK(find(d, diff::Family::kSelf, "f (app.js)")->head_count == 500);
+  CHECK(find(d, diff::Family::kTotal, "f (app.js)")->head_count == 600);
+  CHECK(find(d, diff::Family::kSelf, "cb (app.js)")->head_count == 100);
+  for (const char* gone : {"Builtins_KeyedLoadIC_Megamorphic", "construct_stub_create_deopt_addr", "Builtins_ArrayMap",
+                           "Runtime_CompileLazy", "v8::internal::Compiler::Compile", "[unknown] [jit]"}) {
+    CHECK(find(d, diff::Family::kSelf, gone) == nullptr);
+    CHECK(find(d, diff::Family::kTotal, gone) == nullptr);
+  }
+  CHECK(d.count(diff::Verdict::kRegression) + d.count(diff::Verdict::kImprovement) == 0);
+
+  // Called from native code (node's binding, the compiler's own thread), or on the way to the
+  // collector, V8 keeps its rows: the collector's cost is the program's allocation, not a JIT choice.
+  DiffBuilder n;
+  n.add({main, "node::Buffer::New(v8::Isolate*, unsigned long)", "v8::internal::Factory::NewJSArrayBuffer()"}, 10);
+  n.add({main, f, "Builtins_AllocateInYoungGeneration", "v8::internal::Heap::CollectGarbage(int)"}, 20);
+  auto o = run(n.p, n.p);
+  CHECK(find(o, diff::Family::kSelf, "v8::internal::Factory::NewJSArrayBuffer")->base_count == 10);
+  CHECK(find(o, diff::Family::kSelf, "v8::internal::Heap::CollectGarbage")->base_count == 20);
+  CHECK(find(o, diff::Family::kTotal, "Builtins_AllocateInYoungGeneration") == nullptr);
+  CHECK(find(o, diff::Family::kTotal, "f (app.js)")->base_count == 20);
+}
+
 TEST_CASE("profiles that cannot be compared are input errors with a hint") {
   auto a = bench({100, 100});
   auto other = a;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -226,6 +227,66 @@ TEST_CASE("ProcessSymbolizer: tails a trusted perf map for anonymous code", "[pr
   CHECK(sym.perf_map_status().entries == 1);
   CHECK(sym.resolve(jit + 0x10, false).frames[0].name == "rewritten");
   CHECK(sym.resolve(jit + 0x120, false).frames[0].name == "[unknown] [jit]");
+}
+
+namespace {
+// A heap namer's answers, by id.
+struct FakeHeapNames : loopperf::symbols::JsNameTable {
+  std::map<uint32_t, loopperf::symbols::JsFrameName> names;
+  bool js_frame(uint32_t id, loopperf::symbols::JsFrameName& out) const override {
+    auto it = names.find(id);
+    if (it == names.end()) return false;
+    out = it->second;
+    return true;
+  }
+};
+loopperf::symbols::JsFrameName heap_name(const std::string& name, const std::string& file, int line) {
+  loopperf::symbols::JsFrameName n;
+  n.frame.name = name;
+  n.frame.file = file;
+  n.frame.line = line;
+  n.frame.system_name = "JS:" + name + " " + file + ":" + std::to_string(line) + ":1";
+  return n;
+}
+}  // namespace
+
+TEST_CASE("ProcessSymbolizer: auto names from the map unless the heap, read at the sample, says otherwise",
+          "[process_symbolizer]") {
+  using loopperf::symbols::JsNameSource;
+  fixture::Child child;
+  auto addrs = fixture::start_fixture(child);
+  REQUIRE(addrs.count("jit") == 1);
+  const uint64_t jit = addrs["jit"];
+  // The address holds newer code now than when the samples were taken: the map names the newer.
+  std::string path = write_perf_map(child.pid(),
+                                    hex(jit) + " 100 JS:*printDocToString /srv/doc.js:1202:28\n" + hex(jit) +
+                                        " 100 JS:*i /srv/estree.mjs:7:1364\n",
+                                    0644);
+  Unlink cleanup{path};
+  FakeHeapNames heap;
+  heap.names[1] = heap_name("printDocToString", "/srv/doc.js", 1202);
+  heap.names[2] = heap_name("i", "/srv/estree.mjs", 7);
+  ProcessSymbolizer sym(child.pid());
+  sym.set_js_names(loopperf::symbols::JsNamesMode::kAuto, &heap);
+  sym.refresh();
+  const loopperf::profile::Frame at{jit + 0x10, false, 0};
+  CHECK(sym.resolve(at).frames[0].name == "i");  // no heap name: the map's
+
+  loopperf::profile::Frame earlier = at;
+  earlier.js = 1;  // the heap named the sample's frame printDocToString
+  const ResolvedFrame& disagree = sym.resolve(earlier);
+  CHECK(disagree.frames[0].name == "printDocToString");
+  CHECK(disagree.frames[0].file == "/srv/doc.js");
+  CHECK(disagree.js_source == JsNameSource::kHeap);
+  CHECK(disagree.map_heap_agree == 0);  // counted as a disagreement all the same
+
+  loopperf::profile::Frame now = at;
+  now.js = 2;
+  const ResolvedFrame& agree = sym.resolve(now);
+  CHECK(agree.frames[0].name == "i");
+  CHECK(agree.js_source == JsNameSource::kMap);
+  CHECK(agree.jit_tier == '*');  // the map's tier stays
+  CHECK(agree.map_heap_agree == 1);
 }
 
 TEST_CASE("ProcessSymbolizer: ignores a perf map others could have written", "[process_symbolizer]") {
