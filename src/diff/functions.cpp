@@ -56,7 +56,7 @@ enum class Fold : uint8_t {
 
 Fold fold_of(const profile::Profile& p, const profile::Location& loc, const profile::Line* line) {
   const profile::Mapping* m = p.mapping(loc.mapping_id);
-  const bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
+  const bool jit = m && m->jit();
   if (!line) return jit ? Fold::kInternal : Fold::kOther;
   switch (profile::frame_kind(p, loc, *line)) {
     case profile::FrameKind::kJs: return Fold::kJs;

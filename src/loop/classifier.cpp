@@ -128,7 +128,7 @@ uint32_t facts_of(std::string_view function_name) {
 namespace {
 void append_location(const profile::Profile& p, const profile::Location* loc, bool leaf, std::vector<FrameRef>& out) {
   const profile::Mapping* m = p.mapping(loc->mapping_id);
-  bool jit = m && (m->file == "[jit]" || m->file.rfind("[anon", 0) == 0);
+  bool jit = m && m->jit();
   std::string_view base = m ? std::string_view(m->file) : std::string_view();
   base = base.substr(base.rfind('/') + 1);
   const bool libc = base.starts_with("libc.so") || base.starts_with("libc-") || base.starts_with("libm.so");

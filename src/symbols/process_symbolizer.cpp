@@ -289,7 +289,9 @@ const ResolvedFrame& ProcessSymbolizer::resolve(const profile::Frame& f) {
   JsFrameName heap;
   const bool named = js_table_->js_frame(f.js, heap);
   const bool map_named = base.origin == FrameOrigin::kJit && (base.jit_kind == JitKind::kJs || base.jit_kind == JitKind::kEval);
-  const int8_t agree = map_named && named ? (same_function(base.frames.back(), heap.frame) ? 1 : 0) : -1;
+  // An inlined function has no map entry of its own: nothing to compare.
+  const int8_t agree =
+      map_named && named && !heap.inlined ? (same_function(base.frames.back(), heap.frame) ? 1 : 0) : -1;
   // auto: the perf map names this code, unless the heap named the frame otherwise. The heap was read
   // at the sample; the map answers for the address as it is now, and V8 may have put new code there
   // since (code collected, its space reused: prettier's printDocToString read as another script's

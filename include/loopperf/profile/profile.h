@@ -27,6 +27,9 @@ struct Mapping {
   bool has_functions = false;
   bool has_filenames = false;
   bool has_line_numbers = false;
+  // Code V8 made at run time (anonymous executable memory): "[jit]", or "[anon:...]" as the kernel
+  // names a mapping V8 labelled.
+  bool jit() const { return file == "[jit]" || file.starts_with("[anon"); }
 };
 
 struct Function {

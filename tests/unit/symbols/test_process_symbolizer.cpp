@@ -287,6 +287,17 @@ TEST_CASE("ProcessSymbolizer: auto names from the map unless the heap, read at t
   CHECK(agree.js_source == JsNameSource::kMap);
   CHECK(agree.jit_tier == '*');  // the map's tier stays
   CHECK(agree.map_heap_agree == 1);
+
+  // A function the code at this address inlined: the heap's, and no comparison (the map has no
+  // entry of its own for it).
+  heap.names[3] = heap_name("escapeHtml", "/srv/render.js", 40);
+  heap.names[3].inlined = true;
+  loopperf::profile::Frame inlined = at;
+  inlined.js = 3;
+  const ResolvedFrame& in = sym.resolve(inlined);
+  CHECK(in.frames[0].name == "escapeHtml");
+  CHECK(in.js_source == JsNameSource::kHeap);
+  CHECK(in.map_heap_agree == -1);
 }
 
 TEST_CASE("ProcessSymbolizer: ignores a perf map others could have written", "[process_symbolizer]") {
