@@ -296,11 +296,10 @@ const ResolvedFrame& ProcessSymbolizer::resolve(const profile::Frame& f) {
   // at the sample; the map answers for the address as it is now, and V8 may have put new code there
   // since (code collected, its space reused: prettier's printDocToString read as another script's
   // `i` in some runs). Heap mode never reads the map (resolve_jit).
+  r.map_heap_agree = agree;
   if (map_named && !heap.inlined && agree != 0) {
     r.js_source = JsNameSource::kMap;
-    r.map_heap_agree = agree;
   } else if (named) {
-    r.map_heap_agree = agree;
     r.origin = FrameOrigin::kJit;
     r.frames = {heap.frame};
     r.jit_kind = heap.eval ? JitKind::kEval : JitKind::kJs;
