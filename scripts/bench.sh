@@ -10,7 +10,7 @@
 #   (default)         the full bench (~40 min: 10 the memory run, 10 the slowdown); writes the results into
 #                     docs/performance.md between the bench markers
 #   --write / --no-write   force / skip updating docs/performance.md
-#   --only LIST       comma list of slowdown,stop,cost,memory,churn,symbols
+#   --only LIST       comma list of slowdown,stop,cost,memory,churn,symbols,names
 #   --reuse FILE      take the sections not run now from an earlier results.json (e.g. the memory run)
 #   --variants LIST   slowdown: only these variants, e.g. "loopperf map@999,loopperf heap@999,loopperf@999"
 #   --cost-tools LIST cost per sample: only these tools at 999 Hz, e.g. "loopperf map,loopperf heap"

@@ -4,7 +4,7 @@
 // docs/performance.md, prints the ratios, and exits 1 when a target is missed.
 //
 // Usage: node bench.js --loopperf PATH --work DIR [--quick] [--json FILE] [--md FILE]
-//                      [--only slowdown,stop,cost,memory,churn,symbols] [--memory-seconds N] [--churn-seconds N]
+//                      [--only slowdown,stop,cost,memory,churn,symbols,names] [--memory-seconds N] [--churn-seconds N]
 //                      [--reuse RESULTS.json]   (sections not run now are taken from an earlier run)
 //        node bench.js --render RESULTS.json [--md FILE]   (tables of an earlier run, nothing measured)
 'use strict';
@@ -67,6 +67,8 @@ const P = {
   // cost per sample: seconds per run
   costSeconds: Q ? 3 : 5,
   symPairs: Q ? 0 : 3,
+  // heap names against the perf map: alternating pairs of whole `record -d 6s`, per target
+  namePairs: 10,
 };
 const want = (s) => !opt.only || opt.only.has(s);
 
@@ -196,14 +198,39 @@ function perfLost(data) {
   const s = (r.stdout || '').match(/LOST_SAMPLES events:\s+(\d+)/);
   return (m ? Number(m[1]) : 0) + (s ? Number(s[1]) : 0);
 }
-// The profile's metadata comments ("loopperf:KEY=VALUE") straight from the gzipped pprof.
+// The profile's metadata comments ("loopperf:KEY=VALUE") straight from the gzipped pprof: its
+// string table (Profile field 6), read field by field (a string's end is only known from its length).
 function lpMeta(file) {
+  const meta = {};
   try {
-    const raw = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1');
-    const meta = {};
-    for (const m of raw.matchAll(/loopperf:([\w.+-]+)=([^\x00-\x1f]*)/g)) meta[m[1]] = m[2];
-    return meta;
-  } catch { return {}; }
+    const b = zlib.gunzipSync(fs.readFileSync(file));
+    let i = 0;
+    const varint = () => {
+      let v = 0, mul = 1;
+      for (;;) {
+        const x = b[i++];
+        v += (x & 0x7f) * mul;
+        if (x < 0x80) return v;
+        mul *= 128;
+      }
+    };
+    while (i < b.length) {
+      const tag = varint(), wire = tag & 7;
+      if (wire === 0) varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else if (wire === 2) {
+        const n = varint();
+        if (tag >>> 3 === 6) {
+          const str = b.toString('utf8', i, i + n);
+          const m = str.match(/^loopperf:([\w.+-]+)=(.*)$/s);
+          if (m) meta[m[1]] = m[2];
+        }
+        i += n;
+      } else break;
+    }
+  } catch {}
+  return meta;
 }
 function dropCaches() {
   spawnSync('sync');
@@ -703,6 +730,58 @@ async function benchSymbols() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. What heap names cost against the perf map: the whole of `record -p PID -d 6s` (start-up,
+// sampling, naming, stop), its CPU by `perf stat -e task-clock` (exact, where /usr/bin/time counts
+// 10 ms ticks of a ~0.2 s job), --js-names map and heap alternating on the same target. Two
+// targets: busy.js (deep fib stacks, few collections) and the demo server under load (shallow
+// stacks, ~20 collections a second, each starting the reader's memo over).
+
+async function taskClockMs(args) {
+  const f = path.join(opt.work, `tc-${process.pid}.txt`);
+  const r = await run('perf', ['stat', '-x,', '-e', 'task-clock', '-o', f, '--', LP, ...args]);
+  let ms = NaN;
+  try { ms = Number((fs.readFileSync(f, 'utf8').split('\n').find((l) => l.includes('task-clock')) || '').split(',')[0]); } catch {}
+  rm(f);
+  return { ms, code: r.code };
+}
+
+async function benchNames() {
+  const res = {};
+  const out = path.join(opt.work, 'names.pb.gz');
+  for (const [name, start] of [['busy.js 1', () => startBusy(1)], ['demo server under load', () => startDemo(3600)]]) {
+    const t = await start();
+    const pairs = [];
+    try {
+      for (let i = 0; i < P.namePairs; i++) {
+        const pair = {};
+        for (const mode of i % 2 ? ['heap', 'map'] : ['map', 'heap']) {
+          const r = await taskClockMs(['record', '-p', String(t.pid), '-d', '6s', '--js-names', mode, '-o', out]);
+          pair[mode] = r.ms;
+          if (mode === 'heap') {
+            const meta = lpMeta(out);
+            pair.heap_reads = Number(meta['js_heap.reads']);
+            pair.heap_samples = Number(meta['samples'] || NaN);
+            pair.memo_hits = Number(meta['js_heap.memo_hits']);
+            pair.derived = Number(meta['js_heap.derived']);
+            pair.frames = Number(meta['js_heap.frames']);
+          }
+          rm(out);
+        }
+        pair.ratio = pair.heap / pair.map;
+        pairs.push(pair);
+      }
+      log(`names: ${name} done`);
+    } finally { await t.stop(); }
+    const rs = pairs.map((p) => p.ratio);
+    res[name] = { pairs, map_ms: median(pairs.map((p) => p.map)), heap_ms: median(pairs.map((p) => p.heap)),
+      ratio: median(rs), range: [Math.min(...rs), Math.max(...rs)],
+      reads: median(pairs.map((p) => p.heap_reads)),
+      from_memo: median(pairs.map((p) => (p.memo_hits + (p.derived || 0)) / p.frames)) };
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Targets, report, main
 
 function checkTargets(R) {
@@ -743,6 +822,12 @@ function checkTargets(R) {
   if (R.cost) {
     for (const r of R.cost.rows.filter((r) => r.tool === 'loopperf' && r.hz === 999 && r.threads === 16)) {
       add('no lost samples @999 Hz × 16 threads', r.lost === 0, `${r.lost} lost of ${r.samples}`);
+    }
+  }
+  if (R.names) {
+    for (const [name, x] of Object.entries(R.names)) {
+      add(`heap names within 1.5× of map mode, whole record -d 6s CPU, ${name} (median of pairs)`, x.ratio <= 1.5,
+        `${fx(x.ratio, 2)} (${fx(x.range[0], 2)}–${fx(x.range[1], 2)})`);
     }
   }
   if (R.memory) {
@@ -897,6 +982,19 @@ function markdown(R) {
     }
     L.push('');
   }
+  if (R.names) {
+    L.push('### 6. Heap names against the perf map');
+    L.push('');
+    L.push(`The whole of \`loopperf record -p PID -d 6s\` (start-up, sampling at the default rate, naming, stop), its CPU from \`perf stat -e task-clock\`, ` +
+      `\`--js-names map\` and \`heap\` alternating, ${P.namePairs} pairs per target; both targets run with \`--perf-basic-prof --interpreted-frames-native-stack\` so that map mode names everything too.`);
+    L.push('');
+    L.push('| target | map | heap | heap / map, median (range) | heap reads (\`process_vm_readv\`) per recording | frames named without a read |');
+    L.push('|---|---|---|---|---|---|');
+    for (const [name, x] of Object.entries(R.names)) {
+      L.push(`| ${name} | ${fx(x.map_ms / 1000)} s | ${fx(x.heap_ms / 1000)} s | **${fx(x.ratio, 2)}** (${fx(x.range[0], 2)}–${fx(x.range[1], 2)}) | ${fx(x.reads, 0)} | ${fx(x.from_memo * 100, 1)}% |`);
+    }
+    L.push('');
+  }
   L.push('### Targets');
   L.push('');
   L.push('| target | result | measured |');
@@ -924,10 +1022,11 @@ async function main() {
   if (!Q && want('memory')) { log(`4/5 memory (${opt.memorySeconds} s)`); R.memory = await benchMemory(); }
   if (!Q && want('churn')) { log(`4b/5 memory under code churn (${opt.churnSeconds} s)`); R.churn = await benchChurn(); }
   if (!Q && want('symbols')) { log('5/5 symbol loading'); R.symbols = await benchSymbols(); }
+  if (!Q && want('names')) { log('6 heap names against the perf map'); R.names = await benchNames(); }
   if (opt.reuse) {
     const old = JSON.parse(fs.readFileSync(opt.reuse, 'utf8'));
     R.reused = {};
-    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'churn', 'symbols']) {
+    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'churn', 'symbols', 'names']) {
       // a section the old file had itself reused keeps the run it came from
       if (!R[k] && old[k]) { R[k] = old[k]; R.reused[k] = (old.reused && old.reused[k]) || `${old.machine.date}, ${old.machine.loopperf}, load ${old.machine.load_at_start}`; }
     }

@@ -1,6 +1,8 @@
 #include "loopperf/process/process.h"
 
 #include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +59,25 @@ std::string foreign_owner(pid_t pid) {
 bool is_alive(pid_t pid) {
   auto status = read_status(pid);
   return status.ok() && status->state != 0 && !status->is_zombie();
+}
+
+ExitWatch::ExitWatch(pid_t pid) : pid_(pid) {
+#ifdef SYS_pidfd_open
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  // A process that exited before is a zombie (its pidfd readable at once) or gone (ESRCH: the
+  // fallback then says exited).
+  if (fd >= 0) fd_ = static_cast<int>(fd);
+#endif
+}
+
+ExitWatch::~ExitWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool ExitWatch::exited() const {
+  if (fd_ < 0) return !is_alive(pid_);
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 
 bool is_own_child_process(pid_t pid) {

@@ -254,6 +254,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   for (const auto& w : tree.root().rec->warnings()) log::warn(w);
 
   auto last_status = start;
+  const process::ExitWatch target_exit(pid);
   bool target_exited = false;
   bool interrupted = false;
   for (;;) {
@@ -270,7 +271,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
         break;
       }
     }
-    if (launch ? child.poll_exit() : !process::is_alive(pid)) {
+    if (launch ? child.poll_exit() : target_exit.exited()) {
       target_exited = true;
       break;
     }

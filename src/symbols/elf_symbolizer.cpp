@@ -679,6 +679,13 @@ bool ElfFile::exports_function(const std::string& raw_name) {
          (GELF_ST_TYPE(sym.st_info) == STT_FUNC || GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC);
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> ElfFile::dynamic_symbol(const std::string& raw_name) {
+  if (!impl_->intact()) return std::nullopt;
+  GElf_Sym sym;
+  if (!gnu_hash_lookup(impl_->elf.get(), raw_name, &sym)) return std::nullopt;
+  return std::make_pair(uint64_t{sym.st_value}, uint64_t{sym.st_size});
+}
+
 uint64_t ElfFile::symbol_address(const std::string& raw_name, uint64_t* size) {
   if (size != nullptr) *size = 0;
   if (!impl_->intact()) return 0;
@@ -713,6 +720,40 @@ std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> ElfFile::symbol_a
       out[raw_names[i]] = {s.st_value, s.st_size};
     }
   });
+  return out;
+}
+
+std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> ElfFile::unexported_symbols(
+    const std::vector<std::string>& raw_names) {
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> out;
+  if (!impl_->intact() || raw_names.empty()) return out;
+  Elf* e = impl_->elf.get();
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(e, scn)) != nullptr) {
+    GElf_Shdr shdr;
+    if (gelf_getshdr(scn, &shdr) == nullptr || shdr.sh_type != SHT_SYMTAB || shdr.sh_entsize == 0) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (data == nullptr) continue;
+    const StringSection names = string_section(e, shdr.sh_link);
+    const size_t count = shdr.sh_size / shdr.sh_entsize;
+    // sh_info: one past the last local symbol.
+    const size_t locals = std::min<size_t>(shdr.sh_info, count);
+    std::vector<std::string> missing = raw_names;
+    for (const auto& [begin, end] : {std::pair<size_t, size_t>{1, locals}, std::pair<size_t, size_t>{locals, count}}) {
+      for (size_t i = std::max<size_t>(begin, 1); i < end && !missing.empty(); ++i) {
+        GElf_Sym sym;
+        if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+        if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0) continue;
+        const char* name = names.at(e, shdr.sh_link, sym.st_name);
+        if (name == nullptr) continue;
+        const int k = mapped_match(name, missing);
+        if (k < 0) continue;
+        out.emplace(missing[static_cast<size_t>(k)], std::make_pair(uint64_t{sym.st_value}, uint64_t{sym.st_size}));
+        missing.erase(missing.begin() + k);
+      }
+    }
+    break;  // one .symtab
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@ namespace {
 
 // Bounds on what the target can make us read or keep; all of its lengths are untrusted.
 constexpr size_t kMaxCodeEntries = 1 << 14;
+constexpr size_t kMaxInlinedDepth = 64;  // inlined functions at one pc
 constexpr uint64_t kMaxCodeScan = 512 << 10;  // how far below a pc its InstructionStream header may be
 constexpr int32_t kMaxInliningPositions = 1 << 14;
 
@@ -16,12 +17,15 @@ constexpr int32_t kMaxInliningPositions = 1 << 14;
 // The code entry covering the JIT pc `pc`: cached, else found by scanning down from the pc for an
 // InstructionStream header (its map, then a Code whose instruction start is right after it).
 // nullptr when none validates (then not looked for again for a while).
-CodeIndex::CodeEntry* CodeIndex::code_at(uint64_t pc) {
+const CodeIndex::CodeEntry* CodeIndex::known_code_at(uint64_t pc) const {
   auto it = codes_.upper_bound(pc);
-  if (it != codes_.begin()) {
-    --it;
-    if (pc >= it->second.start && pc < it->second.end) return &it->second;
-  }
+  if (it == codes_.begin()) return nullptr;
+  --it;
+  return pc >= it->second.start && pc < it->second.end ? &it->second : nullptr;
+}
+
+CodeIndex::CodeEntry* CodeIndex::code_at(uint64_t pc) {
+  if (const CodeEntry* known = known_code_at(pc)) return const_cast<CodeEntry*>(known);
   if (auto miss = code_misses_.find(pc); miss != code_misses_.end() && calls_ < miss->second) return nullptr;
   std::optional<CodeEntry> found = scan_for_code(pc);
   if (!found) {
@@ -202,6 +206,29 @@ bool frame_built(RemoteMemory& mem, size_t read) {
   if (code[0] == 0x55 || code[0] == 0xc3 || code[0] == 0xc2) return false;  // push rbp; ret; ret imm16
   if (code[0] == 0x48 && ((code[1] == 0x89 && code[2] == 0xe5) || (code[1] == 0x8b && code[2] == 0xec)))
     return false;  // mov rbp, rsp
+  return true;
+}
+
+InliningAt inlining_at(const CodeIndex::CodeEntry& e, int32_t offset) {
+  InliningAt at;
+  for (const PositionEntry& pe : e.positions) {
+    if (pe.code_offset > offset) {
+      at.next = pe.inlining_id;
+      break;
+    }
+    at.id = pe.inlining_id;
+  }
+  return at;
+}
+
+bool inlined_literals(const CodeIndex::CodeEntry& e, int32_t id, std::vector<int32_t>& literals) {
+  literals.clear();
+  while (id > 0) {
+    if (literals.size() >= kMaxInlinedDepth || static_cast<size_t>(id) > e.inlining.size()) return false;
+    const auto [caller, literal] = e.inlining[static_cast<size_t>(id - 1)];
+    literals.push_back(literal);
+    id = caller;
+  }
   return true;
 }
 

@@ -44,7 +44,11 @@ class CodeIndex {
     std::vector<std::pair<int32_t, int32_t>> inlining;  // per inlining id - 1: (caller's id, literal index)
   };
 
+  // The entry covering pc, looked for (a read) when none met so far does; nullptr when no code
+  // validates there.
   CodeEntry* code_at(uint64_t pc);
+  // The entry covering pc among those met so far; nothing is read.
+  const CodeEntry* known_code_at(uint64_t pc) const;
   // The entry whose instructions start at `start`; nullptr when there is none (any more).
   const CodeEntry* find(uint64_t start) const {
     auto found = codes_.find(start);
@@ -93,5 +97,16 @@ bool frame_built(RemoteMemory& mem, size_t read);
 // positions at calls only (unless a profiler asks for more), so a leaf pc elsewhere would take a
 // neighbouring call's inlining.
 bool after_call(const uint8_t* b);  // b: the 6 bytes ending at pc + 1
+
+// Where `e`'s instructions at `offset` (pc - start) were inlined: the inlining id of the last
+// position at or before it (0: the code's own function) and of the next position (-1: none).
+struct InliningAt {
+  int32_t id = 0, next = -1;
+};
+InliningAt inlining_at(const CodeIndex::CodeEntry& e, int32_t offset);
+
+// The literal indices of the functions inlined at inlining id `id` (> 0), innermost first, into
+// `literals`; false when the table does not hold a chain of believable depth.
+bool inlined_literals(const CodeIndex::CodeEntry& e, int32_t id, std::vector<int32_t>& literals);
 
 }  // namespace loopperf::v8

@@ -23,7 +23,8 @@ struct FrameCandidate {
   size_t leaf_code_read = RemoteMemory::kNone;  // FrameSlots::leaf: the code bytes at pc
   size_t guessed_map_read = RemoteMemory::kNone, guessed_sfi_read = RemoteMemory::kNone;
   uint64_t pc = 0;
-  bool pc_after_scan = false;
+  bool pc_after_scan = false, leaf = false;  // FrameSlots'
+
   uint32_t id = 0;
   int32_t line = 0;
   uint32_t inlined_begin = 0, inlined_end = 0;  // into inlined_ids, innermost first

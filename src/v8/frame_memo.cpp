@@ -7,6 +7,9 @@ namespace {
 // every sample; the memo then starts again rather than grow.
 constexpr size_t kMaxFrames = 1 << 14;
 constexpr size_t kMaxIds = 1 << 16;
+constexpr size_t kMaxFunctions = 1 << 14;
+constexpr size_t kMaxCodes = 1 << 12;
+constexpr int32_t kMaxLiteral = 1 << 12;  // literal indices kept per code entry
 
 uint64_t mix(uint64_t h, uint64_t v) {
   h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -44,6 +47,8 @@ FrameMemo::Thread* FrameMemo::at(pid_t tid, uint64_t epoch, HeapReader::Stats& s
     if (!t.frames.empty()) stats.memo_resets++;
     t.frames.clear();
     t.ids.clear();
+    t.functions.clear();
+    t.codes.clear();
     t.epoch = epoch;
   }
   return &t;
@@ -62,6 +67,55 @@ void FrameMemo::store(Thread& t, const Key& k, std::span<const NamedFrame> frame
   e.line = frames.back().line;
   for (const NamedFrame& f : frames) t.ids.push_back(f.function);
   t.frames.insert_or_assign(k, e);
+}
+
+void FrameMemo::learn(Thread& t, const Learned& learned, HeapReader::Stats& stats) {
+  if (t.functions.size() + learned.functions.size() > kMaxFunctions ||
+      t.codes.size() + learned.codes.size() > kMaxCodes) {
+    stats.memo_resets++;
+    t.functions.clear();
+    t.codes.clear();
+  }
+  for (const auto& [function, id] : learned.functions) t.functions.insert_or_assign(function, id);
+  for (uint64_t code : learned.codes) t.codes.try_emplace(code);
+  for (const Learned::Literal& lit : learned.literals) {
+    auto code = t.codes.find(lit.code);
+    if (code == t.codes.end() || lit.index < 0 || lit.index >= kMaxLiteral) continue;
+    std::vector<uint32_t>& ids = code->second;
+    if (ids.size() <= static_cast<size_t>(lit.index)) ids.resize(static_cast<size_t>(lit.index) + 1);
+    ids[static_cast<size_t>(lit.index)] = lit.id;
+  }
+}
+
+// The same answer a read would give (InlinedFrames::expand_inlined), from facts vouched for in
+// this epoch: the function's id; the code at pc as cached (nothing about it can change before the
+// next collection); the inlining at pc from its tables (a return address on the frame chain
+// follows a call); the inlined functions' ids at their literal indices.
+bool FrameMemo::derive(const Thread& t, const FrameSlots& s, const Layout& layout, const CodeIndex& codes,
+                       std::vector<uint32_t>& ids) {
+  ids.clear();
+  if (s.leaf || s.pc_after_scan || (s.context_or_marker & 1) == 0 || layout.in_builtins(s.pc)) return false;
+  auto function = t.functions.find(s.function);
+  if (function == t.functions.end()) return false;
+  if (layout.inlining) {
+    const CodeIndex::CodeEntry* e = codes.known_code_at(s.pc);
+    if (e == nullptr) return false;
+    auto code = t.codes.find(e->start);
+    if (code == t.codes.end()) return false;
+    if (e->literals != 0) {
+      const InliningAt at = inlining_at(*e, static_cast<int32_t>(s.pc - e->start));
+      // A table without a believable chain names the frame's own function alone, as a read does.
+      if (at.id > 0 && inlined_literals(*e, at.id, literals_)) {
+        for (int32_t literal : literals_) {
+          const std::vector<uint32_t>& known = code->second;
+          if (static_cast<size_t>(literal) >= known.size() || known[static_cast<size_t>(literal)] == 0) return false;
+          ids.push_back(known[static_cast<size_t>(literal)]);
+        }
+      }
+    }
+  }
+  ids.push_back(function->second);
+  return true;
 }
 
 }  // namespace loopperf::v8

@@ -70,6 +70,9 @@ struct HeapReader::Impl {
   std::vector<FrameSlots> read_slots;
   std::vector<uint32_t> read_slot_index;
   std::vector<NamedFrame> read_named;
+  FrameMemo::Learned learned;     // what read_frames() vouched for
+  std::vector<uint32_t> derived;  // FrameMemo::derive's answer for one slot
+  std::vector<NamedFrame> derived_frames;
   // What each JSFunction met held last time: its map and SharedFunctionInfo (tagged). A hint that
   // lets level 2's reads ride along with level 1's (one read per stack instead of two); a function
   // that moved or changed simply misses.
@@ -135,12 +138,16 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
   m.memo_entries.assign(slots.size(), nullptr);
   m.read_slots.clear();
   m.read_slot_index.clear();
+  m.derived_frames.clear();
   for (uint32_t i = 0; i < slots.size(); ++i) {
     m.memo_entries[i] = m.memo.find(*memo, FrameMemo::key_of(slots[i]));
-    if (m.memo_entries[i] == nullptr) {
-      m.read_slots.push_back(slots[i]);
-      m.read_slot_index.push_back(i);
+    if (m.memo_entries[i] != nullptr) continue;
+    if (m.memo.derive(*memo, slots[i], layout_, m.codes, m.derived)) {
+      for (uint32_t id : m.derived) m.derived_frames.push_back(NamedFrame{i, id, 0});
+      continue;
     }
+    m.read_slots.push_back(slots[i]);
+    m.read_slot_index.push_back(i);
   }
   m.read_named.clear();
   bool store = false;
@@ -150,9 +157,20 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
     const std::optional<uint64_t> after = epochs_->epoch_now(at->tid);
     store = before == epoch && after == epoch;
   }
-  // In the order of `slots`: the memo's frames, and the read ones with their index mapped back.
-  size_t next_read = 0;
+  // In the order of `slots`: the memo's frames, the derived ones, and the read ones with their
+  // index mapped back.
+  size_t next_read = 0, next_derived = 0;
   for (uint32_t i = 0; i < slots.size(); ++i) {
+    if (next_derived < m.derived_frames.size() && m.derived_frames[next_derived].slot == i) {
+      stats_.frames++;
+      stats_.named++;
+      stats_.derived++;
+      while (next_derived < m.derived_frames.size() && m.derived_frames[next_derived].slot == i) {
+        out.push_back(m.derived_frames[next_derived++]);
+        if (next_derived < m.derived_frames.size() && m.derived_frames[next_derived].slot == i) stats_.inlined++;
+      }
+      continue;
+    }
     if (const FrameMemo::Entry* e = m.memo_entries[i]) {
       stats_.frames++;
       stats_.named++;
@@ -171,9 +189,17 @@ void HeapReader::name_frames(std::span<const FrameSlots> slots, std::vector<Name
       out.push_back(f);
     }
   }
-  if (!store) return;
   // Remembered after the output is made: a store may empty the memo (its bound), and with it the
-  // entries used above. One slot's frames are consecutive in read_named (innermost first).
+  // entries used above. One slot's frames are consecutive (innermost first).
+  for (size_t k = 0; k < m.derived_frames.size();) {
+    size_t e = k;
+    while (e < m.derived_frames.size() && m.derived_frames[e].slot == m.derived_frames[k].slot) e++;
+    m.memo.store(*memo, FrameMemo::key_of(slots[m.derived_frames[k].slot]),
+                 std::span(m.derived_frames).subspan(k, e - k), stats_);
+    k = e;
+  }
+  if (!store) return;
+  m.memo.learn(*memo, m.learned, stats_);
   for (size_t k = 0; k < m.read_named.size();) {
     size_t e = k;
     while (e < m.read_named.size() && m.read_named[e].slot == m.read_named[k].slot) e++;
@@ -193,6 +219,7 @@ void HeapReader::read_frames(std::span<const FrameSlots> slots, std::vector<Name
   bound_caches();
   const uint64_t calls_before = m.mem.calls(), aux_before = m.inlined.aux_calls();
   m.calls++;
+  m.learned.clear();
   m.candidates.clear();
   m.mem.clear();
   // Per frame: its function and bytecode array, the guessed map and SharedFunctionInfo, five code
@@ -214,6 +241,7 @@ void HeapReader::read_frames(std::span<const FrameSlots> slots, std::vector<Name
     c.slot = i;
     c.pc = s.pc;
     c.pc_after_scan = s.pc_after_scan;
+    c.leaf = s.leaf;
     c.function = s.function;
     c.function_read = m.batch.add_once(untag(s.function), m.function_header_size());
     if (s.leaf) c.leaf_code_read = m.batch.add_once(s.pc, 3);
@@ -334,10 +362,11 @@ void HeapReader::read_frames(std::span<const FrameSlots> slots, std::vector<Name
     stats_.named++;
   }
   m.inlined_ids.clear();
-  if (l.inlining) m.inlined.expand_inlined(m.candidates, m.inlined_ids, stats_);
+  if (l.inlining) m.inlined.expand_inlined(m.candidates, m.inlined_ids, m.learned, stats_);
   m.inlined.clear_checks();
   for (const FrameCandidate& c : m.candidates) {
     if (c.id == 0) continue;
+    m.learned.functions.emplace_back(c.function, c.id);
     for (uint32_t k = c.inlined_begin; k < c.inlined_end; ++k)
       out.push_back(NamedFrame{c.slot, m.inlined_ids[k], 0});
     out.push_back(NamedFrame{c.slot, c.id, c.line});

@@ -5,7 +5,6 @@ namespace loopperf::v8 {
 namespace {
 
 // Bounds on what the target can make us read or keep; all of its lengths are untrusted.
-constexpr size_t kMaxInlinedDepth = 64;
 constexpr size_t kMaxInlineLinks = 1 << 14;  // inline_links entries
 
 }  // namespace
@@ -41,15 +40,17 @@ void InlinedFrames::queue_code_checks(const std::vector<FrameCandidate>& candida
 // code inlined there, innermost first (into inlined_ids); their SharedFunctionInfos' headers take
 // one more batched read. Anything that does not read back as cached leaves the frame with its
 // outermost function only.
-void InlinedFrames::expand_inlined(std::vector<FrameCandidate>& candidates,
-                                   std::vector<uint32_t>& inlined_ids, HeapReader::Stats& stats) {
+void InlinedFrames::expand_inlined(std::vector<FrameCandidate>& candidates, std::vector<uint32_t>& inlined_ids,
+                                   FrameMemo::Learned& learned, HeapReader::Stats& stats) {
   const Layout& l = layout_;
   if (code_checks_.empty()) return;
   aux_.clear();
   RemoteMemory& batch = batch_.mem();
   struct Chain {
     size_t candidate;
+    uint64_t start;  // the code entry's
     uint32_t guess_begin, guess_end;
+    std::vector<int32_t> literals;  // their literal indices
     std::vector<uint64_t> sfis;
     std::vector<size_t> reads;
     bool guessed = false;  // reads are level 1's (batch), not aux's
@@ -68,6 +69,8 @@ void InlinedFrames::expand_inlined(std::vector<FrameCandidate>& candidates,
           word_at(batch.data(p.code), l.code_instruction_start) != e.start ||
           u32_at(batch.data(p.code), l.code_flags) != e.flags) {
         stale.push_back(e.start);
+      } else {
+        learned.codes.push_back(e.start);
       }
       continue;
     }
@@ -85,34 +88,23 @@ void InlinedFrames::expand_inlined(std::vector<FrameCandidate>& candidates,
       stale.push_back(e.start);  // looked up again next time
       continue;
     }
-    const int32_t offset = static_cast<int32_t>(c.pc - e.start);
-    int32_t id = 0, next_id = -1;
-    for (const PositionEntry& pe : e.positions) {
-      if (pe.code_offset > offset) {
-        next_id = pe.inlining_id;
-        break;
-      }
-      id = pe.inlining_id;
-    }
-    if (id == 0) continue;
+    learned.codes.push_back(e.start);
+    const InliningAt at = inlining_at(e, static_cast<int32_t>(c.pc - e.start));
+    if (at.id == 0) continue;
     // At a call the last position is the call's. Elsewhere (a leaf in straight code) only when the
     // positions on both sides belong to the same inlined function: code between two of its calls
-    // is taken as its own. (V8's profiler takes the last position before the pc in every case.)
-    const bool call = after_call(batch.data(p.bytes));
-    if (!call && (c.pc_after_scan || next_id != id)) continue;
-    Chain chain{p.candidate, p.guess_begin, p.guess_end, {}, {}};
-    bool ok = true;
-    while (id > 0 && ok) {
-      if (chain.sfis.size() >= kMaxInlinedDepth || static_cast<size_t>(id) > e.inlining.size()) {
-        ok = false;
-        break;
-      }
-      const auto [caller, literal] = e.inlining[static_cast<size_t>(id - 1)];
-      uint64_t sfi = batch.u64(p.literals, 8 * static_cast<uint32_t>(literal));
+    // is taken as its own. (V8's profiler takes the last position before the pc in every case.) A
+    // return address the frame chain vouched for follows a call; one found by scanning, or a
+    // leaf's pc, is looked at.
+    const bool call = (!c.leaf && !c.pc_after_scan) || after_call(batch.data(p.bytes));
+    if (!call && (c.pc_after_scan || at.next != at.id)) continue;
+    Chain chain{p.candidate, e.start, p.guess_begin, p.guess_end, {}, {}, {}};
+    bool ok = inlined_literals(e, at.id, chain.literals);
+    for (size_t k = 0; ok && k < chain.literals.size(); ++k) {
+      uint64_t sfi = batch.u64(p.literals, 8 * static_cast<uint32_t>(chain.literals[k]));
       if ((sfi & 3) == 3) sfi &= ~uint64_t{2};  // a weak reference
       if (!is_heap_object(sfi) || !RemoteMemory::plausible(untag(sfi), names_.sfi_header_size())) ok = false;
       chain.sfis.push_back(sfi);
-      id = caller;
     }
     if (ok) chains.push_back(std::move(chain));
   }
@@ -147,6 +139,7 @@ void InlinedFrames::expand_inlined(std::vector<FrameCandidate>& candidates,
     }
     if (ids.empty()) continue;
     FrameCandidate& c = candidates[ch.candidate];
+    for (size_t k = 0; k < ids.size(); ++k) learned.literals.push_back({ch.start, ch.literals[k], ids[k]});
     if (!ch.guessed) {
       if (inline_links_.size() >= kMaxInlineLinks) inline_links_.clear();
       inline_links_[c.pc] = ch.sfis;

@@ -15,6 +15,7 @@
 
 #include "code_index.h"
 #include "frame_candidate.h"
+#include "frame_memo.h"
 #include "function_names.h"
 #include "loopperf/v8/heap_reader.h"
 #include "read_batch.h"
@@ -32,8 +33,10 @@ class InlinedFrames {
   InlinedFrames& operator=(const InlinedFrames&) = delete;
 
   void queue_code_checks(const std::vector<FrameCandidate>& candidates);
+  // What the checks vouched for goes into `learned` (code entries that read back as cached, the
+  // functions named at their literal indices).
   void expand_inlined(std::vector<FrameCandidate>& candidates, std::vector<uint32_t>& inlined_ids,
-                      HeapReader::Stats& stats);
+                      FrameMemo::Learned& learned, HeapReader::Stats& stats);
   // Forgets the current call's checks (after expand_inlined).
   void clear_checks() { code_checks_.clear(); }
 

@@ -51,34 +51,42 @@ constexpr const char* kGcBegin =
 class Metadata {
  public:
   explicit Metadata(symbols::ElfFile& elf) : elf_(elf) {
-    // Every name wanted below starts with one of these (v8dbg_ constants, or one of the names).
-    static constexpr std::string_view kPrefixes[] = {
-        "v8dbg_",           kBlobCode,          kGcBegin,          kVersionSymbols[0],
-        kVersionSymbols[1], kVersionSymbols[2], kVersionSymbols[3]};
-    dynamic_ = dynamic_symbols(elf, &sizes_, kPrefixes, [](std::string_view name) {
-      if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin)
-        return true;
-      for (const char* v : kVersionSymbols) {
-        if (name == v) return true;
+    // node's v8dbg constants are all in .dynsym when any is (all four lines): each is then looked
+    // up through the GNU hash table as it is asked for, with no scan of the ~75k dynamic symbols
+    // (a scan by prefix took ~13 ms of every start). A binary without that table is scanned once.
+    by_hash_ = elf_.dynamic_symbol("v8dbg_SmiTag").has_value() || elf_.dynamic_symbol("v8dbg_HeapObjectTag").has_value();
+    if (!by_hash_) {
+      static constexpr std::string_view kPrefixes[] = {
+          "v8dbg_",           kBlobCode,          kGcBegin,          kVersionSymbols[0],
+          kVersionSymbols[1], kVersionSymbols[2], kVersionSymbols[3]};
+      known_ = dynamic_symbols(elf, &sizes_, kPrefixes, [](std::string_view name) {
+        if (name.starts_with("v8dbg_") || name == kBlobCode || name == kBlobCodeSize || name == kGcBegin)
+          return true;
+        for (const char* v : kVersionSymbols) {
+          if (name == v) return true;
+        }
+        return false;
+      });
+      for (const auto& [name, addr] : known_) {
+        if (name.starts_with("v8dbg_")) {
+          have_dynamic_v8dbg_ = true;
+          break;
+        }
       }
-      return false;
-    });
-    for (const auto& [name, addr] : dynamic_) {
-      if (name.starts_with("v8dbg_")) {
-        have_dynamic_v8dbg_ = true;
-        break;
-      }
+    } else {
+      have_dynamic_v8dbg_ = true;
     }
     // The others missing from .dynsym are in .symtab: all looked up in one scan of it, not one
-    // scan each (node has ~100k symbols; six scans took ~25 ms of every start).
+    // scan each (node has ~180k symbols; six scans took ~25 ms of every start). Not exported, they
+    // are local symbols there (hidden), found among the first fifth (~9 ms for the whole scan).
     std::vector<std::string> rest;
     for (const char* v : kVersionSymbols) rest.emplace_back(v);
     rest.emplace_back(kBlobCode);
     rest.emplace_back(kBlobCodeSize);
     rest.emplace_back(kGcBegin);
-    std::erase_if(rest, [&](const std::string& n) { return dynamic_.count(n) != 0; });
-    for (auto& [name, where] : elf_.symbol_addresses(rest)) {
-      dynamic_.emplace(name, where.first);
+    std::erase_if(rest, [&](const std::string& n) { return from_dynamic(n) != 0; });
+    for (auto& [name, where] : (by_hash_ ? elf_.unexported_symbols(rest) : elf_.symbol_addresses(rest))) {
+      known_.emplace(name, where.first);
       sizes_.emplace(name, where.second);
     }
     scanned_.insert(rest.begin(), rest.end());
@@ -91,7 +99,7 @@ class Metadata {
     return read_int_at(elf_, addr);
   }
   uint64_t address(const std::string& name) {
-    if (auto it = dynamic_.find(name); it != dynamic_.end()) return it->second;
+    if (const uint64_t addr = from_dynamic(name); addr != 0) return addr;
     // Every v8dbg constant is in .dynsym when any is; looking up the many absent spellings one by
     // one would scan all symbols each time.
     if ((name.starts_with("v8dbg_") && have_dynamic_v8dbg_) || scanned_.count(name)) return 0;
@@ -123,7 +131,18 @@ class Metadata {
 
  private:
   symbols::ElfFile& elf_;
-  std::unordered_map<std::string, uint64_t> dynamic_;  // and the few looked up in .symtab
+  // What .dynsym (through its hash table, or scanned) and the one .symtab scan found.
+  uint64_t from_dynamic(const std::string& name) {
+    if (auto it = known_.find(name); it != known_.end()) return it->second;
+    if (!by_hash_) return 0;
+    auto found = elf_.dynamic_symbol(name);
+    if (!found) return 0;
+    known_.emplace(name, found->first);
+    sizes_.emplace(name, found->second);
+    return found->first;
+  }
+  bool by_hash_ = false;
+  std::unordered_map<std::string, uint64_t> known_;
   std::unordered_map<std::string, uint64_t> sizes_;    // of the same symbols
   std::unordered_set<std::string> scanned_;            // looked up in .symtab already
   bool have_dynamic_v8dbg_ = false;

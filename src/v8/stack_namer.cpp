@@ -348,6 +348,7 @@ std::vector<std::pair<std::string, std::string>> StackNamer::details() const {
   d.emplace_back("js_heap.read_failed", std::to_string(s.read_failed));
   d.emplace_back("js_heap.reads", std::to_string(s.reads));
   d.emplace_back("js_heap.memo_hits", std::to_string(s.memo_hits));
+  d.emplace_back("js_heap.derived", std::to_string(s.derived));
   d.emplace_back("js_heap.memo_resets", std::to_string(s.memo_resets));
   d.emplace_back("js_heap.functions", std::to_string(reader_->function_count()));
   d.emplace_back("js_heap.cache_resets", std::to_string(s.cache_resets));

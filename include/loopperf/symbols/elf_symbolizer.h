@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -61,11 +62,18 @@ class ElfFile {
   // Whether the file exports a function of that exact name, through its GNU hash table alone
   // (no scan of the symbols: cheap on any binary).
   bool exports_function(const std::string& raw_name);
+  // A defined dynamic symbol of any type by exact name, through the GNU hash table alone:
+  // (vaddr, size), or nothing (absent, or the file has no GNU hash section).
+  std::optional<std::pair<uint64_t, uint64_t>> dynamic_symbol(const std::string& raw_name);
   // vaddr of a symbol by exact (raw) name; 0 when absent. Used to find e.g. uv_run.
   uint64_t symbol_address(const std::string& raw_name, uint64_t* size = nullptr);
   // The same for several names in one scan of the symbol tables (node has ~100k symbols): name ->
   // (vaddr, size) for each one found.
   std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> symbol_addresses(const std::vector<std::string>& raw_names);
+  // For names known not to be exported: the first .symtab entry of each, looked for among the
+  // local symbols first (where the linker puts hidden ones, V8's among them: a fifth of node's
+  // symbols) and among the rest only for names still missing; stops once all are found.
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> unexported_symbols(const std::vector<std::string>& raw_names);
 
   struct Impl;
 

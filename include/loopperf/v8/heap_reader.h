@@ -122,6 +122,7 @@ class HeapReader {
     uint64_t cache_resets = 0;  // caches emptied because they reached their bound (code churn)
     uint64_t leaf_rejected = 0;  // JIT leaves in a prologue or epilogue (FrameSlots::leaf)
     uint64_t memo_hits = 0;      // frames named from the memo, without reading (also in `named`)
+    uint64_t derived = 0;        // frames named from the epoch's facts, without reading (also in `named`)
     uint64_t memo_resets = 0;    // memos emptied: the thread collected garbage, or the bound
   };
   const Stats& stats() const { return stats_; }

@@ -3,6 +3,9 @@
 // must name [inner (inlined), outer]; with inlining off (--max-inlined-bytecode-size=0) it must not
 // expand, on every line (node 20's V8 11.3 to node 26's 14.6). The same with Maglev code (it inlines
 // on node 24 and 26).
+#include <time.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -13,8 +16,10 @@
 #include "loopperf/process/maps.h"
 #include "loopperf/process/ptrace_stop.h"
 #include "loopperf/symbols/elf_symbolizer.h"
+#include "loopperf/v8/gc_epochs.h"
 #include "loopperf/v8/heap_reader.h"
 #include "loopperf/v8/layout.h"
+#include "lp_skip.h"
 #include "node_child.h"
 #include "test_nodes.h"
 
@@ -63,6 +68,53 @@ std::string describe(const JsFunction& f) {
 }
 
 enum class Tier { kTurbofan, kMaglev };
+
+uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// With the memo (GcEpochs on the child), a frame met in the same epoch at slots not seen before,
+// in code and of a function a read vouched for (here outer's frame with another value in a slot
+// its optimized code does not use), is named from the epoch's facts with no read, exactly as the
+// read named it; a leaf is read; a new epoch forgets the facts.
+void check_derived(pid_t pid, const std::string& node, const ElfFile& elf, const loopperf::v8::Layout& layout,
+                   const std::vector<FrameSlots>& slots, const std::vector<std::string>& read, uint32_t outer_slot) {
+  auto epochs = loopperf::v8::GcEpochs::create(pid, node, elf.vaddr_to_file_offset(layout.gc_begin));
+  if (!epochs && ::geteuid() != 0) LP_SKIP("uprobes need root or CAP_PERFMON: " << epochs.error().message);
+  REQUIRE(epochs.ok());
+  HeapReader reader(layout, pid);
+  reader.set_gc_epochs(epochs->get());
+  const loopperf::v8::SampleMoment at{pid, now_ns()};
+  std::vector<NamedFrame> first;
+  reader.name_frames(slots, first, &at);
+  std::vector<std::string> first_names;
+  for (const NamedFrame& n : first) first_names.push_back(describe(reader.function(n.function)));
+  CHECK(first_names == read);  // the memo's reader reads as the plain one did
+  const uint64_t reads = reader.stats().reads;
+  REQUIRE(reader.stats().derived == 0);
+
+  std::vector<FrameSlots> other{slots[outer_slot]};
+  other[0].bytecode_offset ^= 0x100;  // not in the memo's key for this frame before
+  std::vector<NamedFrame> derived;
+  reader.name_frames(other, derived, &at);
+  CHECK(reader.stats().derived == 1);
+  CHECK(reader.stats().reads == reads);
+  std::vector<std::string> want, got;
+  for (const NamedFrame& n : first)
+    if (n.slot == outer_slot) want.push_back(reader.function(n.function).name + "/" + std::to_string(n.line));
+  for (const NamedFrame& n : derived) got.push_back(reader.function(n.function).name + "/" + std::to_string(n.line));
+  CHECK(got == want);
+
+  // A leaf's frame may not be built yet: its code is read.
+  other[0].bytecode_offset ^= 0x300;
+  other[0].leaf = true;
+  derived.clear();
+  reader.name_frames(other, derived, &at);
+  CHECK(reader.stats().derived == 1);
+  CHECK(reader.stats().reads > reads);
+}
 
 void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
   LP_TEST_NODE(node, major);
@@ -144,6 +196,13 @@ void check_inlining(int major, bool inlining, Tier tier = Tier::kTurbofan) {
     CHECK(reader.stats().inlined == 0);
   }
   CHECK(reader.stats().invalid == 0);
+  if (inlining && tier == Tier::kTurbofan) {
+    auto stop = PtraceStop::stop(child.pid());
+    REQUIRE(stop.ok());
+    std::vector<std::string> names;
+    for (const NamedFrame& n : named) names.push_back(describe(reader.function(n.function)));
+    check_derived(child.pid(), node, **elf, *layout, slots, names, named[outer].slot);
+  }
   WARN("node " << major << what << ": name_frames of " << slots.size() << " slots: first " << first_us
                << " us, then " << cached_us << " us (cached); " << reader.stats().reads << " reads in all");
 }
