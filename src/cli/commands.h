@@ -15,6 +15,10 @@ class App;
 namespace loopperf::cli {
 
 // What main() hands every command besides its own options.
+// `diff --fail` exits with this when a regression passes the threshold. It is a verdict, not an
+// error (the diff itself worked), so it is not an ErrorCode; it is distinct from all of them.
+constexpr int kRegressionStatus = 10;
+
 struct CommandContext {
   std::vector<std::string> command;  // everything after `--`
 };

@@ -6,16 +6,9 @@
 
 #include "commands.h"
 #include "diff_config.h"
+#include "stdout_writer.h"
 
 namespace loopperf::cli {
-
-namespace {
-
-// `diff --fail` exits with this when a regression passes the threshold. It is a verdict, not an
-// error (the diff itself worked), so it is not an ErrorCode; it is distinct from all of them.
-constexpr int kRegressionStatus = 10;
-
-}  // namespace
 
 Command register_diff(CLI::App& app) {
   auto args = std::make_shared<DiffArgs>();
@@ -52,8 +45,7 @@ Command register_diff(CLI::App& app) {
                    if (!cfg) return cfg.error();
                    auto out = diff::diff_files(cfg->files);
                    if (!out) return out.error();
-                   std::fwrite(out->text.data(), 1, out->text.size(), stdout);
-                   std::fflush(stdout);
+                   if (auto st = write_stdout(out->text); !st) return st.error();
                    return cfg->fail && out->regressions > 0 ? kRegressionStatus : 0;
                  }};
 }

@@ -11,6 +11,7 @@
 #include "loopperf/process/stop_watchdog.h"
 #include "loopperf/report/dump.h"
 #include "signals.h"
+#include "stdout_writer.h"
 
 namespace loopperf::cli {
 
@@ -40,7 +41,7 @@ Command register_dump(CLI::App& app) {
                      if (!dump) return dump.error();
                      text = cfg->json ? report::render_dump_json(*dump) : report::render_dump_text(*dump);
                    }
-                   std::fwrite(text.data(), 1, text.size(), stdout);
+                   if (auto st = write_stdout(text); !st) return st.error();
                    return 0;
                  }};
 }

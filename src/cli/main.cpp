@@ -1,13 +1,16 @@
 // loopperf's entry point: dispatches to the commands and is the only place where errors become
 // messages and exit statuses.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <new>
+#include <system_error>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "stdout_writer.h"
 #include "loopperf/common/log.h"
 
 using namespace loopperf;
@@ -17,7 +20,20 @@ static int report_error(const Error& e) {
   return static_cast<int>(e.code);
 }
 
-int main(int argc, char** argv) {
+// What a command printed is part of its result: a failed write to standard output turns a success
+// (or diff's "regression found") into exit 5; an error already reported keeps its status.
+static int finish(int rc) {
+  auto st = cli::close_stdout();
+  if (st) return rc;
+  if (rc != 0 && rc != cli::kRegressionStatus) return rc;
+  return report_error(st.error());
+}
+
+static int run_main(int argc, char** argv);
+
+int main(int argc, char** argv) { return finish(run_main(argc, argv)); }
+
+static int run_main(int argc, char** argv) {
   // Everything after the first `--` is the command to launch; CLI11 never sees it, so the
   // command's own flags (node --inspect, --iterations 100) are not taken for ours.
   cli::CommandContext ctx;
@@ -64,6 +80,18 @@ int main(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
       return report_error(make_error(ErrorCode::kResource, "out of memory",
                                      "free some memory; for record, a shorter -d or a lower -F needs less"));
+    } catch (const std::system_error& e) {
+      // A thread that could not be started (EAGAIN: `ulimit -u`, `ulimit -v`, a cgroup's pids limit)
+      // is a resource running out like memory, not a bug.
+      const int err = e.code().value();
+      if (e.code().category() == std::generic_category() || e.code().category() == std::system_category()) {
+        if (err == EAGAIN || err == ENOMEM)
+          return report_error(make_error(ErrorCode::kResource, std::string("out of resources: ") + e.what(),
+                                         "raise the limit that was reached (ulimit -u / -v, the container's memory or "
+                                         "pids limit), or free some memory"));
+      }
+      return report_error(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
+                                     "please report this with the command line that caused it"));
     } catch (const std::exception& e) {
       return report_error(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
                                      "please report this with the command line that caused it"));

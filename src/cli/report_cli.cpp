@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "report_config.h"
+#include "stdout_writer.h"
 
 namespace loopperf::cli {
 
@@ -22,7 +23,7 @@ Command register_report(CLI::App& app) {
                    if (!cfg) return cfg.error();
                    auto text = report::report_file(*cfg);
                    if (!text) return text.error();
-                   std::fwrite(text->data(), 1, text->size(), stdout);
+                   if (auto st = write_stdout(*text); !st) return st.error();
                    return 0;
                  }};
 }

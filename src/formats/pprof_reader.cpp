@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "loopperf/formats/pprof.h"
+#include "loopperf/profile/diff_convention.h"
 #include "pprof_detail.h"
 #include "profile.pb.h"
 
@@ -176,7 +177,7 @@ class Decoder {
         !index_ids(in_.location(), "location", location_ids_) ||
         !index_ids(in_.function(), "function", function_ids_))
       return false;
-    return mappings() && functions() && locations() && samples() && scalars();
+    return mappings() && functions() && locations() && samples() && scalars() && sane_values();
   }
 
   bool mappings() {
@@ -263,6 +264,39 @@ class Decoder {
     return true;
   }
 
+  // Every total a reader makes (a thread's, a phase's, the profile's) is a sum of sample values:
+  // each type's sum of magnitudes must fit in int64, or totals would wrap ("-3 of -3"). Negative
+  // values mean a diff profile (diff_convention.h): labelled (pprof -diff_base, loopperf diff) or
+  // not (pprof -base's net change). A loopperf recording that is not a diff never has one: there
+  // it is broken input, not a diff to show.
+  bool sane_values() {
+    std::vector<uint64_t> sums(out_.sample_types.size(), 0);
+    bool negative = false, labelled = false;
+    size_t first_negative = 0;
+    for (size_t i = 0; i < out_.samples.size(); i++) {
+      const auto& smp = out_.samples[i];
+      for (size_t t = 0; t < smp.values.size() && t < sums.size(); t++) {
+        const int64_t v = smp.values[t];
+        if (v < 0 && !negative) {
+          negative = true;
+          first_negative = i;
+        }
+        const uint64_t mag = v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+        if (mag > uint64_t{INT64_MAX} || sums[t] > uint64_t{INT64_MAX} - mag)
+          return fail("the values of sample type " + std::to_string(t) + " (" + out_.sample_types[t].type +
+                      ") add up past 2^63 - 1 (at sample " + std::to_string(i) + "): no total of them can be told");
+        sums[t] += mag;
+      }
+      if (!labelled) labelled = profile::has_diff_base_label(smp);
+    }
+    const bool recording = !out_.meta("samples").empty() && out_.meta(profile::kDiffHeadSamplesMeta).empty();
+    if (negative && !labelled && recording)
+      return fail("sample " + std::to_string(first_negative) +
+                  " has a negative value in a loopperf recording that is not a diff (no sample is labelled "
+                  "pprof::base=true, no diff metadata): counts and times are never negative");
+    return true;
+  }
+
   bool scalars() {
     out_.time_nanos = in_.time_nanos();
     out_.duration_nanos = in_.duration_nanos();
@@ -326,10 +360,15 @@ Result<Profile> decode_pprof(const std::string& bytes) {
 }
 
 Result<Profile> read_pprof(const std::string& path) {
+  // An input that cannot be read is exit 6 whatever the reason (README's table), with what to do.
   auto sys_error = [&](int err) {
-    ErrorCode code = err == EACCES || err == EPERM ? ErrorCode::kPermission : ErrorCode::kInput;
-    return make_error(code, "cannot read " + path + ": " + std::strerror(err),
-                      err == ENOENT ? "check the path of the profile" : "");
+    std::string hint;
+    if (err == ENOENT) hint = "check the path of the profile";
+    else if (err == EACCES || err == EPERM)
+      hint = "loopperf runs as uid " + std::to_string(::geteuid()) + ": make the file readable (ls -l " + path +
+             "), or read it as its owner";
+    else if (err == EISDIR) hint = "give a profile file, not a directory (only diff takes directories of runs)";
+    return make_error(ErrorCode::kInput, "cannot read " + path + ": " + std::strerror(err), hint);
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return sys_error(errno);

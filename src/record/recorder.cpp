@@ -423,6 +423,7 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
     m.emplace_back("wall.samples", std::to_string(w.samples));
     m.emplace_back("wall.dropped", std::to_string(w.dropped));
     m.emplace_back("wall.failed", std::to_string(w.failed));
+    m.emplace_back("wall.out_of_memory", std::to_string(w.out_of_memory));
     m.emplace_back("wall.unstopped", std::to_string(w.unstopped));
     m.emplace_back("wall.on_cpu", std::to_string(w.on_cpu));
     std::string refused;

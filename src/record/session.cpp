@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <future>
 #include <memory>
+#include <new>
 #include <optional>
+#include <system_error>
 
 #include "loopperf/common/duration.h"
 #include "loopperf/common/fs.h"
@@ -257,31 +260,44 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   const process::ExitWatch target_exit(pid);
   bool target_exited = false;
   bool interrupted = false;
-  for (;;) {
-    auto now = Clock::now();
-    if (cfg.duration && now - start >= *cfg.duration) break;
-    StopRequest sig = hooks.take_stop_request ? hooks.take_stop_request() : StopRequest{};
-    if (sig.signo) {
-      if (launch) {
-        // The terminal already delivered Ctrl-C to the child (same process group); forward only
-        // what was sent to us alone. Then keep recording until the child exits.
-        if (!sig.from_terminal) child.signal(sig.signo);
-      } else {
-        interrupted = true;
+  // Memory running out while sampling (`ulimit -v`, a cgroup's limit) ends the sampling, not the
+  // recording: what was collected is written, and the exit status says why (7).
+  bool out_of_memory = false;
+  try {
+    for (;;) {
+      auto now = Clock::now();
+      if (cfg.duration && now - start >= *cfg.duration) break;
+      StopRequest sig = hooks.take_stop_request ? hooks.take_stop_request() : StopRequest{};
+      if (sig.signo) {
+        if (launch) {
+          // The terminal already delivered Ctrl-C to the child (same process group); forward only
+          // what was sent to us alone. Then keep recording until the child exits.
+          if (!sig.from_terminal) child.signal(sig.signo);
+        } else {
+          interrupted = true;
+          break;
+        }
+      }
+      if (launch ? child.poll_exit() : target_exit.exited()) {
+        target_exited = true;
         break;
       }
+      tree.update();
+      tree.step(std::chrono::milliseconds(tree.processes().size() > 1 ? 20 : 50));
+      now = Clock::now();
+      if (hooks.progress && now - last_status >= std::chrono::milliseconds(250)) {
+        hooks.progress(Progress{pid, now - start, tree.samples(), tree.threads_active(), tree.lost_samples()});
+        last_status = now;
+      }
     }
-    if (launch ? child.poll_exit() : target_exit.exited()) {
-      target_exited = true;
-      break;
-    }
-    tree.update();
-    tree.step(std::chrono::milliseconds(tree.processes().size() > 1 ? 20 : 50));
-    now = Clock::now();
-    if (hooks.progress && now - last_status >= std::chrono::milliseconds(250)) {
-      hooks.progress(Progress{pid, now - start, tree.samples(), tree.threads_active(), tree.lost_samples()});
-      last_status = now;
-    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory = true;
+    log::warn("out of memory while recording: sampling stopped; writing what was collected");
+  } catch (const std::system_error& e) {
+    // A thread that could not be started meanwhile (a recorder's, for a process the command started).
+    if (e.code().value() != EAGAIN && e.code().value() != ENOMEM) throw;
+    out_of_memory = true;
+    log::warn(std::string("out of resources while recording (") + e.what() + "): sampling stopped; writing what was collected");
   }
   const auto elapsed = Clock::now() - start;
   tree.update();  // the exits that came with the end
@@ -340,6 +356,12 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                       "no samples: the loop threads could not be stopped for wall samples (another tracer holds "
                       "them) and did not run on a CPU; " + output + " is written but empty",
                       "detach the other tracer (gdb, strace, another profiler), or record in cpu mode");
+  if (out_of_memory) {
+    if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
+    return make_error(ErrorCode::kResource,
+                      "out of memory during the recording: " + output + " holds what was collected until then",
+                      "raise the memory limit (ulimit -v, the container's), or record for less time (-d) or at a lower rate (-F)");
+  }
   if (!launch) return 0;
   // The profile is written and summarized; launch mode then waits for its child (after -d it keeps
   // running) and exits with its status.

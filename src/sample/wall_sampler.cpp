@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <new>
 #include <cstring>
 
 #include "loopperf/process/ptrace_stop.h"
@@ -278,14 +279,26 @@ void WallSampler::run() {
   // drawn from [0.5, 1.5] x period (jitter.h): a fixed one aliases with the target's own timers.
   PeriodJitter jitter(static_cast<uint64_t>(period_.count()));
   auto next = std::chrono::steady_clock::now();
+  constexpr int kMaxOutOfMemory = 100;
+  int oom_in_a_row = 0;
   while (running_) {
     std::set<pid_t> tids;
     {
       std::lock_guard lock(mu_);
       tids = tids_;
     }
-    forget_gone(tids);
-    for (pid_t tid : tids) sample_one(tid);
+    // Out of memory in a round (a copy, a queue entry) costs that round, not loopperf: an exception
+    // leaving this thread would end the process and the profile with it. A thread it had stopped
+    // is detached by PtraceStop's destructor on the way out.
+    try {
+      forget_gone(tids);
+      for (pid_t tid : tids) sample_one(tid);
+      oom_in_a_row = 0;
+    } catch (const std::bad_alloc&) {
+      std::lock_guard lock(mu_);
+      stats_.out_of_memory++;
+      if (++oom_in_a_row >= kMaxOutOfMemory) break;
+    }
     next += std::chrono::nanoseconds(jitter.next());
     auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // fell behind (a slow stop): skip, do not burst

@@ -170,6 +170,19 @@ bool is_function_name(const std::string& name) {
 
 // The symbol `name` through the GNU hash table of .dynsym: a handful of reads, where a scan by name
 // reads every name of the file. False when the file has no such table or the name is not in it.
+// libdw cannot go on after an allocation fails inside it: its default handler exits with status 1
+// and "libdw: Cannot allocate memory". Ours exits with the status and words of loopperf's other
+// resource errors (7); the profile being built is lost, the target is not touched (the kernel
+// drops loopperf's perf events, probes and ptrace stops with the process). Unwinding a C++
+// exception through libdw instead would leave its locks held.
+[[noreturn]] void dwarf_out_of_memory() {
+  static constexpr char kMessage[] =
+      "loopperf: error: out of memory while reading debug info (libdw cannot go on after that); no profile was written\n"
+      "  hint: raise the memory limit (ulimit -v, the container's), or record for less time (-d) or at a lower rate (-F)\n";
+  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(7);
+}
+
 bool gnu_hash_lookup(Elf* e, const std::string& name, GElf_Sym* out) {
   Elf_Scn* scn = nullptr;
   while ((scn = elf_nextscn(e, scn)) != nullptr) {
@@ -377,6 +390,7 @@ struct ElfFile::Impl {
     dwarf_tried = true;
     dwarf.reset(dwarf_begin_elf(elf.get(), DWARF_C_READ, nullptr));
     if (!dwarf) return;
+    dwarf_new_oom_handler(dwarf.get(), &dwarf_out_of_memory);
     // Our own CU range table rather than .debug_aranges, which clang omits by default and which can
     // be incomplete; reading only each CU's top DIE is cheap even for large files.
     Dwarf_CU* cu = nullptr;

@@ -107,6 +107,13 @@ function badProfiles(dir) {
       bytes(P.sample, msg(num(2, 1), num(2, 2), num(2, 3)))), /3 values but the profile declares 1/],
     'duplicate ids': [msg(strings('samples', 'count'), sampleType(1, 2), bytes(P.location, num(1, 3)),
       bytes(P.location, num(1, 3))), /share the id 3/],
+    // Totals of these would wrap: two samples of 2^62 + 1 each.
+    'values that add up past 2^63': [msg(strings('samples', 'count'), sampleType(1, 2),
+      bytes(P.sample, num(2, 2n ** 62n + 1n)), bytes(P.sample, num(2, 2n ** 62n + 1n))), /add up past 2\^63/],
+    // A recording (its metadata says so, comment field 13) with a count of -1: not a diff.
+    'a negative count in a recording': [msg(strings('samples', 'count', 'loopperf:samples=2'), sampleType(1, 2),
+      num(13, 3), bytes(P.sample, num(2, 3)), bytes(P.sample, num(2, 2n ** 64n - 1n))),
+      /negative value in a loopperf recording that is not a diff/],
     'absurd length': [msg(varint((P.string << 3) | 2), varint(2n ** 60n), Buffer.from('x')), /truncated or garbled/],
     // A 100 GiB sparse file costs no disk; reading or reserving it must not be attempted.
     'huge sparse file': [(file) => { fs.writeFileSync(file, real); fs.truncateSync(file, 100 * 2 ** 30); }, /too large/],
@@ -252,6 +259,85 @@ test('-o into a directory that vanishes during the recording: the profile is sav
     lp.stopTarget(t);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(rescue, { recursive: true, force: true });
+  }
+});
+
+test('a profile its reader may not read: exit 6 (an unreadable input, as documented) with a hint naming the uid', { skip: !isRoot && 'needs root to read as another user' }, () => {
+  const dir = lp.tmpdir('unreadable');
+  const outDir = lp.tmpdir('unreadable-out');
+  try {
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(outDir, 0o777);
+    const file = path.join(dir, 'p.pb.gz');
+    const rec = lp.loopperf(['record', '-q', '-o', file, '--', process.execPath, path.join(lp.TARGETS, 'hot.js')],
+      { env: { ...process.env, DURATION_MS: '300' } });
+    assertStatus(rec, EXIT.ok, 'recording the profile');
+    fs.chmodSync(file, 0o600);
+    for (const args of [['report', file], ['convert', file, '-o', path.join(outDir, 'x.html')], ['diff', file, file]]) {
+      const r = spawnSync(lp.LOOPPERF, args, { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60000 });
+      assertStatus(r, EXIT.input, args.join(' '));
+      assert.match(r.stderr, /cannot read .*p\.pb\.gz: Permission denied/, args.join(' '));
+      assert.match(r.stderr, /hint: .*uid 65534/, args.join(' '));
+    }
+    assert.ok(!fs.existsSync(path.join(outDir, 'x.html')), 'convert wrote nothing');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+});
+
+// Address-space limits put allocation failures everywhere in turn: at start-up, while sampling (the
+// main loop, the wall sampler's thread), while building the profile, inside libdw. Every one is exit
+// 7 with a message, never a signal, a bare libdw exit 1 or an internal error; a recording stopped by
+// it still writes what it had; the target runs on.
+test('memory limits (ulimit -v): exit 7 with a message, the profile kept when it could be written, never a crash', async () => {
+  const t = await lp.startTarget('hot.js');
+  const dir = lp.tmpdir('ulimit-v');
+  try {
+    const seen = {};
+    for (const kb of [50000, 70000, 90000, 120000, 400000]) {
+      for (const mode of ['cpu', 'wall']) {
+        const out = path.join(dir, `p-${kb}-${mode}.pb.gz`);
+        const r = spawnSync('bash', ['-c', `ulimit -v ${kb}; exec "$0" "$@"`, lp.LOOPPERF, 'record', '-p', String(t.pid), '-d', '1s',
+          '--mode', mode, '-o', out], { encoding: 'utf8', timeout: 120000 });
+        const what = `ulimit -v ${kb}, ${mode}`;
+        assert.strictEqual(r.signal, null, `${what}: killed by a signal\n${r.stderr}`);
+        assert.ok([EXIT.ok, EXIT.resource].includes(r.status), `${what}: status ${r.status}\n${r.stderr}`);
+        if (r.status === EXIT.resource) assert.match(r.stderr, /error: out of (memory|resources)/, what);
+        if (r.status === EXIT.ok || /holds what was collected/.test(r.stderr)) {
+          assert.ok(fs.existsSync(out), `${what}: the profile was written`);
+          assertStatus(lp.loopperf(['report', out]), EXIT.ok, `${what}: report`);
+        }
+        seen[r.status] = (seen[r.status] || 0) + 1;
+        assertUnharmed(t.pid);
+      }
+    }
+    // The limits span both ends: refused (7) at the low end, recorded (0) at the high end.
+    assert.ok(seen[EXIT.resource] > 0 && seen[EXIT.ok] > 0, JSON.stringify(seen));
+  } finally {
+    lp.stopTarget(t);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('standard output that cannot be written (a full disk) is an error, exit 5, for every command that prints', async () => {
+  const t = await lp.startTarget('hot.js');
+  const dir = lp.tmpdir('stdout');
+  const full = fs.openSync('/dev/full', 'w');
+  try {
+    const out = path.join(dir, 'p.pb.gz');
+    assertStatus(lp.loopperf(['record', '-p', String(t.pid), '-d', '500ms', '-o', out]), EXIT.ok, 'record');
+    for (const args of [['report', out], ['report', '--format', 'json', out], ['diff', out, out],
+      ['diff', '--fail', out, out], ['dump', '-p', String(t.pid)], ['dump', '--json', '-p', String(t.pid)], ['--help']]) {
+      const r = spawnSync(lp.LOOPPERF, args, { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60000 });
+      assertStatus(r, EXIT.output, args.join(' '));
+      assert.match(r.stderr, /could not write to standard output: No space left on device/, args.join(' '));
+    }
+    assertUnharmed(t.pid);
+  } finally {
+    fs.closeSync(full);
+    lp.stopTarget(t);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -32,8 +32,9 @@ bool has_diff_base_label(const Sample& s);
 // A base sample: labelled, or `value` (the value a reader weighs it by) negative.
 inline bool is_diff_base(const Sample& s, int64_t value) { return value < 0 || has_diff_base_label(s); }
 
-// A diff profile: a sample labelled pprof::base=true, or a negative value of any type (another
-// tool's `pprof -diff_base`/`-base` output without the label). Ordinary profiles never have either.
+// A diff profile: a sample labelled pprof::base=true, or a negative value of any type (`pprof
+// -base` output, a net change without the label). Ordinary profiles never have either: a loopperf
+// recording with a negative value is refused when read (pprof_reader).
 bool is_diff_profile(const Profile& p);
 
 // diff.base_scale when present, a number and > 0.

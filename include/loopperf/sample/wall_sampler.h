@@ -51,6 +51,9 @@ struct WallStats {
   uint64_t stops = 0;           // ptrace stops (the stop_ns figures are over these)
   uint64_t stopped_ns_total = 0;
   uint64_t stopped_ns_max = 0;
+  // Rounds given up for want of memory (an allocation failed: `ulimit -v`, a cgroup's limit). The
+  // sampling thread goes on; after 100 such rounds in a row it ends and cpu samples stay.
+  uint64_t out_of_memory = 0;
 };
 
 class WallSampler {
