@@ -1,5 +1,6 @@
 #include "loopperf/common/fs.h"
 
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,11 +9,16 @@
 #include <cstring>
 #include <filesystem>
 
+#include "loopperf/common/fd_budget.h"
+
 namespace loopperf {
 
 std::optional<std::string> read_small_file(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) {
+    note_fd_shortage(errno);
+    return std::nullopt;
+  }
   std::string out;
   char buf[8192];
   for (;;) {

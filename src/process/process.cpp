@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "loopperf/common/fd_budget.h"
 #include "loopperf/common/fs.h"
 #include "loopperf/process/maps.h"
 #include "loopperf/process/status.h"
@@ -58,7 +60,10 @@ std::string foreign_owner(pid_t pid) {
 
 bool is_alive(pid_t pid) {
   auto status = read_status(pid);
-  return status.ok() && status->state != 0 && !status->is_zombie();
+  if (status.ok()) return status->state != 0 && !status->is_zombie();
+  // /proc could not be read (out of descriptors, say): the pid's existence is still known, without
+  // an fd (a zombie then passes for alive; a process that is gone never does).
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
 ExitWatch::ExitWatch(pid_t pid) : pid_(pid) {
@@ -122,7 +127,10 @@ Result<ProcessInfo> inspect(pid_t pid) {
 std::vector<pid_t> list_threads(pid_t pid) {
   std::vector<pid_t> out;
   DIR* dir = ::opendir(proc_path(pid, "task").c_str());
-  if (!dir) return out;
+  if (!dir) {
+    note_fd_shortage(errno);
+    return out;
+  }
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     out.push_back(static_cast<pid_t>(std::atol(e->d_name)));

@@ -1,6 +1,7 @@
 #include "loopperf/process/status.h"
 
 #include <cerrno>
+#include <cstring>
 #include <charconv>
 
 #include "loopperf/common/fs.h"
@@ -84,6 +85,9 @@ Result<ProcStatus> read_status(pid_t pid) {
   auto text = read_small_file("/proc/" + std::to_string(pid) + "/status");
   if (!text) {
     int err = errno;
+    if (err == EMFILE || err == ENFILE)
+      return make_error(ErrorCode::kResource, "cannot read /proc/" + std::to_string(pid) + ": " + std::strerror(err),
+                        "raise `ulimit -n`");
     if (err == EACCES || err == EPERM)
       return make_error(ErrorCode::kPermission,
                         "cannot read /proc/" + std::to_string(pid) + ": permission denied",

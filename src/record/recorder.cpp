@@ -289,6 +289,7 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
 
 void Recorder::follow_new_threads() {
   std::vector<pid_t> alive = process::list_threads(opts_.pid);
+  if (alive.empty()) return;  // unknown (process.h): nothing is taken for ended
   std::set<pid_t> alive_set(alive.begin(), alive.end());
   for (pid_t tid : alive) {
     if (!followed_.insert(tid).second) continue;

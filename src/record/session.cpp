@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <system_error>
 
 #include "loopperf/common/duration.h"
+#include "loopperf/common/fd_budget.h"
 #include "loopperf/common/fs.h"
 #include "loopperf/common/log.h"
 #include "loopperf/formats/output.h"
@@ -172,6 +174,10 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                       "choose a path with -o");
   }
 
+  // Kept back while sampling takes every descriptor it can (one per thread, more per node thread),
+  // given back before the file is written: the output, its rescue and the symbol files need them.
+  FdReserve fd_reserve(static_cast<int>(std::min<uint64_t>(16, fd_limit() / 4)));
+  const uint64_t fd_shortages_before = fd_shortages();
   process::LaunchedChild child;
   TempDir v8_log_dir;
   pid_t pid = cfg.pid;
@@ -304,6 +310,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   tree.stop_all();
   if (hooks.stopped) hooks.stopped();
 
+  fd_reserve.release();
   Recorder& rec = *tree.root().rec;
   const auto sym_start = Clock::now();
   std::vector<std::pair<pid_t, std::vector<RunWarning>>> process_warnings;
@@ -356,6 +363,17 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                       "no samples: the loop threads could not be stopped for wall samples (another tracer holds "
                       "them) and did not run on a CPU; " + output + " is written but empty",
                       "detach the other tracer (gdb, strace, another profiler), or record in cpu mode");
+  // Descriptors ran out (threads not sampled, loop health or names not set up): the profile holds
+  // what could be recorded, and the status says it is partial.
+  if (const uint64_t short_by = fd_shortages() - fd_shortages_before; short_by > 0) {
+    if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
+    return make_error(ErrorCode::kResource,
+                      "ran out of file descriptors (ulimit -n is " + std::to_string(fd_limit()) + "; " +
+                          std::to_string(short_by) + " opens refused): " + output +
+                          " holds what could be recorded with the rest",
+                      "raise `ulimit -n` (loopperf needs one per thread of the target, four more per node thread "
+                      "for loop health, and some for symbol files)");
+  }
   if (out_of_memory) {
     if (launch) finish_launch(child, cfg, recorded_pids(tree, pid));
     return make_error(ErrorCode::kResource,

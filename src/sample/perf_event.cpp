@@ -1,5 +1,6 @@
 #include "loopperf/sample/perf_event.h"
 
+
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "loopperf/common/fd_budget.h"
 #include "loopperf/common/fs.h"
 #include "loopperf/process/process.h"
 
@@ -67,6 +69,7 @@ Error perf_open_error(int err, pid_t tid, const EventConfig& cfg) {
       return make_error(ErrorCode::kNoProcess, what, "the thread or process exited");
     case EMFILE:
     case ENFILE:
+      note_fd_shortage(err);
       return make_error(ErrorCode::kResource, what, "too many open files: raise `ulimit -n` (one fd per thread)");
     case ENOENT:
     case ENODEV:

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "loopperf/common/fd_budget.h"
 #include "loopperf/common/fs.h"
 
 namespace loopperf::sample {
@@ -49,12 +50,20 @@ struct Head {
 }  // namespace
 
 Result<uint64_t> tracepoint_id(const std::string& category, const std::string& name) {
+  const uint64_t shortages_before = fd_shortages();
   std::string root = tracefs_root();
+  // /proc/mounts unreadable for want of a descriptor says nothing about tracefs.
+  if (root.empty() && fd_shortages() != shortages_before)
+    return make_error(ErrorCode::kResource, "out of file descriptors (ulimit -n is " + std::to_string(fd_limit()) + ")",
+                      "raise `ulimit -n`: loopperf needs one per thread, four more per node thread for loop health");
   if (root.empty())
     return make_error(ErrorCode::kPermission, "tracefs is not mounted, so syscall tracepoints cannot be found",
                       "mount it (sudo mount -t tracefs nodev /sys/kernel/tracing) or run loopperf as root");
   std::string path = root + "/events/" + category + "/" + name + "/id";
   auto text = read_small_file(path);
+  if (!text && (errno == EMFILE || errno == ENFILE))
+    return make_error(ErrorCode::kResource, "cannot read " + path + ": " + std::strerror(errno),
+                      "raise `ulimit -n`: loopperf needs one per thread, four more per node thread for loop health");
   if (!text)
     return make_error(ErrorCode::kPermission, "cannot read " + path + ": " + std::strerror(errno),
                       "tracefs needs root (or a tracing group with access); the kernel needs CONFIG_FTRACE_SYSCALLS");

@@ -134,6 +134,7 @@ bool Sampler::add_thread(pid_t tid, Error* first_error) {
 
 void Sampler::scan_threads() {
   std::vector<pid_t> tids = process::list_threads(cfg_.pid);
+  if (tids.empty()) return;  // unknown (process.h): nothing is taken for ended
   std::set<pid_t> alive(tids.begin(), tids.end());
   Error first;
   for (pid_t tid : tids) {

@@ -12,7 +12,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const { spawnSync } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const lp = require('./lib');
 
 const EXIT = { ok: 0, usage: 2, noProcess: 3, permission: 4, output: 5, input: 6, resource: 7 };
@@ -283,6 +283,40 @@ test('a profile its reader may not read: exit 6 (an unreadable input, as documen
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(outDir, { recursive: true, force: true });
+  }
+});
+
+// Descriptors run out (`ulimit -n`, both limits, so loopperf cannot raise the soft one): each thread
+// takes a perf fd, each node thread four more for loop health. The recording goes on with what it
+// could open, the file is written (16 descriptors are kept back for it), and the exit status and
+// message say what ran out; a live target is never reported as exited, tracefs never as unmounted.
+test('file descriptors (ulimit -n): exit 7 and the ulimit hint, the profile written, the target not taken for exited', async () => {
+  const t = await lp.startTarget('hot.js');
+  const dir = lp.tmpdir('ulimit-n');
+  const native = process.env.NATIVE_DIR || path.resolve(path.dirname(lp.LOOPPERF), 'tests/native');
+  const ready = path.join(dir, 'threads.ready');
+  const threads = spawn(path.join(native, 'many_threads'), ['120'], { env: { ...process.env, READY_FILE: ready }, stdio: 'ignore' });
+  try {
+    await lp.waitForFileAsync(ready);
+    for (const [pid, n, what] of [[t.pid, 16, 'node, ulimit -n 16'], [t.pid, 32, 'node, ulimit -n 32'], [threads.pid, 64, '120 threads, ulimit -n 64']]) {
+      const out = path.join(dir, `p-${pid}-${n}.pb.gz`);
+      const r = spawnSync('bash', ['-c', `ulimit -n ${n}; exec "$0" "$@"`, lp.LOOPPERF, 'record', '-p', String(pid), '-d', '1s', '-o', out],
+        { encoding: 'utf8', timeout: 120000 });
+      assertStatus(r, EXIT.resource, what);
+      assert.match(r.stderr, /ran out of file descriptors \(ulimit -n is \d+; \d+ opens refused\)/, what);
+      assert.match(r.stderr, /hint: raise `ulimit -n`/, what);
+      assert.doesNotMatch(r.stderr, /target exited|tracefs is not mounted|no process with pid/, what);
+      assert.ok(fs.existsSync(out), `${what}: the profile was written`);
+      const rep = lp.loopperf(['report', '--format', 'json', out]);
+      assertStatus(rep, EXIT.ok, `${what}: report`);
+      // hot.js spins (its samples were kept); many_threads' threads sleep.
+      if (pid === t.pid) assert.ok(JSON.parse(rep.stdout).recording.samples > 0, `${what}: samples were recorded`);
+    }
+    assertUnharmed(t.pid);
+  } finally {
+    threads.kill('SIGKILL');
+    lp.stopTarget(t);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

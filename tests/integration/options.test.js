@@ -47,7 +47,7 @@ test('report --top N lists at most N blockers (default 10), the same first ones'
   }
 });
 
-test('diff exit statuses: 5 for an -o that cannot be written, 4 for an input it may not read', () => {
+test('diff exit statuses: 5 for an -o that cannot be written, 6 for an input it may not read (an unreadable input, as README says)', () => {
   const p = hotProfile();
   const q = hotProfile('hot2');
   const r5 = lp.loopperf(['diff', p, q, '-o', '/nonexistent-dir/d.pb.gz']);
@@ -59,9 +59,10 @@ test('diff exit statuses: 5 for an -o that cannot be written, 4 for an input it 
   // Root reads any file: the unreadable case is run as nobody (a file of root's, 0600).
   const as = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
   if (!isRoot) fs.chmodSync(secret, 0o000);
-  const r4 = lp.loopperf(['diff', secret, q], as);
-  assert.strictEqual(r4.status, 4, r4.stderr);
-  assert.match(r4.stderr, /error: .*(ermission|denied)/);
+  const r6 = lp.loopperf(['diff', secret, q], as);
+  assert.strictEqual(r6.status, 6, r6.stderr);
+  assert.match(r6.stderr, /error: .*(ermission|denied)/);
+  assert.match(r6.stderr, /hint: loopperf runs as uid \d+/);
 });
 
 test('convert: exit 5 for an -o that cannot be written; a filtered diff profile says "N of M" per side', () => {

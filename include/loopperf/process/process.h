@@ -63,6 +63,8 @@ bool maps_libnode(pid_t pid);
 bool is_own_child_process(pid_t pid);
 
 // Thread ids from /proc/PID/task ("" list when the process is gone).
+// Its threads, sorted; empty when they cannot be listed (gone, or no descriptor to read /proc with):
+// a live process has at least one, so callers take empty as "unknown", never as "all ended".
 std::vector<pid_t> list_threads(pid_t pid);
 // The processes `pid`'s threads have started and that still run (/proc/PID/task/TID/children).
 std::vector<pid_t> list_children(pid_t pid);
