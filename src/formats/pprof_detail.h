@@ -15,6 +15,10 @@ namespace loopperf::formats::detail {
 
 // A pprof file is at most a few hundred MB; the cap stops a gzip bomb before it exhausts memory.
 inline constexpr size_t kMaxInflatedBytes = size_t{1} << 30;
+// How far a gzip file of `compressed` bytes may inflate: 64 times its size (pprof inflates ~3-20
+// times; a gzip bomb ~1000), at least 64 MiB, at most kMaxInflatedBytes or what the environment's
+// LOOPPERF_MAX_INFLATED_MB sets instead (1 to 2047: a genuine profile past the default).
+size_t inflate_limit(size_t compressed);
 
 // Every decode error carries this hint: the usual cause is handing loopperf some other kind of file.
 inline constexpr const char* kPprofHint =

@@ -334,13 +334,14 @@ Result<Profile> decode_pprof(const std::string& bytes) {
   std::string_view data = bytes;
   std::string inflated;
   if (detail::is_gzip(data)) {
-    auto r = detail::gunzip(data);
+    auto r = detail::gunzip(data, detail::inflate_limit(data.size()));
     if (!r) return r.error();
     inflated = std::move(*r);
     data = inflated;
     if (data.empty()) return bad_input("the gzip data inflates to nothing: no profile inside");
   }
-  if (data.size() > detail::kMaxInflatedBytes || data.size() > INT_MAX)
+  // (A gzip file's bound was its own: inflate_limit.)
+  if ((inflated.empty() && data.size() > detail::kMaxInflatedBytes) || data.size() > INT_MAX)
     return bad_input("profile too large: more than " + std::to_string(detail::kMaxInflatedBytes >> 20) +
                      " MiB");
   std::string repaired;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstdint>
 
 #include "pprof_detail.h"
@@ -71,6 +72,17 @@ Result<std::string> gzip_compress(std::string_view data) {
   return gz.finish();
 }
 
+size_t inflate_limit(size_t compressed) {
+  if (const char* env = std::getenv("LOOPPERF_MAX_INFLATED_MB"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const unsigned long long mb = std::strtoull(env, &end, 10);
+    if (*end == '\0' && mb > 0 && mb < 2048) return static_cast<size_t>(mb) << 20;  // protobuf: < 2 GiB
+  }
+  constexpr size_t kFloor = size_t{64} << 20;
+  const size_t relative = compressed > kMaxInflatedBytes / 64 ? kMaxInflatedBytes : compressed * 64;
+  return std::min(kMaxInflatedBytes, std::max(kFloor, relative));
+}
+
 Result<std::string> gunzip(std::string_view data, size_t max_out) {
   auto input_error = [](std::string msg) {
     return make_error(ErrorCode::kInput, std::move(msg), kPprofHint);
@@ -100,8 +112,12 @@ Result<std::string> gunzip(std::string_view data, size_t max_out) {
     int rc = inflate(&zs, Z_NO_FLUSH);
     used += room - zs.avail_out;
     if (used > max_out) {
-      result = input_error("gzip data too large: it inflates to more than " + std::to_string(max_out >> 20) +
-                           " MiB");
+      result = make_error(ErrorCode::kInput,
+                          "gzip data too large: it inflates to more than " + std::to_string(max_out >> 20) +
+                              " MiB from " + std::to_string(data.size() >> 10) +
+                              " KiB (a profile inflates 3-20 times: damaged, or a gzip bomb)",
+                          "a genuine profile past that: set LOOPPERF_MAX_INFLATED_MB (the limit is 64 times the "
+                          "file, at least 64 MiB, at most 1024 MiB by default)");
       break;
     }
     if (rc == Z_STREAM_END) {
