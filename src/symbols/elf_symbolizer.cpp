@@ -168,14 +168,14 @@ bool is_function_name(const std::string& name) {
   return !name.empty() && name[0] != '$' && !name.starts_with(".L");
 }
 
-// The symbol `name` through the GNU hash table of .dynsym: a handful of reads, where a scan by name
-// reads every name of the file. False when the file has no such table or the name is not in it.
 // libdw cannot go on after an allocation fails inside it: its default handler exits with status 1
 // and "libdw: Cannot allocate memory". Ours exits with the status and words of loopperf's other
 // resource errors (7); the profile being built is lost, the target is not touched (the kernel
 // drops loopperf's perf events, probes and ptrace stops with the process). Unwinding a C++
 // exception through libdw instead would leave its locks held.
-[[noreturn]] void dwarf_out_of_memory() {
+// (GNU's attribute, not [[noreturn]]: Dwarf_OOM is a pointer to a noreturn function type, which
+// clang tells apart from a plain one.)
+__attribute__((noreturn)) void dwarf_out_of_memory() {
   static constexpr char kMessage[] =
       "loopperf: error: out of memory while reading debug info (libdw cannot go on after that); no profile was written\n"
       "  hint: raise the memory limit (ulimit -v, the container's), or record for less time (-d) or at a lower rate (-F)\n";
@@ -183,6 +183,8 @@ bool is_function_name(const std::string& name) {
   ::_exit(7);
 }
 
+// The symbol `name` through the GNU hash table of .dynsym: a handful of reads, where a scan by name
+// reads every name of the file. False when the file has no such table or the name is not in it.
 bool gnu_hash_lookup(Elf* e, const std::string& name, GElf_Sym* out) {
   Elf_Scn* scn = nullptr;
   while ((scn = elf_nextscn(e, scn)) != nullptr) {
