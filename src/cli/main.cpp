@@ -1,7 +1,6 @@
 // loopperf's entry point: dispatches to the commands and is the only place where errors become
 // messages and exit statuses.
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -11,6 +10,7 @@
 
 #include "commands.h"
 #include "stdout_writer.h"
+#include "loopperf/common/fd_budget.h"
 #include "loopperf/common/log.h"
 
 using namespace loopperf;
@@ -80,19 +80,12 @@ static int run_main(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
       return report_error(make_error(ErrorCode::kResource, "out of memory",
                                      "free some memory; for record, a shorter -d or a lower -F needs less"));
-    } catch (const std::system_error& e) {
-      // A thread that could not be started (EAGAIN: `ulimit -u`, `ulimit -v`, a cgroup's pids limit)
-      // is a resource running out like memory, not a bug.
-      const int err = e.code().value();
-      if (e.code().category() == std::generic_category() || e.code().category() == std::system_category()) {
-        if (err == EAGAIN || err == ENOMEM)
-          return report_error(make_error(ErrorCode::kResource, std::string("out of resources: ") + e.what(),
-                                         "raise the limit that was reached (ulimit -u / -v, the container's memory or "
-                                         "pids limit), or free some memory"));
-      }
-      return report_error(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
-                                     "please report this with the command line that caused it"));
     } catch (const std::exception& e) {
+      // A thread that could not be started is a resource running out like memory, not a bug.
+      if (const auto* se = dynamic_cast<const std::system_error*>(&e); se != nullptr && out_of_resources(se->code()))
+        return report_error(make_error(ErrorCode::kResource, std::string("out of resources: ") + e.what(),
+                                       "raise the limit that was reached (ulimit -u / -v, the container's memory or "
+                                       "pids limit), or free some memory"));
       return report_error(make_error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
                                      "please report this with the command line that caused it"));
     }

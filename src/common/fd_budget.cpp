@@ -27,6 +27,11 @@ uint64_t fd_limit() {
   return static_cast<uint64_t>(lim.rlim_cur);
 }
 
+bool out_of_resources(const std::error_code& code) {
+  return (code.category() == std::generic_category() || code.category() == std::system_category()) &&
+         (code.value() == EAGAIN || code.value() == ENOMEM);
+}
+
 FdReserve::FdReserve(int count) {
   for (int i = 0; i < count; i++) {
     const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -301,7 +300,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     log::warn("out of memory while recording: sampling stopped; writing what was collected");
   } catch (const std::system_error& e) {
     // A thread that could not be started meanwhile (a recorder's, for a process the command started).
-    if (e.code().value() != EAGAIN && e.code().value() != ENOMEM) throw;
+    if (!out_of_resources(e.code())) throw;
     out_of_memory = true;
     log::warn(std::string("out of resources while recording (") + e.what() + "): sampling stopped; writing what was collected");
   }

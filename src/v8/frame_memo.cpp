@@ -94,7 +94,7 @@ void FrameMemo::learn(Thread& t, const Learned& learned, HeapReader::Stats& stat
 bool FrameMemo::derive(const Thread& t, const FrameSlots& s, const Layout& layout, const CodeIndex& codes,
                        std::vector<uint32_t>& ids) {
   ids.clear();
-  if (s.leaf || s.pc_after_scan || (s.context_or_marker & 1) == 0 || layout.in_builtins(s.pc)) return false;
+  if (s.leaf || s.pc_after_scan || is_smi(s.context_or_marker) || layout.in_builtins(s.pc)) return false;
   auto function = t.functions.find(s.function);
   if (function == t.functions.end()) return false;
   if (layout.inlining) {

@@ -245,7 +245,11 @@ test('markdown-it, three runs a side: unchanged code reports nothing, its render
   for (const r of flagged) {
     assert.strictEqual(r.verdict, 'regression', what.join('; '));
     const name = r.name.replace(/ \([^)]*\)$/, '');
-    assert.ok(inside.has(name) || ['phase', 'activity'].includes(r.family) || (r.family === 'total' && r.base_share > 0.5),
+    // The garbage collector's work keeps its rows (docs/diff.md): on V8's helper threads it is not
+    // under renderTokens, but a renderer doing its work twice allocates twice and is collected
+    // twice (seen once: ScavengerCollector::JobTask::ProcessItems 3.8% -> 6.7%).
+    const collector = /^v8::internal::.*(Scaveng|Collector|MarkCompact|Marking|Sweep|Evacuat)/.test(r.name);
+    assert.ok(inside.has(name) || collector || ['phase', 'activity'].includes(r.family) || (r.family === 'total' && r.base_share > 0.5),
               `unrelated: ${r.family} ${r.name} (${what.join('; ')})`);
   }
   t.diagnostic(what.join('; '));

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <system_error>
 #include <vector>
 
 namespace loopperf {
@@ -18,6 +19,9 @@ bool note_fd_shortage(int err);
 uint64_t fd_shortages();
 // The soft RLIMIT_NOFILE (0 when unknown).
 uint64_t fd_limit();
+// Whether a std::system_error's code says a resource ran out (EAGAIN: a thread that could not be
+// started under `ulimit -u`/`-v` or a pids limit; ENOMEM) rather than a bug.
+bool out_of_resources(const std::error_code& code);
 
 // Descriptors held back from the start of a recording (on /dev/null) and given back before its
 // file is written: sampling can use up every other one and the output still has room.
