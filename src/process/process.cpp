@@ -90,20 +90,38 @@ bool is_own_child_process(pid_t pid) {
   return status.ok() && status->tgid == pid && status->ppid == ::getpid();
 }
 
+pid_t live_thread(pid_t pid) {
+  for (pid_t tid : list_threads(pid)) {
+    if (tid == pid) continue;
+    auto st = read_status(tid);  // /proc/TID reads a thread of any group, listed or not
+    if (st.ok() && st->tgid == pid && st->state != 0 && !st->is_zombie()) return tid;
+  }
+  return 0;
+}
+
 Result<ProcessInfo> inspect(pid_t pid) {
   auto status = read_status(pid);
   if (!status) return status.error();
-  if (status->is_zombie())
-    return make_error(ErrorCode::kNoProcess, "process " + std::to_string(pid) + " has already exited (zombie)");
+  // A leader that ended with pthread_exit (or SYS_exit) stays a zombie while its other threads run:
+  // the process is alive, but its memory, executable and maps are gone from /proc/PID and must be
+  // read through one of the live threads.
+  pid_t proc_pid = pid;
+  if (status->is_zombie()) {
+    proc_pid = status->tgid == pid ? live_thread(pid) : 0;
+    if (proc_pid == 0)
+      return make_error(ErrorCode::kNoProcess, "process " + std::to_string(pid) + " has already exited (zombie)");
+  }
 
   ProcessInfo info;
   info.pid = pid;
+  info.proc_pid = proc_pid;
   info.nspid = status->innermost_pid(pid);
   info.uid = status->uid.value_or(0);
-  if (auto comm = read_small_file(proc_path(pid, "comm"))) {
+  if (auto comm = read_small_file(proc_path(pid, "comm"))) {  // the leader's name outlives it
     info.comm = *comm;
     while (!info.comm.empty() && info.comm.back() == '\n') info.comm.pop_back();
   }
+  pid = proc_pid;  // what follows is read through a live thread
   if (auto cmd = read_small_file(proc_path(pid, "cmdline"), 1 << 20)) {
     size_t start = 0;
     for (size_t i = 0; i < cmd->size(); i++) {

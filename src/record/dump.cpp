@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 
+#include "loopperf/common/log.h"
 #include "loopperf/common/syscalls.h"
 #include "loopperf/profile/labels.h"
 #include "loopperf/process/process.h"
@@ -46,9 +47,11 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
   const pid_t pid = cfg.pid;
   auto info = inspect_target(pid);
   if (!info) return info.error();
+  const pid_t proc_pid = info->proc_pid;  // pid, or a live thread when the leader has exited
+  if (proc_pid != pid) log::info(leader_exited_note(*info));
 
   // Everything that needs no stop is prepared first, so threads are held only for their own walk.
-  auto files = std::make_shared<process::TargetFiles>(pid);  // one registry for symbolizer and unwinder
+  auto files = std::make_shared<process::TargetFiles>(proc_pid);  // one registry for symbolizer and unwinder
   symbols::ProcessSymbolizer symbolizer(files);
   symbolizer.set_js_names(cfg.js_names, nullptr);
   symbolizer.refresh();
@@ -81,6 +84,10 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
     t.name = names[tid] = process::thread_name(pid, tid);
     frames.clear();
     unwind::EndReason end;
+    if (tid == pid && proc_pid != pid) {
+      t.error = "exited (the leader, a zombie while the other threads run)";
+      continue;
+    }
     {
       SignalsHeld held;
       auto stop = process::PtraceStop::stop(tid);
@@ -90,7 +97,7 @@ Result<report::Dump> take_dump(const DumpConfig& cfg) {
         continue;
       }
       if (cfg.while_stopped) cfg.while_stopped(tid);
-      unwind::LiveMemory memory(pid);
+      unwind::LiveMemory memory(proc_pid);
       const unwind::UserRegs regs = unwind::user_regs_from_ptrace(stop->regs());
       end = unwinder.unwind(regs, memory, {}, frames);
       // Named before the thread runs again: its frames and the objects they point to hold still.

@@ -180,6 +180,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   process::LaunchedChild child;
   TempDir v8_log_dir;
   pid_t pid = cfg.pid;
+  pid_t proc_pid = 0;  // what the recorder reads /proc and memory through (ProcessInfo::proc_pid)
   std::string cmdline;
   std::string exe;
   bool is_node = false;
@@ -189,7 +190,7 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     lo.perf_map = cfg.perf_map;
     lo.v8_log_dir = v8_log_dir.path;
     if (auto st = child.start(lo); !st) return st.error();
-    pid = child.pid();
+    pid = proc_pid = child.pid();
     for (const auto& a : cfg.command) cmdline += (cmdline.empty() ? "" : " ") + a;
   } else {
     auto info = inspect_target(pid);
@@ -197,14 +198,17 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
     cmdline = info->cmdline_string();
     exe = info->exe;
     is_node = info->is_node;
-    if (!is_node)
+    proc_pid = info->proc_pid;
+    if (proc_pid != pid)
+      log::info(leader_exited_note(*info));
+    else if (!is_node)
       log::info("note: pid " + std::to_string(pid) + " (" + info->comm +
                 ") does not look like node: recording a native profile (no JavaScript names or loop phases)");
   }
   if (output.empty()) output = default_output_name(pid, std::time(nullptr));
 
   RecorderOptions ro = cfg.sampling;
-  ro.pid = pid;
+  ro.pid = proc_pid;
   ro.defer_sampling = !launch;
   auto recorder = Recorder::create(ro);
   if (!recorder) {

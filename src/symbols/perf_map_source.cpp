@@ -26,6 +26,13 @@ bool is_perf_map_link(std::string_view target) {
          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// V8 logs a few MB an hour; a file past this is garbage or sparse (`truncate -s 64G` takes no disk),
+// and reading it all would stall the recording for minutes.
+constexpr uint64_t kMaxPerfMapBytes = uint64_t{1} << 30;
+// Reading a genuine map parses ~100-200 MB/s; this much time spent reading over a recording means a
+// file nobody should wait for (a slow network file system, a map grown over months).
+constexpr std::chrono::seconds kReadBudget{5};
+
 // A directory stream closed on every path.
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -38,7 +45,8 @@ PerfMapSource::PerfMapSource(pid_t pid, std::optional<process::ProcStatus> statu
     : pid_(pid),
       proc_("/proc/" + std::to_string(pid)),
       target_status_(std::move(status)),
-      process_start_(process_start) {}
+      process_start_(process_start),
+      stop_at_(kMaxPerfMapBytes) {}
 
 PerfMapSource PerfMapSource::saved(std::string path) {
   PerfMapSource s(0, std::nullopt, std::nullopt);
@@ -63,6 +71,7 @@ bool PerfMapSource::open() {
     uid_ = st.st_uid;
     fd_ = std::move(fd);
     offset_ = 0;
+    stop_at_ = kMaxPerfMapBytes;
     return true;
   }
   struct Candidate {
@@ -133,6 +142,7 @@ bool PerfMapSource::open() {
     uid_ = st.st_uid;
     fd_ = std::move(fd);
     offset_ = 0;
+    stop_at_ = kMaxPerfMapBytes;
     return true;
   }
   if (!status_.found) {
@@ -165,31 +175,48 @@ bool PerfMapSource::tail() {
     // Truncated and rewritten (in-process perf-map writers do this): start over.
     map_ = PerfMap{};
     offset_ = 0;
+    stop_at_ = kMaxPerfMapBytes;
     changed = true;
   }
   size_t before = map_.size();
   size_t malformed_before = map_.malformed_lines();
-  // V8 logs a few MB an hour; a file past this is garbage or sparse (`truncate -s 64G` takes no
-  // disk), and reading it all would stall the recording for minutes.
-  constexpr uint64_t kMaxPerfMapBytes = uint64_t{1} << 30;
-  const bool under_cap = offset_ < kMaxPerfMapBytes;
+  const bool was_reading = offset_ < stop_at_ && read_time_ < kReadBudget;
+  const auto began = std::chrono::steady_clock::now();
   std::string buf(size_t{1} << 20, '\0');
-  while (offset_ < kMaxPerfMapBytes) {
-    ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(offset_));
+  while (offset_ < stop_at_) {
+    if (read_time_ + (std::chrono::steady_clock::now() - began) >= kReadBudget) break;
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), stop_at_ - offset_));
+    ssize_t n = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(offset_));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    map_.feed(std::string_view(buf.data(), static_cast<size_t>(n)));
-    offset_ += static_cast<uint64_t>(n);
+    std::string_view got(buf.data(), static_cast<size_t>(n));
+    if (const size_t nul = got.find('\0'); nul != std::string_view::npos) {
+      // Not V8's writing: a sparse file's hole or a corrupt tail. What precedes it is still read.
+      got = got.substr(0, nul);
+      stop_at_ = offset_ + nul;
+    }
+    map_.feed(got);
+    offset_ += got.size();
   }
-  if (under_cap && offset_ >= kMaxPerfMapBytes)
-    log::warn(
-        status_.path + " is larger than " + std::to_string(kMaxPerfMapBytes >> 20) +
-            " MiB: the rest of it is not read",
-        "JavaScript code logged after that point shows as [unknown]; restart node to start a new perf map");
+  read_time_ += std::chrono::steady_clock::now() - began;
+  const bool stopped = offset_ >= stop_at_ || read_time_ >= kReadBudget;
+  if (was_reading && stopped && !stopped_warned_ && offset_ < static_cast<uint64_t>(st.st_size)) {
+    stopped_warned_ = true;
+    std::string why = stop_at_ < kMaxPerfMapBytes && offset_ >= stop_at_
+                          ? "holds a NUL byte at offset " + std::to_string(stop_at_) +
+                                " (sparse or corrupt: V8 writes text)"
+                          : offset_ >= kMaxPerfMapBytes
+                                ? "is larger than " + std::to_string(kMaxPerfMapBytes >> 20) + " MiB"
+                                : "took more than " + std::to_string(kReadBudget.count()) + " s to read";
+    log::warn(status_.path + " " + why + ": the rest of it (" +
+                  std::to_string((static_cast<uint64_t>(st.st_size) - offset_) >> 20) + " MiB) is not read",
+              "JavaScript code logged after that point shows as [unknown] or is named from the heap; restart "
+              "node to start a new perf map");
+  }
   // Overlapping entries can leave size() unchanged while names changed; any new line counts. Past
-  // the cap nothing is read, so nothing changed.
+  // a bound nothing more is read, so nothing changed.
   if (map_.size() != before || map_.malformed_lines() != malformed_before ||
-      (under_cap && offset_ != static_cast<uint64_t>(st.st_size))) {
+      (!stopped && offset_ != static_cast<uint64_t>(st.st_size))) {
     changed = true;
   }
   status_.entries = map_.size();

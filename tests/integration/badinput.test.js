@@ -354,6 +354,42 @@ test('memory limits (ulimit -v): exit 7 with a message, the profile kept when it
   }
 });
 
+// A thread-group leader that ended (pthread_exit) is a zombie while its other threads run: the
+// process is alive, but /proc/PID no longer shows its memory map or executable, and the kernel
+// refuses a perf event on the leader. loopperf records the live threads, reading through one of them.
+test('a zombie leader with live threads: the threads are recorded and named, the target runs on', async () => {
+  const native = process.env.NATIVE_DIR || path.resolve(path.dirname(lp.LOOPPERF), 'tests/native');
+  const dir = lp.tmpdir('zombie-leader');
+  const ready = path.join(dir, 'ready');
+  const child = spawn(path.join(native, 'zombie_leader'), [], { env: { ...process.env, READY_FILE: ready }, stdio: 'ignore' });
+  try {
+    await lp.waitForFileAsync(ready);
+    await lp.until(() => lp.procState(child.pid) === 'Z', 'the leader to exit');
+    const tids = fs.readdirSync(`/proc/${child.pid}/task`).map(Number).filter((t) => t !== child.pid);
+    assert.strictEqual(tids.length, 1, 'one live thread');
+    await lp.waitForCpu(child.pid, 0.2, tids[0]);
+    const out = path.join(dir, 'p.pb.gz');
+    const r = lp.loopperf(['record', '-p', String(child.pid), '-d', '1s', '-o', out]);
+    assertStatus(r, EXIT.ok, 'record');
+    assert.match(r.stderr, /main thread has exited \(a zombie leader\).*through thread \d+/);
+    assert.doesNotMatch(r.stderr, /target exited/);
+    const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
+    assert.ok(rep.recording.samples >= 20, `samples ${rep.recording.samples}`);
+    assert.match(lp.loopperf(['report', out]).stdout, /spin_in_worker/);
+    assert.match(lp.pprof(['-raw', out]), new RegExp(`loopperf:target.pid=${child.pid}\\b`));
+    const dump = lp.loopperf(['dump', '-p', String(child.pid)]);
+    assertStatus(dump, EXIT.ok, 'dump');
+    assert.match(dump.stdout, /exited \(the leader/);
+    assert.match(dump.stdout, /spin_in_worker/);
+    assert.ok(lp.isAlive(child.pid), 'target alive');
+    assert.strictEqual(lp.procState(tids[0]), 'R', 'its thread runs on');
+    assert.strictEqual(lp.tracerPid(tids[0]), 0, 'not traced');
+  } finally {
+    child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('standard output that cannot be written (a full disk) is an error, exit 5, for every command that prints', async () => {
   const t = await lp.startTarget('hot.js');
   const dir = lp.tmpdir('stdout');
@@ -488,8 +524,12 @@ test('perf map: garbage, truncation and replacement while recording still give a
 
 test('perf map: a huge sparse file does not stall the recording', async () => {
   const started = Date.now();
-  const { r } = await recordWhileMapChanges((map) => fs.truncateSync(map, 64 * 2 ** 30));
+  const { r, named } = await recordWhileMapChanges((map) => fs.truncateSync(map, 64 * 2 ** 30));
   assertStatus(r, EXIT.ok, 'huge sparse perf map');
+  // Reading stops at the hole's first NUL byte (V8 writes text), with a warning; what was read before
+  // still names the hot function.
+  assert.match(r.stderr, /holds a NUL byte at offset \d+ \(sparse or corrupt/, r.stderr);
+  assert.ok(named, `hotFunction named\n${r.stderr}`);
   // -d 2s plus symbolization; reading 64 GiB of zeros would take minutes.
   assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms`);
 });

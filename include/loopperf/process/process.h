@@ -14,6 +14,10 @@ namespace loopperf::process {
 
 struct ProcessInfo {
   pid_t pid = 0;
+  // What /proc/PID/... and the memory are read through: pid, or, when the thread-group leader has
+  // exited (a zombie) while other threads run on, a live thread's tid (the leader's /proc entry no
+  // longer shows the memory map or the executable).
+  pid_t proc_pid = 0;
   pid_t nspid = 0;          // pid inside the innermost pid namespace (== pid outside containers)
   uid_t uid = 0;            // real uid
   std::string comm;         // /proc/PID/comm
@@ -26,9 +30,12 @@ struct ProcessInfo {
   std::string cmdline_string() const;  // space-joined, for the profile header
 };
 
-// Reads /proc/PID/{status,comm,cmdline,exe}. kNoProcess when it does not exist (or is a zombie),
-// kPermission when /proc hides it from us.
+// Reads /proc/PID/{status,comm,cmdline,exe}. kNoProcess when it does not exist (or has exited: a
+// zombie with no live thread), kPermission when /proc hides it from us.
 Result<ProcessInfo> inspect(pid_t pid);
+
+// A thread of process `pid` other than its leader that has not exited; 0 when there is none.
+pid_t live_thread(pid_t pid);
 
 bool is_alive(pid_t pid);  // exists and is not a zombie
 

@@ -6,10 +6,15 @@
 // map is believed only when root or the target's user wrote it, nobody else can write it, and (found
 // by name) it was written after the target started. The file is tailed: new lines are read on each
 // tail(), and a truncated file is read again from the start.
+//
+// Reading is bounded (the file may be planted, sparse or corrupt): at most 1 GiB, nothing past the
+// first NUL byte (V8 writes text; a hole of a sparse file reads as NULs), and at most 5 s of reading
+// over the whole recording. Past a bound the rest is not read and a warning says which bound.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -69,6 +74,11 @@ class PerfMapSource {
   UniqueFd fd_;
   uid_t uid_ = 0;  // owner when the map was accepted: a later chown or chmod revokes the trust
   uint64_t offset_ = 0;
+  // Where reading stops for good (see the top): the size cap, or a NUL byte's offset once seen; and
+  // the reading time spent so far against its budget.
+  uint64_t stop_at_;
+  std::chrono::nanoseconds read_time_{0};
+  bool stopped_warned_ = false;
 };
 
 }  // namespace loopperf::symbols

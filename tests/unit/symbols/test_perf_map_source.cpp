@@ -84,6 +84,25 @@ TEST_CASE("PerfMapSource: tails the map, starts over when it is rewritten") {
   CHECK(source.status().found);  // the status stays for the final warning
 }
 
+TEST_CASE("PerfMapSource: a sparse tail (NUL bytes) is not read, what precedes it is kept, and later lines never are") {
+  PerfMapFile map(kNoSuchPid, "1000 100 JS:*before /a.js:1:1\n", 0644);
+  PerfMapSource source(kNoSuchPid, status_with(::geteuid()), std::nullopt);
+  CHECK(source.tail());
+  // A hole of 512 MiB (no disk), then a line: V8 never writes a NUL, so nothing from the hole on is
+  // believed, and the hole is not read through (it would take seconds of system time).
+  const off_t hole_at = static_cast<off_t>(std::filesystem::file_size(map.path));
+  REQUIRE(::truncate(map.path.c_str(), hole_at + (off_t{512} << 20)) == 0);
+  map.append("2000 100 JS:*after /a.js:2:1\n");
+  source.tail();
+  REQUIRE(source.lookup(0x1010) != nullptr);
+  CHECK(source.lookup(0x1010)->name == "before");
+  CHECK(source.lookup(0x2010) == nullptr);
+  map.append("3000 100 JS:*later /a.js:3:1\n");
+  CHECK_FALSE(source.tail());
+  CHECK(source.lookup(0x3010) == nullptr);
+  CHECK(source.status().entries == 1);
+}
+
 TEST_CASE("PerfMapSource: trust is checked when found and again on every tail") {
   SECTION("writable by others when found") {
     PerfMapFile map(kNoSuchPid, "1000 100 JS:*planted /e.js:1:1\n", 0666);
