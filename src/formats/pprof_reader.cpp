@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -117,11 +119,64 @@ Walk repair_string_table(std::string_view d, std::string& repaired) {
   return Walk::kRepaired;
 }
 
+constexpr uint64_t kSampleField = 2;
+
+// Skips one field's value of wire type `wt` at `pos` (groups included, nested up to protobuf's depth
+// limit). False on malformed data.
+bool skip_value(std::string_view d, size_t& pos, uint64_t field, uint64_t wt, int depth = 0) {
+  uint64_t v;
+  switch (wt) {
+    case 0:
+      return read_varint(d, pos, v);
+    case 1:
+    case 5: {
+      const size_t n = wt == 1 ? 8 : 4;
+      if (d.size() - pos < n) return false;
+      pos += n;
+      return true;
+    }
+    case 2:
+      if (!read_varint(d, pos, v) || v > d.size() - pos) return false;
+      pos += v;
+      return true;
+    case 3:
+      if (depth >= 100) return false;
+      for (;;) {
+        uint64_t tag;
+        if (!read_varint(d, pos, tag)) return false;
+        if ((tag & 7) == 4) return (tag >> 3) == field;
+        if (!skip_value(d, pos, tag >> 3, tag & 7, depth + 1)) return false;
+      }
+    default:
+      return false;
+  }
+}
+
+// The top-level message without its samples (field 2), for the generated parser: the samples are
+// read from the wire (Decoder::samples), so they are never held as generated messages as well.
+// `d` was walked whole before (repair_string_table): it is well-formed.
+std::string without_samples(std::string_view d) {
+  std::string out;
+  size_t pos = 0, copied = 0;
+  while (pos < d.size()) {
+    const size_t begin = pos;
+    uint64_t tag;
+    if (!read_varint(d, pos, tag) || !skip_value(d, pos, tag >> 3, tag & 7)) break;
+    if (tag == ((kSampleField << 3) | 2)) {
+      out.append(d.substr(copied, begin - copied));
+      copied = pos;
+    }
+  }
+  out.append(d.substr(copied));
+  return out;
+}
+
 using IdMap = std::unordered_map<uint64_t, uint64_t>;
 
 class Decoder {
  public:
-  explicit Decoder(const pb::Profile& in) : in_(in) {}
+  // `in`: the message parsed without its samples; `wire`: the whole message, where they are read.
+  Decoder(const pb::Profile& in, std::string_view wire) : in_(in), wire_(wire) {}
 
   Result<Profile> run() {
     if (!decode_all()) return bad_input("invalid pprof profile: " + error_);
@@ -232,66 +287,207 @@ class Decoder {
     return true;
   }
 
-  bool samples() {
-    out_.samples.reserve(static_cast<size_t>(in_.sample_size()));
-    for (int i = 0; i < in_.sample_size(); i++) {
-      const auto& s = in_.sample(i);
-      std::string who = "sample " + std::to_string(i);
-      if (s.value_size() != in_.sample_type_size())
-        return fail(who + " has " + std::to_string(s.value_size()) + " values but the profile declares " +
-                    std::to_string(in_.sample_type_size()) + " sample types");
-      auto& o = out_.samples.emplace_back();
-      o.values.assign(s.value().begin(), s.value().end());
-      o.location_ids.resize(static_cast<size_t>(s.location_id_size()));
-      for (int k = 0; k < s.location_id_size(); k++)
-        if (!resolve(location_ids_, s.location_id(k), o.location_ids[static_cast<size_t>(k)], "location",
-                     who))
-          return false;
-      o.labels.reserve(static_cast<size_t>(s.label_size()));
-      for (const auto& l : s.label()) {
+  // One sample message, read from the wire as the generated parser would (repeated numbers packed
+  // or not, unknown fields skipped), into `o`.
+  bool parse_sample(std::string_view m, const std::string& who, profile::Sample& o) {
+    o.location_ids.clear();
+    o.values.clear();
+    o.labels.clear();
+    size_t pos = 0;
+    while (pos < m.size()) {
+      uint64_t tag, v;
+      if (!read_varint(m, pos, tag)) return fail(who + " is garbled");
+      const uint64_t field = tag >> 3, wt = tag & 7;
+      if ((field == 1 || field == 2) && (wt == 0 || wt == 2)) {
+        auto put = [&](uint64_t x) {
+          if (field == 1) o.location_ids.push_back(x);
+          else o.values.push_back(static_cast<int64_t>(x));
+        };
+        if (wt == 0) {
+          if (!read_varint(m, pos, v)) return fail(who + " is garbled");
+          put(v);
+          continue;
+        }
+        uint64_t len;
+        if (!read_varint(m, pos, len) || len > m.size() - pos) return fail(who + " is garbled");
+        std::string_view packed = m.substr(pos, len);
+        pos += len;
+        for (size_t p = 0; p < packed.size();) {
+          if (!read_varint(packed, p, v)) return fail(who + " is garbled");
+          put(v);
+        }
+      } else if (field == 3 && wt == 2) {
+        uint64_t len;
+        if (!read_varint(m, pos, len) || len > m.size() - pos) return fail(who + " is garbled");
+        std::string_view lm = m.substr(pos, len);
+        pos += len;
+        int64_t f[5] = {0, 0, 0, 0, 0};  // key, str, num, num_unit by field number
+        for (size_t p = 0; p < lm.size();) {
+          uint64_t t;
+          if (!read_varint(lm, p, t)) return fail(who + " label is garbled");
+          if ((t >> 3) >= 1 && (t >> 3) <= 4 && (t & 7) == 0) {
+            if (!read_varint(lm, p, v)) return fail(who + " label is garbled");
+            f[t >> 3] = static_cast<int64_t>(v);
+          } else if (!skip_value(lm, p, t >> 3, t & 7)) {
+            return fail(who + " label is garbled");
+          }
+        }
         auto& ol = o.labels.emplace_back();
-        if (!str(l.key(), ol.key, who + " label key")) return false;
+        if (!str(f[1], ol.key, who + " label key")) return false;
         // Same rule as Go's pprof: a label with a non-empty string is a string label, else numeric.
-        if (l.str() != 0) {
-          if (!str(l.str(), ol.str, who + " label " + ol.key + " value")) return false;
+        if (f[2] != 0) {
+          if (!str(f[2], ol.str, who + " label " + ol.key + " value")) return false;
         } else {
           ol.is_num = true;
-          ol.num = l.num();
-          if (!str(l.num_unit(), ol.num_unit, who + " label " + ol.key + " unit")) return false;
+          ol.num = f[3];
+          if (!str(f[4], ol.num_unit, who + " label " + ol.key + " unit")) return false;
         }
+      } else if (!skip_value(m, pos, field, wt)) {
+        return fail(who + " is garbled");
       }
     }
     return true;
   }
 
-  // Every total a reader makes (a thread's, a phase's, the profile's) is a sum of sample values:
-  // each type's sum of magnitudes must fit in int64, or totals would wrap ("-3 of -3"). Negative
-  // values mean a diff profile (diff_convention.h): labelled (pprof -diff_base, loopperf diff) or
-  // not (pprof -base's net change). A loopperf recording that is not a diff never has one: there
-  // it is broken input, not a diff to show.
-  bool sane_values() {
-    std::vector<uint64_t> sums(out_.sample_types.size(), 0);
-    bool negative = false, labelled = false;
-    size_t first_negative = 0;
-    for (size_t i = 0; i < out_.samples.size(); i++) {
-      const auto& smp = out_.samples[i];
-      for (size_t t = 0; t < smp.values.size() && t < sums.size(); t++) {
-        const int64_t v = smp.values[t];
-        if (v < 0 && !negative) {
-          negative = true;
-          first_negative = i;
-        }
-        const uint64_t mag = v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-        if (mag > uint64_t{INT64_MAX} || sums[t] > uint64_t{INT64_MAX} - mag)
-          return fail("the values of sample type " + std::to_string(t) + " (" + out_.sample_types[t].type +
-                      ") add up past 2^63 - 1 (at sample " + std::to_string(i) + "): no total of them can be told");
-        sums[t] += mag;
-      }
-      if (!labelled) labelled = profile::has_diff_base_label(smp);
+  // The samples, read from the wire (the generated message was parsed without them). Identical
+  // samples (the same locations and labels) are merged, their values added, as pprof itself reads a
+  // profile: a file of millions of repeated samples costs memory for the distinct ones only. Each
+  // sample's values are checked as read (sane_values), before any merging.
+  bool samples() {
+    const size_t types = out_.sample_types.size();
+    std::vector<uint64_t> sums(types, 0);
+    profile::Sample o;
+    size_t index = 0;
+    size_t pos = 0;
+    // Room for all of them at once: growing by doubling would hold the old and the new array
+    // together (hundreds of MB for millions of samples). Merged samples leave some unused.
+    size_t count = 0;
+    for (size_t p = 0; p < wire_.size();) {
+      uint64_t tag;
+      if (!read_varint(wire_, p, tag) || !skip_value(wire_, p, tag >> 3, tag & 7)) break;
+      count += tag == ((kSampleField << 3) | 2);
     }
+    out_.samples.reserve(count);
+    while (pos < wire_.size()) {
+      uint64_t tag;
+      if (!read_varint(wire_, pos, tag)) return fail("the profile is garbled");
+      if (tag != ((kSampleField << 3) | 2)) {
+        if (!skip_value(wire_, pos, tag >> 3, tag & 7)) return fail("the profile is garbled");
+        continue;
+      }
+      uint64_t len;
+      if (!read_varint(wire_, pos, len) || len > wire_.size() - pos) return fail("the profile is garbled");
+      std::string_view m = wire_.substr(pos, len);
+      pos += len;
+      const std::string who = "sample " + std::to_string(index);
+      if (!parse_sample(m, who, o)) return false;
+      if (o.values.size() != types)
+        return fail(who + " has " + std::to_string(o.values.size()) + " values but the profile declares " +
+                    std::to_string(types) + " sample types");
+      for (auto& id : o.location_ids)
+        if (!resolve(location_ids_, id, id, "location", who)) return false;
+      if (!check_values(o, index, sums)) return false;
+      share_labels(o.labels);
+      merge(o);
+      index++;
+    }
+    return true;
+  }
+
+  // Every total a reader makes (a thread's, a phase's, the profile's) is a sum of sample values:
+  // each type's sum of magnitudes must fit in int64, or totals would wrap ("-3 of -3"). (Merged
+  // samples' sums stay within it.)
+  bool check_values(const profile::Sample& smp, size_t i, std::vector<uint64_t>& sums) {
+    for (size_t t = 0; t < smp.values.size(); t++) {
+      const int64_t v = smp.values[t];
+      if (v < 0 && !negative_) {
+        negative_ = true;
+        first_negative_ = i;
+      }
+      const uint64_t mag = v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      if (mag > uint64_t{INT64_MAX} || sums[t] > uint64_t{INT64_MAX} - mag)
+        return fail("the values of sample type " + std::to_string(t) + " (" + out_.sample_types[t].type +
+                    ") add up past 2^63 - 1 (at sample " + std::to_string(i) + "): no total of them can be told");
+      sums[t] += mag;
+    }
+    if (!labelled_) labelled_ = profile::has_diff_base_label(smp);
+    return true;
+  }
+
+  static uint64_t hash_of(const profile::Labels& labels, uint64_t h = 1469598103934665603ull) {
+    auto mix = [&h](uint64_t x) { h = (h ^ x) * 1099511628211ull; };
+    const std::hash<std::string> hs;
+    for (const auto& l : labels) {
+      mix(hs(l.key));
+      mix(l.is_num ? static_cast<uint64_t>(l.num) ^ hs(l.num_unit) : hs(l.str));
+    }
+    return h;
+  }
+
+  static uint64_t hash_of(const profile::Sample& s) {
+    uint64_t h = 1469598103934665603ull;
+    for (uint64_t id : s.location_ids) h = (h ^ id) * 1099511628211ull;
+    return hash_of(s.labels, (h ^ 0x9e3779b97f4a7c15ull) * 1099511628211ull);
+  }
+
+  // Equal label sets share one list (profile::Labels): a profile's samples repeat a few hundred.
+  void share_labels(profile::Labels& labels) {
+    if (labels.empty()) return;
+    auto& same_hash = label_sets_[hash_of(labels)];
+    for (const auto& known : same_hash)
+      if (known == labels) {
+        labels = known;
+        return;
+      }
+    same_hash.push_back(labels);
+  }
+
+  // Adds a copy of `o` to the samples, or its values to an identical one's. An open-addressing table
+  // of (32 bits of hash, index + 1): 8 bytes a slot, at most 70% full.
+  void merge(const profile::Sample& o) {
+    const uint64_t h = hash_of(o);
+    const uint32_t h32 = static_cast<uint32_t>(h >> 32);
+    if (slots_.empty() || (out_.samples.size() + 1) * 10 > slots_.size() * 7) grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t at = h32 & mask;; at = (at + 1) & mask) {
+      const uint64_t slot = slots_[at];
+      if (slot == 0) {
+        slots_[at] = (uint64_t{h32} << 32) | (out_.samples.size() + 1);
+        // Copied at their exact sizes (the scratch sample's vectors grew by doubling and are reused).
+        auto& kept = out_.samples.emplace_back();
+        kept.location_ids.assign(o.location_ids.begin(), o.location_ids.end());
+        kept.values.assign(o.values.begin(), o.values.end());
+        kept.labels = o.labels;
+        return;
+      }
+      if (static_cast<uint32_t>(slot >> 32) != h32) continue;
+      profile::Sample& e = out_.samples[static_cast<uint32_t>(slot) - 1];
+      if (e.location_ids != o.location_ids || !(e.labels.shares_list_with(o.labels) || e.labels == o.labels))
+        continue;
+      for (size_t t = 0; t < e.values.size(); t++) e.values[t] += o.values[t];
+      return;
+    }
+  }
+
+  void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(1024, old.size() * 2), 0);
+    const size_t mask = slots_.size() - 1;
+    for (uint64_t slot : old) {
+      if (slot == 0) continue;
+      size_t at = static_cast<uint32_t>(slot >> 32) & mask;
+      while (slots_[at] != 0) at = (at + 1) & mask;
+      slots_[at] = slot;
+    }
+  }
+
+  // Negative values mean a diff profile (diff_convention.h): labelled (pprof -diff_base, loopperf
+  // diff) or not (pprof -base's net change). A loopperf recording that is not a diff never has one:
+  // there it is broken input, not a diff to show.
+  bool sane_values() {
     const bool recording = !out_.meta("samples").empty() && out_.meta(profile::kDiffHeadSamplesMeta).empty();
-    if (negative && !labelled && recording)
-      return fail("sample " + std::to_string(first_negative) +
+    if (negative_ && !labelled_ && recording)
+      return fail("sample " + std::to_string(first_negative_) +
                   " has a negative value in a loopperf recording that is not a diff (no sample is labelled "
                   "pprof::base=true, no diff metadata): counts and times are never negative");
     return true;
@@ -322,9 +518,14 @@ class Decoder {
   }
 
   const pb::Profile& in_;
+  std::string_view wire_;
   Profile out_;
   std::string error_;
   IdMap mapping_ids_, location_ids_, function_ids_;
+  std::vector<uint64_t> slots_;  // merge()'s table
+  std::unordered_map<uint64_t, std::vector<profile::Labels>> label_sets_;  // share_labels()'s
+  bool negative_ = false, labelled_ = false;
+  size_t first_negative_ = 0;
 };
 
 }  // namespace
@@ -355,9 +556,10 @@ Result<Profile> decode_pprof(const std::string& bytes) {
       break;
   }
   pb::Profile in;
-  if (!in.ParseFromArray(data.data(), static_cast<int>(data.size())))
+  const std::string rest = without_samples(data);
+  if (!in.ParseFromArray(rest.data(), static_cast<int>(rest.size())))
     return bad_input("not a valid perftools.profiles.Profile protobuf message");
-  return Decoder(in).run();
+  return Decoder(in, data).run();
 }
 
 Result<Profile> read_pprof(const std::string& path) {

@@ -126,8 +126,27 @@ uint32_t facts_of(std::string_view function_name) {
 }
 
 namespace {
-void append_location(const profile::Profile& p, const profile::Location* loc, bool leaf, std::vector<FrameRef>& out) {
+// Per mapping id (0: frames without one), whether some frame in it is a libuv function (uv_*,
+// uv__*): the module that holds libuv, where a function named `worker` is its threadpool's entry. A
+// program's own `worker` elsewhere is not (a C program's thread function of that name was given
+// role libuv-pool).
+std::vector<bool> libuv_mappings(const profile::Profile& p) {
+  std::vector<bool> out(p.mappings.size() + 1, false);
+  for (const auto& loc : p.locations) {
+    if (loc.mapping_id >= out.size() || out[loc.mapping_id]) continue;
+    for (const auto& line : loc.lines)
+      if (const profile::Function* fn = p.function(line.function_id); fn && fn->name.starts_with("uv_")) {
+        out[loc.mapping_id] = true;
+        break;
+      }
+  }
+  return out;
+}
+
+void append_location(const profile::Profile& p, const std::vector<bool>& libuv, const profile::Location* loc,
+                     bool leaf, std::vector<FrameRef>& out) {
   const profile::Mapping* m = p.mapping(loc->mapping_id);
+  const bool in_libuv = loc->mapping_id < libuv.size() && libuv[loc->mapping_id];
   bool jit = m && m->jit();
   std::string_view base = m ? std::string_view(m->file) : std::string_view();
   base = base.substr(base.rfind('/') + 1);
@@ -136,7 +155,9 @@ void append_location(const profile::Profile& p, const profile::Location* loc, bo
   for (const auto& line : loc->lines) {
     const profile::Function* fn = p.function(line.function_id);
     std::string_view name = fn ? std::string_view(fn->name) : std::string_view();
-    out.push_back(FrameRef{name, profile::frame_kind(p, *loc, line), loc, leaf, jit, libc, facts_of(name)});
+    uint32_t facts = facts_of(name);
+    if (!in_libuv) facts &= ~(1u << static_cast<unsigned>(Fact::kPoolThread));
+    out.push_back(FrameRef{name, profile::frame_kind(p, *loc, line), loc, leaf, jit, libc, facts});
   }
 }
 }  // namespace
@@ -144,18 +165,20 @@ void append_location(const profile::Profile& p, const profile::Location* loc, bo
 std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s) {
   std::vector<FrameRef> out;
   out.reserve(s.location_ids.size() + 4);
+  const std::vector<bool> libuv = libuv_mappings(p);
   bool first = true;
   for (uint64_t id : s.location_ids) {
     const profile::Location* loc = p.location(id);
     if (!loc) continue;
-    append_location(p, loc, first, out);
+    append_location(p, libuv, loc, first, out);
     first = false;
   }
   return out;
 }
 
 LocationFrames::LocationFrames(const profile::Profile& p) : by_location_(p.locations.size()) {
-  for (size_t i = 0; i < p.locations.size(); i++) append_location(p, &p.locations[i], false, by_location_[i]);
+  const std::vector<bool> libuv = libuv_mappings(p);
+  for (size_t i = 0; i < p.locations.size(); i++) append_location(p, libuv, &p.locations[i], false, by_location_[i]);
 }
 
 void LocationFrames::append(uint64_t id, bool leaf, std::vector<FrameRef>& out) const {
@@ -183,7 +206,7 @@ ThreadRole role_of_stack(const std::vector<FrameRef>& frames, bool is_main_threa
   Facts facts = gather(frames);
   if (facts.has(Fact::kWorkerLoop)) return ThreadRole::kWorkerLoop;
   // libuv's pool entry is a function literally named `worker`: trust it only at the thread's root
-  // (start_thread -> worker), where no other function of that name would be.
+  // (start_thread -> worker), and only in the module that holds libuv (append_location).
   if (facts.has(Fact::kPoolThread) && frames.size() - facts.at(Fact::kPoolThread) <= 3) return ThreadRole::kLibuvPool;
   if (facts.has(Fact::kPlatformThread)) return ThreadRole::kV8Platform;
   return ThreadRole::kOther;
@@ -283,7 +306,7 @@ void put_labels(profile::Sample& s, const Classification& c, ThreadRole role, La
   Activity activity = c.activity;
   if (!s.str_label("syscall").empty() && (activity == Activity::kJs || activity == Activity::kNative))
     activity = Activity::kBlocked;
-  std::erase_if(s.labels, [](const profile::Label& l) {
+  std::erase_if(s.labels.mutate(), [](const profile::Label& l) {
     return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel || l.key == kEntryLabel;
   });
   // Waiting in the poll is no entry: the loop is between callbacks.

@@ -17,7 +17,7 @@ std::optional<Phase> loop_phase_of(const profile::Sample& s) {
 }
 
 void set_phase(profile::Sample& s, Phase phase) {
-  for (auto& l : s.labels)
+  for (auto& l : s.labels.mutate())
     if (l.key == profile::kPhaseLabel) l.str = std::string(profile::phase_name(phase));
 }
 

@@ -2,6 +2,17 @@
 
 namespace loopperf::profile {
 
+std::vector<Label>& Labels::mutate() {
+  if (!list_) list_ = std::make_shared<std::vector<Label>>();
+  else if (list_.use_count() > 1) list_ = std::make_shared<std::vector<Label>>(*list_);
+  return *list_;
+}
+
+const std::vector<Label>& Labels::empty_list() {
+  static const std::vector<Label> empty;
+  return empty;
+}
+
 const Label* Sample::label(std::string_view key) const {
   for (const auto& l : labels)
     if (l.key == key) return &l;

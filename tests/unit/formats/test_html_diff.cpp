@@ -173,7 +173,7 @@ TEST_CASE("diff: split flattening: base samples positive and marked, threads and
 
   // A negative sample without the label is base too (another tool's diff).
   auto p = diff_profile();
-  p.samples[3].labels.pop_back();
+  p.samples[3].labels.mutate().pop_back();
   auto u = formats::detail::collect_stacks(p, {.phase_roots = false,
                                                .value_type = {},
                                                .preference = formats::detail::ValuePreference::kCount,

@@ -111,6 +111,32 @@ TEST_CASE("decode maps foreign, non-contiguous ids to index + 1", "[pprof]") {
   }
 }
 
+TEST_CASE("decode merges identical samples, reads numbers packed or not, and skips unknown fields", "[pprof]") {
+  pb::Profile pp = foreign_profile();
+  // Sample 0 again (same locations, same labels in the same order): merged, values added.
+  *pp.add_sample() = pp.sample(0);
+  // Sample 1's stack with a label: a sample of its own.
+  auto* s = pp.add_sample();
+  s->add_location_id(42), s->add_value(2), s->add_value(20);
+  s->add_label()->set_key(9), s->mutable_label(0)->set_str(10);
+  std::string bytes = pp.SerializeAsString();
+  // Sample 1 once more, written unpacked (proto2 style: one varint field per number) with an unknown
+  // field and an unknown group: the generated parser accepts all of it, so must we.
+  std::string unpacked = {0x08, 42, 0x10, 4, 0x10, 40, static_cast<char>(0xa0), 0x06, 0x01, 0x7b, 0x08, 0x01, 0x7c};
+  bytes += std::string{0x12, static_cast<char>(unpacked.size())} + unpacked;
+  auto r = formats::decode_pprof(bytes);
+  REQUIRE(r.ok());
+  const profile::Profile& p = *r;
+  REQUIRE(p.samples.size() == 3);
+  CHECK(p.samples[0].values == std::vector<int64_t>{6, 60});
+  CHECK(p.samples[0].str_label("span_id") == "abc123");
+  CHECK(p.samples[1].location_ids == std::vector<uint64_t>{1});
+  CHECK(p.samples[1].values == std::vector<int64_t>{5, 50});
+  CHECK(p.samples[1].labels.empty());
+  CHECK(p.samples[2].values == std::vector<int64_t>{2, 20});
+  CHECK(p.samples[2].str_label("span_id") == "abc123");
+}
+
 TEST_CASE("decode repairs string tables that are not UTF-8", "[pprof]") {
   pb::Profile pp = foreign_profile();
   pp.add_comment(17);

@@ -471,6 +471,20 @@ TEST_CASE("classify: libuv threadpool thread", "[loop][classifier]") {
                             libc("clone3")},
                       false);
   CHECK(o.role == "other");
+  // A busy pool thread need not show a libuv frame of its own (uv__queue_work tail-calls the job):
+  // its `worker` is libuv's because another frame of the same module is libuv's (the main loop's).
+  Builder b;
+  b.sample(Stack{js("hot")} + kTimers + main_loop(Phase::kTimers), kMainTid);
+  b.sample(Stack{nat("node::crypto::PBKDF2Traits::DeriveBits()"), nat("worker"), libc("start_thread"), libc("clone3")},
+           kMainTid + 1);
+  loop::label_profile(b.p, kMainTid, b.phase_fn());
+  CHECK(b.p.samples[1].str_label("role") == "libuv-pool");
+}
+
+TEST_CASE("classify: a program's own thread function named `worker` is not libuv's pool", "[loop][classifier]") {
+  // No libuv function anywhere in the module (a C program recorded as native code): role other.
+  Result r = classify(Stack{nat("spin_in_worker"), nat("worker"), libc("start_thread"), libc("clone3")}, false);
+  CHECK(r.role == "other");
 }
 
 TEST_CASE("classify: a worker_threads thread runs its own loop", "[loop][classifier]") {
