@@ -407,7 +407,8 @@ class Decoder {
       const uint64_t mag = v < 0 ? uint64_t{0} - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
       if (mag > uint64_t{INT64_MAX} || sums[t] > uint64_t{INT64_MAX} - mag)
         return fail("the values of sample type " + std::to_string(t) + " (" + out_.sample_types[t].type +
-                    ") add up past 2^63 - 1 (at sample " + std::to_string(i) + "): no total of them can be told");
+                    ") add up past 2^63 - 1 (at sample " + std::to_string(i) +
+                    "): no total of them can be told");
       sums[t] += mag;
     }
     if (!labelled_) labelled_ = profile::has_diff_base_label(smp);

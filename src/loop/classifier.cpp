@@ -178,7 +178,8 @@ std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample
 
 LocationFrames::LocationFrames(const profile::Profile& p) : by_location_(p.locations.size()) {
   const std::vector<bool> libuv = libuv_mappings(p);
-  for (size_t i = 0; i < p.locations.size(); i++) append_location(p, libuv, &p.locations[i], false, by_location_[i]);
+  for (size_t i = 0; i < p.locations.size(); i++)
+    append_location(p, libuv, &p.locations[i], false, by_location_[i]);
 }
 
 void LocationFrames::append(uint64_t id, bool leaf, std::vector<FrameRef>& out) const {

@@ -109,7 +109,8 @@ Result<ProcessInfo> inspect(pid_t pid) {
   if (status->is_zombie()) {
     proc_pid = status->tgid == pid ? live_thread(pid) : 0;
     if (proc_pid == 0)
-      return make_error(ErrorCode::kNoProcess, "process " + std::to_string(pid) + " has already exited (zombie)");
+      return make_error(ErrorCode::kNoProcess,
+                        "process " + std::to_string(pid) + " has already exited (zombie)");
   }
 
   ProcessInfo info;

@@ -25,8 +25,10 @@ Result<process::ProcessInfo> inspect_target(pid_t pid) {
 
 std::string leader_exited_note(const process::ProcessInfo& info) {
   return "note: pid " + std::to_string(info.pid) +
-         "'s main thread has exited (a zombie leader) while other threads run on: they are read through thread " +
-         std::to_string(info.proc_pid) + ", as native code (a node process's loop phases and JavaScript names need its main thread)";
+         "'s main thread has exited (a zombie leader) while other threads run on: they are read "
+         "through thread " +
+         std::to_string(info.proc_pid) +
+         ", as native code (a node process's loop phases and JavaScript names need its main thread)";
 }
 
 }  // namespace loopperf::record

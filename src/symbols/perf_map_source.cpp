@@ -176,6 +176,7 @@ bool PerfMapSource::tail() {
     map_ = PerfMap{};
     offset_ = 0;
     stop_at_ = kMaxPerfMapBytes;
+    stopped_warned_ = false;  // a new file: its own bounds, its own warning (the time budget stays)
     changed = true;
   }
   size_t before = map_.size();
