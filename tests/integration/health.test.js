@@ -178,11 +178,13 @@ for (const [name, args] of [['cpu', []], ['wall', ['--mode', 'wall']]]) {
       const whole = main.loop.stalls.filter((s) => !s.truncated);
       assert.ok(whole.length >= 2, JSON.stringify(main.loop.stalls));
       for (const s of whole) assert.ok(s.duration_ms >= 180, JSON.stringify(s));  // at least one execSync each
-      // Wall mode sees the stalls' waits, each under execSync; cpu mode only the little CPU between
-      // them (spawning, the handler), so the heaviest sampled stack is under execSync in most.
+      // Wall mode sees the stalls' waits, each under execSync. cpu mode sees only the little CPU
+      // inside them, split between spawning, parsing the queued requests and the handler: which of
+      // those is a stall's heaviest stack varies from run to run (CI once: 1 of 3 under execSync,
+      // the others `llhttp__internal_execute` and no frame below the phase), so at least one is.
       const underExec = whole.filter((s) => /execSync/.test(s.summary)).length;
       if (name === 'wall') assert.strictEqual(underExec, whole.length, JSON.stringify(whole));
-      else assert.ok(underExec >= whole.length / 2, JSON.stringify(whole));
+      else assert.ok(underExec >= 1, JSON.stringify(whole));
       // A loop busy nearly all the time that ran on a CPU for a fraction of it: cpu mode's report says
       // so and points to wall mode; wall mode's sees the waits and does not.
       const offCpu = rep.hints.find((h) => h.kind === 'off-cpu');
