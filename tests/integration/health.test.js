@@ -311,11 +311,14 @@ async function ownViewLaunched(dir, files, work) {
 const OWN_ELU_DIFF = 0.02;
 const OWN_MEAN_EXTRA_MS = 1;
 const OWN_P99_EXTRA_MS = 10;
-// An idle loop's p99, against the larger of two unprofiled runs: the whole spread of unprofiled runs
-// (10.68-12.69 ms), so that a run at the top of it against two at its bottom is no alarm (CI,
-// 2026-12-04: 12.85 under cpu mode vs 11.44 / 11.05 without, failing the 1 ms it had); a stop or a
-// freeze of the loop still shows.
-const OWN_P99_IDLE_EXTRA_MS = 2;
+// An idle loop's p99, against the larger of two unprofiled runs: more than the whole spread of
+// unprofiled runs, so that a run at the top of it against two at its bottom is no alarm. That spread
+// is an extreme of ~200 timer delays on a shared 2-core VM: 10.68-12.69 ms (2026-12-04), 10.51-12.03
+// (2026-12-05), and profiled runs fall in it (wall mode 10.58-12.12). CI failed the 1 ms it had
+// (12.85 under cpu mode vs 11.44 / 11.05 without) and then the 2 ms (2026-12-05: 12.82 under wall
+// mode vs 10.65 / 10.62). A stop or a freeze of the loop still shows here, and the mean's 1 ms bound
+// is the fine check.
+const OWN_P99_IDLE_EXTRA_MS = 3;
 // The collecting loop ("halfgc") moves with its garbage collections: unprofiled ELU 0.830-0.855 over
 // 5 runs, mean delay up to 1.2 ms apart between two runs (13.26 / 14.48 ms), p99 31.8-38.9 ms; under
 // cpu mode its mean was 0.4 ms above the unprofiled one on average (6 runs each: 13.7-14.4 vs
