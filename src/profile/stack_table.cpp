@@ -94,8 +94,8 @@ void StackTable::grow_entry_slots() {
   });
 }
 
-uint32_t StackTable::add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag) {
-  total_samples_++;
+uint32_t StackTable::add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag, uint64_t count) {
+  total_samples_ += count;
   // Once the table is full a stack with a frame the tree lacks cannot get an entry: its frames are
   // not added either, or the tree would grow with every overflowing sample (a churning target's new
   // stacks: 350k orphaned frames, ~10 MB, in a 3-minute recording at 4999 Hz).
@@ -107,10 +107,10 @@ uint32_t StackTable::add(pid_t tid, std::span<const Frame> frames, uint64_t peri
   }
   uint32_t index = node == 0 && !frames.empty() ? kNone : entry_for(tid, tag, node, static_cast<uint32_t>(frames.size()));
   if (index == kNone) {
-    overflowed_++;
-    return add_overflow(tid, Tag{tag.wall, -1}, 1, period);
+    overflowed_ += count;
+    return add_overflow(tid, Tag{tag.wall, -1}, count, period);
   }
-  entries_[index].count++;
+  entries_[index].count += count;
   entries_[index].period += period;
   return index;
 }

@@ -33,7 +33,7 @@ bool program_in_place(pid_t pid) {
 
 }  // namespace
 
-Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
+Result<TracedProcess> ProcessTree::start_process(pid_t pid, uint64_t exec_ns) {
   auto info = inspect_target(pid);
   if (!info) return info.error();
   if (launch_flags_) info->cmdline = process::without_launch_flags(info->cmdline, v8_log_dir_);
@@ -63,15 +63,34 @@ Result<TracedProcess> ProcessTree::start_process(pid_t pid) {
   p.start = start;
   p.start_real = start_real;
   p.start_mono = start_mono;
+  p.exec_mono = exec_ns;
   return p;
 }
 
-ProcessTree::ProcessTree(RecorderOptions opts, std::optional<sample::ProcessEvents> events)
-    : opts_(std::move(opts)), events_(std::move(events)) {}
+sample::EventConfig ProcessTree::sampler_config(const RecorderOptions& opts) {
+  sample::EventConfig ev = cpu_event_config(opts);
+  size_t pages = std::max(ev.ring_pages, ev.main_ring_pages) * 2;
+  const size_t cpus = static_cast<size_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_CONF)));
+  while (pages > 16 && pages * 4096 * cpus > (64u << 20)) pages /= 2;
+  ev.ring_pages = pages;
+  ev.main_ring_pages = 0;
+  return ev;
+}
+
+ProcessTree::ProcessTree(RecorderOptions opts, std::optional<sample::ProcessEvents> events,
+                         std::unique_ptr<sample::TreeSampler> sampler)
+    : opts_(std::move(opts)), events_(std::move(events)), sampler_(std::move(sampler)) {
+  if (sampler_) {
+    opts_.fed = true;
+    opts_.kernel = sampler_->event().kernel;  // after the sampler's fallback to user frames
+  }
+}
 
 void ProcessTree::add_root(TracedProcess p) {
+  if (!p.exec_mono) p.exec_mono = root_exec_ns_;
   root_ = procs_.size();
   procs_.push_back(std::move(p));
+  take_early(procs_.back().pid);
 }
 
 TracedProcess* ProcessTree::current(pid_t pid) {
@@ -88,8 +107,12 @@ bool ProcessTree::wait_for_root_exec(pid_t root_pid, std::chrono::milliseconds t
       // Everything else is news for update(): nothing in the tree runs before the root's exec, but
       // a shell may fork and its child exec before loopperf looks, and one drain (its CPUs' rings
       // one after another) need not hold them in time order.
-      if (!root_exec_seen_ && e.kind == sample::ProcessEvent::Kind::kExec && e.pid == root_pid) root_exec_seen_ = true;
-      else early_.push_back(e);
+      if (!root_exec_seen_ && e.kind == sample::ProcessEvent::Kind::kExec && e.pid == root_pid) {
+        root_exec_seen_ = true;
+        root_exec_ns_ = e.time_ns;
+      } else {
+        early_.push_back(e);
+      }
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
@@ -115,7 +138,7 @@ void ProcessTree::adopt_running_tree() {
     const pid_t pid = queue.back();
     queue.pop_back();
     if (pid != root_pid) {
-      auto p = start_process(pid);
+      auto p = start_process(pid, 0);
       if (!p) {
         missed_++;
         continue;
@@ -143,6 +166,7 @@ void ProcessTree::stop(TracedProcess& p, bool exited, uint64_t end_ns) {
                   : std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - p.start);
   p.stopped = true;
   p.exited = exited;
+  if (exited) p.exit_mono = end_ns;
 }
 
 void ProcessTree::on_exec(pid_t pid, uint64_t time_ns) {
@@ -155,9 +179,11 @@ void ProcessTree::on_exec(pid_t pid, uint64_t time_ns) {
 }
 
 void ProcessTree::start_pending() {
-  std::erase_if(pending_, [this](const Pending& p) {
+  std::vector<pid_t> resolved;
+  std::erase_if(pending_, [this, &resolved](const Pending& p) {
     if (!process::is_alive(p.pid)) {
       missed_++;  // gone before its program could be recorded (a short-lived process)
+      resolved.push_back(p.pid);
       return true;
     }
     // The kernel loads a program within microseconds of the exec: a short wait here, rather than
@@ -166,8 +192,12 @@ void ProcessTree::start_pending() {
     while (!program_in_place(p.pid) && Clock::now() < briefly) ::usleep(200);
     if (!program_in_place(p.pid) && Clock::now() < p.deadline) return false;
     begin_program(p.pid, p.exec_ns);
+    resolved.push_back(p.pid);
     return true;
   });
+  // What the tree sampler saw of them meanwhile goes to the program now recorded (or, for a
+  // wrapper's exec that was not node, to the recorder that goes on following it).
+  for (pid_t pid : resolved) take_early(pid);
 }
 
 void ProcessTree::begin_program(pid_t pid, uint64_t exec_ns) {
@@ -180,29 +210,30 @@ void ProcessTree::begin_program(pid_t pid, uint64_t exec_ns) {
     const bool was_root = known == &root();
     known->superseded = true;
     stop(*known, false);
-    auto next = start_process(pid);
+    auto next = start_process(pid, exec_ns);
     if (!next) {
       warnings_.push_back("process " + std::to_string(pid) + " exec'd node and could not be recorded further: " +
                           next.error().message);
       return;
     }
     if (was_root) next->cmdline = root().cmdline;  // the command as the user gave it
-    next->exec_mono = exec_ns;
     procs_.push_back(std::move(next.value()));
     if (was_root) root_ = procs_.size() - 1;
     return;
   }
-  auto p = start_process(pid);
+  auto p = start_process(pid, exec_ns);
   if (!p) {
     missed_++;  // gone already, or not ours to record
     return;
   }
-  p->exec_mono = exec_ns;
   procs_.push_back(std::move(p.value()));
 }
 
 void ProcessTree::update() {
   if (!events_) return;
+  // Samples taken before this moment are given out after the events before it are taken in: a
+  // sample after an exec must not go to the program the exec replaced.
+  const uint64_t cut = monotonic_ns();
   // A program is news at its exec, before the kernel has put its arguments in place: its command
   // line is read again until it shows.
   for (auto& p : procs_) {
@@ -227,24 +258,117 @@ void ProcessTree::update() {
         break;
       case sample::ProcessEvent::Kind::kExit:
         // The root's exit is the session's (it waits for its child); another's ends its recording.
-        if (e.pid != root_pid)
-          if (TracedProcess* p = current(e.pid)) stop(*p, true, e.time_ns);
+        if (e.pid == root_pid) break;
+        if (TracedProcess* p = current(e.pid)) stop(*p, true, e.time_ns);
+        else gone_.push_back(e.pid);
         break;
       case sample::ProcessEvent::Kind::kFork:
         break;  // a process is recorded from its exec: node's children, shells' commands all exec
     }
   }
   start_pending();
+  if (sampler_) take_samples(cut);
+}
+
+void ProcessTree::keep(std::vector<sample::OwnedSample>& into, const sample::RawSample& s) {
+  // Bounded: a fork that never execs, sampled for the whole recording, must not take memory without
+  // end. Past the bound its samples are counted as unrecorded.
+  constexpr size_t kKeepBytes = 64u << 20;
+  sample::OwnedSample copy(s);
+  if (kept_bytes_ + copy.bytes() > kKeepBytes) {
+    unrecorded_++;
+    return;
+  }
+  kept_bytes_ += copy.bytes();
+  into.push_back(std::move(copy));
+}
+
+TracedProcess* ProcessTree::program_at(pid_t pid, uint64_t time_ns) {
+  TracedProcess* best = nullptr;
+  for (auto& p : procs_) {
+    if (p.pid != pid || p.exec_mono > time_ns || (p.exited && time_ns > p.exit_mono)) continue;
+    if (!best || p.exec_mono >= best->exec_mono) best = &p;
+  }
+  // A later exec whose program is not recorded yet: the sample is that program's.
+  for (const auto& e : pending_)
+    if (e.pid == pid && e.exec_ns <= time_ns && (!best || e.exec_ns > best->exec_mono)) return nullptr;
+  return best;
+}
+
+void ProcessTree::dispatch(const sample::RawSample& s) {
+  if (TracedProcess* p = program_at(s.pid, s.time_ns)) p->rec->on_cpu_sample(s);
+  else keep(early_samples_[s.pid], s);
+}
+
+void ProcessTree::take_early(pid_t pid) {
+  auto it = early_samples_.find(pid);
+  if (it == early_samples_.end()) return;
+  std::vector<sample::OwnedSample> samples = std::move(it->second);
+  early_samples_.erase(it);
+  const bool waiting = std::any_of(pending_.begin(), pending_.end(), [pid](const Pending& p) { return p.pid == pid; });
+  std::vector<sample::OwnedSample> still;
+  for (auto& o : samples) {
+    kept_bytes_ -= o.bytes();
+    const sample::RawSample s = o.view();
+    if (TracedProcess* p = program_at(pid, s.time_ns)) {
+      p->rec->on_cpu_sample(s);
+    } else if (waiting) {
+      kept_bytes_ += o.bytes();
+      still.push_back(std::move(o));
+    } else {
+      unrecorded_++;  // before its first recorded program: a fork's, before its exec
+    }
+  }
+  if (!still.empty()) early_samples_[pid] = std::move(still);
+}
+
+void ProcessTree::take_samples(uint64_t cut) {
+  std::vector<sample::OwnedSample> held = std::move(held_);
+  held_.clear();
+  for (auto& o : held) {
+    kept_bytes_ -= o.bytes();
+    dispatch(o.view());
+  }
+  sampler_->drain(
+      [&](const sample::RawSample& s) {
+        if (s.time_ns > cut) keep(held_, s);
+        else dispatch(s);
+      },
+      [this](pid_t pid, pid_t tid, const char* name) {
+        if (TracedProcess* p = current(pid)) p->rec->on_thread_name(tid, name);
+      });
+  // Processes that exited with no program recorded: what was kept of them is counted, not held.
+  for (pid_t pid : gone_) {
+    auto it = early_samples_.find(pid);
+    if (it == early_samples_.end() ||
+        std::any_of(pending_.begin(), pending_.end(), [pid](const Pending& p) { return p.pid == pid; }))
+      continue;
+    for (const auto& o : it->second) kept_bytes_ -= o.bytes();
+    unrecorded_ += it->second.size();
+    early_samples_.erase(it);
+  }
+  gone_.clear();
 }
 
 void ProcessTree::step(std::chrono::milliseconds timeout) {
   // A process's exec wakes the wait: the sooner its recorder starts, the more of it is recorded.
-  root().rec->step(timeout, events_ ? events_->fds() : std::vector<int>{});
+  std::vector<int> wake = events_ ? events_->fds() : std::vector<int>{};
+  if (sampler_)
+    for (int fd : sampler_->fds()) wake.push_back(fd);
+  root().rec->step(timeout, wake);
   for (auto& p : procs_)
     if (&p != &root() && !p.stopped) p.rec->step(std::chrono::milliseconds(0));
 }
 
 void ProcessTree::stop_all() {
+  if (sampler_) {
+    // Everything the tree's events recorded, every exec and exit known by now (update() ran).
+    sampler_->stop();
+    take_samples(UINT64_MAX);
+    for (auto& [pid, samples] : early_samples_) unrecorded_ += samples.size();
+    early_samples_.clear();
+    kept_bytes_ = 0;
+  }
   for (auto& p : procs_) stop(p, false);
   for (auto& p : procs_) p.rec->release_probes();
 }
@@ -281,7 +405,7 @@ uint64_t ProcessTree::threads_active() const {
 uint64_t ProcessTree::lost_samples() const {
   uint64_t n = 0;
   for (const auto& p : procs_) n += p.rec->stats().lost;
-  return n;
+  return n + tree_lost();
 }
 
 }  // namespace loopperf::record

@@ -2,6 +2,7 @@
 #include "loopperf/record/recorder.h"
 
 #include <malloc.h>
+#include <poll.h>
 #include <time.h>
 
 #include <algorithm>
@@ -57,19 +58,15 @@ Recorder::~Recorder() {
   if (wall_) wall_->stop();
 }
 
-Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) {
-  std::unique_ptr<Recorder> r(new Recorder(opts, {}));
-  sample::SamplerConfig sc;
-  sc.pid = opts.pid;
-  sc.event.frequency_hz = opts.frequency_hz;
-  sc.event.kernel = opts.kernel;
-  sc.max_threads = opts.max_threads;
-  sc.deferred = opts.defer_sampling;
+sample::EventConfig cpu_event_config(const RecorderOptions& opts) {
+  sample::EventConfig ev;
+  ev.frequency_hz = opts.frequency_hz;
+  ev.kernel = opts.kernel;
   // Heap names read each JavaScript frame's slots from the sample's stack copy, in fp mode too.
   if (opts.unwind != unwind::UnwindMode::kFp || symbols::uses_heap(opts.js_names)) {
-    sc.event.user_regs_and_stack = true;
-    sc.event.regs_mask = unwind::kSampledRegsMask;
-    sc.event.stack_bytes = opts.stack_bytes;
+    ev.user_regs_and_stack = true;
+    ev.regs_mask = unwind::kSampledRegsMask;
+    ev.stack_bytes = opts.stack_bytes;
     // Room for 32 samples with their stack copies per thread, or ~25 ms of them at high rates
     // (4999 Hz: 125, a 2 MB ring), drained at a quarter full. 32 at 999 Hz is ~60 samples in 512 KB.
     const size_t room = std::max<size_t>(32, static_cast<size_t>(opts.frequency_hz) / 40);
@@ -77,12 +74,23 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) 
     // at a quarter full, that is still 8 samples, 8 ms at 999 Hz.
     size_t pages = 16;
     while (pages * 4096 < room * (opts.stack_bytes + 1024ull) && pages < 256) pages *= 2;
-    sc.event.ring_pages = pages;
+    ev.ring_pages = pages;
     // The main thread's ring is twice that (2 MiB at most: 62 samples of 32 KiB, ~60 ms at 999 Hz):
     // its loop is what most recordings are for, and one ring more costs little whatever the
     // number of threads.
-    sc.event.main_ring_pages = std::min<size_t>(pages * 2, 512);
+    ev.main_ring_pages = std::min<size_t>(pages * 2, 512);
   }
+  return ev;
+}
+
+Result<std::unique_ptr<Recorder>> Recorder::create(const RecorderOptions& opts) {
+  std::unique_ptr<Recorder> r(new Recorder(opts, {}));
+  if (opts.fed) return r;  // its samples come from the process tree's events
+  sample::SamplerConfig sc;
+  sc.pid = opts.pid;
+  sc.event = cpu_event_config(opts);
+  sc.max_threads = opts.max_threads;
+  sc.deferred = opts.defer_sampling;
   Recorder* raw = r.get();
   auto sampler = sample::Sampler::create(sc, [raw](const sample::RawSample& s) { raw->on_cpu_sample(s); });
   if (!sampler) return sampler.error();
@@ -123,7 +131,7 @@ void Recorder::start(const std::string& exe, bool is_node) {
     wall_->set_threads(wall_threads_);
     wall_->start();
   }
-  sampler_->start();  // a deferred sampler: from now on (RecorderOptions::defer_sampling)
+  if (sampler_) sampler_->start();  // a deferred sampler: from now on (RecorderOptions::defer_sampling)
 }
 
 void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start_ns, bool health) {
@@ -212,8 +220,18 @@ void Recorder::start_js_names() {
 
 uint64_t Recorder::heap_names_over_budget() const { return js_namer_ ? js_namer_->over_budget() : 0; }
 
+void Recorder::on_thread_name(pid_t tid, const char* name) {
+  auto [it, fresh] = fed_names_.insert_or_assign(tid, name);
+  if (fresh) fed_stats_.threads_seen++;
+}
+
 void Recorder::on_cpu_sample(const sample::RawSample& s) {
   if (tap_) tap_->cpu_sample(s);
+  if (opts_.fed) {
+    fed_stats_.samples++;
+    // A thread that has not said its name since it started is named by the one it has now, once.
+    if (!fed_names_.count(s.tid)) on_thread_name(s.tid, process::thread_name(opts_.pid, s.tid).c_str());
+  }
   frames_.clear();
   bool cut_short = false;
   if (unwinder_) cut_short = unwind::cut_short(unwinder_->frames_for(s, frames_));
@@ -225,11 +243,27 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
     js_namer_->name(frames_, regs, stack, true, &at);
   }
   note_worker_loop(s.tid, frames_);
-  // In wall mode a loop thread's time is told by its wall samples; its cpu samples would count twice.
-  cpu_kept_++;
+  const uint64_t count = sample_count(s);
+  cpu_kept_ += count;
   compactor_.canonicalize(frames_);
-  uint32_t index = stacks_.add(s.tid, frames_, s.period);
-  if (health_) health_->sample(s.tid, s.time_ns, index, 1, cut_short);
+  uint32_t index = stacks_.add(s.tid, frames_, s.period, profile::StackTable::Tag{}, count);
+  if (health_ && count) health_->sample(s.tid, s.time_ns, index, count, cut_short);
+}
+
+uint64_t Recorder::sample_count(const sample::RawSample& s) {
+  // Every sample of a thread's own event is one period of the recording's rate (the jittered
+  // periods average to it). A fed sample stands for the period its thread inherited when it was
+  // forked (sample/tree_sampler.h: fixed for the thread's life, drawn from half to one and a half
+  // times the recording's): it counts as that period in units of the recording's, rounded at
+  // random (1.4 counts 1 or 2, 2 with probability 0.4), so that counts stay in proportion to CPU
+  // time between threads as they are for threads sampled by their own events. Not rounded in
+  // turn: a fixed period's samples walk through a periodic workload's cycle in step with the
+  // fraction carried, and the rounded-down ones would be those at one point of the cycle.
+  const uint64_t nominal = 1'000'000'000ULL / static_cast<uint64_t>(opts_.frequency_hz);
+  if (!opts_.fed || s.period == 0 || s.period == nominal) return 1;
+  const double units = static_cast<double>(s.period) / static_cast<double>(nominal);
+  const auto whole = static_cast<uint64_t>(units);
+  return whole + (std::uniform_real_distribution<double>(0, 1)(rounding_) < units - static_cast<double>(whole) ? 1 : 0);
 }
 
 void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames) {
@@ -293,6 +327,7 @@ void Recorder::follow_new_threads() {
   std::set<pid_t> alive_set(alive.begin(), alive.end());
   for (pid_t tid : alive) {
     if (!followed_.insert(tid).second) continue;
+    if (opts_.fed && !fed_names_.count(tid)) on_thread_name(tid, process::thread_name(opts_.pid, tid).c_str());
     if (tracer_) tracer_->add_thread(tid);
     if (health_) {
       auto [epfd, frame] = waiting_in_poll(opts_.pid, tid);
@@ -312,15 +347,22 @@ void Recorder::follow_new_threads() {
     on_thread_ended(*it, monotonic_ns());
     it = followed_.erase(it);
   }
+  if (opts_.fed) fed_stats_.threads_active = followed_.size();
 }
 
 void Recorder::step(std::chrono::milliseconds timeout, const std::vector<int>& also_wake) {
-  sampler_->poll(timeout, also_wake);
+  if (sampler_) {
+    sampler_->poll(timeout, also_wake);
+  } else if (timeout.count() > 0) {
+    std::vector<pollfd> fds;
+    for (int fd : also_wake) fds.push_back(pollfd{fd, POLLIN, 0});
+    ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+  }
   if (tracer_) tracer_->drain();
   take_wall_samples();
   auto now = Clock::now();
   if (now - last_scan_ >= std::chrono::milliseconds(50)) {
-    sampler_->scan_threads();
+    if (sampler_) sampler_->scan_threads();
     follow_new_threads();
     last_scan_ = now;
   }
@@ -357,7 +399,7 @@ void Recorder::stop(bool release) {
   end_ns_ = monotonic_ns();  // the recording's end: what happens while we write the file is not its
   if (wall_) wall_->stop();
   take_wall_samples();
-  sampler_->finish();
+  if (sampler_) sampler_->finish();
   if (tracer_) tracer_->drain();
   // Its probes take ~0.1 s each to close: done while the profile is being finished.
   if (gc_epochs_) gc_epochs_->close(release);

@@ -30,6 +30,7 @@
 #include "loopperf/record/recorder.h"
 #include "loopperf/record/run_warnings.h"
 #include "loopperf/sample/process_events.h"
+#include "loopperf/sample/tree_sampler.h"
 
 namespace loopperf::record {
 
@@ -79,7 +80,9 @@ std::vector<pid_t> recorded_pids(ProcessTree& tree, pid_t root) {
 }
 
 // One program's profile, with the metadata a recording of it alone would carry.
-FinishedProfile finish_process(TracedProcess& p, const RecordConfig& cfg, bool target_exited) {
+// `shared_lost`: samples lost from rings the process shared with others (the launched process's
+// recording carries the tree sampler's).
+FinishedProfile finish_process(TracedProcess& p, const RecordConfig& cfg, bool target_exited, uint64_t shared_lost = 0) {
   Recorder& rec = *p.rec;
   const auto& st = rec.stats();
   profile::BuildInfo info;
@@ -97,7 +100,7 @@ FinishedProfile finish_process(TracedProcess& p, const RecordConfig& cfg, bool t
   ri.node_version = p.node_version.valid() ? p.node_version.get() : std::string();
   ri.rate_hz = cfg.sampling.frequency_hz;
   ri.samples = rec.samples();
-  ri.lost = st.lost;
+  ri.lost = st.lost + shared_lost;
   ri.threads = st.threads_seen;
   ri.threads_skipped = st.threads_skipped;
   ri.stacks_overflowed = rec.stacks().overflowed();
@@ -124,12 +127,13 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
     auto w = run_warnings(*p.rec, f, ctx);
     if (!w.empty()) warnings.emplace_back(p.pid, std::move(w));
   };
-  FinishedProfile fin = finish_process(root, cfg, target_exited);
+  FinishedProfile fin = finish_process(root, cfg, target_exited, tree.tree_lost());
   warnings_of(root, fin);
   const auto tree_counts = [&tree](profile::Profile& p) {
     if (!tree.follows()) return;
     p.set_meta("processes.missed", std::to_string(tree.missed()));
     p.set_meta("processes.events_lost", std::to_string(tree.events_lost()));
+    if (tree.samples_tree()) p.set_meta("processes.samples_unrecorded", std::to_string(tree.unrecorded_samples()));
   };
   if (procs.size() == 1) {
     tree_counts(fin.profile);
@@ -145,9 +149,10 @@ Result<FinishedProfile> finish_tree(ProcessTree& tree, const RecordConfig& cfg, 
   }
   for (auto& part : parts) {
     // How much of each program's start the recording missed: its recorder began after the exec
-    // (launch mode's root is held before it and misses nothing).
+    // (launch mode's root is held before it and misses nothing; a tree sampler misses nothing of
+    // any program).
     for (const auto& p : procs)
-      if (p.pid == part.pid && !p.superseded && p.exec_mono && p.start_mono > p.exec_mono)
+      if (p.pid == part.pid && !p.superseded && !p.rec->options().fed && p.exec_mono && p.start_mono > p.exec_mono)
         part.profile.set_meta("target.start_delay_ms", std::to_string((p.start_mono - p.exec_mono) / 1'000'000));
   }
   auto merged = profile::merge_processes(std::move(parts));
@@ -207,20 +212,16 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   }
   if (output.empty()) output = default_output_name(pid, std::time(nullptr));
 
-  RecorderOptions ro = cfg.sampling;
-  ro.pid = proc_pid;
-  ro.defer_sampling = !launch;
-  auto recorder = Recorder::create(ro);
-  if (!recorder) {
-    if (launch) {
-      child.signal(SIGKILL);  // never exec'd: nothing of the user's has run yet
-      child.wait();
-    }
-    return recorder.error();
-  }
   // The process tree: the command's, followed from before its first exec (launch mode), or the
-  // running target's descendants (--children).
+  // running target's descendants (--children). In launch mode its cpu samples too: one inherited
+  // event per CPU samples every process of it from its exec on (sample/tree_sampler.h).
   std::optional<sample::ProcessEvents> tree_events;
+  std::unique_ptr<sample::TreeSampler> tree_sampler;
+  const auto abandon_child = [&] {
+    if (!launch) return;
+    child.signal(SIGKILL);  // never exec'd: nothing of the user's has run yet
+    child.wait();
+  };
   if (cfg.follow_children) {
     auto ev = sample::ProcessEvents::open(pid);
     if (ev)
@@ -230,7 +231,33 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                     " process is recorded, not the processes it starts: " + ev.error().message,
                 ev.error().hint);
   }
-  ProcessTree tree(cfg.sampling, std::move(tree_events));
+  if (launch && tree_events) {
+    auto ts = sample::TreeSampler::open(pid, ProcessTree::sampler_config(cfg.sampling));
+    if (ts) {
+      tree_sampler = std::move(*ts);
+    } else if (ts.error().code == ErrorCode::kPermission) {
+      abandon_child();
+      return ts.error();  // the recorder's own events would be refused the same way
+    } else {
+      log::warn("the processes the command starts are sampled from when loopperf finds them, not from their exec: " +
+                    ts.error().message,
+                ts.error().hint);
+    }
+  }
+
+  RecorderOptions ro = cfg.sampling;
+  ro.pid = proc_pid;
+  ro.defer_sampling = !launch;
+  if (tree_sampler) {
+    ro.fed = true;
+    ro.kernel = tree_sampler->event().kernel;
+  }
+  auto recorder = Recorder::create(ro);
+  if (!recorder) {
+    abandon_child();
+    return recorder.error();
+  }
+  ProcessTree tree(cfg.sampling, std::move(tree_events), std::move(tree_sampler));
   if (child.flags_in_argv()) tree.set_launch_flags(v8_log_dir.path);
 
   if (launch) {

@@ -15,15 +15,6 @@
 namespace loopperf::sample {
 
 namespace {
-// Layout of PERF_RECORD_SAMPLE for sample_type TID|TIME|PERIOD|CALLCHAIN (kernel ABI order).
-struct SampleHead {
-  perf_event_header header;
-  uint32_t pid, tid;
-  uint64_t time;
-  uint64_t period;
-  uint64_t nr;
-  // uint64_t ips[nr];
-};
 struct LostRecord {
   perf_event_header header;
   uint64_t id;
@@ -156,54 +147,11 @@ void Sampler::scan_threads() {
   for (auto& [tid, f] : events_) stats_.ring_bytes += f.event.mapped_bytes();
 }
 
-// After the callchain: REGS_USER {u64 abi; u64 regs[popcount(mask)]}, then STACK_USER
-// {u64 size; u8 data[size]; u64 dyn_size} (kernel ABI order).
-bool Sampler::parse_regs_and_stack(const perf_event_header* h, RawSample& s) {
-  const char* end = reinterpret_cast<const char*>(h) + h->size;
-  const char* p = reinterpret_cast<const char*>(s.ips + s.nr);
-  auto take = [&](uint64_t& v) {
-    if (p + 8 > end) return false;
-    std::memcpy(&v, p, 8);
-    p += 8;
-    return true;
-  };
-  uint64_t abi = 0;
-  if (!take(abi)) return false;
-  if (abi != PERF_SAMPLE_REGS_ABI_NONE) {
-    size_t n = static_cast<size_t>(__builtin_popcountll(cfg_.event.regs_mask));
-    if (p + n * 8 > end) return false;
-    s.regs = reinterpret_cast<const uint64_t*>(p);
-    s.regs_count = n;
-    p += n * 8;
-  }
-  uint64_t size = 0;
-  if (!take(size)) return false;
-  if (size > 0) {
-    if (p + size + 8 > end) return false;
-    s.stack = reinterpret_cast<const uint8_t*>(p);
-    p += size;
-    uint64_t dyn = 0;
-    take(dyn);
-    s.stack_size = dyn < size ? dyn : size;
-  }
-  return true;
-}
-
 void Sampler::handle(const perf_event_header* h) {
   switch (h->type) {
     case PERF_RECORD_SAMPLE: {
-      if (h->size < sizeof(SampleHead)) return;
-      SampleHead head;
-      std::memcpy(&head, h, sizeof head);
-      size_t max_nr = (h->size - sizeof(SampleHead)) / sizeof(uint64_t);
       RawSample s;
-      s.pid = static_cast<pid_t>(head.pid);
-      s.tid = static_cast<pid_t>(head.tid);
-      s.time_ns = head.time;
-      s.period = head.period;
-      s.nr = head.nr < max_nr ? head.nr : max_nr;
-      s.ips = reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(h) + sizeof(SampleHead));
-      if (cfg_.event.user_regs_and_stack && !parse_regs_and_stack(h, s)) return;
+      if (!parse_cpu_sample(h, cfg_.event, s)) return;
       stats_.samples++;
       on_sample_(s);
       break;

@@ -43,11 +43,12 @@ class StackTable {
   explicit StackTable(size_t max_stacks = 1'000'000);
 
   // Returns the index of the entry the sample went to (the Profile sample index after building).
-  // `frames` is leaf first.
+  // `frames` is leaf first. `count`: what the sample adds to the entry's sample count (1; a sample
+  // of a period other than the recording's counts in units of it, record/recorder.h).
   uint32_t add(pid_t tid, std::span<const Frame> frames, uint64_t period) {
     return add(tid, frames, period, Tag{});
   }
-  uint32_t add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag);
+  uint32_t add(pid_t tid, std::span<const Frame> frames, uint64_t period, Tag tag, uint64_t count = 1);
 
   const std::vector<Entry>& entries() const { return entries_; }
   // The entry's frames, leaf first.

@@ -32,6 +32,10 @@ struct RecorderOptions {
   // samples holds at 999 Hz: 16-28 samples were lost at the start of every recording. Launch mode
   // samples from the exec on (the program's start is part of what it asks for).
   bool defer_sampling = false;
+  // Launch mode's process tree: the recorder opens no perf events of its own; its process's cpu
+  // samples come from the tree's inherited events (sample/tree_sampler.h) through on_cpu_sample,
+  // and its thread names through on_thread_name.
+  bool fed = false;
 };
 
 }  // namespace loopperf::record

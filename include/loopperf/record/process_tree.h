@@ -1,8 +1,14 @@
 // The processes of one recording. Attach mode has one. Launch mode follows the command's process
-// tree (sample/process_events.h): every process the command starts gets a Recorder of its own from
-// its exec on; a process that execs node after a wrapper (`#!/usr/bin/env node`, `sh -c`, npm's
-// scripts) is recognised again at that exec; a process that exits keeps what was recorded of it.
-// The session merges them into one profile (profile/processes.h).
+// tree (sample/process_events.h): every process the command starts gets a Recorder of its own for
+// the program it execs; a process that execs node after a wrapper (`#!/usr/bin/env node`, `sh -c`,
+// npm's scripts) is recognised again at that exec; a process that exits keeps what was recorded of
+// it. The session merges them into one profile (profile/processes.h).
+//
+// In launch mode the tree's cpu samples come from one inherited event per CPU (sample/
+// tree_sampler.h), each sample given to the recorder of the program its process ran at the
+// sample's time: a program is sampled from its exec on, including what it ran before its recorder
+// existed (kept until then), and the recorders open no events of their own (RecorderOptions::fed).
+// With --children (attach mode) each recorder samples its own process, from when it was found.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +25,8 @@
 
 #include "loopperf/record/recorder.h"
 #include "loopperf/sample/process_events.h"
+#include "loopperf/sample/sample_record.h"
+#include "loopperf/sample/tree_sampler.h"
 
 namespace loopperf::record {
 
@@ -33,6 +41,7 @@ struct TracedProcess {
   int64_t start_real = 0;                          // the same moment, CLOCK_REALTIME ns
   uint64_t start_mono = 0;                         // and CLOCK_MONOTONIC ns, the process events' clock
   uint64_t exec_mono = 0;                          // its exec, when the tree's events saw it (0: not seen)
+  uint64_t exit_mono = 0;                          // its exit, when it exited (the events' time)
   std::chrono::nanoseconds elapsed{};              // set when it stops
   bool stopped = false;
   bool exited = false;
@@ -44,7 +53,15 @@ class ProcessTree {
  public:
   // `events`: the tree's execs and exits (launch mode); none in attach mode or when they could not
   // be followed, then only the root is recorded. `opts` is what each new process's recorder gets.
-  ProcessTree(RecorderOptions opts, std::optional<sample::ProcessEvents> events);
+  // `sampler`: the tree's cpu samples (launch mode), then every recorder is fed from it.
+  ProcessTree(RecorderOptions opts, std::optional<sample::ProcessEvents> events,
+              std::unique_ptr<sample::TreeSampler> sampler = nullptr);
+
+  // The tree sampler's event for recordings of `opts`: the recorders' event, with one ring per CPU
+  // that holds what every thread of the tree ran on that CPU while loopperf was busy (a new node
+  // process's recorder takes 10-60 ms to set up): twice the main thread's ring, at most 64 MiB
+  // over all CPUs.
+  static sample::EventConfig sampler_config(const RecorderOptions& opts);
 
   // Launch mode put node's perf-map flags on the command line, with V8's log in `v8_log_dir`:
   // processes that inherit them (child_process.fork) show their command lines without them.
@@ -52,7 +69,8 @@ class ProcessTree {
     launch_flags_ = true;
     v8_log_dir_ = std::move(v8_log_dir);
   }
-  // The launched (or attached) process; its recorder is created and started by the caller.
+  // The launched (or attached) process; its recorder is created and started by the caller (with
+  // RecorderOptions::fed when the tree has a sampler).
   void add_root(TracedProcess p);
   // The launched process's current program.
   TracedProcess& root() { return procs_[root_]; }
@@ -85,18 +103,36 @@ class ProcessTree {
   // the kernel dropped (a ring was full).
   uint64_t missed() const { return missed_; }
   uint64_t events_lost() const { return events_ ? events_->lost() : 0; }
+  // The tree's sampler, if it has one: its samples lost (a CPU's ring was full: not one process's),
+  // and samples no program was recorded for (a process gone within milliseconds of its exec, before
+  // its program could be read; a fork that never exec'd; the memory for samples kept waiting for
+  // their recorder was used up).
+  bool samples_tree() const { return sampler_ != nullptr; }
+  uint64_t tree_lost() const { return sampler_ ? sampler_->lost() : 0; }
+  uint64_t unrecorded_samples() const { return unrecorded_; }
   // What went wrong while following the tree, and what the recorders of processes other than the
   // launched one could not set up (grouped by text, with their pids).
   std::vector<std::string> warnings() const;
 
  private:
   // Starts recording `pid` as it runs now (attach semantics: sampling begins when all is set up).
-  Result<TracedProcess> start_process(pid_t pid);
+  // `exec_ns`: the exec that started its program (0: not seen, attach mode).
+  Result<TracedProcess> start_process(pid_t pid, uint64_t exec_ns);
   // An exec: the pid waits in pending_ until its program is loaded (or 200 ms have passed), then
   // begin_program() starts its recorder, or restarts it when a wrapper exec'd node.
   void on_exec(pid_t pid, uint64_t time_ns);
   void start_pending();
   void begin_program(pid_t pid, uint64_t exec_ns);
+  // The tree sampler's samples since the last call, given to their programs' recorders: those
+  // taken before `cut` (every exec and exit before it is known), the rest at the next call.
+  void take_samples(uint64_t cut);
+  void dispatch(const sample::RawSample& s);
+  // The program `pid` ran at `time_ns`, if it is recorded; null as well while an exec of it before
+  // that time waits for its recorder (pending_).
+  TracedProcess* program_at(pid_t pid, uint64_t time_ns);
+  // Samples of `pid` kept while it had no recorder, given to the recorders they belong to now.
+  void take_early(pid_t pid);
+  void keep(std::vector<sample::OwnedSample>& into, const sample::RawSample& s);
   // `end_ns`: its exit's time (CLOCK_MONOTONIC), 0 for now.
   void stop(TracedProcess& p, bool exited, uint64_t end_ns = 0);
   TracedProcess* current(pid_t pid);
@@ -112,6 +148,7 @@ class ProcessTree {
   };
   std::vector<Pending> pending_;
   bool root_exec_seen_ = false;
+  uint64_t root_exec_ns_ = 0;  // the launched process's first exec (its events' time)
   // Events drained while waiting for the root's exec, other than that exec (the root forking and
   // its child exec'ing already): update() takes them first.
   std::vector<sample::ProcessEvent> early_;
@@ -120,6 +157,13 @@ class ProcessTree {
   uint64_t missed_ = 0;
   std::vector<std::string> warnings_;
   std::map<std::string, std::vector<pid_t>> setup_warnings_;
+  std::unique_ptr<sample::TreeSampler> sampler_;
+  // Copies of samples: taken after the last cut (held_), or of a pid with no recorder yet (early_).
+  std::vector<sample::OwnedSample> held_;
+  std::map<pid_t, std::vector<sample::OwnedSample>> early_samples_;
+  size_t kept_bytes_ = 0;
+  std::vector<pid_t> gone_;  // exited with no program recorded, since the last take_samples()
+  uint64_t unrecorded_ = 0;
 };
 
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +54,10 @@ struct SavedSources {
   std::string kallsyms;  // saved copy
 };
 
+// The cpu-clock event a recording of `opts` samples with: its rate, kernel frames, and for DWARF
+// unwinding or heap names the registers and stack copy with rings sized to hold them.
+sample::EventConfig cpu_event_config(const RecorderOptions& opts);
+
 class Recorder {
  public:
   // Preflight: opens the main thread's perf event first; its error is the user's error.
@@ -78,6 +83,8 @@ class Recorder {
   void on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns);
   void on_thread_ended(pid_t tid, uint64_t time_ns);
   void on_sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns);
+  // A fed recorder's thread name (RecorderOptions::fed): at an exec or a rename.
+  void on_thread_name(pid_t tid, const char* name);
   void on_health_flush(uint64_t now_ns);
   // The replay's stop: the recording ended at `end_ns`.
   void stop_replay(uint64_t end_ns) { end_ns_ = end_ns; }
@@ -95,9 +102,9 @@ class Recorder {
   // and symbol tables: call once, after stop().
   FinishedProfile finish_profile(profile::BuildInfo build, profile::RecordingInfo info);
 
-  const sample::SamplerStats& stats() const { return sampler_->stats(); }
+  const sample::SamplerStats& stats() const { return sampler_ ? sampler_->stats() : fed_stats_; }
   bool kernel_frames() const { return sampler_ ? sampler_->kernel_frames() : opts_.kernel; }
-  const std::map<pid_t, std::string>& thread_names() const { return sampler_->thread_names(); }
+  const std::map<pid_t, std::string>& thread_names() const { return sampler_ ? sampler_->thread_names() : fed_names_; }
   const std::shared_ptr<process::TargetFiles>& files() const { return files_; }
   uint64_t start_ns() const { return start_ns_; }
   uint64_t end_ns() const { return end_ns_; }
@@ -130,6 +137,9 @@ class Recorder {
   void take_wall_samples();
   void follow_new_threads();
   void note_worker_loop(pid_t tid, const std::vector<profile::Frame>& frames);
+  // What a cpu sample adds to its stack's sample count (1, or for a fed sample its period in units
+  // of the recording's).
+  uint64_t sample_count(const sample::RawSample& s);
   void start_js_names();
 
   RecorderOptions opts_;
@@ -137,7 +147,11 @@ class Recorder {
   std::shared_ptr<process::TargetFiles> files_;  // the target's files, shared by symbolizer and unwinders
   std::unique_ptr<symbols::ProcessSymbolizer> symbolizer_;
   profile::StackCompactor compactor_;  // after stacks_ and symbolizer_, which it refers to
-  std::unique_ptr<sample::Sampler> sampler_;
+  std::unique_ptr<sample::Sampler> sampler_;  // null when fed (RecorderOptions::fed) or replayed
+  // A fed recorder's counts and thread names, kept here as the sampler would.
+  sample::SamplerStats fed_stats_;
+  std::map<pid_t, std::string> fed_names_;
+  std::mt19937_64 rounding_{std::random_device{}()};  // sample_count()'s
   std::unique_ptr<unwind::SampleUnwinder> unwinder_;
   std::unique_ptr<unwind::HybridUnwinder> wall_unwinder_;
   std::unique_ptr<unwind::ModuleMap> wall_modules_;

@@ -15,26 +15,9 @@
 #include "loopperf/common/result.h"
 #include "loopperf/sample/jitter.h"
 #include "loopperf/sample/perf_event.h"
+#include "loopperf/sample/sample_record.h"
 
 namespace loopperf::sample {
-
-// One PERF_RECORD_SAMPLE, pointing into the ring (valid only during the callback).
-struct RawSample {
-  pid_t pid = 0;
-  pid_t tid = 0;
-  uint64_t time_ns = 0;   // CLOCK_MONOTONIC
-  // cpu-clock: nanoseconds of CPU this sample stands for. With jitter the kernel keeps reporting
-  // the first period, which is the mean of the drawn ones: right on average, as a sample should be.
-  uint64_t period = 0;
-  const uint64_t* ips = nullptr;  // callchain with PERF_CONTEXT_* markers
-  uint64_t nr = 0;
-  // With EventConfig::user_regs_and_stack: the user registers (in the order of the mask's bits;
-  // nullptr when the kernel had none, e.g. a kernel thread) and the copied user stack from sp.
-  const uint64_t* regs = nullptr;
-  size_t regs_count = 0;
-  const uint8_t* stack = nullptr;
-  uint64_t stack_size = 0;  // valid bytes (the kernel's dyn_size)
-};
 
 struct SamplerConfig {
   pid_t pid = 0;
@@ -90,7 +73,6 @@ class Sampler {
   // Drains the rings; `rearm`: re-draw the period of threads due for it (not for ended or disabled ones).
   void drain_all(bool rearm = true);
   void handle(const perf_event_header* h);
-  bool parse_regs_and_stack(const perf_event_header* h, RawSample& s);
   void drain(Followed& f, bool rearm);
 
   SamplerConfig cfg_;

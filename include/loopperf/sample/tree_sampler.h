@@ -1,0 +1,75 @@
+// The cpu samples of a launched command's whole process tree, each process sampled from its first
+// instruction: one inherited cpu-clock event per CPU, opened on the launched child while it waits
+// before its exec. Every process and thread the command starts inherits the event at its fork, so
+// nothing has to be opened when a process starts and nothing it runs before loopperf looks at it
+// is missed (a per-process event opened at its exec, the alternative, misses its first
+// milliseconds and every process shorter than that).
+//
+// The kernel maps an inherited event only per CPU (a per-task one refuses mmap with EINVAL), so
+// there is one ring per CPU and a sample says its pid and tid; the caller gives each sample to the
+// recorder of its process (record/process_tree.h). One event per CPU samples every thread of the
+// tree: the target pays for one event per thread, as with per-thread events, not two.
+//
+// Periods (jitter.h). PERF_EVENT_IOC_PERIOD reaches only the event it is called on, not the copies
+// the tree's tasks inherited; a task copies the period its original event has when the task is
+// forked. The launched process's first task runs on the original events themselves: its period is
+// re-drawn every 32 of its samples, as Sampler does per thread. Every other thread and process is
+// sampled at the period drawn last before it was forked, fixed for its life: a random period, so
+// not in step with periodic work unless its cycle happens to fall within a small fraction of it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "loopperf/common/result.h"
+#include "loopperf/sample/jitter.h"
+#include "loopperf/sample/perf_event.h"
+#include "loopperf/sample/sample_record.h"
+
+namespace loopperf::sample {
+
+class TreeSampler {
+ public:
+  using SampleFn = std::function<void(const RawSample&)>;
+  // A thread's name: at its process's exec (the program's name) and when it renames itself.
+  using NameFn = std::function<void(pid_t pid, pid_t tid, const char* name)>;
+
+  // Opens the events on `pid`, which has not exec'd yet; they count from its exec on
+  // (enable_on_exec), and in every process and thread it starts after. `cfg.ring_pages` is each
+  // CPU's ring; halved down to 16 when the locked-memory budget refuses it. Kernel callchains fall
+  // back to user ones when the kernel refuses them (said once, as Sampler does).
+  static Result<std::unique_ptr<TreeSampler>> open(pid_t pid, EventConfig cfg);
+  ~TreeSampler();
+  TreeSampler(const TreeSampler&) = delete;
+  TreeSampler& operator=(const TreeSampler&) = delete;
+
+  // Every record buffered in every CPU's ring, CPU by CPU: records of one CPU come in time order,
+  // records of different CPUs do not.
+  void drain(const SampleFn& on_sample, const NameFn& on_name);
+  // Stops the events (the recording's end); what they recorded stays to be drained.
+  void stop();
+
+  std::vector<int> fds() const;
+  const EventConfig& event() const { return cfg_; }
+  uint64_t samples() const { return samples_; }
+  uint64_t lost() const { return lost_; }  // dropped by the kernel: a CPU's ring was full
+  size_t ring_bytes() const;
+
+ private:
+  explicit TreeSampler(pid_t pid, uint64_t nominal_period) : pid_(pid), jitter_(nominal_period) {}
+  pid_t pid_;
+  EventConfig cfg_;
+  PeriodJitter jitter_;
+  struct Ring {
+    PerfEvent event;
+    uint32_t since_rearm = 0;  // samples of pid_'s first task since its period was re-drawn
+  };
+  std::vector<Ring> rings_;  // one per CPU that accepted the event
+  uint64_t samples_ = 0, lost_ = 0;
+};
+
+}  // namespace loopperf::sample

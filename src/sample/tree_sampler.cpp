@@ -1,0 +1,135 @@
+#include "loopperf/sample/tree_sampler.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "loopperf/common/log.h"
+
+namespace loopperf::sample {
+
+namespace {
+// As Sampler's: each re-draw drops the part of a period already elapsed (~1/64 of the task's CPU
+// time from its cpu values at 32), and costs one ioctl.
+constexpr uint32_t kRearmSamples = 32;
+struct CommHead {
+  uint32_t pid, tid;
+  // char comm[]: NUL-terminated, padded to 8 bytes
+};
+}  // namespace
+
+Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cfg) {
+  std::unique_ptr<TreeSampler> t(new TreeSampler(pid, 1'000'000'000ULL / static_cast<uint64_t>(cfg.frequency_hz)));
+  const long cpus = std::max(1L, ::sysconf(_SC_NPROCESSORS_CONF));
+  auto attr_for = [](const EventConfig& c) {
+    perf_event_attr attr = make_cpu_clock_attr(c);
+    attr.inherit = 1;         // every process and thread of the tree, from its fork on
+    attr.enable_on_exec = 1;  // from the launched child's exec: nothing of loopperf's own is sampled
+    attr.comm_exec = 1;       // a COMM record says when it is an exec
+    return attr;
+  };
+  for (int cpu = 0; cpu < cpus; cpu++) {
+    Result<PerfEvent> ev = PerfEvent::open(pid, attr_for(cfg), cfg.ring_pages, cfg, cpu);
+    // Kernel callchains need more privilege than user ones: user frames only rather than nothing.
+    if (!ev && cfg.kernel && ev.error().code == ErrorCode::kPermission && t->rings_.empty()) {
+      EventConfig user = cfg;
+      user.kernel = false;
+      auto retry = PerfEvent::open(pid, attr_for(user), user.ring_pages, user, cpu);
+      if (retry) {
+        log::warn("kernel frames are not allowed at this kernel.perf_event_paranoid; recording user frames only",
+                  "run as root or set kernel.perf_event_paranoid=1 to see kernel frames");
+        cfg.kernel = false;
+        ev = std::move(retry);
+      }
+    }
+    // The locked-memory budget (kernel.perf_event_mlock_kb, `ulimit -l`) refused the ring: smaller
+    // ones, for this CPU and the next.
+    while (!ev && ev.error().code == ErrorCode::kResource && cfg.ring_pages > 16) {
+      cfg.ring_pages /= 2;
+      ev = PerfEvent::open(pid, attr_for(cfg), cfg.ring_pages, cfg, cpu);
+    }
+    if (ev) {
+      t->rings_.push_back(Ring{std::move(*ev)});
+      continue;
+    }
+    // An offline CPU refuses (ENODEV, ENXIO); only a refusal on every CPU is the user's error, and
+    // the first CPU's says why.
+    if (cpu == 0) {
+      Error first = ev.error();
+      bool later = false;
+      for (int c = 1; c < cpus && !later; c++) later = PerfEvent::open(pid, attr_for(cfg), cfg.ring_pages, cfg, c).ok();
+      if (!later) return first;
+    }
+  }
+  if (t->rings_.empty()) return make_error(ErrorCode::kResource, "no CPU accepted the sampling event");
+  t->cfg_ = cfg;
+  // Drawn before the exec, so that no task of the tree, the first forked included, is sampled at
+  // the nominal period (the one periodic work in step with the rate would alias with).
+  if (cfg.jitter)
+    for (auto& r : t->rings_)
+      if (!r.event.set_period(t->jitter_.next())) t->cfg_.jitter = false;
+  return t;
+}
+
+TreeSampler::~TreeSampler() { stop(); }
+
+void TreeSampler::stop() {
+  for (auto& r : rings_) r.event.disable();
+}
+
+void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name) {
+  for (auto& ring : rings_) {
+    ring.event.drain([&](const perf_event_header* h) {
+      switch (h->type) {
+        case PERF_RECORD_SAMPLE: {
+          RawSample s;
+          if (!parse_cpu_sample(h, cfg_, s)) return;
+          samples_++;
+          if (s.tid == pid_) ring.since_rearm++;
+          on_sample(s);
+          return;
+        }
+        case PERF_RECORD_LOST: {
+          uint64_t v[2];  // id, lost
+          if (h->size >= sizeof *h + sizeof v) {
+            std::memcpy(v, h + 1, sizeof v);
+            lost_ += v[1];
+          }
+          return;
+        }
+        case PERF_RECORD_COMM: {
+          const size_t len = h->size - sizeof *h;
+          if (len < sizeof(CommHead) + 1) return;
+          CommHead c;
+          std::memcpy(&c, h + 1, sizeof c);
+          char name[17] = {};
+          std::memcpy(name, reinterpret_cast<const char*>(h + 1) + sizeof c, std::min<size_t>(16, len - sizeof c));
+          on_name(static_cast<pid_t>(c.pid), static_cast<pid_t>(c.tid), name);
+          return;
+        }
+        default:
+          return;
+      }
+    });
+    // Re-drawn on the original event: the launched process's first task, and what is forked from now on.
+    if (cfg_.jitter && ring.since_rearm >= kRearmSamples) {
+      ring.since_rearm = 0;
+      if (!ring.event.set_period(jitter_.next())) cfg_.jitter = false;  // a kernel without it: fixed
+    }
+  }
+}
+
+std::vector<int> TreeSampler::fds() const {
+  std::vector<int> fds;
+  for (const auto& r : rings_) fds.push_back(r.event.fd());
+  return fds;
+}
+
+size_t TreeSampler::ring_bytes() const {
+  size_t n = 0;
+  for (const auto& r : rings_) n += r.event.mapped_bytes();
+  return n;
+}
+
+}  // namespace loopperf::sample
