@@ -7,6 +7,7 @@
 #include <set>
 
 #include "loopperf/common/duration.h"
+#include "loopperf/common/log.h"
 #include "loopperf/process/launch.h"
 #include "loopperf/process/maps.h"
 #include "loopperf/process/process.h"
@@ -57,6 +58,8 @@ Result<TracedProcess> ProcessTree::start_process(pid_t pid, uint64_t exec_ns) {
   const bool is_node = p.is_node;
   p.node_version = std::async(std::launch::async, [is_node, pid] { return is_node ? process::node_version(pid) : std::string(); });
   p.rec->start(p.exe, p.is_node);
+  log::debug("process " + std::to_string(pid) + " (" + p.exe + "): recorder set up in " +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()) + " ms");
   // What its recorder could not set up (loop health, heap names ...) is said at the end, once per
   // text with the pids it applies to.
   for (const auto& w : p.rec->warnings()) setup_warnings_[w].push_back(pid);
@@ -180,9 +183,16 @@ void ProcessTree::on_exec(pid_t pid, uint64_t time_ns) {
 
 void ProcessTree::start_pending() {
   std::vector<pid_t> resolved;
-  std::erase_if(pending_, [this, &resolved](const Pending& p) {
+  std::erase_if(pending_, [this, &resolved](Pending& p) {
+    if (p.gone) return false;  // record_gone()'s, once the samples are in
     if (!process::is_alive(p.pid)) {
-      missed_++;  // gone before its program could be recorded (a short-lived process)
+      // Gone before its program could be read (a short-lived process). The tree sampler may have
+      // its samples and mappings; without it there is nothing to record.
+      if (sampler_) {
+        p.gone = true;
+        return false;
+      }
+      missed_++;
       resolved.push_back(p.pid);
       return true;
     }
@@ -259,15 +269,89 @@ void ProcessTree::update() {
       case sample::ProcessEvent::Kind::kExit:
         // The root's exit is the session's (it waits for its child); another's ends its recording.
         if (e.pid == root_pid) break;
-        if (TracedProcess* p = current(e.pid)) stop(*p, true, e.time_ns);
-        else gone_.push_back(e.pid);
+        if (TracedProcess* p = current(e.pid)) {
+          stop(*p, true, e.time_ns);
+          // Gone before its command line could be read: its program's name stands for it.
+          if (auto comm = exec_comm_.find(e.pid); comm != exec_comm_.end()) {
+            if (p->cmdline.empty()) p->cmdline = comm->second;
+            exec_comm_.erase(comm);
+          }
+        } else {
+          gone_.push_back(e.pid);
+          if (sampler_) exit_ns_[e.pid] = e.time_ns;
+        }
         break;
       case sample::ProcessEvent::Kind::kFork:
         break;  // a process is recorded from its exec: node's children, shells' commands all exec
     }
   }
   start_pending();
-  if (sampler_) take_samples(cut);
+  if (sampler_) {
+    take_samples(cut);
+    record_gone();
+  }
+}
+
+void ProcessTree::record_gone() {
+  std::vector<Pending> gone;
+  std::erase_if(pending_, [&gone](const Pending& p) {
+    if (p.gone) gone.push_back(p);
+    return p.gone;
+  });
+  for (const Pending& p : gone) {
+    if (!record_gone_program(p)) missed_++;
+    take_early(p.pid);  // what is left of it: before its exec, or all when it could not be recorded
+    unread_maps_.erase(p.pid);
+    exec_comm_.erase(p.pid);
+    exit_ns_.erase(p.pid);
+  }
+}
+
+bool ProcessTree::record_gone_program(const Pending& p) {
+  auto samples = early_samples_.find(p.pid);
+  auto maps = unread_maps_.find(p.pid);
+  if (samples == early_samples_.end() || maps == unread_maps_.end()) return false;
+  if (std::none_of(samples->second.begin(), samples->second.end(),
+                   [&](const sample::OwnedSample& o) { return o.time_ns() >= p.exec_ns; }))
+    return false;
+  // Its program's mappings: those made since the exec, in the order made; the first file is the
+  // executable (the kernel maps it before the dynamic loader).
+  std::vector<process::MapEntry> entries;
+  std::string exe;
+  for (const auto& [time_ns, m] : maps->second) {
+    if (time_ns < p.exec_ns) continue;
+    if (exe.empty() && m.is_file_backed()) exe = m.clean_path();
+    entries.push_back(m);
+  }
+  if (exe.empty()) return false;
+  RecorderOptions ro = opts_;
+  ro.pid = p.pid;
+  ro.loop_health = false;  // nothing left to trace or stop
+  ro.wall = false;
+  auto rec = Recorder::create(ro);
+  if (!rec) return false;
+  TracedProcess t;
+  t.pid = p.pid;
+  t.rec = std::move(rec.value());
+  t.rec->files()->merge(std::move(entries));
+  t.exe = exe;
+  t.is_node = false;  // a node process does not end within milliseconds of its exec
+  auto comm = exec_comm_.find(p.pid);
+  t.cmdline = comm != exec_comm_.end() ? comm->second : exe.substr(exe.rfind('/') + 1);
+  const uint64_t now_mono = monotonic_ns();
+  const uint64_t ago = now_mono > p.exec_ns ? now_mono - p.exec_ns : 0;
+  t.start = Clock::now() - std::chrono::nanoseconds(ago);
+  t.start_real = realtime_ns() - static_cast<int64_t>(ago);
+  t.start_mono = p.exec_ns;
+  t.exec_mono = p.exec_ns;
+  t.rec->start(exe, false);
+  t.rec->on_thread_name(p.pid, t.cmdline.c_str());
+  procs_.push_back(std::move(t));
+  take_early(p.pid);
+  auto exit = exit_ns_.find(p.pid);
+  uint64_t end = exit != exit_ns_.end() ? exit->second : 0;
+  stop(procs_.back(), true, end ? end : now_mono);
+  return true;
 }
 
 void ProcessTree::keep(std::vector<sample::OwnedSample>& into, const sample::RawSample& s) {
@@ -334,8 +418,15 @@ void ProcessTree::take_samples(uint64_t cut) {
         if (s.time_ns > cut) keep(held_, s);
         else dispatch(s);
       },
-      [this](pid_t pid, pid_t tid, const char* name) {
+      [this](pid_t pid, pid_t tid, const char* name, bool exec) {
+        if (exec) exec_comm_[pid] = name;
         if (TracedProcess* p = current(pid)) p->rec->on_thread_name(tid, name);
+      },
+      [this](pid_t pid, uint64_t time_ns, process::MapEntry m) {
+        // Kept only for processes whose program has no recorder yet (a bounded number each).
+        if (program_at(pid, time_ns)) return;
+        auto& list = unread_maps_[pid];
+        if (list.size() < 4096) list.emplace_back(time_ns, std::move(m));
       });
   // Processes that exited with no program recorded: what was kept of them is counted, not held.
   for (pid_t pid : gone_) {
@@ -346,6 +437,12 @@ void ProcessTree::take_samples(uint64_t cut) {
     for (const auto& o : it->second) kept_bytes_ -= o.bytes();
     unrecorded_ += it->second.size();
     early_samples_.erase(it);
+  }
+  for (pid_t pid : gone_) {
+    if (std::any_of(pending_.begin(), pending_.end(), [pid](const Pending& p) { return p.pid == pid; })) continue;
+    unread_maps_.erase(pid);
+    exec_comm_.erase(pid);
+    exit_ns_.erase(pid);
   }
   gone_.clear();
 }

@@ -1,8 +1,6 @@
 #include "loopperf/sample/sampler.h"
 
 #include <poll.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,31 +23,6 @@ struct CommRecord {
   uint32_t pid, tid;
   char comm[16];
 };
-// The rings must be drained in time even when the target keeps every CPU busy: at the caller's
-// priority the sampler gets a 1/(busy threads + 1) share of a CPU, and with stack copies (dwarf,
-// auto: ~60 samples per ring) a wait of a few hundred ms loses samples; the stop phase crawls the
-// same way. Its own work is small (tens of µs per sample), so the sampling thread runs a few nice
-// levels above where it was started, when it may (root, CAP_SYS_NICE); otherwise as it is. Only
-// this thread: a launched target was forked before and keeps its priority.
-constexpr int kNiceBoost = 5;
-void raise_own_priority() {
-  const id_t self = static_cast<id_t>(::syscall(SYS_gettid));
-  errno = 0;
-  int nice = ::getpriority(PRIO_PROCESS, self);
-  if (errno != 0) return;
-  int want = nice - kNiceBoost < -20 ? -20 : nice - kNiceBoost;
-  if (want < nice) (void)::setpriority(PRIO_PROCESS, self, want);
-}
-// One fd per followed thread (and 4 more per node thread for the poll tracepoints): at the common
-// soft `ulimit -n` of 1024 the threads would take every fd and leave none to write the profile. The
-// soft limit is raised to the hard one, which any process may do.
-void raise_fd_limit() {
-  rlimit lim{};
-  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    (void)::setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
 // Records drained before a thread's period is re-drawn. Each re-draw restarts the period and drops
 // the part already elapsed (on average half a period), so this many samples lose ~1/(2 x 32) = 1.6%
 // of the thread's CPU time from the cpu values, and cost one ioctl (an IPI when the thread is
@@ -80,8 +53,7 @@ Result<std::unique_ptr<Sampler>> Sampler::create(const SamplerConfig& cfg, Sampl
     }
   }
   if (!main_ev.ok()) return main_ev.error();
-  raise_own_priority();
-  raise_fd_limit();
+  prepare_sampling_thread();
   s->events_.emplace(cfg.pid, Followed{std::move(main_ev.value())});
   s->names_[cfg.pid] = process::thread_name(cfg.pid, cfg.pid);
   s->stats_.threads_seen = 1;

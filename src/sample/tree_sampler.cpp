@@ -1,10 +1,13 @@
 #include "loopperf/sample/tree_sampler.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
+#include "loopperf/common/duration.h"
 #include "loopperf/common/log.h"
 
 namespace loopperf::sample {
@@ -15,7 +18,21 @@ namespace {
 constexpr uint32_t kRearmSamples = 32;
 struct CommHead {
   uint32_t pid, tid;
-  // char comm[]: NUL-terminated, padded to 8 bytes
+  // char comm[]: NUL-terminated, padded to 8 bytes; then the IdTrailer
+};
+// PERF_RECORD_MMAP2's fixed part (linux/perf_event.h), then the file name (NUL-terminated, padded
+// to 8 bytes) and the IdTrailer.
+struct Mmap2Head {
+  uint32_t pid, tid;
+  uint64_t addr, len, pgoff;
+  uint32_t maj, min;
+  uint64_t ino, ino_generation;
+  uint32_t prot, flags;
+};
+// sample_id_all's fields for sample_type TID|TIME|...: the record's pid, tid and time.
+struct IdTrailer {
+  uint32_t pid, tid;
+  uint64_t time;
 };
 }  // namespace
 
@@ -27,6 +44,9 @@ Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cf
     attr.inherit = 1;         // every process and thread of the tree, from its fork on
     attr.enable_on_exec = 1;  // from the launched child's exec: nothing of loopperf's own is sampled
     attr.comm_exec = 1;       // a COMM record says when it is an exec
+    attr.mmap = 1;            // executable mappings (PERF_RECORD_MMAP2), for processes gone too soon
+    attr.mmap2 = 1;
+    attr.sample_id_all = 1;   // their time, and the time of COMM records
     return attr;
   };
   for (int cpu = 0; cpu < cpus; cpu++) {
@@ -64,6 +84,7 @@ Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cf
   }
   if (t->rings_.empty()) return make_error(ErrorCode::kResource, "no CPU accepted the sampling event");
   t->cfg_ = cfg;
+  prepare_sampling_thread();
   // Drawn before the exec, so that no task of the tree, the first forked included, is sampled at
   // the nominal period (the one periodic work in step with the rate would alias with).
   if (cfg.jitter)
@@ -78,7 +99,8 @@ void TreeSampler::stop() {
   for (auto& r : rings_) r.event.disable();
 }
 
-void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name) {
+void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const MapFn& on_map) {
+  bool first_task_ran = false;
   for (auto& ring : rings_) {
     ring.event.drain([&](const perf_event_header* h) {
       switch (h->type) {
@@ -86,7 +108,10 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name) {
           RawSample s;
           if (!parse_cpu_sample(h, cfg_, s)) return;
           samples_++;
-          if (s.tid == pid_) ring.since_rearm++;
+          if (s.tid == pid_) {
+            ring.since_rearm++;
+            first_task_ran = true;
+          }
           on_sample(s);
           return;
         }
@@ -105,7 +130,31 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name) {
           std::memcpy(&c, h + 1, sizeof c);
           char name[17] = {};
           std::memcpy(name, reinterpret_cast<const char*>(h + 1) + sizeof c, std::min<size_t>(16, len - sizeof c));
-          on_name(static_cast<pid_t>(c.pid), static_cast<pid_t>(c.tid), name);
+          on_name(static_cast<pid_t>(c.pid), static_cast<pid_t>(c.tid), name, (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0);
+          return;
+        }
+        case PERF_RECORD_MMAP2: {
+          const size_t len = h->size - sizeof *h;
+          if (len < sizeof(Mmap2Head) + sizeof(IdTrailer) || (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID)) return;
+          Mmap2Head m;
+          std::memcpy(&m, h + 1, sizeof m);
+          IdTrailer id;
+          std::memcpy(&id, reinterpret_cast<const char*>(h + 1) + len - sizeof id, sizeof id);
+          const char* name = reinterpret_cast<const char*>(h + 1) + sizeof m;
+          process::MapEntry e;
+          e.start = m.addr;
+          e.end = m.addr + m.len;
+          e.offset = m.pgoff;
+          e.readable = (m.prot & PROT_READ) != 0;
+          e.writable = (m.prot & PROT_WRITE) != 0;
+          e.executable = (m.prot & PROT_EXEC) != 0;
+          e.is_private = (m.flags & MAP_PRIVATE) != 0;
+          e.inode = m.ino;
+          char dev[16];
+          std::snprintf(dev, sizeof dev, "%02x:%02x", m.maj, m.min);
+          e.dev = dev;
+          e.path.assign(name, strnlen(name, len - sizeof m - sizeof id));
+          on_map(static_cast<pid_t>(m.pid), id.time, std::move(e));
           return;
         }
         default:
@@ -116,6 +165,19 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name) {
     if (cfg_.jitter && ring.since_rearm >= kRearmSamples) {
       ring.since_rearm = 0;
       if (!ring.event.set_period(jitter_.next())) cfg_.jitter = false;  // a kernel without it: fixed
+    }
+  }
+  // A launcher that waits (sh, npm, a test runner) runs too little to reach 32 samples, and every
+  // process it starts would copy one period: their samples would fall at the same points of their
+  // lives (a short one's dynamic loader always or never sampled) and one alignment with periodic
+  // work would hold for all of them. While its first task does not run, re-drawing costs it
+  // nothing it was going to be sampled for, so the period is re-drawn every 10 ms.
+  if (cfg_.jitter && !first_task_ran) {
+    const uint64_t now = monotonic_ns();
+    if (now - last_idle_draw_ns_ >= 10'000'000) {
+      last_idle_draw_ns_ = now;
+      for (auto& ring : rings_)
+        if (!ring.event.set_period(jitter_.next())) cfg_.jitter = false;
     }
   }
 }

@@ -216,27 +216,46 @@ test('a node without a perf map, names from the map alone (--js-names map): the 
   }
 });
 
-test('periodic work in step with the sampling rate gets its true share (periods are jittered)', () => {
-  // spinA takes 25% of every 1001 µs cycle (CPU time, by construction), the period of 999 Hz.
-  // With a fixed period every sample lands at the same point of the cycle (spinA ~0% or ~100%).
-  const dir = lp.tmpdir('aliasing');
-  const out = path.join(dir, 'aliasing.pb.gz');
-  try {
-    const r = lp.loopperf(['record', '-q', '-F', '999', '-o', out, '--', 'node', path.join(lp.TARGETS, 'aliasing.js')]);
-    assert.strictEqual(r.status, 0, r.stderr);
-    const tr = lp.traces(out);
-    const a = tr.filter(hasFrame(/^spinA$/)).reduce((n, t) => n + t.value, 0);
-    const b = tr.filter(hasFrame(/^spinB$/)).reduce((n, t) => n + t.value, 0);
-    // The spin loop runs for CPU_MS = 1.5 s of its own CPU time (aliasing.js reads its CPU clock),
-    // however loaded the machine: at 999 Hz that is ~1500 samples (measured spread: ALIASING_SAMPLES).
-    assert.ok(Math.abs(a + b - 999 * 1.5) <= ALIASING_SAMPLES * 999 * 1.5, `spinA ${a} + spinB ${b} samples for 1.5 s of CPU`);
-    const share = a / (a + b);
-    // Five binomial standard deviations (~1.1 pp at 1500 samples): a fixed period lands every
-    // sample at the same point of the cycle (share ~0 or ~1).
-    const sd = Math.sqrt(0.25 * 0.75 / (a + b));
-    assert.ok(Math.abs(share - 0.25) < 5 * sd, `spinA share ${share.toFixed(3)} (${a} of ${a + b}), true 0.25 ± ${(5 * sd).toFixed(3)}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+// Launched directly, the spinning thread is the launched process's first task, whose period is
+// re-drawn every 32 samples. Started by a parent, it is a task of the tree forked later, sampled
+// at the period drawn when it was forked (fixed for its life, sample/tree_sampler.h) and counted
+// in units of the nominal period: its count must be as true, and its share too unless its drawn
+// period falls close to a small fraction of the cycle (k/m x 1001 µs for small m; 2 of 80 runs on
+// the 2-core VM, 2026-12-05, docs/record.md "Sampling periods"). So the child gets a second run
+// when the first misses: a fixed period (the nominal, or any) misses every time, a drawn one
+// rarely twice (~0.1%).
+for (const [how, argv, attempts] of [
+  ['launched', (script) => ['node', script], 1],
+  ['a child of the launched process', (script) => ['node', '-e',
+    `require('child_process').execFileSync(process.execPath, [${JSON.stringify(script)}], { stdio: 'inherit' })`], 2],
+]) {
+  test(`periodic work in step with the sampling rate gets its true share (periods are jittered): ${how}`, () => {
+    // spinA takes 25% of every 1001 µs cycle (CPU time, by construction), the period of 999 Hz.
+    // With a fixed period every sample lands at the same point of the cycle (spinA ~0% or ~100%).
+    const dir = lp.tmpdir('aliasing');
+    const out = path.join(dir, 'aliasing.pb.gz');
+    try {
+      const misses = [];
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        const r = lp.loopperf(['record', '-q', '-F', '999', '-o', out, '--', ...argv(path.join(lp.TARGETS, 'aliasing.js'))]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const tr = lp.traces(out);
+        const a = tr.filter(hasFrame(/^spinA$/)).reduce((n, t) => n + t.value, 0);
+        const b = tr.filter(hasFrame(/^spinB$/)).reduce((n, t) => n + t.value, 0);
+        // The spin loop runs for CPU_MS = 1.5 s of its own CPU time (aliasing.js reads its CPU clock),
+        // however loaded the machine: at 999 Hz that is ~1500 samples (measured spread: ALIASING_SAMPLES).
+        assert.ok(Math.abs(a + b - 999 * 1.5) <= ALIASING_SAMPLES * 999 * 1.5, `spinA ${a} + spinB ${b} samples for 1.5 s of CPU`);
+        const share = a / (a + b);
+        // Five binomial standard deviations (~1.1 pp at 1500 samples): a fixed period lands every
+        // sample at the same point of the cycle (share ~0 or ~1).
+        const sd = Math.sqrt(0.25 * 0.75 / (a + b));
+        if (Math.abs(share - 0.25) < 5 * sd) return;
+        misses.push(`spinA share ${share.toFixed(3)} (${a} of ${a + b}), true 0.25 ± ${(5 * sd).toFixed(3)}`);
+      }
+      assert.fail(misses.join('; '));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 

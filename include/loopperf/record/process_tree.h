@@ -132,6 +132,11 @@ class ProcessTree {
   TracedProcess* program_at(pid_t pid, uint64_t time_ns);
   // Samples of `pid` kept while it had no recorder, given to the recorders they belong to now.
   void take_early(pid_t pid);
+  // A program that exited before /proc could show it (a few milliseconds): recorded as native code
+  // from the tree sampler's samples and its mapping records, after the samples were taken in.
+  void record_gone();
+  struct Pending;
+  bool record_gone_program(const Pending& p);
   void keep(std::vector<sample::OwnedSample>& into, const sample::RawSample& s);
   // `end_ns`: its exit's time (CLOCK_MONOTONIC), 0 for now.
   void stop(TracedProcess& p, bool exited, uint64_t end_ns = 0);
@@ -145,6 +150,7 @@ class ProcessTree {
     pid_t pid;
     uint64_t exec_ns;  // the exec's time
     std::chrono::steady_clock::time_point deadline;
+    bool gone = false;  // exited before its program could be read: recorded from the tree's records
   };
   std::vector<Pending> pending_;
   bool root_exec_seen_ = false;
@@ -163,6 +169,11 @@ class ProcessTree {
   std::map<pid_t, std::vector<sample::OwnedSample>> early_samples_;
   size_t kept_bytes_ = 0;
   std::vector<pid_t> gone_;  // exited with no program recorded, since the last take_samples()
+  // What the tree sampler said of processes with no program recorded: their executable mappings
+  // (with the record's time), their program's name at exec, their exit's time.
+  std::map<pid_t, std::vector<std::pair<uint64_t, process::MapEntry>>> unread_maps_;
+  std::map<pid_t, std::string> exec_comm_;
+  std::map<pid_t, uint64_t> exit_ns_;
   uint64_t unrecorded_ = 0;
 };
 

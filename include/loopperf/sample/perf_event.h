@@ -33,6 +33,11 @@ struct EventConfig {
 // The perf_event_attr loopperf uses for cpu-clock sampling (exposed for tests and docs).
 perf_event_attr make_cpu_clock_attr(const EventConfig& cfg);
 
+// For the thread that drains the rings, once: a few nice levels above where it was started when it
+// may (root, CAP_SYS_NICE), so that a target keeping every CPU busy does not starve it into losing
+// samples; and the soft `ulimit -n` raised to the hard one (one fd per followed thread).
+void prepare_sampling_thread();
+
 // Turns a failed perf_event_open errno into an Error whose hint names the fix.
 Error perf_open_error(int err, pid_t tid, const EventConfig& cfg);
 

@@ -13,9 +13,10 @@
 // Periods (jitter.h). PERF_EVENT_IOC_PERIOD reaches only the event it is called on, not the copies
 // the tree's tasks inherited; a task copies the period its original event has when the task is
 // forked. The launched process's first task runs on the original events themselves: its period is
-// re-drawn every 32 of its samples, as Sampler does per thread. Every other thread and process is
-// sampled at the period drawn last before it was forked, fixed for its life: a random period, so
-// not in step with periodic work unless its cycle happens to fall within a small fraction of it.
+// re-drawn every 32 of its samples, as Sampler does per thread, and every 10 ms while it does not
+// run (a launcher waiting for what it started). Every other thread and process is sampled at the
+// period drawn last before it was forked, fixed for its life: a random period, so not in step with
+// periodic work unless its cycle happens to fall within a small fraction of it.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "loopperf/common/result.h"
+#include "loopperf/process/maps.h"
 #include "loopperf/sample/jitter.h"
 #include "loopperf/sample/perf_event.h"
 #include "loopperf/sample/sample_record.h"
@@ -35,8 +37,11 @@ namespace loopperf::sample {
 class TreeSampler {
  public:
   using SampleFn = std::function<void(const RawSample&)>;
-  // A thread's name: at its process's exec (the program's name) and when it renames itself.
-  using NameFn = std::function<void(pid_t pid, pid_t tid, const char* name)>;
+  // A thread's name: at its process's exec (`exec`: the program's name) and when it renames itself.
+  using NameFn = std::function<void(pid_t pid, pid_t tid, const char* name, bool exec)>;
+  // An executable mapping a process made (its program and libraries at exec, code it loads later),
+  // at `time_ns`: what names the samples of a process that was gone before /proc could be read.
+  using MapFn = std::function<void(pid_t pid, uint64_t time_ns, process::MapEntry map)>;
 
   // Opens the events on `pid`, which has not exec'd yet; they count from its exec on
   // (enable_on_exec), and in every process and thread it starts after. `cfg.ring_pages` is each
@@ -49,7 +54,7 @@ class TreeSampler {
 
   // Every record buffered in every CPU's ring, CPU by CPU: records of one CPU come in time order,
   // records of different CPUs do not.
-  void drain(const SampleFn& on_sample, const NameFn& on_name);
+  void drain(const SampleFn& on_sample, const NameFn& on_name, const MapFn& on_map);
   // Stops the events (the recording's end); what they recorded stays to be drained.
   void stop();
 
@@ -70,6 +75,7 @@ class TreeSampler {
   };
   std::vector<Ring> rings_;  // one per CPU that accepted the event
   uint64_t samples_ = 0, lost_ = 0;
+  uint64_t last_idle_draw_ns_ = 0;  // the period last re-drawn while the first task did not run
 };
 
 }  // namespace loopperf::sample
