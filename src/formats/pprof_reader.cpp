@@ -49,78 +49,6 @@ void append_varint(std::string& out, uint64_t v) {
   out += static_cast<char>(v);
 }
 
-enum class Walk { kClean, kRepaired, kGarbled };
-
-// Go writes whatever bytes a symbol or path holds, but the generated proto3 parser refuses non-UTF-8
-// strings (and logs about it). The top-level string_table (field 6) is the only string field in
-// profile.proto, so one pass over the top-level fields can replace bad entries before parsing. The
-// pass accepts everything the real parser accepts (including unknown groups), so kGarbled input would
-// fail to parse anyway.
-Walk repair_string_table(std::string_view d, std::string& repaired) {
-  constexpr uint64_t kStringTableField = 6;
-  constexpr size_t kMaxGroupDepth = 100;  // protobuf's default recursion limit
-  struct Fix {
-    size_t begin, end;
-    std::string text;
-  };
-  std::vector<Fix> fixes;
-  std::vector<uint64_t> groups;  // open (unknown) groups, by field number
-  size_t pos = 0;
-  while (pos < d.size()) {
-    size_t begin = pos;
-    uint64_t tag, v;
-    if (!read_varint(d, pos, tag)) return Walk::kGarbled;
-    uint64_t field = tag >> 3;
-    if (field == 0) return Walk::kGarbled;
-    switch (tag & 7) {
-      case 0:
-        if (!read_varint(d, pos, v)) return Walk::kGarbled;
-        break;
-      case 1:
-      case 5: {
-        size_t n = (tag & 7) == 1 ? 8 : 4;
-        if (d.size() - pos < n) return Walk::kGarbled;
-        pos += n;
-        break;
-      }
-      case 2: {
-        if (!read_varint(d, pos, v)) return Walk::kGarbled;
-        if (v > d.size() - pos) return Walk::kGarbled;
-        std::string_view body = d.substr(pos, v);
-        pos += v;
-        if (groups.empty() && field == kStringTableField && !detail::is_valid_utf8(body))
-          fixes.push_back({begin, pos, detail::to_valid_utf8(body)});
-        break;
-      }
-      case 3:
-        if (groups.size() >= kMaxGroupDepth) return Walk::kGarbled;
-        groups.push_back(field);
-        break;
-      case 4:
-        if (groups.empty() || groups.back() != field) return Walk::kGarbled;
-        groups.pop_back();
-        break;
-      default:
-        return Walk::kGarbled;
-    }
-  }
-  if (!groups.empty()) return Walk::kGarbled;
-  if (fixes.empty()) return Walk::kClean;
-  repaired.clear();
-  size_t copied = 0;
-  for (const auto& f : fixes) {
-    repaired.append(d.substr(copied, f.begin - copied));
-    append_varint(repaired, (kStringTableField << 3) | 2);
-    append_varint(repaired, f.text.size());
-    repaired += f.text;
-    copied = f.end;
-  }
-  repaired.append(d.substr(copied));
-  return Walk::kRepaired;
-}
-
-constexpr uint64_t kSampleField = 2;
-
 // Skips one field's value of wire type `wt` at `pos` (groups included, nested up to protobuf's depth
 // limit). False on malformed data.
 bool skip_value(std::string_view d, size_t& pos, uint64_t field, uint64_t wt, int depth = 0) {
@@ -143,7 +71,7 @@ bool skip_value(std::string_view d, size_t& pos, uint64_t field, uint64_t wt, in
       if (depth >= 100) return false;
       for (;;) {
         uint64_t tag;
-        if (!read_varint(d, pos, tag)) return false;
+        if (!read_varint(d, pos, tag) || (tag >> 3) == 0) return false;
         if ((tag & 7) == 4) return (tag >> 3) == field;
         if (!skip_value(d, pos, tag >> 3, tag & 7, depth + 1)) return false;
       }
@@ -152,12 +80,58 @@ bool skip_value(std::string_view d, size_t& pos, uint64_t field, uint64_t wt, in
   }
 }
 
+enum class Walk { kClean, kRepaired, kGarbled };
+
+// Go writes whatever bytes a symbol or path holds, but the generated proto3 parser refuses non-UTF-8
+// strings (and logs about it). The top-level string_table (field 6) is the only string field in
+// profile.proto, so one pass over the top-level fields can replace bad entries before parsing. The
+// pass accepts everything the real parser accepts (including unknown groups), so kGarbled input would
+// fail to parse anyway.
+Walk repair_string_table(std::string_view d, std::string& repaired) {
+  constexpr uint64_t kStringTableField = 6;
+  struct Fix {
+    size_t begin, end;
+    std::string text;
+  };
+  std::vector<Fix> fixes;
+  size_t pos = 0;
+  while (pos < d.size()) {
+    const size_t begin = pos;
+    uint64_t tag;
+    if (!read_varint(d, pos, tag) || (tag >> 3) == 0) return Walk::kGarbled;
+    const size_t value = pos;
+    if (!skip_value(d, pos, tag >> 3, tag & 7)) return Walk::kGarbled;
+    if (tag != ((kStringTableField << 3) | 2)) continue;
+    size_t body = value;
+    uint64_t len;
+    read_varint(d, body, len);  // read once already by skip_value
+    const std::string_view text = d.substr(body, len);
+    if (!detail::is_valid_utf8(text)) fixes.push_back({begin, pos, detail::to_valid_utf8(text)});
+  }
+  if (fixes.empty()) return Walk::kClean;
+  repaired.clear();
+  size_t copied = 0;
+  for (const auto& f : fixes) {
+    repaired.append(d.substr(copied, f.begin - copied));
+    append_varint(repaired, (kStringTableField << 3) | 2);
+    append_varint(repaired, f.text.size());
+    repaired += f.text;
+    copied = f.end;
+  }
+  repaired.append(d.substr(copied));
+  return Walk::kRepaired;
+}
+
+constexpr uint64_t kSampleField = 2;
+
 // The top-level message without its samples (field 2), for the generated parser: the samples are
 // read from the wire (Decoder::samples), so they are never held as generated messages as well.
-// `d` was walked whole before (repair_string_table): it is well-formed.
-std::string without_samples(std::string_view d) {
+// `samples`: how many there are. `d` was walked whole before (repair_string_table): it is
+// well-formed.
+std::string without_samples(std::string_view d, size_t& samples) {
   std::string out;
   size_t pos = 0, copied = 0;
+  samples = 0;
   while (pos < d.size()) {
     const size_t begin = pos;
     uint64_t tag;
@@ -165,6 +139,7 @@ std::string without_samples(std::string_view d) {
     if (tag == ((kSampleField << 3) | 2)) {
       out.append(d.substr(copied, begin - copied));
       copied = pos;
+      samples++;
     }
   }
   out.append(d.substr(copied));
@@ -176,7 +151,9 @@ using IdMap = std::unordered_map<uint64_t, uint64_t>;
 class Decoder {
  public:
   // `in`: the message parsed without its samples; `wire`: the whole message, where they are read.
-  Decoder(const pb::Profile& in, std::string_view wire) : in_(in), wire_(wire) {}
+  // `sample_count`: the samples `wire` holds (without_samples).
+  Decoder(const pb::Profile& in, std::string_view wire, size_t sample_count)
+      : in_(in), wire_(wire), sample_count_(sample_count) {}
 
   Result<Profile> run() {
     if (!decode_all()) return bad_input("invalid pprof profile: " + error_);
@@ -361,13 +338,7 @@ class Decoder {
     size_t pos = 0;
     // Room for all of them at once: growing by doubling would hold the old and the new array
     // together (hundreds of MB for millions of samples). Merged samples leave some unused.
-    size_t count = 0;
-    for (size_t p = 0; p < wire_.size();) {
-      uint64_t tag;
-      if (!read_varint(wire_, p, tag) || !skip_value(wire_, p, tag >> 3, tag & 7)) break;
-      count += tag == ((kSampleField << 3) | 2);
-    }
-    out_.samples.reserve(count);
+    out_.samples.reserve(sample_count_);
     while (pos < wire_.size()) {
       uint64_t tag;
       if (!read_varint(wire_, pos, tag)) return fail("the profile is garbled");
@@ -520,6 +491,7 @@ class Decoder {
 
   const pb::Profile& in_;
   std::string_view wire_;
+  size_t sample_count_;
   Profile out_;
   std::string error_;
   IdMap mapping_ids_, location_ids_, function_ids_;
@@ -557,10 +529,11 @@ Result<Profile> decode_pprof(const std::string& bytes) {
       break;
   }
   pb::Profile in;
-  const std::string rest = without_samples(data);
+  size_t sample_count = 0;
+  const std::string rest = without_samples(data, sample_count);
   if (!in.ParseFromArray(rest.data(), static_cast<int>(rest.size())))
     return bad_input("not a valid perftools.profiles.Profile protobuf message");
-  return Decoder(in, data).run();
+  return Decoder(in, data, sample_count).run();
 }
 
 Result<Profile> read_pprof(const std::string& path) {

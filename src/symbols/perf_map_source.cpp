@@ -60,6 +60,11 @@ void PerfMapSource::release() {
   map_ = PerfMap{};
 }
 
+void PerfMapSource::read_from_start() {
+  offset_ = 0;
+  stop_at_ = kMaxPerfMapBytes;
+}
+
 bool PerfMapSource::open() {
   if (saved_) {
     // loopperf saved it from a map it trusted: the owner and mode checks of tail() still apply.
@@ -70,8 +75,7 @@ bool PerfMapSource::open() {
     status_ = PerfMapStatus{true, true, saved_path_, "", 0, 0};
     uid_ = st.st_uid;
     fd_ = std::move(fd);
-    offset_ = 0;
-    stop_at_ = kMaxPerfMapBytes;
+    read_from_start();
     return true;
   }
   struct Candidate {
@@ -141,8 +145,7 @@ bool PerfMapSource::open() {
     status_.problem.clear();
     uid_ = st.st_uid;
     fd_ = std::move(fd);
-    offset_ = 0;
-    stop_at_ = kMaxPerfMapBytes;
+    read_from_start();
     return true;
   }
   if (!status_.found) {
@@ -174,8 +177,7 @@ bool PerfMapSource::tail() {
   if (static_cast<uint64_t>(st.st_size) < offset_) {
     // Truncated and rewritten (in-process perf-map writers do this): start over.
     map_ = PerfMap{};
-    offset_ = 0;
-    stop_at_ = kMaxPerfMapBytes;
+    read_from_start();
     stopped_warned_ = false;  // a new file: its own bounds, its own warning (the time budget stays)
     changed = true;
   }

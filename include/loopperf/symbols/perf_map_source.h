@@ -65,6 +65,9 @@ class PerfMapSource {
 
   pid_t pid_;
   std::string proc_;        // "/proc/PID"
+  // A file (new, or rewritten) is read from its first byte, within the size cap.
+  void read_from_start();
+
   bool saved_ = false;      // only saved_path_ is looked at
   std::string saved_path_;
   std::optional<process::ProcStatus> target_status_;

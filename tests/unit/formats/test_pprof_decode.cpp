@@ -119,6 +119,11 @@ TEST_CASE("decode merges identical samples, reads numbers packed or not, and ski
   auto* s = pp.add_sample();
   s->add_location_id(42), s->add_value(2), s->add_value(20);
   s->add_label()->set_key(9), s->mutable_label(0)->set_str(10);
+  // Sample 0's labels on another stack: a sample of its own, whose label list is sample 0's.
+  s = pp.add_sample();
+  *s = pp.sample(0);
+  s->clear_location_id();
+  s->add_location_id(7);
   std::string bytes = pp.SerializeAsString();
   // Sample 1 once more, written unpacked (proto2 style: one varint field per number) with an unknown
   // field and an unknown group: the generated parser accepts all of it, so must we.
@@ -127,7 +132,7 @@ TEST_CASE("decode merges identical samples, reads numbers packed or not, and ski
   auto r = formats::decode_pprof(bytes);
   REQUIRE(r.ok());
   const profile::Profile& p = *r;
-  REQUIRE(p.samples.size() == 3);
+  REQUIRE(p.samples.size() == 4);
   CHECK(p.samples[0].values == std::vector<int64_t>{6, 60});
   CHECK(p.samples[0].str_label("span_id") == "abc123");
   CHECK(p.samples[1].location_ids == std::vector<uint64_t>{1});
@@ -135,6 +140,15 @@ TEST_CASE("decode merges identical samples, reads numbers packed or not, and ski
   CHECK(p.samples[1].labels.empty());
   CHECK(p.samples[2].values == std::vector<int64_t>{2, 20});
   CHECK(p.samples[2].str_label("span_id") == "abc123");
+  // Equal label sets are held once (profile::Labels): millions of samples share a few lists.
+  CHECK(p.samples[3].location_ids == std::vector<uint64_t>{2});
+  CHECK(p.samples[3].labels.shares_list_with(p.samples[0].labels));
+  CHECK_FALSE(p.samples[2].labels.shares_list_with(p.samples[0].labels));
+  // Changing one copy leaves the other as it was (copy on write).
+  profile::Sample changed = p.samples[3];
+  changed.labels.mutate()[0].str = "other";
+  CHECK(p.samples[0].str_label("span_id") == "abc123");
+  CHECK_FALSE(changed.labels.shares_list_with(p.samples[0].labels));
 }
 
 TEST_CASE("decode repairs string tables that are not UTF-8", "[pprof]") {
