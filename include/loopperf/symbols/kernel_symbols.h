@@ -1,5 +1,6 @@
 // The kernel's symbols (/proc/kallsyms), read once, preferably on a background thread while
-// recording rather than after the stop.
+// recording rather than after the stop, and shared by every KernelSymbols of the process that
+// holds the same file's (the recorders of a process tree).
 #pragma once
 
 #include <sys/types.h>
@@ -29,20 +30,23 @@ class KernelSymbols {
   // The table: read now, or waited for (at this thread's priority) when preload() is still reading.
   const Kallsyms& table();
   // The table read so far is usable (false before it was read, and after release()).
-  bool usable() const { return kallsyms_.usable(); }
-  // Frees the table (~5 MB); table() is empty afterwards and never reads again.
+  bool usable() const { return table_ && table_->usable(); }
+  // Lets go of the table (~5 MB, freed with the last holder's); table() is empty afterwards and
+  // never reads again.
   void release();
 
+  struct Reading;  // one reading of a file, shared (kernel_symbols.cpp)
+
  private:
+  static std::shared_ptr<Reading> shared_reading(const std::string& path);
   void hurry();
 
   std::string path_;
-  Kallsyms kallsyms_;
-  bool loaded_ = false;
-  std::future<Kallsyms> future_;
-  mutable bool ready_ = false;  // the future was seen ready (no more checks per sample)
+  std::shared_ptr<Reading> reading_;
+  std::shared_ptr<const Kallsyms> table_;
+  bool released_ = false;
+  mutable bool ready_ = false;  // the reading was seen done (no more checks per sample)
   struct Loader;                // the reading thread's tid and "someone waits" flag, shared with it
-  std::shared_ptr<Loader> loader_;
 };
 
 }  // namespace loopperf::symbols

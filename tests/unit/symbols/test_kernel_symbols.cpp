@@ -64,3 +64,17 @@ TEST_CASE("KernelSymbols: released or destroyed while the preload still reads") 
   CHECK(k.ready());
   CHECK_FALSE(k.usable());
 }
+
+TEST_CASE("KernelSymbols: the holders of one file share one reading, until the last lets go") {
+  const uint64_t schedule = kernel_symbol("schedule");
+  KernelSymbols a, b;
+  a.preload();
+  b.preload();
+  CHECK(&b.table() == &a.table());  // one table for both: the recorders of a process tree
+  a.release();
+  CHECK_FALSE(a.usable());
+  if (schedule != 0) CHECK(b.table().lookup(schedule + 1) == "schedule");  // b still holds it
+  b.release();
+  KernelSymbols c;  // nobody holds a reading now: c reads again
+  if (schedule != 0) CHECK(c.table().lookup(schedule + 1) == "schedule");
+}
