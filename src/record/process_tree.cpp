@@ -149,15 +149,34 @@ void ProcessTree::adopt_running_tree() {
       procs_.push_back(std::move(p.value()));
     }
     for (pid_t tid : process::list_threads(pid)) {
-      if (tid == root_pid) continue;  // the events were opened on it
-      if (auto st = events_->add_thread(tid); !st && process::is_alive(pid))
-        warnings_.push_back("processes started by thread " + std::to_string(tid) + " of " + std::to_string(pid) +
-                            " are not followed: " + st.error().message);
+      if (tid != root_pid)  // the events were opened on it
+        if (auto st = events_->add_thread(tid); !st && process::is_alive(pid))
+          warnings_.push_back("processes started by thread " + std::to_string(tid) + " of " + std::to_string(pid) +
+                              " are not followed: " + st.error().message);
+      if (sampler_ && tid != sampler_->first_tid())
+        if (auto st = sampler_->add_thread(pid, tid); !st && process::is_alive(pid))
+          warnings_.push_back("thread " + std::to_string(tid) + " of " + std::to_string(pid) +
+                              " is not sampled: " + st.error().message);
     }
     for (pid_t child : process::list_children(pid))
       if (seen.insert(child).second) queue.push_back(child);
   }
   root_exec_seen_ = true;  // an attached root has exec'd long ago: its next exec is news
+  if (sampler_) sampler_->enable();  // every recorder is set up: the tree's samples count from now
+}
+
+size_t ProcessTree::running_tree_threads(pid_t root) {
+  size_t threads = 0;
+  std::vector<pid_t> queue{root};
+  std::set<pid_t> seen{root};
+  while (!queue.empty()) {
+    const pid_t pid = queue.back();
+    queue.pop_back();
+    threads += process::list_threads(pid).size();
+    for (pid_t child : process::list_children(pid))
+      if (seen.insert(child).second) queue.push_back(child);
+  }
+  return threads;
 }
 
 void ProcessTree::stop(TracedProcess& p, bool exited, uint64_t end_ns) {

@@ -231,16 +231,33 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
                     " process is recorded, not the processes it starts: " + ev.error().message,
                 ev.error().hint);
   }
-  if (launch && tree_events) {
-    auto ts = sample::TreeSampler::open(pid, ProcessTree::sampler_config(cfg.sampling));
+  // A running tree: its threads need one event per CPU each (launch mode's child, one thread, needs
+  // one per CPU for the whole tree). Within half the descriptors it may have, its processes are
+  // sampled from the tree's events too, and the processes they start from their first instruction.
+  bool tree_sampling = launch;
+  if (!launch && tree_events) {
+    sample::prepare_sampling_thread();  // the descriptor limit raised first
+    const size_t cpus = static_cast<size_t>(std::max(1L, ::sysconf(_SC_NPROCESSORS_CONF)));
+    const size_t threads = ProcessTree::running_tree_threads(pid);
+    tree_sampling = threads * cpus <= fd_limit() / 2;
+    if (!tree_sampling)
+      log::info("note: the running tree has " + std::to_string(threads) + " threads on " + std::to_string(cpus) +
+                " CPUs: each process is sampled by its own per-thread events, and the processes it starts from "
+                "a little after their exec (raise `ulimit -n` to " + std::to_string(threads * cpus * 2) +
+                " to sample them from their first instruction)");
+  }
+  if (tree_sampling && tree_events) {
+    auto ts = sample::TreeSampler::open(proc_pid, ProcessTree::sampler_config(cfg.sampling),
+                                        launch ? sample::TreeSampler::Start::kAtExec
+                                               : sample::TreeSampler::Start::kWhenEnabled);
     if (ts) {
       tree_sampler = std::move(*ts);
     } else if (ts.error().code == ErrorCode::kPermission) {
       abandon_child();
       return ts.error();  // the recorder's own events would be refused the same way
     } else {
-      log::warn("the processes the command starts are sampled from when loopperf finds them, not from their exec: " +
-                    ts.error().message,
+      log::warn(std::string(launch ? "the processes the command starts" : "the processes the target starts") +
+                    " are sampled from when loopperf finds them, not from their exec: " + ts.error().message,
                 ts.error().hint);
     }
   }

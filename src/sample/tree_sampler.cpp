@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "loopperf/common/duration.h"
 #include "loopperf/common/log.h"
@@ -36,18 +38,25 @@ struct IdTrailer {
 };
 }  // namespace
 
-Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cfg) {
-  std::unique_ptr<TreeSampler> t(new TreeSampler(pid, 1'000'000'000ULL / static_cast<uint64_t>(cfg.frequency_hz)));
+perf_event_attr TreeSampler::attr() const {
+  perf_event_attr attr = make_cpu_clock_attr(cfg_);
+  attr.inherit = 1;       // every process and thread of the tree, from its fork on
+  // From the launched child's exec: nothing of loopperf's own is sampled.
+  attr.enable_on_exec = start_ == Start::kAtExec ? 1 : 0;
+  attr.comm_exec = 1;     // a COMM record says when it is an exec
+  attr.mmap = 1;          // executable mappings (PERF_RECORD_MMAP2), for processes gone too soon
+  attr.mmap2 = 1;
+  attr.sample_id_all = 1;  // their time, and the time of COMM records
+  return attr;
+}
+
+Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cfg, Start start) {
+  std::unique_ptr<TreeSampler> t(
+      new TreeSampler(pid, 1'000'000'000ULL / static_cast<uint64_t>(cfg.frequency_hz), start));
   const long cpus = std::max(1L, ::sysconf(_SC_NPROCESSORS_CONF));
-  auto attr_for = [](const EventConfig& c) {
-    perf_event_attr attr = make_cpu_clock_attr(c);
-    attr.inherit = 1;         // every process and thread of the tree, from its fork on
-    attr.enable_on_exec = 1;  // from the launched child's exec: nothing of loopperf's own is sampled
-    attr.comm_exec = 1;       // a COMM record says when it is an exec
-    attr.mmap = 1;            // executable mappings (PERF_RECORD_MMAP2), for processes gone too soon
-    attr.mmap2 = 1;
-    attr.sample_id_all = 1;   // their time, and the time of COMM records
-    return attr;
+  auto attr_for = [&t](const EventConfig& c) {
+    t->cfg_ = c;
+    return t->attr();
   };
   for (int cpu = 0; cpu < cpus; cpu++) {
     Result<PerfEvent> ev = PerfEvent::open(pid, attr_for(cfg), cfg.ring_pages, cfg, cpu);
@@ -70,7 +79,7 @@ Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cf
       ev = PerfEvent::open(pid, attr_for(cfg), cfg.ring_pages, cfg, cpu);
     }
     if (ev) {
-      t->rings_.push_back(Ring{std::move(*ev)});
+      t->rings_.push_back(Ring{std::move(*ev), cpu});
       continue;
     }
     // An offline CPU refuses (ENODEV, ENXIO); only a refusal on every CPU is the user's error, and
@@ -95,8 +104,48 @@ Result<std::unique_ptr<TreeSampler>> TreeSampler::open(pid_t pid, EventConfig cf
 
 TreeSampler::~TreeSampler() { stop(); }
 
+Status TreeSampler::add_thread(pid_t pid, pid_t tid) {
+  Thread th;
+  th.pid = pid;
+  for (const auto& r : rings_) {
+    auto ev = PerfEvent::open_into(tid, attr(), r.event, cfg_, r.cpu);
+    if (!ev) return ev.error();
+    if (cfg_.jitter) (void)ev->set_period(jitter_.next());
+    if (enabled_) ev->enable();
+    th.events.push_back(std::move(*ev));
+  }
+  added_[tid] = std::move(th);
+  return {};
+}
+
+void TreeSampler::enable() {
+  enabled_ = true;
+  for (auto& r : rings_) r.event.enable();
+  for (auto& [tid, th] : added_)
+    for (auto& e : th.events) e.enable();
+}
+
 void TreeSampler::stop() {
   for (auto& r : rings_) r.event.disable();
+  for (auto& [tid, th] : added_)
+    for (auto& e : th.events) e.disable();
+}
+
+void TreeSampler::maybe_redraw(std::vector<PerfEvent*> events, uint32_t& since) {
+  if (!cfg_.jitter || ++since < kRearmSamples) return;
+  since = 0;
+  for (PerfEvent* e : events)
+    if (!e->set_period(jitter_.next())) cfg_.jitter = false;  // a kernel without it: fixed
+}
+
+void TreeSampler::forget_ended() {
+  const uint64_t now = monotonic_ns();
+  if (added_.empty() || now - last_forget_ns_ < 1'000'000'000) return;
+  last_forget_ns_ = now;
+  std::erase_if(added_, [](const auto& kv) {
+    const std::string task = "/proc/" + std::to_string(kv.second.pid) + "/task/" + std::to_string(kv.first);
+    return ::access(task.c_str(), F_OK) != 0 && errno == ENOENT;
+  });
 }
 
 void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const MapFn& on_map) {
@@ -111,6 +160,10 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const 
           if (s.tid == pid_) {
             ring.since_rearm++;
             first_task_ran = true;
+          } else if (auto th = added_.find(s.tid); th != added_.end()) {
+            std::vector<PerfEvent*> events;
+            for (auto& e : th->second.events) events.push_back(&e);
+            maybe_redraw(std::move(events), th->second.since_rearm);
           }
           on_sample(s);
           return;
@@ -172,7 +225,8 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const 
   // lives (a short one's dynamic loader always or never sampled) and one alignment with periodic
   // work would hold for all of them. While its first task does not run, re-drawing costs it
   // nothing it was going to be sampled for, so the period is re-drawn every 10 ms.
-  if (cfg_.jitter && !first_task_ran) {
+  forget_ended();
+  if (cfg_.jitter && !first_task_ran && start_ == Start::kAtExec) {
     const uint64_t now = monotonic_ns();
     if (now - last_idle_draw_ns_ >= 10'000'000) {
       last_idle_draw_ns_ = now;

@@ -260,6 +260,11 @@ require('fs').writeFileSync(${JSON.stringify(ready)}, 'ok');
     const [early, late] = spins.sort((x, y) => x.recording.time_nanos - y.recording.time_nanos);
     assert.ok(late.recording.time_nanos - early.recording.time_nanos >= 300e6, 'the later child is recorded from its own start');
     assert.ok(late.recording.duration_nanos < early.recording.duration_nanos, 'and for its own time');
+    // The running tree's threads carry inherited sampling events: the later child is sampled from
+    // its first instruction (its dynamic loader), with no start delay to report.
+    const lateSamples = samplesByPid(out)[String(late.target.pid)];
+    assert.ok(lateSamples && lateSamples.loader >= 1, `the later child's loader: ${JSON.stringify(lateSamples && { loader: lateSamples.loader, total: lateSamples.total })}`);
+    assert.doesNotMatch(lp.pprof(['-raw', out]), /start_delay_ms/);
     // Without --children, attach mode records the process it was given, as before.
     const solo = lp.loopperf(['record', '-q', '-p', String(server.pid), '-d', '300ms', '-o', path.join(dir, 's.pb.gz')]);
     assert.strictEqual(solo.status, 0, solo.stderr);

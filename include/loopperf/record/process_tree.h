@@ -8,7 +8,9 @@
 // tree_sampler.h), each sample given to the recorder of the program its process ran at the
 // sample's time: a program is sampled from its exec on, including what it ran before its recorder
 // existed (kept until then), and the recorders open no events of their own (RecorderOptions::fed).
-// With --children (attach mode) each recorder samples its own process, from when it was found.
+// With --children (attach mode) the same, from events opened on every running thread of the tree
+// (adopt_running_tree), unless the tree is too large for them: then each recorder samples its own
+// process, from when it was found.
 #pragma once
 
 #include <sys/types.h>
@@ -79,7 +81,12 @@ class ProcessTree {
   // of them may start a process) and records the descendants that already run, following theirs.
   // A thread or process started while this looks is caught by the events of the thread that
   // started it, once that one is followed.
+  // With a tree sampler (opened with TreeSampler::Start::kWhenEnabled on the root's thread), every
+  // running thread of the tree gets its sampling events too, and they count once all is set up.
   void adopt_running_tree();
+  // The threads of a running process and its descendants (what adopt_running_tree's sampling
+  // events cost: one per thread and CPU).
+  static size_t running_tree_threads(pid_t root);
   // Waits up to `timeout` for the first exec of the launched process `root_pid` (its release from
   // launch's gate), before add_root(); false when none came (then /proc is looked at as before).
   bool wait_for_root_exec(pid_t root_pid, std::chrono::milliseconds timeout);
