@@ -232,6 +232,10 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
     // A thread that has not said its name since it started is named by the one it has now, once.
     if (!fed_names_.count(s.tid)) on_thread_name(s.tid, process::thread_name(opts_.pid, s.tid).c_str());
   }
+  // A fed sample of a period shorter than the recording's may count for none (sample_count): it is
+  // not in the profile, as a sampler at the recording's rate would not have taken it.
+  const uint64_t count = sample_count(s);
+  if (count == 0) return;
   frames_.clear();
   bool cut_short = false;
   if (unwinder_) cut_short = unwind::cut_short(unwinder_->frames_for(s, frames_));
@@ -243,10 +247,12 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
     js_namer_->name(frames_, regs, stack, true, &at);
   }
   note_worker_loop(s.tid, frames_);
-  const uint64_t count = sample_count(s);
   cpu_kept_ += count;
   compactor_.canonicalize(frames_);
-  uint32_t index = stacks_.add(s.tid, frames_, s.period, profile::StackTable::Tag{}, count);
+  // Every count is one period of the recording's rate, its cpu value too: the per-thread sampler's
+  // samples report the nominal period (jitter.h), and a fed sample's count stands for its own.
+  const uint64_t period = opts_.fed ? count * nominal_period() : s.period;
+  uint32_t index = stacks_.add(s.tid, frames_, period, profile::StackTable::Tag{}, count);
   if (health_ && count) health_->sample(s.tid, s.time_ns, index, count, cut_short);
 }
 
@@ -255,11 +261,11 @@ uint64_t Recorder::sample_count(const sample::RawSample& s) {
   // periods average to it). A fed sample stands for the period its thread inherited when it was
   // forked (sample/tree_sampler.h: fixed for the thread's life, drawn from half to one and a half
   // times the recording's): it counts as that period in units of the recording's, rounded at
-  // random (1.4 counts 1 or 2, 2 with probability 0.4), so that counts stay in proportion to CPU
-  // time between threads as they are for threads sampled by their own events. Not rounded in
-  // turn: a fixed period's samples walk through a periodic workload's cycle in step with the
-  // fraction carried, and the rounded-down ones would be those at one point of the cycle.
-  const uint64_t nominal = 1'000'000'000ULL / static_cast<uint64_t>(opts_.frequency_hz);
+  // random (1.4 counts 1 or 2, 2 with probability 0.4; 0.7 counts 0 or 1), so that counts stay in
+  // proportion to CPU time between threads as they are for threads sampled by their own events.
+  // Not rounded in turn: a fixed period's samples walk through a periodic workload's cycle in step
+  // with the fraction carried, and the rounded-down ones would be those at one point of the cycle.
+  const uint64_t nominal = nominal_period();
   if (!opts_.fed || s.period == 0 || s.period == nominal) return 1;
   const double units = static_cast<double>(s.period) / static_cast<double>(nominal);
   const auto whole = static_cast<uint64_t>(units);

@@ -220,7 +220,7 @@ test('a node without a perf map, names from the map alone (--js-names map): the 
 // re-drawn every 32 samples. Started by a parent, it is a task of the tree forked later, sampled
 // at the period drawn when it was forked (fixed for its life, sample/tree_sampler.h) and counted
 // in units of the nominal period: its count must be as true, and its share too unless its drawn
-// period falls close to a small fraction of the cycle (k/m x 1001 µs for small m; 2 of 80 runs on
+// period falls close to a small fraction of the cycle (k/m x 1001 µs for small m; 2 of 100 runs on
 // the 2-core VM, 2026-12-05, docs/record.md "Sampling periods"). So the child gets a second run
 // when the first misses: a fixed period (the nominal, or any) misses every time, a drawn one
 // rarely twice (~0.1%).

@@ -140,6 +140,7 @@ class Recorder {
   // What a cpu sample adds to its stack's sample count (1, or for a fed sample its period in units
   // of the recording's).
   uint64_t sample_count(const sample::RawSample& s);
+  uint64_t nominal_period() const { return 1'000'000'000ULL / static_cast<uint64_t>(opts_.frequency_hz); }
   void start_js_names();
 
   RecorderOptions opts_;

@@ -7,32 +7,23 @@
 #include <thread>
 
 #include "loopperf/sample/process_events.h"
+#include "held_child.h"
 
 using namespace loopperf;
 
 // A child held at a pipe before it runs a shell that starts two programs: every exec, fork and exit
 // of the tree comes through the inherited event, the threads of none of them.
 TEST_CASE("a process tree's forks, execs and exits are seen, from the held child's first exec on") {
-  int gate[2];
-  REQUIRE(::pipe(gate) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char c;
-    ::close(gate[1]);
-    if (::read(gate[0], &c, 1) != 1) ::_exit(1);
-    ::execl("/bin/sh", "sh", "-c", "/bin/true; /bin/true", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(gate[0]);
+  HeldChild held("/bin/true; /bin/true");
+  const pid_t child = held.pid;
+  REQUIRE(child > 0);
   auto events = sample::ProcessEvents::open(child);
   if (!events) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
   }
   REQUIRE(events.ok());
-  REQUIRE(::write(gate[1], "x", 1) == 1);
-  ::close(gate[1]);
+  REQUIRE(held.release());
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

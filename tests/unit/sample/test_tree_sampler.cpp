@@ -13,6 +13,7 @@
 
 #include "loopperf/sample/sample_record.h"
 #include "loopperf/sample/tree_sampler.h"
+#include "held_child.h"
 
 using namespace loopperf;
 
@@ -94,21 +95,10 @@ TEST_CASE("a sample record is read in place, and a copy of it reads the same") {
 // every process of the tree is sampled through the per-CPU inherited events, from the exec on,
 // with the programs' names and executable mappings.
 TEST_CASE("a process tree's every process is sampled from the held child's exec on") {
-  int gate[2];
-  REQUIRE(::pipe(gate) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    char c;
-    ::close(gate[1]);
-    if (::read(gate[0], &c, 1) != 1) ::_exit(1);
-    ::execl("/bin/sh", "sh", "-c",
-            "( i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done ); "
-            "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; /bin/true",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(gate[0]);
+  HeldChild held("( i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done ); "
+                 "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; /bin/true");
+  const pid_t child = held.pid;
+  REQUIRE(child > 0);
   sample::EventConfig cfg;
   cfg.kernel = false;
   cfg.ring_pages = 64;
@@ -138,8 +128,7 @@ TEST_CASE("a process tree's every process is sampled from the held child's exec 
   };
   drain();
   CHECK(samples.empty());
-  REQUIRE(::write(gate[1], "x", 1) == 1);
-  ::close(gate[1]);
+  REQUIRE(held.release());
   int status = 0;
   while (::waitpid(child, &status, WNOHANG) == 0) {
     drain();
