@@ -481,6 +481,9 @@ void ProcessTree::stop_all() {
     // Everything the tree's events recorded, every exec and exit known by now (update() ran).
     sampler_->stop();
     take_samples(UINT64_MAX);
+    record_gone();
+    missed_ += pending_.size();  // exec'd in the last milliseconds, not recorded yet
+    pending_.clear();
     for (auto& [pid, samples] : early_samples_) unrecorded_ += samples.size();
     early_samples_.clear();
     kept_bytes_ = 0;

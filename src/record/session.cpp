@@ -213,8 +213,9 @@ Result<int> run_record(const RecordConfig& cfg, const SessionHooks& hooks) {
   if (output.empty()) output = default_output_name(pid, std::time(nullptr));
 
   // The process tree: the command's, followed from before its first exec (launch mode), or the
-  // running target's descendants (--children). In launch mode its cpu samples too: one inherited
-  // event per CPU samples every process of it from its exec on (sample/tree_sampler.h).
+  // running target's descendants (--children). Its cpu samples too: inherited events, one per CPU
+  // (and, for a running tree, per thread), sample every process of it from its first instruction
+  // (sample/tree_sampler.h).
   std::optional<sample::ProcessEvents> tree_events;
   std::unique_ptr<sample::TreeSampler> tree_sampler;
   const auto abandon_child = [&] {
