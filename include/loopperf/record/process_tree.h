@@ -7,7 +7,8 @@
 // In launch mode the tree's cpu samples come from one inherited event per CPU (sample/
 // tree_sampler.h), each sample given to the recorder of the program its process ran at the
 // sample's time: a program is sampled from its exec on, including what it ran before its recorder
-// existed (kept until then), and the recorders open no events of their own (RecorderOptions::fed).
+// existed (kept until then), and the recorders open no events of their own (RecorderOptions::fed;
+// that part of ProcessTree is in tree_samples.cpp).
 // With --children (attach mode) the same, from events opened on every running thread of the tree
 // (adopt_running_tree), unless the tree is too large for them: then each recorder samples its own
 // process, from when it was found.
