@@ -149,7 +149,6 @@ void TreeSampler::forget_ended() {
 }
 
 void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const MapFn& on_map) {
-  bool first_task_ran = false;
   for (auto& ring : rings_) {
     ring.event.drain([&](const perf_event_header* h) {
       switch (h->type) {
@@ -159,7 +158,7 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const 
           samples_++;
           if (s.tid == pid_) {
             ring.since_rearm++;
-            first_task_ran = true;
+            first_task_last_ns_ = std::max(first_task_last_ns_, s.time_ns);
           } else if (auto th = added_.find(s.tid); th != added_.end()) {
             std::vector<PerfEvent*> events;
             for (auto& e : th->second.events) events.push_back(&e);
@@ -223,12 +222,14 @@ void TreeSampler::drain(const SampleFn& on_sample, const NameFn& on_name, const 
   // A launcher that waits (sh, npm, a test runner) runs too little to reach 32 samples, and every
   // process it starts would copy one period: their samples would fall at the same points of their
   // lives (a short one's dynamic loader always or never sampled) and one alignment with periodic
-  // work would hold for all of them. While its first task does not run, re-drawing costs it
-  // nothing it was going to be sampled for, so the period is re-drawn every 10 ms.
+  // work would hold for all of them. When its first task has not been sampled for 10 ms it is not
+  // running, and a re-draw costs it nothing it was going to be sampled for: the period is re-drawn
+  // every 10 ms then. (Not at every drain without its samples: drains come close together when the
+  // tree starts threads, and a re-draw drops the part of the running task's period that elapsed.)
   forget_ended();
-  if (cfg_.jitter && !first_task_ran && start_ == Start::kAtExec) {
+  if (cfg_.jitter && start_ == Start::kAtExec) {
     const uint64_t now = monotonic_ns();
-    if (now - last_idle_draw_ns_ >= 10'000'000) {
+    if (now - first_task_last_ns_ >= 10'000'000 && now - last_idle_draw_ns_ >= 10'000'000) {
       last_idle_draw_ns_ = now;
       for (auto& ring : rings_)
         if (!ring.event.set_period(jitter_.next())) cfg_.jitter = false;

@@ -13,8 +13,8 @@
 // Periods (jitter.h). PERF_EVENT_IOC_PERIOD reaches only the event it is called on, not the copies
 // the tree's tasks inherited; a task copies the period its original event has when the task is
 // forked. The launched process's first task runs on the original events themselves: its period is
-// re-drawn every 32 of its samples, as Sampler does per thread, and every 10 ms while it does not
-// run (a launcher waiting for what it started). Every other thread and process is sampled at the
+// re-drawn every 32 of its samples, as Sampler does per thread, and every 10 ms while it has not
+// been sampled for 10 ms (a launcher waiting for what it started). Every other thread and process is sampled at the
 // period drawn last before it was forked, fixed for its life: a random period, so not in step with
 // periodic work unless its cycle happens to fall within a small fraction of it.
 #pragma once
@@ -103,6 +103,7 @@ class TreeSampler {
   bool enabled_ = false;
   uint64_t samples_ = 0, lost_ = 0;
   uint64_t last_idle_draw_ns_ = 0;  // the period last re-drawn while the first task did not run
+  uint64_t first_task_last_ns_ = 0;  // the first task's latest sample
   uint64_t last_forget_ns_ = 0;
 };
 
