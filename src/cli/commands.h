@@ -34,5 +34,6 @@ Command register_report(CLI::App& app);
 Command register_dump(CLI::App& app);
 Command register_diff(CLI::App& app);
 Command register_convert(CLI::App& app);
+Command register_watch(CLI::App& app);
 
 }  // namespace loopperf::cli

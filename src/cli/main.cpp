@@ -51,7 +51,8 @@ static int run_main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug messages");
-  std::vector<cli::Command> commands = {cli::register_record(app), cli::register_report(app), cli::register_dump(app), cli::register_convert(app), cli::register_diff(app)};
+  std::vector<cli::Command> commands = {cli::register_record(app), cli::register_report(app), cli::register_dump(app), cli::register_convert(app), cli::register_diff(app),
+                                          cli::register_watch(app)};
 
   try {
     app.parse(our_argc, argv);
@@ -62,8 +63,8 @@ static int run_main(int argc, char** argv) {
   if (verbose) log::set_level(log::Level::kVerbose);
   for (const auto& c : commands) {
     if (!c.sub->parsed()) continue;
-    if (!ctx.command.empty() && c.sub->get_name() != "record")
-      return report_error(make_error(ErrorCode::kUsage, "only `record` takes a command after --"));
+    if (!ctx.command.empty() && c.sub->get_name() != "record" && c.sub->get_name() != "watch")
+      return report_error(make_error(ErrorCode::kUsage, "only `record` and `watch` take a command after --"));
     // An option given an empty value (`-d ''`, a shell variable that was not set) is a mistake, not
     // a request for its default (for -d that would be: record until stopped).
     for (const CLI::Option* o : c.sub->get_options())

@@ -21,7 +21,16 @@ void on_signal(int signo, siginfo_t* info, void*) {
   g_signo.store(signo);
   g_stop.store(true);
 }
+
+void on_snapshot(int signo) { g_signo.store(signo); }
 }  // namespace
+
+void install_snapshot_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_snapshot;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
 
 void install_stop_handlers() {
   struct sigaction sa {};

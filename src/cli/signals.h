@@ -10,6 +10,9 @@ struct PendingSignal {
 };
 
 void install_stop_handlers();
+// SIGUSR1 is recorded like a stop signal (take_signal returns it) but does not count as a stop
+// request: `watch` writes a snapshot and goes on.
+void install_snapshot_handler();
 // Ctrl-Z (SIGTSTP), SIGTTIN and SIGTTOU stop loopperf only once no target thread is in a ptrace stop
 // (process::close_stop_gate): they are blocked in every thread and taken by one thread of their
 // own, which waits for the stops in progress to end, stops loopperf with SIGSTOP, and lets stops

@@ -2,6 +2,7 @@
 // time order through a reorder buffer, with bounded memory (a log-bucketed histogram for the busy
 // periods, a bounded heap for the stalls, a per-period sample map cleared at each period's end).
 #include "loopperf/loop/health.h"
+#include "loopperf/loop/loop_wait.h"
 
 #include <algorithm>
 #include <charconv>
@@ -88,8 +89,7 @@ bool shorter(const Stall& a, const Stall& b) { return a.duration_ns > b.duration
 
 struct ThreadState {
   pid_t tid = 0;
-  int epfd = -1;
-  uint64_t loop_frame = 0;  // the events buffer of the loop's own wait (0: not known yet)
+  LoopWait wait;  // which epoll waits are the loop's own
   bool waiting = false;
   bool transitioned = false;  // any poll event processed yet
   bool ended = false;
@@ -232,14 +232,16 @@ struct LoopHealthTracker::Impl {
       case Kind::kExit:
         break;
     }
-    // The loop's own fd: the first one seen, unless a shallower wait shows it was a nested loop's
-    // (health.h). A nested loop waits on another fd inside a busy period of the outer loop, which
-    // those waits must not end.
-    if (t.epfd < 0) t.epfd = static_cast<int>(e.value);
-    if (!t.loop_frame && e.value == t.epfd) t.loop_frame = e.frame;
-    if (e.value != t.epfd) {
-      if (e.kind != Kind::kEnter || !t.loop_frame || e.frame <= t.loop_frame + kNestedGap) return;
-      outer_loop_found(t, e);
+    // The loop's own fd (loop_wait.h): a nested loop waits on another fd inside a busy period of
+    // the outer loop, which those waits must not end.
+    switch (t.wait.see(static_cast<int>(e.value), e.frame, e.kind == Kind::kEnter)) {
+      case LoopWait::Seen::kOwn:
+        break;
+      case LoopWait::Seen::kOther:
+        return;
+      case LoopWait::Seen::kOuter:
+        outer_loop_found(t);
+        break;
     }
     bool first = !t.transitioned;
     t.transitioned = true;
@@ -277,13 +279,12 @@ struct LoopHealthTracker::Impl {
   // (or before it) to this enter. What was measured on the nested fd is dropped, and so are the
   // samples of the current period: those before it were spread over the nested loop's periods, so
   // the first (truncated) busy period says it has no samples rather than show a part of them.
-  void outer_loop_found(ThreadState& t, const Event& e) {
+  void outer_loop_found(ThreadState& t) {
     ThreadState fresh;
     fresh.tid = t.tid;
     fresh.since = t.since;
     fresh.last_event = t.last_event;
-    fresh.epfd = static_cast<int>(e.value);
-    fresh.loop_frame = e.frame;
+    fresh.wait = t.wait;  // already the outer loop's
     fresh.waiting = false;
     fresh.transitioned = true;
     fresh.last_change = t.since;
@@ -318,8 +319,7 @@ void LoopHealthTracker::add_thread(pid_t tid, bool initially_waiting, int loop_e
   if (impl_->find(tid)) return;
   ThreadState t;
   t.tid = tid;
-  t.epfd = loop_epfd;
-  t.loop_frame = loop_epfd >= 0 ? loop_frame : 0;
+  t.wait = LoopWait(loop_epfd, loop_frame);
   t.waiting = initially_waiting;
   t.since = std::max(since_ns, impl_->start);
   t.last_change = t.since;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "loopperf/common/syscalls.h"
+#include "loopperf/profile/labels.h"
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -178,6 +179,8 @@ Profile build_profile(const StackTable& stacks, symbols::ProcessSymbolizer& symb
     if (info.wall_mode) s.labels.push_back(Label{"clock", e.tag.wall ? "wall" : "cpu", 0, "", false});
     if (e.tag.syscall >= 0)
       s.labels.push_back(Label{"syscall", syscall_name(e.tag.syscall), 0, "", false});
+    if (e.tag.window)
+      s.labels.push_back(Label{std::string(kWindowLabel), std::string(e.tag.window == 1 ? kWindowBefore : kWindowIncident), 0, "", false});
     p.samples.push_back(std::move(s));
   }
   js_counts.write(p.metadata);

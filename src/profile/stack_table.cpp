@@ -23,7 +23,7 @@ uint64_t node_hash(uint32_t parent, uint64_t addr, bool kernel) {
 
 uint64_t entry_hash(pid_t tid, StackTable::Tag tag, uint32_t leaf) {
   uint64_t a = (uint64_t{static_cast<uint32_t>(tid)} << 32) | leaf;
-  uint64_t b = (uint64_t{static_cast<uint32_t>(tag.syscall)} << 1) | (tag.wall ? 1 : 0);
+  uint64_t b = (uint64_t{tag.window} << 40) | (uint64_t{static_cast<uint32_t>(tag.syscall)} << 1) | (tag.wall ? 1 : 0);
   return mix(a ^ mix(b));
 }
 
@@ -108,7 +108,7 @@ uint32_t StackTable::add(pid_t tid, std::span<const Frame> frames, uint64_t peri
   uint32_t index = node == 0 && !frames.empty() ? kNone : entry_for(tid, tag, node, static_cast<uint32_t>(frames.size()));
   if (index == kNone) {
     overflowed_ += count;
-    return add_overflow(tid, Tag{tag.wall, -1}, count, period);
+    return add_overflow(tid, Tag{tag.wall, -1, tag.window}, count, period);
   }
   entries_[index].count += count;
   entries_[index].period += period;

@@ -16,6 +16,16 @@
 
 namespace loopperf::record {
 
+profile::PerfMapInfo perf_map_info(const symbols::PerfMapStatus& st) {
+  profile::PerfMapInfo m;
+  if (!st.found) return m;
+  m.state = st.trusted ? profile::PerfMapInfo::State::kUsed : profile::PerfMapInfo::State::kIgnored;
+  m.entries = st.entries;
+  m.path = st.path;
+  m.problem = st.problem;
+  return m;
+}
+
 void resolve_stalls(std::vector<loop::LoopHealth>& health, const profile::Profile& p) {
   for (auto& h : health) {
     for (auto& s : h.stalls) {

@@ -58,9 +58,33 @@ Recorder::~Recorder() {
   if (wall_) wall_->stop();
 }
 
+void Recorder::capture(const std::set<pid_t>& tids) {
+  if (tids == captured_) return;
+  if (sampler_) {
+    for (pid_t tid : captured_)
+      if (!tids.count(tid)) sampler_->set_rate(tid, 0);
+    for (pid_t tid : tids)
+      if (!captured_.count(tid)) sampler_->set_rate(tid, opts_.frequency_hz);
+  }
+  captured_ = tids;
+  if (!wall_ || !opts_.wall_on_demand) return;
+  wall_threads_.clear();
+  for (pid_t tid : tids)
+    if (!wall_refused_.count(tid)) wall_threads_.insert(tid);
+  wall_->set_threads(wall_threads_);
+  // The wall sampler's thread ticks at the full rate: only while there is something to sample.
+  if (!wall_threads_.empty() && !wall_running_) {
+    wall_->start();
+    wall_running_ = true;
+  } else if (wall_threads_.empty() && wall_running_) {
+    wall_->stop();
+    wall_running_ = false;
+  }
+}
+
 sample::EventConfig cpu_event_config(const RecorderOptions& opts) {
   sample::EventConfig ev;
-  ev.frequency_hz = opts.frequency_hz;
+  ev.frequency_hz = opts.idle_frequency_hz ? opts.idle_frequency_hz : opts.frequency_hz;
   ev.kernel = opts.kernel;
   // Heap names read each JavaScript frame's slots from the sample's stack copy, in fp mode too.
   if (opts.unwind != unwind::UnwindMode::kFp || symbols::uses_heap(opts.js_names)) {
@@ -111,7 +135,13 @@ void Recorder::start(const std::string& exe, bool is_node) {
   unwinder_ = std::make_unique<unwind::SampleUnwinder>(files_, opts_.unwind, fp_binary);
   // Loop health before names: it is cheap, and the loop's first turns come early in a process's life.
   if (opts_.loop_health && opts_.is_node) {
-    auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) { on_poll_event(e); });
+    sample::PollTracer::SignalFn on_signal;
+    if (opts_.watch_signals)
+      on_signal = [this](pid_t tid, uint64_t time_ns, int sig) {
+        if (sink_) sink_->signal_delivered(tid, time_ns, sig);
+      };
+    auto tracer = sample::PollTracer::create(opts_.pid, [this](const sample::PollEvent& e) { on_poll_event(e); },
+                                             std::move(on_signal));
     if (tracer) {
       tracer_ = std::move(tracer.value());
       health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
@@ -127,9 +157,12 @@ void Recorder::start(const std::string& exe, bool is_node) {
     wall_modules_->refresh();
     wall_unwinder_ = std::make_unique<unwind::HybridUnwinder>(*wall_modules_);
     wall_ = std::make_unique<sample::WallSampler>(opts_.pid, opts_.frequency_hz, opts_.wall_stack_bytes);
-    wall_threads_.insert(opts_.pid);
-    wall_->set_threads(wall_threads_);
-    wall_->start();
+    if (!opts_.wall_on_demand) {
+      wall_threads_.insert(opts_.pid);
+      wall_->set_threads(wall_threads_);
+      wall_->start();
+      wall_running_ = true;
+    }
   }
   if (sampler_) sampler_->start();  // a deferred sampler: from now on (RecorderOptions::defer_sampling)
 }
@@ -154,6 +187,7 @@ void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start
 
 void Recorder::on_poll_event(const sample::PollEvent& e) {
   if (tap_) tap_->poll_event(e);
+  if (sink_) sink_->poll_event(e);
   if (!health_) return;
   if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
   else health_->poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
@@ -161,6 +195,7 @@ void Recorder::on_poll_event(const sample::PollEvent& e) {
 
 void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) {
   if (tap_) tap_->thread_found(tid, loop_epfd, loop_frame, since_ns);
+  if (sink_) sink_->thread_found(tid, loop_epfd, loop_frame);
   if (health_) health_->add_thread(tid, loop_epfd >= 0, loop_epfd, since_ns, loop_frame);
 }
 
@@ -175,6 +210,7 @@ void Recorder::read_sched(pid_t tid) {
 
 void Recorder::on_thread_ended(pid_t tid, uint64_t time_ns) {
   if (tap_) tap_->thread_ended(tid, time_ns);
+  if (sink_) sink_->thread_ended(tid);
   if (health_) health_->end_thread(tid, time_ns);
   if (wall_threads_.erase(tid) && wall_) wall_->set_threads(wall_threads_);
   if (gc_epochs_) gc_epochs_->forget(tid);
@@ -252,6 +288,8 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   // Every count is one period of the recording's rate, its cpu value too: the per-thread sampler's
   // samples report the nominal period (jitter.h), and a fed sample's count stands for its own.
   const uint64_t period = opts_.fed ? count * nominal_period() : s.period;
+  if (sink_) sink_->kept(KeptSample{s.tid, s.time_ns, frames_, {}, count, period, cut_short});
+  if (!opts_.keep_stacks) return;
   uint32_t index = stacks_.add(s.tid, frames_, period, profile::StackTable::Tag{}, count);
   if (health_ && count) health_->sample(s.tid, s.time_ns, index, count, cut_short);
 }
@@ -284,6 +322,7 @@ void Recorder::note_worker_loop(pid_t tid, const std::vector<profile::Frame>& fr
     const auto& r = symbolizer_->resolve(f.addr, false);
     if (r.frames.empty() || !loop::has_fact(r.frames.back().name, loop::Fact::kWorkerLoop)) continue;
     seen = 1000;
+    if (opts_.wall_on_demand) return;  // watch: wall samples only of what capture() names
     if (!wall_refused_.count(tid) && wall_threads_.insert(tid).second && wall_) wall_->set_threads(wall_threads_);
     return;
   }
@@ -322,8 +361,10 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
   if (js_namer_) js_namer_->name(frames_, regs, memory, true, &at);
   profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
   compactor_.canonicalize(frames_);
-  uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
   wall_kept_++;
+  if (sink_) sink_->kept(KeptSample{w.tid, w.time_ns, frames_, tag, 1, static_cast<uint64_t>(period), false});
+  if (!opts_.keep_stacks) return;
+  uint32_t index = stacks_.add(w.tid, frames_, static_cast<uint64_t>(period), tag);
   if (health_) health_->sample(w.tid, w.time_ns, index, 1);
 }
 

@@ -52,16 +52,6 @@ struct TempDir {
   }
 };
 
-profile::PerfMapInfo perf_map_info(const symbols::PerfMapStatus& st) {
-  profile::PerfMapInfo m;
-  if (!st.found) return m;
-  m.state = st.trusted ? profile::PerfMapInfo::State::kUsed : profile::PerfMapInfo::State::kIgnored;
-  m.entries = st.entries;
-  m.path = st.path;
-  m.problem = st.problem;
-  return m;
-}
-
 // `pids`: the launched process and every process of its tree that was recorded.
 void finish_launch(process::LaunchedChild& child, const RecordConfig& cfg, const std::vector<pid_t>& pids) {
   child.wait();

@@ -70,10 +70,15 @@ Result<uint64_t> tracepoint_id(const std::string& category, const std::string& n
   return static_cast<uint64_t>(std::strtoull(text->c_str(), nullptr, 10));
 }
 
-Result<std::unique_ptr<PollTracer>> PollTracer::create(pid_t pid, EventFn fn) {
-  std::unique_ptr<PollTracer> t(new PollTracer(pid, std::move(fn)));
+Result<std::unique_ptr<PollTracer>> PollTracer::create(pid_t pid, EventFn fn, SignalFn on_signal) {
+  std::unique_ptr<PollTracer> t(new PollTracer(pid, std::move(fn), std::move(on_signal)));
   for (const char* name : {"sys_enter_epoll_pwait", "sys_exit_epoll_pwait", "sys_enter_epoll_wait", "sys_exit_epoll_wait"}) {
     auto id = tracepoint_id("syscalls", name);
+    if (!id) return id.error();
+    t->ids_.push_back(*id);
+  }
+  if (t->on_signal_) {
+    auto id = tracepoint_id("signal", "signal_deliver");
     if (!id) return id.error();
     t->ids_.push_back(*id);
   }
@@ -131,6 +136,13 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
   auto kind = t.kinds.find(head.id);
   if (kind == t.kinds.end()) return;
   const char* raw = reinterpret_cast<const char*>(h) + kRawOffset;
+  if (kind->second == kSignalKind) {
+    // signal:signal_deliver: common fields (8 bytes), then int sig.
+    int32_t sig = 0;
+    if (head.raw_size >= 12 && kRawOffset + 12 <= h->size) std::memcpy(&sig, raw + 8, 4);
+    if (on_signal_) on_signal_(static_cast<pid_t>(head.tid), head.time, sig);
+    return;
+  }
   PollEvent e;
   e.tid = static_cast<pid_t>(head.tid);
   e.time_ns = head.time;

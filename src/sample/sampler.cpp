@@ -3,10 +3,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
+#include "loopperf/common/duration.h"
 #include "loopperf/common/log.h"
 #include "loopperf/process/process.h"
 
@@ -119,11 +121,15 @@ void Sampler::scan_threads() {
   for (auto& [tid, f] : events_) stats_.ring_bytes += f.event.mapped_bytes();
 }
 
-void Sampler::handle(const perf_event_header* h) {
+void Sampler::handle(const perf_event_header* h, const Followed& f) {
   switch (h->type) {
     case PERF_RECORD_SAMPLE: {
       RawSample s;
       if (!parse_cpu_sample(h, cfg_.event, s)) return;
+      if (f.rate_since_ns) {
+        const uint64_t now = f.nominal_ns ? f.nominal_ns : jitter_.nominal();
+        s.period = s.time_ns >= f.rate_since_ns ? now : f.before_ns;
+      }
       stats_.samples++;
       on_sample_(s);
       break;
@@ -149,13 +155,36 @@ void Sampler::handle(const perf_event_header* h) {
 }
 
 void Sampler::drain(Followed& f, bool rearm) {
-  f.since_rearm += static_cast<uint32_t>(f.event.drain([this](const perf_event_header* h) { handle(h); }));
+  f.since_rearm += static_cast<uint32_t>(f.event.drain([this, &f](const perf_event_header* h) { handle(h, f); }));
   if (!rearm || !jitter_on_ || f.since_rearm < kRearmRecords) return;
   f.since_rearm = 0;
-  if (!f.event.set_period(jitter_.next())) {
+  if (!f.event.set_period(next_period(f))) {
     jitter_on_ = false;  // an old kernel without PERF_EVENT_IOC_PERIOD for this event: fixed period
     log::debug("sampling period cannot be changed here (PERF_EVENT_IOC_PERIOD failed); fixed period");
   }
+}
+
+uint64_t Sampler::next_period(const Followed& f) {
+  const uint64_t drawn = jitter_on_ ? jitter_.next() : jitter_.nominal();
+  if (!f.nominal_ns) return drawn;
+  // Scaled to the thread's own rate: the same spread around its period.
+  return std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(drawn) * static_cast<double>(f.nominal_ns) /
+                                                     static_cast<double>(jitter_.nominal())));
+}
+
+void Sampler::set_rate(pid_t tid, int hz) {
+  auto it = events_.find(tid);
+  if (it == events_.end()) return;
+  Followed& f = it->second;
+  // What the ring still holds was sampled at the old rate: drained first, it counts as such.
+  drain(f, /*rearm=*/false);
+  f.before_ns = f.nominal_ns ? f.nominal_ns : jitter_.nominal();
+  f.rate_since_ns = monotonic_ns();
+  f.nominal_ns = hz > 0 ? 1'000'000'000ULL / static_cast<uint64_t>(hz) : 0;
+  if (f.nominal_ns == jitter_.nominal()) f.nominal_ns = 0;
+  f.since_rearm = 0;
+  if (!f.event.set_period(next_period(f)))
+    log::debug("sampling period of thread " + std::to_string(tid) + " cannot be changed (PERF_EVENT_IOC_PERIOD failed)");
 }
 
 void Sampler::drain_all(bool rearm) {

@@ -85,13 +85,7 @@ class LoopHealthTracker {
   // second argument), a stack address; 0 when unknown. `since_ns`: when the thread appeared (a
   // worker started during the recording); 0 = the start of the recording.
   //
-  // Which fd is the loop's own: a nested loop (spawnSync and execSync run one inside a callback)
-  // waits on another fd, with its events buffer deeper in the same stack, below the outer
-  // uv__io_poll's 12 KiB one. When the fd taken first was a nested one (the thread was inside an
-  // execSync when the recording began), the first enter on an fd whose buffer is shallower by more
-  // than kNestedGap takes over, and everything before it counts as one busy period of the outer
-  // loop, since a nested loop only runs inside one.
-  static constexpr uint64_t kNestedGap = 4096;
+  // Which fd is the loop's own, when a nested loop (execSync) waits too: loop_wait.h.
   void add_thread(pid_t tid, bool initially_waiting, int loop_epfd = -1, uint64_t since_ns = 0,
                   uint64_t loop_frame = 0);
   bool follows(pid_t tid) const;

@@ -17,6 +17,10 @@ inline constexpr std::string_view kPhaseLabel = "phase";
 inline constexpr std::string_view kActivityLabel = "activity";
 inline constexpr std::string_view kRoleLabel = "role";
 inline constexpr std::string_view kEntryLabel = "entry";  // loop threads: how the running work was entered
+// `watch`'s incident profiles: which part of the incident a sample is from.
+inline constexpr std::string_view kWindowLabel = "window";
+inline constexpr std::string_view kWindowBefore = "before";      // the flight recorder's, before the incident
+inline constexpr std::string_view kWindowIncident = "incident";  // during it (the stall, the signal's aftermath)
 
 // Values of the `role` label.
 inline constexpr std::string_view kMainLoopRole = "main-loop";

@@ -26,6 +26,8 @@ class StackTable {
   struct Tag {
     bool wall = false;  // a wall-clock sample (else cpu-clock)
     int32_t syscall = -1;  // blocked in this system call (wall samples), -1 when running
+    // `watch`: 0 = not said, 1 = before the incident, 2 = during it (the `window` label).
+    uint8_t window = 0;
     bool operator==(const Tag&) const = default;
   };
 

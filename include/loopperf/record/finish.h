@@ -42,6 +42,9 @@ struct FinishedProfile {
 FinishedProfile finish_profile(const profile::StackTable& stacks, symbols::ProcessSymbolizer& symbolizer,
                                FinishOptions opts);
 
+// The perf map's part of a recording's metadata (RecordingInfo::perf_map).
+profile::PerfMapInfo perf_map_info(const symbols::PerfMapStatus& st);
+
 // Fills each stall's phase and one-line summary from the profile's sample at its heaviest stack.
 void resolve_stalls(std::vector<loop::LoopHealth>& health, const profile::Profile& p);
 

@@ -36,6 +36,18 @@ struct RecorderOptions {
   // samples come from the tree's inherited events (sample/tree_sampler.h) through on_cpu_sample,
   // and its thread names through on_thread_name.
   bool fed = false;
+  // `watch`: the cpu events sample every thread at this lower rate (the flight recorder's) except
+  // the threads Recorder::capture() names, which get frequency_hz; 0 = frequency_hz for all.
+  int idle_frequency_hz = 0;
+  // `watch`: wall samples only of the threads Recorder::capture() names, none otherwise (`wall`
+  // must be set too); the wall sampler's thread runs only while there are some.
+  bool wall_on_demand = false;
+  // false (`watch`): samples go to the recorder's sink only (Recorder::set_sink), not into its own
+  // stack table, which would grow for as long as the watch lasts.
+  bool keep_stacks = true;
+  // `watch`: the signals delivered to the target's threads (signal:signal_deliver, in the poll
+  // tracer's rings) go to the recorder's sink: SIGTERM from an orchestrator starts an incident.
+  bool watch_signals = false;
 };
 
 }  // namespace loopperf::record

@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,30 @@ class InputTap {
   virtual void sched_reading(pid_t tid, uint64_t cpu_ns, uint64_t run_delay_ns) = 0;
 };
 
+// A sample as the pipeline keeps it: unwound, its JavaScript frames named, its addresses canonical
+// (stack_compactor.h). `watch` keeps these in its flight recorder (flight_recorder.h).
+struct KeptSample {
+  pid_t tid = 0;
+  uint64_t time_ns = 0;  // CLOCK_MONOTONIC
+  std::span<const profile::Frame> frames;  // leaf first
+  profile::StackTable::Tag tag;
+  uint64_t count = 1;
+  uint64_t period = 0;  // nanoseconds it stands for (cpu or wall)
+  bool cut_short = false;  // the walk stopped before the thread's entry (unwind::cut_short)
+};
+
+// What `watch` follows as it happens (recorder.h's set_sink): the kept samples, the poll waits, the
+// threads, and the signals delivered to the target (with RecorderOptions::watch_signals).
+class PipelineSink {
+ public:
+  virtual ~PipelineSink() = default;
+  virtual void kept(const KeptSample& s) = 0;
+  virtual void poll_event(const sample::PollEvent&) {}
+  virtual void thread_found(pid_t /*tid*/, int /*loop_epfd*/, uint64_t /*loop_frame*/) {}
+  virtual void thread_ended(pid_t /*tid*/) {}
+  virtual void signal_delivered(pid_t /*tid*/, uint64_t /*time_ns*/, int /*sig*/) {}
+};
+
 // Where a replayed recording's target files and symbols come from (replay.h).
 struct SavedSources {
   std::shared_ptr<process::TargetFiles> files;
@@ -68,6 +93,13 @@ class Recorder {
 
   // Every input is shown to `tap` as it is processed (null: none). Set before start().
   void set_tap(InputTap* tap) { tap_ = tap; }
+  // Every kept sample, poll event, thread found or ended and signal delivered is shown to `sink`
+  // (null: none); with RecorderOptions::keep_stacks false, samples only to it. Set before start().
+  void set_sink(PipelineSink* sink) { sink_ = sink; }
+  // `watch`'s capture: these threads are sampled at the recording's full rate, by cpu clock and,
+  // with RecorderOptions::wall_on_demand, by wall clock; every other thread at idle_frequency_hz.
+  // Returns at once; threads that ended are ignored.
+  void capture(const std::set<pid_t>& tids);
 
   // Once the target runs its own code (after exec in launch mode): unwinder, tracer, wall sampler.
   // `exe` is the target's executable (frame pointers are trusted in it when it is node).
@@ -170,6 +202,9 @@ class Recorder {
   std::vector<profile::Frame> frames_;
   std::vector<std::string> warnings_;
   InputTap* tap_ = nullptr;
+  PipelineSink* sink_ = nullptr;
+  std::set<pid_t> captured_;        // capture()'s threads
+  bool wall_running_ = false;       // wall_'s thread runs (wall_on_demand starts and stops it)
   std::string exe_;                 // the target's executable (its mapping's path)
   std::string libnode_;             // its libnode.so, when node is a shared library
   bool call_sites_ready_ = false;   // uv_run's call-site table built (while recording)

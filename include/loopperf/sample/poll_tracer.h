@@ -32,8 +32,12 @@ Result<uint64_t> tracepoint_id(const std::string& category, const std::string& n
 class PollTracer {
  public:
   using EventFn = std::function<void(const PollEvent&)>;
-  // Fails (with the fix in the hint) when tracepoints are not available.
-  static Result<std::unique_ptr<PollTracer>> create(pid_t pid, EventFn fn);
+  // A signal delivered to a thread (signal:signal_deliver): the thread takes it, by its handler or
+  // by the default action (a SIGTERM that ends the process is seen too).
+  using SignalFn = std::function<void(pid_t tid, uint64_t time_ns, int sig)>;
+  // Fails (with the fix in the hint) when tracepoints are not available. With `on_signal`, each
+  // thread's signal deliveries come through its ring as well.
+  static Result<std::unique_ptr<PollTracer>> create(pid_t pid, EventFn fn, SignalFn on_signal = {});
 
   void add_thread(pid_t tid);  // idempotent; errors are counted, not fatal
   void remove_thread(pid_t tid);
@@ -50,12 +54,15 @@ class PollTracer {
     int open_epfd = -1;             // the fd of the enter awaiting its exit
     uint64_t open_frame = 0;        // and its events buffer
   };
-  PollTracer(pid_t pid, EventFn fn) : pid_(pid), fn_(std::move(fn)) {}
+  PollTracer(pid_t pid, EventFn fn, SignalFn on_signal)
+      : pid_(pid), fn_(std::move(fn)), on_signal_(std::move(on_signal)) {}
+  static constexpr int kSignalKind = 4;  // ids_[4]: signal:signal_deliver
   void handle(Thread& t, const perf_event_header* h);
 
   pid_t pid_;
   EventFn fn_;
-  std::vector<uint64_t> ids_;  // enter_pwait, exit_pwait, enter_wait, exit_wait
+  SignalFn on_signal_;
+  std::vector<uint64_t> ids_;  // enter_pwait, exit_pwait, enter_wait, exit_wait[, signal_deliver]
   std::map<pid_t, Thread> threads_;
   uint64_t lost_ = 0, events_ = 0;
 };

@@ -39,6 +39,12 @@ struct SamplerStats {
 struct Followed {
   PerfEvent event;
   uint32_t since_rearm = 0;
+  uint64_t nominal_ns = 0;  // its own rate's period (Sampler::set_rate); 0: the sampler's
+  // A cpu-clock sample reports the period its event was opened with, whatever PERF_EVENT_IOC_PERIOD
+  // set since (the kernel's hrtimer events never update it): after set_rate, the period a sample
+  // stands for is the rate's at its time, this one from `rate_since_ns` on, `before_ns` earlier.
+  uint64_t rate_since_ns = 0;
+  uint64_t before_ns = 0;
 };
 
 class Sampler {
@@ -57,6 +63,9 @@ class Sampler {
   // Waits up to `timeout` for data, then drains every ring.
   // `also_wake`: other fds whose data ends the wait too (they are not read here).
   void poll(std::chrono::milliseconds timeout, const std::vector<int>& also_wake = {});
+  // Samples thread `tid` at `hz` from now on (0: the sampler's rate again); its samples report the
+  // period they stand for. No-op for a thread not followed.
+  void set_rate(pid_t tid, int hz);
   // Drains every ring once more (after disabling) so nothing already recorded is lost.
   void finish();
 
@@ -72,8 +81,11 @@ class Sampler {
   bool add_thread(pid_t tid, Error* first_error);
   // Drains the rings; `rearm`: re-draw the period of threads due for it (not for ended or disabled ones).
   void drain_all(bool rearm = true);
-  void handle(const perf_event_header* h);
+  void handle(const perf_event_header* h, const Followed& f);
   void drain(Followed& f, bool rearm);
+  // The next period of `f`: a draw around its own rate's period (jitter.h), or that period itself
+  // when periods cannot be changed.
+  uint64_t next_period(const Followed& f);
 
   SamplerConfig cfg_;
   SampleFn on_sample_;
