@@ -60,6 +60,17 @@ function meta(file) {
   return m;
 }
 
+// Nanoseconds of the samples of `tid` in window `window` (pprof -raw: "count value: locations" then
+// the labels).
+function windowNs(file, tid, window) {
+  const raw = lp.pprof(['-raw', file]);
+  let total = 0;
+  for (const m of raw.matchAll(/^\s+\d+\s+(\d+): [\d ]+\n\s+(.*)\n\s+tid:\[(\d+)\]/gm)) {
+    if (Number(m[3]) === tid && m[2].includes(`window:[${window}]`)) total += Number(m[1]);
+  }
+  return total;
+}
+
 const majors = lp.supportedNodeMajors().filter((m) => m !== 20);
 for (const major of majors) {
   test(`node ${major}: a stall on the CPU and one off it are each captured, named and written as one pprof`,
@@ -110,6 +121,10 @@ for (const major of majors) {
         // The off-CPU stall was seen waiting: wall samples of the stuck thread in the nested loop.
         const offTags = lp.tagShares(off.file, ['-tagfocus', 'window=incident']);
         assert.ok((offTags.clock || {}).wall > 0.5, `wall samples while it waited: ${JSON.stringify(offTags.clock)}`);
+        // The stuck thread's samples stand for the stall's time, whatever their rate (49 Hz until the
+        // stall was seen, the capture's 499 Hz after): 400 ms of CPU, counted as 300-600 ms.
+        const stallMs = windowNs(cpu.file, t.pid, 'incident') / 1e6;
+        assert.ok(stallMs > 300 && stallMs < 600, `${stallMs.toFixed(0)} ms of samples for the 400 ms on-CPU stall`);
         // The on-CPU one: the flight recorder's window before it held the healthy traffic.
         assert.ok((lp.tagShares(cpu.file).window || {}).before > 0, 'samples from before the stall');
         // The last file is loopperf's stop: the window at that moment.
