@@ -10,7 +10,8 @@
 #   (default)         the full bench (~40 min: 10 the memory run, 10 the slowdown); writes the results into
 #                     docs/performance.md between the bench markers
 #   --write / --no-write   force / skip updating docs/performance.md
-#   --only LIST       comma list of slowdown,stop,cost,memory,churn,symbols,names
+#   --only LIST       comma list of slowdown,stop,cost,memory,churn,symbols,names,watch
+#   --watch-seconds N watch: the long healthy run (default 1800; --quick 60)
 #   --reuse FILE      take the sections not run now from an earlier results.json (e.g. the memory run)
 #   --variants LIST   slowdown: only these variants, e.g. "loopperf map@999,loopperf heap@999,loopperf@999"
 #   --cost-tools LIST cost per sample: only these tools at 999 Hz, e.g. "loopperf map,loopperf heap"
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --write) write=1 ;;
     --no-write) write=0 ;;
-    --only|--memory-seconds|--churn-seconds|--variants|--cost-tools|--stop-modes|--reuse) pass+=("$1" "$2"); shift ;;
+    --only|--memory-seconds|--churn-seconds|--watch-seconds|--variants|--cost-tools|--stop-modes|--reuse) pass+=("$1" "$2"); shift ;;
     -h|--help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac

@@ -18,7 +18,7 @@ const zlib = require('node:zlib');
 // Options
 
 const argv = process.argv.slice(2);
-const opt = { quick: false, only: null, memorySeconds: 600, churnSeconds: 600 };
+const opt = { quick: false, only: null, memorySeconds: 600, churnSeconds: 600, watchSeconds: 1800 };
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   const val = () => argv[++i];
@@ -30,6 +30,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--only') opt.only = new Set(val().split(','));
   else if (a === '--memory-seconds') opt.memorySeconds = Number(val());
   else if (a === '--churn-seconds') opt.churnSeconds = Number(val());
+  else if (a === '--watch-seconds') opt.watchSeconds = Number(val());
   else if (a === '--variants') opt.variants = val();
   else if (a === '--cost-tools') opt.costTools = val();
   else if (a === '--stop-modes') opt.stopModes = val();  // slowdown only, e.g. loopperf map@999,loopperf heap@999
@@ -44,6 +45,7 @@ if (opt.render) {
 if (!opt.loopperf || !opt.work) { console.error('bench.js: --loopperf and --work are required'); process.exit(2); }
 
 const HERE = __dirname;
+const WATCH = require('./watch');
 const REPO = path.resolve(HERE, '../..');
 const JOB = path.join(HERE, 'job.js');
 const BUSY = path.join(HERE, 'busy.js');
@@ -835,6 +837,7 @@ function checkTargets(R) {
     add(`peak RSS < 64 MB (${m.seconds} s recording)`, m.peak_rss_kb < 64 * 1024, `${mb(m.peak_rss_kb * 1024)} MB`);
     add('RSS flat after the first minute (growth < 4 MB)', m.growth_after_60_kb < 4096, `+${mb(m.growth_after_60_kb * 1024)} MB after 60 s`);
   }
+  WATCH.watchTargets(R.watch, add);
   return t;
 }
 
@@ -995,6 +998,7 @@ function markdown(R) {
     }
     L.push('');
   }
+  L.push(...WATCH.watchMarkdown(R.watch));
   L.push('### Targets');
   L.push('');
   L.push('| target | result | measured |');
@@ -1023,10 +1027,14 @@ async function main() {
   if (!Q && want('churn')) { log(`4b/5 memory under code churn (${opt.churnSeconds} s)`); R.churn = await benchChurn(); }
   if (!Q && want('symbols')) { log('5/5 symbol loading'); R.symbols = await benchSymbols(); }
   if (!Q && want('names')) { log('6 heap names against the perf map'); R.names = await benchNames(); }
+  if (want('watch')) {
+    log(`7 watch (${Q ? 60 : opt.watchSeconds} s healthy run)`);
+    R.watch = await WATCH.benchWatch({ loopperf: LP, work: path.join(opt.work, 'watch'), longSeconds: Q ? 60 : opt.watchSeconds, quick: Q });
+  }
   if (opt.reuse) {
     const old = JSON.parse(fs.readFileSync(opt.reuse, 'utf8'));
     R.reused = {};
-    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'churn', 'symbols', 'names']) {
+    for (const k of ['slowdown', 'stop', 'cost', 'memory', 'churn', 'symbols', 'names', 'watch']) {
       // a section the old file had itself reused keeps the run it came from
       if (!R[k] && old[k]) { R[k] = old[k]; R.reused[k] = (old.reused && old.reused[k]) || `${old.machine.date}, ${old.machine.loopperf}, load ${old.machine.load_at_start}`; }
     }

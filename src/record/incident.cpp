@@ -117,7 +117,8 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
     const loop::LoopWait w = detector.loop_wait(tid).value_or(loop::LoopWait{});
     health.add_thread(tid, false, w.epfd(), 0, w.frame());
   }
-  std::map<uint32_t, uint64_t> during;  // stack index -> nanoseconds, the incident's own samples
+  std::map<uint32_t, uint64_t> during;  // stack index -> nanoseconds, the verdict's samples
+  const bool whole_window = inc.end_ns <= inc.start_ns;
   IncidentResult out;
   for (const auto& s : flight.samples()) {
     if (s.time_ns < from || s.time_ns > to) continue;
@@ -126,7 +127,10 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
     const uint32_t index = table.add(s.tid, s.frames, s.period, tag, s.count);
     health.sample(s.tid, s.time_ns, index, s.count, s.cut_short);
     out.samples += s.count;
-    if (tag.window == 2 && (inc.tid == 0 || s.tid == inc.tid)) {
+    // The verdict's samples: the stuck thread's during the stall, every thread's during a SIGTERM's
+    // aftermath; a snapshot (or a stop, an exit) has no duration: the main thread's over the window.
+    const bool verdicts = whole_window ? s.tid == ctx.pid : tag.window == 2 && (inc.tid == 0 || s.tid == inc.tid);
+    if (verdicts) {
       during[index] += s.period;
       out.incident_samples += s.count;
     }
@@ -187,7 +191,7 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
     out.summary = report::summarize_stack(p, s, out.phase, out.activity);
     out.frames = report::stack_frames(p, s);
   } else {
-    out.summary = "no samples during the incident";
+    out.summary = whole_window ? "no samples of the main thread in the window" : "no samples during the incident";
   }
 
   const Moment at = moment(inc.start_ns, ctx);
@@ -214,10 +218,9 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   } else if (inc.trigger == Trigger::kSigterm) {
     out.verdict = "SIGTERM to the target at " + at.clock + ", " + seconds(ms) + " until " +
                   (inc.ended ? "it exited" : "the capture ended") + ": ";
-  } else if (inc.trigger == Trigger::kSnapshot) {
-    out.verdict = "snapshot at " + at.clock + ": ";
   } else {
-    out.verdict = what + " at " + at.clock + ", " + seconds(ms) + ": ";
+    // A snapshot, a stop or an exit: the window up to that moment.
+    out.verdict = what + " at " + at.clock + " (the last " + seconds(static_cast<int64_t>((to - from) / 1'000'000)) + "): ";
   }
   out.verdict += out.summary;
   if (!out.activity.empty() && heaviest < p.samples.size()) out.verdict += "  [" + out.activity + "]";

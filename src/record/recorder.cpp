@@ -58,6 +58,12 @@ Recorder::~Recorder() {
   if (wall_) wall_->stop();
 }
 
+void Recorder::trim_memory() {
+  symbolizer_->drop_file_pages();
+  if (js_namer_) js_namer_->binary().drop_pages();
+  ::malloc_trim(0);
+}
+
 void Recorder::capture(const std::set<pid_t>& tids) {
   if (tids == captured_) return;
   if (sampler_) {
@@ -144,7 +150,9 @@ void Recorder::start(const std::string& exe, bool is_node) {
                                              std::move(on_signal));
     if (tracer) {
       tracer_ = std::move(tracer.value());
-      health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
+      // A recording without its own stack table (watch) measures loop health per incident, from its
+      // sink's copy of the poll waits (incident.h): a tracker here would only cost.
+      if (opts_.keep_stacks) health_ = std::make_unique<loop::LoopHealthTracker>(start_ns_, opts_.stall_threshold_ns);
     } else {
       warnings_.push_back("loop health (utilization, stalls) is not measured: " + tracer.error().message +
                           " — hint: " + tracer.error().hint);
@@ -152,6 +160,9 @@ void Recorder::start(const std::string& exe, bool is_node) {
   }
   start_js_names();
   follow_new_threads();
+  if (tracer_ && opts_.watch_signals && !tracer_->signal_problem().empty())
+    warnings_.push_back("SIGTERM to the target will not be seen (signal:signal_deliver cannot be opened: " +
+                        tracer_->signal_problem() + "); stalls are, and the target's exit is");
   if (opts_.wall) {
     wall_modules_ = std::make_unique<unwind::ModuleMap>(files_, fp_binary);
     wall_modules_->refresh();
@@ -376,13 +387,13 @@ void Recorder::follow_new_threads() {
     if (!followed_.insert(tid).second) continue;
     if (opts_.fed && !fed_names_.count(tid)) on_thread_name(tid, process::thread_name(opts_.pid, tid).c_str());
     if (tracer_) tracer_->add_thread(tid);
-    if (health_) {
+    if (tracer_) {
       auto [epfd, frame] = waiting_in_poll(opts_.pid, tid);
       // A thread found after the start is followed from now on, not from the start.
       uint64_t since = monotonic_ns() - start_ns_ < 20'000'000 ? 0 : monotonic_ns();
       on_thread_found(tid, epfd, frame, since);
       // How long a loop waited for a CPU (report's hints): a few system calls per thread, not more.
-      if (followed_.size() <= kMaxSchedThreads) read_sched(tid);
+      if (health_ && followed_.size() <= kMaxSchedThreads) read_sched(tid);
     }
   }
   for (auto it = followed_.begin(); it != followed_.end();) {

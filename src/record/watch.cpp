@@ -36,8 +36,11 @@ constexpr uint64_t kHourNs = 3'600'000'000'000ULL;
 // What the watch takes from the pipeline as it happens.
 class WatchSink : public PipelineSink {
  public:
-  WatchSink(FlightRecorder& flight, loop::StallDetector& detector, pid_t pid, bool is_node)
-      : flight_(flight), detector_(detector), pid_(pid), is_node_(is_node) {}
+  // `main_is_loop`: node's main thread counts as its loop even when found busy (a loop already stuck
+  // when an attached watch begins). Not for a process watch launched: it is busy starting up, for
+  // hundreds of ms before its loop first waits, and that is no stall.
+  WatchSink(FlightRecorder& flight, loop::StallDetector& detector, pid_t pid, bool main_is_loop)
+      : flight_(flight), detector_(detector), pid_(pid), main_is_loop_(main_is_loop) {}
   void kept(const KeptSample& s) override { flight_.kept(s); }
   void poll_event(const sample::PollEvent& e) override {
     flight_.poll_event(e);
@@ -45,8 +48,7 @@ class WatchSink : public PipelineSink {
     else detector_.poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
   }
   void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame) override {
-    // node's main thread is its loop even when found busy (a loop already stuck when watch began).
-    detector_.add_thread(tid, is_node_ && tid == pid_, loop_epfd, loop_frame, monotonic_ns());
+    detector_.add_thread(tid, main_is_loop_ && tid == pid_, loop_epfd, loop_frame, monotonic_ns());
   }
   void thread_ended(pid_t tid) override { detector_.end_thread(tid); }
   void signal_delivered(pid_t, uint64_t time_ns, int sig) override {
@@ -61,7 +63,7 @@ class WatchSink : public PipelineSink {
   FlightRecorder& flight_;
   loop::StallDetector& detector_;
   pid_t pid_;
-  bool is_node_;
+  bool main_is_loop_;
   uint64_t sigterm_ns_ = 0;
   bool sigterm_seen_ = false;
 };
@@ -162,7 +164,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
   ro.stall_threshold_ns = cfg.stall.count();
   FlightRecorder flight(ctx.keep_ns, cfg.flight_bytes);
   loop::StallDetector detector(cfg.stall.count());
-  WatchSink sink(flight, detector, pid, info->is_node);
+  WatchSink sink(flight, detector, pid, info->is_node && !launch);
   auto created = Recorder::create(ro);
   if (!created) {
     if (launch) {
@@ -175,7 +177,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
   rec->set_sink(&sink);
   rec->start(ctx.exe, info->is_node);
   for (const auto& w : rec->warnings()) log::warn(w);
-  if (info->is_node && !rec->measures_health()) {
+  if (info->is_node && !rec->traces_polls()) {
     rec->stop();
     if (launch) {
       child.signal(SIGTERM);
@@ -185,6 +187,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
                       "run as root, or give loopperf CAP_PERFMON and read access to tracefs (docs/troubleshooting.md)");
   }
   ctx.realtime_offset_ns = realtime_ns() - static_cast<int64_t>(monotonic_ns());
+  rec->trim_memory();  // what setting up read (node's symbol table, for V8's layout) is not needed now
   if (hooks.watching) {
     char buf[512];
     std::snprintf(buf, sizeof buf,
@@ -215,6 +218,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
     incidents++;
     if (hooks.incident) hooks.incident(inc, *r, ctx);
     rotate(cfg.dir, cfg.max_bytes);
+    rec->trim_memory();
   };
   const auto close_open = [&](uint64_t end_ns, bool ended) {
     if (!open) return;
@@ -228,6 +232,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
 
   const process::ExitWatch target_exit(pid);
   const auto start = Clock::now();
+  auto last_trim = start;
   bool target_exited = false;
   bool stopped = false;
   bool out_of_memory = false;
@@ -256,6 +261,10 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
       }
       rec->step(std::chrono::milliseconds(open ? 10 : 20));
       const uint64_t now = monotonic_ns();
+      if (!open && Clock::now() - last_trim >= std::chrono::minutes(1)) {
+        rec->trim_memory();
+        last_trim = Clock::now();
+      }
 
       // SIGTERM to the target: what led to it and what follows until it exits (or --max-capture).
       if (uint64_t t = sink.take_sigterm()) {
@@ -325,11 +334,9 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
   if (out_of_memory)
     return make_error(ErrorCode::kResource, "out of memory while watching: what was held is written to " + cfg.dir,
                       "raise the memory limit, or keep less (--keep)");
+  if (launch) child.wait();
   if (failures && first_failure) return *first_failure;
-  if (launch) {
-    child.wait();
-    return child.exit_status();
-  }
+  if (launch) return child.exit_status();
   return target_exited ? kTargetExitedStatus : 0;
 }
 

@@ -107,7 +107,13 @@ void PollTracer::add_thread(pid_t tid) {
   th.kinds[th.ring.id()] = 0;
   for (size_t i = 1; i < ids_.size(); i++) {
     auto ev = PerfEvent::open_into(tid, attr_for(ids_[i]), th.ring, err_cfg);
-    if (!ev) continue;
+    if (!ev) {
+      // The syscall tracepoints may be opened on one's own tasks without privilege; the signal one's
+      // raw data needs CAP_PERFMON (or kernel.perf_event_paranoid -1): say so once.
+      if (static_cast<int>(i) == kSignalKind && signal_problem_.empty())
+        signal_problem_ = ev.error().message + (ev.error().hint.empty() ? "" : " — hint: " + ev.error().hint);
+      continue;
+    }
     th.kinds[ev->id()] = static_cast<int>(i);
     ev->enable();
     th.others.push_back(std::move(ev.value()));

@@ -8,6 +8,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -604,6 +605,20 @@ Result<std::unique_ptr<ElfFile>> ElfFile::open_path(const std::string& path) {
 }
 
 ElfFile::~ElfFile() = default;
+
+void ElfFile::drop_pages() {
+  for (Elf* e : {impl_->elf.get(), impl_->debug_elf.get()}) {
+    if (!e) continue;
+    size_t size = 0;
+    char* base = elf_rawfile(e, &size);
+    if (!base || !size) continue;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const uintptr_t from = reinterpret_cast<uintptr_t>(base) & ~(page - 1);
+    const uintptr_t to = reinterpret_cast<uintptr_t>(base) + size;
+    // MADV_DONTNEED on a read-only private file mapping drops the pages from this process only.
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  }
+}
 
 bool ElfFile::has_symbols() const { return impl_->has_symtab || impl_->has_dynsym; }
 

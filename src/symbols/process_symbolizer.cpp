@@ -63,6 +63,12 @@ ProcessSymbolizer::~ProcessSymbolizer() = default;
 
 void ProcessSymbolizer::release_kernel_symbols() { kernel_.release(); }
 
+void ProcessSymbolizer::drop_file_pages() {
+  for (auto& [key, module] : modules_)
+    if (module->elf) module->elf->drop_pages();
+  if (vdso_) vdso_->drop_pages();
+}
+
 void ProcessSymbolizer::release() {
   release_kernel_symbols();
   perf_map_.release();

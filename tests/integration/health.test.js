@@ -248,8 +248,13 @@ async function ownView(recordArgs, work = 'half') {
       await lp.waitForFileAsync(files.RESULT_FILE);
       return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
     }
-    if (recordArgs) {
-      let child;
+    let child;
+    if (recordArgs === 'watch') {
+      // watch with its defaults, incidents into dir: a healthy loop gives none, and its cost is the
+      // flight recorder's (49 Hz samples, the poll and signal tracepoints).
+      rec = lp.loopperfAsync(['watch', '-q', '-p', String(t.pid), '-o', path.join(dir, 'incidents')], { onSpawn: (c) => { child = c; } });
+      await lp.waitForRecording(child.pid, t.pid);
+    } else if (recordArgs) {
       rec = lp.loopperfAsync(['record', '-q', '-p', String(t.pid), '-d', '2s', '-o', path.join(dir, 'p.pb.gz'), ...recordArgs],
         { onSpawn: (c) => { child = c; } });
       await lp.waitForRecording(child.pid, t.pid);
@@ -257,6 +262,15 @@ async function ownView(recordArgs, work = 'half') {
     fs.writeFileSync(files.START_FILE, '1');
     await new Promise((res) => setTimeout(res, 2000));
     fs.writeFileSync(files.STOP_FILE, '1');
+    if (recordArgs === 'watch') {
+      await lp.waitForFileAsync(files.RESULT_FILE);
+      child.kill('SIGINT');
+      const r = await rec;
+      assert.strictEqual(r.status, 0, r.stderr);
+      const incidents = fs.readdirSync(path.join(dir, 'incidents'));
+      assert.deepStrictEqual(incidents.filter((f) => !f.startsWith('stop-')), [], 'no incident on a healthy loop');
+      return JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
+    }
     if (rec) assert.strictEqual((await rec).status, 0);
     await lp.waitForFileAsync(files.RESULT_FILE);
     const own = JSON.parse(fs.readFileSync(files.RESULT_FILE, 'utf8'));
@@ -338,8 +352,10 @@ for (const [name, args, work] of [['cpu', [], 'half'], ['cpu --unwind fp', ['--u
   ['wall, a saturated loop', ['--mode', 'wall'], 'saturated'], ['cpu, an idle loop', [], 'idle'],
   ['cpu, a collecting loop', [], 'halfgc'], ['wall, a collecting loop', ['--mode', 'wall'], 'halfgc'],
   ['cpu --js-names map', ['--js-names', 'map'], 'half'], ['cpu --js-names none', ['--js-names', 'none'], 'half'],
-  ['launch mode, a node a shell starts', 'launch', 'half'], ['dump', 'dump', 'half']]) {
-  test(`the target's own eventLoopUtilization() and timer delay are the same ${args === 'dump' ? 'during five dumps' : `under record (${name})`} as without`, async (t) => {
+  ['launch mode, a node a shell starts', 'launch', 'half'], ['dump', 'dump', 'half'],
+  ['watch', 'watch', 'half'], ['watch, an idle loop', 'watch', 'idle']]) {
+  const under = args === 'dump' ? 'during five dumps' : args === 'watch' ? `under ${name}` : `under record (${name})`;
+  test(`the target's own eventLoopUtilization() and timer delay are the same ${under} as without`, async (t) => {
     const without = await ownView(null, work);
     const withLp = await ownView(args, work);
     const again = await ownView(null, work);

@@ -100,6 +100,9 @@ class Recorder {
   // with RecorderOptions::wall_on_demand, by wall clock; every other thread at idle_frequency_hz.
   // Returns at once; threads that ended are ignored.
   void capture(const std::set<pid_t>& tids);
+  // Gives back memory a long-lived recording need not hold (watch: after its set-up, after each
+  // incident, every minute): the ELF files' touched pages (ElfFile::drop_pages) and malloc's free pages.
+  void trim_memory();
 
   // Once the target runs its own code (after exec in launch mode): unwinder, tracer, wall sampler.
   // `exe` is the target's executable (frame pointers are trusted in it when it is node).
@@ -141,6 +144,8 @@ class Recorder {
   uint64_t start_ns() const { return start_ns_; }
   uint64_t end_ns() const { return end_ns_; }
   bool measures_health() const { return health_ != nullptr; }
+  // The poll waits are traced (loop health, or watch's stall detector through the sink).
+  bool traces_polls() const { return tracer_ != nullptr; }
   // JavaScript frames are named from the target's heap (--js-names auto/heap and its layout known).
   bool heap_names() const { return js_namer_ != nullptr; }
   // Stacks left unnamed by the heap because naming took its share of time (js_heap.over_budget).

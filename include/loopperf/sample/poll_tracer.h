@@ -44,6 +44,8 @@ class PollTracer {
   void drain();
   std::vector<int> fds() const;  // for poll()
   uint64_t lost() const { return lost_; }
+  // Why a thread's signal tracepoint could not be opened (the first refusal), or "".
+  const std::string& signal_problem() const { return signal_problem_; }
   uint64_t events() const { return events_; }
 
  private:
@@ -65,6 +67,7 @@ class PollTracer {
   std::vector<uint64_t> ids_;  // enter_pwait, exit_pwait, enter_wait, exit_wait[, signal_deliver]
   std::map<pid_t, Thread> threads_;
   uint64_t lost_ = 0, events_ = 0;
+  std::string signal_problem_;
 };
 
 }  // namespace loopperf::sample

@@ -94,6 +94,8 @@ class ProcessSymbolizer {
   // profile is built, before it is written (they are ~20 MB for node, and the write needs memory of
   // its own). perf_map_status() stays; resolve() names nothing afterwards.
   void release();
+  // Gives back the file pages its ELF files' mappings hold (ElfFile::drop_pages); names stay.
+  void drop_file_pages();
   // Frees only the kernel's symbols (~5 MB); kernel addresses resolve to "[kernel]" afterwards.
   void release_kernel_symbols();
 
