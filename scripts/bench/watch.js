@@ -26,6 +26,9 @@ function cpuSeconds(pid) {
     return (Number(f[11]) + Number(f[12])) / CLK_TCK;
   } catch { return NaN; }
 }
+function hwmKb(pid) {
+  try { return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+)/m)[1]); } catch { return NaN; }
+}
 function rssKb(pid) {
   try { return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)[1]); } catch { return NaN; }
 }
@@ -97,15 +100,19 @@ async function cost(lp, work, pairs, windowMs) {
           c0 = cpuSeconds(w.child.pid);
         }
         const t0 = Date.now();
+        const srvCpu0 = cpuSeconds(srv.pid);
         const closed = await load(srv.port, windowMs, { CONNECTIONS: '8' });
+        // The server's own CPU per request (its threads, the kernel's work for its system calls and the
+        // tracepoints they hit): steadier than throughput on a shared VM, whose windows drift by 20%.
+        const usPerRequest = (cpuSeconds(srv.pid) - srvCpu0) * 1e6 / closed.requests;
         const bounded = await load(srv.port, windowMs, { CONNECTIONS: '8', RATE_MS: '4' });
         if (w) {
           lpCpu.push((cpuSeconds(w.child.pid) - c0) / ((Date.now() - t0) / 1000));
           w.child.kill('SIGKILL');  // no stop file: the windows are about cost
           await w.done;
         }
-        runs[watched ? 'watched' : 'unwatched'].push({ rps: closed.rps, p99_ms: bounded.p99_ms, bounded_rps: bounded.rps });
-        log(`cost ${watched ? 'watched  ' : 'unwatched'} ${fx(closed.rps, 0)} req/s, bounded p99 ${fx(bounded.p99_ms)} ms`);
+        runs[watched ? 'watched' : 'unwatched'].push({ rps: closed.rps, p99_ms: bounded.p99_ms, bounded_rps: bounded.rps, us_per_request: usPerRequest });
+        log(`cost ${watched ? 'watched  ' : 'unwatched'} ${fx(closed.rps, 0)} req/s, ${fx(usPerRequest, 1)} µs CPU/request, bounded p99 ${fx(bounded.p99_ms)} ms`);
       }
     }
   } finally { srv.child.kill('SIGKILL'); }
@@ -115,6 +122,7 @@ async function cost(lp, work, pairs, windowMs) {
     rps_ratio: med('watched', (r) => r.rps) / med('unwatched', (r) => r.rps) - 1,
     p99_delta_ms: med('watched', (r) => r.p99_ms) - med('unwatched', (r) => r.p99_ms),
     rps: { watched: med('watched', (r) => r.rps), unwatched: med('unwatched', (r) => r.rps) },
+    us_per_request: { watched: med('watched', (r) => r.us_per_request), unwatched: med('unwatched', (r) => r.us_per_request) },
     p99_ms: { watched: med('watched', (r) => r.p99_ms), unwatched: med('unwatched', (r) => r.p99_ms) },
     lp_cpu_share_under_load: median(lpCpu),
   };
@@ -171,6 +179,7 @@ async function stalls(lp, work, n) {
     }
     await sleep(2000);
   } finally {
+    var rss = rssKb(w.child.pid), hwm = hwmKb(w.child.pid);  // eslint-disable-line no-var
     w.child.kill('SIGKILL');
     await w.done;
     srv.child.kill('SIGKILL');
@@ -194,7 +203,7 @@ async function stalls(lp, work, n) {
     written_within_1s: caught.filter((r) => r.written_after_ms <= 1000).length,
     written_after_ms_max: Math.max(...caught.map((r) => r.written_after_ms)),
     written_after_ms_median: median(caught.map((r) => r.written_after_ms)),
-    incidents: w.lines.length, rows,
+    incidents: w.lines.length, rows, rss_after_kb: rss, hwm_kb: hwm,
   };
 }
 
@@ -210,8 +219,11 @@ async function benchWatch({ loopperf, work, longSeconds = 1800, quick = false, p
 function watchTargets(W, add) {
   if (!W) return;
   if (W.cost) {
-    add('watch: throughput within 1% of unwatched', Math.abs(W.cost.rps_ratio) <= 0.01 || W.cost.rps_ratio > 0,
-      `${fx(W.cost.rps.watched, 0)} vs ${fx(W.cost.rps.unwatched, 0)} req/s (${fx(W.cost.rps_ratio * 100, 1)}%)`);
+    // The windows drift by ~20% on the shared VM: a throughput above the unwatched one is noise, not
+    // a gain, and counts as met; the server's CPU per request is the steadier figure beside it.
+    add('watch: throughput within 1% of unwatched', W.cost.rps_ratio >= -0.01,
+      `${fx(W.cost.rps.watched, 0)} vs ${fx(W.cost.rps.unwatched, 0)} req/s (${fx(W.cost.rps_ratio * 100, 1)}%); ` +
+      `server CPU ${fx(W.cost.us_per_request.watched, 1)} vs ${fx(W.cost.us_per_request.unwatched, 1)} µs per request`);
     add('watch: p99 latency within 1 ms of unwatched', W.cost.p99_delta_ms <= 1,
       `${fx(W.cost.p99_ms.watched)} vs ${fx(W.cost.p99_ms.unwatched)} ms`);
   }
@@ -237,15 +249,17 @@ function watchMarkdown(W) {
     L.push(`Injected stalls: ${s.injected} requests of 300 ms to \`tests/integration/targets/watch_server.js\` at random times (0.5–2.5 s apart), each ` +
       `on the CPU (\`authMiddleware\`: pbkdf2Sync rounds) or off it (\`checkLicense\`: execSync of a sleep) at random; \`watch --json\` with its defaults. ` +
       `Caught ${s.caught} of ${s.injected}, ${s.named} naming the culprit; written ${fx(s.written_after_ms_median, 0)} ms (median), ` +
-      `${fx(s.written_after_ms_max, 0)} ms (max) after the stalled request was answered; ${s.incidents} incidents in all.`, '');
+      `${fx(s.written_after_ms_max, 0)} ms (max) after the stalled request was answered; ${s.incidents} incidents in all. ` +
+      `loopperf's RSS after them ${fx(s.rss_after_kb / 1024, 1)} MB (peak ${fx(s.hwm_kb / 1024, 1)} MB: an incident's profile is built with node's symbol table).`, '');
   }
   if (W.cost) {
     const c = W.cost;
     L.push(`Cost under load: the same server, ${c.pairs} pairs of alternating windows (watched, unwatched), each ${c.window_s} s of closed-loop load (8 connections) ` +
       `then ${c.window_s} s of bounded load (8 connections, one request per 4 ms each) from \`scripts/bench/load-gen.js\`; medians.`, '');
-    L.push('| | requests/s (closed loop) | p99 latency (bounded load) |', '|---|---|---|');
-    L.push(`| unwatched | ${fx(c.rps.unwatched, 0)} | ${fx(c.p99_ms.unwatched)} ms |`);
-    L.push(`| watched | ${fx(c.rps.watched, 0)} (${c.rps_ratio >= 0 ? '+' : ''}${fx(c.rps_ratio * 100, 1)}%) | ${fx(c.p99_ms.watched)} ms (${c.p99_delta_ms >= 0 ? '+' : ''}${fx(c.p99_delta_ms)} ms) |`);
+    const spread = (k, f) => { const xs = c.runs[k].map(f); return `${fx(Math.min(...xs), 0)}–${fx(Math.max(...xs), 0)}`; };
+    L.push('| | requests/s (closed loop) | server CPU per request | p99 latency (bounded load) |', '|---|---|---|---|');
+    L.push(`| unwatched | ${fx(c.rps.unwatched, 0)} (windows ${spread('unwatched', (r) => r.rps)}) | ${fx(c.us_per_request.unwatched, 1)} µs | ${fx(c.p99_ms.unwatched)} ms |`);
+    L.push(`| watched | ${fx(c.rps.watched, 0)} (windows ${spread('watched', (r) => r.rps)}) | ${fx(c.us_per_request.watched, 1)} µs | ${fx(c.p99_ms.watched)} ms (${c.p99_delta_ms >= 0 ? '+' : ''}${fx(c.p99_delta_ms)} ms) |`);
     L.push('', `loopperf's own CPU in the watched windows (a loop under load turns thousands of times a second; each turn is two tracepoint records): ${fx(c.lp_cpu_share_under_load * 100)}% of a core.`, '');
   }
   if (W.long) {

@@ -25,7 +25,10 @@ Result<int> run_watch(const WatchCommandConfig& cfg) {
   process::start_stop_watchdog();
   install_job_control();
   record::WatchHooks hooks;
-  hooks.take_signal = [] { return take_signal().signo; };
+  hooks.take_signal = [] {
+    PendingSignal s = take_signal();
+    return record::StopRequest{s.signo, s.from_terminal};
+  };
   const bool json = cfg.json;
   hooks.incident = [json](const record::Incident& inc, const record::IncidentResult& r, const record::WatchContext& ctx) {
     // One line per incident, flushed at once: a log shipper reads it as it comes.

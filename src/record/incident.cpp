@@ -166,6 +166,10 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   ri.unwind = unwind::unwind_mode_name(rec.options().unwind);
   ri.perf_map = perf_map_info(rec.symbolizer().perf_map_status());
   ri.details = rec.details();
+  for (auto& [key, value] : ri.details) {  // the recorder keeps no table of its own: the incident's
+    if (key == "stacks.distinct") value = std::to_string(table.entries().size());
+    if (key == "stacks.nodes") value = std::to_string(table.nodes());
+  }
   FinishOptions fo;
   fo.pid = ctx.pid;
   fo.is_node = ctx.is_node;

@@ -295,7 +295,9 @@ void Recorder::on_cpu_sample(const sample::RawSample& s) {
   }
   note_worker_loop(s.tid, frames_);
   cpu_kept_ += count;
-  compactor_.canonicalize(frames_);
+  // Without a stack table of its own (watch) there is nothing to keep small: an incident's table
+  // holds a window's samples, and resolving every new address as it comes would cost all along.
+  if (opts_.keep_stacks) compactor_.canonicalize(frames_);
   // Every count is one period of the recording's rate, its cpu value too: the per-thread sampler's
   // samples report the nominal period (jitter.h), and a fed sample's count stands for its own.
   const uint64_t period = opts_.fed ? count * nominal_period() : s.period;
@@ -371,7 +373,7 @@ void Recorder::on_wall_sample(const sample::WallSample& w) {
   const v8::SampleMoment at{w.tid, w.time_ns};
   if (js_namer_) js_namer_->name(frames_, regs, memory, true, &at);
   profile::StackTable::Tag tag{true, w.syscall >= 0 ? static_cast<int32_t>(w.syscall) : -1};
-  compactor_.canonicalize(frames_);
+  if (opts_.keep_stacks) compactor_.canonicalize(frames_);
   wall_kept_++;
   if (sink_) sink_->kept(KeptSample{w.tid, w.time_ns, frames_, tag, 1, static_cast<uint64_t>(period), false});
   if (!opts_.keep_stacks) return;

@@ -481,9 +481,12 @@ async function recordWhileMapChanges(mutate, { nodeArgs } = {}) {
   const map = `/tmp/perf-${t.pid}.map`;
   try {
     let child;
-    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '2s', '-o', out], { onSpawn: (c) => { child = c; } });
+    // 3 s: the map is changed after the target has run 0.2 s of CPU under the recording, which on a
+    // loaded CI machine took past the 2 s this once had (the change then came after the recording).
+    const done = lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '3s', '-o', out], { onSpawn: (c) => { child = c; } });
     await lp.waitForOpen(child.pid, map);
     await lp.waitForCpu(t.pid, 0.2);
+    assert.strictEqual(child.exitCode, null, 'the map changes while loopperf records');
     mutate(map, t);
     const r = await done;
     const named = r.status === 0 && /hotFunction/.test(lp.loopperf(['report', out]).stdout);
@@ -530,7 +533,7 @@ test('perf map: a huge sparse file does not stall the recording', async () => {
   // still names the hot function.
   assert.match(r.stderr, /holds a NUL byte at offset \d+ \(sparse or corrupt/, r.stderr);
   assert.ok(named, `hotFunction named\n${r.stderr}`);
-  // -d 2s plus symbolization; reading 64 GiB of zeros would take minutes.
+  // -d 3s plus symbolization; reading 64 GiB of zeros would take minutes.
   assert.ok(Date.now() - started < 30000, `took ${Date.now() - started} ms`);
 });
 

@@ -32,10 +32,21 @@ function timerWork(n) { let h = 0; for (let i = 0; i < n; i++) h = (h * 31 + i) 
 function immediateWork(n) { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); return s; }
 function handleRequest(req, res) { res.end(String(timerWork(3e5))); }
 const server = http.createServer(handleRequest);
+const spent = { timer: 0, immediate: 0 };
 server.listen(0, '127.0.0.1', () => {
   const port = server.address().port;
-  setInterval(() => timerWork(2e6), 20);
-  setImmediate(function again() { immediateWork(2e5); setTimeout(() => setImmediate(again), 10); });
+  setInterval(() => { const t0 = process.hrtime.bigint(); timerWork(2e6); spent.timer += Number(process.hrtime.bigint() - t0); }, 20);
+  setImmediate(function again() {
+    const t0 = process.hrtime.bigint();
+    immediateWork(2e5);
+    spent.immediate += Number(process.hrtime.bigint() - t0);
+    setTimeout(() => setImmediate(again), 10);
+  });
+  // What the two callbacks took, for the test to compare with the phases (written every 50 ms).
+  setInterval(() => {
+    require('fs').writeFileSync(process.env.SPENT_FILE + '.tmp', JSON.stringify(spent));
+    require('fs').renameSync(process.env.SPENT_FILE + '.tmp', process.env.SPENT_FILE);
+  }, 50);
   (function get() { http.get({ host: '127.0.0.1', port, agent: false }, (r) => { r.resume(); r.on('end', () => setTimeout(get, 2)); }); })();
   require('fs').writeFileSync(process.env.READY_FILE, String(process.pid));
 });
@@ -50,7 +61,7 @@ async function startDebianNode(dir, nodeArgs = []) {
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
     'mount -t overlay overlay -o "lowerdir=$ROOT/usr/share:/usr/share" /usr/share && ' +
     'LD_LIBRARY_PATH="$ROOT/usr/lib/x86_64-linux-gnu" exec "$ROOT/usr/bin/node" "$@"', 'sh', ...nodeArgs, app],
-  { cwd: dir, env: { ...process.env, ROOT: root, READY_FILE: ready }, stdio: ['ignore', 'ignore', 'inherit'] });
+  { cwd: dir, env: { ...process.env, ROOT: root, READY_FILE: ready, SPENT_FILE: path.join(dir, 'spent.json') }, stdio: ['ignore', 'ignore', 'inherit'] });
   process.on('exit', () => { try { child.kill('SIGKILL'); } catch {} });
   await lp.waitForFileAsync(ready, 20000);
   const pid = Number(fs.readFileSync(ready, 'utf8'));
@@ -72,8 +83,12 @@ test("Debian 12's node attached with no flag: complete stacks, phases from callb
     assert.match(maps, /libnode\.so\.108/);
     assert.match(maps, /\/libuv\.so\.1/);
     const out = path.join(dir, 'debian.pb.gz');
+    const spentFile = path.join(dir, 'spent.json');
+    await lp.waitForFileAsync(spentFile);
+    const before = JSON.parse(fs.readFileSync(spentFile, 'utf8'));
     const r = await lp.loopperfAsync(['record', '-p', String(t.pid), '-d', '2s', '-o', out]);
     assert.strictEqual(r.status, 0, r.stderr);
+    const after = JSON.parse(fs.readFileSync(spentFile, 'utf8'));
     // One line says what a distribution's node costs, and where to read more.
     assert.match(r.stderr, /warning: node runs as a shared library here \(.*libnode\.so\.108\): JavaScript frames are named from V8's perf map only; loop phases come from node's callbacks \(\d+ of \d+ event-loop samples stay unknown\); stacks are walked with CFI/);
     assert.match(r.stderr, /hint: docs\/troubleshooting\.md, "A distribution's node"/);
@@ -89,10 +104,16 @@ test("Debian 12's node attached with no flag: complete stacks, phases from callb
     const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
     const main = mainLoop(rep);
     assert.ok(main, JSON.stringify(rep.threads.map((th) => th.role)));
-    // Phases as the program runs them; measured unknown 2.6-3.0% (2 runs), timers 31%, poll 52%, check 13%.
+    // Phases as the program runs them; measured unknown 2.6-3.0% (2 runs), timers 31%, poll 52%, check 13%
+    // on a quiet machine. Under CI's load the program itself shifts (check fell to 2.8% in 2 of 3 runs
+    // of 2026-12-05 with a fixed 3% bound): the check phase is held to what the program measured its
+    // immediate and its timer took over the same window, their ratio within a factor of 3.
     assert.ok(main.phases.timers > 0.1, `phases ${JSON.stringify(main.phases)}`);
     assert.ok(main.phases.poll > 0.1, `phases ${JSON.stringify(main.phases)}`);
-    assert.ok(main.phases.check > 0.03, `phases ${JSON.stringify(main.phases)}`);
+    const ownRatio = (after.immediate - before.immediate) / (after.timer - before.timer);
+    const seenRatio = main.phases.check / main.phases.timers;
+    assert.ok(main.phases.check > 0 && seenRatio > ownRatio / 3 && seenRatio < ownRatio * 3,
+      `check/timers ${seenRatio.toFixed(3)} in the profile, ${ownRatio.toFixed(3)} by the program's own clock; phases ${JSON.stringify(main.phases)}`);
     assert.ok((main.phases.unknown || 0) < 0.1, `phases ${JSON.stringify(main.phases)}`);
     // Loop health from the poll-wait tracepoints, as for any node.
     assert.ok(main.loop && main.loop.utilization > 0.05, JSON.stringify(main.loop));

@@ -17,6 +17,7 @@
 #include "loopperf/common/result.h"
 #include "loopperf/record/incident.h"
 #include "loopperf/record/options.h"
+#include "loopperf/record/session.h"
 
 namespace loopperf::record {
 
@@ -39,9 +40,9 @@ struct WatchConfig {
 constexpr int kTargetExitedStatus = 11;
 
 struct WatchHooks {
-  // Asked at every step: 0, or a signal received since the last call (SIGINT, SIGTERM, SIGHUP:
-  // stop; SIGUSR1: a snapshot).
-  std::function<int()> take_signal;
+  // Asked at every step: a signal received since the last call (signo 0: none; SIGINT, SIGTERM,
+  // SIGHUP: stop; SIGUSR1: a snapshot).
+  std::function<StopRequest()> take_signal;
   // Each incident as it is written.
   std::function<void(const Incident&, const IncidentResult&, const WatchContext&)> incident;
   // Said once the watch is set up (what is watched, where incidents go).
