@@ -120,6 +120,8 @@ async function cost(lp, work, pairs, windowMs) {
   return {
     pairs, window_s: windowMs / 1000, runs,
     rps_ratio: med('watched', (r) => r.rps) / med('unwatched', (r) => r.rps) - 1,
+    bounded_rps: { watched: med('watched', (r) => r.bounded_rps), unwatched: med('unwatched', (r) => r.bounded_rps) },
+    bounded_rps_ratio: med('watched', (r) => r.bounded_rps) / med('unwatched', (r) => r.bounded_rps) - 1,
     p99_delta_ms: med('watched', (r) => r.p99_ms) - med('unwatched', (r) => r.p99_ms),
     rps: { watched: med('watched', (r) => r.rps), unwatched: med('unwatched', (r) => r.rps) },
     us_per_request: { watched: med('watched', (r) => r.us_per_request), unwatched: med('unwatched', (r) => r.us_per_request) },
@@ -219,11 +221,13 @@ async function benchWatch({ loopperf, work, longSeconds = 1800, quick = false, p
 function watchTargets(W, add) {
   if (!W) return;
   if (W.cost) {
-    // The windows drift by ~20% on the shared VM: a throughput above the unwatched one is noise, not
-    // a gain, and counts as met; the server's CPU per request is the steadier figure beside it.
-    add('watch: throughput within 1% of unwatched', W.cost.rps_ratio >= -0.01,
+    // Under the bounded load (the target's wording): requests/s within 1%. The closed loop's maximum
+    // drifts by 20-45% between windows on the shared VM: reported, not a target.
+    add('watch: requests/s under a bounded load within 1% of unwatched', Math.abs(W.cost.bounded_rps_ratio) <= 0.01,
+      `${fx(W.cost.bounded_rps.watched, 0)} vs ${fx(W.cost.bounded_rps.unwatched, 0)} req/s (${fx(W.cost.bounded_rps_ratio * 100, 1)}%)`);
+    add('(not a target) closed-loop throughput, watched against unwatched', true,
       `${fx(W.cost.rps.watched, 0)} vs ${fx(W.cost.rps.unwatched, 0)} req/s (${fx(W.cost.rps_ratio * 100, 1)}%); ` +
-      `server CPU ${fx(W.cost.us_per_request.watched, 1)} vs ${fx(W.cost.us_per_request.unwatched, 1)} µs per request`);
+      `server CPU ${fx(W.cost.us_per_request.watched, 1)} vs ${fx(W.cost.us_per_request.unwatched, 1)} µs per request`, true);
     add('watch: p99 latency within 1 ms of unwatched', W.cost.p99_delta_ms <= 1,
       `${fx(W.cost.p99_ms.watched)} vs ${fx(W.cost.p99_ms.unwatched)} ms`);
   }
@@ -257,9 +261,10 @@ function watchMarkdown(W) {
     L.push(`Cost under load: the same server, ${c.pairs} pairs of alternating windows (watched, unwatched), each ${c.window_s} s of closed-loop load (8 connections) ` +
       `then ${c.window_s} s of bounded load (8 connections, one request per 4 ms each) from \`scripts/bench/load-gen.js\`; medians.`, '');
     const spread = (k, f) => { const xs = c.runs[k].map(f); return `${fx(Math.min(...xs), 0)}–${fx(Math.max(...xs), 0)}`; };
-    L.push('| | requests/s (closed loop) | server CPU per request | p99 latency (bounded load) |', '|---|---|---|---|');
-    L.push(`| unwatched | ${fx(c.rps.unwatched, 0)} (windows ${spread('unwatched', (r) => r.rps)}) | ${fx(c.us_per_request.unwatched, 1)} µs | ${fx(c.p99_ms.unwatched)} ms |`);
-    L.push(`| watched | ${fx(c.rps.watched, 0)} (windows ${spread('watched', (r) => r.rps)}) | ${fx(c.us_per_request.watched, 1)} µs | ${fx(c.p99_ms.watched)} ms (${c.p99_delta_ms >= 0 ? '+' : ''}${fx(c.p99_delta_ms)} ms) |`);
+    L.push('| | requests/s (bounded load) | p99 latency (bounded load) | requests/s (closed loop) | server CPU per request (closed loop) |', '|---|---|---|---|---|');
+    L.push(`| unwatched | ${fx(c.bounded_rps.unwatched, 0)} | ${fx(c.p99_ms.unwatched)} ms | ${fx(c.rps.unwatched, 0)} (windows ${spread('unwatched', (r) => r.rps)}) | ${fx(c.us_per_request.unwatched, 1)} µs |`);
+    L.push(`| watched | ${fx(c.bounded_rps.watched, 0)} (${c.bounded_rps_ratio >= 0 ? '+' : ''}${fx(c.bounded_rps_ratio * 100, 1)}%) | ${fx(c.p99_ms.watched)} ms (${c.p99_delta_ms >= 0 ? '+' : ''}${fx(c.p99_delta_ms)} ms) | ` +
+      `${fx(c.rps.watched, 0)} (windows ${spread('watched', (r) => r.rps)}) | ${fx(c.us_per_request.watched, 1)} µs |`);
     L.push('', `loopperf's own CPU in the watched windows (a loop under load turns thousands of times a second; each turn is two tracepoint records): ${fx(c.lp_cpu_share_under_load * 100)}% of a core.`, '');
   }
   if (W.long) {

@@ -203,6 +203,10 @@ bool PerfMapSource::tail() {
   }
   read_time_ += std::chrono::steady_clock::now() - began;
   const bool stopped = offset_ >= stop_at_ || read_time_ >= kReadBudget;
+  // The file may have grown while it was read (a hole made after the fstat above is read as NUL
+  // bytes at the old end): the warning goes by its size now, or it would never be given.
+  struct stat now {};
+  if (stopped && ::fstat(fd_.get(), &now) == 0 && now.st_size > st.st_size) st.st_size = now.st_size;
   if (was_reading && stopped && !stopped_warned_ && offset_ < static_cast<uint64_t>(st.st_size)) {
     stopped_warned_ = true;
     std::string why = stop_at_ < kMaxPerfMapBytes && offset_ >= stop_at_
