@@ -49,11 +49,13 @@ std::optional<size_t> count_index(const profile::Profile& p) {
 }
 
 // Scale of a population, from the function self rows of its samples.
-void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionCounts& head, double run_noise) {
+// With runs measured, each function's run noise is `trend`'s at its share, else `run_noise`.
+void estimate_scale(Population& pop, const FunctionCounts& base, const FunctionCounts& head, double run_noise,
+                    const RunNoiseTrend* trend) {
   std::vector<ShareCounts> rows;
   size_t keys = std::min(base.self.size(), head.self.size());
   for (size_t k = 0; k < keys; k++) rows.push_back({base.self[k], base.n, head.self[k], head.n});
-  Scale s = diff::estimate_scale(rows, kMinScaleCount, kMinScaleRows, run_noise);
+  Scale s = diff::estimate_scale(rows, kMinScaleCount, kMinScaleRows, run_noise, trend);
   pop.scale = s.value;
   pop.scale_se = std::sqrt(s.var_log);
   pop.scale_rows = s.rows;
@@ -242,18 +244,53 @@ void add_loop_metric_rows(DiffResult& d, const SideCounts& bc, const SideCounts&
   }
 }
 
-// The run noise that several recordings per side show: the median over rows (self, phase, activity
-// and loop rows, both sides) of each row's excess run variance relative to its share; 0 when the runs
-// vary no more than sampling explains.
-double measured_run_noise(const std::vector<Row>& rows) {
-  std::vector<double> excess;
+// The mean of a side's run shares (runs without samples left out).
+double mean_run_share(const std::vector<RunCount>& runs) {
+  double sum = 0;
+  size_t k = 0;
+  for (const auto& c : runs)
+    if (c.n > 0) sum += c.x / c.n, k++;
+  return k ? sum / static_cast<double>(k) : 0.0;
+}
+
+// The run noise that several recordings per side show (diff.h RunNoise): one point per row and side
+// whose runs measure it (self, phase, activity and loop rows; not total, whose callers repeat their
+// callees' variation). A family that divides its population (self, phase, activity: each sample has
+// one value) with only two rows measured on a side holds two complements, one variation seen twice
+// (main-loop activity js 92% and native 8%): one point, the smaller row's.
+RunNoise measure_run_noise(const std::vector<Row>& rows) {
+  struct Point {
+    double spread, excess;
+  };
+  std::map<std::tuple<Family, std::string, bool>, std::vector<Point>> divides;  // (family, population, head)
+  RunNoise noise;
+  auto add = [&](Family f, const Point& p) {
+    (f == Family::kSelf ? noise.functions : noise.aggregates).add(p.spread, p.excess);
+    noise.all.add(p.spread, p.excess);
+  };
   for (const Row& r : rows) {
-    if (r.family == Family::kTotal) continue;  // the callers of a self row: the same variation again
-    for (const auto* runs : {&r.base_runs, &r.head_runs})
-      if (auto e = relative_run_excess(*runs)) excess.push_back(*e);
+    if (r.family == Family::kTotal) continue;
+    for (bool head : {false, true}) {
+      const auto& runs = head ? r.head_runs : r.base_runs;
+      auto e = relative_run_excess(runs);
+      if (!e) continue;
+      const double m = mean_run_share(runs);
+      const Point p{std::min(m, 1 - m), *e};
+      if (r.family == Family::kLoop)
+        add(r.family, p);
+      else
+        divides[{r.family, r.population, head}].push_back(p);
+    }
   }
-  auto m = median(excess);
-  return m && *m > 0 ? std::sqrt(*m) : 0;
+  for (const auto& [group, points] : divides) {
+    const Family f = std::get<0>(group);
+    if (points.size() == 2) {
+      add(f, points[0].spread <= points[1].spread ? points[0] : points[1]);
+      continue;
+    }
+    for (const Point& p : points) add(f, p);
+  }
+  return noise;
 }
 
 void judge(DiffResult& d, const DiffOptions& opt) {
@@ -266,18 +303,11 @@ void judge(DiffResult& d, const DiffOptions& opt) {
   const double t = opt.threshold;
   std::vector<double> pvalues, rescaled_pvalues;
   std::vector<size_t> tested;
-  auto mean_share = [](const std::vector<RunCount>& runs) {
-    double sum = 0;
-    size_t k = 0;
-    for (const auto& c : runs)
-      if (c.n > 0) sum += c.x / c.n, k++;
-    return k ? sum / static_cast<double>(k) : 0.0;
-  };
   for (size_t i = 0; i < rows.size(); i++) {
     Row& r = rows[i];
     if (d.runs_measured) {
-      r.base_share = mean_share(r.base_runs);
-      r.head_share = mean_share(r.head_runs);
+      r.base_share = mean_run_share(r.base_runs);
+      r.head_share = mean_run_share(r.head_runs);
     } else {
       r.base_share = r.base_total > 0 ? r.base_count / r.base_total : 0;
       r.head_share = r.head_total > 0 ? r.head_count / r.head_total : 0;
@@ -298,9 +328,10 @@ void judge(DiffResult& d, const DiffOptions& opt) {
       continue;
     }
     ProportionTest pt, rt;
+    r.run_noise = d.runs_measured ? d.noise.of(r.family, std::min(pooled, 1 - pooled)) : d.run_noise;
     if (d.runs_measured) {
-      pt = run_means_test(r.base_runs, r.head_runs, Scale{}, d.run_noise, opt.prior_runs);
-      rt = run_means_test(r.base_runs, r.head_runs, scale, d.run_noise, opt.prior_runs);
+      pt = run_means_test(r.base_runs, r.head_runs, Scale{}, r.run_noise, opt.prior_runs);
+      rt = run_means_test(r.base_runs, r.head_runs, scale, r.run_noise, opt.prior_runs);
     } else {
       pt = two_proportion_test(r.base_count, n1, r.head_count, n2, d.run_noise);
       rt = rescaled_test({r.base_count, n1, r.head_count, n2}, scale, d.run_noise);
@@ -385,6 +416,13 @@ std::string_view verdict_name(Verdict v) {
       return "few-samples";
   }
   return "?";
+}
+
+const RunNoiseTrend& RunNoise::for_functions() const { return functions.points() ? functions : all; }
+
+double RunNoise::of(Family f, double spread) const {
+  if (f == Family::kSelf || f == Family::kTotal) return for_functions().at(spread);
+  return (aggregates.points() ? aggregates : all).at(spread);
 }
 
 size_t DiffResult::count(Verdict v) const {
@@ -480,7 +518,8 @@ Result<DiffResult> diff_runs(const std::vector<const profile::Profile*>& base_ru
   add_function_rows(d, pops, keys, bc, hc);
   add_loop_thread_rows(d, pops, bc, hc);
   add_loop_metric_rows(d, bc, hc);
-  d.run_noise = d.runs_measured ? measured_run_noise(d.rows) : opt.run_noise;
+  if (d.runs_measured) d.noise = measure_run_noise(d.rows);
+  d.run_noise = d.runs_measured ? d.noise.all.overall() : opt.run_noise;
   for (Population& pop : pops.list) {
     // The scale of a loop role comes from the functions its own samples ran.
     const FunctionCounts none;
@@ -489,7 +528,7 @@ Result<DiffResult> diff_runs(const std::vector<const profile::Profile*>& base_ru
       auto it = c.by_role.find(pop.name);
       return it == c.by_role.end() ? none : it->second;
     };
-    estimate_scale(pop, counts(bc.sum), counts(hc.sum), d.run_noise);
+    estimate_scale(pop, counts(bc.sum), counts(hc.sum), d.run_noise, d.runs_measured ? &d.noise.for_functions() : nullptr);
   }
   d.populations = pops.list;
   judge(d, opt);

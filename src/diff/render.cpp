@@ -269,7 +269,8 @@ std::string render_json(const DiffResult& d, bool all) {
     w.field("base_samples", r->base_count).field("base_total", r->base_total);
     w.field("head_samples", r->head_count).field("head_total", r->head_total);
     w.field("z", r->z).field("p", r->p).field("p_adjusted", r->p_adjusted);
-    if (d.runs_measured) w.field("df", r->df);
+    if (d.runs_measured && r->tested) w.field("df", r->df).field("run_noise", r->run_noise);
+    else if (d.runs_measured) w.field("df", r->df);
     for (auto [key, runs] : {std::pair{"base_run_shares", &r->base_runs}, std::pair{"head_run_shares", &r->head_runs}}) {
       w.key(key).begin_array();
       for (const auto& c : *runs) w.value(c.n > 0 ? c.x / c.n : 0.0);

@@ -111,16 +111,34 @@ ProportionTest rescaled_test(const ShareCounts& c, const Scale& s, double run_no
 
 namespace {
 
+// The value under which half of the total weight lies (the lower one at an exact half).
+double weighted_median(const std::vector<double>& values, const std::vector<double>& weights) {
+  std::vector<size_t> order(values.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
+  const double half = std::accumulate(weights.begin(), weights.end(), 0.0) / 2;
+  double below = 0;
+  for (size_t i : order) {
+    below += weights[i];
+    if (below >= half) return values[i];
+  }
+  return values[order.back()];
+}
+
 // The fallback when the rows agree on no scale: their median ratio, as uncertain as one typical row
 // (the median of the rows' own sampling variances, plus run noise): wider than an agreeing set's
 // error, and unlike the rows' spread, not inflated by the rows that changed.
-Scale median_scale(const std::vector<const ShareCounts*>& candidates, double value, double run_noise) {
-  std::vector<double> sampling;
-  for (const ShareCounts* c : candidates)
+Scale median_scale(const std::vector<const ShareCounts*>& candidates, double value,
+                   const std::vector<double>& run_noise) {
+  std::vector<double> sampling, drift;
+  for (size_t i = 0; i < candidates.size(); i++) {
+    const ShareCounts* c = candidates[i];
     sampling.push_back((1 - std::min(c->x1 / c->n1, 1.0)) / c->x1 + (1 - std::min(c->x2 / c->n2, 1.0)) / c->x2);
+    drift.push_back(run_noise[i] * run_noise[i]);
+  }
   Scale s;
   s.value = value;
-  s.var_log = *median(sampling) + 2 * run_noise * run_noise;
+  s.var_log = *median(sampling) + 2 * *median(drift);
   s.rows = candidates.size();
   s.median = true;
   return s;
@@ -129,25 +147,28 @@ Scale median_scale(const std::vector<const ShareCounts*>& candidates, double val
 }  // namespace
 
 Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,
-                     double run_noise) {
+                     double run_noise, const RunNoiseTrend* trend) {
   std::vector<const ShareCounts*> candidates;
-  std::vector<double> ratios;
+  std::vector<double> ratios, weights, noise;  // weights: samples; noise: each candidate's run noise
   for (const auto& r : rows) {
     if (r.x1 < min_count || r.x2 < min_count) continue;
     candidates.push_back(&r);
     ratios.push_back((r.x2 / r.n2) / (r.x1 / r.n1));
+    weights.push_back(r.x1 + r.x2);
+    const double pooled = (r.x1 + r.x2) / (r.n1 + r.n2);
+    noise.push_back(trend ? trend->at(std::min(pooled, 1 - pooled)) : run_noise);
   }
   Scale s;
   if (candidates.size() < min_rows) return s;
-  s.value = *median(ratios);  // robust start: half the rows may have changed
-  const Scale seed = median_scale(candidates, s.value, run_noise);
+  s.value = weighted_median(ratios, weights);  // robust start: what changed holds under half the samples
+  const Scale seed = median_scale(candidates, s.value, noise);
   std::vector<bool> in(candidates.size(), false);
   for (int round = 0; round < 20; round++) {
     bool changed = false;
-    double share1 = 0, share2 = 0, x1 = 0, x2 = 0, squares1 = 0, squares2 = 0;
+    double share1 = 0, share2 = 0, x1 = 0, x2 = 0, drift1 = 0, drift2 = 0;
     size_t used = 0;
     for (size_t i = 0; i < candidates.size(); i++) {
-      bool inlier = std::fabs(rescaled_test(*candidates[i], s, run_noise).z) < 3;
+      bool inlier = std::fabs(rescaled_test(*candidates[i], s, noise[i]).z) < 3;
       changed |= inlier != in[i];
       in[i] = inlier;
       if (!inlier) continue;
@@ -155,16 +176,16 @@ Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, siz
       share2 += candidates[i]->x2 / candidates[i]->n2;
       x1 += candidates[i]->x1;
       x2 += candidates[i]->x2;
-      squares1 += std::pow(candidates[i]->x1 / candidates[i]->n1, 2);
-      squares2 += std::pow(candidates[i]->x2 / candidates[i]->n2, 2);
+      drift1 += std::pow(noise[i] * candidates[i]->x1 / candidates[i]->n1, 2);
+      drift2 += std::pow(noise[i] * candidates[i]->x2 / candidates[i]->n2, 2);
       used++;
     }
     if (used < min_rows) return seed;
     s.value = share2 / share1;
     // Sampling, plus each row's own run-to-run noise (independent rows: the sum's relative variance
-    // is run_noise^2 x sum of squared shares / squared sum).
-    s.var_log = (1 - std::min(share1, 1.0)) / x1 + (1 - std::min(share2, 1.0)) / x2 +
-                run_noise * run_noise * (squares1 / (share1 * share1) + squares2 / (share2 * share2));
+    // is the sum of (run noise x share)^2 over the squared sum).
+    s.var_log = (1 - std::min(share1, 1.0)) / x1 + (1 - std::min(share2, 1.0)) / x2 + drift1 / (share1 * share1) +
+                drift2 / (share2 * share2);
     s.rows = used;
     if (!changed && round > 0) break;
   }
@@ -209,6 +230,37 @@ std::optional<double> relative_run_excess(const std::vector<RunCount>& runs) {
   const double binomial = s.mean * (1 - s.mean) * s.inv_n;
   const double spread = std::min(s.mean, 1 - s.mean);
   return (s.var / chi2_median_ratio(static_cast<double>(s.k - 1)) - binomial) / (spread * spread);
+}
+
+void RunNoiseTrend::add(double spread, double excess) {
+  if (spread > 0) points_.emplace_back(std::log(spread), excess);
+}
+
+namespace {
+double noise_of(std::vector<double> excess) {
+  auto m = median(std::move(excess));
+  return m && *m > 0 ? std::sqrt(*m) : 0;
+}
+}  // namespace
+
+double RunNoiseTrend::overall() const {
+  std::vector<double> excess;
+  for (const auto& [x, e] : points_) excess.push_back(e);
+  return noise_of(std::move(excess));
+}
+
+double RunNoiseTrend::at(double spread) const {
+  constexpr size_t kMinNeighbours = 9;
+  const size_t k = std::max(kMinNeighbours, points_.size() / 4);
+  if (spread <= 0 || points_.size() <= k) return overall();
+  const double x = std::log(spread);
+  std::vector<std::pair<double, double>> by_distance;  // (|log spread - x|, excess)
+  for (const auto& [px, e] : points_) by_distance.emplace_back(std::fabs(px - x), e);
+  std::nth_element(by_distance.begin(), by_distance.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                   by_distance.end());
+  std::vector<double> excess;
+  for (size_t i = 0; i < k; i++) excess.push_back(by_distance[i].second);
+  return noise_of(std::move(excess));
 }
 
 ProportionTest run_means_test(const std::vector<RunCount>& base, const std::vector<RunCount>& head,

@@ -168,9 +168,13 @@ test('scoreRecords twice as expensive in three runs a side: found, nothing unrel
   const base = side('runs-base', [0, 1, 2].map(baseRun)), head = side('runs-head', heads);
   const out = path.join(dir, 'runs-diff.pb.gz');
   const { status, json } = diffJson(base, head, ['--fail', '-o', out]);
-  assert.strictEqual(status, REGRESSION_STATUS);
+  // What to look at when this fails: the row, its runs and the noise each side's runs showed.
+  const score = json.rows.find((r) => r.family === 'self' && r.name === 'scoreRecords (bench.js)');
+  const seen = `run noise ${json.settings.run_noise}; scoreRecords ${JSON.stringify(score)}; ` +
+               `reported ${json.rows.filter((r) => r.verdict !== 'relative').map((r) => `${r.verdict} ${r.family} ${r.name}`).join(', ')}`;
+  assert.strictEqual(status, REGRESSION_STATUS, seen);
   const regressions = scoreRecordsRegressions(json);
-  assert.strictEqual(json.summary.improvements, 0);
+  assert.strictEqual(json.summary.improvements, 0, seen);
   const self = regressions.find((r) => r.family === 'self');
   assert.strictEqual(self.base_run_shares.length, 3);
   assert.ok(self.df > 2, `df ${self.df}`);
@@ -223,7 +227,8 @@ test('markdown-it, three runs a side: unchanged code reports nothing, its render
   assert.deepStrictEqual(same.json.rows.filter(v8Row).map((r) => r.name), []);
 
   const { status, json } = diffJson(side('md-base', base.slice(0, 3)), side('md-head', head), ['--fail', '--all']);
-  assert.strictEqual(status, REGRESSION_STATUS);
+  const renderer = json.rows.find((r) => r.family === 'total' && r.name === 'renderTokens (bench.js)');
+  assert.strictEqual(status, REGRESSION_STATUS, `run noise ${json.settings.run_noise}; renderTokens ${JSON.stringify(renderer)}`);
   const flagged = json.rows.filter((r) => ['regression', 'improvement'].includes(r.verdict));
   const what = flagged.map((r) => `${r.verdict} ${r.family} ${r.name} ${(r.base_share * 100).toFixed(1)} -> ${(r.head_share * 100).toFixed(1)}`);
   const doubled = flagged.find((r) => r.family === 'total' && r.name === 'renderTokens (bench.js)');

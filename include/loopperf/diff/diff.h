@@ -43,6 +43,9 @@ struct Row {
   double z = 0, p = 1, p_adjusted = 1;  // p_adjusted: Holm over all tested rows
   double rescaled_z = 0, rescaled_p_adjusted = 1;  // the same test of rescaled_change
   double df = 0;  // degrees of freedom of z as Student's t (runs measured); 0: z is a normal z
+  // The run noise its test allowed: measured for rows of its kind and size when runs are measured
+  // (RunNoise::of), else the option's. Set for tested rows.
+  double run_noise = 0;
   Verdict verdict = Verdict::kBelowThreshold;
 
   bool reported() const {
@@ -79,6 +82,22 @@ struct Skipped {
   std::string reason;  // "not in the base profile"
 };
 
+// How much unchanged shares vary between runs, measured when a side has several recordings
+// (docs/diff.md, "Several recordings per side"). The moderated test's prior for a row should come
+// from rows like it, and rows differ by kind as well as by size: a function's share moves with its
+// own code, while a phase, an activity or a loop metric aggregates many functions and moves with
+// start-up, the collector and the machine (on a loaded runner, activity `native` moved by ~15% of
+// its share between runs while functions of its size moved by ~3%).
+struct RunNoise {
+  RunNoiseTrend functions;   // self rows' points: for self and total rows, by size
+  RunNoiseTrend aggregates;  // phase, activity and loop rows' points: for those rows, by size
+  RunNoiseTrend all;         // every point: its overall() is the level printed as "run noise"
+  // The noise for a row of family `f` and spread min(share, 1 - share): its kind's trend, or all
+  // points' when its kind has none.
+  double of(Family f, double spread) const;
+  const RunNoiseTrend& for_functions() const;  // functions, or all when there are no function points
+};
+
 struct DiffOptions {
   double threshold = 0.02;   // smallest change reported, as a fraction (0.02 = 2 percentage points)
   double confidence = 0.99;  // family-wise: 1 - the chance of any false alarm among all rows tested
@@ -100,10 +119,12 @@ struct DiffResult {
   std::vector<Row> rows;
   std::vector<Skipped> skipped;
   size_t tests = 0;  // rows tested, the m of the Holm correction
-  // Several recordings on a side: the run noise measured across rows (relative, as --run-noise) and
-  // rows tested with run_means_test. Otherwise run_noise is the option's, assumed.
+  // Several recordings on a side: the run noise measured across rows (relative, as --run-noise;
+  // run_noise is the level over all rows, `noise` what each row's test and the scales use), and
+  // rows tested with run_means_test. Otherwise run_noise is the option's, assumed, for every row.
   bool runs_measured = false;
   double run_noise = 0;
+  RunNoise noise;
 
   size_t count(Verdict v) const;
 };

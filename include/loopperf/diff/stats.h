@@ -42,6 +42,28 @@ std::vector<double> holm_adjust(const std::vector<double>& p);
 // Median of `values` (mean of the middle two for an even count); nullopt when empty.
 std::optional<double> median(std::vector<double> values);
 
+// How much unchanged shares vary between runs, by the size of the share. Rows of different sizes are
+// different kinds of code: a benchmark's big functions move by a few percent of their share from run
+// to run, start-up, kernel and collector rows of 1-5% by 15-40% of theirs (measured on a loaded
+// 2-vCPU runner, docs/diff.md). One level for every row widens the big rows' errors several times
+// over, and hides a doubled function, while narrowing the small rows'. So, as limma's variance trend
+// does for genes, each row's prior comes from the rows of about its size: the median excess of the
+// nearest points in log(min(share, 1 - share)).
+class RunNoiseTrend {
+ public:
+  // One point per row and side: min(m, 1 - m) of its mean run share m, and its relative_run_excess.
+  void add(double spread, double excess);
+  size_t points() const { return points_.size(); }
+  // The level over all points: sqrt of their median excess (0 when that is not positive).
+  double overall() const;
+  // The level for a share of this spread: sqrt of the median excess of its max(9, points / 4)
+  // nearest points (all of them when there are fewer); 0 when not positive, overall() for spread 0.
+  double at(double spread) const;
+
+ private:
+  std::vector<std::pair<double, double>> points_;  // (log spread, excess)
+};
+
 // x of n samples in base (1) and head (2).
 struct ShareCounts {
   double x1 = 0, n1 = 0, x2 = 0, n2 = 0;
@@ -49,11 +71,12 @@ struct ShareCounts {
 
 // What an unchanged row's share was multiplied by because other rows grew or shrank (shares add up to
 // one, so one function doubling shrinks every other share). Estimated from rows with >= min_count
-// samples on both sides: seeded with the median of their head/base share ratios, then, until the set
+// samples on both sides: seeded with the median of their head/base share ratios weighted by their
+// samples (the ratio under which half the samples lie: a few small rows cannot move it), then, until the set
 // stops changing, the ratio of summed shares over the rows consistent with it (|rescaled z| < 3), so
 // that the big, precise rows dominate and the changed ones are left out. When fewer than min_rows
-// agree on any scale (two of five functions changed, or moved by more than their noise), the median
-// ratio stays, as uncertain as one typical row: scale 1 would compare raw shares, and every sibling
+// agree on any scale (two of five functions changed, or moved by more than their noise), that weighted
+// median stays, as uncertain as one typical row: scale 1 would compare raw shares, and every sibling
 // of one function that grew would count as an improvement.
 struct Scale {
   double value = 1;
@@ -62,9 +85,10 @@ struct Scale {
   bool median = false;  // the rows did not agree: value is their median ratio, var_log one row's
   // rows 0: fewer than min_rows candidates, value fixed at 1 (shares compared as they are)
 };
-// `run_noise` as in two_proportion_test: in the consistency test and in var_log.
+// `run_noise` as in two_proportion_test: in the consistency test and in var_log. With a `trend`
+// (runs measured), each row's run noise is the trend's at its pooled share instead.
 Scale estimate_scale(const std::vector<ShareCounts>& rows, double min_count, size_t min_rows,
-                     double run_noise = 0);
+                     double run_noise = 0, const RunNoiseTrend* trend = nullptr);
 
 // Is the head share different from scale x base share? The standard error is pooled under that null
 // (scale 1 gives two_proportion_test) and widened by the scale's own uncertainty, which makes it

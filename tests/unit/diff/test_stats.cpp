@@ -76,6 +76,22 @@ TEST_CASE("estimate_scale: the unchanged rows' ratio, robust to the changed ones
   CHECK(none.rows == 0);
 }
 
+TEST_CASE("estimate_scale: the seed is weighted by samples, so small rows cannot pull it to a changed one") {
+  // Three runs a side on a loaded runner (base 3771 samples, head 4810), scoreRecords doubled: the
+  // four big unchanged functions shrink to 0.75 of their share; six small kernel and start-up rows
+  // grew a little (more wall time, more timer interrupts), like scoreRecords. An unweighted median
+  // of the eleven ratios is a small row's ~1.4; with run noise near 0 nothing else then agreed, and
+  // the scale locked on 1.5 with scoreRecords itself among the rows it rested on.
+  std::vector<diff::ShareCounts> rows = {{1534, 3771, 1464, 4810}, {377, 3771, 335, 4810}, {260, 3771, 245, 4810},
+                                         {168, 3771, 161, 4810},   {1128, 3771, 2170, 4810}};
+  for (int i = 0; i < 6; i++) rows.push_back({12, 3771, 21, 4810});
+  auto s = diff::estimate_scale(rows, 10, 3, 0);
+  CHECK(s.value == Approx(0.75).epsilon(0.03));
+  CHECK_FALSE(s.median);
+  CHECK(diff::rescaled_test(rows[4], s).z > 10);
+  CHECK(std::fabs(diff::rescaled_test(rows[0], s).z) < 3);
+}
+
 TEST_CASE("estimate_scale: rows that agree on nothing keep their median, with a wide error") {
   // A CI run of tests/integration/diff.test.js (scoreRecords doubled): besides scoreRecords, the
   // head run also had parseRecords and sortRecords well below their base counts (run-to-run
@@ -170,4 +186,28 @@ TEST_CASE("run_means_test: Welch on run shares, each side's variance moderated b
   k.value = 0.5;
   auto scaled = diff::run_means_test(runs_of({0.40, 0.40}), runs_of({0.20, 0.20}), k, 0, 4);
   CHECK(scaled.z == Approx(0).margin(1e-9));
+}
+
+TEST_CASE("RunNoiseTrend: each share size gets the run noise of rows of its size") {
+  diff::RunNoiseTrend trend;
+  CHECK(trend.overall() == 0);
+  CHECK(trend.at(0.3) == 0);
+  // Big rows vary by 2% of their share, small ones by 30% of theirs (a loaded runner: start-up and
+  // kernel rows against a benchmark's functions).
+  for (int i = 0; i < 12; i++) trend.add(0.25 + 0.02 * i, 0.02 * 0.02);
+  for (int i = 0; i < 12; i++) trend.add(0.01 + 0.004 * i, 0.3 * 0.3);
+  CHECK(trend.points() == 24);
+  CHECK(trend.at(0.4) == Approx(0.02));
+  CHECK(trend.at(0.02) == Approx(0.3));
+  // Over all rows: the median of 24 falls between the two kinds.
+  CHECK(trend.overall() == Approx(std::sqrt((0.02 * 0.02 + 0.3 * 0.3) / 2)));
+  // Too few points to tell sizes apart: every size gets the overall level.
+  diff::RunNoiseTrend few;
+  for (int i = 0; i < 4; i++) few.add(0.4, 0.0004), few.add(0.02, 0.09);
+  CHECK(few.at(0.4) == Approx(few.overall()));
+  // Runs that vary less than sampling says: 0, never a negative variance's root.
+  diff::RunNoiseTrend calm;
+  for (int i = 0; i < 10; i++) calm.add(0.1 + 0.01 * i, -0.001);
+  CHECK(calm.at(0.15) == 0);
+  CHECK(calm.overall() == 0);
 }
