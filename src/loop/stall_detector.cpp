@@ -33,7 +33,13 @@ void StallDetector::event(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame,
   t.last = time_ns;
   switch (t.wait.see(epfd, frame, enter)) {
     case LoopWait::Seen::kOther:
-      return;  // a nested loop's wait (execSync): the loop stays busy
+      // A nested loop's wait (execSync): the loop stays busy. Entered while the loop was believed
+      // to wait in its own, it shows that wait's exit was lost: busy from here.
+      if (enter && t.loop && t.waiting) {
+        t.waiting = false;
+        t.since = time_ns;
+      }
+      return;
     case LoopWait::Seen::kOuter:
       // The fd followed so far was a nested loop's: the loop was busy all along, since it was found.
       break;
@@ -52,6 +58,18 @@ void StallDetector::event(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame,
     t.waiting = false;
     t.since = time_ns;
   }
+}
+
+void StallDetector::on_cpu(pid_t tid, uint64_t time_ns) {
+  // Well after the last event: a sample taken while the thread woke up from its wait, just before
+  // the exit's record, is no sign of a lost exit.
+  constexpr uint64_t kEdgeNs = 1'000'000;
+  auto it = threads_.find(tid);
+  if (it == threads_.end()) return;
+  Thread& t = it->second;
+  if (!t.loop || !t.waiting || time_ns <= t.last + kEdgeNs) return;
+  t.waiting = false;
+  t.since = time_ns;
 }
 
 std::vector<StallDetector::Busy> StallDetector::stuck(uint64_t now_ns) const {

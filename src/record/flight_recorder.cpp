@@ -45,7 +45,7 @@ void FlightRecorder::pop_sample() {
 }
 
 void FlightRecorder::trim(uint64_t now_ns, uint64_t hold_from_ns) {
-  const uint64_t cutoff = std::min(now_ns > keep_ns_ ? now_ns - keep_ns_ : 0, hold_from_ns);
+  const uint64_t cutoff = std::min(window_start(now_ns), hold_from_ns);
   // Sources are interleaved (rings drained in turn, wall samples in batches): a sample a little
   // out of order only waits for the next trim.
   while (!samples_.empty() && samples_.front().time_ns < cutoff) pop_sample();

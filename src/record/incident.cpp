@@ -107,8 +107,7 @@ std::string IncidentResult::json(const Incident& inc, const WatchContext& ctx) c
 Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& flight, const loop::StallDetector& detector,
                                       const Incident& inc, const WatchContext& ctx, const std::string& dir) {
   // The window: `keep` before the incident, or as much as the flight recorder still holds.
-  uint64_t from = inc.start_ns > ctx.keep_ns ? inc.start_ns - ctx.keep_ns : 0;
-  from = std::max(from, std::min(flight.oldest(inc.start_ns), inc.start_ns));
+  const uint64_t from = std::max(flight.window_start(inc.start_ns), std::min(flight.oldest(inc.start_ns), inc.start_ns));
   const uint64_t to = std::max(inc.end_ns, inc.start_ns);
 
   profile::StackTable table(rec.options().max_stacks);
@@ -180,20 +179,35 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   FinishedProfile fin = finish_profile(table, rec.symbolizer(), std::move(fo));
   profile::Profile& p = fin.profile;
 
-  // The heaviest stack of the incident (by time): the verdict's.
-  uint32_t heaviest = UINT32_MAX;
-  uint64_t best = 0;
-  for (const auto& [index, ns] : during)
-    if (ns > best) {
-      best = ns;
-      heaviest = index;
-    }
-  if (heaviest < p.samples.size()) {
-    const profile::Sample& s = p.samples[heaviest];
-    out.phase = std::string(s.str_label(profile::kPhaseLabel));
-    out.activity = std::string(s.str_label(profile::kActivityLabel));
-    out.summary = report::summarize_stack(p, s, out.phase, out.activity);
-    out.frames = report::stack_frames(p, s);
+  // The verdict: the incident's heaviest stack by time, grouped as report's "Top blockers" groups
+  // stacks (by their summary and activity). One stall's samples spread over many stacks that differ
+  // only below their named frames (addresses inside OpenSSL, say); counted one by one, a single
+  // 20 ms sample at the flight recorder's rate outweighed each of them and named the handler
+  // instead of authMiddleware. The frames are the group's heaviest stack's.
+  struct Group {
+    uint64_t ns = 0, heaviest_ns = 0;
+    uint32_t heaviest = UINT32_MAX;
+    std::string phase, activity, summary;
+  };
+  std::map<std::string, Group> groups;  // summary and activity -> its stacks
+  for (const auto& [index, ns] : during) {
+    if (index >= p.samples.size()) continue;
+    const profile::Sample& s = p.samples[index];
+    std::string phase(s.str_label(profile::kPhaseLabel)), activity(s.str_label(profile::kActivityLabel));
+    std::string summary = report::summarize_stack(p, s, phase, activity);
+    Group& g = groups[summary + '\n' + activity];
+    g.ns += ns;
+    if (ns > g.heaviest_ns) g.heaviest_ns = ns, g.heaviest = index;
+    g.phase = std::move(phase), g.activity = std::move(activity), g.summary = std::move(summary);
+  }
+  const Group* verdict = nullptr;
+  for (const auto& [key, g] : groups)
+    if (!verdict || g.ns > verdict->ns) verdict = &g;
+  if (verdict) {
+    out.phase = verdict->phase;
+    out.activity = verdict->activity;
+    out.summary = verdict->summary;
+    out.frames = report::stack_frames(p, p.samples[verdict->heaviest]);
   } else {
     out.summary = whole_window ? "no samples of the main thread in the window" : "no samples during the incident";
   }
@@ -227,7 +241,7 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
     out.verdict = what + " at " + at.clock + " (the last " + seconds(static_cast<int64_t>((to - from) / 1'000'000)) + "): ";
   }
   out.verdict += out.summary;
-  if (!out.activity.empty() && heaviest < p.samples.size()) out.verdict += "  [" + out.activity + "]";
+  if (!out.activity.empty() && verdict) out.verdict += "  [" + out.activity + "]";
 
   out.file = dir + "/" + incident_file_name(inc, ctx);
   if (auto st = write_or_rescue(p, out.file, ctx.pid); !st) return st.error();

@@ -545,4 +545,6 @@ std::vector<std::pair<std::string, std::string>> Recorder::details() const {
   return m;
 }
 
+uint64_t Recorder::polls_lost() const { return tracer_ ? tracer_->lost() : 0; }
+
 }  // namespace loopperf::record

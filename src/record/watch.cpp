@@ -41,7 +41,15 @@ class WatchSink : public PipelineSink {
   // hundreds of ms before its loop first waits, and that is no stall.
   WatchSink(FlightRecorder& flight, loop::StallDetector& detector, pid_t pid, bool main_is_loop)
       : flight_(flight), detector_(detector), pid_(pid), main_is_loop_(main_is_loop) {}
-  void kept(const KeptSample& s) override { flight_.kept(s); }
+  void kept(const KeptSample& s) override {
+    flight_.kept(s);
+    if (!s.tag.wall) on_cpu_.emplace_back(s.tid, s.time_ns);
+  }
+  // The cpu samples of this step, for StallDetector::on_cpu once its poll events are applied.
+  void apply_cpu_samples() {
+    for (const auto& [tid, time_ns] : on_cpu_) detector_.on_cpu(tid, time_ns);
+    on_cpu_.clear();
+  }
   void poll_event(const sample::PollEvent& e) override {
     flight_.poll_event(e);
     if (e.enter) detector_.poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
@@ -66,6 +74,7 @@ class WatchSink : public PipelineSink {
   bool main_is_loop_;
   uint64_t sigterm_ns_ = 0;
   bool sigterm_seen_ = false;
+  std::vector<std::pair<pid_t, uint64_t>> on_cpu_;  // (tid, time) of this step's cpu samples
 };
 
 // Incident files beyond `max_bytes` in `dir`, oldest first, are removed; the newest always stays.
@@ -234,6 +243,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
   const auto start = Clock::now();
   // Trimmed again 5 s in (uv_run's call-site table, built after 1 s, reads node's code), then every minute.
   auto last_trim = start - std::chrono::seconds(55);
+  uint64_t polls_lost_said = 0;  // poll-wait records lost, as last warned about
   bool target_exited = false;
   bool stopped = false;
   bool out_of_memory = false;
@@ -266,7 +276,15 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
       // 50 ms while healthy: a stall is seen at most that late (of --stall's 200), and the steps
       // themselves are half of what watching a healthy loop costs. 10 ms while capturing.
       rec->step(std::chrono::milliseconds(open ? 10 : 50));
+      sink.apply_cpu_samples();
       const uint64_t now = monotonic_ns();
+      if (rec->polls_lost() > polls_lost_said) {
+        // A lost exit from a poll wait hides the busy period it began until the loop's next wait.
+        if (!polls_lost_said)
+          log::warn("poll-wait records were lost (loopperf did not read them in time, the machine is busy): a stall "
+                    "that began then may go unseen; the count is in each incident's loop_health.lost");
+        polls_lost_said = rec->polls_lost();
+      }
       if (!open && Clock::now() - last_trim >= std::chrono::minutes(1)) {
         rec->trim_memory();
         last_trim = Clock::now();
@@ -313,7 +331,7 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
           break;
         }
       }
-      flight.trim(now, open ? (open->start_ns > ctx.keep_ns ? open->start_ns - ctx.keep_ns : 0) : UINT64_MAX);
+      flight.trim(now, open ? flight.window_start(open->start_ns) : UINT64_MAX);
     }
   } catch (const std::bad_alloc&) {
     out_of_memory = true;

@@ -133,6 +133,9 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
   if (h->type == PERF_RECORD_LOST) {
     uint64_t lost[2];
     if (h->size >= sizeof(perf_event_header) + 16) std::memcpy(lost, h + 1, 16), lost_ += lost[1];
+    // Which wait the next exit ends is unknown now: the enters since the last one seen may be lost.
+    t.open_epfd = -1;
+    t.open_frame = 0;
     return;
   }
   constexpr size_t kRawOffset = offsetof(Head, raw_size) + sizeof(uint32_t);  // the raw bytes follow the u32 size

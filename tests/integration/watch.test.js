@@ -39,7 +39,14 @@ function startWatch(args, env = {}) {
     if (/watching pid/.test(w.stderr)) onReady();
   });
   w.done = new Promise((res) => child.on('close', (status, signal) => { onReady(); res({ status, signal }); }));
-  w.waitLines = (n, what) => lp.until(() => w.lines.length >= n, `${n} incident line(s): ${what}`, 30000);
+  w.waitLines = async (n, what) => {
+    try {
+      return await lp.until(() => w.lines.length >= n, `${n} incident line(s): ${what}`, 30000);
+    } catch (e) {
+      e.message += `\nwatch's stdout:\n${w.stdout}\nwatch's stderr:\n${w.stderr}`;
+      throw e;
+    }
+  };
   return w;
 }
 

@@ -26,7 +26,12 @@ class LoopWait {
   // `frame`: the events buffer of that wait (0 when unknown).
   LoopWait(int epfd, uint64_t frame) : epfd_(epfd), frame_(epfd >= 0 ? frame : 0) {}
 
+  // `epfd` < 0 on an exit: its enter was not seen (the wait began before tracing did, or the
+  // kernel dropped the record). The thread left the wait it was in: if that was the loop's own, the
+  // loop is busy now; if a nested one, it was busy already. Either way the followed wait's exit
+  // (ignoring it kept a stall's start unseen until the stall was over).
   Seen see(int epfd, uint64_t frame, bool enter) {
+    if (!enter && epfd < 0) return Seen::kOwn;
     if (epfd_ < 0) epfd_ = epfd;
     if (!frame_ && epfd == epfd_) frame_ = frame;
     if (epfd == epfd_) return Seen::kOwn;

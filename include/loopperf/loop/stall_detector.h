@@ -26,6 +26,12 @@ class StallDetector {
   void end_thread(pid_t tid);
   void poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame);
   void poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame);
+  // A cpu-clock sample of the thread at `time_ns`: it was running then. Call it after the poll
+  // events drained in the same step (an exit before the sample must be applied first). A loop
+  // thread believed to wait since before then cannot have been waiting (a cpu sample fires only
+  // while the thread runs; a thread blocked in epoll_wait does not, and its wake-up takes
+  // microseconds): its exit was among records the kernel dropped. It is busy from the sample on.
+  void on_cpu(pid_t tid, uint64_t time_ns);
 
   struct Busy {
     pid_t tid = 0;

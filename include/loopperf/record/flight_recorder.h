@@ -44,6 +44,8 @@ class FlightRecorder {
   uint64_t dropped_polls() const { return dropped_polls_; }
   // The oldest time still held, or `now_ns` when empty.
   uint64_t oldest(uint64_t now_ns) const;
+  // Where the window of an incident starting at `start_ns` begins: `keep` before it (0 at most).
+  uint64_t window_start(uint64_t start_ns) const { return start_ns > keep_ns_ ? start_ns - keep_ns_ : 0; }
 
  private:
   static size_t cost(const Sample& s) { return sizeof(Sample) + s.frames.capacity() * sizeof(profile::Frame); }

@@ -146,6 +146,8 @@ class Recorder {
   bool measures_health() const { return health_ != nullptr; }
   // The poll waits are traced (loop health, or watch's stall detector through the sink).
   bool traces_polls() const { return tracer_ != nullptr; }
+  // Poll-wait records the kernel dropped because they were not read in time (0 when not traced).
+  uint64_t polls_lost() const;
   // JavaScript frames are named from the target's heap (--js-names auto/heap and its layout known).
   bool heap_names() const { return js_namer_ != nullptr; }
   // Stacks left unnamed by the heap because naming took its share of time (js_heap.over_budget).

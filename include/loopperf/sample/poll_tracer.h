@@ -21,7 +21,7 @@ struct PollEvent {
   pid_t tid = 0;
   uint64_t time_ns = 0;  // CLOCK_MONOTONIC
   bool enter = false;    // enter: the wait begins; exit: it ended
-  int epfd = -1;         // the epoll fd (exits carry the fd of their enter)
+  int epfd = -1;         // the epoll fd (exits carry the fd of their enter; -1 when that enter was not seen)
   uint64_t frame = 0;    // its events buffer (the second argument): where in the stack it waits
 };
 

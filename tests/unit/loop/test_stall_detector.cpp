@@ -92,3 +92,53 @@ TEST_CASE("LoopWait: the given fd, or the first seen; a shallower enter on anoth
   CHECK(first.frame() == kLoopFrame);
   CHECK(first.see(kNestedFd, kNestedFrame, true) == LoopWait::Seen::kOther);
 }
+
+TEST_CASE("an exit whose enter was not seen ends the wait: records lost under load, or a wait begun before tracing") {
+  // Seen in CI: a burst of requests filled the poll tracer's ring, the enter of the wait after the
+  // burst was dropped, and the stall's exit came with no fd (the tracer knows an exit's fd from
+  // its enter). Ignored as another fd's, it left the loop "waiting" through the whole stall.
+  StallDetector d(kStall);
+  d.add_thread(kMain, true, kEpfd, kLoopFrame, kT0);  // found waiting: the tracer saw no enter either
+  d.poll_exit(kMain, kT0 + 100 * kMs, -1, 0);
+  CHECK(d.busy_since(kMain) == kT0 + 100 * kMs);
+  d.poll_enter(kMain, kT0 + 101 * kMs, kEpfd, kLoopFrame);
+  d.poll_exit(kMain, kT0 + 150 * kMs, kEpfd, kLoopFrame);
+  d.poll_enter(kMain, kT0 + 151 * kMs, kEpfd, kLoopFrame);  // then records lost: an exit and this enter
+  d.poll_exit(kMain, kT0 + 300 * kMs, -1, 0);             // the stall begins
+  auto s = d.stuck(kT0 + 600 * kMs);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].since_ns == kT0 + 300 * kMs);
+  d.poll_enter(kMain, kT0 + 700 * kMs, kEpfd, kLoopFrame);
+  CHECK(d.period_end(kMain, kT0 + 300 * kMs) == kT0 + 700 * kMs);
+  // Inside an execSync (busy already), an exit of unknown fd changes nothing.
+  d.poll_exit(kMain, kT0 + 800 * kMs, kEpfd, kLoopFrame);
+  d.poll_enter(kMain, kT0 + 810 * kMs, kNestedFd, kNestedFrame);
+  d.poll_exit(kMain, kT0 + 900 * kMs, -1, 0);
+  CHECK(d.busy_since(kMain) == kT0 + 800 * kMs);
+  CHECK(LoopWait(kEpfd, kLoopFrame).see(-1, 0, false) == LoopWait::Seen::kOwn);
+}
+
+TEST_CASE("a loop believed waiting but seen running, or entering a nested loop's wait, lost its exit: busy from then") {
+  StallDetector d(kStall);
+  d.add_thread(kMain, true, kEpfd, kLoopFrame, kT0);
+  d.poll_exit(kMain, kT0 + 90 * kMs, kEpfd, kLoopFrame);
+  d.poll_enter(kMain, kT0 + 100 * kMs, kEpfd, kLoopFrame);
+  // A sample as it wakes up, right after its last event, is no sign.
+  d.on_cpu(kMain, kT0 + 100 * kMs + 500'000);
+  CHECK(d.waiting_since(kMain) == kT0 + 100 * kMs);
+  // The stall's exit was dropped with other records; its cpu samples show it running.
+  d.on_cpu(kMain, kT0 + 320 * kMs);
+  CHECK(d.busy_since(kMain) == kT0 + 320 * kMs);
+  REQUIRE(d.stuck(kT0 + 521 * kMs).size() == 1);
+  d.on_cpu(kMain, kT0 + 340 * kMs);  // later samples of the same stall change nothing
+  CHECK(d.busy_since(kMain) == kT0 + 320 * kMs);
+  d.poll_enter(kMain, kT0 + 700 * kMs, kEpfd, kLoopFrame);
+  CHECK(d.period_end(kMain, kT0 + 320 * kMs) == kT0 + 700 * kMs);
+  // An off-CPU stall (execSync) whose exit was dropped: the nested loop's enter shows it.
+  d.poll_enter(kMain, kT0 + 900 * kMs, kNestedFd, kNestedFrame);
+  CHECK(d.busy_since(kMain) == kT0 + 900 * kMs);
+  // A thread that is no loop is left alone.
+  d.add_thread(kPool, false, -1, 0, kT0);
+  d.on_cpu(kPool, kT0 + 950 * kMs);
+  CHECK_FALSE(d.busy_since(kPool));
+}
