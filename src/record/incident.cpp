@@ -180,34 +180,20 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   profile::Profile& p = fin.profile;
 
   // The verdict: the incident's heaviest stack by time, grouped as report's "Top blockers" groups
-  // stacks (by their summary and activity). One stall's samples spread over many stacks that differ
-  // only below their named frames (addresses inside OpenSSL, say); counted one by one, a single
-  // 20 ms sample at the flight recorder's rate outweighed each of them and named the handler
-  // instead of authMiddleware. The frames are the group's heaviest stack's.
-  struct Group {
-    uint64_t ns = 0, heaviest_ns = 0;
-    uint32_t heaviest = UINT32_MAX;
-    std::string phase, activity, summary;
-  };
-  std::map<std::string, Group> groups;  // summary and activity -> its stacks
-  for (const auto& [index, ns] : during) {
-    if (index >= p.samples.size()) continue;
-    const profile::Sample& s = p.samples[index];
-    std::string phase(s.str_label(profile::kPhaseLabel)), activity(s.str_label(profile::kActivityLabel));
-    std::string summary = report::summarize_stack(p, s, phase, activity);
-    Group& g = groups[summary + '\n' + activity];
-    g.ns += ns;
-    if (ns > g.heaviest_ns) g.heaviest_ns = ns, g.heaviest = index;
-    g.phase = std::move(phase), g.activity = std::move(activity), g.summary = std::move(summary);
-  }
-  const Group* verdict = nullptr;
-  for (const auto& [key, g] : groups)
-    if (!verdict || g.ns > verdict->ns) verdict = &g;
+  // stacks (report::group_stacks: by summary and activity). One stall's samples spread over many
+  // stacks that differ only below their named frames (addresses inside OpenSSL, say); counted one
+  // by one, a single 20 ms sample at the flight recorder's rate outweighed each of them and named
+  // the handler instead of authMiddleware. The frames are the group's heaviest stack's.
+  std::vector<std::pair<const profile::Sample*, uint64_t>> weighted;
+  for (const auto& [index, ns] : during)
+    if (index < p.samples.size()) weighted.emplace_back(&p.samples[index], ns);
+  const auto groups = report::group_stacks(p, weighted, false, "");
+  const report::StackGroup* verdict = groups.empty() ? nullptr : &groups.front();
   if (verdict) {
     out.phase = verdict->phase;
     out.activity = verdict->activity;
     out.summary = verdict->summary;
-    out.frames = report::stack_frames(p, p.samples[verdict->heaviest]);
+    if (verdict->heaviest) out.frames = report::stack_frames(p, *verdict->heaviest);
   } else {
     out.summary = whole_window ? "no samples of the main thread in the window" : "no samples during the incident";
   }

@@ -279,10 +279,12 @@ Result<int> run_watch(const WatchConfig& cfg, const WatchHooks& hooks) {
       sink.apply_cpu_samples();
       const uint64_t now = monotonic_ns();
       if (rec->polls_lost() > polls_lost_said) {
-        // A lost exit from a poll wait hides the busy period it began until the loop's next wait.
+        // A lost exit from a poll wait hides the busy period it began until the loop's next record or
+        // cpu sample (StallDetector::on_cpu).
         if (!polls_lost_said)
           log::warn("poll-wait records were lost (loopperf did not read them in time, the machine is busy): a stall "
-                    "that began then may go unseen; the count is in each incident's loop_health.lost");
+                    "that began then is seen from the loop's next record or cpu sample, a little late; the count "
+                    "is in each incident's loop_health.lost");
         polls_lost_said = rec->polls_lost();
       }
       if (!open && Clock::now() - last_trim >= std::chrono::minutes(1)) {

@@ -107,6 +107,40 @@ Status add_thread_shares(const profile::Profile& p, size_t vi, const std::string
   return {};
 }
 
+}  // namespace
+
+std::vector<StackGroup> group_stacks(const profile::Profile& p,
+                                     const std::vector<std::pair<const profile::Sample*, uint64_t>>& weighted,
+                                     bool by_thread, std::string_view no_phase) {
+  struct Group {
+    StackGroup g;
+    uint64_t heaviest = 0;
+  };
+  std::map<std::tuple<int64_t, std::string, std::string>, Group> groups;
+  for (const auto& [s, v] : weighted) {
+    const int64_t tid = by_thread ? s->num_label(profile::kTidLabel).value_or(0) : 0;
+    std::string activity = label_or(*s, profile::kActivityLabel, "");
+    std::string phase = label_or(*s, profile::kPhaseLabel, "");
+    std::string summary = summarize_stack(p, *s, phase.empty() ? no_phase : phase, activity);
+    Group& g = groups[{tid, summary, activity}];
+    g.g.tid = tid;
+    g.g.summary = std::move(summary);
+    g.g.phase = std::move(phase);
+    g.g.activity = std::move(activity);
+    g.g.weight += v;
+    if (v > g.heaviest) {
+      g.heaviest = v;
+      g.g.heaviest = s;
+    }
+  }
+  std::vector<StackGroup> out;
+  for (auto& [key, g] : groups) out.push_back(std::move(g.g));
+  std::stable_sort(out.begin(), out.end(), [](const StackGroup& a, const StackGroup& b) { return a.weight > b.weight; });
+  return out;
+}
+
+namespace {
+
 // Step 2, blockers: the heaviest stack groups on loop threads (all threads when the profile has
 // none, e.g. a native program), idle-wait left out.
 void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Report& r) {
@@ -115,38 +149,24 @@ void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Rep
   std::map<int64_t, const ThreadSummary*> selected;
   for (const auto& t : r.threads)
     if (!any_loop || profile::is_loop_role(t.role)) selected[t.tid] = &t;
-  struct Group {
-    Blocker b;
-    uint64_t heaviest = 0;
-    const profile::Sample* heaviest_sample = nullptr;
-  };
-  std::map<std::tuple<int64_t, std::string, std::string>, Group> groups;
+  std::vector<std::pair<const profile::Sample*, uint64_t>> weighted;
   for (const auto& s : p.samples) {
-    int64_t tid = s.num_label(profile::kTidLabel).value_or(0);
-    auto sel = selected.find(tid);
-    if (sel == selected.end()) continue;
-    std::string activity = label_or(s, profile::kActivityLabel, "");
-    if (activity == "idle-wait") continue;
-    std::string phase = label_or(s, profile::kPhaseLabel, "");
-    std::string summary = summarize_stack(p, s, phase.empty() ? "all" : phase, activity);
-    Group& g = groups[{tid, summary, activity}];
-    uint64_t v = sample_value(s, vi);
-    g.b.summary = summary;
-    g.b.samples += v;
-    g.b.phase = phase;
-    g.b.activity = activity;
-    g.b.tid = tid;
-    g.b.thread = sel->second->name;
-    if (v > g.heaviest) {
-      g.heaviest = v;
-      g.heaviest_sample = &s;
-    }
+    if (!selected.count(s.num_label(profile::kTidLabel).value_or(0))) continue;
+    if (label_or(s, profile::kActivityLabel, "") == "idle-wait") continue;
+    weighted.emplace_back(&s, sample_value(s, vi));
   }
-  for (auto& [key, g] : groups) {
-    const ThreadSummary* t = selected[g.b.tid];
-    g.b.share = t->samples ? static_cast<double>(g.b.samples) / t->samples : 0;
-    if (g.heaviest_sample) g.b.frames = stack_frames(p, *g.heaviest_sample);
-    r.blockers.push_back(std::move(g.b));
+  for (StackGroup& g : group_stacks(p, weighted, true, "all")) {
+    const ThreadSummary* t = selected[g.tid];
+    Blocker b;
+    b.summary = std::move(g.summary);
+    b.samples = g.weight;
+    b.phase = std::move(g.phase);
+    b.activity = std::move(g.activity);
+    b.tid = g.tid;
+    b.thread = t->name;
+    b.share = t->samples ? static_cast<double>(g.weight) / t->samples : 0;
+    if (g.heaviest) b.frames = stack_frames(p, *g.heaviest);
+    r.blockers.push_back(std::move(b));
   }
   // By share, as the list shows them (each of its thread's samples); with several loop threads
   // (workers) a larger thread's blocker can have more samples and a smaller share.

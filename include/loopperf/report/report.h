@@ -78,6 +78,20 @@ Result<Report> build_report(const profile::Profile& p, const ReportOptions& opts
 std::string render_text(const Report& r, bool stacks);
 std::string render_json(const Report& r);
 
+// Stacks grouped as "Top blockers" shows them: by thread (when `by_thread`), summary and activity,
+// each group's weight summed and its heaviest stack kept for its frames; heaviest group first. The
+// summary's phase is the sample's, or `no_phase` when it has none. Used by the report and by
+// watch's verdict, which weighs an incident's stacks by time.
+struct StackGroup {
+  int64_t tid = 0;  // 0 unless by_thread
+  std::string summary, phase, activity;
+  uint64_t weight = 0;
+  const profile::Sample* heaviest = nullptr;
+};
+std::vector<StackGroup> group_stacks(const profile::Profile& p,
+                                     const std::vector<std::pair<const profile::Sample*, uint64_t>>& weighted,
+                                     bool by_thread, std::string_view no_phase);
+
 // The one-line summary of a stack (exposed for tests): phase › user JS › … › native leaf.
 std::string summarize_stack(const profile::Profile& p, const profile::Sample& s, std::string_view phase,
                             std::string_view activity);

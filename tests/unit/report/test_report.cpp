@@ -281,3 +281,27 @@ TEST_CASE("dump --children: several dumps, text one after another, JSON under pr
   CHECK(json.rfind("{\"processes\":[{\"pid\":10,", 0) == 0);
   CHECK(json.find("{\"pid\":11,") != std::string::npos);
 }
+
+TEST_CASE("group_stacks: stacks that differ below their summary are one group, weighed together") {
+  // watch's verdict: a stall's many stacks (each crypto leaf at its own address) against one heavy
+  // sample of the handler; the stall's group is the heaviest, its frames its heaviest stack's.
+  Builder b;
+  for (int i = 0; i < 5; i++)
+    b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:authMiddleware@/srv/auth.js:17", "node::crypto::Run"}), 1,
+          "poll", "native");
+  b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30"}), 1, "poll", "js");
+  b.add(11, with(kPollRoot, {"js:handler@/srv/app.js:30"}), 1, "poll", "js");
+  std::vector<std::pair<const Sample*, uint64_t>> weighted;
+  for (size_t i = 0; i < b.p.samples.size(); i++) weighted.emplace_back(&b.p.samples[i], i < 5 ? 2 + i : 9);
+  auto all = report::group_stacks(b.p, weighted, false, "");
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].summary == "poll › handler (app.js:30) › authMiddleware › node::crypto::Run");
+  CHECK(all[0].weight == 2 + 3 + 4 + 5 + 6);
+  CHECK(all[0].heaviest == &b.p.samples[4]);
+  CHECK(all[0].activity == "native");
+  CHECK(all[1].weight == 18);  // the handler's samples of both threads
+  CHECK(all[1].tid == 0);
+  auto by_thread = report::group_stacks(b.p, weighted, true, "");
+  REQUIRE(by_thread.size() == 3);
+  CHECK(by_thread[0].tid == 10);
+}
