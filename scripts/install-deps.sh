@@ -10,6 +10,7 @@ packages=(
   libcli11-dev catch2
   golang-go golang-github-google-pprof-dev   # Google's pprof: the schema, and the real tool for tests
   libc6-dbg                                  # glibc's local function names (start_thread, __libc_start_call_main ...)
+  time                                       # GNU time: memory.test.js reads a command's peak RSS
 )
 [ "${LOOPPERF_WITH_NODE:-1}" = 1 ] && ! command -v node >/dev/null && packages+=(nodejs)
 

@@ -14,7 +14,7 @@ namespace detail {
 
 namespace {
 
-double value_of(const profile::Sample& s, size_t index) {
+double value_of(const profile::SampleView& s, size_t index) {
   return index < s.values.size() && s.values[index] > 0 ? static_cast<double>(s.values[index]) : 0;
 }
 

@@ -57,14 +57,14 @@ std::vector<std::string> describe_threads(const profile::Profile& p) {
   return out;
 }
 
-bool any_of_labels(const profile::Sample& s, std::string_view key, const std::vector<std::string>& values) {
+bool any_of_labels(const profile::SampleView& s, std::string_view key, const std::vector<std::string>& values) {
   if (values.empty()) return true;
   auto v = s.str_label(key);
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
 // Drops the tables' entries no kept sample reaches, renumbering ids (index + 1) densely.
-profile::Profile compact(const profile::Profile& in, std::vector<profile::Sample> samples) {
+profile::Profile compact(const profile::Profile& in, profile::SampleTable samples) {
   profile::Profile out;
   out.sample_types = in.sample_types;
   out.period_type = in.period_type;
@@ -104,10 +104,9 @@ profile::Profile compact(const profile::Profile& in, std::vector<profile::Sample
     }
     return loc_map[id];
   };
-  for (auto& s : samples) {
-    for (auto& id : s.location_ids) id = map_location(id);
-    out.samples.push_back(std::move(s));
-  }
+  for (size_t i = 0; i < samples.size(); i++)
+    for (auto& id : samples.location_ids(i)) id = map_location(id);
+  out.samples = std::move(samples);
   return out;
 }
 
@@ -124,7 +123,7 @@ std::string describe(const FilterSpec& spec) {
 
 }  // namespace
 
-bool thread_matches(const profile::Sample& s, const std::string& sel) {
+bool thread_matches(const profile::SampleView& s, const std::string& sel) {
   return profile::thread_selector_matches(sel, {.tid = s.num_label(profile::kTidLabel),
                                                 .name = s.str_label(profile::kThreadLabel),
                                                 .role = s.str_label(profile::kRoleLabel)});
@@ -147,7 +146,7 @@ Result<profile::Profile> filter_profile(const profile::Profile& whole, const Fil
 
   for (const auto& sel : spec.threads) {
     bool any = std::any_of(p.samples.begin(), p.samples.end(),
-                           [&](const profile::Sample& s) { return thread_matches(s, sel); });
+                           [&](const profile::SampleView& s) { return thread_matches(s, sel); });
     if (!any) {
       auto have = describe_threads(p);
       return make_error(ErrorCode::kUsage, "no thread matches '" + sel + "'",
@@ -174,7 +173,7 @@ Result<profile::Profile> filter_profile(const profile::Profile& whole, const Fil
         if (l.function_id <= p.functions.size() && fn_hit[l.function_id]) loc_hit[i + 1] = 1;
   }
 
-  std::vector<profile::Sample> kept;
+  profile::SampleTable kept;
   for (const auto& s : p.samples) {
     if (!spec.threads.empty() &&
         std::none_of(spec.threads.begin(), spec.threads.end(), [&](const std::string& t) { return thread_matches(s, t); }))
@@ -185,7 +184,7 @@ Result<profile::Profile> filter_profile(const profile::Profile& whole, const Fil
           return id < loc_hit.size() && loc_hit[id];
         }))
       continue;
-    kept.push_back(s);
+    kept.add(s);
   }
   profile::Profile out = compact(p, std::move(kept));
   if (!spec.empty()) out.set_meta("filter", describe(spec));

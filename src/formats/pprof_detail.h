@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "page_buffer.h"
 #include "loopperf/common/result.h"
 
 namespace loopperf::formats::detail {
@@ -48,6 +49,8 @@ class GzipWriter {
 };
 // Inflates one or more concatenated gzip members; more than `max_out` bytes is a kInput error.
 Result<std::string> gunzip(std::string_view data, size_t max_out = kMaxInflatedBytes);
+// The same into `out` (its pages grow without copying; pprof_reader's inflated profile).
+Status gunzip_into(std::string_view data, size_t max_out, PageBuffer& out);
 
 // proto3 parsers reject string fields that are not UTF-8, while file paths and symbol names are
 // arbitrary bytes; both sides therefore replace invalid sequences with U+FFFD.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -152,8 +153,10 @@ class Decoder {
  public:
   // `in`: the message parsed without its samples; `wire`: the whole message, where they are read.
   // `sample_count`: the samples `wire` holds (without_samples).
-  Decoder(const pb::Profile& in, std::string_view wire, size_t sample_count)
-      : in_(in), wire_(wire), sample_count_(sample_count) {}
+  // `input`: the buffer `wire` is, when it may be given back as the samples are read (they are
+  // read last), or null.
+  Decoder(const pb::Profile& in, std::string_view wire, size_t sample_count, detail::PageBuffer* input)
+      : in_(in), wire_(wire), sample_count_(sample_count), input_(input) {}
 
   Result<Profile> run() {
     if (!decode_all()) return bad_input("invalid pprof profile: " + error_);
@@ -266,7 +269,14 @@ class Decoder {
 
   // One sample message, read from the wire as the generated parser would (repeated numbers packed
   // or not, unknown fields skipped), into `o`.
-  bool parse_sample(std::string_view m, const std::string& who, profile::Sample& o) {
+  // A sample as read, before its location ids are resolved.
+  struct RawSample {
+    std::vector<uint64_t> location_ids;
+    std::vector<int64_t> values;
+    profile::Labels labels;
+  };
+
+  bool parse_sample(std::string_view m, const std::string& who, RawSample& o) {
     o.location_ids.clear();
     o.values.clear();
     o.labels.clear();
@@ -333,12 +343,14 @@ class Decoder {
   bool samples() {
     const size_t types = out_.sample_types.size();
     std::vector<uint64_t> sums(types, 0);
+    RawSample raw;
     profile::Sample o;
     size_t index = 0;
     size_t pos = 0;
-    // Room for all of them at once: growing by doubling would hold the old and the new array
-    // together (hundreds of MB for millions of samples). Merged samples leave some unused.
-    out_.samples.reserve(sample_count_);
+    // Room for all of them at once: growing by doubling would hold the old and the new arrays
+    // together. Merged samples leave some unused.
+    out_.samples.reserve(sample_count_, location_id_count());
+    slots_.assign(std::bit_ceil(std::max<size_t>(1024, sample_count_ * 10 / 7 + 1)), 0);
     while (pos < wire_.size()) {
       uint64_t tag;
       if (!read_varint(wire_, pos, tag)) return fail("the profile is garbled");
@@ -351,24 +363,58 @@ class Decoder {
       std::string_view m = wire_.substr(pos, len);
       pos += len;
       const std::string who = "sample " + std::to_string(index);
-      if (!parse_sample(m, who, o)) return false;
-      if (o.values.size() != types)
-        return fail(who + " has " + std::to_string(o.values.size()) + " values but the profile declares " +
+      if (!parse_sample(m, who, raw)) return false;
+      if (raw.values.size() != types)
+        return fail(who + " has " + std::to_string(raw.values.size()) + " values but the profile declares " +
                     std::to_string(types) + " sample types");
-      for (auto& id : o.location_ids)
-        if (!resolve(location_ids_, id, id, "location", who)) return false;
+      o.location_ids.resize(raw.location_ids.size());
+      for (size_t k = 0; k < raw.location_ids.size(); k++) {
+        uint64_t id;
+        if (!resolve(location_ids_, raw.location_ids[k], id, "location", who)) return false;
+        o.location_ids[k] = static_cast<uint32_t>(id);  // an index into locations: below 2^31
+      }
+      o.values.swap(raw.values);
+      o.labels = std::move(raw.labels);
       if (!check_values(o, index, sums)) return false;
       share_labels(o.labels);
       merge(o);
+      raw.values.swap(o.values);
       index++;
+      if (input_) input_->release_before(pos);
     }
     return true;
+  }
+
+  // The location ids the samples hold in all, at most (every id takes a byte at least), so that the
+  // table's array of them is made once. Counted from the packed field only: ids written one by
+  // one (unpacked) take two bytes each and are counted from the sample's length.
+  size_t location_id_count() const {
+    size_t n = 0, pos = 0;
+    while (pos < wire_.size()) {
+      uint64_t tag, len;
+      if (!read_varint(wire_, pos, tag)) break;
+      if (tag != ((kSampleField << 3) | 2)) {
+        if (!skip_value(wire_, pos, tag >> 3, tag & 7)) break;
+        continue;
+      }
+      if (!read_varint(wire_, pos, len) || len > wire_.size() - pos) break;
+      std::string_view m = wire_.substr(pos, len);
+      pos += len;
+      uint64_t t, l;
+      size_t p = 0;
+      if (m.size() > 2 && read_varint(m, p, t) && t == ((1 << 3) | 2) && read_varint(m, p, l) && l <= m.size() - p) {
+        for (size_t k = p; k < p + l; k++) n += (static_cast<unsigned char>(m[k]) & 0x80) == 0;
+      } else {
+        n += m.size() / 2;
+      }
+    }
+    return n;
   }
 
   // Every total a reader makes (a thread's, a phase's, the profile's) is a sum of sample values:
   // each type's sum of magnitudes must fit in int64, or totals would wrap ("-3 of -3"). (Merged
   // samples' sums stay within it.)
-  bool check_values(const profile::Sample& smp, size_t i, std::vector<uint64_t>& sums) {
+  bool check_values(const profile::SampleView& smp, size_t i, std::vector<uint64_t>& sums) {
     for (size_t t = 0; t < smp.values.size(); t++) {
       const int64_t v = smp.values[t];
       if (v < 0 && !negative_) {
@@ -386,26 +432,16 @@ class Decoder {
     return true;
   }
 
-  static uint64_t hash_of(const profile::Labels& labels, uint64_t h = 1469598103934665603ull) {
-    auto mix = [&h](uint64_t x) { h = (h ^ x) * 1099511628211ull; };
-    const std::hash<std::string> hs;
-    for (const auto& l : labels) {
-      mix(hs(l.key));
-      mix(l.is_num ? static_cast<uint64_t>(l.num) ^ hs(l.num_unit) : hs(l.str));
-    }
-    return h;
-  }
-
   static uint64_t hash_of(const profile::Sample& s) {
     uint64_t h = 1469598103934665603ull;
     for (uint64_t id : s.location_ids) h = (h ^ id) * 1099511628211ull;
-    return hash_of(s.labels, (h ^ 0x9e3779b97f4a7c15ull) * 1099511628211ull);
+    return (h ^ s.labels.hash()) * 1099511628211ull;
   }
 
   // Equal label sets share one list (profile::Labels): a profile's samples repeat a few hundred.
   void share_labels(profile::Labels& labels) {
     if (labels.empty()) return;
-    auto& same_hash = label_sets_[hash_of(labels)];
+    auto& same_hash = label_sets_[labels.hash()];
     for (const auto& known : same_hash)
       if (known == labels) {
         labels = known;
@@ -425,18 +461,17 @@ class Decoder {
       const uint64_t slot = slots_[at];
       if (slot == 0) {
         slots_[at] = (uint64_t{h32} << 32) | (out_.samples.size() + 1);
-        // Copied at their exact sizes (the scratch sample's vectors grew by doubling and are reused).
-        auto& kept = out_.samples.emplace_back();
-        kept.location_ids.assign(o.location_ids.begin(), o.location_ids.end());
-        kept.values.assign(o.values.begin(), o.values.end());
-        kept.labels = o.labels;
+        out_.samples.push_back(o);
         return;
       }
       if (static_cast<uint32_t>(slot >> 32) != h32) continue;
-      profile::Sample& e = out_.samples[static_cast<uint32_t>(slot) - 1];
-      if (e.location_ids != o.location_ids || !(e.labels.shares_list_with(o.labels) || e.labels == o.labels))
+      const size_t at_index = static_cast<uint32_t>(slot) - 1;
+      const profile::SampleView e = out_.samples[at_index];
+      if (!std::ranges::equal(e.location_ids, o.location_ids) ||
+          !(e.labels.shares_list_with(o.labels) || e.labels == o.labels))
         continue;
-      for (size_t t = 0; t < e.values.size(); t++) e.values[t] += o.values[t];
+      auto values = out_.samples.values(at_index);
+      for (size_t t = 0; t < values.size(); t++) values[t] += o.values[t];
       return;
     }
   }
@@ -492,6 +527,7 @@ class Decoder {
   const pb::Profile& in_;
   std::string_view wire_;
   size_t sample_count_;
+  detail::PageBuffer* input_;
   Profile out_;
   std::string error_;
   IdMap mapping_ids_, location_ids_, function_ids_;
@@ -503,19 +539,22 @@ class Decoder {
 
 }  // namespace
 
-Result<Profile> decode_pprof(const std::string& bytes) {
+namespace {
+
+// `input`: the buffer `bytes` is, which decoding may empty as it goes (read_pprof's), or null.
+Result<Profile> decode(std::string_view bytes, detail::PageBuffer* input) {
   if (bytes.empty()) return bad_input("empty input: a pprof profile is never zero bytes long");
   std::string_view data = bytes;
-  std::string inflated;
+  detail::PageBuffer inflated;
   if (detail::is_gzip(data)) {
-    auto r = detail::gunzip(data, detail::inflate_limit(data.size()));
-    if (!r) return r.error();
-    inflated = std::move(*r);
-    data = inflated;
+    if (auto st = detail::gunzip_into(data, detail::inflate_limit(data.size()), inflated); !st) return st.error();
+    if (input) *input = detail::PageBuffer();  // the compressed file is not needed any more
+    data = inflated.view();
+    input = &inflated;
     if (data.empty()) return bad_input("the gzip data inflates to nothing: no profile inside");
   }
   // (A gzip file's bound was its own: inflate_limit.)
-  if ((inflated.empty() && data.size() > detail::kMaxInflatedBytes) || data.size() > INT_MAX)
+  if ((input != &inflated && data.size() > detail::kMaxInflatedBytes) || data.size() > INT_MAX)
     return bad_input("profile too large: more than " + std::to_string(detail::kMaxInflatedBytes >> 20) +
                      " MiB");
   std::string repaired;
@@ -524,6 +563,7 @@ Result<Profile> decode_pprof(const std::string& bytes) {
       return bad_input("not a protobuf message: the data is truncated or garbled");
     case Walk::kRepaired:
       data = repaired;
+      input = nullptr;
       break;
     case Walk::kClean:
       break;
@@ -533,8 +573,12 @@ Result<Profile> decode_pprof(const std::string& bytes) {
   const std::string rest = without_samples(data, sample_count);
   if (!in.ParseFromArray(rest.data(), static_cast<int>(rest.size())))
     return bad_input("not a valid perftools.profiles.Profile protobuf message");
-  return Decoder(in, data, sample_count).run();
+  return Decoder(in, data, sample_count, input).run();
 }
+
+}  // namespace
+
+Result<Profile> decode_pprof(const std::string& bytes) { return decode(bytes, nullptr); }
 
 Result<Profile> read_pprof(const std::string& path) {
   // An input that cannot be read is exit 6 whatever the reason (README's table), with what to do.
@@ -549,20 +593,28 @@ Result<Profile> read_pprof(const std::string& path) {
   };
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return sys_error(errno);
-  std::string data;
+  // Read into pages that decoding gives back as it passes them (detail::PageBuffer).
+  detail::PageBuffer data;
+  auto out_of_memory = [&] {
+    ::close(fd);
+    return make_error(ErrorCode::kResource, "out of memory reading " + path);
+  };
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    // Refused before reserving: a huge (or sparse) file would throw std::bad_alloc out of reserve().
+    // Refused before reserving: a huge (or sparse) file would not fit.
     if (static_cast<uint64_t>(st.st_size) > detail::kMaxInflatedBytes) {
       ::close(fd);
       return bad_input("cannot read " + path + ": file too large (" + std::to_string(st.st_size >> 20) +
                        " MiB; at most " + std::to_string(detail::kMaxInflatedBytes >> 20) + " MiB)");
     }
-    data.reserve(static_cast<size_t>(st.st_size));
+    if (!data.resize(static_cast<size_t>(st.st_size))) return out_of_memory();
+    data.resize(0);
   }
-  char buf[64 << 10];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    const size_t used = data.size();
+    if (!data.resize(used + (64 << 10))) return out_of_memory();
+    ssize_t n = ::read(fd, data.data() + used, 64 << 10);
+    data.resize(used + static_cast<size_t>(std::max<ssize_t>(n, 0)));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -570,7 +622,6 @@ Result<Profile> read_pprof(const std::string& path) {
       return sys_error(err);
     }
     if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
     // Even gzipped, a file this big would inflate past the decode cap; stop before reading it all.
     if (data.size() > detail::kMaxInflatedBytes) {
       ::close(fd);
@@ -579,7 +630,7 @@ Result<Profile> read_pprof(const std::string& path) {
     }
   }
   ::close(fd);
-  auto p = decode_pprof(data);
+  auto p = decode(data.view(), &data);
   if (!p) {
     Error e = p.error();
     e.message = path + ": " + e.message;

@@ -83,17 +83,16 @@ size_t inflate_limit(size_t compressed) {
   return std::min(kMaxInflatedBytes, std::max(kFloor, relative));
 }
 
-Result<std::string> gunzip(std::string_view data, size_t max_out) {
+Status gunzip_into(std::string_view data, size_t max_out, PageBuffer& out) {
   auto input_error = [](std::string msg) {
     return make_error(ErrorCode::kInput, std::move(msg), kPprofHint);
   };
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
     return make_error(ErrorCode::kResource, "cannot initialise zlib (out of memory?)");
-  std::string out;
   size_t used = 0;
   size_t in_off = 0;
-  Result<std::string> result = std::string();
+  Status result;
   for (;;) {
     if (zs.avail_in == 0 && in_off < data.size()) {
       size_t n = std::min<size_t>(data.size() - in_off, UINT_MAX);
@@ -104,7 +103,10 @@ Result<std::string> gunzip(std::string_view data, size_t max_out) {
     if (used == out.size()) {
       // Grow geometrically, but never past max_out + 1: one byte over the cap proves the input is too big.
       size_t grow = std::clamp<size_t>(used, 64 << 10, 64 << 20);
-      out.resize(std::min(used + grow, max_out + 1));
+      if (!out.resize(std::min(used + grow, max_out + 1))) {
+        result = make_error(ErrorCode::kResource, "out of memory while inflating gzip data");
+        break;
+      }
     }
     size_t room = std::min<size_t>(out.size() - used, UINT_MAX);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
@@ -146,7 +148,13 @@ Result<std::string> gunzip(std::string_view data, size_t max_out) {
   inflateEnd(&zs);
   if (!result.ok()) return result;
   out.resize(used);
-  return out;
+  return {};
+}
+
+Result<std::string> gunzip(std::string_view data, size_t max_out) {
+  PageBuffer out;
+  if (auto st = gunzip_into(data, max_out, out); !st) return st.error();
+  return std::string(out.view());
 }
 
 // Decodes one UTF-8 sequence at s[i]; returns its length or 0 when invalid. Rejects what protobuf's

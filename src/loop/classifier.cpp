@@ -162,7 +162,7 @@ void append_location(const profile::Profile& p, const std::vector<bool>& libuv, 
 }
 }  // namespace
 
-std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s) {
+std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::SampleView& s) {
   std::vector<FrameRef> out;
   out.reserve(s.location_ids.size() + 4);
   const std::vector<bool> libuv = libuv_mappings(p);
@@ -190,7 +190,7 @@ void LocationFrames::append(uint64_t id, bool leaf, std::vector<FrameRef>& out) 
     for (size_t i = from; i < out.size(); i++) out[i].leaf = true;
 }
 
-std::vector<FrameRef> LocationFrames::frames_of(const profile::Sample& s) const {
+std::vector<FrameRef> LocationFrames::frames_of(const profile::SampleView& s) const {
   std::vector<FrameRef> out;
   out.reserve(s.location_ids.size() + 4);
   bool first = true;
@@ -301,24 +301,27 @@ class CallSiteLearner {
   std::map<const profile::Location*, std::map<Phase, uint64_t>> votes_;
 };
 
-void put_labels(profile::Sample& s, const Classification& c, ThreadRole role, LabelSummary& summary) {
+void put_labels(profile::SampleTable& samples, size_t i, const Classification& c, ThreadRole role,
+                LabelSummary& summary) {
+  const profile::SampleView s = samples[i];
   // A wall-clock sample of a thread blocked in a system call that is neither the loop's poll wait
   // nor synchronous I/O: Atomics.wait, a lock, a pipe read outside libuv ...
   Activity activity = c.activity;
   if (!s.str_label("syscall").empty() && (activity == Activity::kJs || activity == Activity::kNative))
     activity = Activity::kBlocked;
-  std::erase_if(s.labels.mutate(), [](const profile::Label& l) {
+  profile::Labels labels = s.labels;
+  std::erase_if(labels.mutate(), [](const profile::Label& l) {
     return l.key == kPhaseLabel || l.key == kActivityLabel || l.key == kRoleLabel || l.key == kEntryLabel;
   });
   // Waiting in the poll is no entry: the loop is between callbacks.
   const bool entry = c.entry != Entry::kUnknown && activity != Activity::kIdleWait;
-  s.labels.reserve(s.labels.size() + 3 + entry);  // exactly: a long profile has ~20k samples
-  s.labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
-  s.labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(activity)), 0, "", false});
-  s.labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
-  if (entry) s.labels.push_back(profile::Label{std::string(kEntryLabel), std::string(entry_name(c.entry)), 0, "", false});
+  labels.push_back(profile::Label{std::string(kPhaseLabel), std::string(phase_name(c.phase)), 0, "", false});
+  labels.push_back(profile::Label{std::string(kActivityLabel), std::string(activity_name(activity)), 0, "", false});
+  labels.push_back(profile::Label{std::string(kRoleLabel), std::string(role_name(role)), 0, "", false});
+  if (entry) labels.push_back(profile::Label{std::string(kEntryLabel), std::string(entry_name(c.entry)), 0, "", false});
+  const uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
+  samples.set_labels(i, labels);  // equal sets are kept once by the table
   if (is_loop_role(role)) {
-    uint64_t n = s.values.empty() ? 0 : static_cast<uint64_t>(s.values[0]);
     summary.loop_samples += n;
     if (c.phase == Phase::kUnknown) summary.unknown_phase += n;
   }
@@ -343,14 +346,14 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
   CallSiteLearner learner(uv_run_phase);
   std::vector<size_t> undecided;
   for (size_t i = 0; i < p.samples.size(); i++) {
-    profile::Sample& s = p.samples[i];
+    const profile::SampleView s = p.samples[i];
     const ThreadRole role = roles[s.num_label(kTidLabel).value_or(-1)];
     const std::vector<FrameRef> frames = locations.frames_of(s);
     if (is_loop_role(role) && learner.undecided(frames)) {
       undecided.push_back(i);
       continue;
     }
-    put_labels(s, classify_stack(frames, role, uv_run_phase), role, summary);
+    put_labels(p.samples, i, classify_stack(frames, role, uv_run_phase), role, summary);
   }
   const std::map<const profile::Location*, Phase> learned = learner.learned();
   summary.learned_call_sites = learned.size();
@@ -361,9 +364,9 @@ LabelSummary label_profile(profile::Profile& p, pid_t main_tid, const UvRunPhase
     return it == learned.end() ? Phase::kUnknown : it->second;
   };
   for (size_t i : undecided) {
-    profile::Sample& s = p.samples[i];
+    const profile::SampleView s = p.samples[i];
     const ThreadRole role = roles[s.num_label(kTidLabel).value_or(-1)];
-    put_labels(s, classify_stack(locations.frames_of(s), role, known_or_learned), role, summary);
+    put_labels(p.samples, i, classify_stack(locations.frames_of(s), role, known_or_learned), role, summary);
   }
   return summary;
 }

@@ -1,6 +1,8 @@
 #include "loopperf/loop/cut_phases.h"
 
+#include <algorithm>
 #include <map>
+#include <span>
 #include <optional>
 #include <string>
 
@@ -10,16 +12,19 @@ namespace loopperf::loop {
 
 namespace {
 
-std::optional<Phase> loop_phase_of(const profile::Sample& s) {
+std::optional<Phase> loop_phase_of(const profile::SampleView& s) {
   auto phase = profile::parse_phase(s.str_label(profile::kPhaseLabel));
   if (!phase || *phase == Phase::kUnknown || *phase == Phase::kOutsideLoop) return std::nullopt;
   return phase;
 }
 
-void set_phase(profile::Sample& s, Phase phase) {
-  for (auto& l : s.labels.mutate())
+profile::Labels with_phase(profile::Labels labels, Phase phase) {
+  for (auto& l : labels.mutate())
     if (l.key == profile::kPhaseLabel) l.str = std::string(profile::phase_name(phase));
+  return labels;
 }
+
+void copy_values(std::span<int64_t> to, const std::vector<int64_t>& from) { std::copy(from.begin(), from.end(), to.begin()); }
 
 }  // namespace
 
@@ -42,7 +47,7 @@ uint64_t infer_cut_phases(profile::Profile& p, const std::vector<LoopHealth>& he
   for (auto& [index, phases] : found) {
     // What the sample holds, split in proportion; the rest (unbracketed) keeps `unknown`, and the
     // last part taken keeps the sample itself when nothing is left.
-    const std::vector<int64_t> total = p.samples[index].values;
+    const std::vector<int64_t> total(p.samples[index].values.begin(), p.samples[index].values.end());
     if (total.empty() || total[0] <= 0) continue;
     int64_t left = total[0];
     std::vector<int64_t> left_values = total;
@@ -52,20 +57,19 @@ uint64_t infer_cut_phases(profile::Profile& p, const std::vector<LoopHealth>& he
       left -= count;
       labelled += static_cast<uint64_t>(count);
       if (left == 0) {  // the remainder, exactly: no rounding lost
-        profile::Sample& s = p.samples[index];
-        s.values = left_values;
-        set_phase(s, it->first);
+        copy_values(p.samples.values(index), left_values);
+        p.samples.set_labels(index, with_phase(p.samples[index].labels, it->first));
         break;
       }
-      profile::Sample part = p.samples[index];
+      profile::Sample part = p.samples[index].copy();
       for (size_t v = 0; v < part.values.size(); v++) {
         part.values[v] = v == 0 ? count
                                 : static_cast<int64_t>(static_cast<long double>(total[v]) * count / total[0]);
         left_values[v] -= part.values[v];
       }
-      set_phase(part, it->first);
-      p.samples.push_back(std::move(part));
-      p.samples[index].values = left_values;
+      part.labels = with_phase(part.labels, it->first);
+      p.samples.push_back(part);
+      copy_values(p.samples.values(index), left_values);
     }
   }
   return labelled;

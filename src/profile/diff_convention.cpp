@@ -9,7 +9,7 @@ void mark_diff_base(Sample& s) {
   s.labels.push_back(Label{std::string(kDiffBaseLabel), std::string(kDiffBaseLabelValue), 0, "", false});
 }
 
-bool has_diff_base_label(const Sample& s) { return s.str_label(kDiffBaseLabel) == kDiffBaseLabelValue; }
+bool has_diff_base_label(const SampleView& s) { return s.str_label(kDiffBaseLabel) == kDiffBaseLabelValue; }
 
 bool is_diff_profile(const Profile& p) {
   for (const auto& s : p.samples) {

@@ -21,7 +21,7 @@ std::string prefix_of(int64_t pid) { return std::string(kProcessPrefix) + std::t
 
 // The samples of process `pid` are those labelled with it; samples with no pid label are the
 // launched process's (a profile written before the label existed).
-int64_t pid_of(const Sample& s, int64_t launched) { return s.num_label(kPidLabel).value_or(launched); }
+int64_t pid_of(const SampleView& s, int64_t launched) { return s.num_label(kPidLabel).value_or(launched); }
 
 }  // namespace
 
@@ -37,12 +37,15 @@ Result<Profile> merge_processes(std::vector<ProcessPart> parts) {
     const Function& f = out.functions[i];
     function_ids.emplace(std::make_tuple(f.name, f.system_name, f.file, f.start_line), i + 1);
   }
-  auto label_pid = [](Sample& s, int64_t pid) {
-    for (const auto& l : s.labels)
-      if (l.key == kPidLabel) return;
-    s.labels.push_back(Label{std::string(kPidLabel), "", pid, "", true});
+  // A sample's labels with its process's pid, unless they have one (once per label set).
+  std::map<std::pair<const void*, int64_t>, Labels> with_pid;
+  auto labelled = [&with_pid](const Labels& labels, int64_t pid) -> Labels {
+    if (labels.find(kPidLabel)) return labels;
+    auto [it, added] = with_pid.try_emplace({&labels.list(), pid}, labels);
+    if (added) it->second.push_back(Label{std::string(kPidLabel), "", pid, "", true});
+    return it->second;
   };
-  for (auto& s : out.samples) label_pid(s, launched);
+  for (size_t i = 0; i < out.samples.size(); i++) out.samples.set_labels(i, labelled(out.samples[i].labels, launched));
   std::set<int64_t> seen{launched};
   for (size_t k = 1; k < parts.size(); k++) {
     Profile& p = parts[k].profile;
@@ -69,10 +72,11 @@ Result<Profile> merge_processes(std::vector<ProcessPart> parts) {
         if (line.function_id < function_map.size()) line.function_id = function_map[line.function_id];
       out.locations.push_back(std::move(loc));
     }
-    for (auto& s : p.samples) {
-      for (auto& id : s.location_ids) id += location_base;
-      label_pid(s, pid);
-      out.samples.push_back(std::move(s));
+    std::vector<uint32_t> ids;
+    for (const auto& s : p.samples) {
+      ids.assign(s.location_ids.begin(), s.location_ids.end());
+      for (auto& id : ids) id += location_base;
+      out.samples.add(ids, s.values, labelled(s.labels, pid));
     }
     const std::string prefix = prefix_of(pid);
     if (first_of_pid) {
@@ -131,7 +135,7 @@ Result<Profile> process_profile(const Profile& p, int64_t pid) {
   out.functions = p.functions;
   out.comments = p.comments;
   for (const auto& s : p.samples)
-    if (pid_of(s, launched) == pid) out.samples.push_back(s);
+    if (pid_of(s, launched) == pid) out.samples.add(s);
   const std::string prefix = prefix_of(pid);
   for (const auto& [key, value] : p.metadata) {
     const bool other = key.rfind(kProcessPrefix, 0) == 0;

@@ -2,35 +2,6 @@
 
 namespace loopperf::profile {
 
-std::vector<Label>& Labels::mutate() {
-  if (!list_) list_ = std::make_shared<std::vector<Label>>();
-  else if (list_.use_count() > 1) list_ = std::make_shared<std::vector<Label>>(*list_);
-  return *list_;
-}
-
-const std::vector<Label>& Labels::empty_list() {
-  static const std::vector<Label> empty;
-  return empty;
-}
-
-const Label* Sample::label(std::string_view key) const {
-  for (const auto& l : labels)
-    if (l.key == key) return &l;
-  return nullptr;
-}
-
-std::string_view Sample::str_label(std::string_view key) const {
-  for (const auto& l : labels)
-    if (l.key == key && !l.is_num) return l.str;
-  return {};
-}
-
-std::optional<int64_t> Sample::num_label(std::string_view key) const {
-  for (const auto& l : labels)
-    if (l.key == key && l.is_num) return l.num;
-  return std::nullopt;
-}
-
 std::string_view Profile::meta(std::string_view key) const {
   for (const auto& [k, v] : metadata)
     if (k == key) return v;

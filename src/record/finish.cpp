@@ -36,7 +36,7 @@ void resolve_stalls(std::vector<loop::LoopHealth>& health, const profile::Profil
         s.phase.clear();
         s.summary = "(stack not in the profile)";
       } else {
-        const profile::Sample& sample = p.samples[static_cast<size_t>(s.heaviest_stack)];
+        const profile::SampleView sample = p.samples[static_cast<size_t>(s.heaviest_stack)];
         s.phase = std::string(sample.str_label(profile::kPhaseLabel));
         s.summary = report::summarize_stack(p, sample, s.phase, sample.str_label(profile::kActivityLabel));
       }

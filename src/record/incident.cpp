@@ -184,16 +184,16 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   // stacks that differ only below their named frames (addresses inside OpenSSL, say); counted one
   // by one, a single 20 ms sample at the flight recorder's rate outweighed each of them and named
   // the handler instead of authMiddleware. The frames are the group's heaviest stack's.
-  std::vector<std::pair<const profile::Sample*, uint64_t>> weighted;
+  std::vector<std::optional<uint64_t>> ns_of(p.samples.size());
   for (const auto& [index, ns] : during)
-    if (index < p.samples.size()) weighted.emplace_back(&p.samples[index], ns);
-  const auto groups = report::group_stacks(p, weighted, false, "");
+    if (index < p.samples.size()) ns_of[index] = ns_of[index].value_or(0) + ns;
+  const auto groups = report::group_stacks(p, [&](size_t i) { return ns_of[i]; }, {});
   const report::StackGroup* verdict = groups.empty() ? nullptr : &groups.front();
   if (verdict) {
     out.phase = verdict->phase;
     out.activity = verdict->activity;
     out.summary = verdict->summary;
-    if (verdict->heaviest) out.frames = report::stack_frames(p, *verdict->heaviest);
+    if (verdict->heaviest) out.frames = report::stack_frames(p, p.samples[*verdict->heaviest]);
   } else {
     out.summary = whole_window ? "no samples of the main thread in the window" : "no samples during the incident";
   }

@@ -7,7 +7,7 @@
 
 namespace loopperf::report {
 
-std::vector<StackFrame> stack_frames(const profile::Profile& p, const profile::Sample& s) {
+std::vector<StackFrame> stack_frames(const profile::Profile& p, const profile::SampleView& s) {
   std::vector<StackFrame> out;
   for (const auto& f : expand(p, s))
     out.push_back(StackFrame{std::string(f.name), f.fn ? f.fn->file : "", f.line, profile::frame_kind_name(f.kind)});

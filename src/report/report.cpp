@@ -19,7 +19,7 @@ namespace loopperf::report {
 
 namespace {
 
-std::string label_or(const profile::Sample& s, std::string_view key, std::string_view fallback) {
+std::string label_or(const profile::SampleView& s, std::string_view key, std::string_view fallback) {
   std::string_view v = s.str_label(key);
   return std::string(v.empty() ? fallback : v);
 }
@@ -33,7 +33,7 @@ std::vector<Share> ranked(const std::map<std::string, uint64_t>& counts, uint64_
   return out;
 }
 
-uint64_t sample_value(const profile::Sample& s, size_t vi) {
+uint64_t sample_value(const profile::SampleView& s, size_t vi) {
   return vi < s.values.size() && s.values[vi] > 0 ? static_cast<uint64_t>(s.values[vi]) : 0;
 }
 
@@ -109,36 +109,6 @@ Status add_thread_shares(const profile::Profile& p, size_t vi, const std::string
 
 }  // namespace
 
-std::vector<StackGroup> group_stacks(const profile::Profile& p,
-                                     const std::vector<std::pair<const profile::Sample*, uint64_t>>& weighted,
-                                     bool by_thread, std::string_view no_phase) {
-  struct Group {
-    StackGroup g;
-    uint64_t heaviest = 0;
-  };
-  std::map<std::tuple<int64_t, std::string, std::string>, Group> groups;
-  for (const auto& [s, v] : weighted) {
-    const int64_t tid = by_thread ? s->num_label(profile::kTidLabel).value_or(0) : 0;
-    std::string activity = label_or(*s, profile::kActivityLabel, "");
-    std::string phase = label_or(*s, profile::kPhaseLabel, "");
-    std::string summary = summarize_stack(p, *s, phase.empty() ? no_phase : phase, activity);
-    Group& g = groups[{tid, summary, activity}];
-    g.g.tid = tid;
-    g.g.summary = std::move(summary);
-    g.g.phase = std::move(phase);
-    g.g.activity = std::move(activity);
-    g.g.weight += v;
-    if (v > g.heaviest) {
-      g.heaviest = v;
-      g.g.heaviest = s;
-    }
-  }
-  std::vector<StackGroup> out;
-  for (auto& [key, g] : groups) out.push_back(std::move(g.g));
-  std::stable_sort(out.begin(), out.end(), [](const StackGroup& a, const StackGroup& b) { return a.weight > b.weight; });
-  return out;
-}
-
 namespace {
 
 // Step 2, blockers: the heaviest stack groups on loop threads (all threads when the profile has
@@ -149,13 +119,18 @@ void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Rep
   std::map<int64_t, const ThreadSummary*> selected;
   for (const auto& t : r.threads)
     if (!any_loop || profile::is_loop_role(t.role)) selected[t.tid] = &t;
-  std::vector<std::pair<const profile::Sample*, uint64_t>> weighted;
-  for (const auto& s : p.samples) {
-    if (!selected.count(s.num_label(profile::kTidLabel).value_or(0))) continue;
-    if (label_or(s, profile::kActivityLabel, "") == "idle-wait") continue;
-    weighted.emplace_back(&s, sample_value(s, vi));
-  }
-  for (StackGroup& g : group_stacks(p, weighted, true, "all")) {
+  auto weight = [&](size_t i) -> std::optional<uint64_t> {
+    const profile::SampleView s = p.samples[i];
+    if (!selected.count(s.num_label(profile::kTidLabel).value_or(0))) return std::nullopt;
+    if (s.str_label(profile::kActivityLabel) == "idle-wait") return std::nullopt;
+    return sample_value(s, vi);
+  };
+  // Ranked as the list shows them: by their share of their thread's samples.
+  auto share = [&](int64_t tid, uint64_t w) {
+    auto it = selected.find(tid);
+    return it != selected.end() && it->second->samples ? static_cast<double>(w) / it->second->samples : 0.0;
+  };
+  for (StackGroup& g : group_stacks(p, weight, {.by_thread = true, .no_phase = "all", .max_groups = max_blockers, .rank = share})) {
     const ThreadSummary* t = selected[g.tid];
     Blocker b;
     b.summary = std::move(g.summary);
@@ -165,7 +140,7 @@ void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Rep
     b.tid = g.tid;
     b.thread = t->name;
     b.share = t->samples ? static_cast<double>(g.weight) / t->samples : 0;
-    if (g.heaviest) b.frames = stack_frames(p, *g.heaviest);
+    if (g.heaviest) b.frames = stack_frames(p, p.samples[*g.heaviest]);
     r.blockers.push_back(std::move(b));
   }
   // By share, as the list shows them (each of its thread's samples); with several loop threads

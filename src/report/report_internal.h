@@ -16,7 +16,7 @@ struct ExpandedFrame {
   profile::FrameKind kind = profile::FrameKind::kUnknown;
 };
 
-std::vector<ExpandedFrame> expand(const profile::Profile& p, const profile::Sample& s);
+std::vector<ExpandedFrame> expand(const profile::Profile& p, const profile::SampleView& s);
 
 // The JavaScript API a V8 builtin implements ("JSON.parse" for v8::internal::Builtin_JsonParse),
 // "" for builtins that are V8's own (js_api.cpp).

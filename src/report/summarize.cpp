@@ -75,7 +75,7 @@ std::string js_display(const ExpandedFrame& f, bool with_location) {
 
 }  // namespace
 
-std::vector<ExpandedFrame> expand(const profile::Profile& p, const profile::Sample& s) {
+std::vector<ExpandedFrame> expand(const profile::Profile& p, const profile::SampleView& s) {
   std::vector<ExpandedFrame> out;
   for (uint64_t id : s.location_ids) {
     const profile::Location* loc = p.location(id);
@@ -141,7 +141,7 @@ std::string short_name(std::string_view name) {
   return out.empty() ? std::string(name) : out;
 }
 
-std::string summarize_stack(const profile::Profile& p, const profile::Sample& s, std::string_view phase,
+std::string summarize_stack(const profile::Profile& p, const profile::SampleView& s, std::string_view phase,
                             std::string_view activity) {
   std::vector<ExpandedFrame> frames = expand(p, s);  // leaf first
   // JS frames the user wrote (or the public node API they called), root first.

@@ -34,6 +34,6 @@ struct FilterSpec {
 Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterSpec& spec);
 
 // True when `selector` names the sample's thread (profile::thread_selector_matches on its labels).
-bool thread_matches(const profile::Sample& s, const std::string& selector);
+bool thread_matches(const profile::SampleView& s, const std::string& selector);
 
 }  // namespace loopperf::formats

@@ -50,7 +50,7 @@ Classification classify_stack(const std::vector<FrameRef>& frames, ThreadRole ro
 ThreadRole role_of_stack(const std::vector<FrameRef>& frames, bool is_main_thread);
 
 // Expands a sample's locations into FrameRefs (facts computed).
-std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::Sample& s);
+std::vector<FrameRef> frames_of(const profile::Profile& p, const profile::SampleView& s);
 
 // The FrameRefs of every location of a profile, computed once: name, kind and the rules' facts are
 // per location, and a long recording has millions of frames over a few thousand locations.
@@ -59,7 +59,7 @@ class LocationFrames {
   explicit LocationFrames(const profile::Profile& p);
   // Appends the frames of location `id` (innermost inlined first) to `out`.
   void append(uint64_t id, bool leaf, std::vector<FrameRef>& out) const;
-  std::vector<FrameRef> frames_of(const profile::Sample& s) const;
+  std::vector<FrameRef> frames_of(const profile::SampleView& s) const;
 
  private:
   std::vector<std::vector<FrameRef>> by_location_;  // [id - 1]

@@ -28,9 +28,9 @@ inline constexpr std::string_view kDiffHeadFileMeta = "diff.head.file";
 // Labels a (negated) sample as base's.
 void mark_diff_base(Sample& s);
 // The sample carries pprof::base=true.
-bool has_diff_base_label(const Sample& s);
+bool has_diff_base_label(const SampleView& s);
 // A base sample: labelled, or `value` (the value a reader weighs it by) negative.
-inline bool is_diff_base(const Sample& s, int64_t value) { return value < 0 || has_diff_base_label(s); }
+inline bool is_diff_base(const SampleView& s, int64_t value) { return value < 0 || has_diff_base_label(s); }
 
 // A diff profile: a sample labelled pprof::base=true, or a negative value of any type (`pprof
 // -base` output, a net change without the label). Ordinary profiles never have either: a loopperf

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "loopperf/profile/sample.h"
+
 namespace loopperf::profile {
 
 struct ValueType {
@@ -53,68 +55,6 @@ struct Location {
   std::vector<Line> lines;  // innermost (inlined callee) first, as in pprof
 };
 
-struct Label {
-  std::string key;
-  std::string str;  // string label when num_unit is empty and str non-empty
-  int64_t num = 0;
-  std::string num_unit;
-  bool is_num = false;
-  bool operator==(const Label&) const = default;
-};
-
-// A sample's labels, read like a vector. Copies share one list: a profile's millions of samples
-// carry a few hundred distinct label sets, and the pprof reader gives equal sets one list
-// (issue 22: labels were most of the 5.5 GB a 200 MB profile took to report). A change copies a
-// shared list first (copy on write); reading never copies.
-class Labels {
- public:
-  using value_type = Label;
-  using const_iterator = std::vector<Label>::const_iterator;
-  using iterator = const_iterator;  // elements change only through mutate()
-
-  Labels() = default;
-  Labels(std::initializer_list<Label> init) {
-    if (init.size()) list_ = std::make_shared<std::vector<Label>>(init);
-  }
-  Labels(std::vector<Label> list) {  // NOLINT: a vector of labels is a Labels
-    if (!list.empty()) list_ = std::make_shared<std::vector<Label>>(std::move(list));
-  }
-
-  const std::vector<Label>& list() const { return list_ ? *list_ : empty_list(); }
-  const_iterator begin() const { return list().begin(); }
-  const_iterator end() const { return list().end(); }
-  size_t size() const { return list_ ? list_->size() : 0; }
-  bool empty() const { return size() == 0; }
-  const Label& operator[](size_t i) const { return (*list_)[i]; }
-  const Label& back() const { return list_->back(); }
-  bool operator==(const Labels& o) const { return list_ == o.list_ || list() == o.list(); }
-  bool shares_list_with(const Labels& o) const { return list_ && list_ == o.list_; }
-
-  // The list to change, unshared first.
-  std::vector<Label>& mutate();
-  void push_back(Label l) { mutate().push_back(std::move(l)); }
-  template <typename... Args>
-  Label& emplace_back(Args&&... args) {
-    return mutate().emplace_back(std::forward<Args>(args)...);
-  }
-  void reserve(size_t n) { mutate().reserve(n); }
-  void clear() { list_.reset(); }
-
- private:
-  static const std::vector<Label>& empty_list();
-  std::shared_ptr<std::vector<Label>> list_;
-};
-
-struct Sample {
-  std::vector<uint64_t> location_ids;  // leaf first
-  std::vector<int64_t> values;         // one per Profile::sample_types
-  Labels labels;
-
-  const Label* label(std::string_view key) const;
-  std::string_view str_label(std::string_view key) const;  // "" when absent
-  std::optional<int64_t> num_label(std::string_view key) const;
-};
-
 struct Profile {
   std::vector<ValueType> sample_types;
   ValueType period_type;
@@ -126,7 +66,7 @@ struct Profile {
   std::vector<Mapping> mappings;
   std::vector<Location> locations;
   std::vector<Function> functions;
-  std::vector<Sample> samples;
+  SampleTable samples;
 
   // Free-form comments kept verbatim, plus loopperf's own key/value metadata (target command line,
   // node version, rate, lost records ...). The pprof writer stores metadata as comments

@@ -31,7 +31,7 @@ struct Dump {
 };
 
 // Frames of one sample, leaf first, inlined frames expanded.
-std::vector<StackFrame> stack_frames(const profile::Profile& p, const profile::Sample& s);
+std::vector<StackFrame> stack_frames(const profile::Profile& p, const profile::SampleView& s);
 
 std::string render_dump_text(const Dump& d);
 std::string render_dump_json(const Dump& d);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -79,21 +81,31 @@ std::string render_text(const Report& r, bool stacks);
 std::string render_json(const Report& r);
 
 // Stacks grouped as "Top blockers" shows them: by thread (when `by_thread`), summary and activity,
-// each group's weight summed and its heaviest stack kept for its frames; heaviest group first. The
-// summary's phase is the sample's, or `no_phase` when it has none. Used by the report and by
-// watch's verdict, which weighs an incident's stacks by time.
+// each group's weight summed and its heaviest stack kept for its frames. The summary's phase is the
+// sample's, or `no_phase` when it has none. Used by the report and by watch's verdict, which weighs
+// an incident's stacks by time.
 struct StackGroup {
   int64_t tid = 0;  // 0 unless by_thread
   std::string summary, phase, activity;
   uint64_t weight = 0;
-  const profile::Sample* heaviest = nullptr;
+  std::optional<size_t> heaviest;  // its index in the profile's samples
 };
+struct GroupStacksOptions {
+  bool by_thread = false;
+  std::string_view no_phase = {};
+  // The groups returned: the first `max_groups` by rank (weight, by default), highest first; ties
+  // by thread, summary and activity. A profile of millions of distinct stacks has millions of
+  // groups, and only these get their summary kept.
+  size_t max_groups = SIZE_MAX;
+  std::function<double(int64_t tid, uint64_t weight)> rank = nullptr;
+};
+// `weight(i)`: sample i's weight, or nullopt to leave it out.
 std::vector<StackGroup> group_stacks(const profile::Profile& p,
-                                     const std::vector<std::pair<const profile::Sample*, uint64_t>>& weighted,
-                                     bool by_thread, std::string_view no_phase);
+                                     const std::function<std::optional<uint64_t>(size_t)>& weight,
+                                     const GroupStacksOptions& options);
 
 // The one-line summary of a stack (exposed for tests): phase › user JS › … › native leaf.
-std::string summarize_stack(const profile::Profile& p, const profile::Sample& s, std::string_view phase,
+std::string summarize_stack(const profile::Profile& p, const profile::SampleView& s, std::string_view phase,
                             std::string_view activity);
 // "node::fs::Read(v8::FunctionCallbackInfo<...> const&)" -> "node::fs::Read".
 std::string short_name(std::string_view name);

@@ -61,7 +61,7 @@ TEST_CASE("diff profile: sample types may be ordered differently, but must be th
   auto head = bench({10, 20});
   auto base = bench({10, 10});
   std::swap(base.sample_types[0], base.sample_types[1]);
-  for (auto& s : base.samples) std::swap(s.values[0], s.values[1]);
+  for (size_t i = 0; i < base.samples.size(); i++) std::swap(base.samples.values(i)[0], base.samples.values(i)[1]);
   auto d = diff::make_diff_profile(base, head);
   REQUIRE(d.ok());
   CHECK(sum(*d, 0, true) == -30);

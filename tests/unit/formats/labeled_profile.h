@@ -73,7 +73,7 @@ inline profile::Profile labeled_profile() {
       {.location_ids = {9, 7}, .values = {2, 2'000'000}, .labels = thread_labels(300, "libuv-pool", "outside-loop", "native")},
       {.location_ids = {2, 1}, .values = {0, 0}, .labels = thread_labels(100, "main-loop", "timers", "js")},  // weightless
   };
-  p.samples[0].labels.push_back(num_label("request_bytes", 512));  // a label loopperf does not know
+  p.samples.edit(0, [](Sample& s) { s.labels.push_back(num_label("request_bytes", 512)); });  // a label loopperf does not know
   p.metadata = {{"target.cmdline", "node /srv/app.js --port=8080"}, {"tool", "loopperf test"}};
   return p;
 }

@@ -119,8 +119,8 @@ inline void require_same(const profile::Profile& a, const profile::Profile& b) {
   for (size_t i = 0; i < a.samples.size(); i++) {
     INFO("sample " << i);
     const auto &x = a.samples[i], &y = b.samples[i];
-    REQUIRE(x.location_ids == y.location_ids);
-    REQUIRE(x.values == y.values);
+    REQUIRE(std::ranges::equal(x.location_ids, y.location_ids));
+    REQUIRE(std::ranges::equal(x.values, y.values));
     REQUIRE(x.labels.size() == y.labels.size());
     for (size_t k = 0; k < x.labels.size(); k++) {
       INFO("label " << x.labels[k].key);

@@ -122,7 +122,7 @@ TEST_CASE("cpuprofile: thread choice and phase roots on request", "[cpuprofile]"
 
 TEST_CASE("cpuprofile: a profile without thread labels or samples still loads", "[cpuprofile]") {
   auto p = test::labeled_profile();
-  for (auto& s : p.samples) s.labels.clear();
+  for (size_t i = 0; i < p.samples.size(); i++) p.samples.set_labels(i, {});
   auto text = formats::to_cpuprofile(p);
   REQUIRE(text.ok());
   Json all = test::parse_json(*text);

@@ -67,7 +67,7 @@ TEST_CASE("folded: --no-phase-roots, --value and profiles without thread labels"
   CHECK(bad.error().hint.find("samples, cpu") != std::string::npos);
 
   // A profile from another tool: no thread, no phase; lines start at the root frame.
-  for (auto& s : p.samples) s.labels.clear();
+  for (size_t i = 0; i < p.samples.size(); i++) p.samples.set_labels(i, {});
   auto foreign = formats::to_folded(p);
   REQUIRE(foreign.ok());
   CHECK(parse_folded(*foreign)["uv_run;authMiddleware"] == 10);

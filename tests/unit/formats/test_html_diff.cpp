@@ -56,10 +56,10 @@ profile::Profile diff_profile() {
     return std::vector<Label>{str_label("thread", "node"), num_label("tid", tid), str_label("role", "main-loop"),
                               str_label("phase", "outside-loop")};
   };
-  auto head = [&](uint64_t leaf, int64_t n) {
+  auto head = [&](uint32_t leaf, int64_t n) {
     p.samples.push_back({.location_ids = {leaf, 1}, .values = {n, n * 1'000'000}, .labels = labels(100)});
   };
-  auto base = [&](uint64_t leaf, int64_t n) {
+  auto base = [&](uint32_t leaf, int64_t n) {
     Sample s{.location_ids = {leaf, 5}, .values = {-n, -n * 1'000'000}, .labels = labels(500)};
     s.labels.push_back(str_label("pprof::base", "true"));
     p.samples.push_back(std::move(s));
@@ -110,10 +110,10 @@ TEST_CASE("diff: detected by the pprof::base label or a negative value, never in
   CHECK(profile::is_diff_profile(diff_profile()));
   CHECK_FALSE(profile::is_diff_profile(test::labeled_profile()));  // has a zero-valued sample
   auto unlabelled = test::labeled_profile();
-  unlabelled.samples[1].values[1] = -5;  // pprof -base output: negative, no label, any sample type
+  unlabelled.samples.values(1)[1] = -5;  // pprof -base output: negative, no label, any sample type
   CHECK(profile::is_diff_profile(unlabelled));
   auto labelled = test::labeled_profile();
-  labelled.samples[0].labels.push_back(str_label("pprof::base", "true"));
+  labelled.samples.edit(0, [](profile::Sample& s) { s.labels.push_back(str_label("pprof::base", "true")); });
   CHECK(profile::is_diff_profile(labelled));
 }
 
@@ -173,7 +173,7 @@ TEST_CASE("diff: split flattening: base samples positive and marked, threads and
 
   // A negative sample without the label is base too (another tool's diff).
   auto p = diff_profile();
-  p.samples[3].labels.mutate().pop_back();
+  p.samples.edit(3, [](profile::Sample& s) { s.labels.mutate().pop_back(); });
   auto u = formats::detail::collect_stacks(p, {.phase_roots = false,
                                                .value_type = {},
                                                .preference = formats::detail::ValuePreference::kCount,

@@ -83,8 +83,8 @@ TEST_CASE("decode maps foreign, non-contiguous ids to index + 1", "[pprof]") {
     REQUIRE(p.functions.size() == 2);
     REQUIRE(p.mappings.size() == 1);
     // Location 42 is first in the file -> id 1, location 7 -> id 2. Function 9 -> 1, function 5 -> 2.
-    CHECK(p.samples[0].location_ids == std::vector<uint64_t>{2, 1});
-    CHECK(p.samples[1].location_ids == std::vector<uint64_t>{1});
+    CHECK(std::vector<uint64_t>(p.samples[0].location_ids.begin(), p.samples[0].location_ids.end()) == std::vector<uint64_t>{2, 1});
+    CHECK(std::vector<uint64_t>(p.samples[1].location_ids.begin(), p.samples[1].location_ids.end()) == std::vector<uint64_t>{1});
     CHECK(p.locations[0].mapping_id == 1);
     CHECK(p.locations[0].address == 0x1234);
     REQUIRE(p.locations[0].lines.size() == 2);
@@ -101,7 +101,7 @@ TEST_CASE("decode maps foreign, non-contiguous ids to index + 1", "[pprof]") {
     REQUIRE(p.samples[0].label("alloc"));
     CHECK(p.samples[0].label("alloc")->num == 512);
     CHECK(p.samples[0].label("alloc")->num_unit == "bytes");
-    CHECK(p.samples[1].values == std::vector<int64_t>{1, 10});
+    CHECK(std::vector<int64_t>(p.samples[1].values.begin(), p.samples[1].values.end()) == std::vector<int64_t>{1, 10});
     CHECK(p.default_sample_type == "cpu");
     CHECK(p.period_type == profile::ValueType{"cpu", "nanoseconds"});
     // "loopperf:" comments with '=' are metadata (split at the first '='); the rest stay comments.
@@ -133,19 +133,19 @@ TEST_CASE("decode merges identical samples, reads numbers packed or not, and ski
   REQUIRE(r.ok());
   const profile::Profile& p = *r;
   REQUIRE(p.samples.size() == 4);
-  CHECK(p.samples[0].values == std::vector<int64_t>{6, 60});
+  CHECK(std::vector<int64_t>(p.samples[0].values.begin(), p.samples[0].values.end()) == std::vector<int64_t>{6, 60});
   CHECK(p.samples[0].str_label("span_id") == "abc123");
-  CHECK(p.samples[1].location_ids == std::vector<uint64_t>{1});
-  CHECK(p.samples[1].values == std::vector<int64_t>{5, 50});
+  CHECK(std::vector<uint64_t>(p.samples[1].location_ids.begin(), p.samples[1].location_ids.end()) == std::vector<uint64_t>{1});
+  CHECK(std::vector<int64_t>(p.samples[1].values.begin(), p.samples[1].values.end()) == std::vector<int64_t>{5, 50});
   CHECK(p.samples[1].labels.empty());
-  CHECK(p.samples[2].values == std::vector<int64_t>{2, 20});
+  CHECK(std::vector<int64_t>(p.samples[2].values.begin(), p.samples[2].values.end()) == std::vector<int64_t>{2, 20});
   CHECK(p.samples[2].str_label("span_id") == "abc123");
   // Equal label sets are held once (profile::Labels): millions of samples share a few lists.
-  CHECK(p.samples[3].location_ids == std::vector<uint64_t>{2});
+  CHECK(std::vector<uint64_t>(p.samples[3].location_ids.begin(), p.samples[3].location_ids.end()) == std::vector<uint64_t>{2});
   CHECK(p.samples[3].labels.shares_list_with(p.samples[0].labels));
   CHECK_FALSE(p.samples[2].labels.shares_list_with(p.samples[0].labels));
   // Changing one copy leaves the other as it was (copy on write).
-  profile::Sample changed = p.samples[3];
+  profile::Sample changed = p.samples[3].copy();
   changed.labels.mutate()[0].str = "other";
   CHECK(p.samples[0].str_label("span_id") == "abc123");
   CHECK_FALSE(changed.labels.shares_list_with(p.samples[0].labels));
@@ -327,4 +327,23 @@ TEST_CASE("GzipWriter: pieces written one at a time inflate to their concatenati
   REQUIRE(back.ok());
   CHECK(*back == all);
   CHECK(file->size() < all.size() / 10);
+}
+
+TEST_CASE("PageBuffer: grows keeping its bytes, gives passed pages back as zeros, moves", "[pprof]") {
+  formats::detail::PageBuffer b;
+  REQUIRE(b.resize(3 << 20));
+  for (size_t i = 0; i < b.size(); i++) b.data()[i] = static_cast<char>(i % 251 + 1);
+  REQUIRE(b.resize(40 << 20));  // mremap: the bytes move with their pages
+  CHECK(b.data()[(3 << 20) - 1] == static_cast<char>(((3 << 20) - 1) % 251 + 1));
+  CHECK(b.data()[(3 << 20)] == 0);
+  b.release_before(100);  // less than a megabyte passed: nothing given back yet
+  CHECK(b.data()[0] == 1);
+  b.release_before((2 << 20) + 5);
+  CHECK(b.data()[0] == 0);
+  CHECK(b.data()[(2 << 20) - 1] == 0);
+  CHECK(b.data()[(2 << 20) + 5] == static_cast<char>(((2 << 20) + 5) % 251 + 1));  // not passed yet
+  formats::detail::PageBuffer moved = std::move(b);
+  CHECK(moved.size() == size_t{40} << 20);
+  CHECK(b.size() == 0);
+  CHECK(moved.view().substr((2 << 20) + 5, 1)[0] == static_cast<char>(((2 << 20) + 5) % 251 + 1));
 }

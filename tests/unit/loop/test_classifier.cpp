@@ -122,14 +122,14 @@ struct Builder {
     p.locations.push_back(std::move(loc));
     return p.locations.size();
   }
-  profile::Sample& sample(const Stack& stack, int64_t tid, int64_t count = 1) {
+  profile::Sample sample(const Stack& stack, int64_t tid, int64_t count = 1) {
     profile::Sample s;
     for (const auto& f : stack) s.location_ids.push_back(location(f));
     s.values = {count, count * 1000000};
     s.labels.push_back(profile::Label{"thread", tid == kMainTid ? "node" : "worker", 0, "", false});
     s.labels.push_back(profile::Label{"tid", "", tid, "", true});
-    p.samples.push_back(std::move(s));
-    return p.samples.back();
+    p.samples.push_back(s);
+    return s;
   }
   loop::UvRunPhaseFn phase_fn() {
     return [this](const loop::FrameRef& f) {
@@ -149,7 +149,7 @@ struct Result {
 
 Result classify(const Stack& stack, bool main_thread = true, const loop::UvRunPhaseFn* fn = nullptr) {
   Builder b;
-  const profile::Sample& s = b.sample(stack, main_thread ? kMainTid : kMainTid + 1);
+  const profile::Sample s = b.sample(stack, main_thread ? kMainTid : kMainTid + 1);
   auto frames = loop::frames_of(b.p, s);
   ThreadRole role = loop::role_of_stack(frames, main_thread);
   loop::Classification c = loop::classify_stack(frames, role, fn ? *fn : b.phase_fn());
@@ -583,9 +583,9 @@ TEST_CASE("frames_of: inlined frames expand innermost first, leaf and jit flags"
   inl.address = 0x18ac83c;
   inl.lines = {{f_pending, 841, 0}, {f_run, 437, 0}};
   b.p.locations.push_back(inl);
-  uint64_t inl_id = b.p.locations.size();
+  uint32_t inl_id = b.p.locations.size();
   profile::Sample s;
-  s.location_ids = {b.location(js("hotPending")), inl_id};
+  s.location_ids = {static_cast<uint32_t>(b.location(js("hotPending"))), inl_id};
   s.values = {1, 1};
   b.p.samples.push_back(s);
   auto frames = loop::frames_of(b.p, b.p.samples.back());
@@ -601,7 +601,7 @@ TEST_CASE("frames_of: inlined frames expand innermost first, leaf and jit flags"
   CHECK(frames[1].location == frames[2].location);
   // An unknown location (no lines) still yields a frame, with no name.
   profile::Sample u;
-  u.location_ids = {b.location(unnamed_jit()), 999999 /* dangling id: skipped */};
+  u.location_ids = {static_cast<uint32_t>(b.location(unnamed_jit())), 999999 /* dangling id: skipped */};
   auto uf = loop::frames_of(b.p, u);
   REQUIRE(uf.size() == 1);
   CHECK(uf[0].name.empty());
@@ -629,8 +629,10 @@ TEST_CASE("label_profile: roles per thread, labels replaced, loop summary", "[lo
            worker, 7);
   b.sample(Stack{libc("poll"), nat("uv__io_poll_inspector_whatever"), libc("start_thread")}, other, 1);
   // Stale labels from an earlier pass are replaced, not duplicated.
-  b.p.samples[0].labels.push_back(profile::Label{"phase", "close", 0, "", false});
-  b.p.samples[0].labels.push_back(profile::Label{"activity", "gc", 0, "", false});
+  b.p.samples.edit(0, [](profile::Sample& s) {
+    s.labels.push_back(profile::Label{"phase", "close", 0, "", false});
+    s.labels.push_back(profile::Label{"activity", "gc", 0, "", false});
+  });
 
   loop::LabelSummary sum = loop::label_profile(b.p, kMainTid, b.phase_fn());
   auto label = [&](size_t i, const char* key) { return std::string(b.p.samples[i].str_label(key)); };

@@ -108,16 +108,16 @@ TEST_CASE("unknown-phase samples take the phase their brackets agree on, and onl
   const size_t before = p.samples.size();
   CHECK(loop::infer_cut_phases(p, {h}) == 14);
   CHECK(p.samples[5].str_label(loop::kPhaseLabel) == "timers");
-  CHECK(p.samples[5].values == std::vector<int64_t>{10, 10 * static_cast<int64_t>(kMs)});
+  CHECK(std::vector<int64_t>(p.samples[5].values.begin(), p.samples[5].values.end()) == std::vector<int64_t>{10, 10 * static_cast<int64_t>(kMs)});
   CHECK(p.samples[6].str_label(loop::kPhaseLabel) == "unknown");
   CHECK(p.samples[7].str_label(loop::kPhaseLabel) == "unknown");
   CHECK(p.samples[0].str_label(loop::kPhaseLabel) == "timers");
   // Sample 8 is split: 4 of its 10 in poll (a new sample, its CPU time in proportion), 6 unknown.
   REQUIRE(p.samples.size() == before + 1);
   CHECK(p.samples[8].str_label(loop::kPhaseLabel) == "unknown");
-  CHECK(p.samples[8].values == std::vector<int64_t>{6, 6 * static_cast<int64_t>(kMs)});
+  CHECK(std::vector<int64_t>(p.samples[8].values.begin(), p.samples[8].values.end()) == std::vector<int64_t>{6, 6 * static_cast<int64_t>(kMs)});
   CHECK(p.samples.back().str_label(loop::kPhaseLabel) == "poll");
-  CHECK(p.samples.back().values == std::vector<int64_t>{4, 4 * static_cast<int64_t>(kMs)});
+  CHECK(std::vector<int64_t>(p.samples.back().values.begin(), p.samples.back().values.end()) == std::vector<int64_t>{4, 4 * static_cast<int64_t>(kMs)});
   CHECK(p.samples.back().str_label(loop::kRoleLabel) == "main-loop");
 }
 

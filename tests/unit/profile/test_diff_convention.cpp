@@ -18,7 +18,7 @@ profile::Profile two_samples() {
 TEST_CASE("diff convention: a marked sample is base; a profile with one is a diff profile") {
   auto p = two_samples();
   CHECK_FALSE(profile::is_diff_profile(p));
-  profile::mark_diff_base(p.samples[1]);
+  p.samples.edit(1, [](profile::Sample& s) { profile::mark_diff_base(s); });
   CHECK(p.samples[1].str_label("pprof::base") == "true");
   CHECK(profile::has_diff_base_label(p.samples[1]));
   CHECK_FALSE(profile::has_diff_base_label(p.samples[0]));
@@ -28,7 +28,7 @@ TEST_CASE("diff convention: a marked sample is base; a profile with one is a dif
 
 TEST_CASE("diff convention: a negative value alone makes a base sample and a diff profile") {
   auto p = two_samples();
-  p.samples[0].values[0] = -3;
+  p.samples.values(0)[0] = -3;
   CHECK(profile::is_diff_base(p.samples[0], -3));
   CHECK_FALSE(profile::is_diff_base(p.samples[1], 2));
   CHECK(profile::is_diff_profile(p));

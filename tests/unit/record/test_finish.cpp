@@ -36,10 +36,10 @@ TEST_CASE("a stall without samples has no heaviest stack, and resolve_stalls say
   p.functions.push_back({"uv__run_timers", "uv__run_timers", "", 0});
   p.locations.push_back({});
   p.locations[0].lines.push_back({1, 0, 0});
-  p.samples.resize(3);
-  p.samples[1].location_ids = {1};
-  p.samples[1].labels.push_back({"phase", "timers", 0, "", false});
-  p.samples[1].labels.push_back({"activity", "native", 0, "", false});
+  profile::Sample timers;
+  timers.location_ids = {1};
+  timers.labels = {{"phase", "timers", 0, "", false}, {"activity", "native", 0, "", false}};
+  p.samples = {{}, timers, {}};
   LoopHealth with_stack = h[0];
   with_stack.stalls.push_back({0, 60 * static_cast<int64_t>(kMs), 1, false, "", ""});
   with_stack.stalls.push_back({0, 70 * static_cast<int64_t>(kMs), 7, false, "", ""});  // not in the profile

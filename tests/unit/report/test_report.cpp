@@ -242,7 +242,7 @@ TEST_CASE("missing JS names are hinted") {
 TEST_CASE("profiles without loopperf labels still report, as one thread") {
   Builder b;
   Sample s;
-  s.location_ids = {b.loc("main")};
+  s.location_ids = {static_cast<uint32_t>(b.loc("main"))};
   s.values = {3, 3000};
   b.p.samples.push_back(s);
   auto r = report::build_report(b.p, {});
@@ -291,17 +291,38 @@ TEST_CASE("group_stacks: stacks that differ below their summary are one group, w
           "poll", "native");
   b.add(10, with(kPollRoot, {"js:handler@/srv/app.js:30"}), 1, "poll", "js");
   b.add(11, with(kPollRoot, {"js:handler@/srv/app.js:30"}), 1, "poll", "js");
-  std::vector<std::pair<const Sample*, uint64_t>> weighted;
-  for (size_t i = 0; i < b.p.samples.size(); i++) weighted.emplace_back(&b.p.samples[i], i < 5 ? 2 + i : 9);
-  auto all = report::group_stacks(b.p, weighted, false, "");
+  auto weight = [](size_t i) -> std::optional<uint64_t> { return i < 5 ? 2 + i : 9; };
+  auto all = report::group_stacks(b.p, weight, {});
   REQUIRE(all.size() == 2);
   CHECK(all[0].summary == "poll › handler (app.js:30) › authMiddleware › node::crypto::Run");
   CHECK(all[0].weight == 2 + 3 + 4 + 5 + 6);
-  CHECK(all[0].heaviest == &b.p.samples[4]);
+  CHECK(all[0].heaviest == 4u);
   CHECK(all[0].activity == "native");
   CHECK(all[1].weight == 18);  // the handler's samples of both threads
   CHECK(all[1].tid == 0);
-  auto by_thread = report::group_stacks(b.p, weighted, true, "");
+  auto by_thread = report::group_stacks(b.p, weight, {.by_thread = true});
   REQUIRE(by_thread.size() == 3);
   CHECK(by_thread[0].tid == 10);
+}
+
+TEST_CASE("group_stacks: only the first max_groups by rank are kept, ties by order seen") {
+  Builder b;
+  for (int i = 0; i < 6; i++) b.add(10 + i, with(kPollRoot, {"js:f" + std::to_string(i) + "@/srv/app.js:1"}), 1, "poll", "js");
+  auto weight = [](size_t i) -> std::optional<uint64_t> { return i == 3 ? 50 : 10 + i; };
+  auto top = report::group_stacks(b.p, weight, {.by_thread = true, .max_groups = 2});
+  REQUIRE(top.size() == 2);
+  CHECK(top[0].weight == 50);
+  CHECK(top[0].tid == 13);
+  CHECK(top[1].weight == 15);
+  // Ranked by share of a thread: thread 10's one group is all of its samples.
+  auto share = [](int64_t tid, uint64_t w) { return tid == 10 ? 1.0 : static_cast<double>(w) / 1000; };
+  auto by_share = report::group_stacks(b.p, weight, {.by_thread = true, .max_groups = 1, .rank = share});
+  REQUIRE(by_share.size() == 1);
+  CHECK(by_share[0].tid == 10);
+  // Equal ranks: the group seen first.
+  auto same = [](int64_t, uint64_t) { return 1.0; };
+  auto tie = report::group_stacks(b.p, weight, {.by_thread = true, .max_groups = 1, .rank = same});
+  REQUIRE(tie.size() == 1);
+  CHECK(tie[0].tid == 10);
+  CHECK(report::group_stacks(b.p, weight, {.max_groups = 0}).empty());
 }
