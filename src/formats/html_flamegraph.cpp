@@ -46,7 +46,7 @@ double base_scale(const profile::Profile& p, const detail::ValueChoice& value) {
   return profile::diff_base_scale(p).value_or(0);
 }
 
-void append_phases(std::string& data, const std::map<std::string, int64_t>& totals) {
+void append_phases(std::string& data, const std::map<std::string_view, int64_t>& totals) {
   // Loop order, so that the strip reads like one iteration of uv_run.
   std::vector<std::pair<std::string, int64_t>> ph(totals.begin(), totals.end());
   std::stable_sort(ph.begin(), ph.end(), [](const auto& a, const auto& b) {
@@ -101,8 +101,8 @@ Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOpti
 
   // A diff profile's base and head samples go into one tree, each side summed apart per node.
   detail::CallTree tree;
-  std::vector<std::map<std::string, int64_t>> phase_totals(stacks->threads.size());
-  std::vector<std::map<std::string, int64_t>> base_phase_totals(stacks->threads.size());
+  std::vector<std::map<std::string_view, int64_t>> phase_totals(stacks->threads.size());
+  std::vector<std::map<std::string_view, int64_t>> base_phase_totals(stacks->threads.size());
   for (const auto& s : stacks->samples) {
     uint32_t cur = by_thread ? tree.child(0, thread_frame[s.thread]) : 0;
     for (uint32_t f : s.frames) cur = tree.child(cur, f);

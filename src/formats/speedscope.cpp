@@ -1,5 +1,6 @@
 #include "loopperf/formats/speedscope.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "stacks.h"
@@ -80,7 +81,7 @@ Result<std::string> to_speedscope(const profile::Profile& p, const SpeedscopeOpt
     for (const auto& s : stacks->samples) {
       if (s.thread != thread) continue;
       total += s.value;
-      if (prev && prev->frames == s.frames) {
+      if (prev && std::ranges::equal(prev->frames, s.frames)) {
         pending += s.value;
         continue;
       }

@@ -151,6 +151,8 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
 
   std::map<std::pair<std::string, int64_t>, size_t> thread_index;
   std::vector<ThreadInfo> threads;
+  std::map<std::string, std::string_view, std::less<>> phase_index;
+  std::vector<uint32_t> begins;  // sample k's frames start at frame_ids[begins[k]]
   for (const auto& s : p.samples) {
     if (out.value.index >= s.values.size()) continue;
     const int64_t v = s.values[out.value.index];
@@ -181,22 +183,33 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
       t.role = std::string(role);
       threads.push_back(std::move(t));
     }
-    ss.thread = it->second;
+    ss.thread = static_cast<uint32_t>(it->second);
     (ss.base ? threads[ss.thread].base_total : threads[ss.thread].total) += ss.value;
     (ss.base ? out.base_total : out.total) += ss.value;
-    ss.phase = std::string(s.str_label(profile::kPhaseLabel));
+    if (const std::string_view phase = s.str_label(profile::kPhaseLabel); !phase.empty()) {
+      auto known = phase_index.find(phase);
+      if (known == phase_index.end())
+        known = phase_index.emplace(std::string(phase), out.phases.emplace_back(phase)).first;
+      ss.phase = known->second;
+    }
+    begins.push_back(static_cast<uint32_t>(out.frame_ids.size()));
     if (opt.phase_roots && !ss.phase.empty()) {
       FrameInfo ph;
-      ph.name = "[" + ss.phase + "]";
+      ph.name = "[" + std::string(ss.phase) + "]";
       ph.synthetic = SyntheticKind::kPhase;
-      ss.frames.push_back(table.intern(std::move(ph)));
+      out.frame_ids.push_back(table.intern(std::move(ph)));
     }
     for (auto id = s.location_ids.rbegin(); id != s.location_ids.rend(); ++id) {
       if (*id == 0 || *id > p.locations.size()) continue;  // decode_pprof rejects these; stay safe
       const auto& lf = loc_frames[*id - 1];
-      ss.frames.insert(ss.frames.end(), lf.begin(), lf.end());
+      out.frame_ids.insert(out.frame_ids.end(), lf.begin(), lf.end());
     }
-    out.samples.push_back(std::move(ss));
+    out.samples.push_back(ss);
+  }
+  // frame_ids is whole now: each sample's frames can be viewed.
+  for (size_t k = 0; k < out.samples.size(); k++) {
+    const size_t end = k + 1 < begins.size() ? begins[k + 1] : out.frame_ids.size();
+    out.samples[k].frames = std::span<const uint32_t>(out.frame_ids).subspan(begins[k], end - begins[k]);
   }
 
   // Loop threads first, so that the first profile a viewer opens is the event loop.

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <span>
 #include <string>
+#include <string_view>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -53,16 +56,26 @@ struct ThreadInfo {
   bool is_loop() const { return profile::is_loop_role(role); }
 };
 
+// 48 bytes, its frames in Stacks::frame_ids: a profile of millions of distinct samples is expanded
+// into as many (issue 22).
 struct StackSample {
-  size_t thread = 0;              // index into Stacks::threads
-  std::string phase;              // the `phase` label, "" when absent
-  std::vector<uint32_t> frames;   // root first; indices into Stacks::frames (phase root included)
-  int64_t value = 0;              // > 0 (a base sample's magnitude in a diff profile)
-  bool base = false;              // diff profiles only: a base sample (pprof::base=true or negative)
+  uint32_t thread = 0;                // index into Stacks::threads
+  bool base = false;                  // diff profiles only: a base sample (pprof::base=true or negative)
+  std::string_view phase;             // the `phase` label, "" when absent (held by Stacks::phases)
+  std::span<const uint32_t> frames;   // root first; indices into Stacks::frames (phase root included)
+  int64_t value = 0;                  // > 0 (a base sample's magnitude in a diff profile)
 };
 
 struct Stacks {
+  Stacks() = default;
+  Stacks(Stacks&&) = default;  // moved, never copied: samples view frame_ids and phases
+  Stacks& operator=(Stacks&&) = default;
+  Stacks(const Stacks&) = delete;
+  Stacks& operator=(const Stacks&) = delete;
+
   std::vector<FrameInfo> frames;
+  std::vector<uint32_t> frame_ids;  // every sample's frames, one after the other
+  std::deque<std::string> phases;   // the distinct phase labels (a deque: they never move)
   std::vector<ThreadInfo> threads;  // main loop, worker loops, then the rest; by tid within a role
   std::vector<StackSample> samples;
   bool has_thread_labels = false;   // false for profiles from tools that do not label threads

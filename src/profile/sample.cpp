@@ -57,8 +57,18 @@ void SampleTable::add(std::span<const uint32_t> ids, std::span<const int64_t> va
   if (ids.size() > std::numeric_limits<uint32_t>::max() - ids_.size())
     throw std::length_error("more than 2^32 location ids in one profile's samples");
   const uint32_t set = label_set(labels);  // first: it may throw, and nothing is added then
-  ids_.insert(ids_.end(), ids.begin(), ids.end());
-  values_.insert(values_.end(), values.begin(), values.end());
+  // A sample of this very table (add((*this)[i])) is copied first: growing would move it.
+  auto inside = [](const auto& span, const auto& vec) {
+    return !span.empty() && span.data() >= vec.data() && span.data() < vec.data() + vec.size();
+  };
+  if (inside(ids, ids_) || inside(values, values_)) {
+    const Sample copy{{ids.begin(), ids.end()}, {values.begin(), values.end()}, label_sets_[set]};
+    ids_.insert(ids_.end(), copy.location_ids.begin(), copy.location_ids.end());
+    values_.insert(values_.end(), copy.values.begin(), copy.values.end());
+  } else {
+    ids_.insert(ids_.end(), ids.begin(), ids.end());
+    values_.insert(values_.end(), values.begin(), values.end());
+  }
   ends_.push_back(static_cast<uint32_t>(ids_.size()));
   label_of_.push_back(set);
 }

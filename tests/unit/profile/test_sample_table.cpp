@@ -101,3 +101,14 @@ TEST_CASE("sample table: a 6-frame sample of 2 values costs ~48 bytes, not ~190"
     t.push_back({.location_ids = {i, i + 1, i + 2, i + 3, i + 4, i + 5}, .values = {1, 1000}, .labels = l});
   CHECK(t.bytes() <= 100000 * 48 + 1024);
 }
+
+TEST_CASE("sample table: a sample added from the table itself is copied whole, however it grows", "[profile]") {
+  SampleTable t{{.location_ids = {1, 2, 3}, .values = {7, 70}, .labels = thread(5)}};
+  for (int i = 0; i < 200; i++) t.add(t[t.size() - 1]);  // each add may move the arrays it reads
+  REQUIRE(t.size() == 201);
+  for (const auto& s : t) {
+    CHECK(ids(s) == std::vector<uint32_t>{1, 2, 3});
+    CHECK(values(s) == std::vector<int64_t>{7, 70});
+    CHECK(s.num_label("tid") == 5);
+  }
+}

@@ -32,7 +32,7 @@ std::vector<uint64_t> sample_record(const sample::EventConfig& cfg, std::vector<
     w.insert(w.end(), regs.begin(), regs.end());
     w.push_back(stack.size());
     std::vector<uint64_t> words((stack.size() + 7) / 8);
-    std::memcpy(words.data(), stack.data(), stack.size());
+    if (!stack.empty()) std::memcpy(words.data(), stack.data(), stack.size());  // memcpy of null: UB
     w.insert(w.end(), words.begin(), words.end());
     if (!stack.empty()) w.push_back(dyn);
   }
