@@ -69,46 +69,75 @@ Status check_output_writable(const std::string& path) {
   return {};
 }
 
-Status write_file_atomic(const std::string& path, const std::string& data) {
+Result<AtomicFile> AtomicFile::create(const std::string& path) {
   std::string tmpl = parent_dir(path) + "/." + std::filesystem::path(path).filename().string() + ".XXXXXX";
   int fd = ::mkstemp(tmpl.data());
   if (fd < 0) {
     return make_error(ErrorCode::kOutput, "cannot create a file next to " + path + ": " + std::strerror(errno),
                       "choose a writable directory with -o");
   }
-  auto fail = [&](const char* what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmpl.c_str());
-    return make_error(ErrorCode::kOutput, std::string(what) + " " + path + ": " + std::strerror(err),
-                      err == ENOSPC || err == EDQUOT ? "free some disk space or write elsewhere with -o"
-                                                     : "choose another path with -o");
-  };
+  return AtomicFile(path, std::move(tmpl), fd);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& o) noexcept
+    : path_(std::move(o.path_)), tmp_(std::move(o.tmp_)), fd_(o.fd_), error_(o.error_) {
+  o.fd_ = -1;
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::write(std::string_view data) {
   size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+  while (fd_ >= 0 && error_ == 0 && off < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
+      if (errno != EINTR) error_ = errno;
+      continue;
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) return fail("cannot write");
+}
+
+Status AtomicFile::fail(const char* what, int err) {
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  return make_error(ErrorCode::kOutput, std::string(what) + " " + path_ + ": " + std::strerror(err),
+                    err == ENOSPC || err == EDQUOT ? "free some disk space or write elsewhere with -o"
+                                                   : "choose another path with -o");
+}
+
+Status AtomicFile::commit() {
+  if (fd_ < 0) return make_error(ErrorCode::kInternal, "the file " + path_ + " was already committed");
+  if (error_ != 0) return fail("cannot write", error_);
+  if (::fsync(fd_) != 0) return fail("cannot write", errno);
   mode_t mask = ::umask(0);  // mkstemp makes 0600; give the file the mode a plain create would
   ::umask(mask);
-  ::fchmod(fd, 0666 & ~mask);
+  ::fchmod(fd_, 0666 & ~mask);
+  const int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0) {
     int err = errno;
-    ::unlink(tmpl.c_str());
-    errno = err;
-    return make_error(ErrorCode::kOutput, "cannot write " + path + ": " + std::strerror(err));
+    ::unlink(tmp_.c_str());
+    return make_error(ErrorCode::kOutput, "cannot write " + path_ + ": " + std::strerror(err));
   }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     int err = errno;
-    ::unlink(tmpl.c_str());
-    return make_error(ErrorCode::kOutput, "cannot rename into " + path + ": " + std::strerror(err));
+    ::unlink(tmp_.c_str());
+    return make_error(ErrorCode::kOutput, "cannot rename into " + path_ + ": " + std::strerror(err));
   }
   return {};
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data) {
+  auto file = AtomicFile::create(path);
+  if (!file) return file.error();
+  file->write(data);
+  return file->commit();
 }
 
 }  // namespace loopperf

@@ -43,16 +43,17 @@ int64_t unscaled_base(const profile::Profile& p, int64_t scaled) {
   return r ? std::llround(static_cast<double>(scaled) / *r) : scaled;
 }
 
-std::string diff_summary(const profile::Profile& in, const profile::Profile& kept) {
-  auto idx = in.value_index("samples");
+// `all`: the input's sides before filtering; `filtered`: whether `kept` is a part of it.
+std::string diff_summary(const profile::Profile& kept, Sides all, bool filtered) {
+  auto idx = kept.value_index("samples");
   const std::string unit = idx ? " samples" : " sample records";
-  Sides all = sides_of(in, idx), now = sides_of(kept, idx);
+  Sides now = sides_of(kept, idx);
   auto count = [&](int64_t part, int64_t whole) {
-    return (&kept == &in ? "" : std::to_string(part) + " of ") + std::to_string(whole) + unit;
+    return (filtered ? std::to_string(part) + " of " : "") + std::to_string(whole) + unit;
   };
   if (idx) {
-    all.base = unscaled_base(in, all.base);
-    now.base = unscaled_base(in, now.base);
+    all.base = unscaled_base(kept, all.base);
+    now.base = unscaled_base(kept, now.base);
   }
   return "diff profile: base " + count(now.base, all.base) + ", head " + count(now.head, all.head);
 }
@@ -77,28 +78,34 @@ Result<std::string> convert_file(const ConvertConfig& a) {
     which = " (process " + std::to_string(pids.front()) + ", the launched one, of " + std::to_string(pids.size()) +
             ": --pid picks another)";
   }
-  profile::Profile filtered;
-  const profile::Profile* p = &*in;
+  // What the summary says of the input is counted first: filtering works in place, so that a large
+  // profile is not held twice.
+  const bool diff = profile::is_diff_profile(*in);
+  const auto samples_index = in->value_index("samples");
+  const Sides all_sides = diff ? sides_of(*in, samples_index) : Sides{};
+  const int64_t all_samples = samples_index ? total_of(*in, *samples_index) : 0;
+  const size_t all_records = in->samples.size();
+  profile::Profile p = std::move(*in);
   if (!spec.empty()) {
-    auto f = filter_profile(*in, spec);
+    auto f = filter_profile(std::move(p), spec);
     if (!f) return f.error();
-    filtered = std::move(*f);
-    p = &filtered;
-    if (p->samples.empty())
+    p = std::move(*f);
+    if (p.samples.empty())
       log::warn("no sample matches the filters; writing an empty profile",
                 "check the values with `pprof -tags " + a.input + "`");
   }
+  std::string summary;
+  if (diff) summary = diff_summary(p, all_sides, !spec.empty());
+  else if (samples_index)
+    summary = std::to_string(total_of(p, *samples_index)) + " of " + std::to_string(all_samples) + " samples";
+  else
+    summary = std::to_string(p.samples.size()) + " of " + std::to_string(all_records) + " sample records";
 
   WriteOptions opt = a.write;
   // --thread has chosen the threads; .cpuprofile must not narrow them again to the main loop.
   opt.all_threads = !a.filter.threads.empty();
-  if (auto st = write_profile(*p, a.output, opt); !st) return st.error();
-
-  const std::string where = " -> " + a.output + " (" + output_format_name(*fmt) + ")" + which;
-  if (profile::is_diff_profile(*in)) return diff_summary(*in, *p) + where;
-  if (auto idx = p->value_index("samples"))
-    return std::to_string(total_of(*p, *idx)) + " of " + std::to_string(total_of(*in, *idx)) + " samples" + where;
-  return std::to_string(p->samples.size()) + " of " + std::to_string(in->samples.size()) + " sample records" + where;
+  if (auto st = write_profile(p, a.output, opt); !st) return st.error();
+  return summary + " -> " + a.output + " (" + output_format_name(*fmt) + ")" + which;
 }
 
 }  // namespace loopperf::formats

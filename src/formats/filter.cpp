@@ -129,14 +129,26 @@ bool thread_matches(const profile::SampleView& s, const std::string& sel) {
                                                 .role = s.str_label(profile::kRoleLabel)});
 }
 
-Result<profile::Profile> filter_profile(const profile::Profile& whole, const FilterSpec& spec) {
-  std::optional<profile::Profile> one_process;
-  if (spec.pid) {
-    auto one = profile::process_profile(whole, spec.pid);
-    if (!one) return one.error();
-    one_process = std::move(*one);
+namespace {
+
+// Which samples a spec keeps, made once its names are checked against the profile.
+struct SampleFilter {
+  const FilterSpec& spec;
+  std::vector<char> loc_hit;  // by location id, for --focus; empty without it
+
+  bool operator()(const profile::SampleView& s) const {
+    if (!spec.threads.empty() &&
+        std::none_of(spec.threads.begin(), spec.threads.end(), [&](const std::string& t) { return thread_matches(s, t); }))
+      return false;
+    if (!any_of_labels(s, profile::kPhaseLabel, spec.phases)) return false;
+    if (!any_of_labels(s, profile::kActivityLabel, spec.activities)) return false;
+    return loc_hit.empty() || std::any_of(s.location_ids.begin(), s.location_ids.end(), [&](uint64_t id) {
+             return id < loc_hit.size() && loc_hit[id];
+           });
   }
-  const profile::Profile& p = one_process ? *one_process : whole;
+};
+
+Result<SampleFilter> sample_filter(const profile::Profile& p, const FilterSpec& spec) {
   if (auto st = check_vocabulary(spec.phases, "phase", names_up_to(profile::Phase::kUnknown, profile::phase_name)); !st)
     return st.error();
   if (auto st = check_vocabulary(spec.activities, "activity",
@@ -155,8 +167,8 @@ Result<profile::Profile> filter_profile(const profile::Profile& whole, const Fil
     }
   }
 
+  SampleFilter f{spec, {}};
   // The regex runs once per function, never per sample.
-  std::vector<char> loc_hit;
   if (!spec.focus.empty()) {
     std::regex re;
     try {
@@ -167,26 +179,50 @@ Result<profile::Profile> filter_profile(const profile::Profile& whole, const Fil
     }
     std::vector<char> fn_hit(p.functions.size() + 1, 0);
     for (size_t i = 0; i < p.functions.size(); i++) fn_hit[i + 1] = std::regex_search(p.functions[i].name, re);
-    loc_hit.assign(p.locations.size() + 1, 0);
+    f.loc_hit.assign(p.locations.size() + 1, 0);
     for (size_t i = 0; i < p.locations.size(); i++)
       for (const auto& l : p.locations[i].lines)
-        if (l.function_id <= p.functions.size() && fn_hit[l.function_id]) loc_hit[i + 1] = 1;
+        if (l.function_id <= p.functions.size() && fn_hit[l.function_id]) f.loc_hit[i + 1] = 1;
   }
+  return f;
+}
 
-  profile::SampleTable kept;
-  for (const auto& s : p.samples) {
-    if (!spec.threads.empty() &&
-        std::none_of(spec.threads.begin(), spec.threads.end(), [&](const std::string& t) { return thread_matches(s, t); }))
-      continue;
-    if (!any_of_labels(s, profile::kPhaseLabel, spec.phases)) continue;
-    if (!any_of_labels(s, profile::kActivityLabel, spec.activities)) continue;
-    if (!loc_hit.empty() && std::none_of(s.location_ids.begin(), s.location_ids.end(), [&](uint64_t id) {
-          return id < loc_hit.size() && loc_hit[id];
-        }))
-      continue;
-    kept.add(s);
+}  // namespace
+
+Result<profile::Profile> filter_profile(const profile::Profile& whole, const FilterSpec& spec) {
+  std::optional<profile::Profile> one_process;
+  if (spec.pid) {
+    auto one = profile::process_profile(whole, spec.pid);
+    if (!one) return one.error();
+    one_process = std::move(*one);
   }
+  const profile::Profile& p = one_process ? *one_process : whole;
+  auto keep = sample_filter(p, spec);
+  if (!keep) return keep.error();
+  // Counted first, so that the copy is made at its size: grown by doubling, it would hold up to
+  // twice as much, next to the whole profile (issue 22).
+  size_t samples = 0, ids = 0;
+  for (const auto& s : p.samples)
+    if ((*keep)(s)) {
+      samples++;
+      ids += s.location_ids.size();
+    }
+  profile::SampleTable kept;
+  kept.reserve(samples, ids);
+  for (const auto& s : p.samples)
+    if ((*keep)(s)) kept.add(s);
   profile::Profile out = compact(p, std::move(kept));
+  if (!spec.empty()) out.set_meta("filter", describe(spec));
+  return out;
+}
+
+Result<profile::Profile> filter_profile(profile::Profile&& whole, const FilterSpec& spec) {
+  if (spec.pid) return filter_profile(static_cast<const profile::Profile&>(whole), spec);
+  auto keep = sample_filter(whole, spec);
+  if (!keep) return keep.error();
+  whole.samples.keep_if(*keep);  // in place: the samples are not copied
+  profile::SampleTable kept = std::move(whole.samples);
+  profile::Profile out = compact(whole, std::move(kept));
   if (!spec.empty()) out.set_meta("filter", describe(spec));
   return out;
 }

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sink.h"
 #include "stacks.h"
 
 namespace loopperf::formats {
@@ -21,8 +22,8 @@ std::string element(std::string_view name) {
 // this way, so a profile of millions of distinct stacks never holds millions of strings at once.
 class Line {
  public:
-  Line(const std::string* thread, std::span<const uint32_t> frames, const std::vector<std::string>& names)
-      : thread_(thread), frames_(frames), names_(names) {}
+  Line(const std::string* thread, detail::FrameCursor frames, const std::vector<std::string>& names)
+      : thread_(thread), frames_(frames), names_(names), no_frames_(frames.empty()) {}
 
   // The next byte, or -1 at the end.
   int next() {
@@ -31,7 +32,7 @@ class Line {
       if (!advance()) return -1;
     }
   }
-  bool empty() const { return !thread_ && frames_.empty(); }
+  bool empty() const { return !thread_ && no_frames_; }
 
  private:
   bool advance() {
@@ -45,46 +46,53 @@ class Line {
         return true;
       }
     }
-    if (frame_ >= frames_.size()) return false;
+    if (!have_next_ && !frames_.next(next_)) return false;
+    have_next_ = true;
     if (started_ && !sep_done_) {
       sep_done_ = true;
       piece_ = &kSep;
       return true;
     }
-    piece_ = &names_[frames_[frame_++]];
+    piece_ = &names_[next_];
+    have_next_ = false;
     started_ = true;
     sep_done_ = false;
     return true;
   }
 
   const std::string* thread_;
-  std::span<const uint32_t> frames_;
+  detail::FrameCursor frames_;
   const std::vector<std::string>& names_;
+  bool no_frames_;
   const std::string* piece_ = nullptr;
-  size_t at_ = 0, frame_ = 0;
+  size_t at_ = 0;
+  uint32_t next_ = 0;  // a frame read from frames_ but not yet given out (a separator came first)
+  bool have_next_ = false;
   int state_ = 0;
   bool started_ = false, sep_done_ = false;
 };
 
 }  // namespace
 
-Result<std::string> to_folded(const profile::Profile& p, const FoldedOptions& opt) {
-  auto stacks = detail::collect_stacks(p, {.phase_roots = opt.phase_roots,
-                                           .value_type = opt.value_type,
-                                           .preference = detail::ValuePreference::kCount,
-                                           .diff = detail::DiffMode::kRefuse,
-                                           .writer = "folded"});
+namespace detail {
+
+Status write_folded(const profile::Profile& p, const FoldedOptions& opt, Sink& sink) {
+  auto stacks = collect_stacks(p, {.phase_roots = opt.phase_roots,
+                                   .value_type = opt.value_type,
+                                   .preference = ValuePreference::kCount,
+                                   .diff = DiffMode::kRefuse,
+                                   .writer = "folded"});
   if (!stacks) return stacks.error();
   std::vector<std::string> names, threads;
   for (const auto& f : stacks->frames) names.push_back(element(f.name));
   for (const auto& t : stacks->threads) threads.push_back(element(t.label()));
   static const std::string kNoFrames = "[no frames]";
-  auto line = [&](const detail::StackSample& s) {
-    Line l(stacks->has_thread_labels ? &threads[s.thread] : nullptr, s.frames, names);
-    if (l.empty()) return Line(&kNoFrames, {}, names);
+  auto line = [&](const StackRef& s) {
+    Line l(stacks->has_thread_labels ? &threads[s.thread] : nullptr, stacks->frames_of(s), names);
+    if (l.empty()) return Line(&kNoFrames, stacks->frames_of(s), names);
     return l;
   };
-  auto compare = [&](const detail::StackSample& a, const detail::StackSample& b) {
+  auto compare = [&](const StackRef& a, const StackRef& b) {
     Line x = line(a), y = line(b);
     for (;;) {
       const int cx = x.next(), cy = y.next();
@@ -93,32 +101,29 @@ Result<std::string> to_folded(const profile::Profile& p, const FoldedOptions& op
     }
   };
   // Sorted by their text, equal lines adjacent: they merge (pprof may hold one stack several times
-  // with different labels, and names can repeat across frames). Output in that order, as before.
+  // with different labels, and names can repeat across frames).
   auto& samples = stacks->samples;
   std::sort(samples.begin(), samples.end(), [&](const auto& a, const auto& b) { return compare(a, b) < 0; });
-  std::string out;
-  for (int pass = 0; pass < 2; pass++) {  // the first measures, so the text is made in one piece
-    size_t bytes = 0;
-    for (size_t i = 0; i < samples.size();) {
-      int64_t count = 0;
-      size_t j = i;
-      for (; j < samples.size() && (j == i || compare(samples[i], samples[j]) == 0); j++) count += samples[j].value;
-      const std::string n = std::to_string(count);
-      Line l = line(samples[i]);
-      if (pass == 0) {
-        for (int c = l.next(); c >= 0; c = l.next()) bytes++;
-        bytes += 2 + n.size();
-      } else {
-        for (int c = l.next(); c >= 0; c = l.next()) out.push_back(static_cast<char>(c));
-        out.push_back(' ');
-        out += n;
-        out.push_back('\n');
-      }
-      i = j;
-    }
-    if (pass == 0) out.reserve(bytes);
+  std::string& out = sink.out();
+  for (size_t i = 0; i < samples.size();) {
+    int64_t count = 0;
+    size_t j = i;
+    for (; j < samples.size() && (j == i || compare(samples[i], samples[j]) == 0); j++) count += samples[j].value;
+    Line l = line(samples[i]);
+    for (int c = l.next(); c >= 0; c = l.next()) out.push_back(static_cast<char>(c));
+    out.push_back(' ');
+    out += std::to_string(count);
+    out.push_back('\n');
+    sink.spill();
+    i = j;
   }
-  return out;
+  return {};
+}
+
+}  // namespace detail
+
+Result<std::string> to_folded(const profile::Profile& p, const FoldedOptions& opt) {
+  return detail::to_string(&detail::write_folded, p, opt);
 }
 
 }  // namespace loopperf::formats

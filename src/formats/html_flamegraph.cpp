@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <string_view>
 
 #include "html/html_template.h"
 #include "loopperf/profile/diff_convention.h"
+#include "sink.h"
 #include "stacks.h"
 
 namespace loopperf::formats {
@@ -76,54 +78,87 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
+struct Fill {
+  std::string_view marker, text;
+};
+constexpr std::string_view kDataMarker = "__LOOPPERF_DATA__";
+
+// Appends the page template from `from` with its markers filled, up to the data marker (returning
+// where the template goes on after it) or to its end (returning npos). Markers are found in the
+// template only, never searched for inside inserted text, so a frame name that happens to contain
+// one stays as it is.
+size_t fill_template(std::string& out, size_t from, std::span<const Fill> fills) {
+  const std::string_view tmpl(detail::kFlamegraphHtml);
+  for (;;) {
+    size_t at = tmpl.find(kDataMarker, from);
+    const Fill* fill = nullptr;  // none: the data marker
+    for (const auto& f : fills)
+      if (size_t pos = tmpl.find(f.marker, from); pos < at) {
+        at = pos;
+        fill = &f;
+      }
+    if (at == std::string_view::npos) {
+      out += tmpl.substr(from);
+      return std::string_view::npos;
+    }
+    out += tmpl.substr(from, at - from);
+    if (!fill) return at + kDataMarker.size();
+    out += fill->text;
+    from = at + fill->marker.size();
+  }
+}
+
 }  // namespace
 
-Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOptions& opt) {
-  auto stacks = detail::collect_stacks(p, {.phase_roots = opt.phase_roots,
-                                           .value_type = opt.value_type,
-                                           .preference = detail::ValuePreference::kCount,
-                                           .diff = detail::DiffMode::kSplit,
-                                           .writer = "html"});
+namespace detail {
+
+Status write_html_flamegraph(const profile::Profile& p, const HtmlOptions& opt, Sink& sink) {
+  auto stacks = collect_stacks(p, {.phase_roots = opt.phase_roots,
+                                   .value_type = opt.value_type,
+                                   .preference = ValuePreference::kCount,
+                                   .diff = DiffMode::kSplit,
+                                   .writer = "html"});
   if (!stacks) return stacks.error();
   const bool diff = stacks->diff;
-  detail::sort_samples(*stacks);
-  auto& frames = stacks->frames;
   const bool by_thread = stacks->has_thread_labels;
+  sort_for_tree(*stacks, by_thread);
+  auto& frames = stacks->frames;
   std::vector<uint32_t> thread_frame;
   for (const auto& t : stacks->threads) {
-    detail::FrameInfo f;
+    FrameInfo f;
     f.name = t.label();
     f.file = t.role;
-    f.synthetic = detail::SyntheticKind::kThread;
+    f.synthetic = SyntheticKind::kThread;
     thread_frame.push_back(static_cast<uint32_t>(frames.size()));
     frames.push_back(std::move(f));
   }
-
-  // A diff profile's base and head samples go into one tree, each side summed apart per node.
-  detail::CallTree tree;
+  // A diff profile's base and head samples are summed apart.
   std::vector<std::map<std::string_view, int64_t>> phase_totals(stacks->threads.size());
   std::vector<std::map<std::string_view, int64_t>> base_phase_totals(stacks->threads.size());
   for (const auto& s : stacks->samples) {
-    uint32_t cur = by_thread ? tree.child(0, thread_frame[s.thread]) : 0;
-    for (uint32_t f : s.frames) cur = tree.child(cur, f);
-    if (s.base) {
-      tree.add_base(cur, s.value);
-      if (!s.phase.empty()) base_phase_totals[s.thread][s.phase] += s.value;
-    } else {
-      tree.add(cur, s.value);
-      if (!s.phase.empty()) phase_totals[s.thread][s.phase] += s.value;
-    }
+    if (const std::string_view phase = stacks->phase(s); !phase.empty())
+      (s.base ? base_phase_totals : phase_totals)[s.thread][phase] += s.value;
   }
 
-  std::string data;
-  data.reserve(1 << 16);
+  std::string& data = sink.out();
+  const std::string title = !opt.title.empty() ? opt.title : (diff ? "diff: " : "") + profile_title(p);
+  const std::string escaped_title = html_escape(title);
+  const Fill fills[] = {
+      {"__LOOPPERF_TITLE__", escaped_title},
+      {"/*LOOPPERF_STYLE*/", kFlamegraphCss},
+      {"/*LOOPPERF_SCRIPT*/", kFlamegraphJs},
+  };
+  // The page up to its data, which is written into the sink as it is made, then the rest.
+  const size_t after_data = fill_template(data, 0, fills);
+  if (after_data == std::string_view::npos)
+    return make_error(ErrorCode::kInternal, "the flame graph template has no data marker");
+
   data += "{\"title\":";
-  const std::string title = !opt.title.empty() ? opt.title : (diff ? "diff: " : "") + detail::profile_title(p);
-  detail::append_json_string(data, title);
+  append_json_string(data, title);
   data += ",\"valueType\":";
-  detail::append_json_string(data, stacks->value.type.type);
+  append_json_string(data, stacks->value.type.type);
   data += ",\"valueUnit\":";
-  detail::append_json_string(data, stacks->value.type.unit);
+  append_json_string(data, stacks->value.type.unit);
   const bool periodic = stacks->value.type.unit == "count" && p.period > 0 && p.period_type.unit == "nanoseconds";
   data += ",\"periodNs\":" + std::to_string(periodic ? p.period : 0);
   data += ",\"total\":" + std::to_string(stacks->total);
@@ -133,29 +168,29 @@ Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOpti
     data += ",\"diff\":{\"baseTotal\":" + std::to_string(stacks->base_total);
     data += ",\"baseScale\":" + std::to_string(base_scale(p, stacks->value));
     data += ",\"baseFile\":";
-    detail::append_json_string(data, p.meta(profile::kDiffBaseFileMeta));
+    append_json_string(data, p.meta(profile::kDiffBaseFileMeta));
     data += ",\"headFile\":";
-    detail::append_json_string(data, p.meta(profile::kDiffHeadFileMeta));
+    append_json_string(data, p.meta(profile::kDiffHeadFileMeta));
     data += ",\"baseCmdline\":";
-    detail::append_json_string(data, p.meta(profile::kDiffBaseCmdlineMeta));
+    append_json_string(data, p.meta(profile::kDiffBaseCmdlineMeta));
     data += "}";
   }
   data += ",\"frames\":{\"name\":";
-  append_array(data, frames, [&](const detail::FrameInfo& f) { detail::append_json_string(data, f.name); });
+  append_array(data, frames, [&](const FrameInfo& f) { append_json_string(data, f.name); });
   data += ",\"file\":";
-  append_array(data, frames, [&](const detail::FrameInfo& f) { detail::append_json_string(data, f.file); });
+  append_array(data, frames, [&](const FrameInfo& f) { append_json_string(data, f.file); });
   data += ",\"line\":";
-  append_array(data, frames, [&](const detail::FrameInfo& f) { data += std::to_string(f.line); });
+  append_array(data, frames, [&](const FrameInfo& f) { data += std::to_string(f.line); });
   data += ",\"kind\":";
-  append_array(data, frames, [&](const detail::FrameInfo& f) { data += std::to_string(page_kind(f)); });
+  append_array(data, frames, [&](const FrameInfo& f) { data += std::to_string(page_kind(f)); });
   data += "},\"threads\":[";
   for (size_t t = 0; t < stacks->threads.size(); t++) {
     const auto& th = stacks->threads[t];
     if (t) data.push_back(',');
     data += "{\"label\":";
-    detail::append_json_string(data, th.label());
+    append_json_string(data, th.label());
     data += ",\"role\":";
-    detail::append_json_string(data, th.role);
+    append_json_string(data, th.role);
     data += ",\"total\":" + std::to_string(th.total) + ",\"phases\":";
     append_phases(data, phase_totals[t]);
     if (diff) {
@@ -164,63 +199,53 @@ Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOpti
     }
     data += "}";
   }
-  // The tree in preorder as (frame, child count, width) triples; frame -1 is the root. The width is
-  // the total, or for a diff max(base, head) made to nest (CallTree::diff_widths), with each side's
-  // totals in the same preorder in "head" and "base".
-  data += "],\"tree\":[";
-  const auto& nodes = tree.nodes();
-  const std::vector<int64_t> widths = diff ? tree.diff_widths() : std::vector<int64_t>{};
-  std::string head_totals, base_totals;
-  std::vector<uint32_t> todo = {0};
-  bool first = true;
-  while (!todo.empty()) {
-    uint32_t n = todo.back();
-    todo.pop_back();
-    if (!first) data.push_back(',');
-    data += (n == 0 ? std::string("-1") : std::to_string(nodes[n].frame)) + "," +
-            std::to_string(nodes[n].children.size()) + "," + std::to_string(diff ? widths[n] : nodes[n].total);
-    if (diff) {
-      head_totals += (first ? "" : ",") + std::to_string(nodes[n].total);
-      base_totals += (first ? "" : ",") + std::to_string(nodes[n].base_total);
-    }
-    first = false;
-    for (auto it = nodes[n].children.rbegin(); it != nodes[n].children.rend(); ++it) todo.push_back(*it);
-  }
-  data += "]";
-  if (diff) data += ",\"head\":[" + head_totals + "],\"base\":[" + base_totals + "]";
-  data += "}";
+  sink.spill();
 
-  // Markers are filled in one pass in template order, never searched for inside inserted text, so a
-  // frame name that happens to contain one stays as it is.
-  const std::string escaped_title = html_escape(title);
-  const std::pair<std::string_view, std::string_view> fills[] = {
-      {"__LOOPPERF_TITLE__", escaped_title},
-      {"/*LOOPPERF_STYLE*/", detail::kFlamegraphCss},
-      {"/*LOOPPERF_SCRIPT*/", detail::kFlamegraphJs},
-      {"__LOOPPERF_DATA__", data},
+  // The call tree, never held whole: walked backward over the samples (walk_tree), each node is
+  // written when it closes as (frame, child count, width), frame -1 for the root, and for a diff
+  // (..., head total, base total). The page reads the list from its end: that is the preorder. The
+  // width is the total, or for a diff max(base, head) made to nest: at least its children's widths
+  // together, so that a caller whose callee vanished and whose other callee appeared fits both.
+  data += "],\"tree\":[";
+  struct Open {
+    int64_t frame;
+    int64_t children = 0, total = 0, base = 0, widths = 0;
   };
-  const std::string_view tmpl(detail::kFlamegraphHtml);
-  std::string page;
-  page.reserve(tmpl.size() + data.size() + 32768);
-  for (size_t from = 0;;) {
-    size_t at = std::string_view::npos;
-    const std::pair<std::string_view, std::string_view>* which = nullptr;
-    for (const auto& f : fills) {
-      size_t pos = tmpl.find(f.first, from);
-      if (pos < at) {
-        at = pos;
-        which = &f;
-      }
-    }
-    if (!which) {
-      page += tmpl.substr(from);
-      break;
-    }
-    page += tmpl.substr(from, at - from);
-    page += which->second;
-    from = at + which->first.size();
-  }
-  return page;
+  std::vector<Open> open = {{-1}};
+  bool first = true;
+  auto close = [&] {
+    const Open n = open.back();
+    open.pop_back();
+    const int64_t width = diff ? std::max({n.total, n.base, n.widths}) : n.total;
+    if (!first) data.push_back(',');
+    first = false;
+    data += std::to_string(n.frame) + "," + std::to_string(n.children) + "," + std::to_string(width);
+    if (diff) data += "," + std::to_string(n.total) + "," + std::to_string(n.base);
+    sink.spill();
+    if (open.empty()) return;
+    auto& parent = open.back();
+    parent.children++;
+    parent.total += n.total;
+    parent.base += n.base;
+    parent.widths += width;
+  };
+  walk_tree(
+      *stacks, /*backward=*/true, by_thread ? &thread_frame : nullptr,
+      [&](uint32_t frame) { open.push_back({frame}); }, close,
+      [&](size_t k) {
+        const auto& s = stacks->samples[k];
+        (s.base ? open.back().base : open.back().total) += s.value;
+      });
+  close();  // the root
+  data += "]}";
+  fill_template(data, after_data, fills);
+  return {};
+}
+
+}  // namespace detail
+
+Result<std::string> to_html_flamegraph(const profile::Profile& p, const HtmlOptions& opt) {
+  return detail::to_string(&detail::write_html_flamegraph, p, opt);
 }
 
 }  // namespace loopperf::formats

@@ -8,6 +8,7 @@
 #include "loopperf/formats/html_flamegraph.h"
 #include "loopperf/formats/pprof.h"
 #include "loopperf/formats/speedscope.h"
+#include "sink.h"
 
 namespace loopperf::formats {
 
@@ -60,29 +61,49 @@ const char* output_format_name(OutputFormat f) {
   return "?";
 }
 
-Result<std::string> encode_profile(const profile::Profile& p, OutputFormat f, const WriteOptions& opt) {
+namespace {
+
+// The writers that draw stacks (all but pprof), into a sink.
+Status write_stacks(const profile::Profile& p, OutputFormat f, const WriteOptions& opt, detail::Sink& sink) {
   switch (f) {
-    case OutputFormat::kPprof: return encode_pprof(p);
     case OutputFormat::kSpeedscope:
-      return to_speedscope(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .name = {}});
+      return detail::write_speedscope(
+          p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .name = {}}, sink);
     case OutputFormat::kCpuprofile:
-      return to_cpuprofile(p, {.phase_roots = opt.phase_roots.value_or(false), .thread = opt.thread,
-                               .all_threads = opt.all_threads});
+      return detail::write_cpuprofile(
+          p, {.phase_roots = opt.phase_roots.value_or(false), .thread = opt.thread, .all_threads = opt.all_threads},
+          sink);
     case OutputFormat::kFolded:
-      return to_folded(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type});
+      return detail::write_folded(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type},
+                                  sink);
     case OutputFormat::kHtml:
-      return to_html_flamegraph(p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .title = {}});
+      return detail::write_html_flamegraph(
+          p, {.phase_roots = opt.phase_roots.value_or(true), .value_type = opt.value_type, .title = {}}, sink);
+    case OutputFormat::kPprof: break;
   }
-  return make_error(ErrorCode::kInternal, "no writer for this output format");
+  return make_error(ErrorCode::kInternal, "no stack writer for this output format");
+}
+
+}  // namespace
+
+Result<std::string> encode_profile(const profile::Profile& p, OutputFormat f, const WriteOptions& opt) {
+  if (f == OutputFormat::kPprof) return encode_pprof(p);
+  detail::Sink sink;
+  if (auto st = write_stacks(p, f, opt, sink); !st) return st.error();
+  return sink.take();
 }
 
 Status write_profile(const profile::Profile& p, const std::string& path, const WriteOptions& opt) {
   auto fmt = output_format_for(path);
   if (!fmt) return fmt.error();
   if (*fmt == OutputFormat::kPprof) return write_pprof(p, path);
-  auto bytes = encode_profile(p, *fmt, opt);
-  if (!bytes) return bytes.error();
-  return write_file_atomic(path, *bytes);
+  // The other formats are written as they are made: their text can be several times the profile.
+  auto file = AtomicFile::create(path);
+  if (!file) return file.error();
+  detail::Sink sink(*file);
+  if (auto st = write_stacks(p, *fmt, opt, sink); !st) return st;
+  sink.flush();
+  return file->commit();
 }
 
 }  // namespace loopperf::formats

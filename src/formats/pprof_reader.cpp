@@ -376,8 +376,7 @@ class Decoder {
       o.values.swap(raw.values);
       o.labels = std::move(raw.labels);
       if (!check_values(o, index, sums)) return false;
-      share_labels(o.labels);
-      merge(o);
+      merge(o);  // the table keeps each distinct label set once
       raw.values.swap(o.values);
       index++;
       if (input_) input_->release_before(pos);
@@ -436,18 +435,6 @@ class Decoder {
     uint64_t h = 1469598103934665603ull;
     for (uint64_t id : s.location_ids) h = (h ^ id) * 1099511628211ull;
     return (h ^ s.labels.hash()) * 1099511628211ull;
-  }
-
-  // Equal label sets share one list (profile::Labels): a profile's samples repeat a few hundred.
-  void share_labels(profile::Labels& labels) {
-    if (labels.empty()) return;
-    auto& same_hash = label_sets_[labels.hash()];
-    for (const auto& known : same_hash)
-      if (known == labels) {
-        labels = known;
-        return;
-      }
-    same_hash.push_back(labels);
   }
 
   // Adds a copy of `o` to the samples, or its values to an identical one's. An open-addressing table
@@ -532,7 +519,6 @@ class Decoder {
   std::string error_;
   IdMap mapping_ids_, location_ids_, function_ids_;
   std::vector<uint64_t> slots_;  // merge()'s table
-  std::unordered_map<uint64_t, std::vector<profile::Labels>> label_sets_;  // share_labels()'s
   bool negative_ = false, labelled_ = false;
   size_t first_negative_ = 0;
 };

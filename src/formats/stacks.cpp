@@ -123,6 +123,7 @@ FrameInfo frame_for_bare_location(const profile::Profile& p, const profile::Loca
 
 Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt) {
   Stacks out;
+  out.profile = &p;
   auto value = choose_value(p, opt.value_type, opt.preference);
   if (!value) return value.error();
   out.value = *value;
@@ -137,26 +138,29 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
   FrameTable table(out.frames, out.diff);
 
   // Per-location frame lists (root-most first within a location) are computed once.
-  std::vector<std::vector<uint32_t>> loc_frames(p.locations.size());
-  for (size_t i = 0; i < p.locations.size(); i++) {
-    const auto& loc = p.locations[i];
+  out.location_begin.reserve(p.locations.size() + 1);
+  for (const auto& loc : p.locations) {
+    out.location_begin.push_back(static_cast<uint32_t>(out.location_frames.size()));
     if (loc.lines.empty()) {
-      loc_frames[i].push_back(table.intern(frame_for_bare_location(p, loc)));
+      out.location_frames.push_back(table.intern(frame_for_bare_location(p, loc)));
       continue;
     }
     // pprof lists inlined frames innermost first; the caller is the root-most.
     for (auto it = loc.lines.rbegin(); it != loc.lines.rend(); ++it)
-      loc_frames[i].push_back(table.intern(frame_for_line(p, loc, *it)));
+      out.location_frames.push_back(table.intern(frame_for_line(p, loc, *it)));
   }
+  out.location_begin.push_back(static_cast<uint32_t>(out.location_frames.size()));
 
   std::map<std::pair<std::string, int64_t>, size_t> thread_index;
   std::vector<ThreadInfo> threads;
-  std::map<std::string, std::string_view, std::less<>> phase_index;
-  std::vector<uint32_t> begins;  // sample k's frames start at frame_ids[begins[k]]
-  for (const auto& s : p.samples) {
+  std::map<std::string, uint32_t, std::less<>> phase_index;
+  out.samples.reserve(p.samples.size());  // exactly: growth by doubling would hold 1.5 times as much
+  for (auto it = p.samples.begin(); it != p.samples.end(); ++it) {
+    const profile::SampleView s = *it;
     if (out.value.index >= s.values.size()) continue;
     const int64_t v = s.values[out.value.index];
-    StackSample ss;
+    StackRef ss;
+    ss.sample = static_cast<uint32_t>(it.index());
     if (out.diff) {
       if (v == 0) continue;
       ss.base = profile::is_diff_base(s, v);
@@ -174,7 +178,7 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
     const bool has_tid = label_tid.has_value() && !out.diff;
     const int64_t tid = has_tid ? *label_tid : 0;
     auto key = out.diff ? std::make_pair(name + '\x1f' + std::string(role), int64_t{0}) : std::make_pair(name, tid);
-    auto [it, fresh] = thread_index.try_emplace(std::move(key), threads.size());
+    auto [at, fresh] = thread_index.try_emplace(std::move(key), threads.size());
     if (fresh) {
       ThreadInfo t;
       t.name = name;
@@ -183,33 +187,24 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
       t.role = std::string(role);
       threads.push_back(std::move(t));
     }
-    ss.thread = static_cast<uint32_t>(it->second);
+    ss.thread = static_cast<uint32_t>(at->second);
     (ss.base ? threads[ss.thread].base_total : threads[ss.thread].total) += ss.value;
     (ss.base ? out.base_total : out.total) += ss.value;
     if (const std::string_view phase = s.str_label(profile::kPhaseLabel); !phase.empty()) {
       auto known = phase_index.find(phase);
-      if (known == phase_index.end())
-        known = phase_index.emplace(std::string(phase), out.phases.emplace_back(phase)).first;
+      if (known == phase_index.end()) {
+        known = phase_index.emplace(std::string(phase), static_cast<uint32_t>(out.phases.size())).first;
+        out.phases.emplace_back(phase);
+        if (opt.phase_roots) {
+          FrameInfo ph;
+          ph.name = "[" + std::string(phase) + "]";
+          ph.synthetic = SyntheticKind::kPhase;
+          out.phase_frames.push_back(table.intern(std::move(ph)));
+        }
+      }
       ss.phase = known->second;
     }
-    begins.push_back(static_cast<uint32_t>(out.frame_ids.size()));
-    if (opt.phase_roots && !ss.phase.empty()) {
-      FrameInfo ph;
-      ph.name = "[" + std::string(ss.phase) + "]";
-      ph.synthetic = SyntheticKind::kPhase;
-      out.frame_ids.push_back(table.intern(std::move(ph)));
-    }
-    for (auto id = s.location_ids.rbegin(); id != s.location_ids.rend(); ++id) {
-      if (*id == 0 || *id > p.locations.size()) continue;  // decode_pprof rejects these; stay safe
-      const auto& lf = loc_frames[*id - 1];
-      out.frame_ids.insert(out.frame_ids.end(), lf.begin(), lf.end());
-    }
     out.samples.push_back(ss);
-  }
-  // frame_ids is whole now: each sample's frames can be viewed.
-  for (size_t k = 0; k < out.samples.size(); k++) {
-    const size_t end = k + 1 < begins.size() ? begins[k + 1] : out.frame_ids.size();
-    out.samples[k].frames = std::span<const uint32_t>(out.frame_ids).subspan(begins[k], end - begins[k]);
   }
 
   // Loop threads first, so that the first profile a viewer opens is the event loop.
@@ -219,71 +214,93 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
     const auto &x = threads[a], &y = threads[b];
     return std::make_tuple(role_rank(x.role), x.tid, x.name) < std::make_tuple(role_rank(y.role), y.tid, y.name);
   });
-  std::vector<size_t> new_index(threads.size());
+  std::vector<uint32_t> new_index(threads.size());
   for (size_t i = 0; i < order.size(); i++) {
-    new_index[order[i]] = i;
+    new_index[order[i]] = static_cast<uint32_t>(i);
     out.threads.push_back(std::move(threads[order[i]]));
   }
   for (auto& s : out.samples) s.thread = new_index[s.thread];
   return out;
 }
 
-uint32_t CallTree::child(uint32_t parent, uint32_t frame) {
-  uint64_t key = (static_cast<uint64_t>(parent) << 32) | frame;
-  auto [it, fresh] = index_.try_emplace(key, static_cast<uint32_t>(nodes_.size()));
-  if (fresh) {
-    nodes_[parent].children.push_back(it->second);
-    nodes_.push_back(Node{frame, {}, 0, 0, 0, 0});
-    parent_.push_back(parent);
-  }
-  return it->second;
+void Stacks::frames_into(const StackRef& s, std::vector<uint32_t>& out) const {
+  FrameCursor c = frames_of(s);
+  for (uint32_t f; c.next(f);) out.push_back(f);
 }
 
-void CallTree::add(uint32_t leaf, int64_t value) {
-  nodes_[leaf].self += value;
-  for (uint32_t n = leaf;; n = parent_[n]) {
-    nodes_[n].total += value;
-    if (n == 0) break;
+namespace {
+
+// Each frame's place when sorting: phase roots first in loop order, then the others by name (ties,
+// e.g. one name in two files, by when the frame was first seen).
+std::vector<uint32_t> frame_ranks(const Stacks& s) {
+  const auto& frames = s.frames;
+  std::vector<uint32_t> by(frames.size());
+  for (uint32_t i = 0; i < by.size(); i++) by[i] = i;
+  auto phase_of = [&](const FrameInfo& f) { return std::string_view(f.name).substr(1, f.name.size() - 2); };
+  std::sort(by.begin(), by.end(), [&](uint32_t a, uint32_t b) {
+    const auto &fa = frames[a], &fb = frames[b];
+    const bool pa = fa.synthetic == SyntheticKind::kPhase, pb = fb.synthetic == SyntheticKind::kPhase;
+    if (pa != pb) return pa;
+    if (pa) {
+      const int ra = phase_rank(phase_of(fa)), rb = phase_rank(phase_of(fb));
+      if (ra != rb) return ra < rb;
+    }
+    if (fa.name != fb.name) return fa.name < fb.name;
+    return a < b;
+  });
+  std::vector<uint32_t> rank(frames.size());
+  for (uint32_t i = 0; i < by.size(); i++) rank[by[i]] = i;
+  return rank;
+}
+
+// Root first, frame by frame by rank; a stack sorts before the stacks it is a prefix of.
+int compare_frames(const Stacks& st, const std::vector<uint32_t>& rank, const StackRef& a, const StackRef& b) {
+  FrameCursor x = st.frames_of(a), y = st.frames_of(b);
+  for (;;) {
+    uint32_t fa, fb;
+    const bool ha = x.next(fa), hb = y.next(fb);
+    if (!ha || !hb) return ha == hb ? 0 : ha ? 1 : -1;
+    if (fa != fb) return rank[fa] < rank[fb] ? -1 : 1;
   }
 }
 
-void CallTree::add_base(uint32_t leaf, int64_t value) {
-  nodes_[leaf].base_self += value;
-  for (uint32_t n = leaf;; n = parent_[n]) {
-    nodes_[n].base_total += value;
-    if (n == 0) break;
-  }
+}  // namespace
+
+int compare_thread_phase(const Stacks& s, const StackRef& a, const StackRef& b) {
+  if (a.thread != b.thread) return a.thread < b.thread ? -1 : 1;
+  const std::string_view pa = s.phase(a), pb = s.phase(b);
+  if (pa == pb) return 0;
+  const int ra = phase_rank(pa), rb = phase_rank(pb);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  return pa < pb ? -1 : 1;
 }
 
-std::vector<int64_t> CallTree::diff_widths() const {
-  // Children always have larger indices than their parent, so one backward pass sees every child
-  // before its parent. max(base, head) per node alone would not nest: a caller whose callee A
-  // vanished and whose callee B appeared has max(base, head) = 10 while A and B need 10 each.
-  std::vector<int64_t> w(nodes_.size(), 0);
-  for (size_t i = nodes_.size(); i-- > 0;) {
-    const auto& n = nodes_[i];
-    int64_t children = 0;
-    for (uint32_t c : n.children) children += w[c];
-    w[i] = std::max({n.total, n.base_total, children});
+bool same_frames(const Stacks& st, const StackRef& a, const StackRef& b) {
+  FrameCursor x = st.frames_of(a), y = st.frames_of(b);
+  for (;;) {
+    uint32_t fa, fb;
+    const bool ha = x.next(fa), hb = y.next(fb);
+    if (ha != hb) return false;
+    if (!ha) return true;
+    if (fa != fb) return false;
   }
-  return w;
 }
 
 void sort_samples(Stacks& s) {
-  const auto& frames = s.frames;
-  std::stable_sort(s.samples.begin(), s.samples.end(), [&](const StackSample& a, const StackSample& b) {
-    if (a.thread != b.thread) return a.thread < b.thread;
-    int ra = phase_rank(a.phase), rb = phase_rank(b.phase);
-    if (ra != rb) return ra < rb;
-    if (a.phase != b.phase) return a.phase < b.phase;
-    size_t n = std::min(a.frames.size(), b.frames.size());
-    for (size_t i = 0; i < n; i++) {
-      if (a.frames[i] == b.frames[i]) continue;
-      const auto &fa = frames[a.frames[i]], &fb = frames[b.frames[i]];
-      if (fa.name != fb.name) return fa.name < fb.name;
-      return a.frames[i] < b.frames[i];
-    }
-    return a.frames.size() < b.frames.size();
+  const auto rank = frame_ranks(s);
+  std::sort(s.samples.begin(), s.samples.end(), [&](const StackRef& a, const StackRef& b) {
+    if (int c = compare_thread_phase(s, a, b)) return c < 0;
+    if (int c = compare_frames(s, rank, a, b)) return c < 0;
+    return a.sample < b.sample;
+  });
+}
+
+void sort_for_tree(Stacks& s, bool by_thread) {
+  const auto rank = frame_ranks(s);
+  std::sort(s.samples.begin(), s.samples.end(), [&](const StackRef& a, const StackRef& b) {
+    if (by_thread && a.thread != b.thread) return a.thread < b.thread;
+    if (int c = compare_frames(s, rank, a, b)) return c < 0;
+    return a.sample < b.sample;
   });
 }
 

@@ -4,12 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
-#include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "loopperf/common/result.h"
@@ -56,34 +53,92 @@ struct ThreadInfo {
   bool is_loop() const { return profile::is_loop_role(role); }
 };
 
-// 48 bytes, its frames in Stacks::frame_ids: a profile of millions of distinct samples is expanded
-// into as many (issue 22).
-struct StackSample {
-  uint32_t thread = 0;                // index into Stacks::threads
-  bool base = false;                  // diff profiles only: a base sample (pprof::base=true or negative)
-  std::string_view phase;             // the `phase` label, "" when absent (held by Stacks::phases)
-  std::span<const uint32_t> frames;   // root first; indices into Stacks::frames (phase root included)
-  int64_t value = 0;                  // > 0 (a base sample's magnitude in a diff profile)
+// One kept sample, 24 bytes: its frames are read from the profile when needed (Stacks::frames_of)
+// rather than copied, so that a profile of millions of distinct samples costs the writers a small
+// part of what it costs to hold (issue 22).
+struct StackRef {
+  static constexpr uint32_t kNoPhase = (1u << 31) - 1;
+  uint32_t sample = 0;          // index into the profile's samples
+  uint32_t thread = 0;          // index into Stacks::threads
+  uint32_t phase : 31 = kNoPhase;  // index into Stacks::phases
+  uint32_t base : 1 = 0;        // diff profiles only: a base sample (pprof::base=true or negative)
+  uint32_t node = 0;            // free for a writer (the .cpuprofile's node id)
+  int64_t value = 0;            // > 0 (a base sample's magnitude in a diff profile)
+};
+
+struct Stacks;
+
+// A sample's frames, root first (its phase root, then its locations' frames), one at a time.
+class FrameCursor {
+ public:
+  FrameCursor(const Stacks& st, const StackRef& s);
+  bool next(uint32_t& frame) {
+    if (phase_frame_ != kNone) {
+      frame = phase_frame_;
+      phase_frame_ = kNone;
+      return true;
+    }
+    while (in_ == in_end_)
+      if (!next_location()) return false;
+    frame = *in_++;
+    return true;
+  }
+  bool empty() const {
+    FrameCursor c = *this;
+    uint32_t f;
+    return !c.next(f);
+  }
+
+ private:
+  static constexpr uint32_t kNone = ~0u;
+  bool next_location();
+  const Stacks* st_;
+  const uint32_t* loc_;        // one past the next location id (read leaf last)
+  const uint32_t* loc_first_;
+  const uint32_t* in_ = nullptr;
+  const uint32_t* in_end_ = nullptr;
+  uint32_t phase_frame_ = kNone;
 };
 
 struct Stacks {
-  Stacks() = default;
-  Stacks(Stacks&&) = default;  // moved, never copied: samples view frame_ids and phases
-  Stacks& operator=(Stacks&&) = default;
-  Stacks(const Stacks&) = delete;
-  Stacks& operator=(const Stacks&) = delete;
-
+  const profile::Profile* profile = nullptr;
   std::vector<FrameInfo> frames;
-  std::vector<uint32_t> frame_ids;  // every sample's frames, one after the other
-  std::deque<std::string> phases;   // the distinct phase labels (a deque: they never move)
+  // Location i's frames (root-most first) are location_frames[location_begin[i] .. location_begin[i + 1]).
+  std::vector<uint32_t> location_frames;
+  std::vector<uint32_t> location_begin;
+  std::vector<std::string> phases;         // the distinct phase labels
+  std::vector<uint32_t> phase_frames;      // per phase, its "[phase]" frame; empty without phase roots
   std::vector<ThreadInfo> threads;  // main loop, worker loops, then the rest; by tid within a role
-  std::vector<StackSample> samples;
+  std::vector<StackRef> samples;
   bool has_thread_labels = false;   // false for profiles from tools that do not label threads
   ValueChoice value;
   int64_t total = 0;       // head's samples in a diff profile
   bool diff = false;       // a diff profile, split into base and head (DiffMode::kSplit)
   int64_t base_total = 0;  // diff profiles only
+
+  FrameCursor frames_of(const StackRef& s) const { return FrameCursor(*this, s); }
+  // Appends s's frames, root first, to `out`.
+  void frames_into(const StackRef& s, std::vector<uint32_t>& out) const;
+  std::string_view phase(const StackRef& s) const {
+    return s.phase == StackRef::kNoPhase ? std::string_view() : std::string_view(phases[s.phase]);
+  }
 };
+
+inline FrameCursor::FrameCursor(const Stacks& st, const StackRef& s) : st_(&st) {
+  const auto ids = st.profile->samples[s.sample].location_ids;
+  loc_first_ = ids.data();
+  loc_ = ids.data() + ids.size();
+  if (!st.phase_frames.empty() && s.phase != StackRef::kNoPhase) phase_frame_ = st.phase_frames[s.phase];
+}
+
+inline bool FrameCursor::next_location() {
+  if (loc_ == loc_first_) return false;
+  const uint32_t id = *--loc_;  // pprof lists the leaf first
+  if (id == 0 || id >= st_->location_begin.size()) return true;  // decode_pprof rejects these; stay safe
+  in_ = st_->location_frames.data() + st_->location_begin[id - 1];
+  in_end_ = st_->location_frames.data() + st_->location_begin[id];
+  return true;
+}
 
 // What a writer does with a diff profile (`loopperf diff -o`, Go pprof's -diff_base convention: head
 // samples plus base samples scaled to head's total, negated and labelled pprof::base=true).
@@ -114,36 +169,44 @@ Result<Stacks> collect_stacks(const profile::Profile& p, const StackOptions& opt
 // thread order, then libuv phase order, then frame names. This is the synthesized "time" order
 // of the formats that need one (pprof keeps no per-sample timestamps).
 void sort_samples(Stacks& s);
+// That order's first keys: thread, then phase in loop order (<0, 0, >0).
+int compare_thread_phase(const Stacks& s, const StackRef& a, const StackRef& b);
+// Whether two samples have the same frames.
+bool same_frames(const Stacks& s, const StackRef& a, const StackRef& b);
 
-// The call tree of a set of stacks: node 0 is the root, children in first-insertion order.
-class CallTree {
- public:
-  struct Node {
-    uint32_t frame = 0;  // index into Stacks::frames; meaningless for the root
-    std::vector<uint32_t> children;
-    int64_t self = 0;
-    int64_t total = 0;
-    int64_t base_self = 0;   // diff profiles: the base side, summed apart from head's
-    int64_t base_total = 0;
-  };
-  CallTree() : nodes_(1) {}
-  // The child of `parent` for `frame`, created on first use.
-  uint32_t child(uint32_t parent, uint32_t frame);
-  // Adds `value` to the totals of `leaf` and every ancestor (parents always precede children).
-  void add(uint32_t leaf, int64_t value);
-  // The same for a base sample of a diff profile (base_self, base_total).
-  void add_base(uint32_t leaf, int64_t value);
-  // Per node, the width a diff flame graph draws it with: max(base, head) total, and at least the
-  // sum of its children's widths so that they always fit inside it. A frame that vanished in head
-  // keeps its base width instead of disappearing; without base samples this is `total`.
-  std::vector<int64_t> diff_widths() const;
-  const std::vector<Node>& nodes() const { return nodes_; }
+// Sorts samples in call-tree order: by thread when `by_thread`, then by frames alone (phase roots
+// in loop order, other frames by name), so that every node's samples are contiguous, the samples
+// ending at a node come right before those passing through it, and children are in name order.
+void sort_for_tree(Stacks& s, bool by_thread);
 
- private:
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> parent_ = {0};
-  std::unordered_map<uint64_t, uint32_t> index_;
-};
+// Walks the call tree of samples sorted by sort_for_tree, forward or backward, without building it:
+// open(frame) when a node is entered, close() when it is left (so closes come in postorder),
+// leaf(index) for each sample, at the deepest open node. With `thread_frames`, a sample's path
+// starts at its thread's frame. The root is the caller's: it is never opened or closed.
+// Backward, the nodes close in postorder with children last-first: that sequence reversed is the
+// preorder with children first-first, which is how the HTML page reads it.
+template <typename Open, typename Close, typename Leaf>
+void walk_tree(const Stacks& st, bool backward, const std::vector<uint32_t>* thread_frames, Open open,
+               Close close, Leaf leaf) {
+  std::vector<uint32_t> path, cur;
+  const size_t n = st.samples.size();
+  for (size_t k = 0; k < n; k++) {
+    const size_t i = backward ? n - 1 - k : k;
+    const StackRef& r = st.samples[i];
+    cur.clear();
+    if (thread_frames) cur.push_back((*thread_frames)[r.thread]);
+    st.frames_into(r, cur);
+    size_t common = 0;
+    while (common < path.size() && common < cur.size() && path[common] == cur[common]) common++;
+    for (; path.size() > common; path.pop_back()) close();
+    while (path.size() < cur.size()) {
+      path.push_back(cur[path.size()]);
+      open(path.back());
+    }
+    leaf(i);
+  }
+  for (; !path.empty(); path.pop_back()) close();
+}
 
 // Position of a phase name in one loop iteration (timers first, outside-loop and unknown last).
 int phase_rank(std::string_view phase);

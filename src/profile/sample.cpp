@@ -104,13 +104,6 @@ void SampleTable::reserve(size_t samples, size_t ids) {
   if (ids) ids_.reserve(ids);
 }
 
-void SampleTable::shrink_to_fit() {
-  ids_.shrink_to_fit();
-  ends_.shrink_to_fit();
-  values_.shrink_to_fit();
-  label_of_.shrink_to_fit();
-}
-
 size_t SampleTable::bytes() const {
   return ids_.capacity() * sizeof(uint32_t) + ends_.capacity() * sizeof(uint32_t) +
          values_.capacity() * sizeof(int64_t) + label_of_.capacity() * sizeof(uint32_t) +

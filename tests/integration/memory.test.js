@@ -56,10 +56,12 @@ test('a 3-minute recording at 4999 Hz: RSS flat after the first minute, stacks f
 
 // Issue 22's goal for reading profiles (docs/hardening.md, "Memory"): a profile of a million
 // distinct samples (scripts/bigprof.js: 45 MB, nearly every sample distinct, as hostile input
-// would be) is reported, converted to pprof and diffed in at most twice its size, above what
-// loopperf takes for a tiny profile. Peak RSS as GNU time reads it. Measured: report 98.7 MB,
-// convert 86.0 MB, diff of the file against itself 149 MB (two profiles), against a 7 MB start.
-// Before the columnar sample table: ~190 bytes a sample, 2.2x to 5x the file.
+// would be) is reported, converted to every format and diffed in at most twice its size, above what
+// loopperf takes for a tiny profile. Peak RSS as GNU time reads it. Measured: report 71 MB, convert
+// to pprof 86 MB, to folded, speedscope, .cpuprofile and HTML 79-83 MB (their text written as it is
+// made), with a --thread filter 80 MB, diff of the file against itself 117 MB (two profiles),
+// against a 9 MB start. Before the columnar sample table: ~190 bytes a sample, 2.2x to 5x the file;
+// before the streaming writers, HTML took 950 MB.
 test('a profile of a million distinct samples is read in at most twice its size', { timeout: 300000 }, () => {
   const dir = lp.tmpdir('bigprof');
   const bigprof = (out, n) => spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'bigprof.js'), out, String(n)], { encoding: 'utf8' });
@@ -77,11 +79,14 @@ test('a profile of a million distinct samples is read in at most twice its size'
       return Number(r.stderr.match(/peak-kb (\d+)/)[1]) / 1024;
     };
     const base = peakMb(['report', small]);
-    for (const [args, inputs] of [[['report', big], 1], [['convert', big, '-o', path.join(dir, 'out.pb.gz')], 1],
-      [['diff', big, big], 2]]) {
+    const out = (name) => path.join(dir, name);
+    for (const [args, inputs] of [[['report', big], 1], [['convert', big, '-o', out('out.pb.gz')], 1],
+      [['convert', big, '-o', out('out.folded')], 1], [['convert', big, '-o', out('out.speedscope.json')], 1],
+      [['convert', big, '-o', out('out.cpuprofile')], 1], [['convert', big, '-o', out('out.html')], 1],
+      [['convert', big, '--thread', 'node', '-o', out('node.folded')], 1], [['diff', big, big], 2]]) {
       const mb = peakMb(args);
       assert.ok(mb - base <= 2 * inputs * fileMb,
-        `${args[0]}: ${mb.toFixed(1)} MB peak for ${inputs} x ${fileMb.toFixed(1)} MB (${base.toFixed(1)} MB for a tiny profile)`);
+        `${args.join(' ')}: ${mb.toFixed(1)} MB peak for ${inputs} x ${fileMb.toFixed(1)} MB (${base.toFixed(1)} MB for a tiny profile)`);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

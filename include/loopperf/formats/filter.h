@@ -32,6 +32,8 @@ struct FilterSpec {
 // outside the vocabulary, a thread selector that matches no thread of this profile (the hint lists
 // the threads it has), an invalid regex.
 Result<profile::Profile> filter_profile(const profile::Profile& p, const FilterSpec& spec);
+// The same, in place: the kept samples are not copied (for a profile read only to be filtered).
+Result<profile::Profile> filter_profile(profile::Profile&& p, const FilterSpec& spec);
 
 // True when `selector` names the sample's thread (profile::thread_selector_matches on its labels).
 bool thread_matches(const profile::SampleView& s, const std::string& selector);

@@ -183,7 +183,6 @@ class SampleTable {
   void keep_if(Keep keep);
 
   void reserve(size_t samples, size_t ids = 0);
-  void shrink_to_fit();
   void clear() { *this = SampleTable(); }
   // The distinct label sets (each sample refers to one).
   size_t label_set_count() const { return label_sets_.size(); }

@@ -35,21 +35,33 @@
   const MIN_WIDTH = 0.35;  // px; narrower boxes (and their subtrees) are skipped
   const FONT = '12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
 
-  // ---- The tree: preorder (frame, child count, total) triples, decoded into flat arrays. ----------
-  const triples = data.tree;
-  const count = triples.length / 3;
+  // ---- The tree: (frame, child count, width[, head, base]) tuples, the writer's postorder: read
+  // from the end, they are the preorder. Decoded into flat arrays in preorder. --------------------
+  const diff = data.diff || null;
+  const stride = diff ? 5 : 3;
+  const tuples = data.tree;
+  const count = tuples.length / stride;
+  const at = (i, k) => tuples[(count - 1 - i) * stride + k];
   const frameOf = new Int32Array(count);
   const total = new Float64Array(count);
   const start = new Float64Array(count);  // left edge, in value units from the root's left edge
   const depth = new Int32Array(count);
   const parent = new Int32Array(count);
   const size = new Int32Array(count);     // nodes in the subtree, itself included
+  // Shares are of head's samples (and base's, for a diff); `total` is the drawn width, which for an
+  // ordinary profile is the same array.
+  const head = diff ? new Float64Array(count) : total;
+  const base = diff ? new Float64Array(count) : null;
   let maxDepth = 0;
   {
     const open = [], left = [], cursor = [];
     for (let i = 0; i < count; i++) {
-      frameOf[i] = triples[3 * i];
-      total[i] = triples[3 * i + 2];
+      frameOf[i] = at(i, 0);
+      total[i] = at(i, 2);
+      if (diff) {
+        head[i] = at(i, 3);
+        base[i] = at(i, 4);
+      }
       if (open.length) {
         const top = open.length - 1;
         parent[i] = open[top];
@@ -62,7 +74,7 @@
         parent[i] = -1;
       }
       open.push(i);
-      left.push(triples[3 * i + 1]);
+      left.push(at(i, 1));
       cursor.push(start[i]);
       while (open.length && left[left.length - 1] === 0) {
         const done = open.pop();
@@ -73,11 +85,6 @@
     }
   }
   const hasThreads = data.threads.length > 0 && count > 1 && frameOf[1] >= 0 && frames.kind[frameOf[1]] === KIND_THREAD;
-  // Shares are of head's samples (and base's, for a diff); `total` is the drawn width, which for an
-  // ordinary profile is the same array.
-  const diff = data.diff || null;
-  const head = diff ? Float64Array.from(data.head) : total;
-  const base = diff ? Float64Array.from(data.base) : null;
 
   const nameOf = (i) => (frameOf[i] < 0 ? (hasThreads ? 'all threads' : 'all') : frames.name[frameOf[i]]);
   const kindOf = (i) => (frameOf[i] < 0 ? KIND_ROOT : frames.kind[frameOf[i]]);

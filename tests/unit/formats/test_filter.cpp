@@ -132,3 +132,31 @@ TEST_CASE("filter: nothing matching is an empty profile, not an error", "[filter
   CHECK(p.locations.empty());
   CHECK(p.sample_types.size() == 2);
 }
+
+TEST_CASE("filter: in place (the profile moved in) and by copy keep the same samples", "[filter]") {
+  const auto whole = test::labeled_profile();
+  std::vector<formats::FilterSpec> specs = {{}, threads({"main"}), threads({"worker", "pool"})};
+  specs.push_back({});
+  specs.back().phases = {"poll"};
+  specs.push_back({});
+  specs.back().focus = "auth";
+  for (const auto& spec : specs) {
+    auto copied = formats::filter_profile(whole, spec);
+    profile::Profile mine = whole;
+    auto in_place = formats::filter_profile(std::move(mine), spec);
+    REQUIRE(copied.ok());
+    REQUIRE(in_place.ok());
+    REQUIRE(in_place->samples.size() == copied->samples.size());
+    CHECK(in_place->locations.size() == copied->locations.size());
+    CHECK(in_place->functions.size() == copied->functions.size());
+    CHECK(in_place->meta("filter") == copied->meta("filter"));
+    for (size_t i = 0; i < copied->samples.size(); i++) {
+      const auto a = copied->samples[i], b = in_place->samples[i];
+      CHECK(std::vector<uint32_t>(a.location_ids.begin(), a.location_ids.end()) ==
+            std::vector<uint32_t>(b.location_ids.begin(), b.location_ids.end()));
+      CHECK(std::vector<int64_t>(a.values.begin(), a.values.end()) ==
+            std::vector<int64_t>(b.values.begin(), b.values.end()));
+      CHECK(a.labels == b.labels);
+    }
+  }
+}

@@ -67,23 +67,27 @@ TEST_CASE("html: the embedded tree: threads, phase roots, totals", "[html]") {
   CHECK(d["threads"][0]["phases"][0][1].i() == 10);
   CHECK(d["threads"][0]["phases"][1][0].str == "poll");
 
-  const auto& tree = d["tree"].arr;
-  REQUIRE(tree.size() % 3 == 0);
-  CHECK(tree[0].i() == -1);          // the root
-  CHECK(tree[1].i() == 3);           // three threads under it
-  CHECK(tree[2].i() == 18);          // holding everything
+  // (frame, child count, total) triples, the preorder read from the end.
+  std::vector<int64_t> tree;
+  const auto& tuples = d["tree"].arr;
+  REQUIRE(tuples.size() % 3 == 0);
+  for (size_t i = tuples.size() / 3; i-- > 0;)
+    for (size_t k = 0; k < 3; k++) tree.push_back(tuples[3 * i + k].i());
+  CHECK(tree[0] == -1);          // the root
+  CHECK(tree[1] == 3);           // three threads under it
+  CHECK(tree[2] == 18);          // holding everything
   const auto& names = d["frames"]["name"].arr;
-  CHECK(names[tree[3].i()].str == "node (100)");  // preorder: main thread first
-  CHECK(names[tree[6].i()].str == "[timers]");
+  CHECK(names[static_cast<size_t>(tree[3])].str == "node (100)");  // preorder: main thread first
+  CHECK(names[static_cast<size_t>(tree[6])].str == "[timers]");
   // Every node's total is at least the sum of its children's: walk the preorder triples.
   std::vector<std::pair<int64_t, int64_t>> open;  // (children left, total left)
   for (size_t i = 0; i < tree.size(); i += 3) {
     if (!open.empty()) {
       open.back().first--;
-      open.back().second -= tree[i + 2].i();
+      open.back().second -= tree[i + 2];
       CHECK(open.back().second >= 0);
     }
-    open.emplace_back(tree[i + 1].i(), tree[i + 2].i());
+    open.emplace_back(tree[i + 1], tree[i + 2]);
     while (!open.empty() && open.back().first == 0) open.pop_back();
   }
   CHECK(open.empty());

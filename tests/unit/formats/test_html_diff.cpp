@@ -81,7 +81,8 @@ Json page_data(const std::string& page) {
   return test::parse_json(page.substr(from, page.find("</script>", from) - from));
 }
 
-// The tree's preorder triples with the per-node head and base totals, by frame name.
+// The tree in preorder, from the page's (frame, child count, width, head, base) tuples, which are
+// the preorder read from the end.
 struct PageNode {
   std::string name;
   int64_t width, head, base, children;
@@ -89,10 +90,11 @@ struct PageNode {
 std::vector<PageNode> page_nodes(const Json& d) {
   std::vector<PageNode> out;
   const auto& tree = d["tree"].arr;
-  for (size_t i = 0; i * 3 < tree.size(); i++) {
-    int64_t f = tree[3 * i].i();
-    out.push_back({f < 0 ? "<root>" : d["frames"]["name"][static_cast<size_t>(f)].str, tree[3 * i + 2].i(),
-                   d["head"][i].i(), d["base"][i].i(), tree[3 * i + 1].i()});
+  REQUIRE(tree.size() % 5 == 0);
+  for (size_t i = tree.size() / 5; i-- > 0;) {
+    int64_t f = tree[5 * i].i();
+    out.push_back({f < 0 ? "<root>" : d["frames"]["name"][static_cast<size_t>(f)].str, tree[5 * i + 2].i(),
+                   tree[5 * i + 3].i(), tree[5 * i + 4].i(), tree[5 * i + 1].i()});
   }
   return out;
 }
@@ -199,35 +201,6 @@ TEST_CASE("diff: an ordinary profile flattens as before: tids kept, nothing mark
   CHECK(s->samples.size() == 7);  // the zero-valued sample is dropped
 }
 
-TEST_CASE("diff: call tree sums base and head apart, widths are max(base, head) and nest", "[diff-html]") {
-  formats::detail::CallTree t;
-  const uint32_t caller = t.child(0, 1), gone = t.child(caller, 2), fresh = t.child(caller, 3), same = t.child(0, 4);
-  t.add_base(gone, 10);
-  t.add(fresh, 10);
-  t.add(same, 5);
-  t.add_base(same, 5);
-  const auto& n = t.nodes();
-  CHECK(n[caller].total == 10);
-  CHECK(n[caller].base_total == 10);
-  CHECK(n[gone].total == 0);
-  CHECK(n[gone].base_self == 10);
-  CHECK(n[0].total == 15);
-  CHECK(n[0].base_total == 15);
-  auto w = t.diff_widths();
-  CHECK(w[gone] == 10);    // vanished in head, still drawn at its base size
-  CHECK(w[fresh] == 10);
-  CHECK(w[caller] == 20);  // max(base, head) is 10, but both callees must fit
-  CHECK(w[same] == 5);
-  CHECK(w[0] == 25);
-
-  // Without base samples the widths are the totals: an ordinary tree.
-  formats::detail::CallTree plain;
-  plain.add(plain.child(plain.child(0, 1), 2), 3);
-  plain.add(plain.child(0, 1), 4);
-  auto pw = plain.diff_widths();
-  for (size_t i = 0; i < pw.size(); i++) CHECK(pw[i] == plain.nodes()[i].total);
-}
-
 TEST_CASE("diff html: per-node base and head in preorder, widths nest, base scale and sides in the data",
           "[diff-html]") {
   auto page = formats::to_html_flamegraph(diff_profile());
@@ -248,8 +221,7 @@ TEST_CASE("diff html: per-node base and head in preorder, widths nest, base scal
   CHECK(d["threads"][0]["basePhases"][0][1].i() == 20);
 
   auto nodes = page_nodes(d);
-  REQUIRE(d["head"].arr.size() == nodes.size());
-  REQUIRE(d["base"].arr.size() == nodes.size());
+  CHECK(nodes.front().name == "<root>");
   CHECK(node_named(nodes, "<root>").head == 20);
   CHECK(node_named(nodes, "<root>").base == 20);
   const auto& score = node_named(nodes, "scoreRecords");
@@ -299,4 +271,32 @@ TEST_CASE("diff html: base scale only for the count type, an ordinary page carri
   CHECK_FALSE(q.has("base"));
   CHECK(q["threads"][0].has("total"));
   CHECK_FALSE(q["threads"][0].has("baseTotal"));
+}
+
+TEST_CASE("stacks: the call tree is walked from sorted samples without being built, either way", "[stacks]") {
+  using namespace loopperf::profile;
+  Profile p;
+  p.sample_types = {{"samples", "count"}};
+  const char* names[] = {"a", "b", "c", "d"};
+  for (uint64_t i = 0; i < 4; i++) {
+    p.functions.push_back({.name = names[i], .file = "x.js", .start_line = static_cast<int64_t>(i + 1)});
+    p.locations.push_back({.address = 0x100 * (i + 1), .lines = {{.function_id = i + 1, .line = 1}}});
+  }
+  // Leaf first, as pprof lists them; in no particular order, one stack twice, one empty.
+  for (std::vector<uint32_t> ids : std::vector<std::vector<uint32_t>>{{2}, {3, 2, 1}, {2, 1}, {4, 1}, {}, {1}, {2, 1}})
+    p.samples.push_back({.location_ids = ids, .values = {1}, .labels = {}});
+  auto s = formats::detail::collect_stacks(p, {});
+  REQUIRE(s.ok());
+  formats::detail::sort_for_tree(*s, false);
+  auto walk = [&](bool backward) {
+    std::string events;
+    formats::detail::walk_tree(
+        *s, backward, nullptr, [&](uint32_t f) { events += "(" + s->frames[f].name; }, [&] { events += ")"; },
+        [&](size_t) { events += "."; });
+    return events;
+  };
+  // Forward: preorder, children by name, a node's own samples before its callees'.
+  CHECK(walk(false) == ".(a.(b..(c.))(d.))(b.)");
+  // Backward: postorder with children last-first, whose reverse is that preorder.
+  CHECK(walk(true) == "(b.)(a(d.)(b(c.)..).).");
 }
