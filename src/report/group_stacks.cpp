@@ -108,6 +108,9 @@ std::vector<StackGroup> group_stacks(const profile::Profile& p,
       std::push_heap(top.begin(), top.end(), better);
     }
   }
+  // Best first, ties in the order seen: the same total order that chose them, so that the first N
+  // of a longer list are the N a shorter one keeps.
+  std::sort(top.begin(), top.end(), better);
   std::vector<std::pair<double, StackGroup>> out;
   for (const auto& [r, k] : top) {
     const Group& g = groups[k];
@@ -121,11 +124,6 @@ std::vector<StackGroup> group_stacks(const profile::Profile& p,
     if (g.heaviest_weight > 0) sg.heaviest = g.heaviest;
     out.emplace_back(r, std::move(sg));
   }
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    if (a.first != b.first) return a.first > b.first;
-    return std::tie(a.second.tid, a.second.summary, a.second.activity) <
-           std::tie(b.second.tid, b.second.summary, b.second.activity);
-  });
   std::vector<StackGroup> result;
   result.reserve(out.size());
   for (auto& [r, g] : out) result.push_back(std::move(g));

@@ -143,12 +143,10 @@ void add_blockers(const profile::Profile& p, size_t vi, size_t max_blockers, Rep
     if (g.heaviest) b.frames = stack_frames(p, p.samples[*g.heaviest]);
     r.blockers.push_back(std::move(b));
   }
-  // By share, as the list shows them (each of its thread's samples); with several loop threads
-  // (workers) a larger thread's blocker can have more samples and a smaller share.
-  std::sort(r.blockers.begin(), r.blockers.end(), [](const Blocker& a, const Blocker& b) {
-    if (a.share != b.share) return a.share > b.share;
-    return a.samples != b.samples ? a.samples > b.samples : a.summary < b.summary;
-  });
+  // By share, as the list shows them (each of its thread's samples; with several loop threads
+  // (workers) a larger thread's blocker can have more samples and a smaller share), ties in the
+  // order group_stacks chose them: `--top 2` lists the first two of what `--top 10` lists.
+  std::stable_sort(r.blockers.begin(), r.blockers.end(), [](const Blocker& a, const Blocker& b) { return a.share > b.share; });
   if (r.blockers.size() > max_blockers) r.blockers.resize(max_blockers);
 }
 

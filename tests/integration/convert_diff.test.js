@@ -80,8 +80,14 @@ test('html: red/green diff flame graph in Chromium: grown frame red, shrunk sibl
     const rgb = await pixel(grown);
     const row = totalRow('scoreRecords');
     assert.ok(grown.headShare > grown.baseShare, `scoreRecords ${grown.baseShare} -> ${grown.headShare}`);
-    assert.ok(Math.abs(grown.headShare - row.head_share) < 0.01 && Math.abs(grown.baseShare - row.base_share) < 0.01,
-      `page ${grown.baseShare} -> ${grown.headShare}, diff ${row.base_share} -> ${row.head_share}`);
+    // The function's share on each side is what its outermost boxes hold together: a few samples
+    // may reach it through another path (another phase, a sampled caller frame), and its widest box
+    // alone then misses them (seen: 0.330 against 0.329 + 0.01).
+    const all = await page.evaluate(`window.lpFlamegraph.boxes().filter((b) => b.name === 'scoreRecords')`);
+    const outer = all.filter((b) => !all.some((o) => o !== b && o.y < b.y && o.x <= b.x + 0.01 && o.x + o.w >= b.x + b.w - 0.01));
+    const sum = (key) => outer.reduce((a, b) => a + b[key], 0);
+    assert.ok(Math.abs(sum('headShare') - row.head_share) < 0.01 && Math.abs(sum('baseShare') - row.base_share) < 0.01,
+      `page ${sum('baseShare')} -> ${sum('headShare')} (${outer.length} boxes), diff ${row.base_share} -> ${row.head_share}`);
     assert.ok(isRed(rgb), `scoreRecords (${(100 * grown.baseShare).toFixed(1)}% -> ${(100 * grown.headShare).toFixed(1)}%) drawn ${rgb}, not red`);
 
     // parseRecords, the largest sibling, only loses share to it.

@@ -238,7 +238,7 @@ test('markdown-it, three runs a side: unchanged code reports nothing, its render
   // and its callers in the benchmark; the garbage collector's work on V8's helper threads and the
   // frames it runs under there (a renderer doing its work twice allocates twice and is collected
   // twice: docs/diff.md keeps the collector's rows; seen: ScavengerCollector::JobTask::ProcessItems
-  // 3.8% -> 6.7%); the activity and phase its samples carry. No improvement.
+  // 3.8% -> 6.7%); the activity and phase its samples carry. Improvements only off the renderer (below).
   const collector = /^v8::internal::.*(Scaveng|Collector|MarkCompact|Marking|Sweep|Evacuat|Heap::)/;
   const related = new Set(['renderTokens', 'benchMarkdownIt']);
   for (const [i, f] of head.entries()) {
@@ -254,8 +254,16 @@ test('markdown-it, three runs a side: unchanged code reports nothing, its render
     }
   }
   for (const r of flagged) {
-    assert.strictEqual(r.verdict, 'regression', what.join('; '));
     const name = r.name.replace(/ \([^)]*\)$/, '');
+    // The other half of the benchmark loses share as the renderer's grows, now and then by more than
+    // the scale explains, and is called an improvement (docs/diff.md, "five a side": markdown-it's
+    // inline, process, parse in 2 of 20 draws; seen here: inline 45.4% -> 38.6%, push 31.8 -> 25.8
+    // on a loaded runner). Never the renderer's own code, and never a share that grew.
+    if (r.verdict === 'improvement') {
+      assert.ok(!related.has(name) && r.head_share < r.base_share, `improvement ${r.family} ${r.name} (${what.join('; ')})`);
+      continue;
+    }
+    assert.strictEqual(r.verdict, 'regression', what.join('; '));
     assert.ok(related.has(name) || collector.test(r.name) || ['phase', 'activity'].includes(r.family) || (r.family === 'total' && r.base_share > 0.5),
               `unrelated: ${r.family} ${r.name} (${what.join('; ')})`);
   }

@@ -94,8 +94,9 @@ struct GroupStacksOptions {
   bool by_thread = false;
   std::string_view no_phase = {};
   // The groups returned: the first `max_groups` by rank (weight, by default), highest first; ties
-  // by thread, summary and activity. A profile of millions of distinct stacks has millions of
-  // groups, and only these get their summary kept.
+  // in the order their first samples come in the profile, so that a smaller max_groups returns the
+  // first of a larger one's. A profile of millions of distinct stacks has millions of groups, and
+  // only these get their summary kept.
   size_t max_groups = SIZE_MAX;
   std::function<double(int64_t tid, uint64_t weight)> rank = nullptr;
 };

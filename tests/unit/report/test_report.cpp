@@ -324,5 +324,16 @@ TEST_CASE("group_stacks: only the first max_groups by rank are kept, ties by ord
   auto tie = report::group_stacks(b.p, weight, {.by_thread = true, .max_groups = 1, .rank = same});
   REQUIRE(tie.size() == 1);
   CHECK(tie[0].tid == 10);
+  // Whatever the cut, the groups kept are the first ones of the whole list, in its order (`report
+  // --top 2` lists the first two of what `--top 10` lists; ties at the cut once broke that).
+  auto tied = [](int64_t tid, uint64_t) { return tid == 13 ? 2.0 : 1.0; };
+  auto whole = report::group_stacks(b.p, weight, {.by_thread = true, .rank = tied});
+  REQUIRE(whole.size() == 6);
+  CHECK(whole[0].tid == 13);
+  for (size_t n = 1; n <= 6; n++) {
+    auto cut = report::group_stacks(b.p, weight, {.by_thread = true, .max_groups = n, .rank = tied});
+    REQUIRE(cut.size() == n);
+    for (size_t i = 0; i < n; i++) CHECK(cut[i].tid == whole[i].tid);
+  }
   CHECK(report::group_stacks(b.p, weight, {.max_groups = 0}).empty());
 }
