@@ -177,7 +177,12 @@ test('a flood of tiny promise jobs: activity microtasks, and its hint', { timeou
     const rep = JSON.parse(lp.loopperf(['report', out, '--format', 'json']).stdout);
     const main = rep.threads.find((th) => th.role === 'main-loop');
     assert.ok(main.activities.microtasks >= 0.3, `activities ${JSON.stringify(main.activities)}`);
-    assert.ok(main.entries.microtask > 0.6, `entries ${JSON.stringify(main.entries)}`);
+    // Most of the loop's time is the queue's drain (entry microtask); the rest is the timer that
+    // builds the 20000-job chain and the poll between ticks. A bound of 0.6 failed once in CI at
+    // 0.597 (timer 0.24, io 0.13): what holds is that the drain is the largest entry by far.
+    const entries = Object.entries(main.entries).sort((a, b) => b[1] - a[1]);
+    assert.ok(entries[0][0] === 'microtask' && main.entries.microtask > 0.5 && main.entries.microtask > 2 * (main.entries.timer || 0),
+      `entries ${JSON.stringify(main.entries)}`);
     assert.ok(rep.hints.some((h) => h.kind === 'microtasks'), `report hints: ${JSON.stringify(rep.hints)}`);
   });
 });
