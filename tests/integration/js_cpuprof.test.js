@@ -26,7 +26,9 @@ const MIN_SHARE = 0.05;  // functions compared: the script's with at least this 
 const DRIVERS = new Set(['loop', 'runBatch']);
 // The function each workload runs (js_inlining.js: `work`); an arrow function named by its key.
 const ENTRY = { json: 'roundTrip', regex: 'regex', html: 'handleRequest' };
-const ENTRY_SHARE = 0.97;
+// Measured 96.9-99.3% (the driver's loop control is the rest); 0.97 failed once in CI at 96.9%, when
+// V8's own profile put the same function at 86.5% + 10.2% unplaced, 96.7% at most.
+const ENTRY_SHARE = 0.96;
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);  // CLOCK_MONOTONIC, as V8's TimeTicks
 
@@ -99,7 +101,7 @@ function lpShares(profile) {
 
 for (const major of lp.supportedNodeMajors()) {
   for (const mode of ['json', 'regex', 'html']) {
-    test(`node ${major}, ${mode}: inlined functions get their inclusive share: the entry >= 97%, each function within V8's bounds +-3 points`,
+    test(`node ${major}, ${mode}: inlined functions get their inclusive share: the entry >= 96%, each function within V8's bounds +-3 points`,
       { skip: lp.nodeSkip(major) }, async (t) => {
       const node = lp.nodeBinary(major);
       const dir = lp.tmpdir('cpuprof');
