@@ -103,12 +103,14 @@ for (const major of majors) {
           assert.strictEqual(inc.trigger, 'stall');
           assert.strictEqual(inc.tid, t.pid, 'the main loop stalled');
           assert.ok(inc.ended, 'the stall ended and was written then');
-          assert.ok(inc.duration_ms >= 380 && inc.duration_ms < 1500, `duration ${inc.duration_ms} ms for a 400 ms stall`);
+          assert.ok(inc.duration_ms >= 380 && inc.duration_ms < 1500, `duration ${inc.duration_ms} ms for a 400 ms stall: ${JSON.stringify({ ...inc, frames: undefined })}\n${w.stderr}`);
           // "poll › (anonymous) (watch_server.js:29) › authMiddleware › node::crypto::CryptoJob<…>::Run"
           assert.match(inc.summary, new RegExp(`^poll › .*\\(watch_server\\.js:\\d+\\) › (.* › )?${fn}\\b`), inc.verdict);
           assert.ok(activities.includes(inc.activity), `activity ${inc.activity}: ${inc.verdict}`);
           assert.strictEqual(inc.phase, 'poll', 'an HTTP request runs in the poll phase');
-          assert.match(inc.verdict, /^stall 0\.\d\d s at \d\d:\d\d:\d\d poll › /);
+          // A 400 ms stall of CPU and of the clock lasts longer on a loaded runner (1.02 s seen): the
+          // duration is bounded above, the verdict's form checked here.
+          assert.match(inc.verdict, /^stall \d+\.\d\d s at \d\d:\d\d:\d\d poll › /);
           assert.ok(inc.frames.some((f) => f.name === fn && f.kind === 'js'), 'the heaviest stack holds the culprit');
           assert.match(path.basename(inc.file), FILE_RE);
           assert.ok(path.basename(inc.file).startsWith(`stall-`) && inc.file.endsWith(`-${inc.duration_ms}ms.pb.gz`));
@@ -131,7 +133,7 @@ for (const major of majors) {
         // The stuck thread's samples stand for the stall's time, whatever their rate (49 Hz until the
         // stall was seen, the capture's 499 Hz after): 400 ms of CPU, counted as 300-600 ms.
         const stallMs = windowNs(cpu.file, t.pid, 'incident') / 1e6;
-        assert.ok(stallMs > 300 && stallMs < 600, `${stallMs.toFixed(0)} ms of samples for the 400 ms on-CPU stall`);
+        assert.ok(stallMs > 300 && stallMs < 600, `${stallMs.toFixed(0)} ms of samples for the 400 ms on-CPU stall: ${JSON.stringify({ ...cpu, frames: undefined })} before ${windowNs(cpu.file, t.pid, 'before') / 1e6} ms\n${w.stderr}`);
         // The on-CPU one: the flight recorder's window before it held the healthy traffic.
         assert.ok((lp.tagShares(cpu.file).window || {}).before > 0, 'samples from before the stall');
         // The last file is loopperf's stop: the window at that moment.
@@ -216,7 +218,7 @@ test('launch mode: watch -- node server runs it, captures its stalls and exits w
     assert.match(w.stderr, new RegExp(`watching pid ${pid}\\b`));
     await get(port, '/stall/cpu?ms=300');
     await w.waitLines(1, 'the stall of the launched server');
-    assert.match(w.lines[0], /^stall 0\.\d\d s at .* authMiddleware/);
+    assert.match(w.lines[0], /^stall \d+\.\d\d s at .* authMiddleware/);
     process.kill(pid, 'SIGTERM');
     const r = await w.done;
     assert.strictEqual(r.status, 0, `the server's own exit status (0): ${w.stderr}`);

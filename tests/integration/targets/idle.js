@@ -1,5 +1,5 @@
 // An idle node: a timer ticks every 50 ms and counts; an HTTP server answers on an ephemeral port
-// with {ticks, usr2, fds}; SIGUSR2 is counted. READY_FILE gets "pid port". Used by the never-harm
+// with {ticks, usr2, fds} (fds: those that are not sockets); SIGUSR2 is counted. READY_FILE gets "pid port". Used by the never-harm
 // tests to prove the target still serves, keeps its signal handling and its file descriptors.
 'use strict';
 const fs = require('node:fs');
@@ -17,8 +17,15 @@ if (process.env.BLOCK_MS) {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   setInterval(() => Atomics.wait(cell, 0, 0, ms), 2 * ms);
 }
+// fds: the descriptors that are not sockets (how many connections are open at a request depends on
+// when the client's previous ones were closed, not on anything done to the target).
 const server = http.createServer((req, res) => {
-  const fds = fs.readdirSync('/proc/self/fd').length;
+  let fds = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (!fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) fds++;
+    } catch { /* the directory's own descriptor, closed by now */ }
+  }
   res.end(JSON.stringify({ ticks, usr2, fds }));
 });
 server.listen(0, '127.0.0.1', () => {
