@@ -65,7 +65,7 @@ class LogHistogram {
 
 // At equal times: an exit first, then samples, then an enter, so a sample taken at either edge of a
 // busy period belongs to it ([start, end] inclusive).
-enum class Kind : uint8_t { kExit = 0, kSample = 1, kEnter = 2, kEnd = 3 };
+enum class Kind : uint8_t { kExit = 0, kSample = 1, kEnter = 2, kEnd = 3, kGap = 4 };
 
 struct Event {
   uint64_t time = 0;
@@ -94,7 +94,7 @@ struct ThreadState {
   bool transitioned = false;  // any poll event processed yet
   bool ended = false;
   bool period_truncated = false;  // the current busy period began with the recording
-  bool period_known = true;       // false after a lost event: the interval is not one busy period
+  bool period_known = true;       // false after a gap (poll_gap): the interval is not one busy period
   uint64_t since = 0, end = 0;
   uint64_t last_change = 0;  // start of the current wait or busy interval
   uint64_t last_event = 0;   // time of the last processed event (late detection)
@@ -228,6 +228,14 @@ struct LoopHealthTracker::Impl {
       case Kind::kEnd:
         close(t, time);
         return;
+      case Kind::kGap:
+        // A wait open at the gap counts as the wait it began as, as when an exit alone is lost.
+        // (Its time is its last record's: it sorts after that record, kGap being the last kind.)
+        if (!t.waiting) {
+          t.period_known = false;
+          t.forget_bracket_start();
+        }
+        return;
       case Kind::kEnter:
       case Kind::kExit:
         break;
@@ -346,6 +354,11 @@ void LoopHealthTracker::poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64
 void LoopHealthTracker::poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame) {
   std::lock_guard lock(impl_->mu);
   impl_->push(Event{time_ns, 0, 0, epfd, tid, Kind::kExit, frame});
+}
+
+void LoopHealthTracker::poll_gap(pid_t tid, uint64_t time_ns) {
+  std::lock_guard lock(impl_->mu);
+  impl_->push(Event{time_ns, 0, 0, 0, tid, Kind::kGap});
 }
 
 void LoopHealthTracker::sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight, bool cut_short) {

@@ -67,9 +67,26 @@ void StallDetector::on_cpu(pid_t tid, uint64_t time_ns) {
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
   Thread& t = it->second;
-  if (!t.loop || !t.waiting || time_ns <= t.last + kEdgeNs) return;
+  if (!t.loop || !t.waiting || time_ns <= t.last + kEdgeNs || time_ns <= t.gap_until + kEdgeNs) return;
   t.waiting = false;
   t.since = time_ns;
+}
+
+void StallDetector::gap(pid_t tid, uint64_t time_ns, uint64_t until_ns) {
+  auto it = threads_.find(tid);
+  if (it == threads_.end()) return;
+  Thread& t = it->second;
+  t.gap_until = std::max(t.gap_until, until_ns);
+  t.last = std::max(t.last, time_ns);
+  if (!t.loop) return;
+  // Counted as waiting from its last record: not stuck, and the only way back to busy without a
+  // record is a cpu sample after the gap (on_cpu).
+  if (!t.waiting) {
+    t.prev_since = t.since;
+    t.prev_end = std::max(time_ns, t.since);
+    t.wait_since = t.prev_end;
+  }
+  t.waiting = true;
 }
 
 std::vector<StallDetector::Busy> StallDetector::stuck(uint64_t now_ns) const {

@@ -11,6 +11,7 @@
 #include "loopperf/loop/health.h"
 #include "loopperf/profile/labels.h"
 #include "loopperf/record/finish.h"
+#include "loopperf/record/recorder.h"
 #include "loopperf/report/dump.h"
 
 namespace loopperf::record {
@@ -136,8 +137,7 @@ Result<IncidentResult> write_incident(Recorder& rec, const FlightRecorder& fligh
   }
   for (const auto& e : flight.polls()) {
     if (e.time_ns < from || e.time_ns > to) continue;
-    if (e.enter) health.poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
-    else health.poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
+    feed_poll_event(health, e);
   }
 
   rec.symbolizer().refresh();  // code compiled since the last refresh (the perf map) is named

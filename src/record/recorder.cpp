@@ -41,6 +41,12 @@ std::pair<int, uint64_t> waiting_in_poll(pid_t pid, pid_t tid) {
 
 }  // namespace
 
+void feed_poll_event(loop::LoopHealthTracker& health, const sample::PollEvent& e) {
+  if (e.gap) health.poll_gap(e.tid, e.time_ns);
+  else if (e.enter) health.poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
+  else health.poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
+}
+
 Recorder::Recorder(const RecorderOptions& opts, SavedSources saved)
     : opts_(opts),
       stacks_(opts.max_stacks),
@@ -199,9 +205,7 @@ void Recorder::start_replay(const std::string& exe, bool is_node, uint64_t start
 void Recorder::on_poll_event(const sample::PollEvent& e) {
   if (tap_) tap_->poll_event(e);
   if (sink_) sink_->poll_event(e);
-  if (!health_) return;
-  if (e.enter) health_->poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
-  else health_->poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
+  if (health_) feed_poll_event(*health_, e);
 }
 
 void Recorder::on_thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) {

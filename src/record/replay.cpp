@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "loopperf/common/fs.h"
@@ -161,9 +162,10 @@ void Capture::poll_event(const sample::PollEvent& e) {
   put(events_, failed_, Kind::kPoll);
   put(events_, failed_, e.tid);
   put(events_, failed_, e.time_ns);
-  put(events_, failed_, static_cast<uint8_t>(e.enter));
+  // 0 exit, 1 enter, 2 gap (whose frame field holds until_ns).
+  put(events_, failed_, static_cast<uint8_t>(e.gap ? 2 : e.enter ? 1 : 0));
   put(events_, failed_, e.epfd);
-  put(events_, failed_, e.frame);
+  put(events_, failed_, e.gap ? e.until_ns : e.frame);
 }
 
 void Capture::thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame, uint64_t since_ns) {
@@ -306,7 +308,8 @@ Result<FinishedProfile> replay_recording(const std::string& dir, profile::Record
         sample::PollEvent e;
         uint8_t enter = 0;
         ok = in.get(e.tid) && in.get(e.time_ns) && in.get(enter) && in.get(e.epfd) && in.get(e.frame);
-        e.enter = enter != 0;
+        e.enter = enter == 1;
+        if (enter == 2) e.gap = true, e.until_ns = std::exchange(e.frame, 0);
         if (ok) rec->on_poll_event(e);
         break;
       }

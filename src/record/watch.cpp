@@ -52,7 +52,8 @@ class WatchSink : public PipelineSink {
   }
   void poll_event(const sample::PollEvent& e) override {
     flight_.poll_event(e);
-    if (e.enter) detector_.poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
+    if (e.gap) detector_.gap(e.tid, e.time_ns, e.until_ns);
+    else if (e.enter) detector_.poll_enter(e.tid, e.time_ns, e.epfd, e.frame);
     else detector_.poll_exit(e.tid, e.time_ns, e.epfd, e.frame);
   }
   void thread_found(pid_t tid, int loop_epfd, uint64_t loop_frame) override {

@@ -131,6 +131,7 @@ PerfEvent& PerfEvent::operator=(PerfEvent&& o) noexcept {
     base_ = o.base_;
     map_size_ = o.map_size_;
     data_size_ = o.data_size_;
+    drained_full_ = o.drained_full_;
     o.fd_ = -1;
     o.base_ = nullptr;
     o.map_size_ = 0;
@@ -214,6 +215,9 @@ size_t PerfEvent::drain(const std::function<void(const perf_event_header*)>& fn)
   auto* data = static_cast<const char*>(base_) + 4096;
   uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
   uint64_t tail = meta->data_tail;
+  // Less room left than a large record takes: the next one may not have fit.
+  constexpr uint64_t kFullSlack = 512;
+  drained_full_ = head - tail + kFullSlack > data_size_;
   size_t count = 0;
   while (tail < head) {
     size_t off = tail % data_size_;

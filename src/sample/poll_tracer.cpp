@@ -7,6 +7,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "loopperf/common/duration.h"
 #include "loopperf/common/fd_budget.h"
 #include "loopperf/common/fs.h"
 
@@ -125,7 +126,7 @@ void PollTracer::add_thread(pid_t tid) {
 void PollTracer::remove_thread(pid_t tid) {
   auto it = threads_.find(tid);
   if (it == threads_.end()) return;
-  it->second.ring.drain([&](const perf_event_header* h) { handle(it->second, h); });
+  drain(it->second);
   threads_.erase(it);
 }
 
@@ -136,6 +137,8 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
     // Which wait the next exit ends is unknown now: the enters since the last one seen may be lost.
     t.open_epfd = -1;
     t.open_frame = 0;
+    // Said already when the drain before found the ring full; said here when it did not.
+    if (!t.in_gap) gap(static_cast<pid_t>(t.ring.tid()), t);
     return;
   }
   constexpr size_t kRawOffset = offsetof(Head, raw_size) + sizeof(uint32_t);  // the raw bytes follow the u32 size
@@ -144,6 +147,8 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
   std::memcpy(&head, h, kRawOffset);
   auto kind = t.kinds.find(head.id);
   if (kind == t.kinds.end()) return;
+  t.last_ns = head.time;
+  t.in_gap = false;
   const char* raw = reinterpret_cast<const char*>(h) + kRawOffset;
   if (kind->second == kSignalKind) {
     // signal:signal_deliver: common fields (8 bytes), then int sig.
@@ -176,12 +181,26 @@ void PollTracer::handle(Thread& t, const perf_event_header* h) {
   fn_(e);
 }
 
+void PollTracer::drain(Thread& t) {
+  t.ring.drain([&](const perf_event_header* h) { handle(t, h); });
+  // The kernel's PERF_RECORD_LOST comes with the next record that fits, which for a loop waiting in
+  // its poll may be long after: until then the last record seen would stand for the thread's state
+  // (an exit read as a busy period that never ends: a false stall).
+  if (t.ring.drained_full()) gap(static_cast<pid_t>(t.ring.tid()), t);
+}
+
+void PollTracer::gap(pid_t tid, Thread& t) {
+  t.in_gap = true;
+  PollEvent e;
+  e.tid = tid;
+  e.time_ns = t.last_ns;
+  e.gap = true;
+  e.until_ns = monotonic_ns();  // the ring has room again: records from now on are kept
+  fn_(e);
+}
+
 void PollTracer::drain() {
-  // Not a structured binding: lambdas may capture those only from clang 16 on (the fuzz build uses clang 14).
-  for (auto& entry : threads_) {
-    auto& t = entry.second;
-    t.ring.drain([&](const perf_event_header* h) { handle(t, h); });
-  }
+  for (auto& [tid, t] : threads_) drain(t);
 }
 
 std::vector<int> PollTracer::fds() const {

@@ -99,6 +99,9 @@ class LoopHealthTracker {
   // `frame`: the wait's events buffer (0 when unknown), as for add_thread.
   void poll_enter(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
   void poll_exit(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame = 0);
+  // The thread's poll records after `time_ns` may be lost (sample::PollEvent::gap): the busy period
+  // open then, if any, has no known end and is not counted as one (its time still counts as busy).
+  void poll_gap(pid_t tid, uint64_t time_ns);
   // `cut_short`: the stack's walk stopped before the thread's entry (unwind::cut_short), so its phase
   // may be unknown; it is bracketed by the whole samples around it (PhaseBracket).
   void sample(pid_t tid, uint64_t time_ns, uint32_t stack_index, uint64_t weight, bool cut_short = false);

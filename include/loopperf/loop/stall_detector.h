@@ -32,6 +32,13 @@ class StallDetector {
   // while the thread runs; a thread blocked in epoll_wait does not, and its wake-up takes
   // microseconds): its exit was among records the kernel dropped. It is busy from the sample on.
   void on_cpu(pid_t tid, uint64_t time_ns);
+  // The thread's poll records after `time_ns` may be lost until `until_ns` (its ring filled up:
+  // sample::PollEvent::gap). Its state is unknown until its next record: it is not stuck (a busy
+  // period read from the last record would last until loopperf catches up, a false stall), and a
+  // cpu sample proves nothing before `until_ns` (the loop ran then, between waits whose records
+  // are gone). A cpu sample after it while no record came is a stall begun in the gap: busy from
+  // that sample. A busy period open at the gap ends there, for period_end: its end is not known.
+  void gap(pid_t tid, uint64_t time_ns, uint64_t until_ns);
 
   struct Busy {
     pid_t tid = 0;
@@ -61,6 +68,7 @@ class StallDetector {
     uint64_t wait_since = 0;  // start of the current wait (when waiting; 0: found waiting)
     uint64_t prev_since = 0, prev_end = 0;  // the last busy period that ended
     uint64_t last = 0;   // the last event's time: an older one is stale
+    uint64_t gap_until = 0;  // records may be lost before this (gap); cpu samples before it say nothing
     LoopWait wait;
   };
   void event(pid_t tid, uint64_t time_ns, int epfd, uint64_t frame, bool enter);

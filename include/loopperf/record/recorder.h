@@ -83,6 +83,9 @@ struct SavedSources {
 // unwinding or heap names the registers and stack copy with rings sized to hold them.
 sample::EventConfig cpu_event_config(const RecorderOptions& opts);
 
+// A poll tracer's event (an enter, an exit or a gap) given to a loop-health tracker.
+void feed_poll_event(loop::LoopHealthTracker& health, const sample::PollEvent& e);
+
 class Recorder {
  public:
   // Preflight: opens the main thread's perf event first; its error is the user's error.

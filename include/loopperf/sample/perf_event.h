@@ -74,6 +74,11 @@ class PerfEvent {
   // Records that wrap around the end of the ring are copied into `scratch` so `fn` always sees
   // contiguous bytes. Returns the number of records.
   size_t drain(const std::function<void(const perf_event_header*)>& fn);
+  // Whether the last drain found the ring (nearly) full: the kernel may have dropped records after
+  // the last one drained, from when it filled until that drain gave the space back. The kernel says
+  // so only later (PERF_RECORD_LOST, written once a record fits again); a reader deciding on what
+  // the records say, between drains, must know at once.
+  bool drained_full() const { return drained_full_; }
   // Whether the ring holds records not drained yet (a read of the mapped head, no system call).
   bool has_data() const;
 
@@ -86,6 +91,7 @@ class PerfEvent {
   void* base_ = nullptr;  // metadata page + data pages
   size_t map_size_ = 0;
   size_t data_size_ = 0;
+  bool drained_full_ = false;
   std::string scratch_;
 };
 

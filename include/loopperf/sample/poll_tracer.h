@@ -23,6 +23,12 @@ struct PollEvent {
   bool enter = false;    // enter: the wait begins; exit: it ended
   int epfd = -1;         // the epoll fd (exits carry the fd of their enter; -1 when that enter was not seen)
   uint64_t frame = 0;    // its events buffer (the second argument): where in the stack it waits
+  // A gap, not a wait's edge: the thread's records from `time_ns` (its last one seen) may be lost
+  // (its ring filled up: loopperf did not read it in time) until `until_ns`, from when they are
+  // complete again. What they would have said is unknown: a busy period open at `time_ns` has no
+  // known end, and the thread's state is unknown until its next record.
+  bool gap = false;
+  uint64_t until_ns = 0;
 };
 
 // Tracepoint ids come from tracefs; it is looked up in /proc/mounts and, if absent and we are root,
@@ -55,11 +61,15 @@ class PollTracer {
     std::map<uint64_t, int> kinds;  // event id -> index into ids_
     int open_epfd = -1;             // the fd of the enter awaiting its exit
     uint64_t open_frame = 0;        // and its events buffer
+    uint64_t last_ns = 0;           // the last record's time
+    bool in_gap = false;            // a gap was given and no record came since
   };
   PollTracer(pid_t pid, EventFn fn, SignalFn on_signal)
       : pid_(pid), fn_(std::move(fn)), on_signal_(std::move(on_signal)) {}
   static constexpr int kSignalKind = 4;  // ids_[4]: signal:signal_deliver
   void handle(Thread& t, const perf_event_header* h);
+  void drain(Thread& t);
+  void gap(pid_t tid, Thread& t);
 
   pid_t pid_;
   EventFn fn_;

@@ -466,3 +466,30 @@ TEST_CASE("scheduler readings: what the counters grew by between the first and t
   CHECK(h[1].cpu_ns == -1);
   CHECK(h[1].runnable_ns == -1);
 }
+
+TEST_CASE("a gap in the poll records: the busy period open at it is no stall, its time still busy") {
+  LoopHealthTracker t(kStart, kThreshold, 10 * static_cast<int64_t>(kMs));
+  t.add_thread(kTid, true, kEpfd);  // found waiting
+  // 1 ms turns, then the ring fills right after an exit (gap at its time): 300 ms of turns are
+  // lost and the next record read is an enter. Before: a 300 ms busy period, a stall.
+  uint64_t now = kStart;
+  for (int i = 0; i < 10; i++) {
+    t.poll_exit(kTid, now += kMs, kEpfd);
+    t.poll_enter(kTid, now += kMs, kEpfd);
+  }
+  t.poll_exit(kTid, now += kMs, kEpfd);
+  t.poll_gap(kTid, now);
+  t.poll_enter(kTid, now += 300 * kMs, kEpfd);
+  // A real stall after the gap is one, whole.
+  t.poll_exit(kTid, now += kMs, kEpfd);
+  t.poll_enter(kTid, now += 120 * kMs, kEpfd);
+  t.poll_exit(kTid, now += kMs, kEpfd);
+  auto h = t.finish(now += kMs);
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].stall_count == 1);
+  REQUIRE(h[0].stalls.size() == 1);
+  CHECK(h[0].stalls[0].duration_ns == static_cast<int64_t>(120 * kMs));
+  CHECK(h[0].busy_max_ms == Approx(120));
+  CHECK(h[0].busy_count == 12);  // the ten turns, the stall and the last one cut by the end; not the gap's
+  CHECK(h[0].iterations == 12);
+}

@@ -142,3 +142,36 @@ TEST_CASE("a loop believed waiting but seen running, or entering a nested loop's
   d.on_cpu(kPool, kT0 + 950 * kMs);
   CHECK_FALSE(d.busy_since(kPool));
 }
+
+TEST_CASE("a gap in the poll records (a ring that filled up) is no stall; a cpu sample after it, with no record, is") {
+  StallDetector d(kStall);
+  d.add_thread(kMain, true, kEpfd, kLoopFrame, kT0);
+  // Under load the loop turns thousands of times a second; its ring fills after this exit, and
+  // loopperf drains it 300 ms later: the last record read says busy since 100 ms.
+  d.poll_exit(kMain, kT0 + 100 * kMs, kEpfd, kLoopFrame);
+  d.gap(kMain, kT0 + 100 * kMs, kT0 + 400 * kMs);
+  CHECK(d.stuck(kT0 + 400 * kMs).empty());  // before: stuck since 100 ms, a false 300 ms stall
+  CHECK_FALSE(d.busy_since(kMain));
+  CHECK(d.period_end(kMain, kT0 + 100 * kMs) == kT0 + 100 * kMs);  // its end is not known: no longer than seen
+  // Samples from the gap show the loop running between waits whose records are gone: no sign.
+  d.on_cpu(kMain, kT0 + 250 * kMs);
+  d.on_cpu(kMain, kT0 + 400 * kMs + 500'000);
+  CHECK(d.stuck(kT0 + 700 * kMs).empty());
+  // The records resume: the loop's turns are seen again.
+  d.poll_exit(kMain, kT0 + 402 * kMs, kEpfd, kLoopFrame);
+  d.poll_enter(kMain, kT0 + 403 * kMs, kEpfd, kLoopFrame);
+  CHECK(d.waiting_since(kMain) == kT0 + 403 * kMs);
+  // A second gap, and a stall that begins in it (its exit lost): its cpu samples after the gap
+  // show it, from the first one.
+  d.gap(kMain, kT0 + 403 * kMs, kT0 + 800 * kMs);
+  d.on_cpu(kMain, kT0 + 700 * kMs);
+  CHECK(d.stuck(kT0 + 1200 * kMs).empty());
+  d.on_cpu(kMain, kT0 + 820 * kMs);
+  CHECK(d.busy_since(kMain) == kT0 + 820 * kMs);
+  auto s = d.stuck(kT0 + 1021 * kMs);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].since_ns == kT0 + 820 * kMs);
+  d.poll_enter(kMain, kT0 + 1300 * kMs, kEpfd, kLoopFrame);
+  CHECK(d.period_end(kMain, kT0 + 820 * kMs) == kT0 + 1300 * kMs);
+  CHECK(d.stuck(kT0 + 2000 * kMs).empty());
+}
