@@ -39,7 +39,7 @@ TEST_CASE("report refuses an unknown format and --top out of range") {
   }
 }
 
-TEST_CASE("convert options become a plain config; phase roots are on, off or the format's default") {
+TEST_CASE("convert options become a plain config, phase roots are on, off or the format's default") {
   cli::ConvertArgs a;
   a.input = "in.pb.gz";
   a.output = "out.html";

@@ -101,7 +101,7 @@ TEST_CASE("record --js-names picks the sources, the stack copy and the perf map 
   CHECK(cfg.error().hint.find("--js-names auto, heap, map or none") != std::string::npos);
 }
 
-TEST_CASE("launch mode follows the processes the command starts unless --no-children; attach mode only with --children") {
+TEST_CASE("launch mode follows the processes the command starts unless --no-children, attach mode only with --children") {
   cli::RecordArgs launch;
   launch.command = {"npm", "start"};
   CHECK(cli::make_record_config(launch, 1)->follow_children);

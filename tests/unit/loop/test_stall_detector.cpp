@@ -38,7 +38,7 @@ TEST_CASE("a loop out of its poll wait past the threshold is stuck, from when it
   CHECK_FALSE(d.busy_since(kMain));
 }
 
-TEST_CASE("a nested loop's waits (execSync) do not end the stall; a thread busy when found is stuck from then") {
+TEST_CASE("a nested loop's waits (execSync) do not end the stall, a thread busy when found is stuck from then") {
   StallDetector d(kStall);
   // node's main thread found busy: a loop all the same, busy since it was found.
   d.add_thread(kMain, true, -1, 0, kT0);
@@ -63,7 +63,7 @@ TEST_CASE("a nested loop's waits (execSync) do not end the stall; a thread busy 
   CHECK(e.stuck(kT0 + 10'000 * kMs).empty());
 }
 
-TEST_CASE("period_end: several turns since the stall ended are bounded by the latest wait; stale events are ignored") {
+TEST_CASE("period_end: several turns since the stall ended are bounded by the latest wait, stale events are ignored") {
   StallDetector d(kStall);
   d.add_thread(kMain, true, kEpfd, kLoopFrame, kT0);
   d.poll_exit(kMain, kT0 + 100 * kMs, kEpfd, kLoopFrame);
@@ -76,7 +76,7 @@ TEST_CASE("period_end: several turns since the stall ended are bounded by the la
   CHECK_FALSE(d.busy_since(kMain));
 }
 
-TEST_CASE("LoopWait: the given fd, or the first seen; a shallower enter on another fd shows it was a nested loop's") {
+TEST_CASE("LoopWait: the given fd, or the first seen, a shallower enter on another fd shows it was a nested loop's") {
   LoopWait given(kEpfd, kLoopFrame);
   CHECK(given.see(kEpfd, kLoopFrame, true) == LoopWait::Seen::kOwn);
   CHECK(given.see(kNestedFd, kNestedFrame, true) == LoopWait::Seen::kOther);
@@ -143,7 +143,7 @@ TEST_CASE("a loop believed waiting but seen running, or entering a nested loop's
   CHECK_FALSE(d.busy_since(kPool));
 }
 
-TEST_CASE("a gap in the poll records (a ring that filled up) is no stall; a cpu sample after it, with no record, is") {
+TEST_CASE("a gap in the poll records (a ring that filled up) is no stall, a cpu sample after it, with no record, is") {
   StallDetector d(kStall);
   d.add_thread(kMain, true, kEpfd, kLoopFrame, kT0);
   // Under load the loop turns thousands of times a second; its ring fills after this exit, and

@@ -15,7 +15,7 @@ profile::Profile two_samples() {
 }
 }  // namespace
 
-TEST_CASE("diff convention: a marked sample is base; a profile with one is a diff profile") {
+TEST_CASE("diff convention: a marked sample is base, a profile with one is a diff profile") {
   auto p = two_samples();
   CHECK_FALSE(profile::is_diff_profile(p));
   p.samples.edit(1, [](profile::Sample& s) { profile::mark_diff_base(s); });

@@ -95,7 +95,7 @@ TEST_CASE("two programs of one pid (a wrapper that exec'd node) are one process,
   CHECK(same->samples.size() == 2);
 }
 
-TEST_CASE("a profile of one process is its own process profile; parts of other sample types are refused") {
+TEST_CASE("a profile of one process is its own process profile, parts of other sample types are refused") {
   Profile p = one_process(42, "solo", 2, 1, 1);
   CHECK(profile::process_ids(p).empty());
   auto same = profile::process_profile(p, 42);

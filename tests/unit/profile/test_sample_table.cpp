@@ -55,7 +55,7 @@ TEST_CASE("sample table: equal label sets are kept once, whether their lists are
   CHECK(t[t.size() - 1].num_label("tid") == 42);
 }
 
-TEST_CASE("sample table: values, location ids and labels change in place; edit keeps the shape", "[profile]") {
+TEST_CASE("sample table: values, location ids and labels change in place, edit keeps the shape", "[profile]") {
   SampleTable t{{.location_ids = {1, 2}, .values = {5, 50}, .labels = thread(1)},
                 {.location_ids = {3}, .values = {6, 60}, .labels = thread(2)}};
   t.values(1)[0] = -6;

@@ -132,7 +132,7 @@ TEST_CASE("hint off-cpu: a loop busy kOffCpuBusyFactor times longer than it ran,
         "which cpu samples cannot see. Record again with --mode wall to see where it waits.");
 }
 
-TEST_CASE("hint cpu-wait: a loop runnable without a CPU for kCpuWaitShare of its busy time; off-cpu then holds back") {
+TEST_CASE("hint cpu-wait: a loop runnable without a CPU for kCpuWaitShare of its busy time, off-cpu then holds back") {
   // 1.8 s busy, 0.6 s on a CPU by the scheduler, 1.1 s runnable: a loaded machine, not a blocked thread.
   Report r = with_busy_time(600, 1800);
   r.threads[0].health->cpu_ns = 600'000'000;

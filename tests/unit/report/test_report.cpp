@@ -144,7 +144,7 @@ TEST_CASE("gc blockers name the GC entry, others the JavaScript API the builtin 
         "poll › parse (app.js:9) › JSON.parse");
 }
 
-TEST_CASE("V8's own frames belong to the JavaScript that called them; OpenSSL to node::crypto's entry") {
+TEST_CASE("V8's own frames belong to the JavaScript that called them, OpenSSL to node::crypto's entry") {
   Builder b;
   // An inline-cache miss and a deoptimization stub under the user's function: nothing native to show.
   b.add(1, with(kPollRoot, {"js:handler@/srv/app.js:30", "js:score@/srv/app.js:41", "Builtins_KeyedLoadIC_Megamorphic",
